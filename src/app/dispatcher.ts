@@ -1,0 +1,101 @@
+import type { Config } from '../config/validate.js';
+import { deliverWithFailover, type Attempt, type DeliveryOutcome } from '../core/failover.js';
+import { recipientCount, type EmailMessage } from '../core/message.js';
+import { resolveRoute, type Route } from '../core/router.js';
+import { findProviderDefinition } from '../providers/registry.js';
+import type { Provider } from '../providers/provider.js';
+import { monthKey, type Store } from '../store/store.js';
+
+export interface DispatchOptions {
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  onAttempt?: (attempt: Attempt) => void;
+}
+
+/** Result of one message through route → ledger check → failover → ledger/outbox. */
+export interface Dispatch extends DeliveryOutcome {
+  /** Already delivered earlier under the same idempotency key: nothing was sent. */
+  duplicateOf?: { provider: string; messageId: string; deliveredAt: string };
+}
+
+/**
+ * Wires the pure core (router, failover engine) to the providers and the store.
+ * Commands use this; tests of the core use the core directly.
+ */
+export class Dispatcher {
+  private readonly providers = new Map<string, Provider>();
+  readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(
+    readonly config: Config,
+    readonly store: Store | undefined,
+    private readonly options: DispatchOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  provider(name: string): Provider {
+    let provider = this.providers.get(name);
+    if (!provider) {
+      const entry = this.config.providers[name];
+      if (!entry) throw new Error(`provider "${name}" is not configured`);
+      provider = findProviderDefinition(entry.type)!.create(name, entry.settings as never, { timeoutMs: entry.timeoutMs });
+      this.providers.set(name, provider);
+    }
+    return provider;
+  }
+
+  monthToDateVolume(): number {
+    if (!this.store) return 0;
+    return Object.values(this.store.usageByProvider(monthKey(this.now()))).reduce((sum, n) => sum + n, 0);
+  }
+
+  route(message: Pick<EmailMessage, 'type' | 'priority'>, options: { forceProvider?: string; noFailover?: boolean; monthlyVolume?: number; freeTierLeft?: (p: string) => boolean | undefined } = {}): Route {
+    const { config } = this;
+    return resolveRoute(
+      { rules: config.routing.rules, defaultOrder: config.failover.order, failoverEnabled: config.failover.enabled },
+      { type: message.type, priority: message.priority, monthlyVolume: options.monthlyVolume ?? this.monthToDateVolume(), freeTierLeft: options.freeTierLeft },
+      options,
+    );
+  }
+
+  /** Sends unless the key was delivered before; records the delivery in the ledger. */
+  async deliver(message: EmailMessage, chain: string[], options: { ignoreCircuit?: boolean; beforeSend?: () => void } = {}): Promise<Dispatch> {
+    const earlier = this.store?.findDelivery(message.idempotencyKey);
+    if (earlier) {
+      return {
+        status: 'delivered',
+        provider: earlier.provider,
+        messageId: earlier.messageId,
+        attempts: [],
+        warnings: [`already delivered under idempotency key ${message.idempotencyKey}: not sent again`],
+        duplicateOf: { provider: earlier.provider, messageId: earlier.messageId, deliveredAt: new Date(earlier.deliveredAt).toISOString() },
+      };
+    }
+    options.beforeSend?.();
+    const { failover } = this.config;
+    const outcome = await deliverWithFailover(
+      message,
+      chain,
+      { attempts: failover.retry.attempts, delayMs: failover.retry.delayMs, maxRetryAfterMs: failover.retry.maxRetryAfterMs, resendAmbiguous: failover.resendAmbiguous },
+      {
+        getProvider: (name) => this.provider(name),
+        sleep: this.sleep,
+        now: this.now,
+        health: this.store ? { book: this.store, policy: failover.health } : undefined,
+        ignoreCircuit: options.ignoreCircuit,
+        onAttempt: this.options.onAttempt,
+      },
+    );
+    if (outcome.status === 'delivered' && this.store) {
+      this.store.recordDelivery(message, outcome.provider!, outcome.messageId!, this.now(), recipientCount(message));
+    }
+    return outcome;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.providers.values()].map((p) => p.close?.()));
+  }
+}

@@ -1,0 +1,87 @@
+import type { Command } from 'commander';
+import { Dispatcher, type Dispatch } from '../../app/dispatcher.js';
+import { ExitCode, UserError } from '../../core/errors.js';
+import { finalizeMessage, type EmailMessage } from '../../core/message.js';
+import type { Route } from '../../core/router.js';
+import { validateMessage } from '../../core/validate-message.js';
+import { composeDraft, parsePayload, type SendFlags } from '../compose.js';
+import { assertKnownProvider, loadCommandConfig, openStore } from '../context.js';
+import type { Output } from '../output.js';
+import { readTextInput } from '../read-input.js';
+import { renderAttempt } from '../render-attempts.js';
+
+type SendOptions = SendFlags & { payload?: string; recipients?: string; dryRun?: boolean; failover?: boolean; config?: string; concurrency?: string; resume?: boolean };
+
+export async function run(options: Record<string, unknown>, output: Output, command: Command): Promise<number> {
+  const flags = options as SendOptions;
+  if (flags.recipients) {
+    const { runBulk } = await import('./send-bulk.js');
+    return runBulk(flags, output, command);
+  }
+  const config = await loadCommandConfig(flags, { requireEnv: !flags.dryRun });
+  const payload = flags.payload ? parsePayload(await readTextInput(flags.payload, '--payload'), flags.payload) : undefined;
+  const { draft, forceProvider } = await composeDraft(flags, payload, config);
+  validateMessage(draft);
+  const message = finalizeMessage(draft);
+  if (forceProvider) assertKnownProvider(config, forceProvider, flags.provider ? '--provider' : 'payload.provider');
+  if (Object.keys(config.providers).length === 0) throw new UserError('no providers configured', { hint: 'add postmark, mailgun or smtp under providers: in the config' });
+
+  const store = flags.dryRun ? undefined : await openStore(config);
+  const dispatcher = new Dispatcher(config, store, { onAttempt: (attempt) => output.line(renderAttempt(output, attempt)) });
+  try {
+    const route = dispatcher.route(message, { forceProvider, noFailover: flags.failover === false });
+    output.detail(`route: ${route.chain.join(' → ')} (${route.source})`);
+    for (const note of route.notes) output.detail(`note: ${note}`);
+    if (flags.dryRun) return printDryRun(output, dispatcher, message, route);
+
+    const result = await dispatcher.deliver(message, route.chain);
+    return finish(output, store!, config.failover.outboxPath, message, route, result);
+  } finally {
+    await dispatcher.close();
+    store?.close();
+  }
+}
+
+function printDryRun(output: Output, dispatcher: Dispatcher, message: EmailMessage, route: Route): number {
+  const requests = route.chain.map((name) => ({ provider: name, type: dispatcher.config.providers[name].type, request: dispatcher.provider(name).previewRequest(message) }));
+  if (output.json) {
+    output.emitJson({ status: 'dry-run', idempotencyKey: message.idempotencyKey, route: { chain: route.chain, rule: route.source, notes: route.notes }, requests });
+    return ExitCode.ok;
+  }
+  output.line(`dry run — nothing sent. Route: ${route.chain.join(' → ')} (${route.source})`);
+  for (const { provider, type, request } of requests) {
+    output.line('');
+    output.line(output.c.bold(`${provider} (${type}) would receive:`));
+    output.line(JSON.stringify(request, null, 2));
+  }
+  return ExitCode.ok;
+}
+
+function finish(output: Output, store: NonNullable<Dispatcher['store']>, outboxPath: string, message: EmailMessage, route: Route, result: Dispatch): number {
+  let outboxId: number | null = null;
+  let status: 'delivered' | 'rejected' | 'queued' = result.status === 'undelivered' ? 'queued' : result.status;
+  if (result.status === 'undelivered') {
+    outboxId = store.enqueue(message, route.chain, result.ambiguous ? 'ambiguous' : 'pending', result.reason ?? 'not delivered', result.attempts, Date.now());
+  }
+  for (const warning of result.warnings) output.warn(warning);
+  if (output.json) {
+    output.emitJson({
+      status,
+      provider: status === 'delivered' ? result.provider : null,
+      messageId: result.messageId ?? null,
+      attempts: result.attempts,
+      outboxId,
+      idempotencyKey: message.idempotencyKey,
+      reason: result.reason ?? null,
+      ...(result.ambiguous ? { ambiguous: true } : {}),
+      ...(result.duplicateOf ? { duplicateOf: result.duplicateOf } : {}),
+    });
+  } else if (status === 'delivered') {
+    output.line(`${output.c.ok('delivered')} via ${result.provider} — message id ${result.messageId}`);
+  } else if (status === 'rejected') {
+    output.error(`rejected by ${result.provider}: ${result.reason}`, 'this is permanent for this message: no other provider was tried (fix the recipient or content)');
+  } else {
+    output.error(`not delivered: ${result.reason}`, `stored in the outbox as #${outboxId} (${outboxPath}); run \`penguinmails queue retry ${outboxId}\` later`);
+  }
+  return status === 'delivered' ? ExitCode.ok : status === 'rejected' ? ExitCode.rejected : ExitCode.queued;
+}

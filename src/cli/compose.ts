@@ -1,0 +1,140 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import type { Config } from '../config/validate.js';
+import { formatIssuePath } from '../config/validate.js';
+import { UserError } from '../core/errors.js';
+import type { Attachment, MessageDraft } from '../core/message.js';
+import { readTextInput } from './read-input.js';
+
+const addressList = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : v.split(',').map((s) => s.trim()).filter(Boolean)));
+
+/** The platform API body accepted by `send --payload`. */
+export const payloadSchema = z.strictObject({
+  provider: z.string().min(1).optional(),
+  from: z.string().optional(),
+  to: addressList,
+  cc: addressList.optional(),
+  bcc: addressList.optional(),
+  reply_to: z.string().optional(),
+  subject: z.string(),
+  html_body: z.string().optional(),
+  text_body: z.string().optional(),
+  track_opens: z.boolean().optional(),
+  track_links: z.boolean().optional(),
+  tags: z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : [v])).optional(),
+  campaign_id: z.string().optional(),
+  type: z.enum(['transactional', 'marketing']).optional(),
+  priority: z.enum(['normal', 'critical']).optional(),
+  metadata: z.record(z.string(), z.string()).optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  idempotency_key: z.string().optional(),
+});
+export type Payload = z.infer<typeof payloadSchema>;
+
+export function parsePayload(text: string, source: string): Payload {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new UserError(`--payload ${source}: not valid JSON (${(error as Error).message})`);
+  }
+  const parsed = payloadSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) =>
+      issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}` : `${formatIssuePath(issue.path) || '(body)'}: ${issue.message}`,
+    );
+    throw new UserError(`--payload ${source}:\n  ${problems.join('\n  ')}`, { hint: 'fields: provider, from, to, cc, bcc, reply_to, subject, html_body, text_body, track_opens, track_links, tags, campaign_id, type, priority, metadata, headers, idempotency_key' });
+  }
+  return parsed.data;
+}
+
+function parsePairs(values: string[] | undefined, flag: string, separator: string): [string, string][] {
+  return (values ?? []).map((value) => {
+    const at = value.indexOf(separator);
+    if (at <= 0) throw new UserError(`${flag} "${value}": expected ${separator === '=' ? 'key=value' : '"Name: value"'}`);
+    return [value.slice(0, at).trim(), value.slice(at + 1).trim()];
+  });
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.pdf': 'application/pdf', '.txt': 'text/plain', '.csv': 'text/csv', '.html': 'text/html', '.json': 'application/json',
+  '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif', '.zip': 'application/zip',
+};
+
+async function readAttachments(paths: string[] | undefined): Promise<Attachment[]> {
+  return Promise.all(
+    (paths ?? []).map(async (file) => {
+      let content: Buffer;
+      try {
+        content = await readFile(file);
+      } catch (error) {
+        throw new UserError(`--attach: cannot read ${file} (${(error as NodeJS.ErrnoException).code})`);
+      }
+      const filename = path.basename(file);
+      return { filename, contentType: CONTENT_TYPES[path.extname(filename).toLowerCase()] ?? 'application/octet-stream', contentBase64: content.toString('base64') };
+    }),
+  );
+}
+
+export interface SendFlags {
+  to?: string[];
+  from?: string;
+  cc?: string[];
+  bcc?: string[];
+  replyTo?: string;
+  subject?: string;
+  html?: string;
+  htmlFile?: string;
+  text?: string;
+  textFile?: string;
+  type?: 'transactional' | 'marketing';
+  priority?: 'normal' | 'critical';
+  provider?: string;
+  tag?: string[];
+  campaign?: string;
+  metadata?: string[];
+  header?: string[];
+  attach?: string[];
+  trackOpens?: boolean;
+  trackLinks?: boolean;
+  idempotencyKey?: string;
+}
+
+const splitAddresses = (values: string[] | undefined) => values?.flatMap((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+
+/** Builds the message from flags, over the payload body when one is given, over config defaults. */
+export async function composeDraft(flags: SendFlags, payload: Payload | undefined, config: Config): Promise<{ draft: MessageDraft; forceProvider?: string }> {
+  const html = flags.htmlFile ? await readTextInput(flags.htmlFile, '--html-file') : flags.html;
+  const text = flags.textFile ? await readTextInput(flags.textFile, '--text-file') : flags.text;
+  const headers = [...Object.entries(payload?.headers ?? {}), ...parsePairs(flags.header, '--header', ':')].map(([name, value]) => ({ name, value }));
+  const metadata = Object.fromEntries([...Object.entries(payload?.metadata ?? {}), ...parsePairs(flags.metadata, '--metadata', '=')]);
+  const draft: MessageDraft = {
+    from: flags.from ?? payload?.from ?? config.defaults.from ?? '',
+    to: splitAddresses(flags.to) ?? payload?.to ?? [],
+    cc: splitAddresses(flags.cc) ?? payload?.cc ?? [],
+    bcc: splitAddresses(flags.bcc) ?? payload?.bcc ?? [],
+    replyTo: flags.replyTo ?? payload?.reply_to,
+    subject: flags.subject ?? payload?.subject ?? '',
+    html: html ?? payload?.html_body,
+    text: text ?? payload?.text_body,
+    type: flags.type ?? payload?.type ?? config.defaults.type,
+    priority: flags.priority ?? payload?.priority ?? 'normal',
+    tags: flags.tag ?? payload?.tags ?? [],
+    campaignId: flags.campaign ?? payload?.campaign_id,
+    metadata,
+    headers,
+    attachments: await readAttachments(flags.attach),
+    trackOpens: flags.trackOpens ?? payload?.track_opens ?? config.defaults.trackOpens,
+    trackLinks: flags.trackLinks ?? payload?.track_links ?? config.defaults.trackLinks,
+    idempotencyKey: flags.idempotencyKey ?? payload?.idempotency_key,
+  };
+  if (draft.replyTo === undefined) delete draft.replyTo;
+  if (draft.campaignId === undefined) delete draft.campaignId;
+  if (draft.html === undefined) delete draft.html;
+  if (draft.text === undefined) delete draft.text;
+  if (draft.trackOpens === undefined) delete draft.trackOpens;
+  if (draft.trackLinks === undefined) delete draft.trackLinks;
+  if (draft.idempotencyKey === undefined) delete draft.idempotencyKey;
+  return { draft, forceProvider: flags.provider ?? payload?.provider };
+}

@@ -1,0 +1,21 @@
+import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/validate.js';
+import { UserError } from '../core/errors.js';
+import { closestMatch } from '../core/suggest.js';
+import { Store } from '../store/store.js';
+import type { GlobalOptions } from './output.js';
+
+export function loadCommandConfig(globals: GlobalOptions, options: { requireEnv?: boolean; optional?: boolean } = {}): Promise<Config> {
+  return loadConfig({ configPath: globals.config, requireEnv: options.requireEnv, optional: options.optional });
+}
+
+export function openStore(config: Config): Promise<Store> {
+  return Store.open(config.failover.outboxPath);
+}
+
+export function assertKnownProvider(config: Config, name: string, flag: string): void {
+  const known = Object.keys(config.providers);
+  if (known.includes(name)) return;
+  const suggestion = closestMatch(name, known);
+  throw new UserError(`${flag}: unknown provider "${name}" (known: ${known.join(', ') || 'none configured'})`, { hint: suggestion ? `did you mean "${suggestion}"?` : 'add it under providers: in the config' });
+}

@@ -1,0 +1,155 @@
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode, UserError } from '../core/errors.js';
+import { Output, type GlobalOptions } from './output.js';
+
+/** A command's implementation: loaded only when that command runs, so `--help` stays light. */
+type Runner = (options: Record<string, unknown>, output: Output, command: Command, args: string[]) => Promise<number>;
+
+let exitCode: number = ExitCode.ok;
+
+function lazy(load: () => Promise<{ run: Runner }>) {
+  return async (...received: unknown[]) => {
+    const command = received[received.length - 1] as Command;
+    const args = received.slice(0, -2).filter((a): a is string => typeof a === 'string');
+    const globals = command.optsWithGlobals() as GlobalOptions & Record<string, unknown>;
+    const output = await new Output(globals).init();
+    const { run } = await load();
+    exitCode = await run(globals, output, command, args);
+  };
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function buildProgram(): Command {
+  const program = new Command('penguinmails')
+    .description('Send email through Postmark, Mailgun and SMTP with routing, failover and a durable outbox — and see what it costs.')
+    .version('0.1.0', '-V, --version')
+    .option('-c, --config <path>', 'config file (default: PENGUINMAILS_CONFIG, else search for penguinmails.config.yaml)')
+    .option('--json', 'print one JSON document on stdout (for scripts)')
+    .option('-q, --quiet', 'print only errors')
+    .option('-v, --verbose', 'print every step on stderr')
+    .option('--no-color', 'disable colour (also NO_COLOR=1)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('send')
+    .description('send one message (or a bulk list) through the router and failover chain')
+    .option('--to <addr...>', 'recipient(s)')
+    .option('--from <addr>', 'sender (default: defaults.from)')
+    .option('--cc <addr...>', 'carbon-copy recipient(s)')
+    .option('--bcc <addr...>', 'blind-copy recipient(s)')
+    .option('--reply-to <addr>', 'Reply-To address')
+    .option('--subject <text>', 'subject line')
+    .option('--html <html>', 'HTML body')
+    .option('--html-file <path>', 'HTML body from a file (- for stdin)')
+    .option('--text <text>', 'plain-text body')
+    .option('--text-file <path>', 'plain-text body from a file (- for stdin)')
+    .addOption(new Option('--type <type>', 'message type (default: defaults.type)').choices(['transactional', 'marketing']))
+    .addOption(new Option('--priority <priority>', 'priority').choices(['normal', 'critical']))
+    .option('--provider <name>', 'try this provider first')
+    .option('--no-failover', 'try only the first provider of the chain')
+    .option('--tag <tag>', 'tag (repeatable)', collect)
+    .option('--campaign <id>', 'campaign id')
+    .option('--metadata <key=value>', 'metadata pair (repeatable)', collect)
+    .option('--header <"Name: value">', 'extra header (repeatable)', collect)
+    .option('--attach <path>', 'attachment file (repeatable)', collect)
+    .option('--track-opens', 'track opens')
+    .option('--no-track-opens', 'do not track opens')
+    .option('--track-links', 'track link clicks')
+    .option('--no-track-links', 'do not track link clicks')
+    .option('--idempotency-key <key>', 'deliver at most once per key (default: derived from the content)')
+    .option('--payload <file>', 'platform API JSON body instead of flags (- for stdin)')
+    .option('--recipients <file>', 'bulk: CSV or JSONL with an email column and merge fields (- for stdin)')
+    .option('--concurrency <n>', 'bulk: parallel provider calls', '4')
+    .option('--resume', 'bulk: skip recipients already delivered by an earlier run of the same list')
+    .option('--dry-run', 'resolve the route and print each provider request without sending')
+    .addHelpText('after', '\nExamples:\n  penguinmails send --to ada@example.com --subject Hi --text "Hello"\n  penguinmails send --payload body.json --dry-run\n  penguinmails send --recipients list.csv --subject "Hi {{name}}" --html-file news.html --type marketing')
+    .action(lazy(() => import('./commands/send.js')));
+
+  const queue = program.command('queue').description('messages waiting in the outbox for a later retry');
+  queue.command('list').description('list messages in the outbox').option('--all', 'include delivered and dropped').action(lazy(() => import('./commands/queue-list.js')));
+  queue.command('show <id>').description('show one outbox message with its attempts').action(lazy(() => import('./commands/queue-show.js')));
+  queue
+    .command('retry [id]')
+    .description('retry one message, or --all (probes every provider, even ones marked down)')
+    .option('--all', 'retry every pending message')
+    .option('--force', 'also resend messages whose earlier outcome was ambiguous (may duplicate)')
+    .action(lazy(() => import('./commands/queue-retry.js')));
+  queue.command('drop <id>').description('remove a message from the outbox without sending it').action(lazy(() => import('./commands/queue-drop.js')));
+
+  const failover = program.command('failover').description('the failover chain and retry policy');
+  failover
+    .command('configure')
+    .description('set the failover chain and retry policy (interactive on a TTY, flags in CI)')
+    .option('--primary <provider>', 'first provider')
+    .option('--fallback <provider>', 'second provider')
+    .option('--final <provider>', 'final fallback')
+    .option('--retry-attempts <n>', 'tries per provider (1–10)')
+    .option('--retry-delay <duration>', 'delay between tries, e.g. 30s')
+    .option('--enable', 'enable failover')
+    .option('--disable', 'disable failover (only the primary is tried)')
+    .option('-y, --yes', 'write without asking')
+    .action(lazy(() => import('./commands/failover-configure.js')));
+  failover.command('show').description('print the current chain and retry policy').action(lazy(() => import('./commands/failover-show.js')));
+
+  program
+    .command('cost')
+    .description('what sending costs')
+    .command('estimate')
+    .description('monthly cost per provider and strategy, with the savings of the hybrid routing')
+    .option('--volume <n>', 'emails per month in total')
+    .option('--transactional <n>', 'of which transactional')
+    .option('--marketing <n>', 'of which marketing')
+    .addOption(new Option('--strategy <strategy>', 'strategies to show').choices(['all', 'hybrid', 'postmark', 'mailgun', 'smtp']).default('all'))
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'csv', 'markdown']).default('table'))
+    .option('--sweep <from:to:step>', 'cost of each strategy across volumes, with break-even points')
+    .action(lazy(() => import('./commands/cost-estimate.js')));
+
+  program
+    .command('route')
+    .description('where a message would go')
+    .command('explain')
+    .description('which provider a message would go to, why, and what happens if it fails')
+    .addOption(new Option('--type <type>', 'message type').choices(['transactional', 'marketing']))
+    .addOption(new Option('--priority <priority>', 'priority').choices(['normal', 'critical']).default('normal'))
+    .option('--to <addr>', 'recipient (checked, shown)')
+    .option('--monthly-volume <n>', 'emails sent this month so far (default: the usage ledger)')
+    .action(lazy(() => import('./commands/route-explain.js')));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  exitCode = ExitCode.ok;
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (error) {
+    return reportError(error, argv);
+  }
+}
+
+function reportError(error: unknown, argv: string[]): number {
+  const wantsJson = argv.includes('--json');
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
+    // commander has already printed the message.
+    if (wantsJson) process.stdout.write(JSON.stringify({ status: 'error', exitCode: ExitCode.usage, error: error.message.replace(/^error: /, '') }) + '\n');
+    return ExitCode.usage;
+  }
+  const output = new Output({ json: wantsJson, color: !argv.includes('--no-color') });
+  if (error instanceof UserError) {
+    output.error(error.message, error.hint);
+    if (wantsJson) output.emitJson({ status: 'error', exitCode: error.exitCode, error: error.message, hint: error.hint ?? null });
+    return error.exitCode;
+  }
+  const err = error as Error;
+  output.error(`internal error: ${err?.message ?? String(error)}`, 'this is a bug in penguinmails; run with --verbose and report it');
+  if (argv.includes('--verbose') || argv.includes('-v')) process.stderr.write(`${err?.stack ?? ''}\n`);
+  if (wantsJson) output.emitJson({ status: 'error', exitCode: ExitCode.internal, error: err?.message ?? String(error) });
+  return ExitCode.internal;
+}

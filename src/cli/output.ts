@@ -1,0 +1,80 @@
+import type { ChalkInstance } from 'chalk';
+import { redactSecrets } from '../core/secrets.js';
+
+export interface GlobalOptions {
+  config?: string;
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+  color?: boolean;
+}
+
+/**
+ * All printing goes through here: secrets are redacted from every line, `--json` keeps stdout
+ * for the one JSON document, and colour follows NO_COLOR / --no-color / TTY.
+ */
+export class Output {
+  readonly json: boolean;
+  readonly quiet: boolean;
+  readonly verbose: boolean;
+  readonly colorEnabled: boolean;
+  private chalkInstance?: ChalkInstance;
+
+  constructor(
+    options: GlobalOptions,
+    private readonly stdout: NodeJS.WriteStream = process.stdout,
+    private readonly stderr: NodeJS.WriteStream = process.stderr,
+  ) {
+    this.json = Boolean(options.json);
+    this.quiet = Boolean(options.quiet);
+    this.verbose = Boolean(options.verbose);
+    this.colorEnabled = options.color !== false && !process.env.NO_COLOR && Boolean(stderr.isTTY) && process.env.TERM !== 'dumb';
+  }
+
+  async init(): Promise<this> {
+    if (this.colorEnabled) {
+      const { Chalk } = await import('chalk');
+      this.chalkInstance = new Chalk({ level: 1 });
+    }
+    return this;
+  }
+
+  /** Colouring helpers that are identity functions when colour is off. */
+  get c() {
+    const chalk = this.chalkInstance;
+    const wrap = (fn?: (s: string) => string) => (s: string) => (fn ? fn(s) : s);
+    return {
+      ok: wrap(chalk?.green),
+      bad: wrap(chalk?.red),
+      warn: wrap(chalk?.yellow),
+      dim: wrap(chalk?.dim),
+      bold: wrap(chalk?.bold),
+      accent: wrap(chalk?.cyan),
+    };
+  }
+
+  /** The command's main human output: stdout normally, stderr under --json. */
+  line(text = ''): void {
+    if (this.quiet) return;
+    (this.json ? this.stderr : this.stdout).write(redactSecrets(text) + '\n');
+  }
+
+  /** Progress and detail: stderr, only with --verbose. */
+  detail(text: string): void {
+    if (this.verbose && !this.quiet) this.stderr.write(redactSecrets(text) + '\n');
+  }
+
+  warn(text: string): void {
+    if (!this.quiet) this.stderr.write(redactSecrets(`${this.c.warn('warning:')} ${text}`) + '\n');
+  }
+
+  error(message: string, hint?: string): void {
+    this.stderr.write(redactSecrets(`${this.c.bad('error:')} ${message}`) + '\n');
+    if (hint) this.stderr.write(redactSecrets(`${this.c.dim('hint:')} ${hint}`) + '\n');
+  }
+
+  /** The single JSON document of --json. */
+  emitJson(document: unknown): void {
+    this.stdout.write(redactSecrets(JSON.stringify(document, null, 2)) + '\n');
+  }
+}

@@ -1,0 +1,30 @@
+import { readFile } from 'node:fs/promises';
+import { UserError } from '../core/errors.js';
+
+let stdinTaken = false;
+
+/** Reads a file, or stdin for `-` (only once per run). */
+export async function readTextInput(pathOrDash: string, what: string): Promise<string> {
+  if (pathOrDash === '-') {
+    if (stdinTaken) throw new UserError(`${what}: stdin (-) is already used by another option`);
+    stdinTaken = true;
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  }
+  try {
+    return await readFile(pathOrDash, 'utf8');
+  } catch (error) {
+    throw new UserError(`${what}: cannot read ${pathOrDash} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+}
+
+export function parseCount(value: unknown, flag: string, options: { min?: number; max?: number } = {}): number | undefined {
+  if (value === undefined) return undefined;
+  const text = String(value).trim();
+  const min = options.min ?? 0;
+  if (!/^\d+$/.test(text.replace(/_/g, '')) || Number(text.replace(/_/g, '')) < min || (options.max !== undefined && Number(text.replace(/_/g, '')) > options.max)) {
+    throw new UserError(`${flag}: "${text}" is not a whole number${options.max !== undefined ? ` from ${min} to ${options.max}` : ` ≥ ${min}`}`);
+  }
+  return Number(text.replace(/_/g, ''));
+}

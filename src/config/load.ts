@@ -1,0 +1,92 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ConfigError } from '../core/errors.js';
+import { interpolateEnv } from './interpolate.js';
+import { validateConfig, type Config } from './validate.js';
+
+export interface LoadOptions {
+  /** `--config`: an explicit file, which must exist. */
+  configPath?: string;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** When false, a missing `${VAR}` is left in place instead of failing (commands that send nothing). */
+  requireEnv?: boolean;
+  /** When true, having no config file at all gives the built-in defaults instead of an error. */
+  optional?: boolean;
+}
+
+export const SEARCH_PLACES = [
+  'package.json',
+  'penguinmails.config.yaml',
+  'penguinmails.config.yml',
+  '.penguinmailsrc',
+  '.penguinmailsrc.yaml',
+  '.penguinmailsrc.yml',
+  '.penguinmailsrc.json',
+  '.config/penguinmailsrc.yaml',
+  '.config/penguinmailsrc.yml',
+];
+
+async function parseYaml(filePath: string, text: string): Promise<unknown> {
+  const { parseDocument } = await import('yaml');
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    const first = document.errors[0];
+    throw new ConfigError(`${filePath}: broken YAML: ${first.message.split('\n')[0]}${first.linePos ? ` (line ${first.linePos[0].line}, column ${first.linePos[0].col})` : ''}`, 'check indentation and quoting at that line');
+  }
+  return document.toJS();
+}
+
+/** Finds the config file: --config, then PENGUINMAILS_CONFIG, then a cosmiconfig search. */
+export async function findConfigFile(options: LoadOptions): Promise<{ filePath: string; raw: unknown } | undefined> {
+  const cwd = options.cwd ?? process.cwd();
+  const env = options.env ?? process.env;
+  const explicit = options.configPath ?? env.PENGUINMAILS_CONFIG;
+  if (explicit) {
+    const filePath = path.resolve(cwd, explicit);
+    let text: string;
+    try {
+      text = await readFile(filePath, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new ConfigError(`cannot read config ${filePath}: ${code === 'ENOENT' ? 'no such file' : code}`, 'check the --config path (or PENGUINMAILS_CONFIG)');
+    }
+    const raw = filePath.endsWith('.json') ? parseJson(filePath, text) : await parseYaml(filePath, text);
+    return { filePath, raw };
+  }
+  const { cosmiconfig } = await import('cosmiconfig');
+  const yamlLoader = (filePath: string, text: string) => parseYaml(filePath, text);
+  const explorer = cosmiconfig('penguinmails', {
+    searchPlaces: SEARCH_PLACES,
+    searchStrategy: 'project',
+    loaders: { '.yaml': yamlLoader, '.yml': yamlLoader, noExt: yamlLoader },
+  });
+  const found = await explorer.search(cwd);
+  return found && !found.isEmpty ? { filePath: found.filepath, raw: found.config } : undefined;
+}
+
+function parseJson(filePath: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${filePath}: broken JSON: ${(error as Error).message}`);
+  }
+}
+
+export async function loadConfig(options: LoadOptions = {}): Promise<Config> {
+  const cwd = options.cwd ?? process.cwd();
+  const found = await findConfigFile(options);
+  if (!found) {
+    if (options.optional) return validateConfig({}, { baseDir: cwd });
+    throw new ConfigError(
+      'no penguinmails config found (looked for penguinmails.config.yaml, .penguinmailsrc.yaml, package.json#penguinmails)',
+      'copy penguinmails.config.example.yaml to penguinmails.config.yaml, or pass --config <file>',
+    );
+  }
+  const { value, missing } = interpolateEnv(found.raw, options.env ?? process.env);
+  if (missing.length > 0 && options.requireEnv !== false) {
+    const lines = missing.map((m) => `${m.path}: environment variable ${m.variable} is not set`);
+    throw new ConfigError(`config ${found.filePath}:\n  ${lines.join('\n  ')}`, `export ${missing[0].variable}=… before running penguinmails`);
+  }
+  return validateConfig(value, { filePath: found.filePath, baseDir: path.dirname(found.filePath) });
+}

@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { durationSchema } from '../providers/common-config.js';
+
+const messageType = z.enum(['transactional', 'marketing']);
+const priority = z.enum(['normal', 'critical']);
+const providerChain = z.array(z.string().min(1)).min(1, 'give at least one provider');
+
+export const planSchema = z.strictObject({
+  name: z.string().min(1),
+  /** Monthly fee in USD. */
+  monthly: z.number().min(0),
+  /** Emails included in the fee. */
+  included: z.number().int().min(0),
+  /** USD per 1,000 emails beyond `included`; null = hard cap, no sending beyond it. */
+  overagePer1k: z.number().min(0).nullable(),
+});
+
+export const pricingOverrideSchema = z.strictObject({
+  /** Replaces the provider's built-in plans. */
+  plans: z.array(planSchema).min(1).optional(),
+  /** Flat monthly cost (e.g. SMTP infrastructure). */
+  monthly: z.number().min(0).optional(),
+  /** Pins the plan by name instead of choosing the cheapest. */
+  plan: z.string().min(1).optional(),
+});
+
+export const routingRuleSchema = z.strictObject({
+  name: z.string().min(1).optional(),
+  when: z
+    .strictObject({
+      type: messageType.optional(),
+      priority: priority.optional(),
+      monthlyVolume: z
+        .strictObject({ below: z.number().int().min(0).optional(), atLeast: z.number().int().min(0).optional() })
+        .refine((v) => v.below !== undefined || v.atLeast !== undefined, 'give below and/or atLeast')
+        .optional(),
+      /** Matches when the chain's first provider still has free-tier emails this month. */
+      freeTierLeft: z.boolean().optional(),
+    })
+    .default({}),
+  use: providerChain,
+});
+
+/** The config file, before providers are checked against their adapters' schemas. */
+export const configFileSchema = z.strictObject({
+  defaults: z
+    .strictObject({
+      from: z.string().optional(),
+      type: messageType.default('transactional'),
+      trackOpens: z.boolean().optional(),
+      trackLinks: z.boolean().optional(),
+    })
+    .default({ type: 'transactional' }),
+  providers: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'provider names use letters, digits, - and _'), z.unknown()).default({}),
+  failover: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      order: providerChain.optional(),
+      retry: z
+        .strictObject({
+          attempts: z.number().int().min(1, 'attempts counts tries per provider: at least 1').max(10, 'at most 10 tries per provider'),
+          delay: durationSchema,
+          /** A Retry-After longer than this moves on to the next provider instead of waiting. */
+          maxRetryAfter: durationSchema.optional(),
+        })
+        .partial()
+        .default({}),
+      outbox: z.string().min(1).default('.penguinmails/outbox.db'),
+      /** Resend after an ambiguous outcome (timeout after hand-over). Off: such messages wait in the outbox. */
+      resendAmbiguous: z.boolean().default(false),
+      health: z
+        .strictObject({ failureThreshold: z.number().int().min(1).default(3), cooldown: durationSchema.default('5m') })
+        .default({ failureThreshold: 3, cooldown: '5m' }),
+    })
+    .default({ enabled: true, retry: {}, outbox: '.penguinmails/outbox.db', resendAmbiguous: false, health: { failureThreshold: 3, cooldown: '5m' } }),
+  routing: z.strictObject({ rules: z.array(routingRuleSchema).default([]) }).default({ rules: [] }),
+  pricing: z.record(z.string(), pricingOverrideSchema).default({}),
+});
+
+export type ConfigFile = z.infer<typeof configFileSchema>;
+export type RoutingRule = z.infer<typeof routingRuleSchema>;
+export type Plan = z.infer<typeof planSchema>;
+export type PricingOverride = z.infer<typeof pricingOverrideSchema>;
+export type MessageTypeName = z.infer<typeof messageType>;

@@ -1,0 +1,146 @@
+import path from 'node:path';
+import type { z } from 'zod';
+import { parseDuration } from '../core/duration.js';
+import { ConfigError } from '../core/errors.js';
+import { registerSecret } from '../core/secrets.js';
+import { closestMatch } from '../core/suggest.js';
+import { findProviderDefinition, PROVIDER_TYPES } from '../providers/registry.js';
+import { configFileSchema, type ConfigFile } from './schema.js';
+
+export const DEFAULT_PROVIDER_TIMEOUT_MS = 30_000;
+
+export interface ProviderEntry {
+  name: string;
+  type: string;
+  /** The adapter's parsed config (its `configSchema` output). */
+  settings: { type: string } & Record<string, unknown>;
+  timeoutMs: number;
+  plan?: string;
+}
+
+export interface FailoverPolicy {
+  enabled: boolean;
+  order: string[];
+  retry: { attempts: number; delayMs: number; maxRetryAfterMs: number };
+  outboxPath: string;
+  resendAmbiguous: boolean;
+  health: { failureThreshold: number; cooldownMs: number };
+}
+
+export interface Config {
+  /** The file it came from; undefined for the built-in defaults. */
+  filePath?: string;
+  defaults: ConfigFile['defaults'];
+  providers: Record<string, ProviderEntry>;
+  failover: FailoverPolicy;
+  routing: ConfigFile['routing'];
+  pricing: ConfigFile['pricing'];
+}
+
+export function formatIssuePath(parts: readonly PropertyKey[]): string {
+  return parts.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)), '');
+}
+
+function describeIssues(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): string[] {
+  return issues.map((issue) => {
+    const where = formatIssuePath([...prefix, ...issue.path]) || '(top level)';
+    if (issue.code === 'unrecognized_keys') {
+      return `${where}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    }
+    return `${where}: ${issue.message}`;
+  });
+}
+
+function unknownProviderProblem(where: string, name: string, known: string[]): string {
+  const suggestion = closestMatch(name, known);
+  return `${where}: unknown provider "${name}" (known: ${known.join(', ') || 'none configured'})${suggestion ? ` — did you mean "${suggestion}"?` : ''}`;
+}
+
+/**
+ * Turns the parsed YAML into a checked Config. Pure: no file or environment access.
+ * Throws one ConfigError listing every problem, each with its path in the file.
+ */
+export function validateConfig(raw: unknown, options: { filePath?: string; baseDir: string }): Config {
+  const parsed = configFileSchema.safeParse(raw ?? {});
+  const fileLabel = options.filePath ?? 'config';
+  if (!parsed.success) {
+    throw new ConfigError(`invalid config ${fileLabel}:\n  ${describeIssues(parsed.error.issues).join('\n  ')}`, 'see penguinmails.config.example.yaml for every key');
+  }
+  const file = parsed.data;
+  const problems: string[] = [];
+
+  const providers: Record<string, ProviderEntry> = {};
+  for (const [name, entry] of Object.entries(file.providers)) {
+    const type = (entry as { type?: unknown })?.type;
+    const definition = typeof type === 'string' ? findProviderDefinition(type) : undefined;
+    if (!definition) {
+      const shown = typeof type === 'string' ? `unknown provider type "${type}"` : 'missing "type"';
+      problems.push(`providers.${name}.type: ${shown} (known: ${PROVIDER_TYPES.join(', ')})`);
+      continue;
+    }
+    const result = definition.configSchema.safeParse(entry);
+    if (!result.success) {
+      problems.push(...describeIssues(result.error.issues, ['providers', name]));
+      continue;
+    }
+    const settings = result.data as ProviderEntry['settings'];
+    for (const key of definition.secretKeys) registerSecretsAt(settings, key);
+    const timeout = settings.timeout as string | number | undefined;
+    providers[name] = {
+      name,
+      type: definition.type,
+      settings,
+      timeoutMs: timeout === undefined ? DEFAULT_PROVIDER_TIMEOUT_MS : parseDuration(timeout)!,
+      plan: settings.plan as string | undefined,
+    };
+  }
+
+  const known = Object.keys(file.providers);
+  const checkChain = (chain: string[], where: string) => {
+    const seen = new Set<string>();
+    chain.forEach((name, i) => {
+      if (!known.includes(name)) problems.push(unknownProviderProblem(`${where}[${i}]`, name, known));
+      else if (seen.has(name)) problems.push(`${where}[${i}]: "${name}" appears twice in the chain`);
+      seen.add(name);
+    });
+  };
+  const order = file.failover.order ?? known;
+  if (file.failover.order) checkChain(order, 'failover.order');
+  file.routing.rules.forEach((rule, i) => checkChain(rule.use, `routing.rules[${i}].use`));
+  for (const name of Object.keys(file.pricing)) {
+    if (!known.includes(name) && !PROVIDER_TYPES.includes(name)) problems.push(unknownProviderProblem(`pricing.${name}`, name, known));
+  }
+
+  if (problems.length > 0) {
+    throw new ConfigError(`invalid config ${fileLabel}:\n  ${problems.join('\n  ')}`, 'fix the keys above; see penguinmails.config.example.yaml');
+  }
+
+  const retry = file.failover.retry;
+  return {
+    filePath: options.filePath,
+    defaults: file.defaults,
+    providers,
+    failover: {
+      enabled: file.failover.enabled,
+      order,
+      retry: {
+        attempts: retry.attempts ?? 3,
+        delayMs: parseDuration(retry.delay ?? '30s')!,
+        maxRetryAfterMs: parseDuration(retry.maxRetryAfter ?? '2m')!,
+      },
+      outboxPath: path.resolve(options.baseDir, file.failover.outbox),
+      resendAmbiguous: file.failover.resendAmbiguous,
+      health: { failureThreshold: file.failover.health.failureThreshold, cooldownMs: parseDuration(file.failover.health.cooldown)! },
+    },
+    routing: file.routing,
+    pricing: file.pricing,
+  };
+}
+
+function registerSecretsAt(value: unknown, key: string): void {
+  if (!value || typeof value !== 'object') return;
+  for (const [k, v] of Object.entries(value)) {
+    if (k === key && typeof v === 'string') registerSecret(v);
+    else registerSecretsAt(v, key);
+  }
+}

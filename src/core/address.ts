@@ -1,0 +1,39 @@
+/**
+ * Email address checks. Deliberately stricter than RFC 5322: what ESP APIs accept in practice.
+ * Accepts `user@example.com` and `Display Name <user@example.com>`.
+ */
+const LOCAL_PART = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
+const DOMAIN_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+
+export interface ParsedAddress {
+  name?: string;
+  address: string;
+}
+
+export function parseAddress(input: string): ParsedAddress | undefined {
+  if (/[\r\n\0]/.test(input)) return undefined;
+  const trimmed = input.trim();
+  const named = /^(.*?)\s*<([^<>]+)>$/.exec(trimmed);
+  const address = named ? named[2].trim() : trimmed;
+  const name = named ? named[1].trim().replace(/^"(.*)"$/, '$1') : undefined;
+  if (!isBareAddress(address)) return undefined;
+  if (name !== undefined && /[<>]/.test(name)) return undefined;
+  return name ? { name, address } : { address };
+}
+
+export function isBareAddress(address: string): boolean {
+  if (address.length > 254) return false;
+  const at = address.lastIndexOf('@');
+  if (at <= 0 || at === address.length - 1) return false;
+  const local = address.slice(0, at);
+  const domain = address.slice(at + 1);
+  if (local.length > 64 || !LOCAL_PART.test(local)) return false;
+  const labels = domain.split('.');
+  if (labels.length < 2) return false;
+  return labels.every((label) => DOMAIN_LABEL.test(label)) && !/^\d+$/.test(labels[labels.length - 1]);
+}
+
+/** The bare address of `Name <a@b>` or `a@b`; the input itself when it does not parse. */
+export function bareAddress(input: string): string {
+  return parseAddress(input)?.address ?? input;
+}

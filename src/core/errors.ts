@@ -1,0 +1,85 @@
+/**
+ * One error taxonomy for every provider (SPEC "Error policy"):
+ * - transient:          failed before the provider took the message (refused, DNS, 5xx, 429) → retry, then fail over
+ * - provider-unusable:  this provider cannot send for us (credentials, unverified sender, suspended) → next provider, no retry
+ * - permanent:          the message itself is refused (bad/suppressed recipient, bad content) → stop, never fail over
+ * - ambiguous:          the request may have been delivered (timeout after hand-over) → no blind resend
+ */
+export type ErrorClass = 'transient' | 'provider-unusable' | 'permanent' | 'ambiguous';
+
+export const ERROR_CLASSES: readonly ErrorClass[] = ['transient', 'provider-unusable', 'permanent', 'ambiguous'];
+
+export interface ProviderErrorDetails {
+  provider: string;
+  errorClass: ErrorClass;
+  /** Provider-specific code: Postmark ErrorCode, HTTP status, SMTP response code, errno. */
+  code?: string | number;
+  httpStatus?: number;
+  /** Server-requested wait before the next try (Retry-After), in milliseconds. */
+  retryAfterMs?: number;
+  /** Recipients the provider refused, when it says which. */
+  rejectedRecipients?: string[];
+}
+
+/** The only error type a provider adapter throws. */
+export class ProviderError extends Error {
+  readonly provider: string;
+  readonly errorClass: ErrorClass;
+  readonly code?: string | number;
+  readonly httpStatus?: number;
+  readonly retryAfterMs?: number;
+  readonly rejectedRecipients?: string[];
+
+  constructor(message: string, details: ProviderErrorDetails) {
+    super(message);
+    this.name = 'ProviderError';
+    this.provider = details.provider;
+    this.errorClass = details.errorClass;
+    this.code = details.code;
+    this.httpStatus = details.httpStatus;
+    this.retryAfterMs = details.retryAfterMs;
+    this.rejectedRecipients = details.rejectedRecipients;
+  }
+}
+
+/** Exit codes of the SPEC. */
+export const ExitCode = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  rejected: 3,
+  queued: 4,
+  partial: 5,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** An error the user can fix: bad flags, bad config, bad message. Exit 2 unless said otherwise. */
+export class UserError extends Error {
+  readonly exitCode: ExitCodeValue;
+  readonly hint?: string;
+
+  constructor(message: string, options: { hint?: string; exitCode?: ExitCodeValue } = {}) {
+    super(message);
+    this.name = 'UserError';
+    this.hint = options.hint;
+    this.exitCode = options.exitCode ?? ExitCode.usage;
+  }
+}
+
+export class ConfigError extends UserError {
+  constructor(message: string, hint?: string) {
+    super(message, { hint });
+    this.name = 'ConfigError';
+  }
+}
+
+export class MessageValidationError extends UserError {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(problems.length === 1 ? problems[0] : `the message is not valid:\n  - ${problems.join('\n  - ')}`, {
+      hint: 'fix the message fields above; nothing was sent',
+    });
+    this.name = 'MessageValidationError';
+    this.problems = problems;
+  }
+}

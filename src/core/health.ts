@@ -1,0 +1,54 @@
+/**
+ * A circuit breaker per provider, persisted between runs by the store (a CLI is a new process
+ * every time, so in-memory "dead provider" memory would do nothing).
+ *
+ * closed → (failureThreshold consecutive failures) → open for `cooldownMs` → half-open:
+ * one probe is let through; success closes it, failure opens it again.
+ */
+export interface HealthRecord {
+  provider: string;
+  consecutiveFailures: number;
+  /** Epoch ms until which the provider is skipped; undefined = closed. */
+  openUntil?: number;
+  lastError?: string;
+  lastFailureAt?: number;
+  lastSuccessAt?: number;
+}
+
+export type CircuitState = 'closed' | 'open' | 'half-open';
+
+export interface HealthPolicy {
+  failureThreshold: number;
+  cooldownMs: number;
+}
+
+export function circuitState(record: HealthRecord | undefined, now: number): CircuitState {
+  if (!record?.openUntil) return 'closed';
+  return now < record.openUntil ? 'open' : 'half-open';
+}
+
+export function recordFailure(record: HealthRecord | undefined, provider: string, error: string, now: number, policy: HealthPolicy): HealthRecord {
+  const failures = (record?.consecutiveFailures ?? 0) + 1;
+  const wasProbing = circuitState(record, now) === 'half-open';
+  const opens = wasProbing || failures >= policy.failureThreshold;
+  return {
+    provider,
+    consecutiveFailures: failures,
+    openUntil: opens ? now + policy.cooldownMs : record?.openUntil,
+    lastError: error,
+    lastFailureAt: now,
+    lastSuccessAt: record?.lastSuccessAt,
+  };
+}
+
+export function recordSuccess(record: HealthRecord | undefined, provider: string, now: number): HealthRecord {
+  return { provider, consecutiveFailures: 0, lastSuccessAt: now, lastError: record?.lastError, lastFailureAt: record?.lastFailureAt };
+}
+
+export function describeHealth(record: HealthRecord | undefined, now: number): string {
+  const state = circuitState(record, now);
+  if (!record || (state === 'closed' && record.consecutiveFailures === 0)) return 'healthy';
+  if (state === 'open') return `down: skipped for ${Math.ceil((record.openUntil! - now) / 1000)}s more after ${record.consecutiveFailures} failures (last: ${record.lastError})`;
+  if (state === 'half-open') return `recovering: cool-down over, next message probes it (last error: ${record.lastError})`;
+  return `${record.consecutiveFailures} recent failure(s) (last: ${record.lastError})`;
+}

@@ -1,0 +1,76 @@
+import { createHash } from 'node:crypto';
+
+export type MessageType = 'transactional' | 'marketing';
+export type Priority = 'normal' | 'critical';
+
+export interface Attachment {
+  filename: string;
+  contentType: string;
+  /** File content, base64-encoded. */
+  contentBase64: string;
+}
+
+export interface Header {
+  name: string;
+  value: string;
+}
+
+/** The provider-neutral message every adapter receives. */
+export interface EmailMessage {
+  from: string;
+  to: string[];
+  cc: string[];
+  bcc: string[];
+  replyTo?: string;
+  subject: string;
+  html?: string;
+  text?: string;
+  type: MessageType;
+  priority: Priority;
+  tags: string[];
+  campaignId?: string;
+  metadata: Record<string, string>;
+  headers: Header[];
+  attachments: Attachment[];
+  trackOpens?: boolean;
+  trackLinks?: boolean;
+  /** Same key → delivered at most once, across retries and runs. */
+  idempotencyKey: string;
+}
+
+export type MessageDraft = Omit<EmailMessage, 'idempotencyKey'> & { idempotencyKey?: string };
+
+export function recipientCount(message: Pick<EmailMessage, 'to' | 'cc' | 'bcc'>): number {
+  return message.to.length + message.cc.length + message.bcc.length;
+}
+
+/** A deep copy, so that an adapter cannot change what the next attempt sends. */
+export function cloneMessage(message: EmailMessage): EmailMessage {
+  return structuredClone(message);
+}
+
+/**
+ * Derives an idempotency key from everything that makes the message what it is, so that
+ * sending the same content twice from a retry is recognised as the same message.
+ */
+export function deriveIdempotencyKey(draft: MessageDraft): string {
+  const { idempotencyKey: _ignored, ...content } = draft;
+  const canonical = JSON.stringify(sortKeysDeep(content));
+  return 'pm_' + createHash('sha256').update(canonical).digest('hex').slice(0, 32);
+}
+
+function sortKeysDeep(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeysDeep);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value as object)
+        .sort()
+        .map((key) => [key, sortKeysDeep((value as Record<string, unknown>)[key])]),
+    );
+  }
+  return value;
+}
+
+export function finalizeMessage(draft: MessageDraft): EmailMessage {
+  return { ...draft, idempotencyKey: draft.idempotencyKey ?? deriveIdempotencyKey(draft) };
+}

@@ -1,0 +1,61 @@
+import { parseAddress } from './address.js';
+import { MessageValidationError } from './errors.js';
+import type { MessageDraft } from './message.js';
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const LINE_BREAK = /[\r\n]/;
+/** Headers the adapters set themselves from message fields; setting them by hand would conflict. */
+const RESERVED_HEADERS = new Set(['from', 'to', 'cc', 'bcc', 'subject', 'reply-to', 'content-type', 'mime-version']);
+export const MAX_RECIPIENTS = 50;
+
+/** Checks a message before any provider sees it. Throws MessageValidationError listing every problem. */
+export function validateMessage(draft: MessageDraft): void {
+  const problems: string[] = [];
+  const checkAddress = (field: string, value: string) => {
+    if (!parseAddress(value)) problems.push(`${field}: "${printable(value)}" is not a valid email address`);
+  };
+
+  if (!draft.from) problems.push('from: missing sender (use --from or defaults.from in the config)');
+  else checkAddress('from', draft.from);
+  if (draft.to.length === 0) problems.push('to: at least one recipient is required');
+  draft.to.forEach((value, i) => checkAddress(`to[${i}]`, value));
+  draft.cc.forEach((value, i) => checkAddress(`cc[${i}]`, value));
+  draft.bcc.forEach((value, i) => checkAddress(`bcc[${i}]`, value));
+  if (draft.replyTo !== undefined) checkAddress('replyTo', draft.replyTo);
+  const total = draft.to.length + draft.cc.length + draft.bcc.length;
+  if (total > MAX_RECIPIENTS) {
+    problems.push(`to/cc/bcc: ${total} recipients, at most ${MAX_RECIPIENTS} per message (use --recipients for bulk)`);
+  }
+
+  if (!draft.subject || draft.subject.trim() === '') problems.push('subject: missing');
+  else if (LINE_BREAK.test(draft.subject)) problems.push('subject: contains a line break (CR/LF), which would allow header injection');
+
+  if (!draft.html && !draft.text) problems.push('body: missing (give --html, --html-file, --text or --text-file)');
+
+  for (const header of draft.headers) {
+    if (!HEADER_NAME.test(header.name)) problems.push(`header "${printable(header.name)}": not a valid header name`);
+    else if (RESERVED_HEADERS.has(header.name.toLowerCase())) {
+      problems.push(`header "${header.name}": set it with its own option, not --header`);
+    }
+    if (LINE_BREAK.test(header.value)) problems.push(`header "${printable(header.name)}": value contains a line break (CR/LF)`);
+  }
+  draft.tags.forEach((tag, i) => {
+    if (tag.trim() === '' || LINE_BREAK.test(tag)) problems.push(`tags[${i}]: empty or contains a line break`);
+  });
+  if (draft.campaignId !== undefined && (draft.campaignId === '' || LINE_BREAK.test(draft.campaignId))) {
+    problems.push('campaign: empty or contains a line break');
+  }
+  for (const [key, value] of Object.entries(draft.metadata)) {
+    if (key === '' || LINE_BREAK.test(key) || LINE_BREAK.test(value)) problems.push(`metadata "${printable(key)}": empty key or line break`);
+  }
+  if (draft.idempotencyKey !== undefined && !/^[\x21-\x7e]{1,200}$/.test(draft.idempotencyKey)) {
+    problems.push('idempotency key: 1–200 printable characters without spaces');
+  }
+
+  if (problems.length > 0) throw new MessageValidationError(problems);
+}
+
+/** Shows control characters visibly in error messages. */
+function printable(value: string): string {
+  return value.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+}

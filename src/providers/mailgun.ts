@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import { ProviderError, type ErrorClass } from '../core/errors.js';
+import type { EmailMessage } from '../core/message.js';
+import { baseUrlSchema, commonProviderFields } from './common-config.js';
+import { IDEMPOTENCY_HEADER, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
+
+const configSchema = z.strictObject({
+  type: z.literal('mailgun'),
+  apiKey: z.string().min(1, 'missing API key'),
+  domain: z.string().min(1, 'missing sending domain'),
+  region: z.enum(['us', 'eu']).default('us'),
+  baseUrl: baseUrlSchema.optional(),
+  ...commonProviderFields,
+});
+export type MailgunConfig = z.infer<typeof configSchema>;
+
+export const MAILGUN_MAX_TAGS = 3;
+const REGION_URL = { us: 'https://api.mailgun.net', eu: 'https://api.eu.mailgun.net' } as const;
+
+/** Form fields of Mailgun's POST /v3/{domain}/messages. Arrays become repeated fields. */
+export type MailgunForm = Record<string, string | string[] | { data: Buffer; filename: string; contentType: string }[]>;
+
+/**
+ * Builds the form fields. Every value is a non-empty string: mailgun.js silently drops falsy
+ * values (so `false` is sent as "no") and cannot encode objects (so variables are JSON text).
+ */
+export function toMailgunForm(message: EmailMessage): { form: MailgunForm; warnings: string[] } {
+  const warnings: string[] = [];
+  const form: MailgunForm = { from: message.from, to: [...message.to], subject: message.subject };
+  if (message.cc.length) form.cc = [...message.cc];
+  if (message.bcc.length) form.bcc = [...message.bcc];
+  if (message.html) form.html = message.html;
+  if (message.text) form.text = message.text;
+  if (message.replyTo) form['h:Reply-To'] = message.replyTo;
+  for (const header of message.headers) form[`h:${header.name}`] = header.value;
+  form[`h:${IDEMPOTENCY_HEADER}`] = message.idempotencyKey;
+
+  const tags = message.tags.slice(0, MAILGUN_MAX_TAGS);
+  const extraTags = message.tags.slice(MAILGUN_MAX_TAGS);
+  if (tags.length) form['o:tag'] = tags;
+  if (extraTags.length) {
+    form['v:extra_tags'] = JSON.stringify(extraTags);
+    warnings.push(`mailgun: at most ${MAILGUN_MAX_TAGS} tags per message; ${extraTags.map((t) => `"${t}"`).join(', ')} kept in v:extra_tags`);
+  }
+  if (message.trackOpens !== undefined) form['o:tracking-opens'] = message.trackOpens ? 'yes' : 'no';
+  if (message.trackLinks !== undefined) form['o:tracking-clicks'] = message.trackLinks ? 'yes' : 'no';
+  if (message.campaignId) form['v:campaign_id'] = message.campaignId;
+  for (const [key, value] of Object.entries(message.metadata)) {
+    if (value === '') warnings.push(`mailgun: metadata "${key}" is empty and was not sent`);
+    else form[`v:${key}`] = value;
+  }
+  if (message.attachments.length) {
+    form.attachment = message.attachments.map((a) => ({ data: Buffer.from(a.contentBase64, 'base64'), filename: a.filename, contentType: a.contentType }));
+  }
+  return { form, warnings };
+}
+
+interface MailgunErrorShape {
+  type?: string;
+  status: number;
+  message: string;
+  details?: unknown;
+}
+
+const NETWORK_BEFORE_SEND = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_NETWORK']);
+const NETWORK_MAYBE_SENT = new Set(['ECONNABORTED', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE']);
+
+/** mailgun.js reports network failures as status 400 with the errno as message: look at the message first. */
+export function classifyMailgunError(error: MailgunErrorShape): { errorClass: ErrorClass; detail: string } {
+  const details = typeof error.details === 'string' ? error.details : JSON.stringify(error.details ?? '');
+  if (NETWORK_BEFORE_SEND.has(error.message)) return { errorClass: 'transient', detail: `network error ${error.message}` };
+  if (NETWORK_MAYBE_SENT.has(error.message)) {
+    return { errorClass: 'ambiguous', detail: `${error.message}: no answer from Mailgun after sending the request` };
+  }
+  if (error.message === 'Incorrect url') return { errorClass: 'provider-unusable', detail: 'the base URL is not the Mailgun API (answered "Mailgun Magnificent API")' };
+  const { status } = error;
+  if (status === 401 || status === 403) return { errorClass: 'provider-unusable', detail: `HTTP ${status} ${details || error.message} (check apiKey and region)` };
+  if (status === 404) return { errorClass: 'provider-unusable', detail: `HTTP 404 ${details} (check domain and region)` };
+  if (status === 429) return { errorClass: 'transient', detail: 'rate limited (HTTP 429)' };
+  if (status >= 500) return { errorClass: 'transient', detail: `Mailgun HTTP ${status}: ${details || error.message}` };
+  return { errorClass: 'permanent', detail: `HTTP ${status}: ${details || error.message}` };
+}
+
+class MailgunProvider implements Provider {
+  readonly type = 'mailgun';
+  constructor(
+    readonly name: string,
+    private readonly config: MailgunConfig,
+    private readonly options: ProviderOptions,
+  ) {}
+
+  private get baseUrl(): string {
+    return (this.config.baseUrl ?? REGION_URL[this.config.region]).replace(/\/+$/, '');
+  }
+
+  previewRequest(message: EmailMessage) {
+    const { form } = toMailgunForm(message);
+    const shownForm = { ...form };
+    if (Array.isArray(form.attachment)) {
+      shownForm.attachment = (form.attachment as { filename: string; data: Buffer }[]).map((a) => `${a.filename} (${a.data.length} bytes)`);
+    }
+    return {
+      method: 'POST',
+      url: `${this.baseUrl}/v3/${this.config.domain}/messages`,
+      headers: { Authorization: 'Basic ****', 'Content-Type': 'multipart/form-data' },
+      form: shownForm,
+    };
+  }
+
+  async send(message: EmailMessage): Promise<SendReceipt> {
+    const { form, warnings } = toMailgunForm(message);
+    const { default: Mailgun } = await import('mailgun.js');
+    const client = new Mailgun(FormData).client({ username: 'api', key: this.config.apiKey, url: this.baseUrl, timeout: this.options.timeoutMs });
+    try {
+      // The SDK's message type is a union keyed on template/html/text; our form has the same fields.
+      const result = await client.messages.create(this.config.domain, form as never);
+      if (!result.id) throw Object.assign(new Error('no message id in the answer'), { status: result.status ?? 0 });
+      return { messageId: result.id, warnings };
+    } catch (error) {
+      const shaped = error as MailgunErrorShape;
+      if (shaped.type !== 'MailgunAPIError' && !(typeof shaped.status === 'number')) throw error;
+      const { errorClass, detail } = classifyMailgunError(shaped);
+      throw new ProviderError(detail, { provider: this.name, errorClass, httpStatus: shaped.status, code: shaped.message });
+    }
+  }
+}
+
+export const mailgunDefinition: ProviderDefinition<MailgunConfig> = {
+  type: 'mailgun',
+  label: 'Mailgun',
+  configSchema,
+  secretKeys: ['apiKey'],
+  create: (name, config, options) => new MailgunProvider(name, config, options),
+};

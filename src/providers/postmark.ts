@@ -1,0 +1,188 @@
+import { z } from 'zod';
+import type { ServerClient } from 'postmark';
+import { ProviderError, type ErrorClass } from '../core/errors.js';
+import type { EmailMessage } from '../core/message.js';
+import { parseRetryAfter } from '../core/retry-after.js';
+import { baseUrlSchema, commonProviderFields } from './common-config.js';
+import { IDEMPOTENCY_HEADER, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
+
+const configSchema = z.strictObject({
+  type: z.literal('postmark'),
+  serverToken: z.string().min(1, 'missing server token'),
+  messageStream: z.string().min(1).default('outbound'),
+  /** Stream used for marketing mail: Postmark requires bulk mail on a broadcast stream. */
+  broadcastStream: z.string().min(1).default('broadcast'),
+  baseUrl: baseUrlSchema.optional(),
+  ...commonProviderFields,
+});
+export type PostmarkConfig = z.infer<typeof configSchema>;
+
+/** The JSON body of Postmark's POST /email. */
+export interface PostmarkEmail {
+  From: string;
+  To: string;
+  Cc?: string;
+  Bcc?: string;
+  ReplyTo?: string;
+  Subject: string;
+  HtmlBody?: string;
+  TextBody?: string;
+  Headers?: { Name: string; Value: string }[];
+  Tag?: string;
+  Metadata?: Record<string, string>;
+  TrackOpens?: boolean;
+  TrackLinks?: 'None' | 'HtmlAndText';
+  Attachments?: { Name: string; Content: string; ContentType: string }[];
+  MessageStream: string;
+}
+
+
+/**
+ * Postmark carries a single Tag: the first tag is the Tag, the others are kept in Metadata
+ * under `tags` (comma-separated) so they are not lost, and a warning says so.
+ */
+export function toPostmarkEmail(message: EmailMessage, config: Pick<PostmarkConfig, 'messageStream' | 'broadcastStream'>): { body: PostmarkEmail; warnings: string[] } {
+  const warnings: string[] = [];
+  const [tag, ...extraTags] = message.tags;
+  const metadata: Record<string, string> = { ...message.metadata };
+  if (message.campaignId) metadata.campaign_id = message.campaignId;
+  if (extraTags.length > 0) {
+    metadata.tags = extraTags.join(',');
+    warnings.push(`postmark: one Tag per message; sent Tag "${tag}", kept ${extraTags.map((t) => `"${t}"`).join(', ')} in Metadata.tags`);
+  }
+  const body: PostmarkEmail = {
+    From: message.from,
+    To: message.to.join(', '),
+    Subject: message.subject,
+    MessageStream: message.type === 'marketing' ? config.broadcastStream : config.messageStream,
+    Headers: [...message.headers.map((h) => ({ Name: h.name, Value: h.value })), { Name: IDEMPOTENCY_HEADER, Value: message.idempotencyKey }],
+  };
+  if (message.cc.length) body.Cc = message.cc.join(', ');
+  if (message.bcc.length) body.Bcc = message.bcc.join(', ');
+  if (message.replyTo) body.ReplyTo = message.replyTo;
+  if (message.html) body.HtmlBody = message.html;
+  if (message.text) body.TextBody = message.text;
+  if (tag) body.Tag = tag;
+  if (Object.keys(metadata).length) body.Metadata = metadata;
+  if (message.trackOpens !== undefined) body.TrackOpens = message.trackOpens;
+  if (message.trackLinks !== undefined) body.TrackLinks = message.trackLinks ? 'HtmlAndText' : 'None';
+  if (message.attachments.length) {
+    body.Attachments = message.attachments.map((a) => ({ Name: a.filename, Content: a.contentBase64, ContentType: a.contentType }));
+  }
+  return { body, warnings };
+}
+
+interface PostmarkErrorShape {
+  message: string;
+  code: number;
+  statusCode: number;
+  recipients?: string[];
+}
+
+/** What the wrapped fetch saw: the SDK's errors do not carry headers or the network cause. */
+interface TransportInsight {
+  retryAfterMs?: number;
+  networkError?: Error & { cause?: { code?: string } };
+}
+
+const SENDER_PROBLEM = /sender signature|from address|'from'|from field|signature/i;
+
+export function classifyPostmarkError(error: PostmarkErrorShape, insight: TransportInsight = {}): { errorClass: ErrorClass; detail: string } {
+  const { statusCode, code } = error;
+  if (statusCode === 0) {
+    const cause = insight.networkError;
+    if (cause?.name === 'TimeoutError' || /aborted due to timeout/i.test(error.message)) {
+      return { errorClass: 'ambiguous', detail: 'timed out waiting for Postmark after sending the request' };
+    }
+    const errno = cause?.cause?.code;
+    return { errorClass: 'transient', detail: `network error${errno ? ` ${errno}` : ''}: ${error.message}` };
+  }
+  if (statusCode === 401) return { errorClass: 'provider-unusable', detail: `bad server token (ErrorCode ${code})` };
+  if (statusCode === 422) {
+    if (code === 406) return { errorClass: 'permanent', detail: `inactive recipient (ErrorCode 406): ${error.message}` };
+    if (code === 300) {
+      return SENDER_PROBLEM.test(error.message)
+        ? { errorClass: 'provider-unusable', detail: `sender not usable (ErrorCode 300): ${error.message}` }
+        : { errorClass: 'permanent', detail: `invalid email request (ErrorCode 300): ${error.message}` };
+    }
+    if ([405, 412, 413].includes(code)) return { errorClass: 'provider-unusable', detail: `account cannot send (ErrorCode ${code}): ${error.message}` };
+    return { errorClass: 'permanent', detail: `rejected (ErrorCode ${code}): ${error.message}` };
+  }
+  if (statusCode === 429) return { errorClass: 'transient', detail: 'rate limited (HTTP 429)' };
+  if (statusCode >= 500) return { errorClass: 'transient', detail: `Postmark HTTP ${statusCode}${code ? ` (ErrorCode ${code})` : ''}: ${error.message}` };
+  // 403 with an HTML body is a network block, 404 a wrong base URL: retrying will not help.
+  return { errorClass: 'provider-unusable', detail: `unexpected HTTP ${statusCode}: ${error.message.slice(0, 200)}` };
+}
+
+function clientOptions(config: PostmarkConfig, options: ProviderOptions) {
+  const url = new URL(config.baseUrl ?? 'https://api.postmarkapp.com');
+  const path = url.pathname.replace(/\/+$/, '');
+  return { useHttps: url.protocol === 'https:', requestHost: url.host + path, timeout: options.timeoutMs / 1000 };
+}
+
+class PostmarkProvider implements Provider {
+  readonly type = 'postmark';
+  constructor(
+    readonly name: string,
+    private readonly config: PostmarkConfig,
+    private readonly options: ProviderOptions,
+  ) {}
+
+  previewRequest(message: EmailMessage) {
+    const { useHttps, requestHost } = clientOptions(this.config, this.options);
+    return {
+      method: 'POST',
+      url: `${useHttps ? 'https' : 'http'}://${requestHost}/email`,
+      headers: { 'X-Postmark-Server-Token': '****', 'Content-Type': 'application/json' },
+      body: toPostmarkEmail(message, this.config).body,
+    };
+  }
+
+  async send(message: EmailMessage): Promise<SendReceipt> {
+    const { body, warnings } = toPostmarkEmail(message, this.config);
+    const insight: TransportInsight = {};
+    const client = await this.createClient(insight);
+    try {
+      const response = await client.sendEmail(body as unknown as Parameters<ServerClient["sendEmail"]>[0]);
+      if (/inactive addresses/i.test(response.Message ?? '')) warnings.push(`postmark: ${response.Message}`);
+      return { messageId: response.MessageID, warnings };
+    } catch (error) {
+      throw this.toProviderError(error as PostmarkErrorShape, insight);
+    }
+  }
+
+  private toProviderError(error: PostmarkErrorShape, insight: TransportInsight): ProviderError {
+    const { errorClass, detail } = classifyPostmarkError(error, insight);
+    return new ProviderError(detail, {
+      provider: this.name,
+      errorClass,
+      code: error.code || undefined,
+      httpStatus: error.statusCode || undefined,
+      retryAfterMs: insight.retryAfterMs,
+      rejectedRecipients: error.recipients,
+    });
+  }
+
+  private async createClient(insight: TransportInsight): Promise<ServerClient> {
+    const { ServerClient } = await import('postmark');
+    const observingFetch: typeof fetch = async (input, init) => {
+      try {
+        const response = await fetch(input, init);
+        insight.retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+        return response;
+      } catch (error) {
+        insight.networkError = error as TransportInsight['networkError'];
+        throw error;
+      }
+    };
+    return new ServerClient(this.config.serverToken, { ...clientOptions(this.config, this.options), fetch: observingFetch });
+  }
+}
+
+export const postmarkDefinition: ProviderDefinition<PostmarkConfig> = {
+  type: 'postmark',
+  label: 'Postmark',
+  configSchema,
+  secretKeys: ['serverToken'],
+  create: (name, config, options) => new PostmarkProvider(name, config, options),
+};

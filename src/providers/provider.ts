@@ -1,0 +1,44 @@
+import type { z } from 'zod';
+import type { EmailMessage } from '../core/message.js';
+
+/** Sent with every message so receivers and logs can recognise a repeat. */
+export const IDEMPOTENCY_HEADER = 'X-PenguinMails-Idempotency-Key';
+
+export interface SendReceipt {
+  /** The provider's id for the accepted message. */
+  messageId: string;
+  /** Notes worth showing the user (e.g. tags a provider could not carry). */
+  warnings?: string[];
+}
+
+/** One ESP behind the router. Adapters throw only ProviderError. */
+export interface Provider {
+  readonly name: string;
+  readonly type: string;
+  /** The exact request this provider would receive for the message, with secrets masked. */
+  previewRequest(message: EmailMessage): unknown;
+  send(message: EmailMessage): Promise<SendReceipt>;
+  /** Releases connections (SMTP pools). */
+  close?(): Promise<void>;
+}
+
+export interface ProviderOptions {
+  /** Time to wait for the provider's answer before giving up, in milliseconds. */
+  timeoutMs: number;
+}
+
+/**
+ * Everything the rest of the program needs to know about one kind of ESP.
+ * Adding an ESP = one file exporting a ProviderDefinition + one line in registry.ts.
+ * Adapters must import their SDK lazily (inside create/send), so that `--help` stays fast.
+ */
+export interface ProviderDefinition<Config extends { type: string } = { type: string }> {
+  type: string;
+  /** Human name of the service. */
+  label: string;
+  /** Schema of the provider's entry under `providers:` in the config. */
+  configSchema: z.ZodType<Config>;
+  /** Config keys that hold secrets, masked in every output. */
+  secretKeys: string[];
+  create(name: string, config: Config, options: ProviderOptions): Provider;
+}

@@ -1,0 +1,168 @@
+import { z } from 'zod';
+import type { SendMailOptions, Transporter } from 'nodemailer';
+import { bareAddress } from '../core/address.js';
+import { ProviderError, type ErrorClass } from '../core/errors.js';
+import type { EmailMessage } from '../core/message.js';
+import { commonProviderFields } from './common-config.js';
+import { IDEMPOTENCY_HEADER, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
+
+const configSchema = z.strictObject({
+  type: z.literal('smtp'),
+  host: z.string().min(1, 'missing host'),
+  port: z.number().int().min(1).max(65535).default(587),
+  /** true = TLS from the first byte (port 465); false = STARTTLS when the server offers it. */
+  secure: z.boolean().default(false),
+  requireTLS: z.boolean().optional(),
+  /** Never upgrade with STARTTLS (only for local test catchers). */
+  ignoreTLS: z.boolean().optional(),
+  /** Accept self-signed certificates (test servers only). */
+  allowSelfSigned: z.boolean().optional(),
+  auth: z.strictObject({ user: z.string().min(1), pass: z.string() }).optional(),
+  ...commonProviderFields,
+});
+export type SmtpConfig = z.infer<typeof configSchema>;
+
+export const TAGS_HEADER = 'X-PenguinMails-Tags';
+export const CAMPAIGN_HEADER = 'X-PenguinMails-Campaign';
+export const METADATA_HEADER = 'X-PenguinMails-Metadata';
+
+/** SMTP has no tags or tracking: tags, campaign and metadata travel as X- headers. */
+export function toNodemailerMail(message: EmailMessage): SendMailOptions {
+  const headers: Record<string, string> = {};
+  for (const header of message.headers) headers[header.name] = header.value;
+  headers[IDEMPOTENCY_HEADER] = message.idempotencyKey;
+  if (message.tags.length) headers[TAGS_HEADER] = message.tags.join(', ');
+  if (message.campaignId) headers[CAMPAIGN_HEADER] = message.campaignId;
+  if (Object.keys(message.metadata).length) headers[METADATA_HEADER] = JSON.stringify(message.metadata);
+  const senderDomain = bareAddress(message.from).split('@')[1] ?? 'penguinmails.local';
+  const mail: SendMailOptions = {
+    from: message.from,
+    to: [...message.to],
+    subject: message.subject,
+    headers,
+    // A Message-ID derived from the idempotency key lets receivers recognise a repeat.
+    messageId: `<${message.idempotencyKey}@${senderDomain}>`,
+  };
+  if (message.cc.length) mail.cc = [...message.cc];
+  if (message.bcc.length) mail.bcc = [...message.bcc];
+  if (message.replyTo) mail.replyTo = message.replyTo;
+  if (message.html) mail.html = message.html;
+  if (message.text) mail.text = message.text;
+  if (message.attachments.length) {
+    mail.attachments = message.attachments.map((a) => ({ filename: a.filename, content: a.contentBase64, encoding: 'base64', contentType: a.contentType }));
+  }
+  return mail;
+}
+
+interface SmtpErrorShape extends Error {
+  code?: string;
+  command?: string;
+  responseCode?: number;
+  response?: string;
+  rejected?: string[];
+  timeoutType?: string;
+}
+
+export function classifySmtpError(error: SmtpErrorShape): { errorClass: ErrorClass; detail: string } {
+  const response = error.response ? `: ${error.response}` : `: ${error.message}`;
+  const code = error.responseCode;
+  switch (error.code) {
+    case 'EAUTH':
+    case 'ENOAUTH':
+      return { errorClass: 'provider-unusable', detail: `authentication failed${response}` };
+    case 'ETIMEDOUT':
+      // A timeout while connecting or waiting for the greeting happened before hand-over;
+      // a timeout later on may be after the server took the message.
+      return error.timeoutType === 'SOCKET_TIMEOUT'
+        ? { errorClass: 'ambiguous', detail: 'connection went silent mid-transaction; the server may have taken the message' }
+        : { errorClass: 'transient', detail: `timed out connecting (${error.timeoutType ?? 'timeout'})` };
+    case 'ECONNECTION':
+    case 'ESOCKET':
+    case 'EDNS':
+      if (error.command === 'DATA') return { errorClass: 'ambiguous', detail: `connection lost during DATA${response}` };
+      return { errorClass: 'transient', detail: `cannot connect${response}` };
+    case 'EREQUIRETLS':
+    case 'EQUIRETLS':
+    case 'ETLS':
+      return { errorClass: 'provider-unusable', detail: `TLS problem${response}` };
+  }
+  if (code !== undefined) {
+    const temporary = code >= 400 && code < 500;
+    if (temporary) return { errorClass: 'transient', detail: `temporary failure ${code}${response}` };
+    if (code === 530 || code === 535) return { errorClass: 'provider-unusable', detail: `authentication required${response}` };
+    if (error.command === 'MAIL FROM') return { errorClass: 'provider-unusable', detail: `sender refused${response}` };
+    return { errorClass: 'permanent', detail: `refused ${code}${response}` };
+  }
+  if (error.code === 'EENVELOPE' || error.code === 'EMESSAGE') return { errorClass: 'permanent', detail: error.message };
+  return { errorClass: 'transient', detail: error.message };
+}
+
+class SmtpProvider implements Provider {
+  readonly type = 'smtp';
+  private transporter?: Transporter;
+
+  constructor(
+    readonly name: string,
+    private readonly config: SmtpConfig,
+    private readonly options: ProviderOptions,
+  ) {}
+
+  previewRequest(message: EmailMessage) {
+    const { host, port, secure, auth } = this.config;
+    const mail = toNodemailerMail(message);
+    if (Array.isArray(mail.attachments)) mail.attachments = mail.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: '(base64)' }));
+    return { transport: `smtp://${host}:${port}`, secure, auth: auth ? { user: auth.user, pass: '****' } : undefined, mail };
+  }
+
+  async send(message: EmailMessage): Promise<SendReceipt> {
+    const transporter = await this.getTransporter();
+    let info: { messageId: string; rejected?: unknown[] };
+    try {
+      info = await transporter.sendMail(toNodemailerMail(message));
+    } catch (error) {
+      const shaped = error as SmtpErrorShape;
+      const { errorClass, detail } = classifySmtpError(shaped);
+      throw new ProviderError(detail, {
+        provider: this.name,
+        errorClass,
+        code: shaped.responseCode ?? shaped.code,
+        rejectedRecipients: shaped.rejected?.map(String),
+      });
+    }
+    const rejected = (info.rejected ?? []).map(String);
+    const warnings = rejected.length ? [`smtp: server refused ${rejected.join(', ')} and accepted the other recipients`] : [];
+    return { messageId: info.messageId, warnings };
+  }
+
+  async close(): Promise<void> {
+    this.transporter?.close();
+  }
+
+  private async getTransporter(): Promise<Transporter> {
+    if (this.transporter) return this.transporter;
+    const nodemailer = await import('nodemailer');
+    const { host, port, secure, requireTLS, ignoreTLS, allowSelfSigned, auth } = this.config;
+    const timeout = this.options.timeoutMs;
+    this.transporter = nodemailer.createTransport({
+      host,
+      port,
+      secure,
+      requireTLS,
+      ignoreTLS,
+      auth,
+      tls: allowSelfSigned ? { rejectUnauthorized: false } : undefined,
+      connectionTimeout: timeout,
+      greetingTimeout: timeout,
+      socketTimeout: timeout,
+    });
+    return this.transporter;
+  }
+}
+
+export const smtpDefinition: ProviderDefinition<SmtpConfig> = {
+  type: 'smtp',
+  label: 'SMTP',
+  configSchema,
+  secretKeys: ['pass', 'password'],
+  create: (name, config, options) => new SmtpProvider(name, config, options),
+};

@@ -1,0 +1,61 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Database as SqliteDatabase } from 'better-sqlite3';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  idempotency_key TEXT NOT NULL,
+  message_json TEXT NOT NULL,
+  chain_json TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'ambiguous', 'delivered', 'rejected', 'dropped')),
+  reason TEXT,
+  attempts_json TEXT NOT NULL DEFAULT '[]',
+  tries INTEGER NOT NULL DEFAULT 0,
+  provider TEXT,
+  message_id TEXT,
+  lease_owner TEXT,
+  lease_until INTEGER,
+  sending_since INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_status ON outbox(status);
+CREATE UNIQUE INDEX IF NOT EXISTS outbox_open_key ON outbox(idempotency_key) WHERE status IN ('pending', 'ambiguous');
+
+CREATE TABLE IF NOT EXISTS deliveries (
+  idempotency_key TEXT PRIMARY KEY,
+  provider TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  delivered_at INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS health (
+  provider TEXT PRIMARY KEY,
+  consecutive_failures INTEGER NOT NULL,
+  open_until INTEGER,
+  last_error TEXT,
+  last_failure_at INTEGER,
+  last_success_at INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS usage (
+  month TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  type TEXT NOT NULL,
+  emails INTEGER NOT NULL,
+  PRIMARY KEY (month, provider, type)
+);
+`;
+
+/** Opens (creating on first use) the SQLite file that holds the outbox, health and usage. */
+export async function openDatabase(filePath: string): Promise<SqliteDatabase> {
+  const { default: Database } = await import('better-sqlite3');
+  if (filePath !== ':memory:') mkdirSync(path.dirname(filePath), { recursive: true });
+  const db = new Database(filePath);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 10000');
+  db.exec(SCHEMA);
+  return db;
+}

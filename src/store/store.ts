@@ -1,0 +1,217 @@
+import type { Database as SqliteDatabase } from 'better-sqlite3';
+import type { Attempt, HealthBook } from '../core/failover.js';
+import type { HealthRecord } from '../core/health.js';
+import type { EmailMessage } from '../core/message.js';
+import { openDatabase } from './database.js';
+
+export type OutboxStatus = 'pending' | 'ambiguous' | 'delivered' | 'rejected' | 'dropped';
+
+export interface OutboxEntry {
+  id: number;
+  idempotencyKey: string;
+  message: EmailMessage;
+  chain: string[];
+  status: OutboxStatus;
+  reason: string | null;
+  attempts: Attempt[];
+  tries: number;
+  provider: string | null;
+  messageId: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface OutboxRow {
+  id: number;
+  idempotency_key: string;
+  message_json: string;
+  chain_json: string;
+  status: OutboxStatus;
+  reason: string | null;
+  attempts_json: string;
+  tries: number;
+  provider: string | null;
+  message_id: string | null;
+  lease_owner: string | null;
+  lease_until: number | null;
+  sending_since: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface Delivery {
+  provider: string;
+  messageId: string;
+  deliveredAt: number;
+}
+
+function toEntry(row: OutboxRow): OutboxEntry {
+  return {
+    id: row.id,
+    idempotencyKey: row.idempotency_key,
+    message: JSON.parse(row.message_json),
+    chain: JSON.parse(row.chain_json),
+    status: row.status,
+    reason: row.reason,
+    attempts: JSON.parse(row.attempts_json),
+    tries: row.tries,
+    provider: row.provider,
+    messageId: row.message_id,
+    createdAt: new Date(row.created_at).toISOString(),
+    updatedAt: new Date(row.updated_at).toISOString(),
+  };
+}
+
+export function monthKey(time: number): string {
+  return new Date(time).toISOString().slice(0, 7);
+}
+
+/** The one place that touches the SQLite file: outbox, delivery ledger, provider health and usage. */
+export class Store implements HealthBook {
+  private constructor(private readonly db: SqliteDatabase) {}
+
+  static async open(filePath: string): Promise<Store> {
+    return new Store(await openDatabase(filePath));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  // ── delivery ledger: "this idempotency key was delivered" ──
+  findDelivery(key: string): Delivery | undefined {
+    const row = this.db.prepare('SELECT provider, message_id, delivered_at FROM deliveries WHERE idempotency_key = ?').get(key) as
+      | { provider: string; message_id: string; delivered_at: number }
+      | undefined;
+    return row && { provider: row.provider, messageId: row.message_id, deliveredAt: row.delivered_at };
+  }
+
+  /** Records a delivery, counts it in the usage ledger, and closes any outbox entry of that key — atomically. */
+  recordDelivery(message: EmailMessage, provider: string, messageId: string, now: number, emails: number): void {
+    this.db.transaction(() => {
+      this.db.prepare('INSERT OR IGNORE INTO deliveries (idempotency_key, provider, message_id, delivered_at) VALUES (?, ?, ?, ?)').run(message.idempotencyKey, provider, messageId, now);
+      this.addUsage(monthKey(now), provider, message.type, emails);
+    })();
+  }
+
+  // ── usage ledger ──
+  addUsage(month: string, provider: string, type: string, emails: number): void {
+    this.db
+      .prepare('INSERT INTO usage (month, provider, type, emails) VALUES (?, ?, ?, ?) ON CONFLICT (month, provider, type) DO UPDATE SET emails = emails + excluded.emails')
+      .run(month, provider, type, emails);
+  }
+
+  usageByProvider(month: string): Record<string, number> {
+    const rows = this.db.prepare('SELECT provider, SUM(emails) AS emails FROM usage WHERE month = ? GROUP BY provider').all(month) as { provider: string; emails: number }[];
+    return Object.fromEntries(rows.map((r) => [r.provider, r.emails]));
+  }
+
+  // ── provider health (HealthBook) ──
+  get(provider: string): HealthRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM health WHERE provider = ?').get(provider) as
+      | { provider: string; consecutive_failures: number; open_until: number | null; last_error: string | null; last_failure_at: number | null; last_success_at: number | null }
+      | undefined;
+    if (!row) return undefined;
+    return {
+      provider: row.provider,
+      consecutiveFailures: row.consecutive_failures,
+      openUntil: row.open_until ?? undefined,
+      lastError: row.last_error ?? undefined,
+      lastFailureAt: row.last_failure_at ?? undefined,
+      lastSuccessAt: row.last_success_at ?? undefined,
+    };
+  }
+
+  put(record: HealthRecord): void {
+    this.db
+      .prepare(
+        `INSERT INTO health (provider, consecutive_failures, open_until, last_error, last_failure_at, last_success_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (provider) DO UPDATE SET consecutive_failures = excluded.consecutive_failures, open_until = excluded.open_until,
+           last_error = excluded.last_error, last_failure_at = excluded.last_failure_at, last_success_at = excluded.last_success_at`,
+      )
+      .run(record.provider, record.consecutiveFailures, record.openUntil ?? null, record.lastError ?? null, record.lastFailureAt ?? null, record.lastSuccessAt ?? null);
+  }
+
+  // ── outbox ──
+  /** Stores an undelivered message; a message whose key is already waiting keeps its entry (returned). */
+  enqueue(message: EmailMessage, chain: string[], status: 'pending' | 'ambiguous', reason: string, attempts: Attempt[], now: number): number {
+    return this.db.transaction(() => {
+      const existing = this.db.prepare("SELECT id, attempts_json FROM outbox WHERE idempotency_key = ? AND status IN ('pending', 'ambiguous')").get(message.idempotencyKey) as
+        | { id: number; attempts_json: string }
+        | undefined;
+      if (existing) {
+        const all = [...JSON.parse(existing.attempts_json), ...attempts];
+        this.db.prepare('UPDATE outbox SET status = ?, reason = ?, attempts_json = ?, tries = tries + 1, updated_at = ? WHERE id = ?').run(status, reason, JSON.stringify(all), now, existing.id);
+        return existing.id;
+      }
+      const result = this.db
+        .prepare('INSERT INTO outbox (idempotency_key, message_json, chain_json, status, reason, attempts_json, tries, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)')
+        .run(message.idempotencyKey, JSON.stringify(message), JSON.stringify(chain), status, reason, JSON.stringify(attempts), now, now);
+      return Number(result.lastInsertRowid);
+    })();
+  }
+
+  getEntry(id: number): OutboxEntry | undefined {
+    const row = this.db.prepare('SELECT * FROM outbox WHERE id = ?').get(id) as OutboxRow | undefined;
+    return row && toEntry(row);
+  }
+
+  listEntries(includeClosed: boolean): OutboxEntry[] {
+    const sql = includeClosed ? 'SELECT * FROM outbox ORDER BY id' : "SELECT * FROM outbox WHERE status IN ('pending', 'ambiguous') ORDER BY id";
+    return (this.db.prepare(sql).all() as OutboxRow[]).map(toEntry);
+  }
+
+  /**
+   * Claims an entry for one retry run, in a write transaction, so two runs never send it both.
+   * A lease held by a process that no longer exists (killed) is taken over; if that process was
+   * in the middle of sending, the outcome is unknown and the entry becomes ambiguous instead.
+   */
+  claim(id: number, owner: string, now: number, leaseMs: number, options: { force: boolean; isOwnerAlive: (owner: string) => boolean }): { entry?: OutboxEntry; refused?: string } {
+    return this.db.transaction(() => {
+      const row = this.db.prepare('SELECT * FROM outbox WHERE id = ?').get(id) as OutboxRow | undefined;
+      if (!row) return { refused: 'no such entry' };
+      const leased = row.lease_owner !== null && row.lease_until !== null && row.lease_until > now && options.isOwnerAlive(row.lease_owner);
+      if (leased) return { refused: `being retried by ${row.lease_owner}` };
+      if (row.lease_owner !== null && row.sending_since !== null) {
+        // The previous claimant died mid-send: the provider may have the message.
+        this.db
+          .prepare("UPDATE outbox SET status = 'ambiguous', reason = ?, lease_owner = NULL, lease_until = NULL, sending_since = NULL, updated_at = ? WHERE id = ?")
+          .run(`a retry (${row.lease_owner}) was interrupted while sending; it may have been delivered`, now, id);
+        row.status = 'ambiguous';
+      }
+      if (row.status === 'ambiguous' && !options.force) return { refused: 'outcome ambiguous (the provider may already have it); use --force to resend' };
+      if (row.status !== 'pending' && row.status !== 'ambiguous') return { refused: `already ${row.status}` };
+      this.db.prepare('UPDATE outbox SET lease_owner = ?, lease_until = ?, sending_since = NULL, updated_at = ? WHERE id = ?').run(owner, now + leaseMs, now, id);
+      return { entry: toEntry({ ...row, lease_owner: owner }) };
+    })();
+  }
+
+  /** Marks that a claimed entry is being handed to a provider (so a crash now means "ambiguous"). */
+  markSending(id: number, owner: string, now: number): void {
+    this.db.prepare('UPDATE outbox SET sending_since = ? WHERE id = ? AND lease_owner = ?').run(now, id, owner);
+  }
+
+  /** Ends a retry: records its attempts and new status, and releases the lease. */
+  finishRetry(id: number, owner: string, update: { status: OutboxStatus; reason: string | null; attempts: Attempt[]; provider?: string; messageId?: string }, now: number): void {
+    this.db.transaction(() => {
+      const row = this.db.prepare('SELECT attempts_json FROM outbox WHERE id = ? AND lease_owner = ?').get(id, owner) as { attempts_json: string } | undefined;
+      if (!row) return;
+      const attempts = [...JSON.parse(row.attempts_json), ...update.attempts];
+      this.db
+        .prepare(
+          'UPDATE outbox SET status = ?, reason = ?, attempts_json = ?, tries = tries + 1, provider = COALESCE(?, provider), message_id = COALESCE(?, message_id), lease_owner = NULL, lease_until = NULL, sending_since = NULL, updated_at = ? WHERE id = ?',
+        )
+        .run(update.status, update.reason, JSON.stringify(attempts), update.provider ?? null, update.messageId ?? null, now, id);
+    })();
+  }
+
+  drop(id: number, now: number): OutboxStatus | undefined {
+    const row = this.db.prepare('SELECT status FROM outbox WHERE id = ?').get(id) as { status: OutboxStatus } | undefined;
+    if (!row) return undefined;
+    if (row.status === 'pending' || row.status === 'ambiguous') {
+      this.db.prepare("UPDATE outbox SET status = 'dropped', updated_at = ? WHERE id = ?").run(now, id);
+      return 'dropped';
+    }
+    return row.status;
+  }
+}
