@@ -18,7 +18,7 @@ export const MAILGUN_MAX_TAGS = 3;
 const REGION_URL = { us: 'https://api.mailgun.net', eu: 'https://api.eu.mailgun.net' } as const;
 
 /** Form fields of Mailgun's POST /v3/{domain}/messages. Arrays become repeated fields. */
-export type MailgunForm = Record<string, string | string[] | { data: Buffer; filename: string; contentType: string }[]>;
+export type MailgunForm = Record<string, string | string[] | { data: Blob; filename: string }[]>;
 
 /**
  * Builds the form fields. Every value is a non-empty string: mailgun.js silently drops falsy
@@ -50,7 +50,8 @@ export function toMailgunForm(message: EmailMessage): { form: MailgunForm; warni
     else form[`v:${key}`] = value;
   }
   if (message.attachments.length) {
-    form.attachment = message.attachments.map((a) => ({ data: Buffer.from(a.contentBase64, 'base64'), filename: a.filename, contentType: a.contentType }));
+    // A typed Blob: mailgun.js keeps a Blob's type, but builds untyped Blobs from Buffers.
+    form.attachment = message.attachments.map((a) => ({ data: new Blob([Buffer.from(a.contentBase64, 'base64')], { type: a.contentType }), filename: a.filename }));
   }
   return { form, warnings };
 }
@@ -97,7 +98,7 @@ class MailgunProvider implements Provider {
     const { form } = toMailgunForm(message);
     const shownForm = { ...form };
     if (Array.isArray(form.attachment)) {
-      shownForm.attachment = (form.attachment as { filename: string; data: Buffer }[]).map((a) => `${a.filename} (${a.data.length} bytes)`);
+      shownForm.attachment = (form.attachment as { filename: string; data: Blob }[]).map((a) => `${a.filename} (${a.data.type}, ${a.data.size} bytes)`);
     }
     return {
       method: 'POST',

@@ -33,7 +33,9 @@ export function toNodemailerMail(message: EmailMessage): SendMailOptions {
   headers[IDEMPOTENCY_HEADER] = message.idempotencyKey;
   if (message.tags.length) headers[TAGS_HEADER] = message.tags.join(', ');
   if (message.campaignId) headers[CAMPAIGN_HEADER] = message.campaignId;
-  if (Object.keys(message.metadata).length) headers[METADATA_HEADER] = JSON.stringify(message.metadata);
+  if (Object.keys(message.metadata).length) {
+    headers[METADATA_HEADER] = Object.entries(message.metadata).map(([key, value]) => `${key}=${value}`).join('; ');
+  }
   const senderDomain = bareAddress(message.from).split('@')[1] ?? 'penguinmails.local';
   const mail: SendMailOptions = {
     from: message.from,

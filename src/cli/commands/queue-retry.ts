@@ -1,6 +1,36 @@
-import { UserError } from '../../core/errors.js';
+import type { Command } from 'commander';
+import { Dispatcher } from '../../app/dispatcher.js';
+import { retryOutboxEntries } from '../../app/retry-outbox.js';
+import { ExitCode, UserError } from '../../core/errors.js';
+import { loadCommandConfig, openStore } from '../context.js';
 import type { Output } from '../output.js';
+import { parseCount } from '../read-input.js';
+import { renderAttempt } from '../render-attempts.js';
 
-export async function run(_options: Record<string, unknown>, _output: Output): Promise<number> {
-  throw new UserError('queue-retry is not implemented yet');
+export async function run(options: Record<string, unknown>, output: Output, _command: Command, args: string[]): Promise<number> {
+  const [idText] = args;
+  if (!idText && !options.all) throw new UserError('queue retry: give an outbox id or --all', { hint: 'penguinmails queue list shows the ids' });
+  if (idText && options.all) throw new UserError('queue retry: give an id or --all, not both');
+  const config = await loadCommandConfig(options, { requireEnv: true });
+  const store = await openStore(config);
+  const dispatcher = new Dispatcher(config, store, { onAttempt: (attempt) => output.line(renderAttempt(output, attempt)) });
+  try {
+    const ids = idText ? [parseCount(idText, 'id', { min: 1 })!] : store.listEntries(false).filter((e) => e.status === 'pending' || options.force).map((e) => e.id);
+    if (idText && !store.getEntry(ids[0])) throw new UserError(`queue retry: no outbox entry #${ids[0]}`, { hint: 'penguinmails queue list shows the ids' });
+    const results = await retryOutboxEntries(dispatcher, ids, { force: Boolean(options.force) });
+    if (output.json) output.emitJson({ results });
+    else {
+      if (results.length === 0) output.line('nothing to retry');
+      for (const r of results) {
+        const detail = r.status === 'delivered' ? `via ${r.provider} — message id ${r.messageId}` : (r.reason ?? '');
+        output.line(`#${r.id}: ${r.status}${detail ? ` — ${detail}` : ''}`);
+      }
+    }
+    if (results.some((r) => r.status === 'pending' || r.status === 'ambiguous' || (idText && r.status === 'skipped'))) return ExitCode.queued;
+    if (results.some((r) => r.status === 'rejected')) return ExitCode.rejected;
+    return ExitCode.ok;
+  } finally {
+    await dispatcher.close();
+    store.close();
+  }
 }

@@ -1,6 +1,34 @@
-import { UserError } from '../../core/errors.js';
+import type { Command } from 'commander';
+import { ExitCode, UserError } from '../../core/errors.js';
+import { loadCommandConfig, openStore } from '../context.js';
 import type { Output } from '../output.js';
+import { parseCount } from '../read-input.js';
+import { renderAttempt } from '../render-attempts.js';
 
-export async function run(_options: Record<string, unknown>, _output: Output): Promise<number> {
-  throw new UserError('queue-show is not implemented yet');
+export async function run(options: Record<string, unknown>, output: Output, _command: Command, args: string[]): Promise<number> {
+  const id = parseCount(args[0], 'id', { min: 1 })!;
+  const config = await loadCommandConfig(options, { requireEnv: false });
+  const store = await openStore(config);
+  try {
+    const entry = store.getEntry(id);
+    if (!entry) throw new UserError(`no outbox entry #${id}`, { hint: 'penguinmails queue list shows the ids' });
+    if (output.json) {
+      output.emitJson(entry);
+      return ExitCode.ok;
+    }
+    const m = entry.message;
+    output.line(`#${entry.id} ${output.c.bold(entry.status)} — ${entry.reason ?? ''}`);
+    output.line(`  to:       ${[...m.to, ...m.cc.map((a) => `cc:${a}`), ...m.bcc.map((a) => `bcc:${a}`)].join(', ')}`);
+    output.line(`  subject:  ${m.subject}`);
+    output.line(`  type:     ${m.type}, priority ${m.priority}`);
+    output.line(`  chain:    ${entry.chain.join(' → ')}`);
+    output.line(`  key:      ${entry.idempotencyKey}`);
+    output.line(`  created:  ${entry.createdAt}, updated ${entry.updatedAt}, ${entry.tries} run(s)`);
+    if (entry.provider) output.line(`  sent by:  ${entry.provider} (${entry.messageId})`);
+    output.line('  attempts:');
+    for (const attempt of entry.attempts) output.line(`    ${renderAttempt(output, attempt)}`);
+    return ExitCode.ok;
+  } finally {
+    store.close();
+  }
 }

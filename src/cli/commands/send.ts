@@ -59,11 +59,18 @@ function printDryRun(output: Output, dispatcher: Dispatcher, message: EmailMessa
 
 function finish(output: Output, store: NonNullable<Dispatcher['store']>, outboxPath: string, message: EmailMessage, route: Route, result: Dispatch): number {
   let outboxId: number | null = null;
-  let status: 'delivered' | 'rejected' | 'queued' = result.status === 'undelivered' ? 'queued' : result.status;
+  const status: 'delivered' | 'rejected' | 'queued' = result.status === 'undelivered' ? 'queued' : result.status;
   if (result.status === 'undelivered') {
     outboxId = store.enqueue(message, route.chain, result.ambiguous ? 'ambiguous' : 'pending', result.reason ?? 'not delivered', result.attempts, Date.now());
   }
   for (const warning of result.warnings) output.warn(warning);
+  if (status === 'delivered') {
+    output.line(`${output.c.ok('delivered')} via ${result.provider} — message id ${result.messageId}`);
+  } else if (status === 'rejected') {
+    output.error(`rejected by ${result.provider}: ${result.reason}`, 'this is permanent for this message: no other provider was tried (fix the recipient or content)');
+  } else {
+    output.error(`not delivered: ${result.reason}`, `stored in the outbox as #${outboxId} (${outboxPath}); run \`penguinmails queue retry ${outboxId}\` later`);
+  }
   if (output.json) {
     output.emitJson({
       status,
@@ -76,12 +83,6 @@ function finish(output: Output, store: NonNullable<Dispatcher['store']>, outboxP
       ...(result.ambiguous ? { ambiguous: true } : {}),
       ...(result.duplicateOf ? { duplicateOf: result.duplicateOf } : {}),
     });
-  } else if (status === 'delivered') {
-    output.line(`${output.c.ok('delivered')} via ${result.provider} — message id ${result.messageId}`);
-  } else if (status === 'rejected') {
-    output.error(`rejected by ${result.provider}: ${result.reason}`, 'this is permanent for this message: no other provider was tried (fix the recipient or content)');
-  } else {
-    output.error(`not delivered: ${result.reason}`, `stored in the outbox as #${outboxId} (${outboxPath}); run \`penguinmails queue retry ${outboxId}\` later`);
   }
   return status === 'delivered' ? ExitCode.ok : status === 'rejected' ? ExitCode.rejected : ExitCode.queued;
 }

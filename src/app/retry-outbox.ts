@@ -1,0 +1,49 @@
+import type { Attempt } from '../core/failover.js';
+import type { Dispatcher } from './dispatcher.js';
+import { isLeaseOwnerAlive, newLeaseOwner } from './lease-owner.js';
+
+export interface RetryResult {
+  id: number;
+  status: 'delivered' | 'rejected' | 'pending' | 'ambiguous' | 'skipped';
+  provider?: string;
+  messageId?: string;
+  reason?: string;
+  attempts: Attempt[];
+}
+
+/**
+ * Retries outbox entries through the same failover engine as `send`. Each entry is claimed in a
+ * transaction with a lease, so concurrent runs never send it twice, and marked "sending" just
+ * before hand-over, so a run killed mid-send leaves it ambiguous rather than resent blindly.
+ */
+export async function retryOutboxEntries(dispatcher: Dispatcher, ids: number[], options: { force: boolean }): Promise<RetryResult[]> {
+  const store = dispatcher.store!;
+  const owner = newLeaseOwner();
+  const results: RetryResult[] = [];
+  for (const id of ids) {
+    const now = dispatcher.now();
+    const { entry, refused } = store.claim(id, owner, now, leaseMs(dispatcher), { force: options.force, isOwnerAlive: isLeaseOwnerAlive });
+    if (!entry) {
+      results.push({ id, status: 'skipped', reason: refused, attempts: [] });
+      continue;
+    }
+    const chain = entry.chain.filter((name) => dispatcher.config.providers[name]);
+    const outcome = await dispatcher.deliver(entry.message, chain.length ? chain : dispatcher.config.failover.order, {
+      ignoreCircuit: true,
+      beforeSend: () => store.markSending(id, owner, dispatcher.now()),
+    });
+    const status = outcome.status === 'undelivered' ? (outcome.ambiguous ? 'ambiguous' : 'pending') : outcome.status;
+    const reason = outcome.duplicateOf ? `already delivered by ${outcome.duplicateOf.provider} (${outcome.duplicateOf.messageId}); not sent again` : (outcome.reason ?? null);
+    store.finishRetry(id, owner, { status, reason, attempts: outcome.attempts, provider: outcome.provider, messageId: outcome.messageId }, dispatcher.now());
+    results.push({ id, status, provider: outcome.provider, messageId: outcome.messageId, reason: reason ?? undefined, attempts: outcome.attempts });
+  }
+  return results;
+}
+
+/** Long enough for a whole failover run, so a slow but live retry keeps its claim. */
+function leaseMs(dispatcher: Dispatcher): number {
+  const { config } = dispatcher;
+  const longestTimeout = Math.max(30_000, ...Object.values(config.providers).map((p) => p.timeoutMs));
+  const { attempts, delayMs, maxRetryAfterMs } = config.failover.retry;
+  return Object.keys(config.providers).length * attempts * (longestTimeout + Math.max(delayMs, maxRetryAfterMs)) + 60_000;
+}

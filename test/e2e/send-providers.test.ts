@@ -1,0 +1,143 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FakeMailgun, MAILGUN_DOMAIN } from '../fakes/fake-mailgun.js';
+import { FakePostmark, POSTMARK_TOKEN } from '../fakes/fake-postmark.js';
+import { FakeSmtp } from '../fakes/fake-smtp.js';
+import { runCli } from '../helpers/cli.js';
+import { TEST_ENV, writeTestConfig } from '../helpers/config.js';
+
+const postmark = new FakePostmark();
+const mailgun = new FakeMailgun();
+const smtp = new FakeSmtp();
+
+beforeAll(async () => {
+  await Promise.all([postmark.start(), mailgun.start(), smtp.start()]);
+});
+afterAll(async () => {
+  await Promise.all([postmark.stop(), mailgun.stop(), smtp.stop()]);
+});
+beforeEach(() => {
+  postmark.reset();
+  mailgun.reset();
+  mailgun.parsed.length = 0;
+  smtp.messages.length = 0;
+});
+
+const fullMessage = [
+  '--to', 'ada@example.com', '--cc', 'bob@example.com', '--bcc', 'eve@example.com', '--reply-to', 'support@example.com',
+  '--subject', 'Your receipt', '--html', '<p>Thanks</p>', '--text', 'Thanks',
+  '--tag', 'receipt', '--tag', 'billing', '--tag', 'q4', '--tag', 'extra', '--campaign', 'camp-42',
+  '--metadata', 'order=1001', '--header', 'X-Customer: 77', '--track-opens', '--track-links', '--json',
+];
+
+function sendVia(provider: string, extra: string[] = []) {
+  const { configPath } = writeTestConfig({ postmarkUrl: postmark.url, mailgunUrl: mailgun.url, smtpPort: smtp.port, order: [provider] });
+  return runCli(['send', '--config', configPath, ...fullMessage, ...extra], { env: TEST_ENV });
+}
+
+describe('send through each provider with the real SDKs', () => {
+  it('postmark: maps every field of the message onto POST /email', async () => {
+    const result = await sendVia('postmark');
+    expect(result.code, result.stderr).toBe(0);
+    const json = result.json();
+    expect(json).toMatchObject({ status: 'delivered', provider: 'postmark', outboxId: null });
+    expect(json.attempts).toEqual([expect.objectContaining({ provider: 'postmark', try: 1, outcome: 'delivered' })]);
+    expect(postmark.sent).toHaveLength(1);
+    const { path: url, token, body } = postmark.sent[0];
+    expect(url).toBe('/email');
+    expect(token).toBe(POSTMARK_TOKEN);
+    expect(body).toMatchObject({
+      From: 'Penguin <noreply@example.com>', To: 'ada@example.com', Cc: 'bob@example.com', Bcc: 'eve@example.com', ReplyTo: 'support@example.com',
+      Subject: 'Your receipt', HtmlBody: '<p>Thanks</p>', TextBody: 'Thanks', Tag: 'receipt', TrackOpens: true, TrackLinks: 'HtmlAndText', MessageStream: 'outbound',
+      Metadata: { order: '1001', campaign_id: 'camp-42', tags: 'billing,q4,extra' },
+    });
+    expect(body.Headers).toEqual(expect.arrayContaining([{ Name: 'X-Customer', Value: '77' }, { Name: 'X-PenguinMails-Idempotency-Key', Value: json.idempotencyKey }]));
+    expect(json.messageId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(result.stderr).toContain('one Tag per message');
+  });
+
+  it('postmark: marketing goes to the broadcast stream and --no-track-links sends None', async () => {
+    const result = await sendVia('postmark', ['--type', 'marketing', '--no-track-links']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(postmark.sent[0].body).toMatchObject({ MessageStream: 'broadcast', TrackLinks: 'None' });
+  });
+
+  it('mailgun: sends form fields o:tag (max 3), o:tracking-*, v: variables, h: headers', async () => {
+    const result = await sendVia('mailgun', ['--no-track-links']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json()).toMatchObject({ status: 'delivered', provider: 'mailgun' });
+    expect(result.json().messageId).toMatch(new RegExp(`@${MAILGUN_DOMAIN.replace(/\./g, '\\.')}>$`));
+    const { fields, path: url } = mailgun.parsed[0];
+    expect(url).toBe(`/v3/${MAILGUN_DOMAIN}/messages`);
+    expect(fields).toMatchObject({
+      from: ['Penguin <noreply@example.com>'], to: ['ada@example.com'], cc: ['bob@example.com'], bcc: ['eve@example.com'],
+      subject: ['Your receipt'], html: ['<p>Thanks</p>'], text: ['Thanks'], 'h:Reply-To': ['support@example.com'], 'h:X-Customer': ['77'],
+      'o:tag': ['receipt', 'billing', 'q4'], 'o:tracking-opens': ['yes'], 'o:tracking-clicks': ['no'],
+      'v:campaign_id': ['camp-42'], 'v:order': ['1001'], 'v:extra_tags': ['["extra"]'],
+    });
+    expect(result.stderr).toContain('at most 3 tags');
+  });
+
+  it('mailgun: attachments arrive as files', async () => {
+    const { dir, configPath } = writeTestConfig({ mailgunUrl: mailgun.url, order: ['mailgun'] });
+    const file = path.join(dir, 'invoice.pdf');
+    writeFileSync(file, Buffer.alloc(1234, 7));
+    const result = await runCli(['send', '--config', configPath, '--to', 'ada@example.com', '--subject', 'Invoice', '--text', 'attached', '--attach', file], { env: TEST_ENV });
+    expect(result.code, result.stderr).toBe(0);
+    expect(mailgun.parsed[0].files).toEqual([{ field: 'attachment', filename: 'invoice.pdf', size: 1234, contentType: 'application/pdf' }]);
+  });
+
+  it('smtp: delivers to a real SMTP server with tags and campaign as X- headers', async () => {
+    const result = await sendVia('smtp');
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json()).toMatchObject({ status: 'delivered', provider: 'smtp' });
+    expect(smtp.messages).toHaveLength(1);
+    const { envelope, parsed } = smtp.messages[0];
+    expect(envelope.to.sort()).toEqual(['ada@example.com', 'bob@example.com', 'eve@example.com']);
+    expect(parsed.subject).toBe('Your receipt');
+    expect(parsed.html).toContain('<p>Thanks</p>');
+    expect(parsed.text?.trim()).toBe('Thanks');
+    expect(parsed.headers.get('x-penguinmails-tags')).toBe('receipt, billing, q4, extra');
+    expect(parsed.headers.get('x-penguinmails-campaign')).toBe('camp-42');
+    expect(parsed.headers.get('x-customer')).toBe('77');
+    expect(parsed.headers.get('x-penguinmails-metadata')).toBe('order=1001');
+    expect(parsed.replyTo?.text).toBe('support@example.com');
+    expect(parsed.messageId).toBe(`<${result.json().idempotencyKey}@example.com>`);
+  });
+
+  it('accepts the platform API JSON body with --payload (stdin)', async () => {
+    const { configPath } = writeTestConfig({ postmarkUrl: postmark.url, mailgunUrl: mailgun.url, smtpPort: smtp.port });
+    const payload = { provider: 'mailgun', from: 'news@example.com', to: ['a@example.com', 'b@example.com'], subject: 'News', html_body: '<h1>Hi</h1>', track_opens: true, track_links: false, tags: ['news'], campaign_id: 'nov' };
+    const result = await runCli(['send', '--config', configPath, '--payload', '-', '--json'], { env: TEST_ENV, input: JSON.stringify(payload) });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json().provider).toBe('mailgun');
+    expect(postmark.requests).toHaveLength(0);
+    expect(mailgun.parsed[0].fields).toMatchObject({ from: ['news@example.com'], to: ['a@example.com', 'b@example.com'], 'o:tracking-opens': ['yes'], 'o:tracking-clicks': ['no'], 'v:campaign_id': ['nov'], 'o:tag': ['news'] });
+  });
+
+  it('--dry-run prints each provider request with secrets masked and sends nothing', async () => {
+    const { configPath } = writeTestConfig({ postmarkUrl: postmark.url, mailgunUrl: mailgun.url, smtpPort: smtp.port });
+    const payloadFile = path.join(path.dirname(configPath), 'x.json');
+    writeFileSync(payloadFile, JSON.stringify({ from: 'a@example.com', to: 'b@example.com', subject: 'S', text_body: 'T', tags: ['t1'] }));
+    const human = await runCli(['send', '--config', configPath, '--dry-run', '--payload', payloadFile], { env: TEST_ENV });
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toContain('postmark (postmark) would receive');
+    expect(human.stdout).toContain('mailgun (mailgun) would receive');
+    expect(human.stdout).toContain('smtp (smtp) would receive');
+    expect(human.stdout).not.toContain(POSTMARK_TOKEN);
+    expect(human.stdout).not.toContain(TEST_ENV.MAILGUN_API_KEY);
+    const json = (await runCli(['send', '--config', configPath, '--dry-run', '--payload', payloadFile, '--json'], { env: TEST_ENV })).json();
+    expect(json.status).toBe('dry-run');
+    expect(json.requests.map((r: any) => r.provider)).toEqual(['postmark', 'mailgun', 'smtp']);
+    expect(json.requests[0].request.body).toMatchObject({ From: 'a@example.com', To: 'b@example.com', Tag: 't1' });
+    expect(json.requests[1].request.form).toMatchObject({ 'o:tag': ['t1'] });
+    expect(postmark.requests.length + mailgun.requests.length + smtp.messages.length).toBe(0);
+  });
+
+  it('--dry-run works without the secrets in the environment', async () => {
+    const { configPath } = writeTestConfig({ postmarkUrl: postmark.url });
+    const result = await runCli(['send', '--config', configPath, '--dry-run', '--to', 'a@example.com', '--subject', 's', '--text', 't'], { env: { POSTMARK_SERVER_TOKEN: undefined, MAILGUN_API_KEY: undefined } });
+    expect(result.code, result.stderr).toBe(0);
+  });
+});

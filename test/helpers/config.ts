@@ -1,0 +1,50 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { MAILGUN_DOMAIN, MAILGUN_KEY } from '../fakes/fake-mailgun.js';
+import { POSTMARK_TOKEN } from '../fakes/fake-postmark.js';
+import { tempDir } from './cli.js';
+
+export interface TestConfigOptions {
+  postmarkUrl?: string;
+  mailgunUrl?: string;
+  smtpPort?: number;
+  order?: string[];
+  attempts?: number;
+  delay?: string;
+  extra?: Record<string, unknown>;
+  failover?: Record<string, unknown>;
+  rules?: unknown[];
+  timeout?: string;
+}
+
+/** The environment holding the secrets the test config refers to. */
+export const TEST_ENV = { POSTMARK_SERVER_TOKEN: POSTMARK_TOKEN, MAILGUN_API_KEY: MAILGUN_KEY };
+
+/** A config whose providers point at the local fakes; unreachable ones at a closed port. */
+export function testConfig(options: TestConfigOptions = {}): Record<string, unknown> {
+  const closed = 'http://127.0.0.1:9';
+  return {
+    defaults: { from: 'Penguin <noreply@example.com>' },
+    providers: {
+      postmark: { type: 'postmark', serverToken: '${POSTMARK_SERVER_TOKEN}', baseUrl: options.postmarkUrl ?? closed, timeout: options.timeout ?? '3s' },
+      mailgun: { type: 'mailgun', apiKey: '${MAILGUN_API_KEY}', domain: MAILGUN_DOMAIN, baseUrl: options.mailgunUrl ?? closed, timeout: options.timeout ?? '3s' },
+      smtp: { type: 'smtp', host: '127.0.0.1', port: options.smtpPort ?? 9, secure: false, ignoreTLS: true, timeout: options.timeout ?? '3s' },
+    },
+    failover: {
+      order: options.order ?? ['postmark', 'mailgun', 'smtp'],
+      retry: { attempts: options.attempts ?? 3, delay: options.delay ?? '10ms' },
+      outbox: 'outbox.db',
+      ...options.failover,
+    },
+    routing: { rules: options.rules ?? [] },
+    ...options.extra,
+  };
+}
+
+/** Writes the config into a fresh directory; returns the directory and the file path. */
+export function writeTestConfig(options: TestConfigOptions = {}, dir = tempDir()): { dir: string; configPath: string } {
+  const configPath = path.join(dir, 'penguinmails.config.yaml');
+  writeFileSync(configPath, stringify(testConfig(options)));
+  return { dir, configPath };
+}
