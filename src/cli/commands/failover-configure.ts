@@ -1,6 +1,315 @@
-import { UserError } from '../../core/errors.js';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { applyFailoverChange, checkEditedConfig, diffLines, parseConfigText, renderDiff, type FailoverChange } from '../../config/edit.js';
+import { findEditableConfig, writeFileAtomic } from '../../config/write.js';
+import { formatDuration, parseDuration } from '../../core/duration.js';
+import { ExitCode, UserError } from '../../core/errors.js';
+import { closestMatch } from '../../core/suggest.js';
 import type { Output } from '../output.js';
 
-export async function run(_options: Record<string, unknown>, _output: Output): Promise<number> {
-  throw new UserError('failover-configure is not implemented yet');
+/** Ctrl-C in the wizard: the conventional 128 + SIGINT. */
+export const EXIT_CANCELLED = 130;
+export const MIN_ATTEMPTS = 1;
+export const MAX_ATTEMPTS = 10;
+
+export interface ProviderChoice {
+  name: string;
+  type: string;
+}
+
+/** The failover settings in effect now (file values, else the loader's defaults). */
+export interface CurrentFailover {
+  providers: ProviderChoice[];
+  enabled: boolean;
+  order: string[];
+  retryAttempts: number;
+  retryDelay: string;
+}
+
+export interface FailoverAnswers {
+  enabled: boolean;
+  order: string[];
+  retryAttempts: number;
+  retryDelay: string;
+}
+
+/** Answers already given as flags; the wizard asks only for the rest. */
+export interface PresetAnswers {
+  enabled?: boolean;
+  primary?: string;
+  fallback?: string;
+  final?: string;
+  retryAttempts?: number;
+  retryDelay?: string;
+}
+
+/** The prompt functions the wizard needs: @inquirer/prompts in the CLI, anything alike in tests. */
+export interface WizardPrompts {
+  confirm(config: { message: string; default?: boolean }): Promise<boolean>;
+  select(config: { message: string; choices: { name: string; value: string; description?: string }[]; default?: string }): Promise<string>;
+  input(config: { message: string; default?: string; validate?: (value: string) => boolean | string }): Promise<string>;
+}
+
+const STOP = '';
+const CHAIN_FLAGS = ['--primary', '--fallback', '--final'] as const;
+const ROLES = ['primary', 'fallback', 'final fallback'];
+
+function asRecord(value: unknown): Record<string, unknown> {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+export function readCurrentFailover(raw: unknown): CurrentFailover {
+  const file = asRecord(raw);
+  const providers = Object.entries(asRecord(file.providers)).map(([name, entry]) => {
+    const type = asRecord(entry).type;
+    return { name, type: typeof type === 'string' ? type : '?' };
+  });
+  const failover = asRecord(file.failover);
+  const retry = asRecord(failover.retry);
+  const delayMs = parseDuration(retry.delay as string | number) ?? parseDuration('30s')!;
+  return {
+    providers,
+    enabled: typeof failover.enabled === 'boolean' ? failover.enabled : true,
+    order: Array.isArray(failover.order) ? failover.order.filter((name): name is string => typeof name === 'string') : providers.map((p) => p.name),
+    retryAttempts: Number.isInteger(retry.attempts) ? (retry.attempts as number) : 3,
+    retryDelay: formatDuration(delayMs),
+  };
+}
+
+export function attemptsProblem(text: string): string | undefined {
+  const value = Number(text.trim());
+  if (/^\d+$/.test(text.trim()) && value >= MIN_ATTEMPTS && value <= MAX_ATTEMPTS) return undefined;
+  return `must be a whole number from ${MIN_ATTEMPTS} to ${MAX_ATTEMPTS} (tries per provider, the first try included)`;
+}
+
+export function delayProblem(text: string): string | undefined {
+  return parseDuration(text) === undefined ? 'not a duration (use e.g. 500ms, 30s, 2m, 1h)' : undefined;
+}
+
+function providerProblem(name: string, known: string[], earlier: string[]): string | undefined {
+  if (!known.includes(name)) {
+    const suggestion = closestMatch(name, known);
+    return `unknown provider "${name}" (known: ${known.join(', ')})${suggestion ? ` — did you mean "${suggestion}"?` : ''}`;
+  }
+  const index = earlier.indexOf(name);
+  if (index >= 0) return `"${name}" is already the ${ROLES[index]}; a provider can appear only once in the chain`;
+  return undefined;
+}
+
+/** Reads and checks the answer flags; a bad value is a UserError naming its flag. */
+export function presetFromFlags(options: Record<string, unknown>, current: CurrentFailover): PresetAnswers {
+  if (options.enable && options.disable) throw new UserError('--enable and --disable cannot be used together');
+  const preset: PresetAnswers = {};
+  if (options.enable) preset.enabled = true;
+  if (options.disable) preset.enabled = false;
+  const known = current.providers.map((p) => p.name);
+  const chain: string[] = [];
+  (['primary', 'fallback', 'final'] as const).forEach((key, i) => {
+    const value = options[key];
+    if (typeof value !== 'string') return;
+    const problem = providerProblem(value, known, chain);
+    if (problem) throw new UserError(`${CHAIN_FLAGS[i]}: ${problem}`, { hint: 'nothing was written' });
+    chain.push(value);
+    preset[key] = value;
+  });
+  if (options.retryAttempts !== undefined) {
+    const text = String(options.retryAttempts);
+    const problem = attemptsProblem(text);
+    if (problem) throw new UserError(`--retry-attempts ${text}: ${problem}`, { hint: 'nothing was written' });
+    preset.retryAttempts = Number(text);
+  }
+  if (options.retryDelay !== undefined) {
+    const text = String(options.retryDelay);
+    const problem = delayProblem(text);
+    if (problem) throw new UserError(`--retry-delay ${text}: ${problem}`, { hint: 'nothing was written' });
+    preset.retryDelay = formatDuration(parseDuration(text)!);
+  }
+  return preset;
+}
+
+/** A chain needs a fallback when failover is on and there is a second provider to fall back to. */
+function needsFallback(enabled: boolean, current: CurrentFailover): boolean {
+  return enabled && current.providers.length > 1;
+}
+
+/** The first flag a non-interactive run still needs, if any. */
+export function firstMissingFlag(preset: PresetAnswers, current: CurrentFailover): string | undefined {
+  if (Object.values(preset).every((value) => value === undefined)) return '--primary';
+  if ((preset.fallback || preset.final) && !preset.primary) return '--primary';
+  if (preset.final && !preset.fallback) return '--fallback';
+  if (preset.primary && !preset.fallback && needsFallback(preset.enabled ?? current.enabled, current)) return '--fallback';
+  return undefined;
+}
+
+/** Every question has a flag answer, so there is nothing to ask (a missing --final means a shorter chain). */
+export function allAnswered(preset: PresetAnswers, current: CurrentFailover): boolean {
+  return firstMissingFlag(preset, current) === undefined && preset.enabled !== undefined && preset.primary !== undefined && preset.retryAttempts !== undefined && preset.retryDelay !== undefined;
+}
+
+function presetChain(preset: PresetAnswers): string[] {
+  return [preset.primary, preset.fallback, preset.final].filter((name): name is string => name !== undefined);
+}
+
+/** Non-interactive: flags over the current settings. The chain flags replace the whole order. */
+export function answersFromFlags(preset: PresetAnswers, current: CurrentFailover): FailoverAnswers {
+  const chain = presetChain(preset);
+  return {
+    enabled: preset.enabled ?? current.enabled,
+    order: chain.length > 0 ? chain : current.order,
+    retryAttempts: preset.retryAttempts ?? current.retryAttempts,
+    retryDelay: preset.retryDelay ?? current.retryDelay,
+  };
+}
+
+function positionMessage(position: number): string {
+  if (position === 0) return 'Primary provider';
+  if (position === 1) return 'Fallback provider (tried when the primary fails)';
+  if (position === 2) return 'Final fallback';
+  return `Fallback #${position}`;
+}
+
+/** The wizard: asks every question the preset does not answer. */
+export async function askFailoverAnswers(prompts: WizardPrompts, current: CurrentFailover, preset: PresetAnswers = {}): Promise<FailoverAnswers> {
+  const enabled = preset.enabled ?? (await prompts.confirm({ message: 'Enable failover? (when a provider fails, try the next one in the chain)', default: current.enabled }));
+
+  const order = presetChain(preset);
+  const chainDecided = preset.primary !== undefined && (preset.fallback !== undefined || !needsFallback(enabled, current));
+  while (!chainDecided && order.length < current.providers.length) {
+    const position = order.length;
+    const remaining = current.providers.filter((p) => !order.includes(p.name));
+    const mayStop = position >= 2 || (position === 1 && !enabled);
+    const choices = remaining.map((p) => ({ name: p.name === p.type ? p.name : `${p.name} (${p.type})`, value: p.name }));
+    if (mayStop) choices.push({ name: 'no more — end the chain here', value: STOP });
+    const suggested = current.order[position];
+    const fallbackDefault = mayStop ? STOP : undefined;
+    const picked = await prompts.select({
+      message: positionMessage(position),
+      choices,
+      default: suggested !== undefined && remaining.some((p) => p.name === suggested) ? suggested : fallbackDefault,
+    });
+    if (picked === STOP) break;
+    order.push(picked);
+  }
+
+  const retryAttempts =
+    preset.retryAttempts ??
+    Number(
+      await prompts.input({
+        message: `Tries per provider before moving on (${MIN_ATTEMPTS}–${MAX_ATTEMPTS})`,
+        default: String(current.retryAttempts),
+        validate: (value) => attemptsProblem(value) ?? true,
+      }),
+    );
+  const retryDelay =
+    preset.retryDelay ??
+    formatDuration(
+      parseDuration(
+        await prompts.input({
+          message: 'Delay between tries (e.g. 500ms, 30s, 2m)',
+          default: current.retryDelay,
+          validate: (value) => delayProblem(value) ?? true,
+        }),
+      )!,
+    );
+  return { enabled, order, retryAttempts, retryDelay };
+}
+
+/** Only what differs from the settings in effect, so an unchanged answer never touches the file. */
+export function changeFrom(answers: FailoverAnswers, current: CurrentFailover): FailoverChange {
+  const change: FailoverChange = {};
+  if (answers.enabled !== current.enabled) change.enabled = answers.enabled;
+  if (answers.order.join('\n') !== current.order.join('\n')) change.order = answers.order;
+  if (answers.retryAttempts !== current.retryAttempts) change.retryAttempts = answers.retryAttempts;
+  if (parseDuration(answers.retryDelay) !== parseDuration(current.retryDelay)) change.retryDelay = answers.retryDelay;
+  return change;
+}
+
+function isPromptExit(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError');
+}
+
+async function loadPrompts(): Promise<WizardPrompts> {
+  const { confirm, select, input } = await import('@inquirer/prompts');
+  return { confirm, select, input } as WizardPrompts;
+}
+
+function describe(answers: FailoverAnswers): string {
+  const chain = answers.order.join(' → ');
+  const retry = `${answers.retryAttempts} ${answers.retryAttempts === 1 ? 'try' : 'tries'} per provider, ${answers.retryDelay} apart`;
+  return answers.enabled ? `failover on: ${chain}; ${retry}` : `failover off: only ${answers.order[0]} is tried; ${retry}`;
+}
+
+export async function run(options: Record<string, unknown>, output: Output, _command?: Command, _args?: string[]): Promise<number> {
+  const target = await findEditableConfig({ configPath: options.config as string | undefined });
+  const shownPath = path.relative(process.cwd(), target.filePath) || target.filePath;
+  const raw = await parseConfigText(target.text, target.filePath);
+  const current = readCurrentFailover(raw);
+  if (current.providers.length === 0) {
+    throw new UserError(`no providers are configured in ${shownPath}`, { hint: 'add at least one under providers: (see penguinmails.config.example.yaml), then run this again' });
+  }
+  const preset = presetFromFlags(options, current);
+  const canPrompt = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !output.json;
+  if (!target.exists) output.line(`No config file found: ${target.filePath} will be created from penguinmails.config.example.yaml.`);
+
+  let prompts: WizardPrompts | undefined;
+  try {
+    let answers: FailoverAnswers;
+    if (canPrompt && !allAnswered(preset, current)) {
+      prompts = await loadPrompts();
+      output.line(output.c.dim(`Failover settings in ${shownPath} (Ctrl-C to cancel; nothing is written until you confirm)`));
+      answers = await askFailoverAnswers(prompts, current, preset);
+    } else {
+      const missing = firstMissingFlag(preset, current);
+      if (missing) {
+        throw new UserError(`missing ${missing}: ${canPrompt ? 'give it' : 'there is no terminal to ask on, so give the answers'} as flags`, {
+          hint: 'e.g. penguinmails failover configure --primary postmark --fallback mailgun --final smtp --retry-attempts 3 --retry-delay 30s --yes',
+        });
+      }
+      answers = answersFromFlags(preset, current);
+    }
+
+    const edit = await applyFailoverChange(target.text, changeFrom(answers, current), target.filePath);
+    const { preexisting } = await checkEditedConfig(target.text, edit.text, { filePath: target.filePath, baseDir: path.dirname(target.filePath) });
+    for (const problem of preexisting) output.warn(`${shownPath} already has a problem this command leaves alone: ${problem}`);
+    const summary = { config: target.filePath, created: !target.exists, changed: edit.changedKeys, failover: answers };
+
+    if (target.exists && edit.changedKeys.length === 0) {
+      output.line(`Nothing to change: ${shownPath} already has ${describe(answers)}.`);
+      if (output.json) output.emitJson({ status: 'unchanged', ...summary, diff: '' });
+      return ExitCode.ok;
+    }
+    const diff = renderDiff(diffLines(target.text, edit.text), {
+      context: 2,
+      paint: (kind, line) => (kind === '+' ? output.c.ok(line) : kind === '-' ? output.c.bad(line) : line),
+    });
+    output.line(output.c.bold(`--- ${target.exists ? shownPath : 'penguinmails.config.example.yaml'}`));
+    output.line(output.c.bold(`+++ ${shownPath}${target.exists ? ' (new)' : ' (new file)'}`));
+    for (const line of diff) output.line(line);
+    if (edit.reformatted) output.warn('this file layout needed a full rewrite by the YAML library: comments are kept, spacing may change');
+
+    if (!options.yes) {
+      if (!canPrompt) {
+        output.error(`not written: ${shownPath} is unchanged`, 'without a terminal to confirm on, pass --yes to write the change shown above');
+        if (output.json) output.emitJson({ status: 'not-written', exitCode: ExitCode.usage, ...summary, diff: diff.join('\n'), hint: 'pass --yes to write' });
+        return ExitCode.usage;
+      }
+      prompts ??= await loadPrompts();
+      if (!(await prompts.confirm({ message: `Write these changes to ${shownPath}?`, default: true }))) {
+        output.line(`Not written; ${shownPath} is unchanged.`);
+        return ExitCode.ok;
+      }
+    }
+
+    await writeFileAtomic(target.filePath, edit.text);
+    output.line(`${target.exists ? 'Updated' : 'Created'} ${target.filePath}: ${describe(answers)}.`);
+    if (!target.exists) output.line(output.c.dim('Fill in the provider settings; ${VAR} values are read from the environment.'));
+    if (output.json) output.emitJson({ status: 'written', ...summary, diff: diff.join('\n') });
+    return ExitCode.ok;
+  } catch (error) {
+    if (isPromptExit(error)) {
+      output.error(`cancelled: ${shownPath} ${target.exists ? 'is unchanged' : 'was not created'}`);
+      return EXIT_CANCELLED;
+    }
+    throw error;
+  }
 }

@@ -1,6 +1,60 @@
-import { UserError } from '../../core/errors.js';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { findConfigFile } from '../../config/load.js';
+import { interpolateEnv } from '../../config/interpolate.js';
+import { validateConfig } from '../../config/validate.js';
+import { formatDuration } from '../../core/duration.js';
+import { ConfigError, ExitCode } from '../../core/errors.js';
 import type { Output } from '../output.js';
 
-export async function run(_options: Record<string, unknown>, _output: Output): Promise<number> {
-  throw new UserError('failover-show is not implemented yet');
+export async function run(options: Record<string, unknown>, output: Output, _command?: Command, _args?: string[]): Promise<number> {
+  const found = await findConfigFile({ configPath: options.config as string | undefined });
+  if (!found) {
+    throw new ConfigError('no penguinmails config found (looked for penguinmails.config.yaml, .penguinmailsrc.yaml, package.json#penguinmails)', 'run `penguinmails failover configure` to create one, or pass --config <file>');
+  }
+  // Showing settings needs no secrets: a missing ${VAR} stays as written.
+  const config = validateConfig(interpolateEnv(found.raw, process.env).value, { filePath: found.filePath, baseDir: path.dirname(found.filePath) });
+  const { failover } = config;
+  const rawFailover = (found.raw as { failover?: { order?: unknown } } | null)?.failover;
+  const orderSource = Array.isArray(rawFailover?.order) ? 'failover.order' : 'providers';
+  const chain = failover.order.map((name, i) => ({ position: i + 1, name, type: config.providers[name]?.type ?? 'unknown' }));
+
+  if (output.json) {
+    output.emitJson({
+      config: found.filePath,
+      enabled: failover.enabled,
+      order: failover.order,
+      orderSource,
+      chain,
+      retry: {
+        attempts: failover.retry.attempts,
+        delay: formatDuration(failover.retry.delayMs),
+        delayMs: failover.retry.delayMs,
+        maxRetryAfter: formatDuration(failover.retry.maxRetryAfterMs),
+        maxRetryAfterMs: failover.retry.maxRetryAfterMs,
+      },
+      health: { failureThreshold: failover.health.failureThreshold, cooldown: formatDuration(failover.health.cooldownMs), cooldownMs: failover.health.cooldownMs },
+      outbox: failover.outboxPath,
+      resendAmbiguous: failover.resendAmbiguous,
+      routingRules: config.routing.rules.length,
+    });
+    return ExitCode.ok;
+  }
+
+  const { c } = output;
+  const roles = ['primary', 'fallback', 'final fallback'];
+  const label = (text: string) => c.dim(text.padEnd(10));
+  output.line(`${label('config')}${found.filePath}`);
+  output.line(`${label('failover')}${failover.enabled ? c.ok('enabled') : c.warn('disabled')}${failover.enabled ? '' : ` — only ${failover.order[0] ?? 'the first provider'} is tried`}`);
+  output.line(`${label('chain')}${failover.order.map((name) => c.accent(name)).join(' → ') || c.warn('(no providers configured)')}${orderSource === 'providers' ? c.dim('  (failover.order not set: providers in file order)') : ''}`);
+  chain.forEach((entry, i) => output.line(`${' '.repeat(10)}${entry.position}. ${entry.name} ${c.dim(`(${entry.type}) ${roles[i] ?? 'fallback'}`)}`));
+  const { attempts, delayMs, maxRetryAfterMs } = failover.retry;
+  output.line(`${label('retry')}${attempts} ${attempts === 1 ? 'try' : 'tries'} per provider, ${formatDuration(delayMs)} apart; a Retry-After over ${formatDuration(maxRetryAfterMs)} moves on to the next provider`);
+  output.line(`${label('health')}a provider is skipped after ${failover.health.failureThreshold} failures in a row, for ${formatDuration(failover.health.cooldownMs)}`);
+  output.line(`${label('outbox')}${failover.outboxPath}`);
+  output.line(`${label('ambiguous')}${failover.resendAmbiguous ? 'resent on the next provider (resendAmbiguous: true)' : 'kept in the outbox, never resent blindly'}`);
+  if (config.routing.rules.length > 0) {
+    output.line(c.dim(`${config.routing.rules.length} routing rule${config.routing.rules.length === 1 ? '' : 's'} choose their own chains; this chain applies when none matches (see \`penguinmails route explain\`).`));
+  }
+  return ExitCode.ok;
 }

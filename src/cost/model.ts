@@ -1,0 +1,187 @@
+import type { Config } from '../config/validate.js';
+import type { MessageType } from '../core/message.js';
+import { resolveRoute, type RoutingPolicy } from '../core/router.js';
+import { sumCents, type Cents, type Nanos } from './money.js';
+import { costForVolume, type ProviderCost } from './plan.js';
+import { freeAllowance, resolvePricing, type ProviderPricing } from './pricing.js';
+
+export const SINGLE_STRATEGIES = ['postmark', 'mailgun', 'smtp'] as const;
+export type SingleStrategy = (typeof SINGLE_STRATEGIES)[number];
+export type StrategyName = SingleStrategy | 'hybrid';
+/** Display order; also the tie-break for "cheapest" (a single provider is simpler to run). */
+export const STRATEGIES: readonly StrategyName[] = [...SINGLE_STRATEGIES, 'hybrid'];
+
+export function strategyLabel(strategy: StrategyName): string {
+  return strategy === 'hybrid' ? 'hybrid' : `all-${strategy}`;
+}
+
+export interface Mix {
+  transactional: number;
+  marketing: number;
+}
+
+export type CostConfig = Pick<Config, 'providers' | 'pricing' | 'routing' | 'failover'>;
+
+/** What the model knows about the user's setup: prices per provider name and how hybrid routes. */
+export interface CostSetup {
+  pricingOf(provider: string): ProviderPricing;
+  /** The provider that carries everything in each single-provider strategy. */
+  singleProvider: Record<SingleStrategy, string>;
+  routing: RoutingPolicy;
+  /** No providers configured: hybrid is transactional → postmark, marketing → mailgun. */
+  defaultRouting: boolean;
+  notes: string[];
+}
+
+export const DEFAULT_HYBRID_NOTE = 'no providers configured: hybrid routes transactional → postmark, marketing → mailgun (built-in catalog prices)';
+
+export function buildCostSetup(config?: CostConfig): CostSetup {
+  const providers = config?.providers ?? {};
+  const pricing = config?.pricing ?? {};
+  const defaultRouting = Object.keys(providers).length === 0;
+  const notes: string[] = defaultRouting ? [DEFAULT_HYBRID_NOTE] : [];
+  const cache = new Map<string, ProviderPricing>();
+
+  // An unconfigured name (no config, or a single strategy without that provider) is priced by type.
+  const typeOf = (name: string): string => providers[name]?.type ?? name;
+  const pricingOf = (name: string): ProviderPricing => {
+    let found = cache.get(name);
+    if (!found) {
+      found = resolvePricing(name, typeOf(name), { pricing, pinnedPlan: providers[name]?.plan });
+      cache.set(name, found);
+    }
+    return found;
+  };
+
+  const singleProvider = {} as Record<SingleStrategy, string>;
+  for (const type of SINGLE_STRATEGIES) {
+    const configured = Object.values(providers).find((p) => p.type === type);
+    singleProvider[type] = configured?.name ?? type;
+    if (!configured && !defaultRouting) notes.push(`no ${type} provider configured: all-${type} is priced from ${pricing[type] ? `pricing.${type}` : 'the built-in catalog'}`);
+  }
+
+  const routing: RoutingPolicy = defaultRouting
+    ? {
+        rules: [
+          { name: 'default: transactional → postmark', when: { type: 'transactional' }, use: ['postmark'] },
+          { name: 'default: marketing → mailgun', when: { type: 'marketing' }, use: ['mailgun'] },
+        ],
+        defaultOrder: ['postmark'],
+        failoverEnabled: true,
+      }
+    : { rules: config!.routing.rules, defaultOrder: config!.failover.order, failoverEnabled: config!.failover.enabled };
+  return { pricingOf, singleProvider, routing, defaultRouting, notes };
+}
+
+/** A share of the month's mail and where hybrid routing sends it. */
+export interface Allocation {
+  type: MessageType;
+  emails: number;
+  provider: string;
+  rule: string;
+}
+
+/**
+ * Routes each message type through the routing rules, as a `normal`-priority message, with the
+ * month's total volume as the rules' monthly volume. A `freeTierLeft` rule takes only as many
+ * emails as the provider's free allowance has left; the rest is routed again.
+ */
+export function allocateHybrid(setup: CostSetup, mix: Mix): Allocation[] {
+  const volume = mix.transactional + mix.marketing;
+  const used = new Map<string, number>();
+  const allowanceLeft = (provider: string) => freeAllowance(setup.pricingOf(provider)) - (used.get(provider) ?? 0);
+  const allocations: Allocation[] = [];
+  for (const type of ['transactional', 'marketing'] as const) {
+    let remaining = mix[type];
+    while (remaining > 0) {
+      const route = resolveRoute(setup.routing, { type, priority: 'normal', monthlyVolume: volume, freeTierLeft: (p) => allowanceLeft(p) > 0 });
+      const provider = route.chain[0];
+      if (provider === undefined) throw new Error(`no provider for ${type} mail: routing gives an empty chain`);
+      const left = allowanceLeft(provider);
+      const emails = left > 0 ? Math.min(remaining, left) : remaining;
+      used.set(provider, (used.get(provider) ?? 0) + emails);
+      const previous = allocations.at(-1);
+      if (previous && previous.type === type && previous.provider === provider && previous.rule === route.source) previous.emails += emails;
+      else allocations.push({ type, emails, provider, rule: route.source });
+      remaining -= emails;
+    }
+  }
+  return allocations;
+}
+
+export interface StrategyCost {
+  strategy: StrategyName;
+  label: string;
+  providers: ProviderCost[];
+  /** Sum of the providers' totals. */
+  totalCents: Cents;
+  exact: Nanos;
+  feasible: boolean;
+  problems: string[];
+  allocations?: Allocation[];
+}
+
+export function costOfStrategy(setup: CostSetup, strategy: StrategyName, mix: Mix): StrategyCost {
+  const volume = mix.transactional + mix.marketing;
+  let providers: ProviderCost[];
+  let allocations: Allocation[] | undefined;
+  if (strategy === 'hybrid') {
+    allocations = allocateHybrid(setup, mix);
+    const perProvider = new Map<string, number>();
+    for (const a of allocations) perProvider.set(a.provider, (perProvider.get(a.provider) ?? 0) + a.emails);
+    providers = [...perProvider].map(([name, emails]) => costForVolume(setup.pricingOf(name), emails));
+  } else {
+    providers = [costForVolume(setup.pricingOf(setup.singleProvider[strategy]), volume)];
+  }
+  const problems = providers.filter((p) => !p.feasible).map((p) => p.problem!);
+  return {
+    strategy,
+    label: strategyLabel(strategy),
+    providers,
+    totalCents: sumCents(providers.map((p) => p.totalCents)),
+    exact: providers.reduce((sum, p) => sum + p.exact, 0n),
+    feasible: problems.length === 0,
+    problems,
+    allocations,
+  };
+}
+
+export interface Saving {
+  versus: StrategyName;
+  label: string;
+  /** What the hybrid saves against that strategy (negative: the hybrid costs more); null if either is impossible. */
+  savingsCents: Cents | null;
+  /** Of the other strategy's total, one decimal. */
+  percent: number | null;
+}
+
+export interface Estimate {
+  volume: number;
+  mix: Mix;
+  strategies: StrategyCost[];
+  savings: Saving[];
+  /** Lowest exact cost among the feasible strategies; ties go to the first in STRATEGIES. */
+  cheapest: StrategyName | null;
+}
+
+export function estimate(setup: CostSetup, mix: Mix, strategies: readonly StrategyName[] = STRATEGIES): Estimate {
+  const costs = strategies.map((strategy) => costOfStrategy(setup, strategy, mix));
+  const hybrid = costs.find((c) => c.strategy === 'hybrid');
+  const savings: Saving[] = hybrid
+    ? costs
+        .filter((c) => c.strategy !== 'hybrid')
+        .map((single) => {
+          const possible = single.feasible && hybrid.feasible;
+          const savingsCents = possible ? single.totalCents - hybrid.totalCents : null;
+          const percent = savingsCents !== null && single.totalCents !== 0 ? Math.round((savingsCents * 1000) / single.totalCents) / 10 : null;
+          return { versus: single.strategy, label: single.label, savingsCents, percent };
+        })
+    : [];
+  return { volume: mix.transactional + mix.marketing, mix, strategies: costs, savings, cheapest: cheapestOf(costs) };
+}
+
+export function cheapestOf(costs: readonly StrategyCost[]): StrategyName | null {
+  let best: StrategyCost | undefined;
+  for (const cost of costs) if (cost.feasible && (!best || cost.exact < best.exact)) best = cost;
+  return best?.strategy ?? null;
+}

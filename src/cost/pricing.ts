@@ -1,0 +1,90 @@
+import type { PricingOverride } from '../config/schema.js';
+import { UserError } from '../core/errors.js';
+import { catalogEntry, type CatalogPlan } from './catalog.js';
+import { dollars, type Nanos } from './money.js';
+
+export interface PlanPrice {
+  name: string;
+  monthly: Nanos;
+  /** Emails included in the fee; Infinity for flat-cost infrastructure. */
+  included: number;
+  /** Price per 1,000 emails beyond `included`; null = hard cap. */
+  overagePer1k: Nanos | null;
+  unverified?: string;
+}
+
+/** Everything the model needs to price one provider. */
+export interface ProviderPricing {
+  provider: string;
+  type: string;
+  plans: PlanPrice[];
+  /** Plan pinned by config (providers.<name>.plan or pricing.<name>.plan). */
+  pinned?: string;
+  origin: 'catalog' | 'config';
+  readOn?: string;
+  notes: string[];
+}
+
+export interface PricingInputs {
+  /** config.pricing: keyed by provider name or provider type. */
+  pricing: Record<string, PricingOverride>;
+  /** providers.<name>.plan */
+  pinnedPlan?: string;
+}
+
+/** Builds a provider's price list: the catalog of its type, overridden by config (name over type). */
+export function resolvePricing(provider: string, type: string, inputs: PricingInputs): ProviderPricing {
+  const catalog = catalogEntry(type);
+  const override: PricingOverride = { ...(provider !== type ? inputs.pricing[type] : undefined), ...inputs.pricing[provider] };
+  const where = `pricing.${Object.hasOwn(inputs.pricing, provider) ? provider : type}`;
+  const notes: string[] = [];
+
+  let plans: PlanPrice[];
+  let origin: ProviderPricing['origin'] = 'config';
+  if (override.plans) {
+    plans = override.plans.map((plan, i) => toPlanPrice(plan, `${where}.plans[${i}]`));
+    if (override.monthly !== undefined) notes.push(`${where}.monthly ignored: plans are given`);
+  } else if (override.monthly !== undefined) {
+    const name = catalog?.plans.length === 1 ? catalog.plans[0].name : 'flat';
+    plans = [{ name, monthly: parseMoney(override.monthly, `${where}.monthly`), included: Infinity, overagePer1k: 0n }];
+  } else if (catalog) {
+    plans = catalog.plans.map((plan) => toPlanPrice(plan, `catalog ${type}.${plan.name}`));
+    origin = 'catalog';
+  } else {
+    throw new UserError(`no prices known for provider "${provider}" (type ${type})`, { hint: `add pricing.${provider}.plans to the config` });
+  }
+
+  const pinned = inputs.pinnedPlan ?? override.plan;
+  if (pinned !== undefined && !plans.some((plan) => plan.name === pinned)) {
+    throw new UserError(`${provider}: pinned plan "${pinned}" is not one of its plans (${plans.map((p) => p.name).join(', ')})`, {
+      hint: `fix providers.${provider}.plan or pricing.${provider}.plan`,
+    });
+  }
+  return { provider, type, plans, pinned, origin, readOn: origin === 'catalog' ? catalog?.readOn : undefined, notes };
+}
+
+function toPlanPrice(plan: CatalogPlan | { name: string; monthly: number; included: number; overagePer1k: number | null }, where: string): PlanPrice {
+  const overage = plan.overagePer1k === null ? null : parseMoney(plan.overagePer1k, `${where}.overagePer1k`);
+  if (overage !== null && overage % 1000n !== 0n) throw new UserError(`${where}.overagePer1k: at most 6 decimals`);
+  return {
+    name: plan.name,
+    monthly: parseMoney(plan.monthly, `${where}.monthly`),
+    included: plan.included === 'unlimited' ? Infinity : plan.included,
+    overagePer1k: overage,
+    unverified: 'unverified' in plan ? plan.unverified : undefined,
+  };
+}
+
+function parseMoney(value: number, where: string): Nanos {
+  try {
+    return dollars(value);
+  } catch {
+    throw new UserError(`${where}: ${value} is not a dollar amount with at most 9 decimals`);
+  }
+}
+
+/** Emails a month that cost nothing: the largest free (no-fee, finite) plan, or the pinned one. */
+export function freeAllowance(pricing: ProviderPricing): number {
+  const candidates = pricing.pinned ? pricing.plans.filter((p) => p.name === pricing.pinned) : pricing.plans;
+  return candidates.filter((p) => p.monthly === 0n && Number.isFinite(p.included)).reduce((max, p) => Math.max(max, p.included), 0);
+}

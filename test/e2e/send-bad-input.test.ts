@@ -1,0 +1,120 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FakePostmark } from '../fakes/fake-postmark.js';
+import { runCli, tempDir } from '../helpers/cli.js';
+import { TEST_ENV, writeTestConfig } from '../helpers/config.js';
+
+const postmark = new FakePostmark();
+beforeAll(async () => {
+  await postmark.start();
+});
+afterAll(() => postmark.stop());
+beforeEach(() => postmark.reset());
+
+const good = { to: 'ada@example.com', subject: 'Hello', text: 'Hi' };
+function args(overrides: Partial<Record<keyof typeof good, string>> = {}, extra: string[] = []): string[] {
+  const fields = { ...good, ...overrides };
+  return [
+    ...Object.entries(fields).filter(([, v]) => v !== '').flatMap(([k, v]) => [`--${k}`, v]),
+    ...extra,
+  ];
+}
+
+async function expectUsageError(cliArgs: string[], message: RegExp, env: Record<string, string | undefined> = TEST_ENV) {
+  const result = await runCli(cliArgs, { env });
+  expect(result.code, result.stdout + result.stderr).toBe(2);
+  expect(result.stderr).toMatch(message);
+  expect(postmark.requests).toHaveLength(0);
+  return result;
+}
+
+describe('bad input is refused with exit 2 and nothing is sent', () => {
+  const config = () => writeTestConfig({ postmarkUrl: postmark.url, order: ['postmark'] }).configPath;
+
+  it.each([
+    ['malformed recipient', { to: 'not-an-address' }, /to\[0\]: "not-an-address" is not a valid email address/],
+    ['recipient without domain dot', { to: 'ada@localhost' }, /not a valid email address/],
+    ['CR/LF in the subject', { subject: 'Hi\r\nBcc: victim@example.com' }, /subject: contains a line break/],
+    ['missing body', { text: '' }, /body: missing/],
+    ['missing subject', { subject: '' }, /subject: missing/],
+  ])('%s', async (_name, overrides, message) => {
+    await expectUsageError(['send', '--config', config(), ...args(overrides)], message);
+  });
+
+  it('CR/LF in a header value, a bad header name, and a reserved header', async () => {
+    await expectUsageError(['send', '--config', config(), ...args({}, ['--header', 'X-Evil: a\r\nBcc: x@example.com'])], /value contains a line break/);
+    await expectUsageError(['send', '--config', config(), ...args({}, ['--header', 'Bad Name: x'])], /not a valid header name/);
+    await expectUsageError(['send', '--config', config(), ...args({}, ['--header', 'Subject: x'])], /set it with its own option/);
+    await expectUsageError(['send', '--config', config(), ...args({}, ['--header', 'no-colon'])], /expected "Name: value"/);
+  });
+
+  it('every problem is listed at once', async () => {
+    const result = await expectUsageError(['send', '--config', config(), '--to', 'bad', '--subject', 'x\ny'], /to\[0\]/);
+    expect(result.stderr).toMatch(/subject: contains a line break/);
+    expect(result.stderr).toMatch(/body: missing/);
+  });
+
+  it('unknown provider in --provider, with a suggestion', async () => {
+    await expectUsageError(['send', '--config', config(), ...args(), '--provider', 'postmak'], /unknown provider "postmak" \(known: postmark, mailgun, smtp\)[\s\S]*did you mean "postmark"/);
+  });
+
+  it('unknown provider in failover.order names the path and the known ones', async () => {
+    const { dir } = writeTestConfig();
+    const file = path.join(dir, 'penguinmails.config.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('- mailgun', '- mailgn'));
+    await expectUsageError(['send', '--config', file, ...args()], /failover\.order\[1\]: unknown provider "mailgn" \(known: postmark, mailgun, smtp\) — did you mean "mailgun"\?/);
+  });
+
+  it('unknown provider type and unknown keys', async () => {
+    const dir = tempDir({ 'c.yaml': 'providers:\n  sg: { type: sendgrid }\n  pm: { type: postmark, serverToken: x, sever: y }\n' });
+    const result = await expectUsageError(['send', '--config', path.join(dir, 'c.yaml'), ...args()], /providers\.sg\.type: unknown provider type "sendgrid" \(known: postmark, mailgun, smtp\)/);
+    expect(result.stderr).toMatch(/providers\.pm: unknown key "sever"/);
+  });
+
+  it('plain http base URL outside loopback is refused', async () => {
+    const dir = tempDir({ 'c.yaml': 'providers:\n  pm: { type: postmark, serverToken: x, baseUrl: "http://api.example.com" }\n' });
+    await expectUsageError(['send', '--config', path.join(dir, 'c.yaml'), ...args()], /providers\.pm\.baseUrl: plain http:\/\/ is allowed only for loopback hosts/);
+  });
+
+  it('broken YAML says where', async () => {
+    const dir = tempDir({ 'c.yaml': 'providers:\n  pm: { type: postmark\n   serverToken: [\n' });
+    await expectUsageError(['send', '--config', path.join(dir, 'c.yaml'), ...args()], /broken YAML: .*\(line \d+, column \d+\)/);
+  });
+
+  it('a missing environment variable names the variable and the config path', async () => {
+    const result = await expectUsageError(['send', '--config', config(), ...args()], /providers\.postmark\.serverToken: environment variable POSTMARK_SERVER_TOKEN is not set/, { POSTMARK_SERVER_TOKEN: undefined });
+    expect(result.stderr).toMatch(/hint: export POSTMARK_SERVER_TOKEN/);
+  });
+
+  it('a missing config file', async () => {
+    await expectUsageError(['send', '--config', '/nonexistent/penguin.yaml', ...args()], /cannot read config .*no such file/);
+    await expectUsageError(['send', ...args()], /no penguinmails config found/, { ...TEST_ENV, PENGUINMAILS_CONFIG: undefined });
+  });
+
+  it('bad --payload: not JSON, unknown field, wrong type', async () => {
+    await expectUsageError(['send', '--config', config(), '--payload', '-'], /not valid JSON/);
+    const dir = tempDir({ 'p.json': JSON.stringify({ to: 'a@example.com', subject: 's', html_body: 'h', trak_opens: true }), 'q.json': JSON.stringify({ to: 5, subject: 's' }) });
+    await expectUsageError(['send', '--config', config(), '--payload', path.join(dir, 'p.json')], /unknown field "trak_opens"/);
+    await expectUsageError(['send', '--config', config(), '--payload', path.join(dir, 'q.json')], /to: /);
+  });
+
+  it('unknown flags and bad choices are usage errors', async () => {
+    await expectUsageError(['send', '--config', config(), ...args(), '--type', 'newsletter'], /Allowed choices are transactional, marketing/);
+    await expectUsageError(['send', '--config', config(), ...args(), '--frobnicate'], /unknown option '--frobnicate'/);
+    await expectUsageError(['sned'], /unknown command 'sned'/);
+  });
+
+  it('--json errors are one JSON document on stdout', async () => {
+    const result = await runCli(['send', '--config', config(), '--to', 'bad', '--subject', 's', '--text', 't', '--json'], { env: TEST_ENV });
+    expect(result.code).toBe(2);
+    expect(result.json()).toMatchObject({ status: 'error', exitCode: 2, error: expect.stringContaining('not a valid email address') });
+  });
+
+  it('secrets never appear in errors, even when an SDK echoes them', async () => {
+    const dir = tempDir({ 'c.yaml': 'providers:\n  pm: { type: postmark, serverToken: "${POSTMARK_SERVER_TOKEN}", baseUrl: "https://${POSTMARK_SERVER_TOKEN}.invalid" }\n' });
+    const result = await runCli(['send', '--config', path.join(dir, 'c.yaml'), '--dry-run', ...args(), '--from', 'a@example.com', '--json'], { env: TEST_ENV });
+    expect(result.stdout + result.stderr).not.toContain(TEST_ENV.POSTMARK_SERVER_TOKEN);
+    expect(result.stdout).toContain('****');
+  });
+});

@@ -1,0 +1,49 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BIN, ROOT, runCli, tempDir } from '../helpers/cli.js';
+
+function traceImports(args: string[]): Promise<string[]> {
+  const traceFile = path.join(tempDir(), 'imports.txt');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', path.join(ROOT, 'test/helpers/import-tracer.mjs'), BIN, ...args], { env: { ...process.env, IMPORT_TRACE_FILE: traceFile }, stdio: 'ignore' });
+    child.on('error', reject);
+    child.on('close', () => {
+      try {
+        resolve(readFileSync(traceFile, 'utf8').split('\n').filter(Boolean));
+      } catch {
+        resolve([]);
+      }
+    });
+  });
+}
+
+const SDKS = /node_modules\/(postmark|mailgun\.js|nodemailer|better-sqlite3|@inquirer)\//;
+
+describe('start-up', () => {
+  it('--help does not load any ESP SDK, the database or the prompts', async () => {
+    const imports = await traceImports(['--help']);
+    expect(imports.some((url) => url.includes('/dist/cli/main.js'))).toBe(true);
+    expect(imports.filter((url) => SDKS.test(url))).toEqual([]);
+  });
+
+  it('send --help does not load any ESP SDK either', async () => {
+    const imports = await traceImports(['send', '--help']);
+    expect(imports.filter((url) => SDKS.test(url))).toEqual([]);
+  });
+
+  it('every command has --help with exit 0', async () => {
+    for (const command of [[], ['send'], ['queue'], ['queue', 'list'], ['queue', 'retry'], ['failover', 'configure'], ['failover', 'show'], ['cost', 'estimate'], ['route', 'explain']]) {
+      const result = await runCli([...command, '--help']);
+      expect(result.code, command.join(' ')).toBe(0);
+      expect(result.stdout).toContain('Usage: penguinmails');
+    }
+  });
+
+  it('global options work after the command too', async () => {
+    const result = await runCli(['send', '--json', '--config', '/nonexistent.yaml', '--to', 'a@example.com']);
+    expect(result.code).toBe(2);
+    expect(result.json().status).toBe('error');
+  });
+});

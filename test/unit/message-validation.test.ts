@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { parseAddress } from '../../src/core/address.js';
+import { MessageValidationError } from '../../src/core/errors.js';
+import { deriveIdempotencyKey, finalizeMessage, type MessageDraft } from '../../src/core/message.js';
+import { validateMessage } from '../../src/core/validate-message.js';
+
+const draft = (overrides: Partial<MessageDraft> = {}): MessageDraft => ({
+  from: 'Penguin <noreply@example.com>', to: ['ada@example.com'], cc: [], bcc: [], subject: 'Hi', text: 'Hello',
+  type: 'transactional', priority: 'normal', tags: [], metadata: {}, headers: [], attachments: [], ...overrides,
+});
+const problems = (d: MessageDraft) => {
+  try {
+    validateMessage(d);
+    return [];
+  } catch (error) {
+    return (error as MessageValidationError).problems;
+  }
+};
+
+describe('addresses', () => {
+  it.each(['ada@example.com', 'Ada Lovelace <ada@example.com>', '"Ada L." <ada+tag@mail.example.co.uk>', "o'brien@example.ie"])('accepts %s', (a) => {
+    expect(parseAddress(a)).toBeDefined();
+  });
+  it.each(['', 'ada', 'ada@', '@example.com', 'ada@example', 'ada@@example.com', 'ada@example..com', 'a b@example.com', 'ada@example.com\r\nBcc: x@y.com', 'Ada <ada@example.com', 'ada@-example.com', 'ada@example.123', `${'x'.repeat(65)}@example.com`])(
+    'refuses %j',
+    (a) => {
+      expect(parseAddress(a)).toBeUndefined();
+    },
+  );
+});
+
+describe('validateMessage', () => {
+  it('accepts a good message', () => expect(problems(draft())).toEqual([]));
+  it('lists every problem', () => {
+    expect(problems(draft({ from: '', to: [], subject: '', text: undefined }))).toEqual([
+      'from: missing sender (use --from or defaults.from in the config)',
+      'to: at least one recipient is required',
+      'subject: missing',
+      'body: missing (give --html, --html-file, --text or --text-file)',
+    ]);
+  });
+  it('refuses header injection everywhere', () => {
+    expect(problems(draft({ subject: 'a\nb' }))).toHaveLength(1);
+    expect(problems(draft({ headers: [{ name: 'X-A', value: 'a\r\nb' }] }))).toHaveLength(1);
+    expect(problems(draft({ tags: ['a\nb'] }))).toHaveLength(1);
+    expect(problems(draft({ metadata: { k: 'v\r' } }))).toHaveLength(1);
+    expect(problems(draft({ campaignId: 'c\n' }))).toHaveLength(1);
+  });
+  it('limits recipients to 50 per message', () => {
+    const many = Array.from({ length: 51 }, (_, i) => `u${i}@example.com`);
+    expect(problems(draft({ to: many }))[0]).toContain('51 recipients');
+  });
+});
+
+describe('idempotency keys', () => {
+  it('same content → same key; different content → different key; a given key wins', () => {
+    expect(deriveIdempotencyKey(draft())).toBe(deriveIdempotencyKey(draft()));
+    expect(deriveIdempotencyKey(draft())).not.toBe(deriveIdempotencyKey(draft({ subject: 'Other' })));
+    expect(finalizeMessage(draft({ idempotencyKey: 'mine' })).idempotencyKey).toBe('mine');
+  });
+});
