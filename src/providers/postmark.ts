@@ -94,8 +94,8 @@ export function classifyPostmarkError(error: PostmarkErrorShape, insight: Transp
     if (cause?.name === 'TimeoutError' || /aborted due to timeout/i.test(error.message)) {
       return { errorClass: 'ambiguous', detail: 'timed out waiting for Postmark after sending the request' };
     }
-    const errno = cause?.cause?.code;
-    return { errorClass: 'transient', detail: `network error${errno ? ` ${errno}` : ''}: ${error.message}` };
+    const reason = cause?.cause?.code ?? (cause?.cause as Error | undefined)?.message;
+    return { errorClass: 'transient', detail: `network error${reason ? ` ${reason}` : ''}: ${error.message}` };
   }
   if (statusCode === 401) return { errorClass: 'provider-unusable', detail: `bad server token (ErrorCode ${code})` };
   if (statusCode === 422) {

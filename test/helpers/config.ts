@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { MAILGUN_DOMAIN, MAILGUN_KEY } from '../fakes/fake-mailgun.js';
@@ -21,15 +22,24 @@ export interface TestConfigOptions {
 /** The environment holding the secrets the test config refers to. */
 export const TEST_ENV = { POSTMARK_SERVER_TOKEN: POSTMARK_TOKEN, MAILGUN_API_KEY: MAILGUN_KEY };
 
+/** A loopback port nobody listens on (bound, then released), for "connection refused". */
+export const CLOSED_PORT = await new Promise<number>((resolve) => {
+  const server = createServer();
+  server.listen(0, '127.0.0.1', () => {
+    const { port } = server.address() as AddressInfo;
+    server.close(() => resolve(port));
+  });
+});
+
 /** A config whose providers point at the local fakes; unreachable ones at a closed port. */
 export function testConfig(options: TestConfigOptions = {}): Record<string, unknown> {
-  const closed = 'http://127.0.0.1:9';
+  const closed = `http://127.0.0.1:${CLOSED_PORT}`;
   return {
     defaults: { from: 'Penguin <noreply@example.com>' },
     providers: {
       postmark: { type: 'postmark', serverToken: '${POSTMARK_SERVER_TOKEN}', baseUrl: options.postmarkUrl ?? closed, timeout: options.timeout ?? '3s' },
       mailgun: { type: 'mailgun', apiKey: '${MAILGUN_API_KEY}', domain: MAILGUN_DOMAIN, baseUrl: options.mailgunUrl ?? closed, timeout: options.timeout ?? '3s' },
-      smtp: { type: 'smtp', host: '127.0.0.1', port: options.smtpPort ?? 9, secure: false, ignoreTLS: true, timeout: options.timeout ?? '3s' },
+      smtp: { type: 'smtp', host: '127.0.0.1', port: options.smtpPort ?? CLOSED_PORT, secure: false, ignoreTLS: true, timeout: options.timeout ?? '3s' },
     },
     failover: {
       order: options.order ?? ['postmark', 'mailgun', 'smtp'],

@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// A demo that needs no ESP account: Postmark and Mailgun point at a closed local port (down),
+// the final SMTP fallback is a catcher started here. Watch the failover, then the caught mail.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const caught = [];
+const catcher = new SMTPServer({
+  authOptional: true,
+  disabledCommands: ['STARTTLS'],
+  logger: false,
+  onData(stream, _session, callback) {
+    simpleParser(stream).then((mail) => {
+      caught.push(mail);
+      callback();
+    }, callback);
+  },
+});
+await new Promise((resolve) => catcher.listen(0, '127.0.0.1', resolve));
+const smtpPort = catcher.server.address().port;
+
+// A port nobody listens on: bind it, then let it go.
+const closedPort = await new Promise((resolve) => {
+  const probe = createServer().listen(0, '127.0.0.1', () => {
+    const { port } = probe.address();
+    probe.close(() => resolve(port));
+  });
+});
+
+const dir = mkdtempSync(path.join(tmpdir(), 'penguinmails-demo-'));
+const configPath = path.join(dir, 'penguinmails.config.yaml');
+writeFileSync(
+  configPath,
+  `# demo config: Postmark and Mailgun are "down" (a closed local port), SMTP is a local catcher
+defaults: { from: "Penguin Demo <demo@penguinmails.test>" }
+providers:
+  postmark: { type: postmark, serverToken: "\${POSTMARK_SERVER_TOKEN}", baseUrl: "http://127.0.0.1:${closedPort}" }
+  mailgun:  { type: mailgun, apiKey: "\${MAILGUN_API_KEY}", domain: mg.penguinmails.test, baseUrl: "http://127.0.0.1:${closedPort}" }
+  smtp:     { type: smtp, host: 127.0.0.1, port: ${smtpPort}, ignoreTLS: true }
+failover:
+  order: [postmark, mailgun, smtp]
+  retry: { attempts: 2, delay: 300ms }
+  outbox: outbox.db
+`,
+);
+
+function penguinmails(args) {
+  console.log(`\n$ penguinmails ${args.join(' ')}`);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(root, 'bin/penguinmails.js'), ...args], {
+      stdio: 'inherit',
+      env: { ...process.env, POSTMARK_SERVER_TOKEN: 'demo-postmark-token', MAILGUN_API_KEY: 'demo-mailgun-key' },
+    });
+    child.on('close', resolve);
+  });
+}
+
+const send = ['send', '--config', configPath, '--to', 'ada@example.com', '--subject', 'Your receipt #1001', '--html', '<p>Thanks for your order!</p>', '--tag', 'receipt', '--campaign', 'demo'];
+await penguinmails([...send, '--dry-run', '--json']).then(() => undefined);
+const code = await penguinmails(send);
+console.log(`\n(exit code ${code})`);
+for (const mail of caught) {
+  console.log(`\nThe local SMTP catcher received: "${mail.subject}" to ${mail.to?.text}`);
+  console.log(`  X-PenguinMails-Tags: ${mail.headers.get('x-penguinmails-tags')}, campaign: ${mail.headers.get('x-penguinmails-campaign')}`);
+}
+await penguinmails(['route', 'explain', '--config', configPath, '--type', 'transactional']);
+await penguinmails(['cost', 'estimate', '--volume', '100000', '--transactional', '5000']);
+catcher.close();
+process.exit(code);
