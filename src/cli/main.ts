@@ -64,7 +64,8 @@ export function buildProgram(): Command {
     .option('--payload <file>', 'platform API JSON body instead of flags (- for stdin)')
     .option('--recipients <file>', 'bulk: CSV or JSONL with an email column and merge fields (- for stdin)')
     .option('--concurrency <n>', 'bulk: parallel provider calls', '4')
-    .option('--resume', 'bulk: skip recipients already delivered by an earlier run of the same list')
+    .option('--batch-size <n>', 'bulk: at most this many recipients per provider call (default: the provider limit)')
+    .option('--resume', 'bulk: resume an interrupted run (recipients already delivered are always skipped)')
     .option('--dry-run', 'resolve the route and print each provider request without sending')
     .addHelpText('after', '\nExamples:\n  penguinmails send --to ada@example.com --subject Hi --text "Hello"\n  penguinmails send --payload body.json --dry-run\n  penguinmails send --recipients list.csv --subject "Hi {{name}}" --html-file news.html --type marketing')
     .action(lazy(() => import('./commands/send.js')));

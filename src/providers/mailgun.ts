@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { ProviderError, type ErrorClass } from '../core/errors.js';
 import type { EmailMessage } from '../core/message.js';
 import { baseUrlSchema, commonProviderFields } from './common-config.js';
-import { IDEMPOTENCY_HEADER, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
+import { escapeHtml, MERGE_FIELD } from '../core/merge.js';
+import { IDEMPOTENCY_HEADER, type BulkItemResult, type BulkRecipient, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
 
 const configSchema = z.strictObject({
   type: z.literal('mailgun'),
@@ -82,8 +83,17 @@ export function classifyMailgunError(error: MailgunErrorShape): { errorClass: Er
   return { errorClass: 'permanent', detail: `HTTP ${status}: ${details || error.message}` };
 }
 
+/** Our `{{name}}` merge fields as Mailgun recipient variables; the HTML body uses pre-escaped copies. */
+function toRecipientVariables(text: string | undefined, suffix = ''): string | undefined {
+  return text?.replace(MERGE_FIELD, (_m, name: string) => `%recipient.${name}${suffix}%`);
+}
+const HTML_SUFFIX = '__html';
+
+export const MAILGUN_MAX_RECIPIENTS = 1000;
+
 class MailgunProvider implements Provider {
   readonly type = 'mailgun';
+  readonly maxBulkRecipients = MAILGUN_MAX_RECIPIENTS;
   constructor(
     readonly name: string,
     private readonly config: MailgunConfig,
@@ -110,16 +120,48 @@ class MailgunProvider implements Provider {
 
   async send(message: EmailMessage): Promise<SendReceipt> {
     const { form, warnings } = toMailgunForm(message);
+    return { messageId: await this.post(form), warnings };
+  }
+
+  /**
+   * One call with `recipient-variables`: Mailgun sends each To its own copy. It answers with one id
+   * for the whole call; per-recipient rejections only show up later in events.
+   */
+  async sendBulk(template: EmailMessage, recipients: BulkRecipient[]): Promise<BulkItemResult[]> {
+    const { form } = toMailgunForm({
+      ...template,
+      to: recipients.map((r) => r.email),
+      cc: [],
+      bcc: [],
+      subject: toRecipientVariables(template.subject)!,
+      html: toRecipientVariables(template.html, HTML_SUFFIX),
+      text: toRecipientVariables(template.text),
+    });
+    form[`h:${IDEMPOTENCY_HEADER}`] = '%recipient.idempotency_key%';
+    const variables = Object.fromEntries(
+      recipients.map((r) => {
+        const fields: Record<string, string> = { email: r.email, ...r.fields, idempotency_key: r.idempotencyKey };
+        for (const [key, value] of Object.entries({ email: r.email, ...r.fields })) fields[key + HTML_SUFFIX] = escapeHtml(value);
+        return [r.email, fields];
+      }),
+    );
+    form['recipient-variables'] = JSON.stringify(variables);
+    const id = await this.post(form);
+    return recipients.map((r) => ({ email: r.email, ok: true, messageId: id }));
+  }
+
+  private async post(form: MailgunForm): Promise<string> {
     const { default: Mailgun } = await import('mailgun.js');
     const client = new Mailgun(FormData).client({ username: 'api', key: this.config.apiKey, url: this.baseUrl, timeout: this.options.timeoutMs });
     try {
       // The SDK's message type is a union keyed on template/html/text; our form has the same fields.
       const result = await client.messages.create(this.config.domain, form as never);
-      if (!result.id) throw Object.assign(new Error('no message id in the answer'), { status: result.status ?? 0 });
-      return { messageId: result.id, warnings };
+      if (!result.id) throw new ProviderError('Mailgun answered without a message id', { provider: this.name, errorClass: 'ambiguous' });
+      return result.id;
     } catch (error) {
+      if (error instanceof ProviderError) throw error;
       const shaped = error as MailgunErrorShape;
-      if (shaped.type !== 'MailgunAPIError' && !(typeof shaped.status === 'number')) throw error;
+      if (shaped.type !== 'MailgunAPIError' && typeof shaped.status !== 'number') throw error;
       const { errorClass, detail } = classifyMailgunError(shaped);
       throw new ProviderError(detail, { provider: this.name, errorClass, httpStatus: shaped.status, code: shaped.message });
     }

@@ -4,7 +4,8 @@ import { ProviderError, type ErrorClass } from '../core/errors.js';
 import type { EmailMessage } from '../core/message.js';
 import { parseRetryAfter } from '../core/retry-after.js';
 import { baseUrlSchema, commonProviderFields } from './common-config.js';
-import { IDEMPOTENCY_HEADER, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
+import { personalise } from '../core/merge.js';
+import { IDEMPOTENCY_HEADER, type BulkItemResult, type BulkRecipient, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
 
 const configSchema = z.strictObject({
   type: z.literal('postmark'),
@@ -120,8 +121,11 @@ function clientOptions(config: PostmarkConfig, options: ProviderOptions) {
   return { useHttps: url.protocol === 'https:', requestHost: url.host + path, timeout: options.timeoutMs / 1000 };
 }
 
+export const POSTMARK_MAX_BATCH = 500;
+
 class PostmarkProvider implements Provider {
   readonly type = 'postmark';
+  readonly maxBulkRecipients = POSTMARK_MAX_BATCH;
   constructor(
     readonly name: string,
     private readonly config: PostmarkConfig,
@@ -149,6 +153,29 @@ class PostmarkProvider implements Provider {
     } catch (error) {
       throw this.toProviderError(error as PostmarkErrorShape, insight);
     }
+  }
+
+  /** POST /email/batch: answers 200 even when single messages fail, so every element is checked. */
+  async sendBulk(template: EmailMessage, recipients: BulkRecipient[]): Promise<BulkItemResult[]> {
+    const bodies = recipients.map((recipient) => toPostmarkEmail(personalise(template, recipient), this.config).body);
+    const insight: TransportInsight = {};
+    const client = await this.createClient(insight);
+    let responses: { ErrorCode?: number; Message?: string; MessageID?: string }[];
+    try {
+      responses = await client.sendEmailBatch(bodies as unknown as Parameters<ServerClient['sendEmailBatch']>[0]);
+    } catch (error) {
+      throw this.toProviderError(error as PostmarkErrorShape, insight);
+    }
+    return recipients.map((recipient, i): BulkItemResult => {
+      const response = responses[i];
+      if (!response) {
+        const error = new ProviderError('no result for this message in the batch answer', { provider: this.name, errorClass: 'ambiguous' });
+        return { email: recipient.email, ok: false, error };
+      }
+      if (!response.ErrorCode) return { email: recipient.email, ok: true, messageId: response.MessageID ?? '' };
+      const shaped = { statusCode: 422, code: response.ErrorCode, message: response.Message ?? '' };
+      return { email: recipient.email, ok: false, error: this.toProviderError(shaped, {}) };
+    });
   }
 
   private toProviderError(error: PostmarkErrorShape, insight: TransportInsight): ProviderError {

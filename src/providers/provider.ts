@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { ProviderError } from '../core/errors.js';
 import type { EmailMessage } from '../core/message.js';
 
 /** Sent with every message so receivers and logs can recognise a repeat. */
@@ -11,10 +12,28 @@ export interface SendReceipt {
   warnings?: string[];
 }
 
+/** One row of a bulk send: who, their merge fields, and the key that makes their copy unique. */
+export interface BulkRecipient {
+  email: string;
+  fields: Record<string, string>;
+  idempotencyKey: string;
+}
+
+/** The provider's verdict on one recipient of a bulk call. */
+export type BulkItemResult = { email: string; ok: true; messageId: string } | { email: string; ok: false; error: ProviderError };
+
 /** One ESP behind the router. Adapters throw only ProviderError. */
 export interface Provider {
   readonly name: string;
   readonly type: string;
+  /** Most recipients one `sendBulk` call takes (the ESP's batch limit). */
+  readonly maxBulkRecipients: number;
+  /**
+   * Sends one personalised copy of `template` per recipient, in as few API calls as the ESP allows
+   * (one call per invocation). Per-recipient failures come back in the results; a failure of the
+   * whole call is thrown as ProviderError (nothing was accepted).
+   */
+  sendBulk(template: EmailMessage, recipients: BulkRecipient[]): Promise<BulkItemResult[]>;
   /** The exact request this provider would receive for the message, with secrets masked. */
   previewRequest(message: EmailMessage): unknown;
   send(message: EmailMessage): Promise<SendReceipt>;

@@ -4,7 +4,8 @@ import { bareAddress } from '../core/address.js';
 import { ProviderError, type ErrorClass } from '../core/errors.js';
 import type { EmailMessage } from '../core/message.js';
 import { commonProviderFields } from './common-config.js';
-import { IDEMPOTENCY_HEADER, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
+import { personalise } from '../core/merge.js';
+import { IDEMPOTENCY_HEADER, type BulkItemResult, type BulkRecipient, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
 
 const configSchema = z.strictObject({
   type: z.literal('smtp'),
@@ -101,6 +102,8 @@ export function classifySmtpError(error: SmtpErrorShape): { errorClass: ErrorCla
 
 class SmtpProvider implements Provider {
   readonly type = 'smtp';
+  /** SMTP has no batch API: a "bulk call" is this many messages over the connection pool. */
+  readonly maxBulkRecipients = 50;
   private transporter?: Transporter;
 
   constructor(
@@ -122,18 +125,35 @@ class SmtpProvider implements Provider {
     try {
       info = await transporter.sendMail(toNodemailerMail(message));
     } catch (error) {
-      const shaped = error as SmtpErrorShape;
-      const { errorClass, detail } = classifySmtpError(shaped);
-      throw new ProviderError(detail, {
-        provider: this.name,
-        errorClass,
-        code: shaped.responseCode ?? shaped.code,
-        rejectedRecipients: shaped.rejected?.map(String),
-      });
+      throw this.toProviderError(error as SmtpErrorShape);
     }
     const rejected = (info.rejected ?? []).map(String);
     const warnings = rejected.length ? [`smtp: server refused ${rejected.join(', ')} and accepted the other recipients`] : [];
     return { messageId: info.messageId, warnings };
+  }
+
+  async sendBulk(template: EmailMessage, recipients: BulkRecipient[]): Promise<BulkItemResult[]> {
+    const results = await Promise.all(
+      recipients.map(async (recipient): Promise<BulkItemResult> => {
+        try {
+          const receipt = await this.send(personalise(template, recipient));
+          return { email: recipient.email, ok: true, messageId: receipt.messageId };
+        } catch (error) {
+          return { email: recipient.email, ok: false, error: error as ProviderError };
+        }
+      }),
+    );
+    // Nothing accepted and no recipient-specific verdict: the server itself failed — report it as such.
+    const failures = results.filter((r) => !r.ok);
+    if (failures.length === results.length && failures.every((r) => !r.ok && r.error.errorClass !== 'permanent')) {
+      throw (failures[0] as { error: ProviderError }).error;
+    }
+    return results;
+  }
+
+  private toProviderError(shaped: SmtpErrorShape): ProviderError {
+    const { errorClass, detail } = classifySmtpError(shaped);
+    return new ProviderError(detail, { provider: this.name, errorClass, code: shaped.responseCode ?? shaped.code, rejectedRecipients: shaped.rejected?.map(String) });
   }
 
   async close(): Promise<void> {
@@ -146,6 +166,8 @@ class SmtpProvider implements Provider {
     const { host, port, secure, requireTLS, ignoreTLS, allowSelfSigned, auth } = this.config;
     const timeout = this.options.timeoutMs;
     this.transporter = nodemailer.createTransport({
+      pool: true,
+      maxConnections: 5,
       host,
       port,
       secure,

@@ -39,6 +39,14 @@ CREATE TABLE IF NOT EXISTS health (
   last_success_at INTEGER
 );
 
+-- Bulk recipients handed to a provider and not yet answered: if the run dies, their fate is unknown.
+CREATE TABLE IF NOT EXISTS in_flight (
+  idempotency_key TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  started_at INTEGER NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS usage (
   month TEXT NOT NULL,
   provider TEXT NOT NULL,

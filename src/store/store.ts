@@ -94,6 +94,36 @@ export class Store implements HealthBook {
     })();
   }
 
+  /** Records many deliveries of one provider in one transaction (bulk). */
+  recordDeliveries(deliveries: { key: string; messageId: string }[], provider: string, type: string, now: number): void {
+    if (deliveries.length === 0) return;
+    const insert = this.db.prepare('INSERT OR IGNORE INTO deliveries (idempotency_key, provider, message_id, delivered_at) VALUES (?, ?, ?, ?)');
+    const clear = this.db.prepare('DELETE FROM in_flight WHERE idempotency_key = ?');
+    this.db.transaction(() => {
+      for (const d of deliveries) {
+        insert.run(d.key, provider, d.messageId, now);
+        clear.run(d.key);
+      }
+      this.addUsage(monthKey(now), provider, type, deliveries.length);
+    })();
+  }
+
+  // ── bulk recipients in flight ──
+  markInFlight(keys: string[], owner: string, provider: string, now: number): void {
+    const insert = this.db.prepare('INSERT OR REPLACE INTO in_flight (idempotency_key, owner, provider, started_at) VALUES (?, ?, ?, ?)');
+    this.db.transaction(() => keys.forEach((key) => insert.run(key, owner, provider, now)))();
+  }
+
+  clearInFlight(keys: string[]): void {
+    const clear = this.db.prepare('DELETE FROM in_flight WHERE idempotency_key = ?');
+    this.db.transaction(() => keys.forEach((key) => clear.run(key)))();
+  }
+
+  inFlight(key: string): { owner: string; provider: string; startedAt: number } | undefined {
+    const row = this.db.prepare('SELECT owner, provider, started_at FROM in_flight WHERE idempotency_key = ?').get(key) as { owner: string; provider: string; started_at: number } | undefined;
+    return row && { owner: row.owner, provider: row.provider, startedAt: row.started_at };
+  }
+
   // ── usage ledger ──
   addUsage(month: string, provider: string, type: string, emails: number): void {
     this.db

@@ -1,7 +1,98 @@
 import type { Command } from 'commander';
-import { UserError } from '../../core/errors.js';
-import type { Output } from '../output.js';
+import { BulkSender, type BulkStats } from '../../app/bulk-sender.js';
+import { Dispatcher } from '../../app/dispatcher.js';
+import { readRecipients } from '../../bulk/recipient-source.js';
+import { ExitCode, UserError } from '../../core/errors.js';
+import { mergeFieldNames, personalise } from '../../core/merge.js';
+import { finalizeMessage } from '../../core/message.js';
+import { validateMessage } from '../../core/validate-message.js';
+import { composeDraft, parsePayload, type SendFlags } from '../compose.js';
+import { assertKnownProvider, loadCommandConfig, openStore } from '../context.js';
+import type { GlobalOptions, Output } from '../output.js';
+import { countLines, ProgressBar } from '../progress.js';
+import { parseCount, readTextInput } from '../read-input.js';
 
-export async function runBulk(_flags: unknown, _output: Output, _command: Command): Promise<number> {
-  throw new UserError('--recipients (bulk sending) is not available yet', { hint: 'send one message at a time for now' });
+type BulkFlags = SendFlags & GlobalOptions & { payload?: string; recipients: string; dryRun?: boolean; failover?: boolean; concurrency?: string; batchSize?: string; resume?: boolean };
+
+export async function runBulk(flags: BulkFlags, output: Output, _command: Command): Promise<number> {
+  if (flags.to?.length || flags.cc?.length || flags.bcc?.length) throw new UserError('--recipients gives the recipients: do not combine it with --to/--cc/--bcc');
+  if (flags.payload === '-' && flags.recipients === '-') throw new UserError('--payload and --recipients cannot both read stdin');
+  const concurrency = parseCount(flags.concurrency ?? '4', '--concurrency', { min: 1, max: 64 })!;
+  const batchSize = parseCount(flags.batchSize, '--batch-size', { min: 1 });
+  const config = await loadCommandConfig(flags, { requireEnv: !flags.dryRun });
+  const payload = flags.payload ? parsePayload(await readTextInput(flags.payload, '--payload'), flags.payload) : undefined;
+  const { draft, forceProvider } = await composeDraft({ ...flags, to: ['recipient@example.com'] }, payload ? { ...payload, to: [] } : undefined, config);
+  validateMessage(draft);
+  const template = finalizeMessage(draft);
+  if (forceProvider) assertKnownProvider(config, forceProvider, '--provider');
+
+  const store = flags.dryRun ? undefined : await openStore(config);
+  const dispatcher = new Dispatcher(config, store);
+  try {
+    const route = dispatcher.route(template, { forceProvider, noFailover: flags.failover === false });
+    if (flags.dryRun) {
+      const sample = personalise(template, { email: 'first.recipient@example.com', fields: Object.fromEntries(mergeFieldNames(template).map((n) => [n, `<${n}>`])), idempotencyKey: template.idempotencyKey });
+      const doc = { status: 'dry-run', route: { chain: route.chain, rule: route.source }, batchSize: dispatcher.provider(route.chain[0]).maxBulkRecipients, mergeFields: mergeFieldNames(template), sample: dispatcher.provider(route.chain[0]).previewRequest(sample) };
+      if (output.json) output.emitJson(doc);
+      else output.line(`dry run — nothing sent. Route: ${route.chain.join(' → ')}; up to ${doc.batchSize} recipients per ${route.chain[0]} call; merge fields: ${doc.mergeFields.join(', ') || 'none'}\n${JSON.stringify(doc.sample, null, 2)}`);
+      return ExitCode.ok;
+    }
+
+    const showBar = !output.json && !output.quiet && Boolean(process.stderr.isTTY);
+    const bar = showBar ? new ProgressBar(process.stderr, await countLines(flags.recipients)) : undefined;
+    const handled = (s: BulkStats) => s.delivered + s.rejected + s.queued + s.invalid + s.skipped;
+    const started = Date.now();
+    const sender = new BulkSender(dispatcher, { chain: route.chain, template, concurrency, batchSize, onProgress: (s) => bar?.update(handled(s)) });
+    const stats = await sender.run(readRecipients(flags.recipients));
+    bar?.finish(handled(stats));
+
+    const sent = stats.delivered + stats.skipped;
+    const failed = stats.rejected + stats.queued + stats.invalid;
+    const status = failed === 0 ? 'delivered' : sent === 0 && stats.queued > 0 && stats.rejected + stats.invalid === 0 ? 'queued' : sent === 0 ? 'rejected' : 'partial';
+    const report = {
+      status,
+      route: { chain: route.chain, rule: route.source },
+      recipients: stats.read,
+      delivered: stats.delivered,
+      skippedAlreadyDelivered: stats.skipped,
+      rejected: stats.rejected,
+      queued: stats.queued,
+      invalid: stats.invalid,
+      calls: stats.calls,
+      byProvider: stats.byProvider,
+      rateLimitPauses: stats.rateLimitPauses,
+      failures: sender.failures,
+      failuresNotListed: sender.failuresNotKept,
+      elapsedMs: Date.now() - started,
+      peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    };
+    printSummary(output, report);
+    if (output.json) output.emitJson(report);
+    return status === 'delivered' ? ExitCode.ok : status === 'queued' ? ExitCode.queued : status === 'rejected' ? ExitCode.rejected : ExitCode.partial;
+  } finally {
+    await dispatcher.close();
+    store?.close();
+  }
+}
+
+function printSummary(output: Output, report: { recipients: number; delivered: number; skippedAlreadyDelivered: number; rejected: number; queued: number; invalid: number; calls: Record<string, number>; byProvider: BulkStats['byProvider']; failures: { line?: number; email?: string; outcome: string; reason: string; outboxId?: number }[]; failuresNotListed: number; elapsedMs: number; rateLimitPauses: number }): void {
+  const rows: [string, number][] = [
+    ['recipients read', report.recipients],
+    ['delivered', report.delivered],
+    ['already delivered (skipped)', report.skippedAlreadyDelivered],
+    ['rejected (permanent)', report.rejected],
+    ['queued in the outbox', report.queued],
+    ['invalid rows', report.invalid],
+  ];
+  for (const [label, value] of rows) output.line(`${label.padEnd(30)}${value.toLocaleString('en-US').padStart(10)}`);
+  for (const [provider, calls] of Object.entries(report.calls)) {
+    const counts = report.byProvider[provider] ?? { delivered: 0, rejected: 0 };
+    output.line(`${`${provider}`.padEnd(30)}${counts.delivered.toLocaleString('en-US').padStart(10)} delivered in ${calls.toLocaleString('en-US')} call(s)`);
+  }
+  if (report.rateLimitPauses) output.line(`rate limited ${report.rateLimitPauses} time(s): the run slowed down`);
+  output.line(`took ${(report.elapsedMs / 1000).toFixed(1)}s`);
+  for (const f of report.failures) {
+    output.line(`${f.line !== undefined ? `line ${f.line}` : ''}${f.email ? ` ${f.email}` : ''}: ${f.outcome} — ${f.reason}${f.outboxId ? ` (outbox #${f.outboxId})` : ''}`);
+  }
+  if (report.failuresNotListed) output.line(`… and ${report.failuresNotListed} more (see --json or queue list)`);
 }

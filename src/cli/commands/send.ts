@@ -16,7 +16,7 @@ export async function run(options: Record<string, unknown>, output: Output, comm
   const flags = options as SendOptions;
   if (flags.recipients) {
     const { runBulk } = await import('./send-bulk.js');
-    return runBulk(flags, output, command);
+    return runBulk({ ...flags, recipients: flags.recipients }, output, command);
   }
   const config = await loadCommandConfig(flags, { requireEnv: !flags.dryRun });
   const payload = flags.payload ? parsePayload(await readTextInput(flags.payload, '--payload'), flags.payload) : undefined;

@@ -1,0 +1,257 @@
+import { createHash } from 'node:crypto';
+import { ProviderError } from '../core/errors.js';
+import { circuitState, recordFailure, recordSuccess } from '../core/health.js';
+import { personalise } from '../core/merge.js';
+import type { EmailMessage } from '../core/message.js';
+import type { BulkItemResult, BulkRecipient } from '../providers/provider.js';
+import type { RecipientRow } from '../bulk/recipient-source.js';
+import type { Dispatcher } from './dispatcher.js';
+import { isLeaseOwnerAlive, newLeaseOwner } from './lease-owner.js';
+import { RateGate, Slots } from './rate-gate.js';
+
+export type RecipientOutcome = 'delivered' | 'rejected' | 'queued' | 'invalid' | 'skipped';
+
+export interface BulkFailure {
+  line?: number;
+  email?: string;
+  outcome: 'rejected' | 'queued' | 'invalid';
+  reason: string;
+  outboxId?: number;
+}
+
+export interface BulkStats {
+  read: number;
+  delivered: number;
+  rejected: number;
+  queued: number;
+  invalid: number;
+  /** Delivered by an earlier run (same list, same message): not sent again. */
+  skipped: number;
+  calls: Record<string, number>;
+  byProvider: Record<string, { delivered: number; rejected: number }>;
+  rateLimitPauses: number;
+}
+
+export interface BulkOptions {
+  chain: string[];
+  template: EmailMessage;
+  concurrency: number;
+  /** Caps the provider's batch size (1 = one API call per email, the benchmark baseline). */
+  batchSize?: number;
+  onProgress?: (stats: BulkStats) => void;
+}
+
+const MAX_FAILURES_KEPT = 100;
+const MAX_RATE_LIMIT_PAUSES_PER_CALL = 20;
+
+type Pending = BulkRecipient & { line: number };
+
+/**
+ * Sends one personalised copy per recipient through the providers' batch APIs, with bounded
+ * concurrency. Whole-call failures follow the failover policy for the batch; per-recipient
+ * failures go through the single-message engine on their own, never resending the accepted ones.
+ */
+export class BulkSender {
+  readonly stats: BulkStats = { read: 0, delivered: 0, rejected: 0, queued: 0, invalid: 0, skipped: 0, calls: {}, byProvider: {}, rateLimitPauses: 0 };
+  readonly failures: BulkFailure[] = [];
+  failuresNotKept = 0;
+  private readonly owner = newLeaseOwner();
+  private readonly gate: RateGate;
+  private readonly store;
+
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    private readonly options: BulkOptions,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  ) {
+    this.gate = new RateGate(dispatcher.now, sleep);
+    this.store = dispatcher.store!;
+  }
+
+  /** Key of one recipient's copy: the same list and message give the same keys, so a rerun resumes. */
+  recipientKey(recipient: { email: string; fields: Record<string, string> }): string {
+    const digest = createHash('sha256').update(JSON.stringify([this.options.template.idempotencyKey, recipient.email.toLowerCase(), recipient.fields])).digest('hex');
+    return `pmb_${digest.slice(0, 32)}`;
+  }
+
+  async run(rows: AsyncIterable<RecipientRow>): Promise<BulkStats> {
+    const slots = new Slots(this.options.concurrency);
+    const batchSize = this.batchSizeFor(this.options.chain[0]);
+    let chunk: Pending[] = [];
+    for await (const row of rows) {
+      this.stats.read++;
+      if ('error' in row) {
+        this.fail({ line: row.line, outcome: 'invalid', reason: row.error });
+        continue;
+      }
+      const recipient: Pending = { line: row.line, email: row.email, fields: row.fields, idempotencyKey: '' };
+      recipient.idempotencyKey = this.recipientKey(recipient);
+      if (this.alreadyHandled(recipient)) continue;
+      chunk.push(recipient);
+      if (chunk.length >= batchSize) {
+        const full = chunk;
+        chunk = [];
+        await slots.run(() => this.deliverChunk(full, 0));
+      }
+    }
+    if (chunk.length) await slots.run(() => this.deliverChunk(chunk, 0));
+    await slots.drain();
+    this.stats.rateLimitPauses = this.gate.pauses;
+    this.progress();
+    return this.stats;
+  }
+
+  private batchSizeFor(providerName: string): number {
+    const max = this.dispatcher.provider(providerName).maxBulkRecipients;
+    return Math.max(1, Math.min(max, this.options.batchSize ?? max));
+  }
+
+  /** Delivered before → skipped; handed over by a run that died → unknown fate, so outbox (ambiguous). */
+  private alreadyHandled(recipient: Pending): boolean {
+    if (this.store.findDelivery(recipient.idempotencyKey)) {
+      this.stats.skipped++;
+      return true;
+    }
+    const inFlight = this.store.inFlight(recipient.idempotencyKey);
+    if (inFlight && inFlight.owner !== this.owner && !isLeaseOwnerAlive(inFlight.owner)) {
+      const message = this.personal(recipient);
+      const reason = `an earlier run was killed while ${inFlight.provider} had this message; it may have been delivered`;
+      const outboxId = this.store.enqueue(message, this.options.chain, 'ambiguous', reason, [], this.dispatcher.now());
+      this.store.clearInFlight([recipient.idempotencyKey]);
+      this.fail({ line: recipient.line, email: recipient.email, outcome: 'queued', reason, outboxId });
+      return true;
+    }
+    return false;
+  }
+
+  private personal(recipient: BulkRecipient): EmailMessage {
+    return personalise(this.options.template, recipient);
+  }
+
+  private async deliverChunk(recipients: Pending[], providerIndex: number): Promise<void> {
+    const { chain } = this.options;
+    if (providerIndex >= chain.length) {
+      this.queueAll(recipients, 'every provider failed for this batch', 'pending');
+      return;
+    }
+    const name = chain[providerIndex];
+    const health = this.store.get(name);
+    const allDown = chain.slice(providerIndex).every((n) => circuitState(this.store.get(n), this.dispatcher.now()) === 'open');
+    if (circuitState(health, this.dispatcher.now()) === 'open' && !allDown) return this.deliverChunk(recipients, providerIndex + 1);
+
+    const size = this.batchSizeFor(name);
+    for (let start = 0; start < recipients.length; start += size) {
+      const part = recipients.slice(start, start + size);
+      const verdict = await this.callWithRetries(name, part);
+      if (verdict.kind === 'results') await this.settle(name, providerIndex, part, verdict.results);
+      else if (verdict.kind === 'next-provider') await this.deliverChunk(part, providerIndex + 1);
+      else if (verdict.kind === 'ambiguous') this.queueAll(part, verdict.reason, 'ambiguous');
+      else await Promise.all(part.map((r) => this.deliverOne(r, chain.slice(providerIndex))));
+    }
+  }
+
+  /** One batch call, retried per the policy; 429s pause the whole run instead of using up tries. */
+  private async callWithRetries(name: string, part: Pending[]): Promise<{ kind: 'results'; results: BulkItemResult[] } | { kind: 'next-provider' | 'one-by-one' | 'ambiguous'; reason: string }> {
+    const provider = this.dispatcher.provider(name);
+    const { attempts, delayMs, maxRetryAfterMs } = this.dispatcher.config.failover.retry;
+    const policy = this.dispatcher.config.failover.health;
+    const keys = part.map((r) => r.idempotencyKey);
+    let rateLimited = 0;
+    for (let tryNumber = 1; tryNumber <= attempts; tryNumber++) {
+      await this.gate.wait();
+      this.store.markInFlight(keys, this.owner, name, this.dispatcher.now());
+      this.stats.calls[name] = (this.stats.calls[name] ?? 0) + 1;
+      try {
+        const results = await provider.sendBulk(this.options.template, part);
+        this.store.put(recordSuccess(this.store.get(name), name, this.dispatcher.now()));
+        return { kind: 'results', results };
+      } catch (error) {
+        if (!(error instanceof ProviderError)) throw error;
+        if (error.errorClass === 'ambiguous') return { kind: 'ambiguous', reason: `${name}: ${error.message}` };
+        this.store.clearInFlight(keys);
+        if (error.httpStatus === 429 && rateLimited < MAX_RATE_LIMIT_PAUSES_PER_CALL) {
+          rateLimited++;
+          tryNumber--;
+          this.gate.pause(Math.min(error.retryAfterMs ?? delayMs * 2 ** rateLimited, maxRetryAfterMs));
+          continue;
+        }
+        if (error.errorClass === 'permanent') return { kind: 'one-by-one', reason: error.message };
+        this.store.put(recordFailure(this.store.get(name), name, error.message, this.dispatcher.now(), policy));
+        if (error.errorClass === 'provider-unusable') return { kind: 'next-provider', reason: error.message };
+        if (tryNumber < attempts) await this.sleep(delayMs);
+      }
+    }
+    return { kind: 'next-provider', reason: `${name} failed ${attempts} times` };
+  }
+
+  private async settle(name: string, providerIndex: number, part: Pending[], results: BulkItemResult[]): Promise<void> {
+    const delivered: { key: string; messageId: string }[] = [];
+    const retryOnTheirOwn: { recipient: Pending; chain: string[] }[] = [];
+    const byProvider = (this.stats.byProvider[name] ??= { delivered: 0, rejected: 0 });
+    results.forEach((result, i) => {
+      const recipient = part[i];
+      if (result.ok) {
+        delivered.push({ key: recipient.idempotencyKey, messageId: result.messageId });
+        return;
+      }
+      const { errorClass } = result.error;
+      if (errorClass === 'permanent') {
+        byProvider.rejected++;
+        this.fail({ line: recipient.line, email: recipient.email, outcome: 'rejected', reason: `${name}: ${result.error.message}` });
+      } else if (errorClass === 'ambiguous') {
+        this.queueAll([recipient], `${name}: ${result.error.message}`, 'ambiguous');
+      } else {
+        const from = errorClass === 'provider-unusable' ? providerIndex + 1 : providerIndex;
+        retryOnTheirOwn.push({ recipient, chain: this.options.chain.slice(from) });
+      }
+    });
+    this.store.recordDeliveries(delivered, name, this.options.template.type, this.dispatcher.now());
+    this.store.clearInFlight(part.filter((_, i) => !results[i]?.ok).map((r) => r.idempotencyKey));
+    byProvider.delivered += delivered.length;
+    this.stats.delivered += delivered.length;
+    this.progress();
+    await Promise.all(retryOnTheirOwn.map(({ recipient, chain }) => this.deliverOne(recipient, chain)));
+  }
+
+  /** One recipient through the single-message engine (retries, failover, outbox). */
+  private async deliverOne(recipient: Pending, chain: string[]): Promise<void> {
+    const message = this.personal(recipient);
+    if (chain.length === 0) {
+      this.queueAll([recipient], 'no provider left in the chain', 'pending');
+      return;
+    }
+    const outcome = await this.dispatcher.deliver(message, chain);
+    for (const attempt of outcome.attempts) if (attempt.outcome !== 'skipped') this.stats.calls[attempt.provider] = (this.stats.calls[attempt.provider] ?? 0) + 1;
+    if (outcome.status === 'delivered') {
+      this.stats.delivered++;
+      (this.stats.byProvider[outcome.provider!] ??= { delivered: 0, rejected: 0 }).delivered++;
+    } else if (outcome.status === 'rejected') {
+      (this.stats.byProvider[outcome.provider!] ??= { delivered: 0, rejected: 0 }).rejected++;
+      this.fail({ line: recipient.line, email: recipient.email, outcome: 'rejected', reason: outcome.reason ?? 'rejected' });
+    } else {
+      const outboxId = this.store.enqueue(message, chain, outcome.ambiguous ? 'ambiguous' : 'pending', outcome.reason ?? 'not delivered', outcome.attempts, this.dispatcher.now());
+      this.fail({ line: recipient.line, email: recipient.email, outcome: 'queued', reason: outcome.reason ?? 'not delivered', outboxId });
+    }
+    this.store.clearInFlight([recipient.idempotencyKey]);
+    this.progress();
+  }
+
+  private queueAll(recipients: Pending[], reason: string, status: 'pending' | 'ambiguous'): void {
+    for (const recipient of recipients) {
+      const outboxId = this.store.enqueue(this.personal(recipient), this.options.chain, status, reason, [], this.dispatcher.now());
+      this.fail({ line: recipient.line, email: recipient.email, outcome: 'queued', reason, outboxId });
+    }
+    this.store.clearInFlight(recipients.map((r) => r.idempotencyKey));
+    this.progress();
+  }
+
+  private fail(failure: BulkFailure): void {
+    this.stats[failure.outcome]++;
+    if (this.failures.length < MAX_FAILURES_KEPT) this.failures.push(failure);
+    else this.failuresNotKept++;
+  }
+
+  private progress(): void {
+    this.options.onProgress?.(this.stats);
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Shared by every worker of a bulk run: a 429 from the provider pauses all calls until the
+ * Retry-After (or a backoff) has passed, so a rate limit slows the run down instead of failing it.
+ */
+export class RateGate {
+  private resumeAt = 0;
+  pauses = 0;
+
+  constructor(
+    private readonly now: () => number,
+    private readonly sleep: (ms: number) => Promise<void>,
+  ) {}
+
+  pause(ms: number): void {
+    this.pauses++;
+    this.resumeAt = Math.max(this.resumeAt, this.now() + ms);
+  }
+
+  async wait(): Promise<void> {
+    for (let left = this.resumeAt - this.now(); left > 0; left = this.resumeAt - this.now()) await this.sleep(left);
+  }
+}
+
+/** At most `limit` tasks at once; `run` waits for a free slot before starting. */
+export class Slots {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  private readonly running = new Set<Promise<void>>();
+
+  constructor(private readonly limit: number) {}
+
+  async run(task: () => Promise<void>): Promise<void> {
+    while (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
+    const promise = task().finally(() => {
+      this.active--;
+      this.running.delete(promise);
+      this.waiting.shift()?.();
+    });
+    this.running.add(promise);
+  }
+
+  async drain(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running]);
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * Splits one CSV record (RFC 4180 quoting: "a,b" and "" for a quote). Returns undefined when a
+ * quoted field is not closed on this line (multi-line fields are not supported for recipient lists).
+ */
+export function parseCsvLine(line: string): string[] | undefined {
+  const cells: string[] = [];
+  let cell = '';
+  let quoted = false;
+  let i = 0;
+  while (i < line.length) {
+    const ch = line[i];
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') {
+        cell += '"';
+        i += 2;
+        continue;
+      }
+      if (ch === '"') quoted = false;
+      else cell += ch;
+    } else if (ch === '"' && cell.trim() === '') {
+      quoted = true;
+      cell = '';
+    } else if (ch === ',') {
+      cells.push(cell.trim());
+      cell = '';
+    } else cell += ch;
+    i++;
+  }
+  if (quoted) return undefined;
+  cells.push(cell.trim());
+  return cells;
+}

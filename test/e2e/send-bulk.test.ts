@@ -1,0 +1,176 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FakeMailgun } from '../fakes/fake-mailgun.js';
+import { FakePostmark } from '../fakes/fake-postmark.js';
+import { FakeSmtp } from '../fakes/fake-smtp.js';
+import { BIN, runCli } from '../helpers/cli.js';
+import { TEST_ENV, writeTestConfig, type TestConfigOptions } from '../helpers/config.js';
+
+const postmark = new FakePostmark();
+const mailgun = new FakeMailgun();
+const smtp = new FakeSmtp();
+beforeAll(async () => {
+  await Promise.all([postmark.start(), mailgun.start(), smtp.start()]);
+});
+afterAll(async () => {
+  await Promise.all([postmark.stop(), mailgun.stop(), smtp.stop()]);
+});
+beforeEach(() => {
+  postmark.reset();
+  postmark.inactive.clear();
+  postmark.latencyMs = 0;
+  mailgun.reset();
+  mailgun.parsed.length = 0;
+  smtp.messages.length = 0;
+});
+
+function csv(count: number, extraRows: string[] = []): string {
+  const rows = Array.from({ length: count }, (_, i) => `user${i}@example.com,User ${i},plan-${i % 3}`);
+  return ['email,name,plan', ...rows, ...extraRows].join('\n') + '\n';
+}
+
+function setup(list: string, options: TestConfigOptions = {}, file = 'list.csv') {
+  const { dir, configPath } = writeTestConfig({ postmarkUrl: postmark.url, mailgunUrl: mailgun.url, smtpPort: smtp.port, ...options });
+  const listPath = path.join(dir, file);
+  writeFileSync(listPath, list);
+  return { dir, configPath, listPath };
+}
+
+const template = ['--subject', 'Hi {{name}}', '--html', '<p>Hello {{name}}, your plan: {{plan}}</p>', '--text', 'Hello {{name}}', '--type', 'marketing', '--json'];
+const bulk = (configPath: string, listPath: string, extra: string[] = []) => runCli(['send', '--config', configPath, '--recipients', listPath, ...template, ...extra], { env: TEST_ENV, timeoutMs: 60_000 });
+const postmarkBatchSizes = () => postmark.sent.filter((s) => s.path === '/email/batch').map((s) => s.body.length);
+
+describe('bulk send', () => {
+  it('postmark: 1001 recipients → batches of 500, 500, 1, each personalised', async () => {
+    const { configPath, listPath } = setup(csv(1001), { order: ['postmark'] });
+    const result = await bulk(configPath, listPath);
+    expect(result.code, result.stderr).toBe(0);
+    const report = result.json();
+    expect(report).toMatchObject({ status: 'delivered', recipients: 1001, delivered: 1001, calls: { postmark: 3 } });
+    expect(postmarkBatchSizes()).toEqual([500, 500, 1]);
+    const first = postmark.sent[0].body[0];
+    expect(first).toMatchObject({ To: 'user0@example.com', Subject: 'Hi User 0', HtmlBody: '<p>Hello User 0, your plan: plan-0</p>', TextBody: 'Hello User 0', MessageStream: 'broadcast' });
+    expect(report.peakRssMb).toBeGreaterThan(0);
+  });
+
+  it('mailgun: 2001 recipients → calls of 1000, 1000, 1 with recipient-variables', async () => {
+    const { configPath, listPath } = setup(csv(2001), { order: ['mailgun'] });
+    const result = await bulk(configPath, listPath);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json()).toMatchObject({ delivered: 2001, calls: { mailgun: 3 } });
+    expect(mailgun.parsed.map((p) => p.fields.to.length).sort((a, b) => b - a)).toEqual([1000, 1000, 1]);
+    const { fields } = mailgun.parsed[0];
+    expect(fields.subject).toEqual(['Hi %recipient.name%']);
+    expect(fields.html).toEqual(['<p>Hello %recipient.name__html%, your plan: %recipient.plan__html%</p>']);
+    const variables = JSON.parse(fields['recipient-variables'][0]);
+    expect(variables['user1@example.com']).toMatchObject({ name: 'User 1', plan: 'plan-1', name__html: 'User 1' });
+  });
+
+  it('merge values are HTML-escaped in the HTML body only', async () => {
+    const { configPath, listPath } = setup('email,name,plan\n"eve@example.com","<script>x</script> & Co",pro\n', { order: ['postmark'] });
+    expect((await bulk(configPath, listPath)).code).toBe(0);
+    expect(postmark.sent[0].body[0]).toMatchObject({ Subject: 'Hi <script>x</script> & Co', HtmlBody: '<p>Hello &lt;script&gt;x&lt;/script&gt; &amp; Co, your plan: pro</p>' });
+  });
+
+  it('a failed message inside a Postmark batch (200 answer) is reported; the others are delivered once', async () => {
+    postmark.inactive.add('user3@example.com');
+    const { configPath, listPath } = setup(csv(10), { order: ['postmark', 'mailgun'] });
+    const result = await bulk(configPath, listPath);
+    expect(result.code).toBe(5);
+    const report = result.json();
+    expect(report).toMatchObject({ status: 'partial', delivered: 9, rejected: 1, calls: { postmark: 1 } });
+    expect(report.failures).toEqual([expect.objectContaining({ line: 5, email: 'user3@example.com', outcome: 'rejected', reason: expect.stringContaining('ErrorCode 406') })]);
+    expect(mailgun.requests).toHaveLength(0);
+  });
+
+  it('a Mailgun 400 for the whole call → each recipient is tried on its own', async () => {
+    mailgun.failNext({ status: 400, body: { message: "'to' parameter is not a valid address. please check documentation" } });
+    const { configPath, listPath } = setup(csv(5), { order: ['mailgun'] });
+    const result = await bulk(configPath, listPath);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json()).toMatchObject({ delivered: 5, calls: { mailgun: 6 } });
+    // the failed call is answered before the form is read; then five single calls
+    expect(mailgun.requests).toHaveLength(6);
+    expect(mailgun.parsed.map((p) => p.fields.to.length)).toEqual([1, 1, 1, 1, 1]);
+  });
+
+  it('a whole-call 500 is retried, then the batch fails over to the next provider', async () => {
+    postmark.persistentFault = { status: 500, body: { ErrorCode: 0, Message: 'down' } };
+    const { configPath, listPath } = setup(csv(20), { order: ['postmark', 'mailgun'], attempts: 2 });
+    const result = await bulk(configPath, listPath);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json()).toMatchObject({ delivered: 20, calls: { postmark: 2, mailgun: 1 }, byProvider: { mailgun: { delivered: 20 } } });
+  });
+
+  it('429 slows the run down instead of failing it', async () => {
+    postmark.failNext({ status: 429, body: { ErrorCode: 0, Message: 'Rate limit exceeded' }, headers: { 'Retry-After': '1' } });
+    const { configPath, listPath } = setup(csv(1200), { order: ['postmark'], attempts: 1 });
+    const result = await bulk(configPath, listPath, ['--concurrency', '2']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json()).toMatchObject({ delivered: 1200, rateLimitPauses: 1 });
+  });
+
+  it('malformed rows are reported with their line numbers and the rest is sent', async () => {
+    const list = 'email,name,plan\nok1@example.com,A,x\nnot-an-email,B,x\nok2@example.com,"unclosed,x\nok3@example.com,C\nok4@example.com,D,y\n';
+    const { configPath, listPath } = setup(list, { order: ['postmark'] });
+    const result = await bulk(configPath, listPath);
+    expect(result.code).toBe(5);
+    const report = result.json();
+    expect(report).toMatchObject({ delivered: 2, invalid: 3 });
+    expect(report.failures.map((f: any) => [f.line, f.outcome])).toEqual([[3, 'invalid'], [4, 'invalid'], [5, 'invalid']]);
+    expect(report.failures[0].reason).toContain('not a valid email address');
+    expect(report.failures[2].reason).toContain('2 columns, the header has 3');
+  });
+
+  it('a list without an email column is a usage error', async () => {
+    const { configPath, listPath } = setup('name,plan\nA,x\n', { order: ['postmark'] });
+    const result = await bulk(configPath, listPath);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('"email" column');
+  });
+
+  it('JSONL from stdin, through a pooled SMTP transport', async () => {
+    const { configPath } = setup('', { order: ['smtp'] });
+    const lines = Array.from({ length: 30 }, (_, i) => JSON.stringify({ email: `s${i}@example.com`, name: `S${i}`, plan: 'free' })).join('\n');
+    const result = await runCli(['send', '--config', configPath, '--recipients', '-', ...template], { env: TEST_ENV, input: lines });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json()).toMatchObject({ delivered: 30 });
+    expect(smtp.messages).toHaveLength(30);
+    expect(smtp.messages.map((m) => m.parsed.subject).sort()).toContain('Hi S7');
+  });
+
+  it('everything down → all queued in the outbox, exit 4; a rerun skips nothing twice', async () => {
+    const { configPath, listPath } = setup(csv(3), { order: ['postmark'], attempts: 1 });
+    postmark.persistentFault = { status: 503, body: { ErrorCode: 100, Message: 'Maintenance' } };
+    const down = await bulk(configPath, listPath);
+    expect(down.code).toBe(4);
+    expect(down.json()).toMatchObject({ status: 'queued', queued: 3 });
+    postmark.persistentFault = undefined;
+    const retried = await runCli(['queue', 'retry', '--all', '--config', configPath, '--json'], { env: TEST_ENV });
+    expect(retried.json().results.map((r: any) => r.status)).toEqual(['delivered', 'delivered', 'delivered']);
+    const again = await bulk(configPath, listPath);
+    expect(again.json()).toMatchObject({ delivered: 0, skippedAlreadyDelivered: 3 });
+  });
+
+  it('a run killed half-way resumes without sending anyone twice', async () => {
+    const { configPath, listPath } = setup(csv(3000), { order: ['postmark'] });
+    postmark.latencyMs = 300;
+    const child = spawn(process.execPath, [BIN, 'send', '--config', configPath, '--recipients', listPath, ...template, '--concurrency', '1'], { env: { ...process.env, ...TEST_ENV } });
+    const started = Date.now();
+    while (postmark.requests.length < 3 && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.on('close', resolve));
+    postmark.latencyMs = 0;
+
+    const resumed = await bulk(configPath, listPath, ['--resume']);
+    const report = resumed.json();
+    const sentTo = postmark.sent.flatMap((s) => (Array.isArray(s.body) ? s.body.map((m: any) => m.To) : []));
+    expect(new Set(sentTo).size).toBe(sentTo.length);
+    expect(report.skippedAlreadyDelivered).toBeGreaterThanOrEqual(500);
+    // the batch that was in flight when killed is not resent blindly: it waits in the outbox as ambiguous
+    expect(report.delivered + report.skippedAlreadyDelivered + report.queued).toBe(3000);
+    expect(report.failures.every((f: any) => f.outcome === 'queued' && /killed/.test(f.reason))).toBe(true);
+  }, 60_000);
+});
