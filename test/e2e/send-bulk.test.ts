@@ -61,7 +61,7 @@ describe('bulk send', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.json()).toMatchObject({ delivered: 2001, calls: { mailgun: 3 } });
     expect(mailgun.parsed.map((p) => p.fields.to.length).sort((a, b) => b - a)).toEqual([1000, 1000, 1]);
-    const { fields } = mailgun.parsed[0];
+    const { fields } = mailgun.parsed.find((p) => p.fields.to.length === 1000 && p.fields.to[0] === 'user0@example.com')!;
     expect(fields.subject).toEqual(['Hi %recipient.name%']);
     expect(fields.html).toEqual(['<p>Hello %recipient.name__html%, your plan: %recipient.plan__html%</p>']);
     const variables = JSON.parse(fields['recipient-variables'][0]);
