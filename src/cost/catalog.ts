@@ -14,8 +14,8 @@ export interface CatalogPlan {
 
 export interface CatalogEntry {
   type: string;
-  /** When the published prices were read. */
-  readOn: string;
+  /** When the published prices were read; null when there is no list price. */
+  readOn: string | null;
   source: string;
   /** Cheapest-first is not required: the model compares every plan. */
   plans: CatalogPlan[];
@@ -46,7 +46,7 @@ export const CATALOG: Readonly<Record<string, CatalogEntry>> = {
   },
   smtp: {
     type: 'smtp',
-    readOn: 'n/a',
+    readOn: null,
     source: 'your own infrastructure: set pricing.<name>.monthly',
     plans: [{ name: 'infrastructure', monthly: 0, included: 'unlimited', overagePer1k: 0 }],
   },

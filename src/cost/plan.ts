@@ -95,6 +95,7 @@ export function marginalCost(pricing: ProviderPricing, monthToDate: number): Mar
   const marginal = current.feasible ? next.exact - current.exact : next.exact;
   let explanation: string;
   if (next.plan !== current.plan) explanation = `moves ${pricing.provider} from ${current.plan} to ${next.plan} (${formatNanos(marginal)} more this month)`;
+  else if (!Number.isFinite(current.included)) explanation = `flat monthly cost on ${current.plan}: nothing per email`;
   else if (includedLeft > 0) explanation = `included in ${current.plan} (${formatCount(includedLeft)} of ${formatCount(current.included)} left)`;
   else explanation = `overage on ${current.plan} at ${formatNanos(current.overagePer1k ?? 0n)}/1k`;
   return { current, next, marginal, includedLeft, explanation };

@@ -21,6 +21,7 @@ export interface ProviderPricing {
   /** Plan pinned by config (providers.<name>.plan or pricing.<name>.plan). */
   pinned?: string;
   origin: 'catalog' | 'config';
+  /** When the catalog prices were read; undefined for config prices or no list price. */
   readOn?: string;
   notes: string[];
 }
@@ -60,7 +61,7 @@ export function resolvePricing(provider: string, type: string, inputs: PricingIn
       hint: `fix providers.${provider}.plan or pricing.${provider}.plan`,
     });
   }
-  return { provider, type, plans, pinned, origin, readOn: origin === 'catalog' ? catalog?.readOn : undefined, notes };
+  return { provider, type, plans, pinned, origin, readOn: origin === 'catalog' ? (catalog?.readOn ?? undefined) : undefined, notes };
 }
 
 function toPlanPrice(plan: CatalogPlan | { name: string; monthly: number; included: number; overagePer1k: number | null }, where: string): PlanPrice {

@@ -32,7 +32,7 @@ export function sweepVolumes(range: SweepRange): number[] {
 export interface SweepPoint {
   volume: number;
   mix: Mix;
-  totals: { strategy: StrategyName; totalCents: Cents; feasible: boolean; plans: string }[];
+  totals: { strategy: StrategyName; totalCents: Cents; feasible: boolean; plans: string; providers: string[] }[];
   cheapest: StrategyName | null;
 }
 
@@ -80,7 +80,13 @@ export function sweep(setup: CostSetup, range: SweepRange, mixAt: (volume: numbe
     return {
       volume,
       mix: result.mix,
-      totals: result.strategies.map((s) => ({ strategy: s.strategy, totalCents: s.totalCents, feasible: s.feasible, plans: plansOf(result, s.strategy) })),
+      totals: result.strategies.map((s) => ({
+        strategy: s.strategy,
+        totalCents: s.totalCents,
+        feasible: s.feasible,
+        plans: plansOf(result, s.strategy),
+        providers: s.providers.map((p) => p.provider),
+      })),
       cheapest: result.cheapest,
     };
   });
@@ -97,6 +103,7 @@ export function sweep(setup: CostSetup, range: SweepRange, mixAt: (volume: numbe
       }
     }
   }
+  planChanges.sort((a, b) => strategies.indexOf(a.strategy) - strategies.indexOf(b.strategy) || a.volume - b.volume);
   return { range, points, breakEvens, planChanges };
 }
 

@@ -1,6 +1,103 @@
-import { UserError } from '../../core/errors.js';
+import type { Command } from 'commander';
+import type { MessageType } from '../../core/message.js';
+import { ExitCode, UserError } from '../../core/errors.js';
+import { estimateJson, formatEstimate, formatSweep, sweepJson, type CostFormat, type EstimateContext } from '../../cost/format.js';
+import { buildCostSetup, estimate, STRATEGIES, type CostSetup, type Mix, type StrategyName } from '../../cost/model.js';
+import type { ProviderPricing } from '../../cost/pricing.js';
+import { parseSweep, sweep } from '../../cost/sweep.js';
+import { loadCommandConfig } from '../context.js';
 import type { Output } from '../output.js';
+import { parseCount } from '../read-input.js';
 
-export async function run(_options: Record<string, unknown>, _output: Output): Promise<number> {
-  throw new UserError('cost-estimate is not implemented yet');
+const MAX_VOLUME = 1_000_000_000_000;
+
+interface Volumes {
+  volume?: number;
+  transactional?: number;
+  marketing?: number;
+}
+
+/** The month's mix: one of --transactional/--marketing gives the other as the rest of --volume. */
+export function resolveMix(given: Volumes, defaultType: MessageType): Mix {
+  const { transactional, marketing } = given;
+  const volume = given.volume ?? (transactional !== undefined && marketing !== undefined ? transactional + marketing : undefined);
+  if (volume === undefined) throw new UserError('give --volume <n> (emails per month), or both --transactional and --marketing', { hint: 'e.g. penguinmails cost estimate --volume 100000 --transactional 5000' });
+  for (const [flag, part] of [['--transactional', transactional], ['--marketing', marketing]] as const) {
+    if (part !== undefined && part > volume) throw new UserError(`${flag} ${part} exceeds --volume ${volume}`);
+  }
+  if (transactional !== undefined && marketing !== undefined && transactional + marketing !== volume) {
+    throw new UserError(`--transactional ${transactional} + --marketing ${marketing} = ${transactional + marketing}, not --volume ${volume}`, { hint: 'give one of them and the other is the rest of --volume' });
+  }
+  if (transactional !== undefined) return { transactional, marketing: volume - transactional };
+  if (marketing !== undefined) return { transactional: volume - marketing, marketing };
+  return defaultType === 'marketing' ? { transactional: 0, marketing: volume } : { transactional: volume, marketing: 0 };
+}
+
+/** The sweep keeps the mix's proportions at every volume. */
+function mixAtVolume(base: Mix | undefined, defaultType: MessageType): (volume: number) => Mix {
+  const total = base ? base.transactional + base.marketing : 0;
+  return (volume) => {
+    if (!base || total === 0) return defaultType === 'marketing' ? { transactional: 0, marketing: volume } : { transactional: volume, marketing: 0 };
+    const transactional = Number((BigInt(volume) * BigInt(base.transactional)) / BigInt(total));
+    return { transactional, marketing: volume - transactional };
+  };
+}
+
+function pricesShown(setup: CostSetup, shown: readonly StrategyName[], providersOf: (s: StrategyName) => string[]): ProviderPricing[] {
+  const names = [...new Set(shown.flatMap(providersOf))];
+  return names.map((name) => setup.pricingOf(name));
+}
+
+export async function run(options: Record<string, unknown>, output: Output, _command?: Command, _args?: string[]): Promise<number> {
+  const given: Volumes = {
+    volume: parseCount(options.volume, '--volume', { max: MAX_VOLUME }),
+    transactional: parseCount(options.transactional, '--transactional', { max: MAX_VOLUME }),
+    marketing: parseCount(options.marketing, '--marketing', { max: MAX_VOLUME }),
+  };
+  const range = typeof options.sweep === 'string' ? parseSweep(options.sweep) : undefined;
+  const format: CostFormat = options.json ? 'json' : ((options.format as CostFormat | undefined) ?? 'table');
+  const strategyOption = (options.strategy as string | undefined) ?? 'all';
+  const shown: readonly StrategyName[] = strategyOption === 'all' ? STRATEGIES : [strategyOption as StrategyName];
+
+  const config = await loadCommandConfig(options, { requireEnv: false, optional: true });
+  const defaultType = config.defaults.type;
+  const setup = buildCostSetup(config);
+  const noMix = given.volume === undefined && (given.transactional === undefined || given.marketing === undefined);
+  const mix = range && noMix ? undefined : resolveMix(given, defaultType);
+
+  if (range) {
+    const result = sweep(setup, range, mixAtVolume(mix, defaultType), shown);
+    const used = (s: StrategyName) => result.points.flatMap((p) => p.totals.filter((t) => t.strategy === s).flatMap((t) => t.providers));
+    const prices = pricesShown(setup, shown, used);
+    const context = { prices, notes: sweepNotes(setup, shown) };
+    if (format === 'json') output.emitJson(sweepJson(result, context));
+    else output.line(formatSweep(result, context, format));
+    return ExitCode.ok;
+  }
+
+  const result = estimate(setup, mix!);
+  const costs = result.strategies.filter((s) => shown.includes(s.strategy));
+  const context: EstimateContext = {
+    shown,
+    prices: pricesShown(setup, shown, (s) => costs.find((c) => c.strategy === s)!.providers.map((p) => p.provider)),
+    notes: [...commonNotes(setup, shown), ...(shown.includes('hybrid') ? ['hybrid routes every message as normal priority, with the whole month’s volume as the rules’ monthlyVolume'] : [])],
+    chart: format === 'table' && Boolean(process.stdout.isTTY),
+  };
+  if (format === 'json') {
+    output.emitJson(estimateJson(result, context));
+    for (const cost of costs) for (const problem of cost.problems) output.warn(`${cost.label} is not possible: ${problem}`);
+  } else {
+    output.line(formatEstimate(result, context, format));
+  }
+  return ExitCode.ok;
+}
+
+function sweepNotes(setup: CostSetup, shown: readonly StrategyName[]): string[] {
+  return [...commonNotes(setup, shown), ...(shown.includes('hybrid') ? ['each volume keeps the transactional/marketing proportions given'] : [])];
+}
+
+function commonNotes(setup: CostSetup, shown: readonly StrategyName[]): string[] {
+  const smtpIsFree = shown.includes('smtp') && setup.pricingOf(setup.singleProvider.smtp).plans.every((plan) => plan.monthly === 0n && plan.overagePer1k !== null && plan.overagePer1k === 0n);
+  const smtpNote = `all-smtp costs $0: set pricing.${setup.singleProvider.smtp}.monthly to what your mail server, IPs and warm-up cost to compare it fairly`;
+  return [...setup.notes, ...(smtpIsFree ? [smtpNote] : [])];
 }

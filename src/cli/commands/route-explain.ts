@@ -1,6 +1,45 @@
-import { UserError } from '../../core/errors.js';
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { parseAddress } from '../../core/address.js';
+import { ExitCode, UserError } from '../../core/errors.js';
+import type { MessageType, Priority } from '../../core/message.js';
+import { explainRoute, formatExplanation } from '../../cost/explain.js';
+import { buildCostSetup } from '../../cost/model.js';
+import { monthKey } from '../../store/store.js';
+import { loadCommandConfig, openStore } from '../context.js';
 import type { Output } from '../output.js';
+import { parseCount } from '../read-input.js';
 
-export async function run(_options: Record<string, unknown>, _output: Output): Promise<number> {
-  throw new UserError('route-explain is not implemented yet');
+export async function run(options: Record<string, unknown>, output: Output, _command?: Command, _args?: string[]): Promise<number> {
+  const monthlyVolume = parseCount(options.monthlyVolume, '--monthly-volume', { max: 1_000_000_000_000 });
+  const to = typeof options.to === 'string' ? options.to : undefined;
+  if (to !== undefined && !parseAddress(to)) throw new UserError(`--to: "${to}" is not an email address`);
+
+  const config = await loadCommandConfig(options, { requireEnv: false, optional: true });
+  if (Object.keys(config.providers).length === 0) {
+    throw new UserError('no providers configured: there is no route to explain', { hint: 'copy penguinmails.config.example.yaml to penguinmails.config.yaml, or pass --config <file>' });
+  }
+  const now = Date.now();
+  const month = monthKey(now);
+
+  // An explanation must not create files: read the store only if `send` already made it.
+  const storeExists = existsSync(config.failover.outboxPath);
+  const store = storeExists ? await openStore(config) : undefined;
+  try {
+    const explanation = explainRoute(buildCostSetup(config), config.failover, (name) => config.providers[name]?.type ?? name, {
+      type: (options.type as MessageType | undefined) ?? config.defaults.type,
+      priority: (options.priority as Priority | undefined) ?? 'normal',
+      to,
+      monthlyVolume,
+      ledger: store ? store.usageByProvider(month) : {},
+      ledgerSource: store ? `usage ledger, ${month}` : 'no usage ledger yet: nothing sent',
+      health: store ? (provider) => store.get(provider) : undefined,
+      now,
+    });
+    if (output.json) output.emitJson({ status: 'ok', ...explanation });
+    else output.line(formatExplanation(explanation, config.failover));
+  } finally {
+    store?.close();
+  }
+  return ExitCode.ok;
 }

@@ -1,0 +1,154 @@
+import type { FailoverPolicy } from '../config/validate.js';
+import { formatDuration } from '../core/duration.js';
+import type { ErrorClass } from '../core/errors.js';
+import { circuitState, describeHealth, type CircuitState, type HealthRecord } from '../core/health.js';
+import type { MessageType, Priority } from '../core/message.js';
+import { resolveRoute, type Route } from '../core/router.js';
+import { dollars, formatNanos, groupThousands, nanosToDecimal } from './money.js';
+import type { CostSetup } from './model.js';
+import { formatCount, marginalCost } from './plan.js';
+import { freeAllowance } from './pricing.js';
+
+export interface ExplainInput {
+  type: MessageType;
+  priority: Priority;
+  to?: string;
+  /** --monthly-volume; undefined = the usage ledger. */
+  monthlyVolume?: number;
+  /** Month-to-date emails per provider from the usage ledger (empty without one). */
+  ledger: Record<string, number>;
+  /** Where the ledger came from, e.g. "usage ledger 2026-07", or why there is none. */
+  ledgerSource: string;
+  /** Health records; undefined = no store to read them from. */
+  health?: (provider: string) => HealthRecord | undefined;
+  now: number;
+}
+
+export interface ProviderExplanation {
+  name: string;
+  type: string;
+  role: string;
+  plan: string;
+  pinned: boolean;
+  monthToDate: number;
+  included: number | 'unlimited';
+  includedLeft: number | 'unlimited';
+  /** Exact USD decimal; null when a hard cap forbids one more email. */
+  marginalCost: string | null;
+  marginalNote: string;
+  freeTierLeft: number;
+  health: string;
+  circuit: CircuitState | 'unknown';
+}
+
+export interface RouteExplanation {
+  message: { type: MessageType; priority: Priority; to: string | null };
+  monthlyVolume: number;
+  monthlyVolumeSource: string;
+  matchedRule: { index: number; label: string } | null;
+  source: string;
+  rules: Route['verdicts'];
+  chain: string[];
+  notes: string[];
+  providers: ProviderExplanation[];
+  onError: Record<ErrorClass, string>;
+}
+
+/** Everything `route explain` shows, computed without I/O. */
+export function explainRoute(setup: CostSetup, failover: FailoverPolicy, typeOf: (name: string) => string, input: ExplainInput): RouteExplanation {
+  const fromFlag = input.monthlyVolume !== undefined;
+  const monthlyVolume = input.monthlyVolume ?? Object.values(input.ledger).reduce((sum, n) => sum + n, 0);
+  // With --monthly-volume there is no per-provider split: each provider is priced as if it carried it all.
+  const usageOf = (provider: string) => (fromFlag ? monthlyVolume : (input.ledger[provider] ?? 0));
+  const freeLeft = (provider: string) => Math.max(0, freeAllowance(setup.pricingOf(provider)) - usageOf(provider));
+
+  const route = resolveRoute(setup.routing, { type: input.type, priority: input.priority, monthlyVolume, freeTierLeft: (p) => freeLeft(p) > 0 });
+  const notes = [...route.notes];
+  if (fromFlag) notes.push(`month-to-date per provider: each provider is priced as if it had carried all ${groupThousands(monthlyVolume)} emails`);
+
+  const providers = route.chain.map((name, i): ProviderExplanation => {
+    const pricing = setup.pricingOf(name);
+    const monthToDate = usageOf(name);
+    const margin = marginalCost(pricing, monthToDate);
+    const record = input.health?.(name);
+    return {
+      name,
+      type: typeOf(name),
+      role: i === 0 ? 'primary' : i === route.chain.length - 1 ? 'final fallback' : 'fallback',
+      plan: margin.current.plan,
+      pinned: margin.current.pinned,
+      monthToDate,
+      included: Number.isFinite(margin.current.included) ? margin.current.included : 'unlimited',
+      includedLeft: Number.isFinite(margin.includedLeft) ? margin.includedLeft : 'unlimited',
+      marginalCost: margin.marginal === null ? null : nanosToDecimal(margin.marginal),
+      marginalNote: margin.explanation,
+      freeTierLeft: freeLeft(name),
+      health: input.health ? describeHealth(record, input.now) : 'no failures recorded (no outbox file yet)',
+      circuit: input.health ? circuitState(record, input.now) : 'unknown',
+    };
+  });
+
+  return {
+    message: { type: input.type, priority: input.priority, to: input.to ?? null },
+    monthlyVolume,
+    monthlyVolumeSource: fromFlag ? '--monthly-volume' : input.ledgerSource,
+    matchedRule: route.ruleIndex === null ? null : { index: route.ruleIndex, label: route.source },
+    source: route.source,
+    rules: route.verdicts,
+    chain: route.chain,
+    notes,
+    providers,
+    onError: describeErrorPolicy(route.chain, failover),
+  };
+}
+
+/** What the failover engine does with each error class, for this chain and policy. */
+export function describeErrorPolicy(chain: string[], failover: FailoverPolicy): Record<ErrorClass, string> {
+  const { attempts, delayMs, maxRetryAfterMs } = failover.retry;
+  const [first, second] = chain;
+  const rest = chain.length > 1 ? `then ${chain.slice(1).join(', then ')} the same way; ` : '';
+  const tries = attempts === 1 ? `one try on ${first}` : `${attempts} tries on ${first}, ${formatDuration(delayMs)} apart (a Retry-After up to ${formatDuration(maxRetryAfterMs)} is honoured, a longer one moves on at once)`;
+  const next = `${rest}when every provider has failed, the message waits in the outbox for \`queue retry\` (exit 4)`;
+  const ambiguous = failover.resendAmbiguous
+    ? `handled like a transient error because failover.resendAmbiguous is on (the message may be delivered twice)`
+    : `not resent anywhere (the provider may have it): stored in the outbox marked ambiguous (exit 4); \`queue retry --force\` resends it`;
+  return {
+    transient: `connection refused, DNS, 5xx, 429: ${tries}; ${next}`,
+    'provider-unusable': `bad credentials, unverified sender, suspended account: no retry, ${second ? `${second} at once` : 'the message waits in the outbox (exit 4)'}`,
+    permanent: 'invalid or suppressed recipient, bad content: stop, exit 3, never another provider (a suppression list must not be routed round)',
+    ambiguous: `timeout after the request was sent: ${ambiguous}`,
+  };
+}
+
+export function formatExplanation(explanation: RouteExplanation, failover: FailoverPolicy): string {
+  const { message } = explanation;
+  const out: string[] = [
+    `Route for a ${message.type} message, priority ${message.priority}${message.to ? `, to ${message.to}` : ''}`,
+    `Monthly volume so far: ${groupThousands(explanation.monthlyVolume)} (${explanation.monthlyVolumeSource})`,
+    '',
+  ];
+  if (explanation.rules.length) {
+    out.push('Rules (first match wins):');
+    for (const verdict of explanation.rules) out.push(`  ${verdict.matched ? '✓' : '✗'} ${verdict.label}: ${verdict.reason}`);
+  } else out.push('No routing rules: the chain is failover.order.');
+  out.push(`Chain: ${explanation.chain.join(' → ')}  (from ${explanation.source})`);
+  for (const note of explanation.notes) out.push(`  note: ${note}`);
+
+  out.push('', 'Providers:');
+  explanation.providers.forEach((p, i) => {
+    const marginal = p.marginalCost === null ? 'not possible' : formatNanos(dollars(p.marginalCost));
+    out.push(
+      `  ${i + 1}. ${p.name} (${p.type}, ${p.role})`,
+      `     plan:            ${p.plan}${p.pinned ? ' (pinned)' : ''} — ${groupThousands(p.monthToDate)} sent this month, ${formatCount(p.included === 'unlimited' ? Infinity : p.included)} included, ${formatCount(p.includedLeft === 'unlimited' ? Infinity : p.includedLeft)} left`,
+      `     one more email:  ${marginal} — ${p.marginalNote}`,
+      `     free tier left:  ${p.freeTierLeft > 0 ? groupThousands(p.freeTierLeft) : 'none'}`,
+      `     health:          ${p.health}`,
+    );
+  });
+
+  out.push('', `If sending fails${failover.enabled ? '' : ' (failover disabled: only the first provider is tried)'}:`);
+  for (const [errorClass, what] of Object.entries(explanation.onError)) out.push(`  ${errorClass}: ${what}`);
+  out.push(`  a provider with ${failover.health.failureThreshold} failures in a row is skipped for ${formatDuration(failover.health.cooldownMs)}, then probed again`);
+  return out.join('\n');
+}
+

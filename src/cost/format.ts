@@ -1,0 +1,328 @@
+import { centsToDecimal, formatCents, formatNanos, groupThousands, nanosToDecimal } from './money.js';
+import { strategyLabel, type Estimate, type StrategyCost, type StrategyName } from './model.js';
+import { formatCount, type ProviderCost } from './plan.js';
+import type { ProviderPricing } from './pricing.js';
+import { describeBreakEven, type Sweep } from './sweep.js';
+
+export type CostFormat = 'table' | 'json' | 'csv' | 'markdown';
+
+/** What the output says besides the numbers: where the prices came from and what was assumed. */
+export interface EstimateContext {
+  shown: readonly StrategyName[];
+  prices: ProviderPricing[];
+  notes: string[];
+  /** Draw the bar chart of strategy totals (stdout is a TTY and not --json). */
+  chart: boolean;
+}
+
+type Align = 'left' | 'right';
+interface Grid {
+  headers: string[];
+  align: Align[];
+  rows: string[][];
+}
+
+export function renderTable({ headers, align, rows }: Grid): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((cell, i) => (align[i] === 'right' ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+export function renderMarkdownTable({ headers, align, rows }: Grid): string {
+  const escape = (cell: string) => cell.replace(/\|/g, '\\|');
+  return [
+    `| ${headers.map(escape).join(' | ')} |`,
+    `|${align.map((a) => (a === 'right' ? ' ---: ' : ' --- ')).join('|')}|`,
+    ...rows.map((r) => `| ${r.map(escape).join(' | ')} |`),
+  ].join('\n');
+}
+
+export function renderCsv(headers: string[], rows: (string | number | boolean)[][]): string {
+  const quote = (value: string | number | boolean) => {
+    const text = String(value);
+    return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  };
+  return [headers, ...rows].map((r) => r.map(quote).join(',')).join('\n');
+}
+
+function shownStrategies(result: Estimate, context: EstimateContext): StrategyCost[] {
+  return result.strategies.filter((s) => context.shown.includes(s.strategy));
+}
+
+function planLabel(p: ProviderCost): string {
+  return p.pinned ? `${p.plan} (pinned)` : p.plan;
+}
+
+function breakdownGrid(result: Estimate, context: EstimateContext, money: (cents: number) => string): Grid {
+  const rows: string[][] = [];
+  for (const strategy of shownStrategies(result, context)) {
+    strategy.providers.forEach((p, i) => {
+      rows.push([
+        i === 0 ? strategy.label : '',
+        p.provider,
+        planLabel(p),
+        groupThousands(p.emails),
+        money(p.baseFeeCents),
+        formatCount(p.included),
+        groupThousands(p.overageEmails),
+        p.overagePer1k === null ? 'capped' : formatNanos(p.overagePer1k),
+        money(p.overageCents),
+        (p.feasible ? '' : '✗ ') + money(p.totalCents),
+      ]);
+    });
+    if (strategy.providers.length !== 1) rows.push([strategy.providers.length ? '' : strategy.label, 'total', '', groupThousands(result.volume), '', '', '', '', '', money(strategy.totalCents)]);
+  }
+  return {
+    headers: ['Strategy', 'Provider', 'Plan', 'Emails', 'Base fee', 'Included', 'Overage emails', 'Overage/1k', 'Overage', 'Total'],
+    align: ['left', 'left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    rows,
+  };
+}
+
+function headline(result: Estimate): string {
+  const { mix, volume } = result;
+  return `Monthly cost for ${groupThousands(volume)} emails (${groupThousands(mix.transactional)} transactional, ${groupThousands(mix.marketing)} marketing), USD`;
+}
+
+function describeSaving(cents: number | null, percent: number | null, label: string): string {
+  if (cents === null) return `vs ${label}: no comparison (a hard cap is exceeded)`;
+  if (cents === 0) return `vs ${label}: same cost`;
+  const share = percent === null ? '' : ` (${Math.abs(percent)}%)`;
+  return cents > 0 ? `vs ${label}: hybrid saves ${formatCents(cents)}${share}` : `vs ${label}: hybrid costs ${formatCents(-cents)} more${share}`;
+}
+
+function routingLines(result: Estimate): string[] {
+  const hybrid = result.strategies.find((s) => s.strategy === 'hybrid');
+  const lines = (hybrid?.allocations ?? []).map((a) => `${groupThousands(a.emails)} ${a.type} → ${a.provider} (${a.rule})`);
+  return lines.length ? lines : ['nothing to route'];
+}
+
+function priceLines(context: EstimateContext): string[] {
+  return context.prices.map((p) => {
+    const from = p.origin === 'config' ? 'config pricing' : p.readOn ? `built-in catalog, read ${p.readOn}` : 'built-in default, no list price (your own infrastructure)';
+    const pinned = p.pinned ? `, plan pinned to ${p.pinned}` : '';
+    const unverified = p.plans.filter((plan) => plan.unverified).map((plan) => `⚠ ${plan.name}: ${plan.unverified}`);
+    return [`${p.provider} (${p.type}): ${from}${pinned}`, ...unverified, ...p.notes].join('\n    ');
+  });
+}
+
+/** A bar per strategy, scaled to the most expensive one. */
+export function barChart(strategies: readonly StrategyCost[], width = 40): string {
+  const max = Math.max(...strategies.map((s) => s.totalCents), 1);
+  const labelWidth = Math.max(...strategies.map((s) => s.label.length));
+  return strategies
+    .map((s) => {
+      const cells = Math.round((s.totalCents / max) * width);
+      return `${s.label.padEnd(labelWidth)}  ${'█'.repeat(cells)}${cells === 0 ? '▏' : ''} ${formatCents(s.totalCents)}${s.feasible ? '' : ' ✗'}`;
+    })
+    .join('\n');
+}
+
+function cheapestLine(result: Estimate, context: EstimateContext): string | undefined {
+  if (context.shown.length < 2) return undefined;
+  const shown = shownStrategies(result, context);
+  const best = shown.find((s) => s.strategy === result.cheapest);
+  return best ? `Cheapest: ${best.label} (${formatCents(best.totalCents)})` : 'Cheapest: none — every strategy exceeds a hard cap';
+}
+
+export function estimateTable(result: Estimate, context: EstimateContext): string {
+  const out = [headline(result), '', renderTable(breakdownGrid(result, context, formatCents))];
+  const problems = shownStrategies(result, context).flatMap((s) => s.problems.map((p) => `✗ ${s.label} is not possible: ${p}`));
+  if (problems.length) out.push('', ...problems);
+  if (context.shown.includes('hybrid')) {
+    out.push('', 'Hybrid routing:', ...routingLines(result).map((l) => `  ${l}`));
+    if (result.savings.length) out.push('Savings of the hybrid:', ...result.savings.map((s) => `  ${describeSaving(s.savingsCents, s.percent, s.label)}`));
+  }
+  const cheapest = cheapestLine(result, context);
+  if (cheapest) out.push('', cheapest);
+  if (context.chart && context.shown.length > 1) out.push('', barChart(shownStrategies(result, context)));
+  out.push('', 'Prices:', ...priceLines(context).map((l) => `  ${l}`));
+  if (context.notes.length) out.push('', ...context.notes.map((n) => `Note: ${n}`));
+  return out.join('\n');
+}
+
+export function estimateMarkdown(result: Estimate, context: EstimateContext): string {
+  const out = [`### ${headline(result)}`, '', renderMarkdownTable(breakdownGrid(result, context, formatCents))];
+  const problems = shownStrategies(result, context).flatMap((s) => s.problems.map((p) => `- ✗ **${s.label}** is not possible: ${p}`));
+  if (problems.length) out.push('', ...problems);
+  if (context.shown.includes('hybrid')) {
+    out.push('', '**Hybrid routing**', '', ...routingLines(result).map((l) => `- ${l}`));
+    if (result.savings.length) out.push('', '**Savings of the hybrid**', '', ...result.savings.map((s) => `- ${describeSaving(s.savingsCents, s.percent, s.label)}`));
+  }
+  const cheapest = cheapestLine(result, context);
+  if (cheapest) out.push('', `**${cheapest}**`);
+  out.push('', '**Prices**', '', ...priceLines(context).map((l) => `- ${l.replace(/\n {4}/g, '; ')}`));
+  if (context.notes.length) out.push('', ...context.notes.map((n) => `> ${n}`));
+  return out.join('\n');
+}
+
+export function estimateCsv(result: Estimate, context: EstimateContext): string {
+  const headers = ['strategy', 'provider', 'type', 'plan', 'pinned', 'emails', 'base_fee', 'included', 'overage_emails', 'overage_per_1k', 'overage_cost', 'provider_total', 'strategy_total', 'feasible'];
+  const rows = shownStrategies(result, context).flatMap((s) =>
+    s.providers.map((p) => [
+      s.label,
+      p.provider,
+      p.type,
+      p.plan,
+      p.pinned,
+      p.emails,
+      centsToDecimal(p.baseFeeCents),
+      Number.isFinite(p.included) ? p.included : 'unlimited',
+      p.overageEmails,
+      p.overagePer1k === null ? '' : nanosToDecimal(p.overagePer1k),
+      centsToDecimal(p.overageCents),
+      centsToDecimal(p.totalCents),
+      centsToDecimal(s.totalCents),
+      p.feasible,
+    ]),
+  );
+  return renderCsv(headers, rows);
+}
+
+function providerJson(p: ProviderCost) {
+  return {
+    provider: p.provider,
+    type: p.type,
+    plan: p.plan,
+    pinned: p.pinned,
+    emails: p.emails,
+    baseFeeCents: p.baseFeeCents,
+    included: Number.isFinite(p.included) ? p.included : 'unlimited',
+    overageEmails: p.overageEmails,
+    overagePer1k: p.overagePer1k === null ? null : nanosToDecimal(p.overagePer1k),
+    overageCents: p.overageCents,
+    totalCents: p.totalCents,
+    feasible: p.feasible,
+    problem: p.problem ?? null,
+  };
+}
+
+export function pricesJson(prices: ProviderPricing[]) {
+  return prices.map((p) => ({
+    provider: p.provider,
+    type: p.type,
+    origin: p.origin,
+    readOn: p.readOn ?? null,
+    pinned: p.pinned ?? null,
+    plans: p.plans.map((plan) => ({
+      name: plan.name,
+      monthly: nanosToDecimal(plan.monthly),
+      included: Number.isFinite(plan.included) ? plan.included : 'unlimited',
+      overagePer1k: plan.overagePer1k === null ? null : nanosToDecimal(plan.overagePer1k),
+      unverified: plan.unverified ?? null,
+    })),
+    notes: p.notes,
+  }));
+}
+
+export function estimateJson(result: Estimate, context: EstimateContext) {
+  return {
+    status: 'ok',
+    currency: 'USD',
+    volume: result.volume,
+    transactional: result.mix.transactional,
+    marketing: result.mix.marketing,
+    strategies: shownStrategies(result, context).map((s) => ({
+      strategy: s.strategy,
+      label: s.label,
+      totalCents: s.totalCents,
+      feasible: s.feasible,
+      problems: s.problems,
+      providers: s.providers.map(providerJson),
+      ...(s.allocations ? { routing: s.allocations } : {}),
+    })),
+    savings: context.shown.includes('hybrid') ? result.savings : [],
+    cheapest: result.cheapest,
+    prices: pricesJson(context.prices),
+    notes: context.notes,
+  };
+}
+
+export function formatEstimate(result: Estimate, context: EstimateContext, format: Exclude<CostFormat, 'json'>): string {
+  if (format === 'csv') return estimateCsv(result, context);
+  if (format === 'markdown') return estimateMarkdown(result, context);
+  return estimateTable(result, context);
+}
+
+// ── sweep ──
+
+function sweepGrid(result: Sweep, money: (cents: number) => string): Grid {
+  const strategies = result.points[0]?.totals.map((t) => t.strategy) ?? [];
+  return {
+    headers: ['Volume', 'Transactional', 'Marketing', ...strategies.map(strategyLabel), 'Cheapest'],
+    align: ['right', 'right', 'right', ...strategies.map((): Align => 'right'), 'left'],
+    rows: result.points.map((p) => [
+      groupThousands(p.volume),
+      groupThousands(p.mix.transactional),
+      groupThousands(p.mix.marketing),
+      ...p.totals.map((t) => (t.feasible ? money(t.totalCents) : 'capped')),
+      p.cheapest ? strategyLabel(p.cheapest) : '-',
+    ]),
+  };
+}
+
+function sweepFindings(result: Sweep): { breakEvens: string[]; planChanges: string[] } {
+  return {
+    breakEvens: result.breakEvens.map(describeBreakEven),
+    planChanges: result.planChanges.map((c) => `${strategyLabel(c.strategy)}: from ${groupThousands(c.volume)}, ${c.to} (was ${c.from})`),
+  };
+}
+
+export function formatSweep(result: Sweep, context: Pick<EstimateContext, 'prices' | 'notes'>, format: Exclude<CostFormat, 'json'>): string {
+  const { breakEvens, planChanges } = sweepFindings(result);
+  if (format === 'csv') {
+    const grid = sweepGrid(result, centsToDecimal);
+    return renderCsv(grid.headers.map((h) => h.toLowerCase()), grid.rows.map((r) => r.map((cell, i) => (i < 3 ? cell.replace(/,/g, '') : cell))));
+  }
+  const none = 'none in this range';
+  if (format === 'markdown') {
+    return [
+      `### Monthly cost by volume, ${groupThousands(result.range.from)} to ${groupThousands(result.range.to)} (USD)`,
+      '',
+      renderMarkdownTable(sweepGrid(result, formatCents)),
+      '',
+      '**Break-even points** (the cheapest strategy changes)',
+      '',
+      ...(breakEvens.length ? breakEvens.map((l) => `- ${l}`) : [`- ${none}`]),
+      '',
+      '**Plan changes**',
+      '',
+      ...(planChanges.length ? planChanges.map((l) => `- ${l}`) : [`- ${none}`]),
+      ...context.notes.map((n) => `\n> ${n}`),
+    ].join('\n');
+  }
+  return [
+    `Monthly cost by volume, ${groupThousands(result.range.from)} to ${groupThousands(result.range.to)} (USD)`,
+    '',
+    renderTable(sweepGrid(result, formatCents)),
+    '',
+    'Break-even points (the cheapest strategy changes):',
+    ...(breakEvens.length ? breakEvens : [none]).map((l) => `  ${l}`),
+    '',
+    'Plan changes:',
+    ...(planChanges.length ? planChanges : [none]).map((l) => `  ${l}`),
+    '',
+    'Prices:',
+    ...priceLines({ ...context, shown: [], chart: false }).map((l) => `  ${l}`),
+    ...context.notes.map((n) => `Note: ${n}`),
+  ].join('\n');
+}
+
+export function sweepJson(result: Sweep, context: Pick<EstimateContext, 'prices' | 'notes'>) {
+  return {
+    status: 'ok',
+    currency: 'USD',
+    range: result.range,
+    points: result.points.map((p) => ({
+      volume: p.volume,
+      transactional: p.mix.transactional,
+      marketing: p.mix.marketing,
+      totals: p.totals.map((t) => ({ strategy: t.strategy, totalCents: t.totalCents, feasible: t.feasible, plans: t.plans })),
+      cheapest: p.cheapest,
+    })),
+    breakEvens: result.breakEvens,
+    planChanges: result.planChanges,
+    prices: pricesJson(context.prices),
+    notes: context.notes,
+  };
+}

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { barChart, estimateJson, formatEstimate, renderCsv, renderMarkdownTable, renderTable, type EstimateContext } from '../../src/cost/format.js';
+import { buildCostSetup, estimate, STRATEGIES } from '../../src/cost/model.js';
+
+describe('cost formats', () => {
+  it('aligns table columns, numbers to the right', () => {
+    const table = renderTable({ headers: ['Name', 'Total'], align: ['left', 'right'], rows: [['a', '$1.00'], ['longer', '$100.00']] });
+    expect(table.split('\n')).toEqual(['Name      Total', 'a         $1.00', 'longer  $100.00']);
+  });
+
+  it('escapes Markdown pipes and quotes CSV fields', () => {
+    expect(renderMarkdownTable({ headers: ['a|b'], align: ['right'], rows: [['1']] })).toBe('| a\\|b |\n| ---: |\n| 1 |');
+    expect(renderCsv(['x', 'y'], [['a,b', 'say "hi"']])).toBe('x,y\n"a,b","say ""hi"""');
+  });
+
+  it('draws bars scaled to the dearest strategy', () => {
+    const setup = buildCostSetup();
+    const result = estimate(setup, { transactional: 5_000, marketing: 95_000 });
+    const chart = barChart(result.strategies, 10).split('\n');
+    expect(chart[0]).toBe('all-postmark  ██████████ $126.00');
+    expect(chart[1]).toBe('all-mailgun   ███████ $90.00'); // 90/126 × 10 = 7.1
+    expect(chart[2]).toBe('all-smtp      ▏ $0.00');
+  });
+
+  it('keeps the chart out unless asked (TTY only), and the JSON money in whole cents', () => {
+    const setup = buildCostSetup();
+    const result = estimate(setup, { transactional: 5_000, marketing: 95_000 });
+    const context: EstimateContext = { shown: STRATEGIES, prices: [setup.pricingOf('postmark')], notes: [], chart: false };
+    expect(formatEstimate(result, context, 'table')).not.toContain('█');
+    expect(formatEstimate(result, { ...context, chart: true }, 'table')).toContain('█');
+    const doc = estimateJson(result, context);
+    expect(doc.strategies.map((s) => s.totalCents)).toEqual([12_600, 9_000, 0, 10_500]);
+    expect(doc.prices[0].plans[1]).toEqual({ name: 'basic', monthly: '15.00', included: 10_000, overagePer1k: '1.80', unverified: null });
+  });
+});

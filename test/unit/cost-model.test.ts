@@ -1,0 +1,109 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { validateConfig } from '../../src/config/validate.js';
+import { allocateHybrid, buildCostSetup, costOfStrategy, estimate } from '../../src/cost/model.js';
+import { ROOT } from '../helpers/cli.js';
+
+function configured(raw: unknown) {
+  return buildCostSetup(validateConfig(raw, { baseDir: '/tmp' }));
+}
+
+const exampleSetup = () => configured(parse(readFileSync(`${ROOT}/penguinmails.config.example.yaml`, 'utf8')));
+
+const flatPricingConfig = {
+  providers: {
+    postmark: { type: 'postmark', serverToken: 'x' },
+    mailgun: { type: 'mailgun', apiKey: 'k', domain: 'mg.example.com' },
+    smtp: { type: 'smtp', host: 'smtp.example.com' },
+  },
+  routing: { rules: [{ when: { type: 'transactional' }, use: ['postmark', 'mailgun'] }, { when: { type: 'marketing' }, use: ['mailgun', 'smtp'] }] },
+  pricing: {
+    postmark: { plans: [{ name: 'flat', monthly: 0, included: 0, overagePer1k: 1.25 }] },
+    mailgun: { plans: [{ name: 'foundation', monthly: 35, included: 50_000, overagePer1k: 2.0 }] },
+    smtp: { monthly: 500 },
+  },
+};
+
+describe('strategies', () => {
+  it('flat Postmark $1.25/1k vs Mailgun Foundation $35 for 50k + $2.00/1k at 100k', () => {
+    const result = estimate(configured(flatPricingConfig), { transactional: 100_000, marketing: 0 });
+    const total = (s: string) => result.strategies.find((c) => c.strategy === s)!.totalCents;
+    expect(total('postmark')).toBe(12_500); // 100 × 1.25
+    expect(total('mailgun')).toBe(13_500); // 35 + 50 × 2.00
+    expect(total('smtp')).toBe(50_000);
+    expect(result.cheapest).toBe('postmark');
+  });
+
+  it('the headline: 100,000 a month, 5,000 transactional + 95,000 marketing, built-in catalog', () => {
+    const result = estimate(buildCostSetup(), { transactional: 5_000, marketing: 95_000 });
+    const byName = Object.fromEntries(result.strategies.map((s) => [s.strategy, s]));
+    // all-postmark: platform 18 + 90,000 × 1.20/1k = 126.00 (pro 133.50, basic 177.00)
+    expect(byName.postmark.providers[0]).toMatchObject({ plan: 'platform', baseFeeCents: 1800, overageEmails: 90_000, overageCents: 10_800, totalCents: 12_600 });
+    // all-mailgun: scale 90 covers 100,000 (foundation 35 + 50 × 1.30 = 100.00)
+    expect(byName.mailgun.providers[0]).toMatchObject({ plan: 'scale', totalCents: 9_000, overageEmails: 0 });
+    expect(byName.smtp.totalCents).toBe(0);
+    // hybrid: 5,000 → postmark basic 15.00; 95,000 → mailgun scale 90.00 (foundation would be 35 + 45 × 1.30 = 93.50)
+    expect(byName.hybrid.providers.map((p) => [p.provider, p.plan, p.emails, p.totalCents])).toEqual([
+      ['postmark', 'basic', 5_000, 1_500],
+      ['mailgun', 'scale', 95_000, 9_000],
+    ]);
+    expect(byName.hybrid.totalCents).toBe(10_500);
+    expect(result.savings).toEqual([
+      { versus: 'postmark', label: 'all-postmark', savingsCents: 2_100, percent: 16.7 },
+      { versus: 'mailgun', label: 'all-mailgun', savingsCents: -1_500, percent: -16.7 },
+      { versus: 'smtp', label: 'all-smtp', savingsCents: -10_500, percent: null },
+    ]);
+  });
+
+  it('totals always equal the sum of their rounded parts', () => {
+    const setup = exampleSetup();
+    for (const volume of [1, 7, 999, 1_001, 12_345, 33_333, 87_654, 250_001]) {
+      const result = estimate(setup, { transactional: Math.floor(volume / 3), marketing: volume - Math.floor(volume / 3) });
+      for (const strategy of result.strategies) {
+        expect(strategy.totalCents).toBe(strategy.providers.reduce((sum, p) => sum + p.baseFeeCents + p.overageCents, 0));
+        expect(strategy.providers.reduce((sum, p) => sum + p.emails, 0)).toBe(volume);
+      }
+    }
+  });
+});
+
+describe('hybrid routing through the config rules', () => {
+  it('uses the monthly-volume rule of the example config below 1,000 a month', () => {
+    expect(allocateHybrid(exampleSetup(), { transactional: 0, marketing: 800 })).toEqual([{ type: 'marketing', emails: 800, provider: 'smtp', rule: 'rule 3 (type: marketing, monthlyVolume: {"below":1000})' }]);
+    expect(allocateHybrid(exampleSetup(), { transactional: 100, marketing: 900 })).toEqual([
+      { type: 'transactional', emails: 100, provider: 'postmark', rule: 'rule 2 (type: transactional)' },
+      { type: 'marketing', emails: 900, provider: 'mailgun', rule: 'rule 4 (type: marketing)' },
+    ]);
+  });
+
+  it('"free tier first" sends only the free allowance through that rule', () => {
+    const setup = configured({
+      providers: { postmark: { type: 'postmark', serverToken: 'x' }, mailgun: { type: 'mailgun', apiKey: 'k', domain: 'mg.example.com' } },
+      routing: { rules: [{ name: 'free first', when: { freeTierLeft: true }, use: ['postmark'] }, { name: 'rest', when: {}, use: ['mailgun'] }] },
+    });
+    const hybrid = costOfStrategy(setup, 'hybrid', { transactional: 250, marketing: 0 });
+    expect(hybrid.allocations).toEqual([
+      { type: 'transactional', emails: 100, provider: 'postmark', rule: 'free first' },
+      { type: 'transactional', emails: 150, provider: 'mailgun', rule: 'rest' },
+    ]);
+    // postmark free 0.00 + mailgun flex 150 × 2.00/1k = 0.30
+    expect(hybrid.totalCents).toBe(30);
+  });
+
+  it('defaults to transactional → postmark, marketing → mailgun with no providers configured', () => {
+    const setup = buildCostSetup();
+    expect(setup.defaultRouting).toBe(true);
+    expect(allocateHybrid(setup, { transactional: 1, marketing: 2 }).map((a) => a.provider)).toEqual(['postmark', 'mailgun']);
+  });
+
+  it('marks a strategy impossible when a capped plan is exceeded', () => {
+    const setup = configured({ ...flatPricingConfig, providers: { ...flatPricingConfig.providers, postmark: { type: 'postmark', serverToken: 'x', plan: 'free' } }, pricing: {} });
+    const result = estimate(setup, { transactional: 500, marketing: 0 });
+    const postmark = result.strategies.find((s) => s.strategy === 'postmark')!;
+    expect(postmark.feasible).toBe(false);
+    expect(postmark.problems[0]).toMatch(/pinned plan "free" is capped at 100/);
+    expect(result.savings.find((s) => s.versus === 'postmark')!.savingsCents).toBeNull();
+    expect(result.cheapest).toBe('smtp');
+  });
+});
