@@ -279,12 +279,12 @@ export function diffLines(before: string, after: string): DiffLine[] {
       out.push({ kind: ' ', text: midA[i], line: start + i + 1 });
       i++;
       j++;
-    } else if (j < midB.length && (i === midA.length || lcs[i][j + 1] >= lcs[i + 1][j])) {
-      out.push({ kind: '+', text: midB[j], line: start + j + 1 });
-      j++;
-    } else {
+    } else if (i < midA.length && (j === midB.length || lcs[i + 1][j] >= lcs[i][j + 1])) {
       out.push({ kind: '-', text: midA[i], line: start + i + 1 });
       i++;
+    } else {
+      out.push({ kind: '+', text: midB[j], line: start + j + 1 });
+      j++;
     }
   }
   a.slice(endA).forEach((text, k) => out.push({ kind: ' ', text, line: endA + k + 1 }));

@@ -180,12 +180,13 @@ export async function askFailoverAnswers(prompts: WizardPrompts, current: Curren
     const mayStop = position >= 2 || (position === 1 && !enabled);
     const choices = remaining.map((p) => ({ name: p.name === p.type ? p.name : `${p.name} (${p.type})`, value: p.name }));
     if (mayStop) choices.push({ name: 'no more — end the chain here', value: STOP });
+    // Suggest the current chain; a chain as long as today's stays that long unless the user ends it.
     const suggested = current.order[position];
-    const fallbackDefault = mayStop ? STOP : undefined;
+    const keepLength = position < current.order.length || !mayStop;
     const picked = await prompts.select({
       message: positionMessage(position),
       choices,
-      default: suggested !== undefined && remaining.some((p) => p.name === suggested) ? suggested : fallbackDefault,
+      default: remaining.some((p) => p.name === suggested) ? suggested : keepLength ? remaining[0].name : STOP,
     });
     if (picked === STOP) break;
     order.push(picked);

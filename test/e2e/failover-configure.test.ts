@@ -1,0 +1,170 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT, runCli, tempDir } from '../helpers/cli.js';
+
+const EXAMPLE = readFileSync(path.join(ROOT, 'penguinmails.config.example.yaml'), 'utf8');
+const CONFIG_NAME = 'penguinmails.config.yaml';
+// Secrets unset on purpose: editing the failover section must not need them.
+const NO_SECRETS = { POSTMARK_SERVER_TOKEN: undefined, MAILGUN_API_KEY: undefined, SMTP_PASSWORD: undefined };
+
+function project(config = EXAMPLE) {
+  const dir = tempDir({ [CONFIG_NAME]: config });
+  const file = path.join(dir, CONFIG_NAME);
+  return { dir, file, read: () => readFileSync(file, 'utf8') };
+}
+
+function configure(dir: string, args: string[]) {
+  return runCli(['failover', 'configure', ...args], { cwd: dir, env: NO_SECRETS });
+}
+
+/** The lines of `after` that differ from `before` (same line count expected). */
+function changedLines(before: string, after: string): string[] {
+  const a = before.split('\n');
+  const b = after.split('\n');
+  expect(b.length).toBe(a.length);
+  return b.filter((line, i) => line !== a[i]);
+}
+
+describe('failover configure (flags)', () => {
+  it('writes the chain and retry policy with --yes, byte-for-byte elsewhere', async () => {
+    const p = project();
+    const result = await configure(p.dir, ['--primary', 'smtp', '--fallback', 'postmark', '--final', 'mailgun', '--retry-attempts', '5', '--retry-delay', '1m', '--disable', '--yes']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`Updated ${p.file}: failover off: only smtp is tried; 5 tries per provider, 1m apart.`);
+    expect(changedLines(EXAMPLE, p.read())).toEqual([
+      '  enabled: false',
+      '  order: [smtp, postmark, mailgun]   # primary, fallback, final fallback',
+      '    attempts: 5                      # tries per provider before switching',
+      '    delay: 1m                       # delay between tries',
+    ]);
+    const show = await runCli(['failover', 'show', '--json'], { cwd: p.dir, env: NO_SECRETS });
+    expect(show.code).toBe(0);
+    expect(show.json()).toMatchObject({ enabled: false, order: ['smtp', 'postmark', 'mailgun'], retry: { attempts: 5, delay: '1m' } });
+  });
+
+  it('changes only the keys given and shows the diff', async () => {
+    const p = project();
+    const result = await configure(p.dir, ['--retry-attempts', '2', '--yes']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('-     attempts: 3 ');
+    expect(result.stdout).toContain('+     attempts: 2 ');
+    expect(p.read()).toBe(EXAMPLE.replace('attempts: 3 ', 'attempts: 2 '));
+  });
+
+  it('without --yes and without a terminal: prints the diff, writes nothing, exits 2', async () => {
+    const p = project();
+    const result = await configure(p.dir, ['--primary', 'mailgun', '--fallback', 'smtp']);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toContain('+   order: [mailgun, smtp]');
+    expect(result.stderr).toContain('not written');
+    expect(result.stderr).toContain('--yes');
+    expect(p.read()).toBe(EXAMPLE);
+  });
+
+  it('reports an unchanged configuration without touching the file', async () => {
+    const p = project();
+    const result = await configure(p.dir, ['--primary', 'postmark', '--fallback', 'mailgun', '--final', 'smtp', '--retry-delay', '30', '--yes']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Nothing to change');
+    expect(p.read()).toBe(EXAMPLE);
+  });
+
+  it.each([
+    [['--primary', 'mailgn', '--fallback', 'smtp'], '--primary: unknown provider "mailgn" (known: postmark, mailgun, smtp) — did you mean "mailgun"?'],
+    [['--primary', 'smtp', '--fallback', 'smtp'], '--fallback: "smtp" is already the primary'],
+    [['--retry-attempts=-1'], '--retry-attempts -1: must be a whole number from 1 to 10'],
+    [['--retry-attempts', '11'], '--retry-attempts 11: must be a whole number from 1 to 10'],
+    [['--retry-delay', 'soon'], '--retry-delay soon: not a duration'],
+  ])('rejects %j with exit 2 and leaves the file unchanged', async (args, message) => {
+    const p = project();
+    const result = await configure(p.dir, [...args, '--yes']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(p.read()).toBe(EXAMPLE);
+    expect(readdirSync(p.dir)).toEqual([CONFIG_NAME]);
+  });
+
+  it.each([
+    [[], '--primary'],
+    [['--fallback', 'smtp'], '--primary'],
+    [['--primary', 'smtp'], '--fallback'],
+    [['--primary', 'smtp', '--final', 'mailgun'], '--fallback'],
+  ])('in CI, %j fails at once naming the missing %s', async (args, flag) => {
+    const p = project();
+    const started = Date.now();
+    const result = await configure(p.dir, [...args, '--yes']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`missing ${flag}`);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(p.read()).toBe(EXAMPLE);
+  });
+
+  it('warns about problems the file already had, but still edits it', async () => {
+    const p = project(EXAMPLE.replace('use: [mailgun, smtp] }', 'use: [mailgun, ses] }'));
+    const result = await configure(p.dir, ['--retry-attempts', '4', '--yes']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('routing.rules[3].use[1]: unknown provider "ses"');
+  });
+
+  it('creates the config from the example when none exists, and says where', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, CONFIG_NAME);
+    const result = await configure(dir, ['--primary', 'mailgun', '--fallback', 'postmark', '--yes']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`${file} will be created from penguinmails.config.example.yaml`);
+    expect(result.stdout).toContain(`Created ${file}`);
+    expect(readFileSync(file, 'utf8')).toBe(EXAMPLE.replace('order: [postmark, mailgun, smtp]', 'order: [mailgun, postmark]'));
+  });
+
+  it('does not create a file when the run fails', async () => {
+    const dir = tempDir();
+    const result = await configure(dir, ['--primary', 'nope', '--fallback', 'postmark', '--yes']);
+    expect(result.code).toBe(2);
+    expect(existsSync(path.join(dir, CONFIG_NAME))).toBe(false);
+  });
+
+  it('edits the file given by --config', async () => {
+    const dir = tempDir({ 'custom.yaml': EXAMPLE });
+    const result = await runCli(['--config', 'custom.yaml', 'failover', 'configure', '--retry-delay', '10s', '--yes'], { cwd: dir, env: NO_SECRETS });
+    expect(result.code).toBe(0);
+    expect(readFileSync(path.join(dir, 'custom.yaml'), 'utf8')).toBe(EXAMPLE.replace('delay: 30s ', 'delay: 10s '));
+  });
+
+  it('--json prints one document', async () => {
+    const p = project();
+    const result = await configure(p.dir, ['--primary', 'smtp', '--fallback', 'mailgun', '--yes', '--json']);
+    expect(result.code).toBe(0);
+    expect(result.json()).toMatchObject({ status: 'written', config: p.file, created: false, changed: ['failover.order'], failover: { enabled: true, order: ['smtp', 'mailgun'] } });
+
+    const refused = await configure(p.dir, ['--primary', 'smtp', '--fallback', 'smtp', '--json']);
+    expect(refused.code).toBe(2);
+    expect(refused.json()).toMatchObject({ status: 'error', exitCode: 2 });
+  });
+});
+
+describe('failover show', () => {
+  it('prints the chain, retry, health and outbox', async () => {
+    const p = project();
+    const result = await runCli(['failover', 'show'], { cwd: p.dir, env: NO_SECRETS });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('postmark → mailgun → smtp');
+    expect(result.stdout).toContain('3 tries per provider, 30s apart');
+    expect(result.stdout).toContain('after 3 failures in a row, for 5m');
+    expect(result.stdout).toContain(path.join(p.dir, '.penguinmails/outbox.db'));
+  });
+
+  it('--json, with the chain defaulting to the providers in file order', async () => {
+    const p = project('providers:\n  b: { type: smtp, host: localhost }\n  a: { type: smtp, host: localhost }\n');
+    const result = await runCli(['failover', 'show', '--json'], { cwd: p.dir });
+    expect(result.code).toBe(0);
+    expect(result.json()).toMatchObject({ enabled: true, order: ['b', 'a'], orderSource: 'providers', retry: { attempts: 3, delayMs: 30_000 }, resendAmbiguous: false });
+  });
+
+  it('exits 2 when there is no config', async () => {
+    const result = await runCli(['failover', 'show'], { cwd: tempDir() });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('failover configure');
+  });
+});
