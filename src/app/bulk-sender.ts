@@ -42,6 +42,13 @@ export interface BulkOptions {
 }
 
 const MAX_FAILURES_KEPT = 100;
+/**
+ * Deliveries are written to the ledger in groups: one SQLite transaction per batch of 500 random
+ * keys costs more than the API call. Safe to defer, because a batch's in-flight record is only
+ * removed in the same transaction: a crash before the write leaves it "in doubt", never resent.
+ */
+const LEDGER_FLUSH_ROWS = 5_000;
+const LEDGER_FLUSH_MS = 250;
 const MAX_RATE_LIMIT_PAUSES_PER_CALL = 20;
 
 type Pending = BulkRecipient & { line: number };
@@ -58,6 +65,11 @@ export class BulkSender {
   private readonly owner = newLeaseOwner();
   private readonly gate: RateGate;
   private readonly store;
+  private orphans: { batchIds: number[]; keys: Map<string, string> } = { batchIds: [], keys: new Map() };
+  private orphanKeysSeen = 0;
+  private ledgerBuffer: { provider: string; deliveries: { key: string; messageId: string }[]; batchId: number; stillOpen: string[] }[] = [];
+  private ledgerRows = 0;
+  private lastLedgerFlush = Date.now();
 
   constructor(
     private readonly dispatcher: Dispatcher,
@@ -75,9 +87,21 @@ export class BulkSender {
   }
 
   async run(rows: AsyncIterable<RecipientRow>): Promise<BulkStats> {
+    this.orphans = this.store.orphanedInFlight(isLeaseOwnerAlive);
     const slots = new Slots(this.options.concurrency);
     const batchSize = this.batchSizeFor(this.options.chain[0]);
+    let candidates: Pending[] = [];
     let chunk: Pending[] = [];
+    const flush = async (force: boolean) => {
+      // Ledger look-ups are done per batch, not per recipient: one query for many keys.
+      chunk.push(...this.notYetHandled(candidates));
+      candidates = [];
+      while (chunk.length >= batchSize || (force && chunk.length > 0)) {
+        const full = chunk.slice(0, batchSize);
+        chunk = chunk.slice(batchSize);
+        await slots.run(() => this.deliverChunk(full, 0));
+      }
+    };
     for await (const row of rows) {
       this.stats.read++;
       if ('error' in row) {
@@ -86,16 +110,14 @@ export class BulkSender {
       }
       const recipient: Pending = { line: row.line, email: row.email, fields: row.fields, idempotencyKey: '' };
       recipient.idempotencyKey = this.recipientKey(recipient);
-      if (this.alreadyHandled(recipient)) continue;
-      chunk.push(recipient);
-      if (chunk.length >= batchSize) {
-        const full = chunk;
-        chunk = [];
-        await slots.run(() => this.deliverChunk(full, 0));
-      }
+      candidates.push(recipient);
+      if (candidates.length >= batchSize) await flush(false);
     }
-    if (chunk.length) await slots.run(() => this.deliverChunk(chunk, 0));
+    await flush(true);
     await slots.drain();
+    this.flushLedger();
+    // The dead run's batches are settled once every one of their recipients has been seen again.
+    if (this.orphanKeysSeen === this.orphans.keys.size) this.store.forgetInFlight(this.orphans.batchIds);
     this.stats.rateLimitPauses = this.gate.pauses;
     this.progress();
     return this.stats;
@@ -106,22 +128,26 @@ export class BulkSender {
     return Math.max(1, Math.min(max, this.options.batchSize ?? max));
   }
 
-  /** Delivered before → skipped; handed over by a run that died → unknown fate, so outbox (ambiguous). */
-  private alreadyHandled(recipient: Pending): boolean {
-    if (this.store.findDelivery(recipient.idempotencyKey)) {
-      this.stats.skipped++;
-      return true;
-    }
-    const inFlight = this.store.inFlight(recipient.idempotencyKey);
-    if (inFlight && inFlight.owner !== this.owner && !isLeaseOwnerAlive(inFlight.owner)) {
-      const message = this.personal(recipient);
-      const reason = `an earlier run was killed while ${inFlight.provider} had this message; it may have been delivered`;
-      const outboxId = this.store.enqueue(message, this.options.chain, 'ambiguous', reason, [], this.dispatcher.now());
-      this.store.clearInFlight([recipient.idempotencyKey]);
+  /**
+   * Drops recipients delivered by an earlier run (skipped). Those an earlier run handed to a
+   * provider and then died have an unknown fate: they go to the outbox as ambiguous, not resent.
+   */
+  private notYetHandled(recipients: Pending[]): Pending[] {
+    if (recipients.length === 0) return [];
+    const delivered = this.store.deliveredAmong(recipients.map((r) => r.idempotencyKey));
+    return recipients.filter((recipient) => {
+      const orphanedAt = this.orphans.keys.get(recipient.idempotencyKey);
+      if (orphanedAt !== undefined) this.orphanKeysSeen++;
+      if (delivered.has(recipient.idempotencyKey)) {
+        this.stats.skipped++;
+        return false;
+      }
+      if (orphanedAt === undefined) return true;
+      const reason = `an earlier run was killed while ${orphanedAt} had this message; it may have been delivered`;
+      const outboxId = this.store.enqueue(this.personal(recipient), this.options.chain, 'ambiguous', reason, [], this.dispatcher.now());
       this.fail({ line: recipient.line, email: recipient.email, outcome: 'queued', reason, outboxId });
-      return true;
-    }
-    return false;
+      return false;
+    });
   }
 
   private personal(recipient: BulkRecipient): EmailMessage {
@@ -142,11 +168,21 @@ export class BulkSender {
     const size = this.batchSizeFor(name);
     for (let start = 0; start < recipients.length; start += size) {
       const part = recipients.slice(start, start + size);
+      // Recorded before the call: if this process dies now, a later run knows these are in doubt.
+      const batchId = this.store.markInFlight(part.map((r) => r.idempotencyKey), this.owner, name, this.dispatcher.now());
       const verdict = await this.callWithRetries(name, part);
-      if (verdict.kind === 'results') await this.settle(name, providerIndex, part, verdict.results);
-      else if (verdict.kind === 'next-provider') await this.deliverChunk(part, providerIndex + 1);
-      else if (verdict.kind === 'ambiguous') this.queueAll(part, verdict.reason, 'ambiguous');
-      else await Promise.all(part.map((r) => this.deliverOne(r, chain.slice(providerIndex))));
+      if (verdict.kind === 'results') {
+        await this.settle(name, providerIndex, part, verdict.results, batchId);
+      } else if (verdict.kind === 'next-provider') {
+        this.store.settleInFlight(batchId);
+        await this.deliverChunk(part, providerIndex + 1);
+      } else if (verdict.kind === 'ambiguous') {
+        this.queueAll(part, verdict.reason, 'ambiguous');
+        this.store.settleInFlight(batchId);
+      } else {
+        await Promise.all(part.map((r) => this.deliverOne(r, chain.slice(providerIndex))));
+        this.store.settleInFlight(batchId);
+      }
     }
   }
 
@@ -155,11 +191,9 @@ export class BulkSender {
     const provider = this.dispatcher.provider(name);
     const { attempts, delayMs, maxRetryAfterMs } = this.dispatcher.config.failover.retry;
     const policy = this.dispatcher.config.failover.health;
-    const keys = part.map((r) => r.idempotencyKey);
     let rateLimited = 0;
     for (let tryNumber = 1; tryNumber <= attempts; tryNumber++) {
       await this.gate.wait();
-      this.store.markInFlight(keys, this.owner, name, this.dispatcher.now());
       this.stats.calls[name] = (this.stats.calls[name] ?? 0) + 1;
       try {
         const results = await provider.sendBulk(this.options.template, part);
@@ -168,7 +202,6 @@ export class BulkSender {
       } catch (error) {
         if (!(error instanceof ProviderError)) throw error;
         if (error.errorClass === 'ambiguous') return { kind: 'ambiguous', reason: `${name}: ${error.message}` };
-        this.store.clearInFlight(keys);
         if (error.httpStatus === 429 && rateLimited < MAX_RATE_LIMIT_PAUSES_PER_CALL) {
           rateLimited++;
           tryNumber--;
@@ -184,7 +217,7 @@ export class BulkSender {
     return { kind: 'next-provider', reason: `${name} failed ${attempts} times` };
   }
 
-  private async settle(name: string, providerIndex: number, part: Pending[], results: BulkItemResult[]): Promise<void> {
+  private async settle(name: string, providerIndex: number, part: Pending[], results: BulkItemResult[], batchId: number): Promise<void> {
     const delivered: { key: string; messageId: string }[] = [];
     const retryOnTheirOwn: { recipient: Pending; chain: string[] }[] = [];
     const byProvider = (this.stats.byProvider[name] ??= { delivered: 0, rejected: 0 });
@@ -205,12 +238,29 @@ export class BulkSender {
         retryOnTheirOwn.push({ recipient, chain: this.options.chain.slice(from) });
       }
     });
-    this.store.recordDeliveries(delivered, name, this.options.template.type, this.dispatcher.now());
-    this.store.clearInFlight(part.filter((_, i) => !results[i]?.ok).map((r) => r.idempotencyKey));
+    this.ledgerBuffer.push({ provider: name, deliveries: delivered, batchId, stillOpen: retryOnTheirOwn.map(({ recipient }) => recipient.idempotencyKey) });
+    this.ledgerRows += delivered.length;
+    if (retryOnTheirOwn.length || this.ledgerRows >= LEDGER_FLUSH_ROWS || Date.now() - this.lastLedgerFlush >= LEDGER_FLUSH_MS) this.flushLedger();
     byProvider.delivered += delivered.length;
     this.stats.delivered += delivered.length;
     this.progress();
     await Promise.all(retryOnTheirOwn.map(({ recipient, chain }) => this.deliverOne(recipient, chain)));
+    if (retryOnTheirOwn.length) this.store.settleInFlight(batchId);
+  }
+
+  private flushLedger(): void {
+    const entries = this.ledgerBuffer;
+    if (entries.length === 0) return;
+    this.ledgerBuffer = [];
+    this.ledgerRows = 0;
+    this.lastLedgerFlush = Date.now();
+    const now = this.dispatcher.now();
+    this.store.atomically(() => {
+      for (const entry of entries) {
+        this.store.recordDeliveries(entry.deliveries, entry.provider, this.options.template.type, now);
+        this.store.settleInFlight(entry.batchId, entry.stillOpen);
+      }
+    });
   }
 
   /** One recipient through the single-message engine (retries, failover, outbox). */
@@ -232,7 +282,6 @@ export class BulkSender {
       const outboxId = this.store.enqueue(message, chain, outcome.ambiguous ? 'ambiguous' : 'pending', outcome.reason ?? 'not delivered', outcome.attempts, this.dispatcher.now());
       this.fail({ line: recipient.line, email: recipient.email, outcome: 'queued', reason: outcome.reason ?? 'not delivered', outboxId });
     }
-    this.store.clearInFlight([recipient.idempotencyKey]);
     this.progress();
   }
 
@@ -241,7 +290,6 @@ export class BulkSender {
       const outboxId = this.store.enqueue(this.personal(recipient), this.options.chain, status, reason, [], this.dispatcher.now());
       this.fail({ line: recipient.line, email: recipient.email, outcome: 'queued', reason, outboxId });
     }
-    this.store.clearInFlight(recipients.map((r) => r.idempotencyKey));
     this.progress();
   }
 

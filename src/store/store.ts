@@ -1,4 +1,4 @@
-import type { Database as SqliteDatabase } from 'better-sqlite3';
+import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import type { Attempt, HealthBook } from '../core/failover.js';
 import type { HealthRecord } from '../core/health.js';
 import type { EmailMessage } from '../core/message.js';
@@ -68,10 +68,27 @@ export function monthKey(time: number): string {
 
 /** The one place that touches the SQLite file: outbox, delivery ledger, provider health and usage. */
 export class Store implements HealthBook {
+  private readonly statements = new Map<string, Statement>();
+
   private constructor(private readonly db: SqliteDatabase) {}
+
+  /** Prepared once per text: preparing is costly, and each statement holds native memory until GC. */
+  private sql(text: string): Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
 
   static async open(filePath: string): Promise<Store> {
     return new Store(await openDatabase(filePath));
+  }
+
+  /** Runs several store writes as one transaction. */
+  atomically(work: () => void): void {
+    this.db.transaction(work)();
   }
 
   close(): void {
@@ -80,7 +97,7 @@ export class Store implements HealthBook {
 
   // ── delivery ledger: "this idempotency key was delivered" ──
   findDelivery(key: string): Delivery | undefined {
-    const row = this.db.prepare('SELECT provider, message_id, delivered_at FROM deliveries WHERE idempotency_key = ?').get(key) as
+    const row = this.sql('SELECT provider, message_id, delivered_at FROM deliveries WHERE idempotency_key = ?').get(key) as
       | { provider: string; message_id: string; delivered_at: number }
       | undefined;
     return row && { provider: row.provider, messageId: row.message_id, deliveredAt: row.delivered_at };
@@ -89,7 +106,7 @@ export class Store implements HealthBook {
   /** Records a delivery, counts it in the usage ledger, and closes any outbox entry of that key — atomically. */
   recordDelivery(message: EmailMessage, provider: string, messageId: string, now: number, emails: number): void {
     this.db.transaction(() => {
-      this.db.prepare('INSERT OR IGNORE INTO deliveries (idempotency_key, provider, message_id, delivered_at) VALUES (?, ?, ?, ?)').run(message.idempotencyKey, provider, messageId, now);
+      this.sql('INSERT OR IGNORE INTO deliveries (idempotency_key, provider, message_id, delivered_at) VALUES (?, ?, ?, ?)').run(message.idempotencyKey, provider, messageId, now);
       this.addUsage(monthKey(now), provider, message.type, emails);
     })();
   }
@@ -97,48 +114,61 @@ export class Store implements HealthBook {
   /** Records many deliveries of one provider in one transaction (bulk). */
   recordDeliveries(deliveries: { key: string; messageId: string }[], provider: string, type: string, now: number): void {
     if (deliveries.length === 0) return;
-    const insert = this.db.prepare('INSERT OR IGNORE INTO deliveries (idempotency_key, provider, message_id, delivered_at) VALUES (?, ?, ?, ?)');
-    const clear = this.db.prepare('DELETE FROM in_flight WHERE idempotency_key = ?');
+    const insert = this.sql('INSERT OR IGNORE INTO deliveries (idempotency_key, provider, message_id, delivered_at) VALUES (?, ?, ?, ?)');
     this.db.transaction(() => {
-      for (const d of deliveries) {
-        insert.run(d.key, provider, d.messageId, now);
-        clear.run(d.key);
-      }
+      for (const d of deliveries) insert.run(d.key, provider, d.messageId, now);
       this.addUsage(monthKey(now), provider, type, deliveries.length);
     })();
   }
 
-  // ── bulk recipients in flight ──
-  markInFlight(keys: string[], owner: string, provider: string, now: number): void {
-    const insert = this.db.prepare('INSERT OR REPLACE INTO in_flight (idempotency_key, owner, provider, started_at) VALUES (?, ?, ?, ?)');
-    this.db.transaction(() => keys.forEach((key) => insert.run(key, owner, provider, now)))();
+  /** Which of these keys were delivered already (one query for a whole batch). */
+  deliveredAmong(keys: string[]): Set<string> {
+    const rows = this.sql('SELECT idempotency_key AS key FROM deliveries WHERE idempotency_key IN (SELECT value FROM json_each(?))').all(JSON.stringify(keys)) as { key: string }[];
+    return new Set(rows.map((r) => r.key));
   }
 
-  clearInFlight(keys: string[]): void {
-    const clear = this.db.prepare('DELETE FROM in_flight WHERE idempotency_key = ?');
-    this.db.transaction(() => keys.forEach((key) => clear.run(key)))();
+  // ── bulk batches in flight ──
+  /** Notes that these recipients are being handed to a provider; returns the batch id. */
+  markInFlight(keys: string[], owner: string, provider: string, now: number): number {
+    const result = this.sql('INSERT INTO in_flight_batches (owner, provider, keys_json, started_at) VALUES (?, ?, ?, ?)').run(owner, provider, JSON.stringify(keys), now);
+    return Number(result.lastInsertRowid);
   }
 
-  inFlight(key: string): { owner: string; provider: string; startedAt: number } | undefined {
-    const row = this.db.prepare('SELECT owner, provider, started_at FROM in_flight WHERE idempotency_key = ?').get(key) as { owner: string; provider: string; started_at: number } | undefined;
-    return row && { owner: row.owner, provider: row.provider, startedAt: row.started_at };
+  /** Narrows a batch to the keys still unsettled, or removes it when none are left. */
+  settleInFlight(batchId: number, stillOpen: string[] = []): void {
+    if (stillOpen.length === 0) this.sql('DELETE FROM in_flight_batches WHERE id = ?').run(batchId);
+    else this.sql('UPDATE in_flight_batches SET keys_json = ? WHERE id = ?').run(JSON.stringify(stillOpen), batchId);
+  }
+
+  /** In-flight batches of runs that died (their owner is gone): recipient key → provider. */
+  orphanedInFlight(isOwnerAlive: (owner: string) => boolean): { batchIds: number[]; keys: Map<string, string> } {
+    const rows = this.sql('SELECT id, owner, provider, keys_json FROM in_flight_batches').all() as { id: number; owner: string; provider: string; keys_json: string }[];
+    const orphaned = rows.filter((row) => !isOwnerAlive(row.owner));
+    const keys = new Map<string, string>();
+    for (const row of orphaned) for (const key of JSON.parse(row.keys_json) as string[]) keys.set(key, row.provider);
+    return { batchIds: orphaned.map((row) => row.id), keys };
+  }
+
+  forgetInFlight(batchIds: number[]): void {
+    const remove = this.sql('DELETE FROM in_flight_batches WHERE id = ?');
+    this.db.transaction(() => batchIds.forEach((id) => remove.run(id)))();
   }
 
   // ── usage ledger ──
   addUsage(month: string, provider: string, type: string, emails: number): void {
-    this.db
-      .prepare('INSERT INTO usage (month, provider, type, emails) VALUES (?, ?, ?, ?) ON CONFLICT (month, provider, type) DO UPDATE SET emails = emails + excluded.emails')
+    this
+      .sql('INSERT INTO usage (month, provider, type, emails) VALUES (?, ?, ?, ?) ON CONFLICT (month, provider, type) DO UPDATE SET emails = emails + excluded.emails')
       .run(month, provider, type, emails);
   }
 
   usageByProvider(month: string): Record<string, number> {
-    const rows = this.db.prepare('SELECT provider, SUM(emails) AS emails FROM usage WHERE month = ? GROUP BY provider').all(month) as { provider: string; emails: number }[];
+    const rows = this.sql('SELECT provider, SUM(emails) AS emails FROM usage WHERE month = ? GROUP BY provider').all(month) as { provider: string; emails: number }[];
     return Object.fromEntries(rows.map((r) => [r.provider, r.emails]));
   }
 
   // ── provider health (HealthBook) ──
   get(provider: string): HealthRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM health WHERE provider = ?').get(provider) as
+    const row = this.sql('SELECT * FROM health WHERE provider = ?').get(provider) as
       | { provider: string; consecutive_failures: number; open_until: number | null; last_error: string | null; last_failure_at: number | null; last_success_at: number | null }
       | undefined;
     if (!row) return undefined;
@@ -153,8 +183,8 @@ export class Store implements HealthBook {
   }
 
   put(record: HealthRecord): void {
-    this.db
-      .prepare(
+    this
+      .sql(
         `INSERT INTO health (provider, consecutive_failures, open_until, last_error, last_failure_at, last_success_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (provider) DO UPDATE SET consecutive_failures = excluded.consecutive_failures, open_until = excluded.open_until,
            last_error = excluded.last_error, last_failure_at = excluded.last_failure_at, last_success_at = excluded.last_success_at`,
@@ -166,29 +196,29 @@ export class Store implements HealthBook {
   /** Stores an undelivered message; a message whose key is already waiting keeps its entry (returned). */
   enqueue(message: EmailMessage, chain: string[], status: 'pending' | 'ambiguous', reason: string, attempts: Attempt[], now: number): number {
     return this.db.transaction(() => {
-      const existing = this.db.prepare("SELECT id, attempts_json FROM outbox WHERE idempotency_key = ? AND status IN ('pending', 'ambiguous')").get(message.idempotencyKey) as
+      const existing = this.sql("SELECT id, attempts_json FROM outbox WHERE idempotency_key = ? AND status IN ('pending', 'ambiguous')").get(message.idempotencyKey) as
         | { id: number; attempts_json: string }
         | undefined;
       if (existing) {
         const all = [...JSON.parse(existing.attempts_json), ...attempts];
-        this.db.prepare('UPDATE outbox SET status = ?, reason = ?, attempts_json = ?, tries = tries + 1, updated_at = ? WHERE id = ?').run(status, reason, JSON.stringify(all), now, existing.id);
+        this.sql('UPDATE outbox SET status = ?, reason = ?, attempts_json = ?, tries = tries + 1, updated_at = ? WHERE id = ?').run(status, reason, JSON.stringify(all), now, existing.id);
         return existing.id;
       }
-      const result = this.db
-        .prepare('INSERT INTO outbox (idempotency_key, message_json, chain_json, status, reason, attempts_json, tries, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)')
+      const result = this
+        .sql('INSERT INTO outbox (idempotency_key, message_json, chain_json, status, reason, attempts_json, tries, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)')
         .run(message.idempotencyKey, JSON.stringify(message), JSON.stringify(chain), status, reason, JSON.stringify(attempts), now, now);
       return Number(result.lastInsertRowid);
     })();
   }
 
   getEntry(id: number): OutboxEntry | undefined {
-    const row = this.db.prepare('SELECT * FROM outbox WHERE id = ?').get(id) as OutboxRow | undefined;
+    const row = this.sql('SELECT * FROM outbox WHERE id = ?').get(id) as OutboxRow | undefined;
     return row && toEntry(row);
   }
 
   listEntries(includeClosed: boolean): OutboxEntry[] {
     const sql = includeClosed ? 'SELECT * FROM outbox ORDER BY id' : "SELECT * FROM outbox WHERE status IN ('pending', 'ambiguous') ORDER BY id";
-    return (this.db.prepare(sql).all() as OutboxRow[]).map(toEntry);
+    return (this.sql(sql).all() as OutboxRow[]).map(toEntry);
   }
 
   /**
@@ -198,37 +228,37 @@ export class Store implements HealthBook {
    */
   claim(id: number, owner: string, now: number, leaseMs: number, options: { force: boolean; isOwnerAlive: (owner: string) => boolean }): { entry?: OutboxEntry; refused?: string } {
     return this.db.transaction(() => {
-      const row = this.db.prepare('SELECT * FROM outbox WHERE id = ?').get(id) as OutboxRow | undefined;
+      const row = this.sql('SELECT * FROM outbox WHERE id = ?').get(id) as OutboxRow | undefined;
       if (!row) return { refused: 'no such entry' };
       const leased = row.lease_owner !== null && row.lease_until !== null && row.lease_until > now && options.isOwnerAlive(row.lease_owner);
       if (leased) return { refused: `being retried by ${row.lease_owner}` };
       if (row.lease_owner !== null && row.sending_since !== null) {
         // The previous claimant died mid-send: the provider may have the message.
-        this.db
-          .prepare("UPDATE outbox SET status = 'ambiguous', reason = ?, lease_owner = NULL, lease_until = NULL, sending_since = NULL, updated_at = ? WHERE id = ?")
+        this
+          .sql("UPDATE outbox SET status = 'ambiguous', reason = ?, lease_owner = NULL, lease_until = NULL, sending_since = NULL, updated_at = ? WHERE id = ?")
           .run(`a retry (${row.lease_owner}) was interrupted while sending; it may have been delivered`, now, id);
         row.status = 'ambiguous';
       }
       if (row.status === 'ambiguous' && !options.force) return { refused: 'outcome ambiguous (the provider may already have it); use --force to resend' };
       if (row.status !== 'pending' && row.status !== 'ambiguous') return { refused: `already ${row.status}` };
-      this.db.prepare('UPDATE outbox SET lease_owner = ?, lease_until = ?, sending_since = NULL, updated_at = ? WHERE id = ?').run(owner, now + leaseMs, now, id);
+      this.sql('UPDATE outbox SET lease_owner = ?, lease_until = ?, sending_since = NULL, updated_at = ? WHERE id = ?').run(owner, now + leaseMs, now, id);
       return { entry: toEntry({ ...row, lease_owner: owner }) };
     })();
   }
 
   /** Marks that a claimed entry is being handed to a provider (so a crash now means "ambiguous"). */
   markSending(id: number, owner: string, now: number): void {
-    this.db.prepare('UPDATE outbox SET sending_since = ? WHERE id = ? AND lease_owner = ?').run(now, id, owner);
+    this.sql('UPDATE outbox SET sending_since = ? WHERE id = ? AND lease_owner = ?').run(now, id, owner);
   }
 
   /** Ends a retry: records its attempts and new status, and releases the lease. */
   finishRetry(id: number, owner: string, update: { status: OutboxStatus; reason: string | null; attempts: Attempt[]; provider?: string; messageId?: string }, now: number): void {
     this.db.transaction(() => {
-      const row = this.db.prepare('SELECT attempts_json FROM outbox WHERE id = ? AND lease_owner = ?').get(id, owner) as { attempts_json: string } | undefined;
+      const row = this.sql('SELECT attempts_json FROM outbox WHERE id = ? AND lease_owner = ?').get(id, owner) as { attempts_json: string } | undefined;
       if (!row) return;
       const attempts = [...JSON.parse(row.attempts_json), ...update.attempts];
-      this.db
-        .prepare(
+      this
+        .sql(
           'UPDATE outbox SET status = ?, reason = ?, attempts_json = ?, tries = tries + 1, provider = COALESCE(?, provider), message_id = COALESCE(?, message_id), lease_owner = NULL, lease_until = NULL, sending_since = NULL, updated_at = ? WHERE id = ?',
         )
         .run(update.status, update.reason, JSON.stringify(attempts), update.provider ?? null, update.messageId ?? null, now, id);
@@ -236,10 +266,10 @@ export class Store implements HealthBook {
   }
 
   drop(id: number, now: number): OutboxStatus | undefined {
-    const row = this.db.prepare('SELECT status FROM outbox WHERE id = ?').get(id) as { status: OutboxStatus } | undefined;
+    const row = this.sql('SELECT status FROM outbox WHERE id = ?').get(id) as { status: OutboxStatus } | undefined;
     if (!row) return undefined;
     if (row.status === 'pending' || row.status === 'ambiguous') {
-      this.db.prepare("UPDATE outbox SET status = 'dropped', updated_at = ? WHERE id = ?").run(now, id);
+      this.sql("UPDATE outbox SET status = 'dropped', updated_at = ? WHERE id = ?").run(now, id);
       return 'dropped';
     }
     return row.status;
