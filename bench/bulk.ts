@@ -42,7 +42,7 @@ failover: { order: [${provider}], retry: { attempts: 1, delay: 10ms }, outbox: $
 
 async function runSend(config: string, list: string, extra: string[] = []): Promise<{ wallMs: number; report: any }> {
   const started = performance.now();
-  const child = spawn(process.execPath, [path.join(root, 'bin/penguinmails.js'), 'send', '--config', config, '--recipients', list, '--from', 'news@example.com', '--subject', 'Hi {{name}}', '--html', '<p>Hello {{name}}</p>', '--type', 'marketing', '--concurrency', String(concurrency), '--json', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [path.join(root, 'bin/penguinmails.js'), 'send', '--config', config, '--recipients', list, '--from', 'news@example.com', '--subject', 'Hi {{name}}', '--html', '<p>Hello {{name}}</p>', '--type', 'marketing', '--concurrency', String(concurrency), '--json', ...extra], { stdio: ['ignore', 'pipe', 'ignore'] });
   let stdout = '';
   child.stdout.on('data', (d) => (stdout += d));
   await once(child, 'close');

@@ -255,11 +255,19 @@ export class BulkSender {
     this.ledgerRows = 0;
     this.lastLedgerFlush = Date.now();
     const now = this.dispatcher.now();
+    // Sorted keys touch the ledger's B-tree pages in order: far fewer page misses than random order.
+    const byProvider = new Map<string, { key: string; messageId: string }[]>();
+    for (const entry of entries) {
+      const list = byProvider.get(entry.provider) ?? [];
+      list.push(...entry.deliveries);
+      byProvider.set(entry.provider, list);
+    }
     this.store.atomically(() => {
-      for (const entry of entries) {
-        this.store.recordDeliveries(entry.deliveries, entry.provider, this.options.template.type, now);
-        this.store.settleInFlight(entry.batchId, entry.stillOpen);
+      for (const [provider, deliveries] of byProvider) {
+        deliveries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+        this.store.recordDeliveries(deliveries, provider, this.options.template.type, now);
       }
+      for (const entry of entries) this.store.settleInFlight(entry.batchId, entry.stillOpen);
     });
   }
 
