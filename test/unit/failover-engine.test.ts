@@ -14,8 +14,9 @@ const message = finalizeMessage({
 function scripted(name: string, script: (ErrorClass | 'ok' | { cls: ErrorClass; retryAfterMs: number })[]): Provider & { seen: EmailMessage[] } {
   const seen: EmailMessage[] = [];
   return {
-    name, type: 'test', seen,
+    name, type: 'test', seen, maxBulkRecipients: 1,
     previewRequest: () => ({}),
+    sendBulk: async () => [],
     async send(m) {
       seen.push(m);
       const step = script.shift() ?? 'ok';
