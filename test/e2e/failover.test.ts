@@ -1,27 +1,10 @@
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FakeMailgun } from '../fakes/fake-mailgun.js';
-import { FakePostmark } from '../fakes/fake-postmark.js';
-import { FakeSmtp } from '../fakes/fake-smtp.js';
+import { describe, expect, it } from 'vitest';
+import { useFakeEsps } from '../helpers/fake-esps.js';
 import { BIN, runCli } from '../helpers/cli.js';
 import { TEST_ENV, writeTestConfig, type TestConfigOptions } from '../helpers/config.js';
 
-const postmark = new FakePostmark();
-const mailgun = new FakeMailgun();
-const smtp = new FakeSmtp({ refuse: new Map([['gone@example.com', 550], ['busy@example.com', 451]]) });
-
-beforeAll(async () => {
-  await Promise.all([postmark.start(), mailgun.start(), smtp.start()]);
-});
-afterAll(async () => {
-  await Promise.all([postmark.stop(), mailgun.stop(), smtp.stop()]);
-});
-beforeEach(() => {
-  postmark.reset();
-  postmark.inactive.clear();
-  mailgun.reset();
-  smtp.messages.length = 0;
-});
+const { postmark, mailgun, smtp } = useFakeEsps({ refuse: new Map([['gone@example.com', 550], ['busy@example.com', 451]]) });
 
 const message = ['--to', 'ada@example.com', '--subject', 'Hello', '--text', 'Hi Ada', '--json'];
 const live = (options: TestConfigOptions = {}) => writeTestConfig({ postmarkUrl: postmark.url, mailgunUrl: mailgun.url, smtpPort: smtp.port, ...options });

@@ -1,30 +1,12 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FakeMailgun } from '../fakes/fake-mailgun.js';
-import { FakePostmark } from '../fakes/fake-postmark.js';
-import { FakeSmtp } from '../fakes/fake-smtp.js';
+import { describe, expect, it } from 'vitest';
+import { useFakeEsps } from '../helpers/fake-esps.js';
 import { BIN, runCli } from '../helpers/cli.js';
 import { TEST_ENV, writeTestConfig, type TestConfigOptions } from '../helpers/config.js';
 
-const postmark = new FakePostmark();
-const mailgun = new FakeMailgun();
-const smtp = new FakeSmtp();
-beforeAll(async () => {
-  await Promise.all([postmark.start(), mailgun.start(), smtp.start()]);
-});
-afterAll(async () => {
-  await Promise.all([postmark.stop(), mailgun.stop(), smtp.stop()]);
-});
-beforeEach(() => {
-  postmark.reset();
-  postmark.inactive.clear();
-  postmark.latencyMs = 0;
-  mailgun.reset();
-  mailgun.parsed.length = 0;
-  smtp.messages.length = 0;
-});
+const { postmark, mailgun, smtp } = useFakeEsps();
 
 function csv(count: number, extraRows: string[] = []): string {
   const rows = Array.from({ length: count }, (_, i) => `user${i}@example.com,User ${i},plan-${i % 3}`);

@@ -1,28 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FakeMailgun, MAILGUN_DOMAIN } from '../fakes/fake-mailgun.js';
-import { FakePostmark, POSTMARK_TOKEN } from '../fakes/fake-postmark.js';
-import { FakeSmtp } from '../fakes/fake-smtp.js';
+import { describe, expect, it } from 'vitest';
+import { MAILGUN_DOMAIN } from '../fakes/fake-mailgun.js';
+import { POSTMARK_TOKEN } from '../fakes/fake-postmark.js';
+import { useFakeEsps } from '../helpers/fake-esps.js';
 import { runCli } from '../helpers/cli.js';
 import { TEST_ENV, writeTestConfig } from '../helpers/config.js';
 
-const postmark = new FakePostmark();
-const mailgun = new FakeMailgun();
-const smtp = new FakeSmtp();
-
-beforeAll(async () => {
-  await Promise.all([postmark.start(), mailgun.start(), smtp.start()]);
-});
-afterAll(async () => {
-  await Promise.all([postmark.stop(), mailgun.stop(), smtp.stop()]);
-});
-beforeEach(() => {
-  postmark.reset();
-  mailgun.reset();
-  mailgun.parsed.length = 0;
-  smtp.messages.length = 0;
-});
+const { postmark, mailgun, smtp } = useFakeEsps();
 
 const fullMessage = [
   '--to', 'ada@example.com', '--cc', 'bob@example.com', '--bcc', 'eve@example.com', '--reply-to', 'support@example.com',
