@@ -52,7 +52,8 @@ failover:
 );
 
 function penguinmails(args) {
-  console.log(`\n$ penguinmails ${args.join(' ')}`);
+  const shown = args.map((a) => (/[^\w@./:=-]/.test(a) ? `'${a}'` : a)).join(' ');
+  console.log(`\n$ penguinmails ${shown}`);
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(root, 'bin/penguinmails.js'), ...args], {
       stdio: 'inherit',
@@ -63,14 +64,13 @@ function penguinmails(args) {
 }
 
 const send = ['send', '--config', configPath, '--to', 'ada@example.com', '--subject', 'Your receipt #1001', '--html', '<p>Thanks for your order!</p>', '--tag', 'receipt', '--campaign', 'demo'];
-await penguinmails([...send, '--dry-run', '--json']).then(() => undefined);
+await penguinmails(['route', 'explain', '--config', configPath, '--type', 'transactional']);
 const code = await penguinmails(send);
 console.log(`\n(exit code ${code})`);
 for (const mail of caught) {
   console.log(`\nThe local SMTP catcher received: "${mail.subject}" to ${mail.to?.text}`);
   console.log(`  X-PenguinMails-Tags: ${mail.headers.get('x-penguinmails-tags')}, campaign: ${mail.headers.get('x-penguinmails-campaign')}`);
 }
-await penguinmails(['route', 'explain', '--config', configPath, '--type', 'transactional']);
 await penguinmails(['cost', 'estimate', '--volume', '100000', '--transactional', '5000']);
 catcher.close();
 process.exit(code);

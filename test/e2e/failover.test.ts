@@ -217,6 +217,7 @@ describe('provider health across runs', () => {
     const second = await send(configPath, ['--subject', 'two', '--verbose']);
     expect(outcomes(second.json())).toEqual(['postmark#0:skipped', 'mailgun#1:delivered']);
     expect(second.json().attempts[0].note).toContain('marked down until');
+    expect(second.stderr).toMatch(/health of postmark: down: skipped for \d+s more after 3 failures/);
     expect(postmark.requests).toHaveLength(3);
 
     postmark.persistentFault = undefined;

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { Dispatcher, type Dispatch } from '../../app/dispatcher.js';
 import { ExitCode, UserError } from '../../core/errors.js';
+import { describeHealth } from '../../core/health.js';
 import { finalizeMessage, type EmailMessage } from '../../core/message.js';
 import type { Route } from '../../core/router.js';
 import { validateMessage } from '../../core/validate-message.js';
@@ -32,6 +33,7 @@ export async function run(options: Record<string, unknown>, output: Output, comm
     const route = dispatcher.route(message, { forceProvider, noFailover: flags.failover === false });
     output.detail(`route: ${route.chain.join(' → ')} (${route.source})`);
     for (const note of route.notes) output.detail(`note: ${note}`);
+    if (store) for (const name of route.chain) output.detail(`health of ${name}: ${describeHealth(store.get(name), Date.now())}`);
     if (flags.dryRun) return printDryRun(output, dispatcher, message, route);
 
     const result = await dispatcher.deliver(message, route.chain);
