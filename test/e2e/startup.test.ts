@@ -33,6 +33,12 @@ describe('start-up', () => {
     expect(imports.filter((url) => SDKS.test(url))).toEqual([]);
   });
 
+  it('cost estimate computes without loading any ESP SDK or the database', async () => {
+    const imports = await traceImports(['cost', 'estimate', '--volume', '100000', '--transactional', '5000']);
+    expect(imports.some((url) => url.includes('/dist/cost/'))).toBe(true);
+    expect(imports.filter((url) => SDKS.test(url))).toEqual([]);
+  });
+
   it('every command has --help with exit 0', async () => {
     for (const command of [[], ['send'], ['queue'], ['queue', 'list'], ['queue', 'retry'], ['failover', 'configure'], ['failover', 'show'], ['cost', 'estimate'], ['route', 'explain']]) {
       const result = await runCli([...command, '--help']);
