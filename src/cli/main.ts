@@ -137,7 +137,9 @@ export async function main(argv: string[]): Promise<number> {
 function reportError(error: unknown, argv: string[]): number {
   const wantsJson = argv.includes('--json');
   if (error instanceof CommanderError) {
-    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
+    // 'commander.help': help shown because no (sub)command was given — a usage error.
+    if (error.code === 'commander.help') return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     // commander has already printed the message.
     if (wantsJson) process.stdout.write(JSON.stringify({ status: 'error', exitCode: ExitCode.usage, error: error.message.replace(/^error: /, '') }) + '\n');
     return ExitCode.usage;

@@ -47,6 +47,14 @@ describe('start-up', () => {
     }
   });
 
+  it('no command is a usage error that shows the help (exit 2); help itself exits 0', async () => {
+    const bare = await runCli([]);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toContain('Usage: penguinmails');
+    expect((await runCli(['queue'])).code).toBe(2);
+    expect((await runCli(['help', 'send'])).code).toBe(0);
+  });
+
   it('global options work after the command too', async () => {
     const result = await runCli(['send', '--json', '--config', '/nonexistent.yaml', '--to', 'a@example.com']);
     expect(result.code).toBe(2);
