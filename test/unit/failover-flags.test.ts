@@ -7,7 +7,7 @@ import {
   presetFromFlags,
   readCurrentFailover,
   type CurrentFailover,
-} from '../../src/cli/commands/failover-configure.js';
+} from '../../src/app/failover-answers.js';
 
 const current: CurrentFailover = readCurrentFailover({
   providers: { postmark: { type: 'postmark' }, mailgun: { type: 'mailgun' }, smtp: { type: 'smtp' } },
