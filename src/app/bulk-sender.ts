@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ProviderError } from '../core/errors.js';
+import { ProviderError, UserError } from '../core/errors.js';
 import { circuitState, recordFailure, recordSuccess } from '../core/health.js';
 import { personalise } from '../core/merge.js';
 import type { EmailMessage } from '../core/message.js';
@@ -27,6 +27,8 @@ export interface BulkStats {
   invalid: number;
   /** Delivered by an earlier run (same list, same message): not sent again. */
   skipped: number;
+  /** Rows repeating an earlier row of the list (same recipient and fields): sent once. */
+  duplicates: number;
   calls: Record<string, number>;
   byProvider: Record<string, { delivered: number; rejected: number }>;
   rateLimitPauses: number;
@@ -59,14 +61,16 @@ type Pending = BulkRecipient & { line: number };
  * failures go through the single-message engine on their own, never resending the accepted ones.
  */
 export class BulkSender {
-  readonly stats: BulkStats = { read: 0, delivered: 0, rejected: 0, queued: 0, invalid: 0, skipped: 0, calls: {}, byProvider: {}, rateLimitPauses: 0 };
+  readonly stats: BulkStats = { read: 0, delivered: 0, rejected: 0, queued: 0, invalid: 0, skipped: 0, duplicates: 0, calls: {}, byProvider: {}, rateLimitPauses: 0 };
   readonly failures: BulkFailure[] = [];
   failuresNotKept = 0;
   private readonly owner = newLeaseOwner();
   private readonly gate: RateGate;
   private readonly store;
-  private orphans: { batchIds: number[]; keys: Map<string, string> } = { batchIds: [], keys: new Map() };
-  private orphanKeysSeen = 0;
+  private inDoubt: { batchIds: number[]; keys: Map<string, string> } = { batchIds: [], keys: new Map() };
+  private readonly inDoubtSeen = new Set<string>();
+  private readonly keysHandedOut = new Set<string>();
+  private stopRequested = false;
   private ledgerBuffer: { provider: string; deliveries: { key: string; messageId: string }[]; batchId: number; stillOpen: string[] }[] = [];
   private ledgerRows = 0;
   private lastLedgerFlush = Date.now();
@@ -86,8 +90,20 @@ export class BulkSender {
     return `pmb_${digest.slice(0, 32)}`;
   }
 
+  /** Stops taking new recipients (Ctrl-C): calls under way finish, the ledger is written. */
+  stop(): void {
+    this.stopRequested = true;
+  }
+
+  get interrupted(): boolean {
+    return this.stopRequested;
+  }
+
   async run(rows: AsyncIterable<RecipientRow>): Promise<BulkStats> {
-    this.orphans = this.store.orphanedInFlight(isLeaseOwnerAlive);
+    const holder = this.store.claimBulkRun(this.options.template.idempotencyKey, this.owner, isLeaseOwnerAlive);
+    if (holder) throw new UserError(`another run of this message to this list is still going (${holder})`, { hint: 'wait for it to finish; rerunning afterwards sends only what it did not' });
+    // Every batch still marked in flight belongs to another run that died: its fate is unknown.
+    this.inDoubt = this.store.inFlightBatches();
     const slots = new Slots(this.options.concurrency);
     const batchSize = this.batchSizeFor(this.options.chain[0]);
     let candidates: Pending[] = [];
@@ -96,28 +112,42 @@ export class BulkSender {
       // Ledger look-ups are done per batch, not per recipient: one query for many keys.
       chunk.push(...this.notYetHandled(candidates));
       candidates = [];
-      while (chunk.length >= batchSize || (force && chunk.length > 0)) {
+      while ((chunk.length >= batchSize || (force && chunk.length > 0)) && !slots.failed) {
         const full = chunk.slice(0, batchSize);
         chunk = chunk.slice(batchSize);
         await slots.run(() => this.deliverChunk(full, 0));
       }
     };
-    for await (const row of rows) {
-      this.stats.read++;
-      if ('error' in row) {
-        this.fail({ line: row.line, outcome: 'invalid', reason: row.error });
-        continue;
+    try {
+      for await (const row of rows) {
+        if (this.stopRequested || slots.failed) break;
+        this.stats.read++;
+        if ('error' in row) {
+          this.fail({ line: row.line, outcome: 'invalid', reason: row.error });
+          continue;
+        }
+        const recipient: Pending = { line: row.line, email: row.email, fields: row.fields, idempotencyKey: '' };
+        recipient.idempotencyKey = this.recipientKey(recipient);
+        if (this.keysHandedOut.has(recipient.idempotencyKey)) {
+          this.stats.duplicates++;
+          continue;
+        }
+        this.keysHandedOut.add(recipient.idempotencyKey);
+        candidates.push(recipient);
+        if (candidates.length >= batchSize) await flush(false);
       }
-      const recipient: Pending = { line: row.line, email: row.email, fields: row.fields, idempotencyKey: '' };
-      recipient.idempotencyKey = this.recipientKey(recipient);
-      candidates.push(recipient);
-      if (candidates.length >= batchSize) await flush(false);
+      // Interrupted: rows read but not sent are left alone, so rerunning the command sends them.
+      if (!this.stopRequested) await flush(true);
+    } finally {
+      try {
+        await slots.drain();
+      } finally {
+        this.flushLedger();
+        this.store.releaseBulkRun(this.options.template.idempotencyKey, this.owner);
+      }
     }
-    await flush(true);
-    await slots.drain();
-    this.flushLedger();
-    // The dead run's batches are settled once every one of their recipients has been seen again.
-    if (this.orphanKeysSeen === this.orphans.keys.size) this.store.forgetInFlight(this.orphans.batchIds);
+    // The dead runs' batches are settled once every one of their recipients has been seen again.
+    if (!this.stopRequested && this.inDoubtSeen.size === this.inDoubt.keys.size) this.store.forgetInFlight(this.inDoubt.batchIds);
     this.stats.rateLimitPauses = this.gate.pauses;
     this.progress();
     return this.stats;
@@ -134,18 +164,25 @@ export class BulkSender {
    */
   private notYetHandled(recipients: Pending[]): Pending[] {
     if (recipients.length === 0) return [];
-    const delivered = this.store.deliveredAmong(recipients.map((r) => r.idempotencyKey));
+    const keys = recipients.map((r) => r.idempotencyKey);
+    const delivered = this.store.deliveredAmong(keys);
+    const waiting = this.store.openEntriesAmong(keys);
     return recipients.filter((recipient) => {
-      const orphanedAt = this.orphans.keys.get(recipient.idempotencyKey);
-      if (orphanedAt !== undefined) this.orphanKeysSeen++;
-      if (delivered.has(recipient.idempotencyKey)) {
+      const key = recipient.idempotencyKey;
+      const inDoubtAt = this.inDoubt.keys.get(key);
+      if (inDoubtAt !== undefined) this.inDoubtSeen.add(key);
+      if (delivered.has(key)) {
         this.stats.skipped++;
         return false;
       }
-      if (orphanedAt === undefined) return true;
-      const reason = `an earlier run was killed while ${orphanedAt} had this message; it may have been delivered`;
-      const outboxId = this.store.enqueue(this.personal(recipient), this.options.chain, 'ambiguous', reason, [], this.dispatcher.now());
-      this.fail({ line: recipient.line, email: recipient.email, outcome: 'queued', reason, outboxId });
+      const outboxId = waiting.get(key);
+      if (outboxId !== undefined) {
+        this.fail({ line: recipient.line, email: recipient.email, outcome: 'queued', reason: 'already waiting in the outbox from an earlier run (use queue retry)', outboxId });
+        return false;
+      }
+      if (inDoubtAt === undefined) return true;
+      const reason = `an earlier run was killed after handing this message to ${inDoubtAt}; it may have been delivered`;
+      this.fail({ line: recipient.line, email: recipient.email, outcome: 'queued', reason, outboxId: this.store.enqueue(this.personal(recipient), this.options.chain, 'ambiguous', reason, [], this.dispatcher.now()) });
       return false;
     });
   }

@@ -2,6 +2,8 @@ import type { Config } from '../config/validate.js';
 import { deliverWithFailover, type Attempt, type DeliveryOutcome } from '../core/failover.js';
 import { recipientCount, type EmailMessage } from '../core/message.js';
 import { resolveRoute, type Route } from '../core/router.js';
+import { buildCostSetup } from '../cost/model.js';
+import { freeAllowance } from '../cost/pricing.js';
 import { findProviderDefinition } from '../providers/registry.js';
 import type { Provider } from '../providers/provider.js';
 import { monthKey, type Store } from '../store/store.js';
@@ -52,13 +54,21 @@ export class Dispatcher {
     return Object.values(this.store.usageByProvider(monthKey(this.now()))).reduce((sum, n) => sum + n, 0);
   }
 
-  route(message: Pick<EmailMessage, 'type' | 'priority'>, options: { forceProvider?: string; noFailover?: boolean; monthlyVolume?: number; freeTierLeft?: (p: string) => boolean | undefined } = {}): Route {
+  route(message: Pick<EmailMessage, 'type' | 'priority'>, options: { forceProvider?: string; noFailover?: boolean } = {}): Route {
     const { config } = this;
     return resolveRoute(
       { rules: config.routing.rules, defaultOrder: config.failover.order, failoverEnabled: config.failover.enabled },
-      { type: message.type, priority: message.priority, monthlyVolume: options.monthlyVolume ?? this.monthToDateVolume(), freeTierLeft: options.freeTierLeft },
+      { type: message.type, priority: message.priority, monthlyVolume: this.monthToDateVolume(), freeTierLeft: this.freeTierLeft() },
       options,
     );
+  }
+
+  /** "Free tier first" rules: a provider's free plan allowance against this month's usage ledger. */
+  private freeTierLeft(): ((provider: string) => boolean) | undefined {
+    if (!this.config.routing.rules.some((rule) => rule.when.freeTierLeft !== undefined)) return undefined;
+    const setup = buildCostSetup(this.config);
+    const usage = this.store?.usageByProvider(monthKey(this.now())) ?? {};
+    return (provider) => freeAllowance(setup.pricingOf(provider)) - (usage[provider] ?? 0) > 0;
   }
 
   /** Sends unless the key was delivered before; records the delivery in the ledger. */

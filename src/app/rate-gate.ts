@@ -21,26 +21,40 @@ export class RateGate {
   }
 }
 
-/** At most `limit` tasks at once; `run` waits for a free slot before starting. */
+/**
+ * At most `limit` tasks at once; `run` waits for a free slot before starting. A task that throws
+ * is not left as an unhandled rejection: the first error is kept, `failed` turns true (so the
+ * caller stops starting work), and `drain` rethrows it once every other task has finished.
+ */
 export class Slots {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
   private readonly running = new Set<Promise<void>>();
+  private firstError: { error: unknown } | undefined;
 
   constructor(private readonly limit: number) {}
+
+  get failed(): boolean {
+    return this.firstError !== undefined;
+  }
 
   async run(task: () => Promise<void>): Promise<void> {
     while (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
     this.active++;
-    const promise = task().finally(() => {
-      this.active--;
-      this.running.delete(promise);
-      this.waiting.shift()?.();
-    });
+    const promise: Promise<void> = task()
+      .catch((error: unknown) => {
+        this.firstError ??= { error };
+      })
+      .finally(() => {
+        this.active--;
+        this.running.delete(promise);
+        this.waiting.shift()?.();
+      });
     this.running.add(promise);
   }
 
   async drain(): Promise<void> {
     while (this.running.size > 0) await Promise.all([...this.running]);
+    if (this.firstError) throw this.firstError.error;
   }
 }

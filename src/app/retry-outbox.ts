@@ -1,4 +1,5 @@
 import type { Attempt } from '../core/failover.js';
+import { splitRefused } from '../core/refused.js';
 import type { Dispatcher } from './dispatcher.js';
 import { isLeaseOwnerAlive, newLeaseOwner } from './lease-owner.js';
 
@@ -22,7 +23,12 @@ export async function retryOutboxEntries(dispatcher: Dispatcher, ids: number[], 
   const results: RetryResult[] = [];
   for (const id of ids) {
     const now = dispatcher.now();
-    const { entry, refused } = store.claim(id, owner, now, leaseMs(dispatcher), { force: options.force, isOwnerAlive: isLeaseOwnerAlive });
+    const { entry, refused, deliveredEarlier } = store.claim(id, owner, now, leaseMs(dispatcher), { force: options.force, isOwnerAlive: isLeaseOwnerAlive });
+    if (deliveredEarlier) {
+      const reason = `already delivered by ${deliveredEarlier.provider} under the same idempotency key; not sent again`;
+      results.push({ id, status: 'delivered', provider: deliveredEarlier.provider, messageId: deliveredEarlier.messageId, reason, attempts: [] });
+      continue;
+    }
     if (!entry) {
       results.push({ id, status: 'skipped', reason: refused, attempts: [] });
       continue;
@@ -33,7 +39,13 @@ export async function retryOutboxEntries(dispatcher: Dispatcher, ids: number[], 
       beforeSend: () => store.markSending(id, owner, dispatcher.now()),
     });
     const status = outcome.status === 'undelivered' ? (outcome.ambiguous ? 'ambiguous' : 'pending') : outcome.status;
-    const reason = outcome.duplicateOf ? `already delivered by ${outcome.duplicateOf.provider} (${outcome.duplicateOf.messageId}); not sent again` : (outcome.reason ?? null);
+    let reason = outcome.duplicateOf ? `already delivered by ${outcome.duplicateOf.provider} (${outcome.duplicateOf.messageId}); not sent again` : (outcome.reason ?? null);
+    if (outcome.refused) {
+      const split = splitRefused(entry.message, outcome.refused);
+      const refusedText = outcome.refused.map((r) => `${r.address} (${r.permanent ? 'for good' : 'for now'}: ${r.reason})`).join(', ');
+      reason = `delivered, but ${outcome.provider} refused ${refusedText}`;
+      if (split.retryCopy) reason += `; a copy for those refused for now waits as #${store.enqueue(split.retryCopy, chain, 'pending', `refused for now by ${outcome.provider}`, [], dispatcher.now())}`;
+    }
     store.finishRetry(id, owner, { status, reason, attempts: outcome.attempts, provider: outcome.provider, messageId: outcome.messageId }, dispatcher.now());
     results.push({ id, status, provider: outcome.provider, messageId: outcome.messageId, reason: reason ?? undefined, attempts: outcome.attempts });
   }

@@ -13,6 +13,12 @@ export function openStore(config: Config): Promise<Store> {
   return Store.open(config.failover.outboxPath);
 }
 
+/** For commands that only read or tidy the outbox: no file is created when there is none yet. */
+export async function openExistingStore(config: Config): Promise<Store | undefined> {
+  const { existsSync } = await import('node:fs');
+  return existsSync(config.failover.outboxPath) ? Store.open(config.failover.outboxPath) : undefined;
+}
+
 export function assertKnownProvider(config: Config, name: string, flag: string): void {
   const known = Object.keys(config.providers);
   if (known.includes(name)) return;

@@ -9,6 +9,8 @@ export interface GlobalOptions {
   color?: boolean;
 }
 
+const ANSI_CODES = /\x1b\[[0-9;]*m/g;
+
 /**
  * All printing goes through here: secrets are redacted from every line, `--json` keeps stdout
  * for the one JSON document, and colour follows NO_COLOR / --no-color / TTY.
@@ -28,7 +30,7 @@ export class Output {
     this.json = Boolean(options.json);
     this.quiet = Boolean(options.quiet);
     this.verbose = Boolean(options.verbose);
-    this.colorEnabled = options.color !== false && !process.env.NO_COLOR && Boolean(stderr.isTTY) && process.env.TERM !== 'dumb';
+    this.colorEnabled = options.color !== false && !process.env.NO_COLOR && process.env.TERM !== 'dumb' && Boolean(stdout.isTTY || stderr.isTTY);
   }
 
   async init(): Promise<this> {
@@ -55,22 +57,27 @@ export class Output {
 
   /** The command's main human output: stdout normally, stderr under --json. */
   line(text = ''): void {
-    if (this.quiet) return;
-    (this.json ? this.stderr : this.stdout).write(redactSecrets(text) + '\n');
+    if (!this.quiet) this.write(this.json ? this.stderr : this.stdout, text);
   }
 
   /** Progress and detail: stderr, only with --verbose. */
   detail(text: string): void {
-    if (this.verbose && !this.quiet) this.stderr.write(redactSecrets(text) + '\n');
+    if (this.verbose && !this.quiet) this.write(this.stderr, text);
   }
 
   warn(text: string): void {
-    if (!this.quiet) this.stderr.write(redactSecrets(`${this.c.warn('warning:')} ${text}`) + '\n');
+    if (!this.quiet) this.write(this.stderr, `${this.c.warn('warning:')} ${text}`);
   }
 
   error(message: string, hint?: string): void {
-    this.stderr.write(redactSecrets(`${this.c.bad('error:')} ${message}`) + '\n');
-    if (hint) this.stderr.write(redactSecrets(`${this.c.dim('hint:')} ${hint}`) + '\n');
+    this.write(this.stderr, `${this.c.bad('error:')} ${message}`);
+    if (hint) this.write(this.stderr, `${this.c.dim('hint:')} ${hint}`);
+  }
+
+  /** Every line is redacted; colour codes only reach a stream that is a terminal. */
+  private write(stream: NodeJS.WriteStream, text: string): void {
+    const shown = stream.isTTY ? text : text.replace(ANSI_CODES, '');
+    stream.write(redactSecrets(shown) + '\n');
   }
 
   /** The single JSON document of --json. */

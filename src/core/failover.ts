@@ -1,4 +1,4 @@
-import type { Provider } from '../providers/provider.js';
+import type { Provider, RefusedRecipient } from '../providers/provider.js';
 import { ProviderError, type ErrorClass } from './errors.js';
 import { circuitState, recordFailure, recordSuccess, type HealthPolicy, type HealthRecord } from './health.js';
 import { cloneMessage, type EmailMessage } from './message.js';
@@ -28,6 +28,8 @@ export interface DeliveryOutcome {
   reason?: string;
   /** The last provider may have taken the message (timeout after hand-over). */
   ambiguous?: boolean;
+  /** Delivered, but these recipients were refused by the provider. */
+  refused?: RefusedRecipient[];
 }
 
 export interface RetryPolicy {
@@ -82,7 +84,8 @@ export async function deliverWithFailover(message: EmailMessage, chain: string[]
         record({ provider: name, try: tryNumber, outcome: 'delivered', ms: deps.now() - started });
         warnings.push(...(receipt.warnings ?? []));
         if (health) health.book.put(recordSuccess(health.book.get(name), name, deps.now()));
-        return { status: 'delivered', provider: name, messageId: receipt.messageId, attempts, warnings };
+        const refused = receipt.refused?.length ? receipt.refused : undefined;
+        return { status: 'delivered', provider: name, messageId: receipt.messageId, attempts, warnings, ...(refused ? { refused } : {}) };
       } catch (error) {
         if (!(error instanceof ProviderError)) throw error;
         const attempt: Attempt = { provider: name, try: tryNumber, outcome: error.errorClass, error: error.message, ms: deps.now() - started };

@@ -5,7 +5,7 @@ import type { EmailMessage } from '../core/message.js';
 import { parseRetryAfter } from '../core/retry-after.js';
 import { baseUrlSchema, commonProviderFields } from './common-config.js';
 import { personalise } from '../core/merge.js';
-import { IDEMPOTENCY_HEADER, type BulkItemResult, type BulkRecipient, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
+import { IDEMPOTENCY_HEADER, type RefusedRecipient, type BulkItemResult, type BulkRecipient, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
 
 const configSchema = z.strictObject({
   type: z.literal('postmark'),
@@ -73,6 +73,13 @@ export function toPostmarkEmail(message: EmailMessage, config: Pick<PostmarkConf
   return { body, warnings };
 }
 
+/** "Message OK, but will not deliver to these inactive addresses: a@x.com, b@y.com." → those, refused for good. */
+export function inactiveRecipients(message: string): RefusedRecipient[] {
+  const match = /inactive addresses:\s*(.+?)\.?\s*$/i.exec(message);
+  if (!match) return [];
+  return match[1].split(',').map((address) => ({ address: address.trim(), permanent: true, reason: 'inactive recipient (hard bounce, spam complaint or manual suppression)' }));
+}
+
 interface PostmarkErrorShape {
   message: string;
   code: number;
@@ -86,6 +93,7 @@ interface TransportInsight {
   networkError?: Error & { cause?: { code?: string } };
 }
 
+const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 const SENDER_PROBLEM = /sender signature|from address|'from'|from field|signature/i;
 
 export function classifyPostmarkError(error: PostmarkErrorShape, insight: TransportInsight = {}): { errorClass: ErrorClass; detail: string } {
@@ -96,7 +104,10 @@ export function classifyPostmarkError(error: PostmarkErrorShape, insight: Transp
       return { errorClass: 'ambiguous', detail: 'timed out waiting for Postmark after sending the request' };
     }
     const reason = cause?.cause?.code ?? (cause?.cause as Error | undefined)?.message;
-    return { errorClass: 'transient', detail: `network error${reason ? ` ${reason}` : ''}: ${error.message}` };
+    // Only failures that happen before a connection carries the request are safe to resend.
+    if (reason && NEVER_CONNECTED.has(reason)) return { errorClass: 'transient', detail: `network error ${reason}: ${error.message}` };
+    if (reason === 'bad port') return { errorClass: 'provider-unusable', detail: 'the base URL uses a port fetch refuses to call' };
+    return { errorClass: 'ambiguous', detail: `connection lost${reason ? ` (${reason})` : ''} after the request may have been sent: ${error.message}` };
   }
   if (statusCode === 401) return { errorClass: 'provider-unusable', detail: `bad server token (ErrorCode ${code})` };
   if (statusCode === 422) {
@@ -148,8 +159,7 @@ class PostmarkProvider implements Provider {
     const client = await this.createClient(insight);
     try {
       const response = await client.sendEmail(body as unknown as Parameters<ServerClient["sendEmail"]>[0]);
-      if (/inactive addresses/i.test(response.Message ?? '')) warnings.push(`postmark: ${response.Message}`);
-      return { messageId: response.MessageID, warnings };
+      return { messageId: response.MessageID, warnings, refused: inactiveRecipients(response.Message ?? '') };
     } catch (error) {
       throw this.toProviderError(error as PostmarkErrorShape, insight);
     }

@@ -10,6 +10,15 @@ export interface SendReceipt {
   messageId: string;
   /** Notes worth showing the user (e.g. tags a provider could not carry). */
   warnings?: string[];
+  /** Recipients the provider refused while accepting the message for the others. */
+  refused?: RefusedRecipient[];
+}
+
+export interface RefusedRecipient {
+  address: string;
+  /** true: do not try again (suppressed, unknown mailbox); false: may succeed later (4xx). */
+  permanent: boolean;
+  reason: string;
 }
 
 /** One row of a bulk send: who, their merge fields, and the key that makes their copy unique. */

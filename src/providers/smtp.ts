@@ -5,7 +5,7 @@ import { ProviderError, type ErrorClass } from '../core/errors.js';
 import type { EmailMessage } from '../core/message.js';
 import { commonProviderFields } from './common-config.js';
 import { personalise } from '../core/merge.js';
-import { IDEMPOTENCY_HEADER, type BulkItemResult, type BulkRecipient, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
+import { IDEMPOTENCY_HEADER, type RefusedRecipient, type BulkItemResult, type BulkRecipient, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
 
 const configSchema = z.strictObject({
   type: z.literal('smtp'),
@@ -79,11 +79,17 @@ export function classifySmtpError(error: SmtpErrorShape): { errorClass: ErrorCla
       return error.timeoutType === 'SOCKET_TIMEOUT'
         ? { errorClass: 'ambiguous', detail: 'connection went silent mid-transaction; the server may have taken the message' }
         : { errorClass: 'transient', detail: `timed out connecting (${error.timeoutType ?? 'timeout'})` };
-    case 'ECONNECTION':
-    case 'ESOCKET':
     case 'EDNS':
-      if (error.command === 'DATA') return { errorClass: 'ambiguous', detail: `connection lost during DATA${response}` };
-      return { errorClass: 'transient', detail: `cannot connect${response}` };
+      return { errorClass: 'transient', detail: `cannot resolve the host${response}` };
+    case 'ESOCKET':
+    case 'ECONNECTION': {
+      // nodemailer reports every drop as command CONN, before or after DATA: only a connection
+      // that never opened is known not to carry the message.
+      const neverConnected = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH/.test(error.message) || error.command === 'CONN' && /^connect /.test(error.message);
+      return neverConnected
+        ? { errorClass: 'transient', detail: `cannot connect: ${error.message}` }
+        : { errorClass: 'ambiguous', detail: `connection lost mid-transaction (${error.message}); the server may have taken the message` };
+    }
     case 'EREQUIRETLS':
     case 'EQUIRETLS':
     case 'ETLS':
@@ -121,15 +127,18 @@ class SmtpProvider implements Provider {
 
   async send(message: EmailMessage): Promise<SendReceipt> {
     const transporter = await this.getTransporter();
-    let info: { messageId: string; rejected?: unknown[] };
+    let info: { messageId: string; rejected?: unknown[]; rejectedErrors?: (SmtpErrorShape & { recipient?: string })[] };
     try {
       info = await transporter.sendMail(toNodemailerMail(message));
     } catch (error) {
       throw this.toProviderError(error as SmtpErrorShape);
     }
-    const rejected = (info.rejected ?? []).map(String);
-    const warnings = rejected.length ? [`smtp: server refused ${rejected.join(', ')} and accepted the other recipients`] : [];
-    return { messageId: info.messageId, warnings };
+    const refused: RefusedRecipient[] = (info.rejectedErrors ?? []).map((error) => ({
+      address: String(error.recipient ?? ''),
+      permanent: (error.responseCode ?? 550) >= 500,
+      reason: error.response ?? error.message,
+    }));
+    return { messageId: info.messageId, refused };
   }
 
   async sendBulk(template: EmailMessage, recipients: BulkRecipient[]): Promise<BulkItemResult[]> {
@@ -145,7 +154,7 @@ class SmtpProvider implements Provider {
     );
     // Nothing accepted and no recipient-specific verdict: the server itself failed — report it as such.
     const failures = results.filter((r) => !r.ok);
-    if (failures.length === results.length && failures.every((r) => !r.ok && r.error.errorClass !== 'permanent')) {
+    if (failures.length === results.length && failures.every((r) => !r.ok && (r.error.errorClass === 'transient' || r.error.errorClass === 'provider-unusable'))) {
       throw (failures[0] as { error: ProviderError }).error;
     }
     return results;

@@ -48,6 +48,12 @@ CREATE TABLE IF NOT EXISTS in_flight_batches (
   started_at INTEGER NOT NULL
 );
 
+-- One live bulk run per message (template key): two runs of the same list would race.
+CREATE TABLE IF NOT EXISTS bulk_runs (
+  template_key TEXT PRIMARY KEY,
+  owner TEXT NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS usage (
   month TEXT NOT NULL,
   provider TEXT NOT NULL,

@@ -86,9 +86,13 @@ export class Store implements HealthBook {
     return new Store(await openDatabase(filePath));
   }
 
-  /** Runs several store writes as one transaction. */
-  atomically(work: () => void): void {
-    this.db.transaction(work)();
+  /**
+   * Runs work as one write transaction, taking the write lock at BEGIN (IMMEDIATE): a transaction
+   * that reads first and writes later would otherwise fail at once with SQLITE_BUSY when another
+   * process wrote in between, instead of waiting for busy_timeout.
+   */
+  atomically<T>(work: () => T): T {
+    return this.db.transaction(work).immediate();
   }
 
   close(): void {
@@ -105,20 +109,41 @@ export class Store implements HealthBook {
 
   /** Records a delivery, counts it in the usage ledger, and closes any outbox entry of that key — atomically. */
   recordDelivery(message: EmailMessage, provider: string, messageId: string, now: number, emails: number): void {
-    this.db.transaction(() => {
+    this.atomically(() => {
       this.sql('INSERT OR IGNORE INTO deliveries (idempotency_key, provider, message_id, delivered_at) VALUES (?, ?, ?, ?)').run(message.idempotencyKey, provider, messageId, now);
+      this.closeOpenEntry(message.idempotencyKey, provider, messageId, now);
       this.addUsage(monthKey(now), provider, message.type, emails);
-    })();
+    });
   }
 
   /** Records many deliveries of one provider in one transaction (bulk). */
   recordDeliveries(deliveries: { key: string; messageId: string }[], provider: string, type: string, now: number): void {
     if (deliveries.length === 0) return;
     const insert = this.sql('INSERT OR IGNORE INTO deliveries (idempotency_key, provider, message_id, delivered_at) VALUES (?, ?, ?, ?)');
-    this.db.transaction(() => {
-      for (const d of deliveries) insert.run(d.key, provider, d.messageId, now);
+    this.atomically(() => {
+      for (const d of deliveries) {
+        insert.run(d.key, provider, d.messageId, now);
+        this.closeOpenEntry(d.key, provider, d.messageId, now);
+      }
       this.addUsage(monthKey(now), provider, type, deliveries.length);
-    })();
+    });
+  }
+
+  /** A waiting outbox entry of a key that has now been delivered is closed as delivered. */
+  private closeOpenEntry(key: string, provider: string, messageId: string, now: number): void {
+    this.sql("UPDATE outbox SET status = 'delivered', provider = ?, message_id = ?, reason = 'delivered by a later send', updated_at = ? WHERE idempotency_key = ? AND status IN ('pending', 'ambiguous') AND lease_owner IS NULL")
+      .run(provider, messageId, now, key);
+  }
+
+  /** The waiting outbox entry of a key, if any. */
+  openEntryFor(key: string): { id: number; status: 'pending' | 'ambiguous' } | undefined {
+    return this.sql("SELECT id, status FROM outbox WHERE idempotency_key = ? AND status IN ('pending', 'ambiguous')").get(key) as { id: number; status: 'pending' | 'ambiguous' } | undefined;
+  }
+
+  /** Of these keys, those waiting in the outbox (one query for a whole batch): key → entry id. */
+  openEntriesAmong(keys: string[]): Map<string, number> {
+    const rows = this.sql("SELECT idempotency_key AS key, id FROM outbox WHERE status IN ('pending', 'ambiguous') AND idempotency_key IN (SELECT value FROM json_each(?))").all(JSON.stringify(keys)) as { key: string; id: number }[];
+    return new Map(rows.map((r) => [r.key, r.id]));
   }
 
   /** Which of these keys were delivered already (one query for a whole batch). */
@@ -140,18 +165,31 @@ export class Store implements HealthBook {
     else this.sql('UPDATE in_flight_batches SET keys_json = ? WHERE id = ?').run(JSON.stringify(stillOpen), batchId);
   }
 
-  /** In-flight batches of runs that died (their owner is gone): recipient key → provider. */
-  orphanedInFlight(isOwnerAlive: (owner: string) => boolean): { batchIds: number[]; keys: Map<string, string> } {
-    const rows = this.sql('SELECT id, owner, provider, keys_json FROM in_flight_batches').all() as { id: number; owner: string; provider: string; keys_json: string }[];
-    const orphaned = rows.filter((row) => !isOwnerAlive(row.owner));
+  /** Every batch marked in flight now: recipient key → provider. */
+  inFlightBatches(): { batchIds: number[]; keys: Map<string, string> } {
+    const rows = this.sql('SELECT id, provider, keys_json FROM in_flight_batches').all() as { id: number; provider: string; keys_json: string }[];
     const keys = new Map<string, string>();
-    for (const row of orphaned) for (const key of JSON.parse(row.keys_json) as string[]) keys.set(key, row.provider);
-    return { batchIds: orphaned.map((row) => row.id), keys };
+    for (const row of rows) for (const key of JSON.parse(row.keys_json) as string[]) keys.set(key, row.provider);
+    return { batchIds: rows.map((row) => row.id), keys };
+  }
+
+  /** Takes the run of a bulk message; returns the live holder when another run has it. */
+  claimBulkRun(templateKey: string, owner: string, isOwnerAlive: (owner: string) => boolean): string | undefined {
+    return this.atomically(() => {
+      const row = this.sql('SELECT owner FROM bulk_runs WHERE template_key = ?').get(templateKey) as { owner: string } | undefined;
+      if (row && row.owner !== owner && isOwnerAlive(row.owner)) return row.owner;
+      this.sql('INSERT OR REPLACE INTO bulk_runs (template_key, owner) VALUES (?, ?)').run(templateKey, owner);
+      return undefined;
+    });
+  }
+
+  releaseBulkRun(templateKey: string, owner: string): void {
+    this.sql('DELETE FROM bulk_runs WHERE template_key = ? AND owner = ?').run(templateKey, owner);
   }
 
   forgetInFlight(batchIds: number[]): void {
     const remove = this.sql('DELETE FROM in_flight_batches WHERE id = ?');
-    this.db.transaction(() => batchIds.forEach((id) => remove.run(id)))();
+    this.atomically(() => batchIds.forEach((id) => remove.run(id)));
   }
 
   // ── usage ledger ──
@@ -195,7 +233,7 @@ export class Store implements HealthBook {
   // ── outbox ──
   /** Stores an undelivered message; a message whose key is already waiting keeps its entry (returned). */
   enqueue(message: EmailMessage, chain: string[], status: 'pending' | 'ambiguous', reason: string, attempts: Attempt[], now: number): number {
-    return this.db.transaction(() => {
+    return this.atomically(() => {
       const existing = this.sql("SELECT id, attempts_json FROM outbox WHERE idempotency_key = ? AND status IN ('pending', 'ambiguous')").get(message.idempotencyKey) as
         | { id: number; attempts_json: string }
         | undefined;
@@ -208,7 +246,7 @@ export class Store implements HealthBook {
         .sql('INSERT INTO outbox (idempotency_key, message_json, chain_json, status, reason, attempts_json, tries, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)')
         .run(message.idempotencyKey, JSON.stringify(message), JSON.stringify(chain), status, reason, JSON.stringify(attempts), now, now);
       return Number(result.lastInsertRowid);
-    })();
+    });
   }
 
   getEntry(id: number): OutboxEntry | undefined {
@@ -226,12 +264,24 @@ export class Store implements HealthBook {
    * A lease held by a process that no longer exists (killed) is taken over; if that process was
    * in the middle of sending, the outcome is unknown and the entry becomes ambiguous instead.
    */
-  claim(id: number, owner: string, now: number, leaseMs: number, options: { force: boolean; isOwnerAlive: (owner: string) => boolean }): { entry?: OutboxEntry; refused?: string } {
-    return this.db.transaction(() => {
+  claim(
+    id: number,
+    owner: string,
+    now: number,
+    leaseMs: number,
+    options: { force: boolean; isOwnerAlive: (owner: string) => boolean },
+  ): { entry?: OutboxEntry; refused?: string; deliveredEarlier?: Delivery } {
+    return this.atomically(() => {
       const row = this.sql('SELECT * FROM outbox WHERE id = ?').get(id) as OutboxRow | undefined;
       if (!row) return { refused: 'no such entry' };
       const leased = row.lease_owner !== null && row.lease_until !== null && row.lease_until > now && options.isOwnerAlive(row.lease_owner);
       if (leased) return { refused: `being retried by ${row.lease_owner}` };
+      const delivered = this.findDelivery(row.idempotency_key);
+      if (delivered && (row.status === 'pending' || row.status === 'ambiguous')) {
+        this.sql("UPDATE outbox SET status = 'delivered', provider = ?, message_id = ?, reason = 'delivered under the same idempotency key', lease_owner = NULL, lease_until = NULL, sending_since = NULL, updated_at = ? WHERE id = ?")
+          .run(delivered.provider, delivered.messageId, now, id);
+        return { deliveredEarlier: delivered };
+      }
       if (row.lease_owner !== null && row.sending_since !== null) {
         // The previous claimant died mid-send: the provider may have the message.
         this
@@ -243,7 +293,7 @@ export class Store implements HealthBook {
       if (row.status !== 'pending' && row.status !== 'ambiguous') return { refused: `already ${row.status}` };
       this.sql('UPDATE outbox SET lease_owner = ?, lease_until = ?, sending_since = NULL, updated_at = ? WHERE id = ?').run(owner, now + leaseMs, now, id);
       return { entry: toEntry({ ...row, lease_owner: owner }) };
-    })();
+    });
   }
 
   /** Marks that a claimed entry is being handed to a provider (so a crash now means "ambiguous"). */
@@ -253,25 +303,28 @@ export class Store implements HealthBook {
 
   /** Ends a retry: records its attempts and new status, and releases the lease. */
   finishRetry(id: number, owner: string, update: { status: OutboxStatus; reason: string | null; attempts: Attempt[]; provider?: string; messageId?: string }, now: number): void {
-    this.db.transaction(() => {
-      const row = this.sql('SELECT attempts_json FROM outbox WHERE id = ? AND lease_owner = ?').get(id, owner) as { attempts_json: string } | undefined;
+    this.atomically(() => {
+      const row = this.sql('SELECT attempts_json, status FROM outbox WHERE id = ? AND lease_owner = ?').get(id, owner) as { attempts_json: string; status: OutboxStatus } | undefined;
       if (!row) return;
       const attempts = [...JSON.parse(row.attempts_json), ...update.attempts];
+      const status = row.status === 'dropped' && update.status !== 'delivered' ? 'dropped' : update.status;
       this
         .sql(
           'UPDATE outbox SET status = ?, reason = ?, attempts_json = ?, tries = tries + 1, provider = COALESCE(?, provider), message_id = COALESCE(?, message_id), lease_owner = NULL, lease_until = NULL, sending_since = NULL, updated_at = ? WHERE id = ?',
         )
-        .run(update.status, update.reason, JSON.stringify(attempts), update.provider ?? null, update.messageId ?? null, now, id);
-    })();
+        .run(status, update.reason, JSON.stringify(attempts), update.provider ?? null, update.messageId ?? null, now, id);
+    });
   }
 
-  drop(id: number, now: number): OutboxStatus | undefined {
-    const row = this.sql('SELECT status FROM outbox WHERE id = ?').get(id) as { status: OutboxStatus } | undefined;
-    if (!row) return undefined;
-    if (row.status === 'pending' || row.status === 'ambiguous') {
+  /** Drops a waiting entry; refuses one that a live retry is sending right now. */
+  drop(id: number, now: number, isOwnerAlive: (owner: string) => boolean): { status?: OutboxStatus; busy?: string } {
+    return this.atomically(() => {
+      const row = this.sql('SELECT status, lease_owner, lease_until FROM outbox WHERE id = ?').get(id) as { status: OutboxStatus; lease_owner: string | null; lease_until: number | null } | undefined;
+      if (!row) return {};
+      if (row.lease_owner && row.lease_until && row.lease_until > now && isOwnerAlive(row.lease_owner)) return { status: row.status, busy: row.lease_owner };
+      if (row.status !== 'pending' && row.status !== 'ambiguous') return { status: row.status };
       this.sql("UPDATE outbox SET status = 'dropped', updated_at = ? WHERE id = ?").run(now, id);
-      return 'dropped';
-    }
-    return row.status;
+      return { status: 'dropped' };
+    });
   }
 }

@@ -116,3 +116,25 @@ describe('route explain — ledger, health and policy', () => {
     expect(noConfig.stderr).toContain('no providers configured');
   });
 });
+
+describe('send routes "free tier first" rules the way route explain says', () => {
+  it('dry-run chain equals the explained chain', async () => {
+    const dir = tempDir({
+      'penguinmails.config.yaml': [
+        'defaults: { from: a@example.com }',
+        'providers:',
+        '  postmark: { type: postmark, serverToken: x }',
+        '  mailgun: { type: mailgun, apiKey: y, domain: mg.example.com }',
+        'failover: { order: [mailgun, postmark] }',
+        'routing:',
+        '  rules:',
+        '    - { when: { freeTierLeft: true }, use: [postmark, mailgun] }',
+      ].join('\n'),
+    });
+    const config = path.join(dir, 'penguinmails.config.yaml');
+    const explained = (await runCli(['route', 'explain', '--config', config, '--type', 'transactional', '--json'])).json();
+    const dry = (await runCli(['send', '--config', config, '--dry-run', '--to', 'b@example.com', '--subject', 's', '--text', 't', '--json'])).json();
+    expect(explained.chain).toEqual(['postmark', 'mailgun']);
+    expect(dry.route.chain).toEqual(explained.chain);
+  });
+});

@@ -17,10 +17,20 @@ describe('Postmark errors', () => {
     [{ statusCode: 500, code: 0, message: 'ise' }, 'transient'],
     [{ statusCode: 503, code: 100, message: 'maintenance' }, 'transient'],
     [{ statusCode: 403, code: 0, message: '<html>blocked</html>' }, 'provider-unusable'],
-    [{ statusCode: 0, code: 0, message: 'fetch failed' }, 'transient'],
     [{ statusCode: 0, code: 0, message: 'The operation was aborted due to timeout' }, 'ambiguous'],
   ])('%j → %s', (error, expected) => {
     expect(classifyPostmarkError(error).errorClass).toBe(expected);
+  });
+
+  const networkFailure = (code: string) => ({ networkError: Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error(code), { code }) }) });
+  it.each([
+    ['ECONNREFUSED', 'transient'],
+    ['ENOTFOUND', 'transient'],
+    ['UND_ERR_CONNECT_TIMEOUT', 'transient'],
+    ['UND_ERR_SOCKET', 'ambiguous'],
+    ['ECONNRESET', 'ambiguous'],
+  ])('fetch failed with %s → %s (only never-connected failures are safe to resend)', (code, expected) => {
+    expect(classifyPostmarkError({ statusCode: 0, code: 0, message: 'fetch failed' }, networkFailure(code)).errorClass).toBe(expected);
   });
 });
 
@@ -44,7 +54,10 @@ describe('SMTP errors', () => {
   const err = (fields: Record<string, unknown>) => Object.assign(new Error('x'), fields);
   it.each([
     [{ code: 'EAUTH', responseCode: 535 }, 'provider-unusable'],
-    [{ code: 'ESOCKET', command: 'CONN' }, 'transient'],
+    [{ code: 'ESOCKET', command: 'CONN', message: 'connect ECONNREFUSED 127.0.0.1:25' }, 'transient'],
+    [{ code: 'ESOCKET', command: 'CONN', message: 'read ECONNRESET' }, 'ambiguous'],
+    [{ code: 'ECONNECTION', command: 'CONN', message: 'Connection closed unexpectedly' }, 'ambiguous'],
+    [{ code: 'EDNS', message: 'getaddrinfo ENOTFOUND smtp.invalid' }, 'transient'],
     [{ code: 'ETIMEDOUT', timeoutType: 'GREETING_TIMEOUT' }, 'transient'],
     [{ code: 'ETIMEDOUT', timeoutType: 'SOCKET_TIMEOUT' }, 'ambiguous'],
     [{ code: 'EENVELOPE', responseCode: 550, command: 'RCPT TO' }, 'permanent'],

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ExitCode, UserError } from '../../core/errors.js';
-import { loadCommandConfig, openStore } from '../context.js';
+import { loadCommandConfig, openExistingStore } from '../context.js';
 import type { Output } from '../output.js';
 import { parseCount } from '../read-input.js';
 import { renderAttempt } from '../render-attempts.js';
@@ -8,7 +8,8 @@ import { renderAttempt } from '../render-attempts.js';
 export async function run(options: Record<string, unknown>, output: Output, _command: Command, args: string[]): Promise<number> {
   const id = parseCount(args[0], 'id', { min: 1 })!;
   const config = await loadCommandConfig(options, { requireEnv: false });
-  const store = await openStore(config);
+  const store = await openExistingStore(config);
+  if (!store) throw new UserError(`no outbox entry #${id}: the outbox is empty (${config.failover.outboxPath} does not exist yet)`);
   try {
     const entry = store.getEntry(id);
     if (!entry) throw new UserError(`no outbox entry #${id}`, { hint: 'penguinmails queue list shows the ids' });

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseAddress } from '../../core/address.js';
 import { ExitCode, UserError } from '../../core/errors.js';
@@ -6,7 +5,7 @@ import type { MessageType, Priority } from '../../core/message.js';
 import { explainRoute, formatExplanation } from '../../cost/explain.js';
 import { buildCostSetup } from '../../cost/model.js';
 import { monthKey } from '../../store/store.js';
-import { loadCommandConfig, openStore } from '../context.js';
+import { loadCommandConfig, openExistingStore } from '../context.js';
 import type { Output } from '../output.js';
 import { parseCount } from '../read-input.js';
 
@@ -23,8 +22,8 @@ export async function run(options: Record<string, unknown>, output: Output, _com
   const month = monthKey(now);
 
   // An explanation must not create files: read the store only if `send` already made it.
-  const storeExists = existsSync(config.failover.outboxPath);
-  const store = storeExists ? await openStore(config) : undefined;
+  const store = await openExistingStore(config);
+  const storeExists = store !== undefined;
   try {
     const explanation = explainRoute(buildCostSetup(config), config.failover, (name) => config.providers[name]?.type ?? name, {
       type: (options.type as MessageType | undefined) ?? config.defaults.type,

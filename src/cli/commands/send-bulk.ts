@@ -12,6 +12,9 @@ import type { GlobalOptions, Output } from '../output.js';
 import { countLines, ProgressBar } from '../progress.js';
 import { parseCount, readTextInput } from '../read-input.js';
 
+/** Stopped by Ctrl-C / SIGTERM: the conventional 128 + SIGINT. */
+const EXIT_INTERRUPTED = 130;
+
 type BulkFlags = SendFlags & GlobalOptions & { payload?: string; recipients: string; dryRun?: boolean; failover?: boolean; concurrency?: string; batchSize?: string; resume?: boolean };
 
 export async function runBulk(flags: BulkFlags, output: Output, _command: Command): Promise<number> {
@@ -43,18 +46,32 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     const handled = (s: BulkStats) => s.delivered + s.rejected + s.queued + s.invalid + s.skipped;
     const started = Date.now();
     const sender = new BulkSender(dispatcher, { chain: route.chain, template, concurrency, batchSize, onProgress: (s) => bar?.update(handled(s)) });
-    const stats = await sender.run(readRecipients(flags.recipients));
+    // First Ctrl-C: finish the calls under way, write the ledger, report. A second one kills.
+    const stop = () => {
+      output.warn('stopping: finishing the calls under way (Ctrl-C again to kill); rerun the same command to resume');
+      sender.stop();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    let stats: BulkStats;
+    try {
+      stats = await sender.run(readRecipients(flags.recipients));
+    } finally {
+      process.removeListener('SIGINT', stop);
+      process.removeListener('SIGTERM', stop);
+    }
     bar?.finish(handled(stats));
 
     const sent = stats.delivered + stats.skipped;
     const failed = stats.rejected + stats.queued + stats.invalid;
     const status = failed === 0 ? 'delivered' : sent === 0 && stats.queued > 0 && stats.rejected + stats.invalid === 0 ? 'queued' : sent === 0 ? 'rejected' : 'partial';
     const report = {
-      status,
+      status: sender.interrupted ? 'interrupted' : status,
       route: { chain: route.chain, rule: route.source },
       recipients: stats.read,
       delivered: stats.delivered,
       skippedAlreadyDelivered: stats.skipped,
+      duplicateRows: stats.duplicates,
       rejected: stats.rejected,
       queued: stats.queued,
       invalid: stats.invalid,
@@ -68,6 +85,7 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     };
     printSummary(output, report);
     if (output.json) output.emitJson(report);
+    if (sender.interrupted) return EXIT_INTERRUPTED;
     return status === 'delivered' ? ExitCode.ok : status === 'queued' ? ExitCode.queued : status === 'rejected' ? ExitCode.rejected : ExitCode.partial;
   } finally {
     await dispatcher.close();
@@ -75,11 +93,12 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
   }
 }
 
-function printSummary(output: Output, report: { recipients: number; delivered: number; skippedAlreadyDelivered: number; rejected: number; queued: number; invalid: number; calls: Record<string, number>; byProvider: BulkStats['byProvider']; failures: { line?: number; email?: string; outcome: string; reason: string; outboxId?: number }[]; failuresNotListed: number; elapsedMs: number; rateLimitPauses: number }): void {
+function printSummary(output: Output, report: { recipients: number; delivered: number; skippedAlreadyDelivered: number; duplicateRows: number; rejected: number; queued: number; invalid: number; calls: Record<string, number>; byProvider: BulkStats['byProvider']; failures: { line?: number; email?: string; outcome: string; reason: string; outboxId?: number }[]; failuresNotListed: number; elapsedMs: number; rateLimitPauses: number }): void {
   const rows: [string, number][] = [
     ['recipients read', report.recipients],
     ['delivered', report.delivered],
     ['already delivered (skipped)', report.skippedAlreadyDelivered],
+    ['duplicate rows (sent once)', report.duplicateRows],
     ['rejected (permanent)', report.rejected],
     ['queued in the outbox', report.queued],
     ['invalid rows', report.invalid],

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { Dispatcher, type Dispatch } from '../../app/dispatcher.js';
+import { retryOutboxEntries } from '../../app/retry-outbox.js';
 import { ExitCode, UserError } from '../../core/errors.js';
 import { describeHealth } from '../../core/health.js';
 import { finalizeMessage, type EmailMessage } from '../../core/message.js';
 import type { Route } from '../../core/router.js';
+import { splitRefused } from '../../core/refused.js';
 import { validateMessage } from '../../core/validate-message.js';
 import { composeDraft, parsePayload, type SendFlags } from '../compose.js';
 import { assertKnownProvider, loadCommandConfig, openStore } from '../context.js';
@@ -36,12 +38,40 @@ export async function run(options: Record<string, unknown>, output: Output, comm
     if (store) for (const name of route.chain) output.detail(`health of ${name}: ${describeHealth(store.get(name), Date.now())}`);
     if (flags.dryRun) return printDryRun(output, dispatcher, message, route);
 
+    const waiting = store!.openEntryFor(message.idempotencyKey);
+    if (waiting) return await retryWaitingEntry(output, dispatcher, message, waiting);
     const result = await dispatcher.deliver(message, route.chain);
     return finish(output, store!, config.failover.outboxPath, message, route, result);
   } finally {
     await dispatcher.close();
     store?.close();
   }
+}
+
+/**
+ * The same message (same idempotency key) already waits in the outbox: sending a second copy could
+ * duplicate an ambiguous one or race a `queue retry`, so that entry is retried instead, under its lease.
+ */
+async function retryWaitingEntry(output: Output, dispatcher: Dispatcher, message: EmailMessage, waiting: { id: number; status: string }): Promise<number> {
+  output.warn(`this message already waits in the outbox as #${waiting.id} (${waiting.status}): retrying that entry instead of sending another copy`);
+  const [result] = await retryOutboxEntries(dispatcher, [waiting.id], { force: false });
+  const status = result.status === 'delivered' || result.status === 'rejected' ? result.status : 'queued';
+  if (status === 'queued') output.error(`not delivered: ${result.reason ?? result.status}`, `it stays in the outbox as #${waiting.id}; see \`penguinmails queue show ${waiting.id}\``);
+  else if (status === 'delivered') output.line(`${output.c.ok('delivered')} via ${result.provider} — message id ${result.messageId}`);
+  else output.error(`rejected: ${result.reason}`, 'this is permanent for this message');
+  if (output.json) {
+    output.emitJson({
+      status,
+      provider: status === 'delivered' ? (result.provider ?? null) : null,
+      messageId: result.messageId ?? null,
+      attempts: result.attempts,
+      outboxId: waiting.id,
+      idempotencyKey: message.idempotencyKey,
+      reason: result.reason ?? null,
+      ...(result.status === 'ambiguous' ? { ambiguous: true } : {}),
+    });
+  }
+  return status === 'delivered' ? ExitCode.ok : status === 'rejected' ? ExitCode.rejected : ExitCode.queued;
 }
 
 function printDryRun(output: Output, dispatcher: Dispatcher, message: EmailMessage, route: Route): number {
@@ -61,13 +91,25 @@ function printDryRun(output: Output, dispatcher: Dispatcher, message: EmailMessa
 
 function finish(output: Output, store: NonNullable<Dispatcher['store']>, outboxPath: string, message: EmailMessage, route: Route, result: Dispatch): number {
   let outboxId: number | null = null;
-  const status: 'delivered' | 'rejected' | 'queued' = result.status === 'undelivered' ? 'queued' : result.status;
+  let status: 'delivered' | 'rejected' | 'queued' | 'partial' = result.status === 'undelivered' ? 'queued' : result.status;
   if (result.status === 'undelivered') {
     outboxId = store.enqueue(message, route.chain, result.ambiguous ? 'ambiguous' : 'pending', result.reason ?? 'not delivered', result.attempts, Date.now());
+  }
+  const split = result.refused ? splitRefused(message, result.refused) : undefined;
+  if (split) {
+    status = 'partial';
+    if (split.retryCopy) {
+      const reason = `refused for now by ${result.provider}: ${split.temporary.map((r) => `${r.address} (${r.reason})`).join(', ')}`;
+      outboxId = store.enqueue(split.retryCopy, route.chain, 'pending', reason, [], Date.now());
+    }
   }
   for (const warning of result.warnings) output.warn(warning);
   if (status === 'delivered') {
     output.line(`${output.c.ok('delivered')} via ${result.provider} — message id ${result.messageId}`);
+  } else if (status === 'partial') {
+    output.line(`${output.c.warn('partly delivered')} via ${result.provider} — message id ${result.messageId}`);
+    for (const r of split!.permanent) output.error(`${r.address} refused for good: ${r.reason}`);
+    for (const r of split!.temporary) output.error(`${r.address} refused for now: ${r.reason}`, `a copy for the refused recipients waits in the outbox as #${outboxId}`);
   } else if (status === 'rejected') {
     output.error(`rejected by ${result.provider}: ${result.reason}`, 'this is permanent for this message: no other provider was tried (fix the recipient or content)');
   } else {
@@ -76,7 +118,7 @@ function finish(output: Output, store: NonNullable<Dispatcher['store']>, outboxP
   if (output.json) {
     output.emitJson({
       status,
-      provider: status === 'delivered' ? result.provider : null,
+      provider: status === 'delivered' || status === 'partial' ? result.provider : null,
       messageId: result.messageId ?? null,
       attempts: result.attempts,
       outboxId,
@@ -84,7 +126,8 @@ function finish(output: Output, store: NonNullable<Dispatcher['store']>, outboxP
       reason: result.reason ?? null,
       ...(result.ambiguous ? { ambiguous: true } : {}),
       ...(result.duplicateOf ? { duplicateOf: result.duplicateOf } : {}),
+      ...(split ? { refused: [...split.permanent.map((r) => ({ ...r, permanent: true })), ...split.temporary.map((r) => ({ ...r, permanent: false }))] } : {}),
     });
   }
-  return status === 'delivered' ? ExitCode.ok : status === 'rejected' ? ExitCode.rejected : ExitCode.queued;
+  return { delivered: ExitCode.ok, partial: ExitCode.partial, rejected: ExitCode.rejected, queued: ExitCode.queued }[status];
 }

@@ -1,0 +1,180 @@
+import { spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BIN, runCli } from '../helpers/cli.js';
+import { TEST_ENV, writeTestConfig, type TestConfigOptions } from '../helpers/config.js';
+import { useFakeEsps } from '../helpers/fake-esps.js';
+
+// Review findings, each pinned by a test: nothing sent twice, nothing lost.
+const refuse = new Map<string, number>();
+const { postmark, mailgun, smtp } = useFakeEsps({ refuse });
+
+const live = (options: TestConfigOptions = {}) => writeTestConfig({ postmarkUrl: postmark.url, mailgunUrl: mailgun.url, smtpPort: smtp.port, ...options });
+const sendArgs = (configPath: string, to = 'ada@example.com') => ['send', '--config', configPath, '--to', to, '--subject', 'Hello', '--text', 'Hi', '--json'];
+
+describe('a rerun never resends what waits in the outbox', () => {
+  it('single send: ambiguous → the identical command does not send again', async () => {
+    postmark.failNext({ delayMs: 1500, status: 200, body: {} });
+    const { configPath } = live({ timeout: '500ms' });
+    const first = await runCli(sendArgs(configPath), { env: TEST_ENV });
+    expect(first.json()).toMatchObject({ status: 'queued', ambiguous: true });
+    const again = await runCli(sendArgs(configPath), { env: TEST_ENV });
+    expect(again.code).toBe(4);
+    expect(again.json()).toMatchObject({ status: 'queued', outboxId: first.json().outboxId });
+    expect(again.stderr).toContain('already waits in the outbox');
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(postmark.requests).toHaveLength(1);
+  });
+
+  it('single send: pending → the identical command retries that entry and closes it', async () => {
+    postmark.persistentFault = { status: 503, body: { ErrorCode: 100, Message: 'Maintenance' } };
+    const { configPath } = live({ order: ['postmark'], attempts: 1 });
+    const first = await runCli(sendArgs(configPath), { env: TEST_ENV });
+    expect(first.code).toBe(4);
+    postmark.persistentFault = undefined;
+    const again = await runCli(sendArgs(configPath), { env: TEST_ENV });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json()).toMatchObject({ status: 'delivered', outboxId: first.json().outboxId });
+    expect((await runCli(['queue', 'list', '--config', configPath, '--json'])).json().entries).toEqual([]);
+  });
+
+  it('bulk: recipients waiting as ambiguous are not resent by a rerun; duplicate rows are sent once', async () => {
+    const { dir, configPath } = live({ order: ['postmark'], timeout: '500ms' });
+    const list = path.join(dir, 'list.csv');
+    writeFileSync(list, 'email,name\na@example.com,A\nb@example.com,B\na@example.com,A\n');
+    const args = ['send', '--config', configPath, '--recipients', list, '--subject', 'Hi {{name}}', '--text', 'x', '--json'];
+    postmark.failNext({ delayMs: 1500, status: 200, body: [] });
+    const first = await runCli(args, { env: TEST_ENV });
+    expect(first.json()).toMatchObject({ queued: 2, duplicateRows: 1 });
+    const again = await runCli(args, { env: TEST_ENV });
+    expect(again.json()).toMatchObject({ delivered: 0, queued: 2 });
+    expect(again.json().failures[0].reason).toContain('already waiting in the outbox');
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(postmark.requests).toHaveLength(1);
+    expect(postmark.sent[0].body).toHaveLength(2);
+  });
+});
+
+describe('outcomes after hand-over are ambiguous, not retried', () => {
+  it('postmark: connection reset after the request was sent', async () => {
+    postmark.failNext({ destroy: true });
+    const { configPath } = live();
+    const result = await runCli(sendArgs(configPath), { env: TEST_ENV });
+    expect(result.code).toBe(4);
+    expect(result.json()).toMatchObject({ ambiguous: true, attempts: [expect.objectContaining({ provider: 'postmark', outcome: 'ambiguous' })] });
+    expect(mailgun.requests).toHaveLength(0);
+  });
+
+  it('smtp: server drops the connection after the message body', async () => {
+    let bodies = 0;
+    const server = createServer((socket: Socket) => {
+      let inData = false;
+      let buffer = '';
+      socket.write('220 dropper ESMTP\r\n');
+      socket.on('data', (chunk) => {
+        buffer += chunk.toString('latin1');
+        let end: number;
+        while ((end = inData ? buffer.indexOf('\r\n.\r\n') : buffer.indexOf('\r\n')) >= 0) {
+          if (inData) {
+            bodies++;
+            socket.destroy();
+            return;
+          }
+          const line = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          if (/^DATA/i.test(line)) {
+            inData = true;
+            socket.write('354 go on\r\n');
+          } else if (/^EHLO/i.test(line)) socket.write('250-dropper\r\n250 8BITMIME\r\n');
+          else socket.write('250 OK\r\n');
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const { configPath } = writeTestConfig({ smtpPort: port, order: ['smtp'], attempts: 3 });
+      const result = await runCli(sendArgs(configPath), { env: TEST_ENV });
+      expect(result.code).toBe(4);
+      expect(result.json()).toMatchObject({ ambiguous: true });
+      expect(bodies).toBe(1);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('recipients refused while the message was accepted', () => {
+  it('smtp 451 for one of two: partial (exit 5), a copy for that one waits in the outbox and goes out later', async () => {
+    refuse.set('busy@example.com', 451);
+    const { configPath } = live({ order: ['smtp'] });
+    const result = await runCli(['send', '--config', configPath, '--to', 'ada@example.com', '--to', 'busy@example.com', '--subject', 'S', '--text', 'T', '--json'], { env: TEST_ENV });
+    expect(result.code).toBe(5);
+    const json = result.json();
+    expect(json).toMatchObject({ status: 'partial', provider: 'smtp', refused: [{ address: 'busy@example.com', permanent: false }] });
+    expect(smtp.messages.map((m) => m.envelope.to)).toEqual([['ada@example.com']]);
+    refuse.delete('busy@example.com');
+    const retried = await runCli(['queue', 'retry', String(json.outboxId), '--config', configPath, '--json'], { env: TEST_ENV });
+    expect(retried.json().results[0].status).toBe('delivered');
+    expect(smtp.messages.map((m) => m.envelope.to)).toEqual([['ada@example.com'], ['busy@example.com']]);
+  });
+
+  it('postmark accepts but will not deliver to an inactive address: partial, nothing queued', async () => {
+    postmark.inactive.add('gone@example.com');
+    const { configPath } = live();
+    const result = await runCli(['send', '--config', configPath, '--to', 'ada@example.com', '--to', 'gone@example.com', '--subject', 'S', '--text', 'T', '--json'], { env: TEST_ENV });
+    expect(result.code).toBe(5);
+    expect(result.json()).toMatchObject({ status: 'partial', outboxId: null, refused: [{ address: 'gone@example.com', permanent: true }] });
+  });
+});
+
+describe('bulk interrupted and concurrent retries', () => {
+  it('Ctrl-C finishes the calls under way, records them, exits 130; the rerun sends the rest once', async () => {
+    const { dir, configPath } = live({ order: ['postmark'] });
+    const list = path.join(dir, 'list.csv');
+    writeFileSync(list, ['email,name', ...Array.from({ length: 3000 }, (_, i) => `u${i}@example.com,U${i}`)].join('\n'));
+    const args = ['send', '--config', configPath, '--recipients', list, '--subject', 'Hi {{name}}', '--text', 'x', '--json', '--concurrency', '1'];
+    postmark.latencyMs = 300;
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...TEST_ENV } });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    while (postmark.requests.length < 2) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(code).toBe(130);
+    expect(JSON.parse(stdout)).toMatchObject({ status: 'interrupted', queued: 0 });
+    postmark.latencyMs = 0;
+    const rerun = await runCli(args, { env: TEST_ENV, timeoutMs: 60_000 });
+    expect(rerun.json()).toMatchObject({ queued: 0 });
+    const sentTo = postmark.sent.flatMap((s) => s.body.map((m: any) => m.To));
+    expect(sentTo).toHaveLength(3000);
+    expect(new Set(sentTo).size).toBe(3000);
+  }, 60_000);
+
+  it('four queue retry processes at once: no "database is locked", each message delivered once', async () => {
+    const { dir, configPath } = live({ order: ['postmark'], attempts: 1 });
+    const list = path.join(dir, 'list.csv');
+    writeFileSync(list, ['email,name', ...Array.from({ length: 40 }, (_, i) => `q${i}@example.com,Q${i}`)].join('\n'));
+    postmark.persistentFault = { status: 503, body: { ErrorCode: 100, Message: 'Maintenance' } };
+    const down = await runCli(['send', '--config', configPath, '--recipients', list, '--subject', 'Hi', '--text', 'x', '--json', '--batch-size', '1', '--concurrency', '8'], { env: TEST_ENV, timeoutMs: 60_000 });
+    expect(down.json().queued).toBe(40);
+    postmark.reset();
+    postmark.latencyMs = 20;
+    const runs = await Promise.all([0, 1, 2, 3].map(() => runCli(['queue', 'retry', '--all', '--config', configPath, '--json'], { env: TEST_ENV, timeoutMs: 60_000 })));
+    for (const run of runs) expect(run.code, run.stderr).toBe(0);
+    const to = postmark.sent.map((s) => s.body.To);
+    expect(to).toHaveLength(40);
+    expect(new Set(to).size).toBe(40);
+  }, 60_000);
+});
+
+describe('reading the outbox creates nothing', () => {
+  it('queue list in a directory without an outbox', async () => {
+    const { dir, configPath } = writeTestConfig({ failover: { outbox: 'sub/dir/outbox.db' } });
+    const result = await runCli(['queue', 'list', '--config', configPath, '--json']);
+    expect(result.json().entries).toEqual([]);
+    expect(existsSync(path.join(dir, 'sub'))).toBe(false);
+  });
+});
