@@ -37,8 +37,10 @@ export async function countLines(file: string): Promise<number | undefined> {
   if (file === '-') return undefined;
   const { createReadStream } = await import('node:fs');
   let lines = 0;
+  let last = 10;
   for await (const chunk of createReadStream(file)) {
     for (const byte of chunk as Buffer) if (byte === 10) lines++;
+    last = (chunk as Buffer)[(chunk as Buffer).length - 1] ?? last;
   }
-  return lines;
+  return last === 10 ? lines : lines + 1;
 }

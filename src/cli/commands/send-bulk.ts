@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { BulkSender, type BulkStats } from '../../app/bulk-sender.js';
 import { Dispatcher } from '../../app/dispatcher.js';
-import { readRecipients } from '../../bulk/recipient-source.js';
+import { listFormatOf, readRecipients } from '../../bulk/recipient-source.js';
 import { ExitCode, UserError } from '../../core/errors.js';
 import { mergeFieldNames, personalise } from '../../core/merge.js';
 import { finalizeMessage } from '../../core/message.js';
@@ -42,7 +42,9 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     }
 
     const showBar = !output.json && !output.quiet && Boolean(process.stderr.isTTY);
-    const bar = showBar ? new ProgressBar(process.stderr, await countLines(flags.recipients)) : undefined;
+    const lines = showBar ? await countLines(flags.recipients) : undefined;
+    const rows = lines !== undefined && listFormatOf(flags.recipients) === 'csv' ? lines - 1 : lines;
+    const bar = showBar ? new ProgressBar(process.stderr, rows) : undefined;
     const handled = (s: BulkStats) => s.delivered + s.rejected + s.queued + s.invalid + s.skipped;
     const started = Date.now();
     const sender = new BulkSender(dispatcher, { chain: route.chain, template, concurrency, batchSize, onProgress: (s) => bar?.update(handled(s)) });
