@@ -45,9 +45,9 @@ export interface BulkOptions {
 
 const MAX_FAILURES_KEPT = 100;
 /**
- * Deliveries are written to the ledger in groups: one SQLite transaction per batch of 500 random
- * keys costs more than the API call. Safe to defer, because a batch's in-flight record is only
- * removed in the same transaction: a crash before the write leaves it "in doubt", never resent.
+ * Deliveries are written to the ledger in groups, a row per batch, several batches a transaction.
+ * Safe to defer, because a batch's in-flight record is only removed in the same transaction: a
+ * crash before the write leaves it "in doubt", never resent.
  */
 const LEDGER_FLUSH_ROWS = 5_000;
 const LEDGER_FLUSH_MS = 250;
@@ -70,6 +70,7 @@ export class BulkSender {
   private inDoubt: { batchIds: number[]; keys: Map<string, string> } = { batchIds: [], keys: new Map() };
   private readonly inDoubtSeen = new Set<string>();
   private readonly keysHandedOut = new Set<string>();
+  private deliveredEarlier = new Set<string>();
   private stopRequested = false;
   private ledgerBuffer: { provider: string; deliveries: { key: string; messageId: string }[]; batchId: number; stillOpen: string[] }[] = [];
   private ledgerRows = 0;
@@ -86,8 +87,13 @@ export class BulkSender {
 
   /** Key of one recipient's copy: the same list and message give the same keys, so a rerun resumes. */
   recipientKey(recipient: { email: string; fields: Record<string, string> }): string {
-    const digest = createHash('sha256').update(JSON.stringify([this.options.template.idempotencyKey, recipient.email.toLowerCase(), recipient.fields])).digest('hex');
-    return `pmb_${digest.slice(0, 32)}`;
+    const digest = createHash('sha256').update(JSON.stringify([recipient.email.toLowerCase(), recipient.fields])).digest('hex');
+    return `${this.runKey}/${digest.slice(0, 24)}`;
+  }
+
+  /** The message's key: every recipient key of this bulk message starts with it. */
+  private get runKey(): string {
+    return this.options.template.idempotencyKey;
   }
 
   /** Stops taking new recipients (Ctrl-C): calls under way finish, the ledger is written. */
@@ -104,6 +110,7 @@ export class BulkSender {
     if (holder) throw new UserError(`another run of this message to this list is still going (${holder})`, { hint: 'wait for it to finish; rerunning afterwards sends only what it did not' });
     // Every batch still marked in flight belongs to another run that died: its fate is unknown.
     this.inDoubt = this.store.inFlightBatches();
+    this.deliveredEarlier = this.store.bulkDeliveredKeys(this.runKey);
     const slots = new Slots(this.options.concurrency);
     const batchSize = this.batchSizeFor(this.options.chain[0]);
     let candidates: Pending[] = [];
@@ -165,7 +172,9 @@ export class BulkSender {
   private notYetHandled(recipients: Pending[]): Pending[] {
     if (recipients.length === 0) return [];
     const keys = recipients.map((r) => r.idempotencyKey);
-    const delivered = this.store.deliveredAmong(keys);
+    // Delivered in an earlier run's batch, or on its own (a retry from the outbox).
+    const deliveredAlone = this.store.deliveredAmong(keys);
+    const delivered = { has: (key: string) => this.deliveredEarlier.has(key) || deliveredAlone.has(key) };
     const waiting = this.store.openEntriesAmong(keys);
     return recipients.filter((recipient) => {
       const key = recipient.idempotencyKey;
@@ -292,19 +301,11 @@ export class BulkSender {
     this.ledgerRows = 0;
     this.lastLedgerFlush = Date.now();
     const now = this.dispatcher.now();
-    // Sorted keys touch the ledger's B-tree pages in order: far fewer page misses than random order.
-    const byProvider = new Map<string, { key: string; messageId: string }[]>();
-    for (const entry of entries) {
-      const list = byProvider.get(entry.provider) ?? [];
-      list.push(...entry.deliveries);
-      byProvider.set(entry.provider, list);
-    }
     this.store.atomically(() => {
-      for (const [provider, deliveries] of byProvider) {
-        deliveries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-        this.store.recordDeliveries(deliveries, provider, this.options.template.type, now);
+      for (const entry of entries) {
+        this.store.recordBulkDelivery(this.runKey, entry.provider, this.options.template.type, entry.deliveries, now);
+        this.store.settleInFlight(entry.batchId, entry.stillOpen);
       }
-      for (const entry of entries) this.store.settleInFlight(entry.batchId, entry.stillOpen);
     });
   }
 
@@ -315,7 +316,8 @@ export class BulkSender {
       this.queueAll([recipient], 'no provider left in the chain', 'pending');
       return;
     }
-    const outcome = await this.dispatcher.deliver(message, chain);
+    // The ledger was checked for this recipient when the run took it.
+    const outcome = await this.dispatcher.deliver(message, chain, { ledgerChecked: true });
     for (const attempt of outcome.attempts) if (attempt.outcome !== 'skipped') this.stats.calls[attempt.provider] = (this.stats.calls[attempt.provider] ?? 0) + 1;
     if (outcome.status === 'delivered') {
       this.stats.delivered++;

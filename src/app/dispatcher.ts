@@ -72,8 +72,8 @@ export class Dispatcher {
   }
 
   /** Sends unless the key was delivered before; records the delivery in the ledger. */
-  async deliver(message: EmailMessage, chain: string[], options: { ignoreCircuit?: boolean; beforeSend?: () => void } = {}): Promise<Dispatch> {
-    const earlier = this.store?.findDelivery(message.idempotencyKey);
+  async deliver(message: EmailMessage, chain: string[], options: { ignoreCircuit?: boolean; beforeSend?: () => void; ledgerChecked?: boolean } = {}): Promise<Dispatch> {
+    const earlier = options.ledgerChecked ? undefined : this.store?.findDelivery(message.idempotencyKey);
     if (earlier) {
       return {
         status: 'delivered',

@@ -30,6 +30,18 @@ CREATE TABLE IF NOT EXISTS deliveries (
   delivered_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 
+-- Bulk deliveries: one row per accepted batch (recipient keys and message ids in order). A row per
+-- recipient in \`deliveries\` cost more than the API call; bulk keys are "<message key>/<recipient>".
+CREATE TABLE IF NOT EXISTS bulk_deliveries (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_key TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  keys_json TEXT NOT NULL,
+  message_ids_json TEXT NOT NULL,
+  delivered_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS bulk_deliveries_run ON bulk_deliveries(run_key);
+
 CREATE TABLE IF NOT EXISTS health (
   provider TEXT PRIMARY KEY,
   consecutive_failures INTEGER NOT NULL,

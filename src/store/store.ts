@@ -104,7 +104,46 @@ export class Store implements HealthBook {
     const row = this.sql('SELECT provider, message_id, delivered_at FROM deliveries WHERE idempotency_key = ?').get(key) as
       | { provider: string; message_id: string; delivered_at: number }
       | undefined;
-    return row && { provider: row.provider, messageId: row.message_id, deliveredAt: row.delivered_at };
+    if (row) return { provider: row.provider, messageId: row.message_id, deliveredAt: row.delivered_at };
+    return this.findBulkDelivery(key);
+  }
+
+  /** A recipient key of a bulk run ("<message key>/<recipient>") in that run's delivered batches. */
+  private findBulkDelivery(key: string): Delivery | undefined {
+    const slash = key.lastIndexOf('/');
+    if (slash <= 0) return undefined;
+    const row = this.sql(
+      'SELECT b.provider, b.message_ids_json, b.delivered_at, k.key AS position FROM bulk_deliveries b, json_each(b.keys_json) k WHERE b.run_key = ? AND k.value = ? LIMIT 1',
+    ).get(key.slice(0, slash), key) as { provider: string; message_ids_json: string; delivered_at: number; position: number } | undefined;
+    if (!row) return undefined;
+    const ids = JSON.parse(row.message_ids_json) as string | string[];
+    return { provider: row.provider, messageId: Array.isArray(ids) ? ids[row.position] : ids, deliveredAt: row.delivered_at };
+  }
+
+  /** Every recipient key delivered by the bulk runs of one message. */
+  bulkDeliveredKeys(runKey: string): Set<string> {
+    const rows = this.sql('SELECT keys_json FROM bulk_deliveries WHERE run_key = ?').all(runKey) as { keys_json: string }[];
+    const keys = new Set<string>();
+    for (const row of rows) for (const key of JSON.parse(row.keys_json) as string[]) keys.add(key);
+    return keys;
+  }
+
+  /** Records one accepted bulk batch: one row, however many recipients. */
+  recordBulkDelivery(runKey: string, provider: string, type: string, deliveries: { key: string; messageId: string }[], now: number): void {
+    if (deliveries.length === 0) return;
+    const ids = deliveries.map((d) => d.messageId);
+    // Mailgun answers one id for the whole call: store it once.
+    const storedIds = ids.every((id) => id === ids[0]) ? ids[0] : ids;
+    this.atomically(() => {
+      this.sql('INSERT INTO bulk_deliveries (run_key, provider, keys_json, message_ids_json, delivered_at) VALUES (?, ?, ?, ?, ?)').run(
+        runKey,
+        provider,
+        JSON.stringify(deliveries.map((d) => d.key)),
+        JSON.stringify(storedIds),
+        now,
+      );
+      this.addUsage(monthKey(now), provider, type, deliveries.length);
+    });
   }
 
   /** Records a delivery, counts it in the usage ledger, and closes any outbox entry of that key — atomically. */
@@ -113,19 +152,6 @@ export class Store implements HealthBook {
       this.sql('INSERT OR IGNORE INTO deliveries (idempotency_key, provider, message_id, delivered_at) VALUES (?, ?, ?, ?)').run(message.idempotencyKey, provider, messageId, now);
       this.closeOpenEntry(message.idempotencyKey, provider, messageId, now);
       this.addUsage(monthKey(now), provider, message.type, emails);
-    });
-  }
-
-  /** Records many deliveries of one provider in one transaction (bulk). */
-  recordDeliveries(deliveries: { key: string; messageId: string }[], provider: string, type: string, now: number): void {
-    if (deliveries.length === 0) return;
-    const insert = this.sql('INSERT OR IGNORE INTO deliveries (idempotency_key, provider, message_id, delivered_at) VALUES (?, ?, ?, ?)');
-    this.atomically(() => {
-      for (const d of deliveries) {
-        insert.run(d.key, provider, d.messageId, now);
-        this.closeOpenEntry(d.key, provider, d.messageId, now);
-      }
-      this.addUsage(monthKey(now), provider, type, deliveries.length);
     });
   }
 
