@@ -25,3 +25,20 @@ export function assertKnownProvider(config: Config, name: string, flag: string):
   const suggestion = closestMatch(name, known);
   throw new UserError(`${flag}: unknown provider "${name}" (known: ${known.join(', ') || 'none configured'})`, { hint: suggestion ? `did you mean "${suggestion}"?` : 'add it under providers: in the config' });
 }
+
+/**
+ * For commands about one outbox entry (`queue show`, `queue drop`): parses the id, opens the
+ * outbox without creating it, runs `work`, and closes it.
+ */
+export async function withOutboxEntry<T>(options: GlobalOptions, idText: string | undefined, work: (store: Store, id: number) => T | Promise<T>): Promise<T> {
+  const { parseCount } = await import('./read-input.js');
+  const id = parseCount(idText, 'id', { min: 1 })!;
+  const config = await loadCommandConfig(options, { requireEnv: false });
+  const store = await openExistingStore(config);
+  if (!store) throw new UserError(`no outbox entry #${id}: the outbox is empty (${config.failover.outboxPath} does not exist yet)`);
+  try {
+    return await work(store, id);
+  } finally {
+    store.close();
+  }
+}

@@ -1,16 +1,11 @@
 import type { Command } from 'commander';
 import { isLeaseOwnerAlive } from '../../app/lease-owner.js';
 import { ExitCode, UserError } from '../../core/errors.js';
-import { loadCommandConfig, openExistingStore } from '../context.js';
+import { withOutboxEntry } from '../context.js';
 import type { Output } from '../output.js';
-import { parseCount } from '../read-input.js';
 
 export async function run(options: Record<string, unknown>, output: Output, _command: Command, args: string[]): Promise<number> {
-  const id = parseCount(args[0], 'id', { min: 1 })!;
-  const config = await loadCommandConfig(options, { requireEnv: false });
-  const store = await openExistingStore(config);
-  if (!store) throw new UserError(`no outbox entry #${id}: the outbox is empty (${config.failover.outboxPath} does not exist yet)`);
-  try {
+  return withOutboxEntry(options, args[0], (store, id) => {
     const { status, busy } = store.drop(id, Date.now(), isLeaseOwnerAlive);
     if (!status) throw new UserError(`no outbox entry #${id}`, { hint: 'penguinmails queue list shows the ids' });
     if (busy) throw new UserError(`#${id} is being retried right now by ${busy}: not dropped`, { hint: 'wait for that retry to finish, then look again with queue show' });
@@ -18,7 +13,5 @@ export async function run(options: Record<string, unknown>, output: Output, _com
     if (output.json) output.emitJson({ id, status });
     else output.line(`#${id} dropped: it will not be retried`);
     return ExitCode.ok;
-  } finally {
-    store.close();
-  }
+  });
 }

@@ -1,16 +1,11 @@
 import type { Command } from 'commander';
 import { ExitCode, UserError } from '../../core/errors.js';
-import { loadCommandConfig, openExistingStore } from '../context.js';
+import { withOutboxEntry } from '../context.js';
 import type { Output } from '../output.js';
-import { parseCount } from '../read-input.js';
 import { renderAttempt } from '../render-attempts.js';
 
 export async function run(options: Record<string, unknown>, output: Output, _command: Command, args: string[]): Promise<number> {
-  const id = parseCount(args[0], 'id', { min: 1 })!;
-  const config = await loadCommandConfig(options, { requireEnv: false });
-  const store = await openExistingStore(config);
-  if (!store) throw new UserError(`no outbox entry #${id}: the outbox is empty (${config.failover.outboxPath} does not exist yet)`);
-  try {
+  return withOutboxEntry(options, args[0], (store, id) => {
     const entry = store.getEntry(id);
     if (!entry) throw new UserError(`no outbox entry #${id}`, { hint: 'penguinmails queue list shows the ids' });
     if (output.json) {
@@ -29,7 +24,5 @@ export async function run(options: Record<string, unknown>, output: Output, _com
     output.line('  attempts:');
     for (const attempt of entry.attempts) output.line(`    ${renderAttempt(output, attempt)}`);
     return ExitCode.ok;
-  } finally {
-    store.close();
-  }
+  });
 }

@@ -23,7 +23,6 @@ export async function run(options: Record<string, unknown>, output: Output, _com
 
   // An explanation must not create files: read the store only if `send` already made it.
   const store = await openExistingStore(config);
-  const storeExists = store !== undefined;
   try {
     const explanation = explainRoute(buildCostSetup(config), config.failover, (name) => config.providers[name]?.type ?? name, {
       type: (options.type as MessageType | undefined) ?? config.defaults.type,
