@@ -150,9 +150,18 @@ class MailgunProvider implements Provider {
     return recipients.map((r) => ({ email: r.email, ok: true, messageId: id }));
   }
 
+  /** Built once: a mailgun.js client sets up some forty API wrappers. */
+  private client?: Promise<{ messages: { create(domain: string, data: never): Promise<{ id?: string; status?: number }> } }>;
+
+  private getClient() {
+    this.client ??= import('mailgun.js').then(({ default: Mailgun }) =>
+      new Mailgun(FormData).client({ username: 'api', key: this.config.apiKey, url: this.baseUrl, timeout: this.options.timeoutMs }),
+    );
+    return this.client;
+  }
+
   private async post(form: MailgunForm): Promise<string> {
-    const { default: Mailgun } = await import('mailgun.js');
-    const client = new Mailgun(FormData).client({ username: 'api', key: this.config.apiKey, url: this.baseUrl, timeout: this.options.timeoutMs });
+    const client = await this.getClient();
     try {
       // The SDK's message type is a union keyed on template/html/text; our form has the same fields.
       const result = await client.messages.create(this.config.domain, form as never);
