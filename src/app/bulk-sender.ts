@@ -51,6 +51,26 @@ const MAX_FAILURES_KEPT = 100;
  */
 const LEDGER_FLUSH_ROWS = 5_000;
 const LEDGER_FLUSH_MS = 250;
+/** A run lock whose heartbeat is older than this can be taken over (its holder cannot be checked). */
+const RUN_LOCK_STALE_MS = 10 * 60_000;
+
+/**
+ * The next batch of at most `size` recipients with no email address twice: a Mailgun batch keys
+ * its recipient variables by address, so a repeat would overwrite the first one's fields.
+ */
+export function takeBatch<T extends { email: string }>(queue: T[], size: number): { batch: T[]; rest: T[] } {
+  const batch: T[] = [];
+  const rest: T[] = [];
+  const emails = new Set<string>();
+  for (const item of queue) {
+    const email = item.email.toLowerCase();
+    if (batch.length < size && !emails.has(email)) {
+      batch.push(item);
+      emails.add(email);
+    } else rest.push(item);
+  }
+  return { batch, rest };
+}
 const MAX_RATE_LIMIT_PAUSES_PER_CALL = 20;
 
 type Pending = BulkRecipient & { line: number };
@@ -67,8 +87,7 @@ export class BulkSender {
   private readonly owner = newLeaseOwner();
   private readonly gate: RateGate;
   private readonly store;
-  private inDoubt: { batchIds: number[]; keys: Map<string, string> } = { batchIds: [], keys: new Map() };
-  private readonly inDoubtSeen = new Set<string>();
+  private inDoubt = new Map<string, { batchId: number; provider: string }>();
   private readonly keysHandedOut = new Set<string>();
   private deliveredEarlier = new Set<string>();
   private stopRequested = false;
@@ -99,6 +118,7 @@ export class BulkSender {
   /** Stops taking new recipients (Ctrl-C): calls under way finish, the ledger is written. */
   stop(): void {
     this.stopRequested = true;
+    this.flushLedger();
   }
 
   get interrupted(): boolean {
@@ -106,10 +126,10 @@ export class BulkSender {
   }
 
   async run(rows: AsyncIterable<RecipientRow>): Promise<BulkStats> {
-    const holder = this.store.claimBulkRun(this.options.template.idempotencyKey, this.owner, isLeaseOwnerAlive);
+    const holder = this.store.claimBulkRun(this.runKey, this.owner, this.dispatcher.now(), RUN_LOCK_STALE_MS, isLeaseOwnerAlive);
     if (holder) throw new UserError(`another run of this message to this list is still going (${holder})`, { hint: 'wait for it to finish; rerunning afterwards sends only what it did not' });
-    // Every batch still marked in flight belongs to another run that died: its fate is unknown.
-    this.inDoubt = this.store.inFlightBatches();
+    // Batches of this message that an earlier run left in flight: that run died, their fate is unknown.
+    this.inDoubt = this.store.inFlightOf(this.runKey);
     this.deliveredEarlier = this.store.bulkDeliveredKeys(this.runKey);
     const slots = new Slots(this.options.concurrency);
     const batchSize = this.batchSizeFor(this.options.chain[0]);
@@ -120,11 +140,15 @@ export class BulkSender {
       chunk.push(...this.notYetHandled(candidates));
       candidates = [];
       while ((chunk.length >= batchSize || (force && chunk.length > 0)) && !slots.failed) {
-        const full = chunk.slice(0, batchSize);
-        chunk = chunk.slice(batchSize);
-        await slots.run(() => this.deliverChunk(full, 0));
+        const { batch, rest } = takeBatch(chunk, batchSize);
+        chunk = rest;
+        this.store.heartbeatBulkRun(this.runKey, this.owner, this.dispatcher.now());
+        await slots.run(() => this.deliverChunk(batch, 0));
       }
     };
+    // Accepted batches are recorded at least this often, even while every worker waits (429 pause).
+    const ledgerTimer = setInterval(() => this.flushLedger(), LEDGER_FLUSH_MS);
+    ledgerTimer.unref();
     try {
       for await (const row of rows) {
         if (this.stopRequested || slots.failed) break;
@@ -149,12 +173,11 @@ export class BulkSender {
       try {
         await slots.drain();
       } finally {
+        clearInterval(ledgerTimer);
         this.flushLedger();
-        this.store.releaseBulkRun(this.options.template.idempotencyKey, this.owner);
+        this.store.releaseBulkRun(this.runKey, this.owner);
       }
     }
-    // The dead runs' batches are settled once every one of their recipients has been seen again.
-    if (!this.stopRequested && this.inDoubtSeen.size === this.inDoubt.keys.size) this.store.forgetInFlight(this.inDoubt.batchIds);
     this.stats.rateLimitPauses = this.gate.pauses;
     this.progress();
     return this.stats;
@@ -166,34 +189,52 @@ export class BulkSender {
   }
 
   /**
-   * Drops recipients delivered by an earlier run (skipped). Those an earlier run handed to a
-   * provider and then died have an unknown fate: they go to the outbox as ambiguous, not resent.
+   * Keeps only recipients this run must send. Skipped: delivered before, or with an outbox entry
+   * (waiting, dropped or rejected: the outbox decides, not a rerun). Left in flight by a run that
+   * died: unknown fate, so into the outbox as ambiguous — and out of that in-flight record.
    */
   private notYetHandled(recipients: Pending[]): Pending[] {
     if (recipients.length === 0) return [];
     const keys = recipients.map((r) => r.idempotencyKey);
-    // Delivered in an earlier run's batch, or on its own (a retry from the outbox).
+    // Outbox first, ledger second: a concurrent `queue retry` records the delivery before it
+    // closes the entry, so this order cannot miss a message that moves between the two.
+    const inOutbox = this.store.outboxEntriesAmong(keys);
     const deliveredAlone = this.store.deliveredAmong(keys);
-    const delivered = { has: (key: string) => this.deliveredEarlier.has(key) || deliveredAlone.has(key) };
-    const waiting = this.store.openEntriesAmong(keys);
-    return recipients.filter((recipient) => {
-      const key = recipient.idempotencyKey;
-      const inDoubtAt = this.inDoubt.keys.get(key);
-      if (inDoubtAt !== undefined) this.inDoubtSeen.add(key);
-      if (delivered.has(key)) {
-        this.stats.skipped++;
+    const resolvedInDoubt = new Map<number, Set<string>>();
+    const kept = this.store.atomically(() =>
+      recipients.filter((recipient) => {
+        const key = recipient.idempotencyKey;
+        const inDoubt = this.inDoubt.get(key);
+        if (inDoubt) {
+          if (!resolvedInDoubt.has(inDoubt.batchId)) resolvedInDoubt.set(inDoubt.batchId, new Set());
+          resolvedInDoubt.get(inDoubt.batchId)!.add(key);
+        }
+        if (this.deliveredEarlier.has(key) || deliveredAlone.has(key)) {
+          this.stats.skipped++;
+          return false;
+        }
+        const entry = inOutbox.get(key);
+        if (entry) {
+          this.reportOutboxEntry(recipient, entry);
+          return false;
+        }
+        if (!inDoubt) return true;
+        const reason = `an earlier run was killed after handing this message to ${inDoubt.provider}; it may have been delivered`;
+        this.fail({ line: recipient.line, email: recipient.email, outcome: 'queued', reason, outboxId: this.store.enqueue(this.personal(recipient), this.options.chain, 'ambiguous', reason, [], this.dispatcher.now()) });
         return false;
-      }
-      const outboxId = waiting.get(key);
-      if (outboxId !== undefined) {
-        this.fail({ line: recipient.line, email: recipient.email, outcome: 'queued', reason: 'already waiting in the outbox from an earlier run (use queue retry)', outboxId });
-        return false;
-      }
-      if (inDoubtAt === undefined) return true;
-      const reason = `an earlier run was killed after handing this message to ${inDoubtAt}; it may have been delivered`;
-      this.fail({ line: recipient.line, email: recipient.email, outcome: 'queued', reason, outboxId: this.store.enqueue(this.personal(recipient), this.options.chain, 'ambiguous', reason, [], this.dispatcher.now()) });
-      return false;
+      }),
+    );
+    this.store.atomically(() => {
+      for (const [batchId, resolved] of resolvedInDoubt) this.store.resolveInFlight(batchId, resolved);
     });
+    return kept;
+  }
+
+  private reportOutboxEntry(recipient: Pending, entry: { id: number; status: string }): void {
+    const where = { line: recipient.line, email: recipient.email, outboxId: entry.id };
+    if (entry.status === 'dropped') this.stats.skipped++;
+    else if (entry.status === 'rejected') this.fail({ ...where, outcome: 'rejected', reason: 'rejected earlier (see queue show)' });
+    else this.fail({ ...where, outcome: 'queued', reason: `already waiting in the outbox (${entry.status}) from an earlier run: use queue retry` });
   }
 
   private personal(recipient: BulkRecipient): EmailMessage {
@@ -215,7 +256,7 @@ export class BulkSender {
     for (let start = 0; start < recipients.length; start += size) {
       const part = recipients.slice(start, start + size);
       // Recorded before the call: if this process dies now, a later run knows these are in doubt.
-      const batchId = this.store.markInFlight(part.map((r) => r.idempotencyKey), this.owner, name, this.dispatcher.now());
+      const batchId = this.store.markInFlight(this.runKey, part.map((r) => r.idempotencyKey), this.owner, name, this.dispatcher.now());
       const verdict = await this.callWithRetries(name, part);
       if (verdict.kind === 'results') {
         await this.settle(name, providerIndex, part, verdict.results, batchId);

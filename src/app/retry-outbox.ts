@@ -1,4 +1,5 @@
 import type { Attempt } from '../core/failover.js';
+import type { RefusedRecipient } from '../providers/provider.js';
 import { splitRefused } from '../core/refused.js';
 import type { Dispatcher } from './dispatcher.js';
 import { isLeaseOwnerAlive, newLeaseOwner } from './lease-owner.js';
@@ -10,6 +11,10 @@ export interface RetryResult {
   messageId?: string;
   reason?: string;
   attempts: Attempt[];
+  /** Delivered, but these recipients were refused. */
+  refused?: RefusedRecipient[];
+  /** The outbox entry holding a copy for the recipients refused only for now. */
+  retryCopyId?: number;
 }
 
 /**
@@ -40,14 +45,24 @@ export async function retryOutboxEntries(dispatcher: Dispatcher, ids: number[], 
     });
     const status = outcome.status === 'undelivered' ? (outcome.ambiguous ? 'ambiguous' : 'pending') : outcome.status;
     let reason = outcome.duplicateOf ? `already delivered by ${outcome.duplicateOf.provider} (${outcome.duplicateOf.messageId}); not sent again` : (outcome.reason ?? null);
+    let retryCopyId: number | undefined;
     if (outcome.refused) {
       const split = splitRefused(entry.message, outcome.refused);
       const refusedText = outcome.refused.map((r) => `${r.address} (${r.permanent ? 'for good' : 'for now'}: ${r.reason})`).join(', ');
-      reason = `delivered, but ${outcome.provider} refused ${refusedText}`;
-      if (split.retryCopy) reason += `; a copy for those refused for now waits as #${store.enqueue(split.retryCopy, chain, 'pending', `refused for now by ${outcome.provider}`, [], dispatcher.now())}`;
+      if (split.retryCopy) retryCopyId = store.enqueue(split.retryCopy, chain, 'pending', `refused for now by ${outcome.provider}`, [], dispatcher.now());
+      reason = `delivered, but ${outcome.provider} refused ${refusedText}${retryCopyId ? `; a copy for those refused for now waits as #${retryCopyId}` : ''}`;
     }
     store.finishRetry(id, owner, { status, reason, attempts: outcome.attempts, provider: outcome.provider, messageId: outcome.messageId }, dispatcher.now());
-    results.push({ id, status, provider: outcome.provider, messageId: outcome.messageId, reason: reason ?? undefined, attempts: outcome.attempts });
+    results.push({
+      id,
+      status,
+      provider: outcome.provider,
+      messageId: outcome.messageId,
+      reason: reason ?? undefined,
+      attempts: outcome.attempts,
+      ...(outcome.refused ? { refused: outcome.refused } : {}),
+      ...(retryCopyId ? { retryCopyId } : {}),
+    });
   }
   return results;
 }

@@ -52,18 +52,22 @@ CREATE TABLE IF NOT EXISTS health (
 );
 
 -- Bulk batches handed to a provider and not yet settled: if the run dies, their fate is unknown.
-CREATE TABLE IF NOT EXISTS in_flight_batches (
+CREATE TABLE IF NOT EXISTS bulk_in_flight (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_key TEXT NOT NULL,
   owner TEXT NOT NULL,
   provider TEXT NOT NULL,
   keys_json TEXT NOT NULL,
   started_at INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS bulk_in_flight_run ON bulk_in_flight(run_key);
 
--- One live bulk run per message (template key): two runs of the same list would race.
-CREATE TABLE IF NOT EXISTS bulk_runs (
-  template_key TEXT PRIMARY KEY,
-  owner TEXT NOT NULL
+-- One live bulk run per message: two runs of the same list would race. The heartbeat lets a new
+-- run take over from one that died where its process cannot be checked (another host).
+CREATE TABLE IF NOT EXISTS bulk_run_locks (
+  run_key TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  heartbeat_at INTEGER NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS usage (

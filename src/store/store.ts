@@ -101,11 +101,14 @@ export class Store implements HealthBook {
 
   // ── delivery ledger: "this idempotency key was delivered" ──
   findDelivery(key: string): Delivery | undefined {
+    return this.findSingleDelivery(key) ?? this.findBulkDelivery(key);
+  }
+
+  private findSingleDelivery(key: string): Delivery | undefined {
     const row = this.sql('SELECT provider, message_id, delivered_at FROM deliveries WHERE idempotency_key = ?').get(key) as
       | { provider: string; message_id: string; delivered_at: number }
       | undefined;
-    if (row) return { provider: row.provider, messageId: row.message_id, deliveredAt: row.delivered_at };
-    return this.findBulkDelivery(key);
+    return row && { provider: row.provider, messageId: row.message_id, deliveredAt: row.delivered_at };
   }
 
   /** A recipient key of a bulk run ("<message key>/<recipient>") in that run's delivered batches. */
@@ -166,10 +169,12 @@ export class Store implements HealthBook {
     return this.sql("SELECT id, status FROM outbox WHERE idempotency_key = ? AND status IN ('pending', 'ambiguous')").get(key) as { id: number; status: 'pending' | 'ambiguous' } | undefined;
   }
 
-  /** Of these keys, those waiting in the outbox (one query for a whole batch): key → entry id. */
-  openEntriesAmong(keys: string[]): Map<string, number> {
-    const rows = this.sql("SELECT idempotency_key AS key, id FROM outbox WHERE status IN ('pending', 'ambiguous') AND idempotency_key IN (SELECT value FROM json_each(?))").all(JSON.stringify(keys)) as { key: string; id: number }[];
-    return new Map(rows.map((r) => [r.key, r.id]));
+  /** Of these keys, those with an outbox entry not delivered (one query for a whole batch): key → entry. */
+  outboxEntriesAmong(keys: string[]): Map<string, { id: number; status: OutboxStatus }> {
+    const rows = this.sql("SELECT idempotency_key AS key, id, status FROM outbox WHERE status <> 'delivered' AND idempotency_key IN (SELECT value FROM json_each(?)) ORDER BY id").all(
+      JSON.stringify(keys),
+    ) as { key: string; id: number; status: OutboxStatus }[];
+    return new Map(rows.map((r) => [r.key, { id: r.id, status: r.status }]));
   }
 
   /** Which of these keys were delivered already (one query for a whole batch). */
@@ -179,43 +184,49 @@ export class Store implements HealthBook {
   }
 
   // ── bulk batches in flight ──
-  /** Notes that these recipients are being handed to a provider; returns the batch id. */
-  markInFlight(keys: string[], owner: string, provider: string, now: number): number {
-    const result = this.sql('INSERT INTO in_flight_batches (owner, provider, keys_json, started_at) VALUES (?, ?, ?, ?)').run(owner, provider, JSON.stringify(keys), now);
+  /** Notes that these recipients of a bulk message are being handed to a provider; returns the batch id. */
+  markInFlight(runKey: string, keys: string[], owner: string, provider: string, now: number): number {
+    const result = this.sql('INSERT INTO bulk_in_flight (run_key, owner, provider, keys_json, started_at) VALUES (?, ?, ?, ?, ?)').run(runKey, owner, provider, JSON.stringify(keys), now);
     return Number(result.lastInsertRowid);
   }
 
   /** Narrows a batch to the keys still unsettled, or removes it when none are left. */
   settleInFlight(batchId: number, stillOpen: string[] = []): void {
-    if (stillOpen.length === 0) this.sql('DELETE FROM in_flight_batches WHERE id = ?').run(batchId);
-    else this.sql('UPDATE in_flight_batches SET keys_json = ? WHERE id = ?').run(JSON.stringify(stillOpen), batchId);
+    if (stillOpen.length === 0) this.sql('DELETE FROM bulk_in_flight WHERE id = ?').run(batchId);
+    else this.sql('UPDATE bulk_in_flight SET keys_json = ? WHERE id = ?').run(JSON.stringify(stillOpen), batchId);
   }
 
-  /** Every batch marked in flight now: recipient key → provider. */
-  inFlightBatches(): { batchIds: number[]; keys: Map<string, string> } {
-    const rows = this.sql('SELECT id, provider, keys_json FROM in_flight_batches').all() as { id: number; provider: string; keys_json: string }[];
-    const keys = new Map<string, string>();
-    for (const row of rows) for (const key of JSON.parse(row.keys_json) as string[]) keys.set(key, row.provider);
-    return { batchIds: rows.map((row) => row.id), keys };
+  /** The batches of one bulk message that earlier runs left in flight: recipient key → batch. */
+  inFlightOf(runKey: string): Map<string, { batchId: number; provider: string }> {
+    const rows = this.sql('SELECT id, provider, keys_json FROM bulk_in_flight WHERE run_key = ?').all(runKey) as { id: number; provider: string; keys_json: string }[];
+    const keys = new Map<string, { batchId: number; provider: string }>();
+    for (const row of rows) for (const key of JSON.parse(row.keys_json) as string[]) keys.set(key, { batchId: row.id, provider: row.provider });
+    return keys;
+  }
+
+  /** Removes keys whose fate has been recorded elsewhere (outbox, ledger) from their in-flight batches. */
+  resolveInFlight(batchId: number, resolvedKeys: Set<string>): void {
+    const row = this.sql('SELECT keys_json FROM bulk_in_flight WHERE id = ?').get(batchId) as { keys_json: string } | undefined;
+    if (!row) return;
+    this.settleInFlight(batchId, (JSON.parse(row.keys_json) as string[]).filter((key) => !resolvedKeys.has(key)));
   }
 
   /** Takes the run of a bulk message; returns the live holder when another run has it. */
-  claimBulkRun(templateKey: string, owner: string, isOwnerAlive: (owner: string) => boolean): string | undefined {
+  claimBulkRun(runKey: string, owner: string, now: number, staleAfterMs: number, isOwnerAlive: (owner: string) => boolean): string | undefined {
     return this.atomically(() => {
-      const row = this.sql('SELECT owner FROM bulk_runs WHERE template_key = ?').get(templateKey) as { owner: string } | undefined;
-      if (row && row.owner !== owner && isOwnerAlive(row.owner)) return row.owner;
-      this.sql('INSERT OR REPLACE INTO bulk_runs (template_key, owner) VALUES (?, ?)').run(templateKey, owner);
+      const row = this.sql('SELECT owner, heartbeat_at FROM bulk_run_locks WHERE run_key = ?').get(runKey) as { owner: string; heartbeat_at: number } | undefined;
+      if (row && row.owner !== owner && row.heartbeat_at > now - staleAfterMs && isOwnerAlive(row.owner)) return row.owner;
+      this.sql('INSERT OR REPLACE INTO bulk_run_locks (run_key, owner, heartbeat_at) VALUES (?, ?, ?)').run(runKey, owner, now);
       return undefined;
     });
   }
 
-  releaseBulkRun(templateKey: string, owner: string): void {
-    this.sql('DELETE FROM bulk_runs WHERE template_key = ? AND owner = ?').run(templateKey, owner);
+  heartbeatBulkRun(runKey: string, owner: string, now: number): void {
+    this.sql('UPDATE bulk_run_locks SET heartbeat_at = ? WHERE run_key = ? AND owner = ?').run(now, runKey, owner);
   }
 
-  forgetInFlight(batchIds: number[]): void {
-    const remove = this.sql('DELETE FROM in_flight_batches WHERE id = ?');
-    this.atomically(() => batchIds.forEach((id) => remove.run(id)));
+  releaseBulkRun(runKey: string, owner: string): void {
+    this.sql('DELETE FROM bulk_run_locks WHERE run_key = ? AND owner = ?').run(runKey, owner);
   }
 
   // ── usage ledger ──
@@ -297,12 +308,16 @@ export class Store implements HealthBook {
     leaseMs: number,
     options: { force: boolean; isOwnerAlive: (owner: string) => boolean },
   ): { entry?: OutboxEntry; refused?: string; deliveredEarlier?: Delivery } {
+    // Scanning a bulk run's batches can take a while: done before taking the write lock. Safe,
+    // because a bulk run never sends a key that waits in the outbox.
+    const key = (this.sql('SELECT idempotency_key FROM outbox WHERE id = ?').get(id) as { idempotency_key: string } | undefined)?.idempotency_key;
+    const inBulk = key ? this.findBulkDelivery(key) : undefined;
     return this.atomically(() => {
       const row = this.sql('SELECT * FROM outbox WHERE id = ?').get(id) as OutboxRow | undefined;
       if (!row) return { refused: 'no such entry' };
       const leased = row.lease_owner !== null && row.lease_until !== null && row.lease_until > now && options.isOwnerAlive(row.lease_owner);
       if (leased) return { refused: `being retried by ${row.lease_owner}` };
-      const delivered = this.findDelivery(row.idempotency_key);
+      const delivered = this.findSingleDelivery(row.idempotency_key) ?? inBulk;
       if (delivered && (row.status === 'pending' || row.status === 'ambiguous')) {
         this.sql("UPDATE outbox SET status = 'delivered', provider = ?, message_id = ?, reason = 'delivered under the same idempotency key', lease_owner = NULL, lease_until = NULL, sending_since = NULL, updated_at = ? WHERE id = ?")
           .run(delivered.provider, delivered.messageId, now, id);

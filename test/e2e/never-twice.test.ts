@@ -178,3 +178,77 @@ describe('reading the outbox creates nothing', () => {
     expect(existsSync(path.join(dir, 'sub'))).toBe(false);
   });
 });
+
+describe('second review: bulk reruns and the outbox', () => {
+  const bulkArgs = (configPath: string, list: string) => ['send', '--config', configPath, '--recipients', list, '--subject', 'Hi {{name}}', '--text', 'x', '--json'];
+
+  it('recipients whose outbox entries were dropped are not sent by a rerun', async () => {
+    const { dir, configPath } = live({ order: ['postmark'] });
+    const list = path.join(dir, 'list.csv');
+    writeFileSync(list, 'email,name\na@example.com,A\nb@example.com,B\n');
+    postmark.failNext({ destroy: true });
+    const first = await runCli(bulkArgs(configPath, list), { env: TEST_ENV });
+    expect(first.json()).toMatchObject({ queued: 2 });
+    for (const failure of first.json().failures) await runCli(['queue', 'drop', String(failure.outboxId), '--config', configPath]);
+    const again = await runCli(bulkArgs(configPath, list), { env: TEST_ENV });
+    expect(again.code).toBe(0);
+    expect(again.json()).toMatchObject({ delivered: 0, skippedAlreadyDelivered: 2 });
+    expect(postmark.requests).toHaveLength(1);
+  });
+
+  it('a killed run\'s in-doubt recipients are queued once, and its in-flight record is cleared', async () => {
+    const { dir, configPath } = live({ order: ['postmark'] });
+    const list = path.join(dir, 'list.csv');
+    writeFileSync(list, 'email,name\na@example.com,A\nb@example.com,B\n');
+    postmark.failNext({ delayMs: 5000, status: 200, body: [] });
+    const child = spawn(process.execPath, [BIN, ...bulkArgs(configPath, list)], { env: { ...process.env, ...TEST_ENV } });
+    while (postmark.requests.length < 1) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.on('close', resolve));
+    const first = await runCli(bulkArgs(configPath, list), { env: TEST_ENV });
+    expect(first.json()).toMatchObject({ queued: 2, delivered: 0 });
+    expect(first.json().failures[0].reason).toContain('killed');
+    const second = await runCli(bulkArgs(configPath, list), { env: TEST_ENV });
+    expect(second.json()).toMatchObject({ queued: 2, delivered: 0 });
+    expect(second.json().failures[0].reason).toContain('already waiting');
+    const list2 = (await runCli(['queue', 'list', '--config', configPath, '--json'])).json();
+    expect(list2.entries).toHaveLength(2);
+    expect(postmark.requests).toHaveLength(1);
+  });
+
+  it('a stale run lock (holder on another host, no heartbeat for long) is taken over', async () => {
+    const { dir, configPath } = live({ order: ['postmark'] });
+    const list = path.join(dir, 'list.csv');
+    writeFileSync(list, 'email,name\na@example.com,A\n');
+    const dry = (await runCli([...bulkArgs(configPath, list), '--dry-run'], { env: TEST_ENV })).json();
+    expect(dry.status).toBe('dry-run');
+    const { Store } = await import('../../src/store/store.js');
+    const store = await Store.open(path.join(dir, 'outbox.db'));
+    const key = dry.idempotencyKey as string;
+    store.claimBulkRun(key, 'other-container:4242:dead', Date.now() - 60 * 60_000, 1, () => true);
+    store.close();
+    const result = await runCli(bulkArgs(configPath, list), { env: TEST_ENV });
+    expect(result.code, result.stderr).toBe(0);
+  });
+
+  it('the same address twice with different fields goes out in separate Mailgun calls, each with its own fields', async () => {
+    const { dir, configPath } = live({ order: ['mailgun'] });
+    const list = path.join(dir, 'list.csv');
+    writeFileSync(list, 'email,name\nsame@example.com,First\nsame@example.com,Second\nother@example.com,Other\n');
+    const result = await runCli(bulkArgs(configPath, list), { env: TEST_ENV });
+    expect(result.json()).toMatchObject({ delivered: 3 });
+    const names = mailgun.parsed.map((p) => JSON.parse(p.fields['recipient-variables'][0])['same@example.com']?.name).filter(Boolean);
+    expect(names.sort()).toEqual(['First', 'Second']);
+  });
+
+  it('rerunning send when the waiting retry ends partly refused reports partial (exit 5)', async () => {
+    postmark.failNext({ status: 500, body: { ErrorCode: 0, Message: 'down' } });
+    const { configPath } = live({ order: ['postmark'], attempts: 1 });
+    const args = ['send', '--config', configPath, '--to', 'ada@example.com', '--to', 'gone@example.com', '--subject', 'S', '--text', 'T', '--json'];
+    expect((await runCli(args, { env: TEST_ENV })).code).toBe(4);
+    postmark.inactive.add('gone@example.com');
+    const again = await runCli(args, { env: TEST_ENV });
+    expect(again.code).toBe(5);
+    expect(again.json()).toMatchObject({ status: 'partial', refused: [expect.objectContaining({ address: 'gone@example.com', permanent: true })] });
+  });
+});

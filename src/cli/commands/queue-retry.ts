@@ -28,6 +28,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
     }
     if (results.some((r) => r.status === 'pending' || r.status === 'ambiguous' || (idText && r.status === 'skipped'))) return ExitCode.queued;
     if (results.some((r) => r.status === 'rejected')) return ExitCode.rejected;
+    if (results.some((r) => r.refused)) return ExitCode.partial;
     return ExitCode.ok;
   } finally {
     await dispatcher.close();

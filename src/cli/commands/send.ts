@@ -55,23 +55,28 @@ export async function run(options: Record<string, unknown>, output: Output, comm
 async function retryWaitingEntry(output: Output, dispatcher: Dispatcher, message: EmailMessage, waiting: { id: number; status: string }): Promise<number> {
   output.warn(`this message already waits in the outbox as #${waiting.id} (${waiting.status}): retrying that entry instead of sending another copy`);
   const [result] = await retryOutboxEntries(dispatcher, [waiting.id], { force: false });
-  const status = result.status === 'delivered' || result.status === 'rejected' ? result.status : 'queued';
+  // Closed by someone else between the look-up and the claim: report what it became.
+  const closedMeanwhile = result.status === 'skipped' ? dispatcher.store!.getEntry(waiting.id) : undefined;
+  const finalStatus = closedMeanwhile?.status === 'delivered' ? 'delivered' : result.status;
+  const status = result.refused ? 'partial' : finalStatus === 'delivered' || finalStatus === 'rejected' ? finalStatus : 'queued';
+  const outboxId = result.retryCopyId ?? waiting.id;
   if (status === 'queued') output.error(`not delivered: ${result.reason ?? result.status}`, `it stays in the outbox as #${waiting.id}; see \`penguinmails queue show ${waiting.id}\``);
-  else if (status === 'delivered') output.line(`${output.c.ok('delivered')} via ${result.provider} — message id ${result.messageId}`);
-  else output.error(`rejected: ${result.reason}`, 'this is permanent for this message');
+  else if (status === 'rejected') output.error(`rejected: ${result.reason}`, 'this is permanent for this message');
+  else output.line(`${status === 'partial' ? output.c.warn('partly delivered') : output.c.ok('delivered')}: ${result.reason ?? `via ${result.provider}`}`);
   if (output.json) {
     output.emitJson({
       status,
-      provider: status === 'delivered' ? (result.provider ?? null) : null,
-      messageId: result.messageId ?? null,
+      provider: result.provider ?? closedMeanwhile?.provider ?? null,
+      messageId: result.messageId ?? closedMeanwhile?.messageId ?? null,
       attempts: result.attempts,
-      outboxId: waiting.id,
+      outboxId,
       idempotencyKey: message.idempotencyKey,
       reason: result.reason ?? null,
       ...(result.status === 'ambiguous' ? { ambiguous: true } : {}),
+      ...(result.refused ? { refused: result.refused } : {}),
     });
   }
-  return status === 'delivered' ? ExitCode.ok : status === 'rejected' ? ExitCode.rejected : ExitCode.queued;
+  return { delivered: ExitCode.ok, partial: ExitCode.partial, rejected: ExitCode.rejected, queued: ExitCode.queued }[status];
 }
 
 function printDryRun(output: Output, dispatcher: Dispatcher, message: EmailMessage, route: Route): number {
