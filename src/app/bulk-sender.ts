@@ -201,7 +201,7 @@ export class BulkSender {
     const inOutbox = this.store.outboxEntriesAmong(keys);
     const deliveredAlone = this.store.deliveredAmong(keys);
     const resolvedInDoubt = new Map<number, Set<string>>();
-    const kept = this.store.atomically(() =>
+    const sort = () =>
       recipients.filter((recipient) => {
         const key = recipient.idempotencyKey;
         const inDoubt = this.inDoubt.get(key);
@@ -222,12 +222,14 @@ export class BulkSender {
         const reason = `an earlier run was killed after handing this message to ${inDoubt.provider}; it may have been delivered`;
         this.fail({ line: recipient.line, email: recipient.email, outcome: 'queued', reason, outboxId: this.store.enqueue(this.personal(recipient), this.options.chain, 'ambiguous', reason, [], this.dispatcher.now()) });
         return false;
-      }),
-    );
-    this.store.atomically(() => {
+      });
+    if (this.inDoubt.size === 0) return sort();
+    // Queueing an in-doubt recipient and taking it out of its in-flight record go together.
+    return this.store.atomically(() => {
+      const kept = sort();
       for (const [batchId, resolved] of resolvedInDoubt) this.store.resolveInFlight(batchId, resolved);
+      return kept;
     });
-    return kept;
   }
 
   private reportOutboxEntry(recipient: Pending, entry: { id: number; status: string }): void {
