@@ -70,20 +70,28 @@ export abstract class HttpFake {
   }
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // The latency is counted from the request's arrival: the fake's own work happens inside it,
+    // as a real API's does.
+    const arrived = Date.now();
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const recorded: RecordedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, rawBody: Buffer.concat(chunks) };
     this.requests.push(recorded);
     const fault = this.faults.shift() ?? this.persistentFault;
-    const delay = (fault?.delayMs ?? 0) + this.latencyMs;
-    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     if (fault?.destroy) {
+      await waitUntil(arrived + (fault.delayMs ?? 0) + this.latencyMs);
       req.socket.destroy();
       return;
     }
     const reply: Reply = fault?.status ? { status: fault.status, body: fault.body ?? '', headers: fault.headers } : await this.handle(recorded);
+    await waitUntil(arrived + (fault?.delayMs ?? 0) + this.latencyMs);
     const isText = typeof reply.body === 'string';
     res.writeHead(reply.status, { 'Content-Type': isText ? 'text/plain' : 'application/json', ...reply.headers });
     res.end(isText ? (reply.body as string) : JSON.stringify(reply.body));
   }
+}
+
+function waitUntil(time: number): Promise<void> {
+  const wait = time - Date.now();
+  return wait > 0 ? new Promise((resolve) => setTimeout(resolve, wait)) : Promise.resolve();
 }
