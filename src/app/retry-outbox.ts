@@ -1,6 +1,6 @@
 import type { Attempt } from '../core/failover.js';
 import type { RefusedRecipient } from '../providers/provider.js';
-import { splitRefused } from '../core/refused.js';
+import { queueCopyForRefused } from './refused-recipients.js';
 import type { Dispatcher } from './dispatcher.js';
 import { isLeaseOwnerAlive, newLeaseOwner } from './lease-owner.js';
 
@@ -47,9 +47,8 @@ export async function retryOutboxEntries(dispatcher: Dispatcher, ids: number[], 
     let reason = outcome.duplicateOf ? `already delivered by ${outcome.duplicateOf.provider} (${outcome.duplicateOf.messageId}); not sent again` : (outcome.reason ?? null);
     let retryCopyId: number | undefined;
     if (outcome.refused) {
-      const split = splitRefused(entry.message, outcome.refused);
       const refusedText = outcome.refused.map((r) => `${r.address} (${r.permanent ? 'for good' : 'for now'}: ${r.reason})`).join(', ');
-      if (split.retryCopy) retryCopyId = store.enqueue(split.retryCopy, chain, 'pending', `refused for now by ${outcome.provider}`, [], dispatcher.now());
+      retryCopyId = queueCopyForRefused(store, entry.message, outcome.refused, chain, outcome.provider!, dispatcher.now()).retryCopyId;
       reason = `delivered, but ${outcome.provider} refused ${refusedText}${retryCopyId ? `; a copy for those refused for now waits as #${retryCopyId}` : ''}`;
     }
     store.finishRetry(id, owner, { status, reason, attempts: outcome.attempts, provider: outcome.provider, messageId: outcome.messageId }, dispatcher.now());

@@ -4,6 +4,7 @@ import { UserError } from '../core/errors.js';
 import { closestMatch } from '../core/suggest.js';
 import { Store } from '../store/store.js';
 import type { GlobalOptions } from './output.js';
+import { parseCount } from './read-input.js';
 
 export function loadCommandConfig(globals: GlobalOptions, options: { requireEnv?: boolean; optional?: boolean } = {}): Promise<Config> {
   return loadConfig({ configPath: globals.config, requireEnv: options.requireEnv, optional: options.optional });
@@ -31,7 +32,6 @@ export function assertKnownProvider(config: Config, name: string, flag: string):
  * outbox without creating it, runs `work`, and closes it.
  */
 export async function withOutboxEntry<T>(options: GlobalOptions, idText: string | undefined, work: (store: Store, id: number) => T | Promise<T>): Promise<T> {
-  const { parseCount } = await import('./read-input.js');
   const id = parseCount(idText, 'id', { min: 1 })!;
   const config = await loadCommandConfig(options, { requireEnv: false });
   const store = await openExistingStore(config);

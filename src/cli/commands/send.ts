@@ -5,7 +5,8 @@ import { ExitCode, UserError } from '../../core/errors.js';
 import { describeHealth } from '../../core/health.js';
 import { finalizeMessage, type EmailMessage } from '../../core/message.js';
 import type { Route } from '../../core/router.js';
-import { splitRefused } from '../../core/refused.js';
+import { queueCopyForRefused } from '../../app/refused-recipients.js';
+import type { RefusedSplit } from '../../core/refused.js';
 import { validateMessage } from '../../core/validate-message.js';
 import { composeDraft, parsePayload, type SendFlags } from '../compose.js';
 import { assertKnownProvider, loadCommandConfig, openStore } from '../context.js';
@@ -14,6 +15,8 @@ import { readTextInput } from '../read-input.js';
 import { renderAttempt } from '../render-attempts.js';
 
 type SendOptions = SendFlags & { payload?: string; recipients?: string; dryRun?: boolean; failover?: boolean; config?: string; concurrency?: string; resume?: boolean };
+
+const EXIT_FOR_STATUS = { delivered: ExitCode.ok, partial: ExitCode.partial, rejected: ExitCode.rejected, queued: ExitCode.queued } as const;
 
 export async function run(options: Record<string, unknown>, output: Output, command: Command): Promise<number> {
   const flags = options as SendOptions;
@@ -76,7 +79,7 @@ async function retryWaitingEntry(output: Output, dispatcher: Dispatcher, message
       ...(result.refused ? { refused: result.refused } : {}),
     });
   }
-  return { delivered: ExitCode.ok, partial: ExitCode.partial, rejected: ExitCode.rejected, queued: ExitCode.queued }[status];
+  return EXIT_FOR_STATUS[status];
 }
 
 function printDryRun(output: Output, dispatcher: Dispatcher, message: EmailMessage, route: Route): number {
@@ -100,13 +103,12 @@ function finish(output: Output, store: NonNullable<Dispatcher['store']>, outboxP
   if (result.status === 'undelivered') {
     outboxId = store.enqueue(message, route.chain, result.ambiguous ? 'ambiguous' : 'pending', result.reason ?? 'not delivered', result.attempts, Date.now());
   }
-  const split = result.refused ? splitRefused(message, result.refused) : undefined;
-  if (split) {
+  let split: RefusedSplit | undefined;
+  if (result.refused) {
     status = 'partial';
-    if (split.retryCopy) {
-      const reason = `refused for now by ${result.provider}: ${split.temporary.map((r) => `${r.address} (${r.reason})`).join(', ')}`;
-      outboxId = store.enqueue(split.retryCopy, route.chain, 'pending', reason, [], Date.now());
-    }
+    const queued = queueCopyForRefused(store, message, result.refused, route.chain, result.provider!, Date.now());
+    split = queued.split;
+    outboxId = queued.retryCopyId ?? null;
   }
   for (const warning of result.warnings) output.warn(warning);
   if (status === 'delivered') {
@@ -134,5 +136,5 @@ function finish(output: Output, store: NonNullable<Dispatcher['store']>, outboxP
       ...(split ? { refused: [...split.permanent.map((r) => ({ ...r, permanent: true })), ...split.temporary.map((r) => ({ ...r, permanent: false }))] } : {}),
     });
   }
-  return { delivered: ExitCode.ok, partial: ExitCode.partial, rejected: ExitCode.rejected, queued: ExitCode.queued }[status];
+  return EXIT_FOR_STATUS[status];
 }
