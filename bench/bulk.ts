@@ -52,8 +52,10 @@ async function runSend(config: string, list: string, extra: string[] = []): Prom
 const postmark = new FakePostmark();
 const mailgun = new FakeMailgun();
 await Promise.all([postmark.start(), mailgun.start()]);
-postmark.latencyMs = latencyMs;
-mailgun.latencyMs = latencyMs;
+for (const fake of [postmark, mailgun]) {
+  fake.latencyMs = latencyMs;
+  fake.keepBodies = false;
+}
 
 const fullList = await writeList('full.csv', recipients);
 const sampleList = await writeList('sample.csv', Math.min(baselineSample, recipients));

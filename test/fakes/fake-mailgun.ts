@@ -25,7 +25,7 @@ export class FakeMailgun extends HttpFake {
     if (domain !== MAILGUN_DOMAIN) return { status: 404, body: { message: `Domain not found: ${domain}` } };
 
     const sent = await parseForm(request);
-    this.parsed.push(sent);
+    if (this.keepBodies) this.parsed.push(sent);
     const one = (name: string) => sent.fields[name]?.[0];
     if (!one('from')) return { status: 400, body: { message: "'from' parameter is missing" } };
     const recipients = ['to', 'cc', 'bcc'].flatMap((f) => sent.fields[f] ?? []);
@@ -41,8 +41,19 @@ async function parseForm(request: RecordedRequest): Promise<MailgunSent> {
   const fields: Record<string, string[]> = {};
   const files: MailgunSent['files'] = [];
   for (const [name, value] of form.entries()) {
-    if (typeof value === 'string') (fields[name] ??= []).push(value);
-    else files.push({ field: name, filename: value.name, size: value.size, contentType: value.type });
+    // Like Mailgun, a recipient field may hold several comma-separated addresses.
+    const values = typeof value === 'string' && RECIPIENT_FIELDS.has(name) ? splitAddresses(value) : [value];
+    for (const one of values) {
+      if (typeof one === 'string') (fields[name] ??= []).push(one);
+      else files.push({ field: name, filename: one.name, size: one.size, contentType: one.type });
+    }
   }
   return { path: request.path, fields, files };
+}
+
+const RECIPIENT_FIELDS = new Set(['to', 'cc', 'bcc']);
+
+/** Splits `a@x.com, "Doe, Jane" <j@x.com>` at the commas outside quotes. */
+function splitAddresses(value: string): string[] {
+  return (value.match(/(?:"(?:[^"\\]|\\.)*"|[^,"])+/g) ?? []).map((a) => a.trim()).filter(Boolean);
 }

@@ -36,6 +36,8 @@ export abstract class HttpFake {
   persistentFault?: Fault;
   /** Latency added to every answer (benchmarks). */
   latencyMs = 0;
+  /** Benchmarks turn this off: a hundred thousand recorded bodies would make the fake itself slow. */
+  keepBodies = true;
   private server?: Server;
   url = '';
 
@@ -55,7 +57,8 @@ export abstract class HttpFake {
 
   async start(port = 0): Promise<string> {
     this.server = createServer((req, res) => void this.onRequest(req, res));
-    this.server.keepAliveTimeout = 1000;
+    // Like the real APIs, idle connections stay open for reuse (a short hint makes fetch drop them).
+    this.server.keepAliveTimeout = 60_000;
     await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
     const address = this.server.address() as AddressInfo;
     this.url = `http://127.0.0.1:${address.port}`;
@@ -84,6 +87,7 @@ export abstract class HttpFake {
       return;
     }
     const reply: Reply = fault?.status ? { status: fault.status, body: fault.body ?? '', headers: fault.headers } : await this.handle(recorded);
+    if (!this.keepBodies) recorded.rawBody = Buffer.alloc(0);
     await waitUntil(arrived + (fault?.delayMs ?? 0) + this.latencyMs);
     const isText = typeof reply.body === 'string';
     res.writeHead(reply.status, { 'Content-Type': isText ? 'text/plain' : 'application/json', ...reply.headers });
