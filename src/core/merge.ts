@@ -2,17 +2,47 @@ import type { EmailMessage } from './message.js';
 
 /** `{{ name }}` merge fields in subject, HTML and text. */
 export const MERGE_FIELD = /\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g;
+/** The same, for `split`: the captured names land at the odd indexes. */
+const MERGE_FIELD_SPLITTER = /\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/;
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (ch) => HTML_ESCAPES[ch]);
+  return /[&<>"']/.test(value) ? value.replace(/[&<>"']/g, (ch) => HTML_ESCAPES[ch]) : value;
 }
 
-export function mergeFields(text: string, fields: Record<string, string>, escape?: (v: string) => string): string {
-  return text.replace(MERGE_FIELD, (_match, name: string) => {
-    const value = fields[name] ?? '';
-    return escape ? escape(value) : value;
-  });
+/** A merge value in a header line: line breaks become spaces, so a value cannot add a header. */
+export function oneLine(value: string): string {
+  return /[\r\n]/.test(value) ? value.replace(/[\r\n]+/g, ' ') : value;
+}
+
+export interface MergeRecipient {
+  email: string;
+  fields: Record<string, string>;
+}
+
+/** The value of a merge field for one recipient: `{{email}}` is the address, a missing field is empty. */
+function valueOf(recipient: MergeRecipient, name: string): string {
+  return recipient.fields[name] ?? (name === 'email' ? recipient.email : '');
+}
+
+/** A text split at its merge fields once, to be filled in for many recipients. */
+export class MergeText {
+  /** Literal text at the even indexes, field names at the odd ones. */
+  private readonly pieces: string[];
+
+  constructor(
+    text: string,
+    private readonly render: (value: string) => string = (value) => value,
+  ) {
+    this.pieces = text.split(MERGE_FIELD_SPLITTER);
+  }
+
+  fill(recipient: MergeRecipient): string {
+    const { pieces } = this;
+    let out = pieces[0];
+    for (let i = 1; i < pieces.length; i += 2) out += this.render(valueOf(recipient, pieces[i])) + pieces[i + 1];
+    return out;
+  }
 }
 
 /** Names of the merge fields a template uses. */
@@ -24,18 +54,39 @@ export function mergeFieldNames(template: Pick<EmailMessage, 'subject' | 'html' 
   return [...names];
 }
 
-/** The copy of a bulk template for one recipient: values are HTML-escaped in the HTML body; line breaks never reach the subject. */
-export function personalise(template: EmailMessage, recipient: { email: string; fields: Record<string, string>; idempotencyKey: string }): EmailMessage {
-  const fields = { email: recipient.email, ...recipient.fields };
-  const message: EmailMessage = {
-    ...template,
-    to: [recipient.email],
-    cc: [],
-    bcc: [],
-    subject: mergeFields(template.subject, fields, (v) => v.replace(/[\r\n]+/g, ' ')),
-    idempotencyKey: recipient.idempotencyKey,
-  };
-  if (template.html !== undefined) message.html = mergeFields(template.html, fields, escapeHtml);
-  if (template.text !== undefined) message.text = mergeFields(template.text, fields);
-  return message;
+/**
+ * The personalised parts of a bulk template: values are HTML-escaped in the HTML body, and line
+ * breaks never reach the subject.
+ */
+export class Personaliser {
+  private readonly subject: MergeText;
+  private readonly html?: MergeText;
+  private readonly text?: MergeText;
+
+  constructor(readonly template: EmailMessage) {
+    this.subject = new MergeText(template.subject, oneLine);
+    if (template.html !== undefined) this.html = new MergeText(template.html, escapeHtml);
+    if (template.text !== undefined) this.text = new MergeText(template.text);
+  }
+
+  copyFor(recipient: MergeRecipient & { idempotencyKey: string }): EmailMessage {
+    const message: EmailMessage = { ...this.template, to: [recipient.email], cc: [], bcc: [], subject: this.subject.fill(recipient), idempotencyKey: recipient.idempotencyKey };
+    if (this.html) message.html = this.html.fill(recipient);
+    if (this.text) message.text = this.text.fill(recipient);
+    return message;
+  }
+}
+
+const personalisers = new WeakMap<EmailMessage, Personaliser>();
+
+/** One Personaliser per template object, so a bulk run splits its texts once. */
+export function personaliserFor(template: EmailMessage): Personaliser {
+  let personaliser = personalisers.get(template);
+  if (!personaliser) personalisers.set(template, (personaliser = new Personaliser(template)));
+  return personaliser;
+}
+
+/** The copy of a bulk template for one recipient. */
+export function personalise(template: EmailMessage, recipient: MergeRecipient & { idempotencyKey: string }): EmailMessage {
+  return personaliserFor(template).copyFor(recipient);
 }

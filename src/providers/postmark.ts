@@ -134,6 +134,23 @@ function clientOptions(config: PostmarkConfig, options: ProviderOptions) {
 
 export const POSTMARK_MAX_BATCH = 500;
 
+/**
+ * One message of a batch, whose JSON body is built only when the SDK serialises the batch. The SDK
+ * holds on to its argument until Postmark answers; five hundred full bodies held that long made
+ * a bulk run spend its time in the garbage collector.
+ */
+class BatchMessage {
+  constructor(
+    private readonly template: EmailMessage,
+    private readonly recipient: BulkRecipient,
+    private readonly config: PostmarkConfig,
+  ) {}
+
+  toJSON(): PostmarkEmail {
+    return toPostmarkEmail(personalise(this.template, this.recipient), this.config).body;
+  }
+}
+
 class PostmarkProvider implements Provider {
   readonly type = 'postmark';
   readonly maxBulkRecipients = POSTMARK_MAX_BATCH;
@@ -167,7 +184,7 @@ class PostmarkProvider implements Provider {
 
   /** POST /email/batch: answers 200 even when single messages fail, so every element is checked. */
   async sendBulk(template: EmailMessage, recipients: BulkRecipient[]): Promise<BulkItemResult[]> {
-    const bodies = recipients.map((recipient) => toPostmarkEmail(personalise(template, recipient), this.config).body);
+    const bodies = recipients.map((recipient) => new BatchMessage(template, recipient, this.config));
     const insight: TransportInsight = {};
     const client = await this.createClient(insight);
     let responses: { ErrorCode?: number; Message?: string; MessageID?: string }[];
@@ -204,7 +221,9 @@ class PostmarkProvider implements Provider {
     const { ServerClient } = await import('postmark');
     const observingFetch: typeof fetch = async (input, init) => {
       try {
-        const response = await fetch(input, init);
+        // The SDK hands over a JSON string; fetch reads bytes several times faster than a string.
+        const body = typeof init?.body === 'string' ? Buffer.from(init.body) : init?.body;
+        const response = await fetch(input, { ...init, body });
         insight.retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
         return response;
       } catch (error) {

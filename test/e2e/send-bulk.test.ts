@@ -47,7 +47,16 @@ describe('bulk send', () => {
     expect(fields.subject).toEqual(['Hi %recipient.name%']);
     expect(fields.html).toEqual(['<p>Hello %recipient.name__html%, your plan: %recipient.plan__html%</p>']);
     const variables = JSON.parse(fields['recipient-variables'][0]);
-    expect(variables['user1@example.com']).toMatchObject({ name: 'User 1', plan: 'plan-1', name__html: 'User 1' });
+    expect(fields.text).toEqual(['Hello %recipient.name__text%']);
+    // Only the variables the parts use, each in the form its part needs.
+    expect(variables['user1@example.com']).toEqual({ name: 'User 1', name__html: 'User 1', plan__html: 'plan-1', name__text: 'User 1', idempotency_key: expect.any(String) });
+  });
+
+  it('mailgun: each part gets its own form of a value (one line in the subject, escaped in HTML)', async () => {
+    const { configPath, listPath } = setup(`${JSON.stringify({ email: 'eve@example.com', name: 'Eve <b>\nX', plan: 'pro' })}\n`, { order: ['mailgun'] }, 'list.jsonl');
+    expect((await bulk(configPath, listPath)).code).toBe(0);
+    const variables = JSON.parse(mailgun.parsed[0].fields['recipient-variables'][0]);
+    expect(variables['eve@example.com']).toMatchObject({ name: 'Eve <b> X', name__html: 'Eve &lt;b&gt;\nX', name__text: 'Eve <b>\nX' });
   });
 
   it('merge values are HTML-escaped in the HTML body only', async () => {
