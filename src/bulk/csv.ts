@@ -3,6 +3,7 @@
  * quoted field is not closed on this line (multi-line fields are not supported for recipient lists).
  */
 export function parseCsvLine(line: string): string[] | undefined {
+  if (!line.includes('"')) return splitPlain(line);
   const cells: string[] = [];
   let cell = '';
   let quoted = false;
@@ -29,4 +30,21 @@ export function parseCsvLine(line: string): string[] | undefined {
   if (quoted) return undefined;
   cells.push(cell.trim());
   return cells;
+}
+
+/** A record without quotes: split at the commas, trimming only cells that need it. */
+function splitPlain(line: string): string[] {
+  const cells: string[] = [];
+  let start = 0;
+  for (;;) {
+    const comma = line.indexOf(',', start);
+    const cell = line.slice(start, comma < 0 ? line.length : comma);
+    cells.push(needsTrim(cell) ? cell.trim() : cell);
+    if (comma < 0) return cells;
+    start = comma + 1;
+  }
+}
+
+function needsTrim(cell: string): boolean {
+  return cell.length > 0 && (cell.charCodeAt(0) <= 32 || cell.charCodeAt(cell.length - 1) <= 32 || cell.charCodeAt(0) === 0xfeff);
 }

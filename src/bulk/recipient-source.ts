@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { parseAddress } from '../core/address.js';
+import { isBareAddress } from '../core/address.js';
 import { UserError } from '../core/errors.js';
 import { parseCsvLine } from './csv.js';
 
@@ -16,10 +15,12 @@ export function listFormatOf(source: string, firstLine?: string): ListFormat {
 }
 
 /**
- * Reads a recipient list line by line (memory does not grow with the list). A bad row is yielded
- * as an error with its line number and the rest goes on; a list without an email column stops.
+ * Reads a recipient list in chunks of rows (memory does not grow with the list; a chunk is what one
+ * read of the file gives, so a caller pays for the async step once per chunk, not once per row).
+ * A bad row is yielded as an error with its line number and the rest goes on; a list without an
+ * email column stops.
  */
-export async function* readRecipients(source: string, stdin: Readable = process.stdin): AsyncGenerator<RecipientRow> {
+export async function* readRecipients(source: string, stdin: Readable = process.stdin): AsyncGenerator<RecipientRow[]> {
   const input = source === '-' ? stdin : createReadStream(source, { encoding: 'utf8' });
   const opened = new Promise<void>((resolve, reject) => {
     if (source === '-') return resolve();
@@ -27,27 +28,63 @@ export async function* readRecipients(source: string, stdin: Readable = process.
     input.once('error', (error: NodeJS.ErrnoException) => reject(new UserError(`--recipients: cannot read ${source} (${error.code ?? error.message})`)));
   });
   await opened;
-  const lines = createInterface({ input, crlfDelay: Infinity });
-  let format: ListFormat | undefined;
-  let header: string[] | undefined;
-  let emailColumn = -1;
-  let lineNumber = 0;
-  for await (const rawLine of lines) {
-    lineNumber++;
-    const line = lineNumber === 1 ? rawLine.replace(/^\uFEFF/, '') : rawLine;
-    if (line.trim() === '') continue;
-    format ??= listFormatOf(source, line);
-    if (format === 'csv' && !header) {
-      header = parseCsvLine(line)?.map((h) => h.trim());
-      emailColumn = header?.findIndex((h) => h.toLowerCase() === 'email') ?? -1;
-      if (!header || emailColumn < 0) throw new UserError(`--recipients ${source}: line 1 must be a CSV header with an "email" column`, { hint: 'e.g. email,name,plan' });
+  if (source === '-') input.setEncoding('utf8');
+  const parser = new RowParser(source);
+  let partial = '';
+  for await (const chunk of input as AsyncIterable<string>) {
+    const text = partial + chunk;
+    const lastBreak = text.lastIndexOf('\n');
+    if (lastBreak < 0) {
+      partial = text;
       continue;
     }
-    const row = format === 'csv' ? csvRow(line, header!, emailColumn) : jsonRow(line);
-    if ('error' in row) yield { line: lineNumber, error: row.error };
-    else if (!parseAddress(row.email) || /[<>]/.test(row.email)) yield { line: lineNumber, error: `"${row.email}" is not a valid email address` };
-    else yield { line: lineNumber, email: row.email, fields: row.fields };
+    partial = text.slice(lastBreak + 1);
+    const rows = parser.parseLines(text.slice(0, lastBreak).split('\n'));
+    if (rows.length) yield rows;
   }
+  const rows = parser.parseLines(partial === '' ? [] : [partial]);
+  if (rows.length) yield rows;
+}
+
+/** Turns the lines of a list into rows: the first line decides the format, a CSV header the columns. */
+class RowParser {
+  private format?: ListFormat;
+  private header?: string[];
+  private emailColumn = -1;
+  private lineNumber = 0;
+
+  constructor(private readonly source: string) {}
+
+  parseLines(lines: string[]): RecipientRow[] {
+    const rows: RecipientRow[] = [];
+    for (const rawLine of lines) {
+      this.lineNumber++;
+      let line = rawLine.charCodeAt(rawLine.length - 1) === 13 ? rawLine.slice(0, -1) : rawLine;
+      if (this.lineNumber === 1) line = line.replace(/^\uFEFF/, '');
+      if (line.trim() === '') continue;
+      this.format ??= listFormatOf(this.source, line);
+      if (this.format === 'csv' && !this.header) {
+        this.readHeader(line);
+        continue;
+      }
+      const row = this.format === 'csv' ? csvRow(line, this.header!, this.emailColumn) : jsonRow(line);
+      if ('error' in row) rows.push({ line: this.lineNumber, error: row.error });
+      else if (!isRecipientAddress(row.email)) rows.push({ line: this.lineNumber, error: `"${row.email}" is not a valid email address` });
+      else rows.push({ line: this.lineNumber, email: row.email.trim(), fields: row.fields });
+    }
+    return rows;
+  }
+
+  private readHeader(line: string): void {
+    this.header = parseCsvLine(line)?.map((h) => h.trim());
+    this.emailColumn = this.header?.findIndex((h) => h.toLowerCase() === 'email') ?? -1;
+    if (!this.header || this.emailColumn < 0) throw new UserError(`--recipients ${this.source}: line 1 must be a CSV header with an "email" column`, { hint: 'e.g. email,name,plan' });
+  }
+}
+
+/** A bare address only: a list row is one recipient, not `Name <address>`. */
+function isRecipientAddress(email: string): boolean {
+  return !/[\r\n\0<>]/.test(email) && isBareAddress(email.trim());
 }
 
 function csvRow(line: string, header: string[], emailColumn: number): { email: string; fields: Record<string, string> } | { error: string } {
@@ -55,9 +92,7 @@ function csvRow(line: string, header: string[], emailColumn: number): { email: s
   if (!cells) return { error: 'unclosed quote' };
   if (cells.length !== header.length) return { error: `${cells.length} columns, the header has ${header.length}` };
   const fields: Record<string, string> = {};
-  header.forEach((name, i) => {
-    if (i !== emailColumn) fields[name] = cells[i];
-  });
+  for (let i = 0; i < header.length; i++) if (i !== emailColumn) fields[header[i]] = cells[i];
   return { email: cells[emailColumn], fields };
 }
 

@@ -21,7 +21,14 @@ export function parseAddress(input: string): ParsedAddress | undefined {
   return name ? { name, address } : { address };
 }
 
+/**
+ * The everyday shape (dot-separated letters, digits, `_+-` before the @, LDH labels after it), all
+ * of which passes the full check below: one regular expression instead of several for big lists.
+ */
+const COMMON_ADDRESS = /^[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]{0,61}[A-Za-z0-9]$/;
+
 export function isBareAddress(address: string): boolean {
+  if (address.length <= 254 && address.indexOf('@') <= 64 && COMMON_ADDRESS.test(address)) return true;
   if (address.length > 254) return false;
   const at = address.lastIndexOf('@');
   if (at <= 0 || at === address.length - 1) return false;
