@@ -116,8 +116,8 @@ export class Store implements HealthBook {
     const slash = key.lastIndexOf('/');
     if (slash <= 0) return undefined;
     const row = this.sql(
-      'SELECT b.provider, b.message_ids_json, b.delivered_at, k.key AS position FROM bulk_deliveries b, json_each(b.keys_json) k WHERE b.run_key = ? AND k.value = ? LIMIT 1',
-    ).get(key.slice(0, slash), key) as { provider: string; message_ids_json: string; delivered_at: number; position: number } | undefined;
+      'SELECT b.provider, b.message_ids_json, b.delivered_at, k.key AS position FROM bulk_deliveries b, json_each(b.keys_json) k WHERE b.run_key = ? AND k.value IN (?, ?) LIMIT 1',
+    ).get(key.slice(0, slash), recipientPart(key), key) as { provider: string; message_ids_json: string; delivered_at: number; position: number } | undefined;
     if (!row) return undefined;
     const ids = JSON.parse(row.message_ids_json) as string | string[];
     return { provider: row.provider, messageId: Array.isArray(ids) ? ids[row.position] : ids, deliveredAt: row.delivered_at };
@@ -127,7 +127,7 @@ export class Store implements HealthBook {
   bulkDeliveredKeys(runKey: string): Set<string> {
     const rows = this.sql('SELECT keys_json FROM bulk_deliveries WHERE run_key = ?').all(runKey) as { keys_json: string }[];
     const keys = new Set<string>();
-    for (const row of rows) for (const key of JSON.parse(row.keys_json) as string[]) keys.add(key);
+    for (const row of rows) for (const key of JSON.parse(row.keys_json) as string[]) keys.add(fullKey(runKey, key));
     return keys;
   }
 
@@ -141,7 +141,7 @@ export class Store implements HealthBook {
       this.sql('INSERT INTO bulk_deliveries (run_key, provider, keys_json, message_ids_json, delivered_at) VALUES (?, ?, ?, ?, ?)').run(
         runKey,
         provider,
-        JSON.stringify(deliveries.map((d) => d.key)),
+        JSON.stringify(deliveries.map((d) => recipientPart(d.key))),
         JSON.stringify(storedIds),
         now,
       );
@@ -177,6 +177,18 @@ export class Store implements HealthBook {
     return new Map(rows.map((r) => [r.key, { id: r.id, status: r.status }]));
   }
 
+  /**
+   * Whether any single-message record (delivery or outbox entry) has a key under this bulk
+   * message's key: when none has, a run need not look its recipients up one batch at a time.
+   */
+  hasSingleRecordsUnder(runKey: string): boolean {
+    const from = `${runKey}/`;
+    const to = `${runKey}0`; // '0' sorts right after '/'
+    const delivered = this.sql('SELECT 1 FROM deliveries WHERE idempotency_key >= ? AND idempotency_key < ? LIMIT 1').get(from, to);
+    const queued = this.sql('SELECT 1 FROM outbox WHERE idempotency_key >= ? AND idempotency_key < ? LIMIT 1').get(from, to);
+    return Boolean(delivered || queued);
+  }
+
   /** Which of these keys were delivered already (one query for a whole batch). */
   deliveredAmong(keys: string[]): Set<string> {
     const rows = this.sql('SELECT idempotency_key AS key FROM deliveries WHERE idempotency_key IN (SELECT value FROM json_each(?))').all(JSON.stringify(keys)) as { key: string }[];
@@ -186,29 +198,30 @@ export class Store implements HealthBook {
   // ── bulk batches in flight ──
   /** Notes that these recipients of a bulk message are being handed to a provider; returns the batch id. */
   markInFlight(runKey: string, keys: string[], owner: string, provider: string, now: number): number {
-    const result = this.sql('INSERT INTO bulk_in_flight (run_key, owner, provider, keys_json, started_at) VALUES (?, ?, ?, ?, ?)').run(runKey, owner, provider, JSON.stringify(keys), now);
+    const result = this.sql('INSERT INTO bulk_in_flight (run_key, owner, provider, keys_json, started_at) VALUES (?, ?, ?, ?, ?)').run(runKey, owner, provider, JSON.stringify(keys.map(recipientPart)), now);
     return Number(result.lastInsertRowid);
   }
 
   /** Narrows a batch to the keys still unsettled, or removes it when none are left. */
   settleInFlight(batchId: number, stillOpen: string[] = []): void {
     if (stillOpen.length === 0) this.sql('DELETE FROM bulk_in_flight WHERE id = ?').run(batchId);
-    else this.sql('UPDATE bulk_in_flight SET keys_json = ? WHERE id = ?').run(JSON.stringify(stillOpen), batchId);
+    else this.sql('UPDATE bulk_in_flight SET keys_json = ? WHERE id = ?').run(JSON.stringify(stillOpen.map(recipientPart)), batchId);
   }
 
   /** The batches of one bulk message that earlier runs left in flight: recipient key → batch. */
   inFlightOf(runKey: string): Map<string, { batchId: number; provider: string }> {
     const rows = this.sql('SELECT id, provider, keys_json FROM bulk_in_flight WHERE run_key = ?').all(runKey) as { id: number; provider: string; keys_json: string }[];
     const keys = new Map<string, { batchId: number; provider: string }>();
-    for (const row of rows) for (const key of JSON.parse(row.keys_json) as string[]) keys.set(key, { batchId: row.id, provider: row.provider });
+    for (const row of rows) for (const key of JSON.parse(row.keys_json) as string[]) keys.set(fullKey(runKey, key), { batchId: row.id, provider: row.provider });
     return keys;
   }
 
   /** Removes keys whose fate has been recorded elsewhere (outbox, ledger) from their in-flight batches. */
   resolveInFlight(batchId: number, resolvedKeys: Set<string>): void {
-    const row = this.sql('SELECT keys_json FROM bulk_in_flight WHERE id = ?').get(batchId) as { keys_json: string } | undefined;
+    const row = this.sql('SELECT run_key, keys_json FROM bulk_in_flight WHERE id = ?').get(batchId) as { run_key: string; keys_json: string } | undefined;
     if (!row) return;
-    this.settleInFlight(batchId, (JSON.parse(row.keys_json) as string[]).filter((key) => !resolvedKeys.has(key)));
+    const keys = (JSON.parse(row.keys_json) as string[]).map((key) => fullKey(row.run_key, key));
+    this.settleInFlight(batchId, keys.filter((key) => !resolvedKeys.has(key)));
   }
 
   /** Takes the run of a bulk message; returns the live holder when another run has it. */
@@ -368,4 +381,17 @@ export class Store implements HealthBook {
       return { status: 'dropped' };
     });
   }
+}
+
+/**
+ * The bulk tables keep a row per batch, keyed by the message's key: each recipient's key is stored
+ * without that shared "<message key>/" prefix, which was most of every row.
+ */
+function recipientPart(key: string): string {
+  return key.slice(key.lastIndexOf('/') + 1);
+}
+
+function fullKey(runKey: string, stored: string): string {
+  // Rows written before the prefix was dropped hold whole keys.
+  return stored.includes('/') ? stored : `${runKey}/${stored}`;
 }

@@ -1,0 +1,68 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Store } from '../../src/store/store.js';
+
+const RUN = 'pm_run/with-a-slash';
+const keys = ['aaaaaaaaaaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbbbbbbbbbb'].map((digest) => `${RUN}/${digest}`);
+const stores: Store[] = [];
+
+async function openStore(): Promise<{ store: Store; file: string }> {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'penguinmails-store-')), 'outbox.db');
+  const store = await Store.open(file);
+  stores.push(store);
+  return { store, file };
+}
+
+afterEach(() => {
+  for (const store of stores.splice(0)) store.close();
+});
+
+describe('bulk batches in the store', () => {
+  it('gives back whole recipient keys, though rows keep only the part after the message key', async () => {
+    const { store, file } = await openStore();
+    const batchId = store.markInFlight(RUN, keys, 'owner-1', 'postmark', 1);
+    expect([...store.inFlightOf(RUN).keys()]).toEqual(keys);
+    store.recordBulkDelivery(RUN, 'postmark', 'marketing', keys.map((key, i) => ({ key, messageId: `id-${i}` })), 2);
+    store.settleInFlight(batchId);
+    expect(store.bulkDeliveredKeys(RUN)).toEqual(new Set(keys));
+    expect(store.findDelivery(keys[1])).toMatchObject({ provider: 'postmark', messageId: 'id-1' });
+    expect(store.inFlightOf(RUN).size).toBe(0);
+
+    const raw = new Database(file, { readonly: true });
+    const row = raw.prepare('SELECT keys_json FROM bulk_deliveries').get() as { keys_json: string };
+    raw.close();
+    expect(JSON.parse(row.keys_json)).toEqual(['aaaaaaaaaaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbbbbbbbbbb']);
+  });
+
+  it('narrows an in-flight batch to the keys still open', async () => {
+    const { store } = await openStore();
+    const batchId = store.markInFlight(RUN, keys, 'owner-1', 'mailgun', 1);
+    store.resolveInFlight(batchId, new Set([keys[0]]));
+    expect([...store.inFlightOf(RUN).keys()]).toEqual([keys[1]]);
+  });
+
+  it('still reads rows written with whole keys by an earlier version', async () => {
+    const { store, file } = await openStore();
+    const raw = new Database(file);
+    raw.prepare('INSERT INTO bulk_deliveries (run_key, provider, keys_json, message_ids_json, delivered_at) VALUES (?, ?, ?, ?, ?)').run(RUN, 'mailgun', JSON.stringify(keys), JSON.stringify('<one@mg>'), 1);
+    raw.prepare('INSERT INTO bulk_in_flight (run_key, owner, provider, keys_json, started_at) VALUES (?, ?, ?, ?, ?)').run(RUN, 'dead-owner', 'mailgun', JSON.stringify([keys[0]]), 1);
+    raw.close();
+    expect(store.bulkDeliveredKeys(RUN)).toEqual(new Set(keys));
+    expect(store.findDelivery(keys[0])).toMatchObject({ provider: 'mailgun', messageId: '<one@mg>' });
+    expect([...store.inFlightOf(RUN).keys()]).toEqual([keys[0]]);
+  });
+
+  it('knows whether single-message records exist under a bulk message key', async () => {
+    const { store, file } = await openStore();
+    expect(store.hasSingleRecordsUnder(RUN)).toBe(false);
+    const raw = new Database(file);
+    raw.prepare('INSERT INTO deliveries (idempotency_key, provider, message_id, delivered_at) VALUES (?, ?, ?, ?)').run(`${RUN}0-not-a-recipient`, 'smtp', 'x', 1);
+    expect(store.hasSingleRecordsUnder(RUN)).toBe(false);
+    raw.prepare('INSERT INTO deliveries (idempotency_key, provider, message_id, delivered_at) VALUES (?, ?, ?, ?)').run(keys[0], 'smtp', 'x', 1);
+    raw.close();
+    expect(store.hasSingleRecordsUnder(RUN)).toBe(true);
+  });
+});
