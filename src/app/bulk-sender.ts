@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { ProviderError, UserError } from '../core/errors.js';
 import { circuitState, recordFailure, recordSuccess } from '../core/health.js';
 import { personalise } from '../core/merge.js';
@@ -90,6 +90,7 @@ export class BulkSender {
   private inDoubt = new Map<string, { batchId: number; provider: string }>();
   private readonly keysHandedOut = new Set<string>();
   private deliveredEarlier = new Set<string>();
+  private lookUpEachBatch = true;
   private stopRequested = false;
   private ledgerBuffer: { provider: string; deliveries: { key: string; messageId: string }[]; batchId: number; stillOpen: string[] }[] = [];
   private ledgerRows = 0;
@@ -106,7 +107,7 @@ export class BulkSender {
 
   /** Key of one recipient's copy: the same list and message give the same keys, so a rerun resumes. */
   recipientKey(recipient: { email: string; fields: Record<string, string> }): string {
-    const digest = createHash('sha256').update(JSON.stringify([recipient.email.toLowerCase(), recipient.fields])).digest('hex');
+    const digest = hash('sha256', JSON.stringify([recipient.email.toLowerCase(), recipient.fields]), 'hex');
     return `${this.runKey}/${digest.slice(0, 24)}`;
   }
 
@@ -125,12 +126,16 @@ export class BulkSender {
     return this.stopRequested;
   }
 
-  async run(rows: AsyncIterable<RecipientRow>): Promise<BulkStats> {
+  /** `rows` comes in chunks (see readRecipients). */
+  async run(rows: AsyncIterable<RecipientRow[]>): Promise<BulkStats> {
     const holder = this.store.claimBulkRun(this.runKey, this.owner, this.dispatcher.now(), RUN_LOCK_STALE_MS, isLeaseOwnerAlive);
     if (holder) throw new UserError(`another run of this message to this list is still going (${holder})`, { hint: 'wait for it to finish; rerunning afterwards sends only what it did not' });
     // Batches of this message that an earlier run left in flight: that run died, their fate is unknown.
     this.inDoubt = this.store.inFlightOf(this.runKey);
     this.deliveredEarlier = this.store.bulkDeliveredKeys(this.runKey);
+    // Only bulk runs of this message write keys under its key, and this run holds its lock: when
+    // none is in the store now, none of the recipients it reads can turn up there on their own.
+    this.lookUpEachBatch = this.store.hasSingleRecordsUnder(this.runKey);
     const slots = new Slots(this.options.concurrency);
     const batchSize = this.batchSizeFor(this.options.chain[0]);
     let candidates: Pending[] = [];
@@ -150,22 +155,24 @@ export class BulkSender {
     const ledgerTimer = setInterval(() => this.flushLedger(), LEDGER_FLUSH_MS);
     ledgerTimer.unref();
     try {
-      for await (const row of rows) {
-        if (this.stopRequested || slots.failed) break;
-        this.stats.read++;
-        if ('error' in row) {
-          this.fail({ line: row.line, outcome: 'invalid', reason: row.error });
-          continue;
+      reading: for await (const chunkOfRows of rows) {
+        for (const row of chunkOfRows) {
+          if (this.stopRequested || slots.failed) break reading;
+          this.stats.read++;
+          if ('error' in row) {
+            this.fail({ line: row.line, outcome: 'invalid', reason: row.error });
+            continue;
+          }
+          const recipient: Pending = { line: row.line, email: row.email, fields: row.fields, idempotencyKey: '' };
+          recipient.idempotencyKey = this.recipientKey(recipient);
+          if (this.keysHandedOut.has(recipient.idempotencyKey)) {
+            this.stats.duplicates++;
+            continue;
+          }
+          this.keysHandedOut.add(recipient.idempotencyKey);
+          candidates.push(recipient);
+          if (candidates.length >= batchSize) await flush(false);
         }
-        const recipient: Pending = { line: row.line, email: row.email, fields: row.fields, idempotencyKey: '' };
-        recipient.idempotencyKey = this.recipientKey(recipient);
-        if (this.keysHandedOut.has(recipient.idempotencyKey)) {
-          this.stats.duplicates++;
-          continue;
-        }
-        this.keysHandedOut.add(recipient.idempotencyKey);
-        candidates.push(recipient);
-        if (candidates.length >= batchSize) await flush(false);
       }
       // Interrupted: rows read but not sent are left alone, so rerunning the command sends them.
       if (!this.stopRequested) await flush(true);
@@ -198,8 +205,8 @@ export class BulkSender {
     const keys = recipients.map((r) => r.idempotencyKey);
     // Outbox first, ledger second: a concurrent `queue retry` records the delivery before it
     // closes the entry, so this order cannot miss a message that moves between the two.
-    const inOutbox = this.store.outboxEntriesAmong(keys);
-    const deliveredAlone = this.store.deliveredAmong(keys);
+    const inOutbox = this.lookUpEachBatch ? this.store.outboxEntriesAmong(keys) : new Map<string, { id: number; status: string }>();
+    const deliveredAlone = this.lookUpEachBatch ? this.store.deliveredAmong(keys) : new Set<string>();
     const resolvedInDoubt = new Map<number, Set<string>>();
     const sort = () =>
       recipients.filter((recipient) => {

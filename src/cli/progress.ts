@@ -1,3 +1,4 @@
+import { groupThousands } from '../cost/money.js';
 /** A one-line progress bar on a TTY stderr, redrawn at most a few times a second. */
 export class ProgressBar {
   private lastDraw = 0;
@@ -22,8 +23,8 @@ export class ProgressBar {
       bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] `;
       eta = rate > 0 ? `  ETA ${Math.ceil((this.total - done) / rate)}s` : '';
     }
-    const of = this.total ? `/${this.total.toLocaleString('en-US')}` : '';
-    this.stream.write(`\r${bar}${done.toLocaleString('en-US')}${of} recipients  ${Math.round(rate).toLocaleString('en-US')}/s${eta}\x1b[K`);
+    const of = this.total ? `/${groupThousands(this.total)}` : '';
+    this.stream.write(`\r${bar}${groupThousands(done)}${of} recipients  ${groupThousands(Math.round(rate))}/s${eta}\x1b[K`);
   }
 
   finish(done: number): void {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { BulkSender, type BulkStats } from '../../app/bulk-sender.js';
 import { Dispatcher } from '../../app/dispatcher.js';
 import { listFormatOf, readRecipients } from '../../bulk/recipient-source.js';
+import { groupThousands } from '../../cost/money.js';
 import { ExitCode, UserError } from '../../core/errors.js';
 import { mergeFieldNames, personalise } from '../../core/merge.js';
 import { finalizeMessage } from '../../core/message.js';
@@ -105,10 +106,10 @@ function printSummary(output: Output, report: { recipients: number; delivered: n
     ['queued in the outbox', report.queued],
     ['invalid rows', report.invalid],
   ];
-  for (const [label, value] of rows) output.line(`${label.padEnd(30)}${value.toLocaleString('en-US').padStart(10)}`);
+  for (const [label, value] of rows) output.line(`${label.padEnd(30)}${groupThousands(value).padStart(10)}`);
   for (const [provider, calls] of Object.entries(report.calls)) {
     const counts = report.byProvider[provider] ?? { delivered: 0, rejected: 0 };
-    output.line(`${`${provider}`.padEnd(30)}${counts.delivered.toLocaleString('en-US').padStart(10)} delivered in ${calls.toLocaleString('en-US')} call(s)`);
+    output.line(`${`${provider}`.padEnd(30)}${groupThousands(counts.delivered).padStart(10)} delivered in ${groupThousands(calls)} call(s)`);
   }
   if (report.rateLimitPauses) output.line(`rate limited ${report.rateLimitPauses} time(s): the run slowed down`);
   output.line(`took ${(report.elapsedMs / 1000).toFixed(1)}s`);
