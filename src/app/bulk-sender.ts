@@ -4,6 +4,7 @@ import { circuitState, recordFailure, recordSuccess } from '../core/health.js';
 import { personalise } from '../core/merge.js';
 import type { EmailMessage } from '../core/message.js';
 import type { BulkItemResult, BulkRecipient } from '../providers/provider.js';
+import { DigestSet } from '../bulk/digest-set.js';
 import type { RecipientRow } from '../bulk/recipient-source.js';
 import type { Dispatcher } from './dispatcher.js';
 import { isLeaseOwnerAlive, newLeaseOwner } from './lease-owner.js';
@@ -73,6 +74,11 @@ export function takeBatch<T extends { email: string }>(queue: T[], size: number)
 }
 const MAX_RATE_LIMIT_PAUSES_PER_CALL = 20;
 
+/** The digest part of a recipient key. */
+function digestOf(key: string): string {
+  return key.slice(key.lastIndexOf('/') + 1);
+}
+
 type Pending = BulkRecipient & { line: number };
 
 /**
@@ -88,8 +94,10 @@ export class BulkSender {
   private readonly gate: RateGate;
   private readonly store;
   private inDoubt = new Map<string, { batchId: number; provider: string }>();
-  private readonly keysHandedOut = new Set<string>();
-  private deliveredEarlier = new Set<string>();
+  /** Recipients this run has taken (a repeated row is sent once), as their key's digest. */
+  private readonly taken = new DigestSet();
+  /** Recipients delivered by earlier runs of this message. */
+  private readonly deliveredEarlier = new DigestSet();
   private lookUpEachBatch = true;
   private stopRequested = false;
   private ledgerBuffer: { provider: string; deliveries: { key: string; messageId: string }[]; batchId: number; stillOpen: string[] }[] = [];
@@ -105,10 +113,12 @@ export class BulkSender {
     this.store = dispatcher.store!;
   }
 
-  /** Key of one recipient's copy: the same list and message give the same keys, so a rerun resumes. */
-  recipientKey(recipient: { email: string; fields: Record<string, string> }): string {
-    const digest = hash('sha256', JSON.stringify([recipient.email.toLowerCase(), recipient.fields]), 'hex');
-    return `${this.runKey}/${digest.slice(0, 24)}`;
+  /**
+   * Key of one recipient's copy, "<message key>/<96-bit digest of the row>": the same list and
+   * message give the same keys, so a rerun resumes.
+   */
+  private recipientDigest(recipient: { email: string; fields: Record<string, string> }): string {
+    return hash('sha256', JSON.stringify([recipient.email.toLowerCase(), recipient.fields]), 'hex').slice(0, 24);
   }
 
   /** The message's key: every recipient key of this bulk message starts with it. */
@@ -132,7 +142,7 @@ export class BulkSender {
     if (holder) throw new UserError(`another run of this message to this list is still going (${holder})`, { hint: 'wait for it to finish; rerunning afterwards sends only what it did not' });
     // Batches of this message that an earlier run left in flight: that run died, their fate is unknown.
     this.inDoubt = this.store.inFlightOf(this.runKey);
-    this.deliveredEarlier = this.store.bulkDeliveredKeys(this.runKey);
+    this.store.forEachBulkDeliveredKey(this.runKey, (key) => this.deliveredEarlier.add(digestOf(key)));
     // Only bulk runs of this message write keys under its key, and this run holds its lock: when
     // none is in the store now, none of the recipients it reads can turn up there on their own.
     this.lookUpEachBatch = this.store.hasSingleRecordsUnder(this.runKey);
@@ -163,13 +173,12 @@ export class BulkSender {
             this.fail({ line: row.line, outcome: 'invalid', reason: row.error });
             continue;
           }
-          const recipient: Pending = { line: row.line, email: row.email, fields: row.fields, idempotencyKey: '' };
-          recipient.idempotencyKey = this.recipientKey(recipient);
-          if (this.keysHandedOut.has(recipient.idempotencyKey)) {
+          const digest = this.recipientDigest(row);
+          if (!this.taken.add(digest)) {
             this.stats.duplicates++;
             continue;
           }
-          this.keysHandedOut.add(recipient.idempotencyKey);
+          const recipient: Pending = { line: row.line, email: row.email, fields: row.fields, idempotencyKey: `${this.runKey}/${digest}` };
           candidates.push(recipient);
           if (candidates.length >= batchSize) await flush(false);
         }
@@ -216,7 +225,7 @@ export class BulkSender {
           if (!resolvedInDoubt.has(inDoubt.batchId)) resolvedInDoubt.set(inDoubt.batchId, new Set());
           resolvedInDoubt.get(inDoubt.batchId)!.add(key);
         }
-        if (this.deliveredEarlier.has(key) || deliveredAlone.has(key)) {
+        if ((this.deliveredEarlier.size > 0 && this.deliveredEarlier.has(digestOf(key))) || deliveredAlone.has(key)) {
           this.stats.skipped++;
           return false;
         }

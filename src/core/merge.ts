@@ -21,7 +21,7 @@ export interface MergeRecipient {
 }
 
 /** The value of a merge field for one recipient: `{{email}}` is the address, a missing field is empty. */
-function valueOf(recipient: MergeRecipient, name: string): string {
+export function mergeValue(recipient: MergeRecipient, name: string): string {
   return recipient.fields[name] ?? (name === 'email' ? recipient.email : '');
 }
 
@@ -40,7 +40,7 @@ export class MergeText {
   fill(recipient: MergeRecipient): string {
     const { pieces } = this;
     let out = pieces[0];
-    for (let i = 1; i < pieces.length; i += 2) out += this.render(valueOf(recipient, pieces[i])) + pieces[i + 1];
+    for (let i = 1; i < pieces.length; i += 2) out += this.render(mergeValue(recipient, pieces[i])) + pieces[i + 1];
     return out;
   }
 }
@@ -69,10 +69,16 @@ export class Personaliser {
     if (template.text !== undefined) this.text = new MergeText(template.text);
   }
 
+  /** The subject and bodies for one recipient. */
+  texts(recipient: MergeRecipient): Pick<EmailMessage, 'subject' | 'html' | 'text'> {
+    return { subject: this.subject.fill(recipient), html: this.html?.fill(recipient), text: this.text?.fill(recipient) };
+  }
+
   copyFor(recipient: MergeRecipient & { idempotencyKey: string }): EmailMessage {
-    const message: EmailMessage = { ...this.template, to: [recipient.email], cc: [], bcc: [], subject: this.subject.fill(recipient), idempotencyKey: recipient.idempotencyKey };
-    if (this.html) message.html = this.html.fill(recipient);
-    if (this.text) message.text = this.text.fill(recipient);
+    const { subject, html, text } = this.texts(recipient);
+    const message: EmailMessage = { ...this.template, to: [recipient.email], cc: [], bcc: [], subject, idempotencyKey: recipient.idempotencyKey };
+    if (html !== undefined) message.html = html;
+    if (text !== undefined) message.text = text;
     return message;
   }
 }

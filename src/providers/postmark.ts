@@ -4,7 +4,7 @@ import { ProviderError, type ErrorClass } from '../core/errors.js';
 import type { EmailMessage } from '../core/message.js';
 import { parseRetryAfter } from '../core/retry-after.js';
 import { baseUrlSchema, commonProviderFields } from './common-config.js';
-import { personalise } from '../core/merge.js';
+import { personaliserFor } from '../core/merge.js';
 import { IDEMPOTENCY_HEADER, type RefusedRecipient, type BulkItemResult, type BulkRecipient, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
 
 const configSchema = z.strictObject({
@@ -43,6 +43,15 @@ export interface PostmarkEmail {
  * under `tags` (comma-separated) so they are not lost, and a warning says so.
  */
 export function toPostmarkEmail(message: EmailMessage, config: Pick<PostmarkConfig, 'messageStream' | 'broadcastStream'>): { body: PostmarkEmail; warnings: string[] } {
+  const { shared, warnings } = sharedPostmarkFields(message, config);
+  return { body: withAddressing(shared, message), warnings };
+}
+
+type SharedFields = Omit<PostmarkEmail, 'To' | 'Cc' | 'Bcc' | 'Subject' | 'HtmlBody' | 'TextBody' | 'Headers'>;
+type Addressing = Pick<EmailMessage, 'to' | 'cc' | 'bcc' | 'subject' | 'html' | 'text' | 'headers' | 'idempotencyKey'>;
+
+/** What every personalised copy of a message has in common. */
+function sharedPostmarkFields(message: EmailMessage, config: Pick<PostmarkConfig, 'messageStream' | 'broadcastStream'>): { shared: SharedFields; warnings: string[] } {
   const warnings: string[] = [];
   const [tag, ...extraTags] = message.tags;
   const metadata: Record<string, string> = { ...message.metadata };
@@ -51,26 +60,31 @@ export function toPostmarkEmail(message: EmailMessage, config: Pick<PostmarkConf
     metadata.tags = extraTags.join(',');
     warnings.push(`postmark: one Tag per message; sent Tag "${tag}", kept ${extraTags.map((t) => `"${t}"`).join(', ')} in Metadata.tags`);
   }
+  const shared: SharedFields = { From: message.from, MessageStream: message.type === 'marketing' ? config.broadcastStream : config.messageStream };
+  if (message.replyTo) shared.ReplyTo = message.replyTo;
+  if (tag) shared.Tag = tag;
+  if (Object.keys(metadata).length) shared.Metadata = metadata;
+  if (message.trackOpens !== undefined) shared.TrackOpens = message.trackOpens;
+  if (message.trackLinks !== undefined) shared.TrackLinks = message.trackLinks ? 'HtmlAndText' : 'None';
+  if (message.attachments.length) {
+    shared.Attachments = message.attachments.map((a) => ({ Name: a.filename, Content: a.contentBase64, ContentType: a.contentType }));
+  }
+  return { shared, warnings };
+}
+
+/** The shared fields with one copy's recipients, texts and idempotency header. */
+function withAddressing(shared: SharedFields, message: Addressing): PostmarkEmail {
   const body: PostmarkEmail = {
-    From: message.from,
+    ...shared,
     To: message.to.join(', '),
     Subject: message.subject,
-    MessageStream: message.type === 'marketing' ? config.broadcastStream : config.messageStream,
     Headers: [...message.headers.map((h) => ({ Name: h.name, Value: h.value })), { Name: IDEMPOTENCY_HEADER, Value: message.idempotencyKey }],
   };
   if (message.cc.length) body.Cc = message.cc.join(', ');
   if (message.bcc.length) body.Bcc = message.bcc.join(', ');
-  if (message.replyTo) body.ReplyTo = message.replyTo;
   if (message.html) body.HtmlBody = message.html;
   if (message.text) body.TextBody = message.text;
-  if (tag) body.Tag = tag;
-  if (Object.keys(metadata).length) body.Metadata = metadata;
-  if (message.trackOpens !== undefined) body.TrackOpens = message.trackOpens;
-  if (message.trackLinks !== undefined) body.TrackLinks = message.trackLinks ? 'HtmlAndText' : 'None';
-  if (message.attachments.length) {
-    body.Attachments = message.attachments.map((a) => ({ Name: a.filename, Content: a.contentBase64, ContentType: a.contentType }));
-  }
-  return { body, warnings };
+  return body;
 }
 
 /** "Message OK, but will not deliver to these inactive addresses: a@x.com, b@y.com." → those, refused for good. */
@@ -142,12 +156,14 @@ export const POSTMARK_MAX_BATCH = 500;
 class BatchMessage {
   constructor(
     private readonly template: EmailMessage,
+    private readonly shared: SharedFields,
     private readonly recipient: BulkRecipient,
-    private readonly config: PostmarkConfig,
   ) {}
 
   toJSON(): PostmarkEmail {
-    return toPostmarkEmail(personalise(this.template, this.recipient), this.config).body;
+    const { email, idempotencyKey } = this.recipient;
+    const texts = personaliserFor(this.template).texts(this.recipient);
+    return withAddressing(this.shared, { ...texts, to: [email], cc: [], bcc: [], headers: this.template.headers, idempotencyKey });
   }
 }
 
@@ -184,7 +200,8 @@ class PostmarkProvider implements Provider {
 
   /** POST /email/batch: answers 200 even when single messages fail, so every element is checked. */
   async sendBulk(template: EmailMessage, recipients: BulkRecipient[]): Promise<BulkItemResult[]> {
-    const bodies = recipients.map((recipient) => new BatchMessage(template, recipient, this.config));
+    const { shared } = sharedPostmarkFields(template, this.config);
+    const bodies = recipients.map((recipient) => new BatchMessage(template, shared, recipient));
     const insight: TransportInsight = {};
     const client = await this.createClient(insight);
     let responses: { ErrorCode?: number; Message?: string; MessageID?: string }[];

@@ -123,12 +123,11 @@ export class Store implements HealthBook {
     return { provider: row.provider, messageId: Array.isArray(ids) ? ids[row.position] : ids, deliveredAt: row.delivered_at };
   }
 
-  /** Every recipient key delivered by the bulk runs of one message. */
-  bulkDeliveredKeys(runKey: string): Set<string> {
-    const rows = this.sql('SELECT keys_json FROM bulk_deliveries WHERE run_key = ?').all(runKey) as { keys_json: string }[];
-    const keys = new Set<string>();
-    for (const row of rows) for (const key of JSON.parse(row.keys_json) as string[]) keys.add(fullKey(runKey, key));
-    return keys;
+  /** Visits every recipient key delivered by the bulk runs of one message, one batch row at a time. */
+  forEachBulkDeliveredKey(runKey: string, visit: (key: string) => void): void {
+    for (const row of this.sql('SELECT keys_json FROM bulk_deliveries WHERE run_key = ?').iterate(runKey) as IterableIterator<{ keys_json: string }>) {
+      for (const key of JSON.parse(row.keys_json) as string[]) visit(fullKey(runKey, key));
+    }
   }
 
   /** Records one accepted bulk batch: one row, however many recipients. */

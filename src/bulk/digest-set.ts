@@ -1,0 +1,77 @@
+/**
+ * A set of 96-bit digests written as 24 hex digits, kept in one flat typed array: 12 bytes per
+ * member (24 with the table's free room) instead of a string object each. A bulk run remembers
+ * every recipient it has taken this way, so a long list costs little memory and the garbage
+ * collector has no per-recipient objects to copy.
+ */
+export class DigestSet {
+  private words: Uint32Array;
+  private capacity: number;
+  private count = 0;
+  /** The all-zero digest marks an empty slot, so it is kept aside. */
+  private hasZero = false;
+
+  constructor(initialCapacity = 1024) {
+    this.capacity = 2 ** Math.ceil(Math.log2(Math.max(16, initialCapacity)));
+    this.words = new Uint32Array(this.capacity * 3);
+  }
+
+  get size(): number {
+    return this.count + (this.hasZero ? 1 : 0);
+  }
+
+  has(hex: string): boolean {
+    const [a, b, c] = parse(hex);
+    if ((a | b | c) === 0) return this.hasZero;
+    return this.slotOf(a, b, c) >= 0;
+  }
+
+  /** Adds the digest; false when it was there already. */
+  add(hex: string): boolean {
+    const [a, b, c] = parse(hex);
+    if ((a | b | c) === 0) {
+      const added = !this.hasZero;
+      this.hasZero = true;
+      return added;
+    }
+    const slot = this.slotOf(a, b, c);
+    if (slot >= 0) return false;
+    this.put(~slot, a, b, c);
+    this.count++;
+    if (this.count * 2 > this.capacity) this.grow();
+    return true;
+  }
+
+  /** The slot holding the digest, or ~(the empty slot where it would go). */
+  private slotOf(a: number, b: number, c: number): number {
+    const mask = this.capacity - 1;
+    const { words } = this;
+    // The digest's bits are uniformly random: its first word is a good enough hash.
+    for (let slot = a & mask; ; slot = (slot + 1) & mask) {
+      const i = slot * 3;
+      if (words[i] === a && words[i + 1] === b && words[i + 2] === c) return slot;
+      if ((words[i] | words[i + 1] | words[i + 2]) === 0) return ~slot;
+    }
+  }
+
+  private put(slot: number, a: number, b: number, c: number): void {
+    const i = slot * 3;
+    this.words[i] = a;
+    this.words[i + 1] = b;
+    this.words[i + 2] = c;
+  }
+
+  private grow(): void {
+    const old = this.words;
+    this.capacity *= 2;
+    this.words = new Uint32Array(this.capacity * 3);
+    for (let i = 0; i < old.length; i += 3) {
+      if ((old[i] | old[i + 1] | old[i + 2]) !== 0) this.put(~this.slotOf(old[i], old[i + 1], old[i + 2]), old[i], old[i + 1], old[i + 2]);
+    }
+  }
+}
+
+function parse(hex: string): [number, number, number] {
+  if (!/^[0-9a-f]{24}$/i.test(hex)) throw new Error(`not a 96-bit hex digest: ${hex}`);
+  return [parseInt(hex.slice(0, 8), 16), parseInt(hex.slice(8, 16), 16), parseInt(hex.slice(16, 24), 16)];
+}
