@@ -104,9 +104,9 @@ function jsonRow(line: string): { email: string; fields: Record<string, string> 
     return { error: 'not valid JSON' };
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) return { error: 'not a JSON object' };
-  const { email, ...rest } = value as Record<string, unknown>;
+  const { email } = value as Record<string, unknown>;
   if (typeof email !== 'string') return { error: 'no "email" string' };
   const fields: Record<string, string> = {};
-  for (const [key, field] of Object.entries(rest)) fields[key] = typeof field === 'string' ? field : JSON.stringify(field);
+  for (const [key, field] of Object.entries(value)) if (key !== 'email') fields[key] = typeof field === 'string' ? field : JSON.stringify(field);
   return { email, fields };
 }
