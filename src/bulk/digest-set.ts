@@ -11,7 +11,7 @@ export class DigestSet {
   /** The all-zero digest marks an empty slot, so it is kept aside. */
   private hasZero = false;
 
-  constructor(initialCapacity = 1024) {
+  constructor(initialCapacity = 65_536) {
     this.capacity = 2 ** Math.ceil(Math.log2(Math.max(16, initialCapacity)));
     this.words = new Uint32Array(this.capacity * 3);
   }

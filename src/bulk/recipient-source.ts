@@ -8,6 +8,9 @@ export type RecipientRow = { line: number; email: string; fields: Record<string,
 
 export type ListFormat = 'csv' | 'jsonl';
 
+/** Small reads keep each stretch of row parsing short, so answers from the ESPs are not kept waiting. */
+const READ_CHUNK_BYTES = 16 * 1024;
+
 export function listFormatOf(source: string, firstLine?: string): ListFormat {
   if (/\.jsonl?$/i.test(source)) return 'jsonl';
   if (/\.csv$/i.test(source)) return 'csv';
@@ -21,7 +24,7 @@ export function listFormatOf(source: string, firstLine?: string): ListFormat {
  * email column stops.
  */
 export async function* readRecipients(source: string, stdin: Readable = process.stdin): AsyncGenerator<RecipientRow[]> {
-  const input = source === '-' ? stdin : createReadStream(source, { encoding: 'utf8' });
+  const input = source === '-' ? stdin : createReadStream(source, { encoding: 'utf8', highWaterMark: READ_CHUNK_BYTES });
   const opened = new Promise<void>((resolve, reject) => {
     if (source === '-') return resolve();
     input.once('open', () => resolve());
