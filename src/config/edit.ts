@@ -1,11 +1,10 @@
 import { isDeepStrictEqual } from 'node:util';
+import * as yaml from 'yaml';
 import type { Document, Node as YamlNode, YAMLMap } from 'yaml';
 import { ConfigError } from '../core/errors.js';
 import { interpolateEnv } from './interpolate.js';
 import { validateConfig, type Config } from './validate.js';
 
-type YamlModule = typeof import('yaml');
-const loadYaml = (): Promise<YamlModule> => import('yaml');
 
 /** What `failover configure` may change; absent fields are left as they are. */
 export interface FailoverChange {
@@ -40,10 +39,10 @@ export function failoverEdits(change: FailoverChange): KeyEdit[] {
 
 /** Parses config text; broken YAML is a ConfigError with the line. */
 export async function parseConfigText(text: string, filePath: string): Promise<unknown> {
-  return (await parseChecked(await loadYaml(), text, filePath)).toJS();
+  return parseChecked(text, filePath).toJS();
 }
 
-function parseChecked(yaml: YamlModule, text: string, filePath: string): Document.Parsed {
+function parseChecked(text: string, filePath: string): Document.Parsed {
   const document = yaml.parseDocument(text, { uniqueKeys: true });
   const first = document.errors[0];
   if (first) {
@@ -60,8 +59,7 @@ function parseChecked(yaml: YamlModule, text: string, filePath: string): Documen
  * targeted edit, the yaml Document API re-serialises the file instead (comments kept, alignment not).
  */
 export async function applyFailoverChange(text: string, change: FailoverChange, filePath = 'config'): Promise<EditResult> {
-  const yaml = await loadYaml();
-  const original = parseChecked(yaml, text, filePath);
+  const original = parseChecked(text, filePath);
   const currentJs = original.toJS() as unknown;
   const edits = failoverEdits(change).filter((edit) => !isDeepStrictEqual(valueAt(currentJs, edit.path), edit.value));
   if (edits.length === 0) return { text, changedKeys: [], reformatted: false };
@@ -72,7 +70,7 @@ export async function applyFailoverChange(text: string, change: FailoverChange, 
 
   let spliced: string | undefined = text;
   for (const edit of edits) {
-    spliced = spliceEdit(yaml, spliced, edit);
+    spliced = spliceEdit(spliced, edit);
     if (spliced === undefined) break;
   }
   const changedKeys = edits.map((edit) => edit.path.join('.'));
@@ -111,11 +109,11 @@ function valueAt(root: unknown, path: Path): unknown {
 }
 
 /** One edit as a text splice; undefined when the layout is not one this function handles. */
-function spliceEdit(yaml: YamlModule, text: string, edit: KeyEdit): string | undefined {
+function spliceEdit(text: string, edit: KeyEdit): string | undefined {
   const document = yaml.parseDocument(text, { uniqueKeys: true });
   const newline = text.includes('\r\n') ? '\r\n' : '\n';
   const node = document.getIn(edit.path, true) as YamlNode | undefined;
-  if (node?.range) return replaceNode(yaml, text, node, edit.value, newline);
+  if (node?.range) return replaceNode(text, node, edit.value, newline);
 
   // The key is missing: find the deepest existing ancestor and insert below it.
   for (let depth = edit.path.length - 1; depth >= 0; depth--) {
@@ -124,14 +122,14 @@ function spliceEdit(yaml: YamlModule, text: string, edit: KeyEdit): string | und
     if (ancestor === undefined) continue;
     const missing = nest(edit.path.slice(depth), edit.value);
     if (ancestor === null || (yaml.isScalar(ancestor) && ancestor.value === null && depth === 0)) {
-      return appendAtEnd(yaml, text, missing, newline);
+      return appendAtEnd(text, missing, newline);
     }
     if (!yaml.isMap(ancestor)) return undefined;
     if (ancestor.flow) {
       const merged = { ...(ancestor.toJSON() as Record<string, unknown>), ...missing };
-      return replaceRange(text, ancestor.range!, renderFlow(yaml, merged, true));
+      return replaceRange(text, ancestor.range!, renderFlow(merged, true));
     }
-    return insertIntoBlockMap(yaml, text, ancestor, missing, newline);
+    return insertIntoBlockMap(text, ancestor, missing, newline);
   }
   return undefined;
 }
@@ -140,28 +138,28 @@ function nest(keys: Path, value: unknown): Record<string, unknown> {
   return keys.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value) as Record<string, unknown>;
 }
 
-function replaceNode(yaml: YamlModule, text: string, node: YamlNode, value: unknown, newline: string): string | undefined {
+function replaceNode(text: string, node: YamlNode, value: unknown, newline: string): string | undefined {
   const range = node.range!;
   if (range[0] === range[1]) return undefined; // `key:` with no value: let the Document API handle it
   if (Array.isArray(value)) {
     if (yaml.isSeq(node) && !node.flow) {
       const indent = ' '.repeat(columnOf(text, range[0]));
-      const items = value.map((item) => `- ${renderScalar(yaml, item)}`).join(newline + indent);
+      const items = value.map((item) => `- ${renderScalar(item)}`).join(newline + indent);
       return replaceRange(text, range, items + trailingWhitespace(text.slice(range[0], range[1])));
     }
     const padded = yaml.isSeq(node) && /^\[\s/.test(text.slice(range[0], range[1]));
-    return replaceRange(text, range, renderFlow(yaml, value, padded));
+    return replaceRange(text, range, renderFlow(value, padded));
   }
   if (!yaml.isScalar(node)) return undefined;
-  return replaceRange(text, range, renderScalar(yaml, value));
+  return replaceRange(text, range, renderScalar(value));
 }
 
-function insertIntoBlockMap(yaml: YamlModule, text: string, map: YAMLMap, entries: Record<string, unknown>, newline: string): string | undefined {
+function insertIntoBlockMap(text: string, map: YAMLMap, entries: Record<string, unknown>, newline: string): string | undefined {
   const firstKey = map.items[0]?.key as YamlNode | undefined;
   const end = map.range?.[1];
   if (!firstKey?.range || end === undefined) return undefined;
   const indent = ' '.repeat(columnOf(text, firstKey.range[0]));
-  const block = renderBlock(yaml, entries, newline)
+  const block = renderBlock(entries, newline)
     .map((line) => indent + line + newline)
     .join('');
   if (text[end - 1] === '\n') return text.slice(0, end) + block + text.slice(end);
@@ -169,22 +167,22 @@ function insertIntoBlockMap(yaml: YamlModule, text: string, map: YAMLMap, entrie
   return end === text.length ? text + newline + block : undefined;
 }
 
-function appendAtEnd(yaml: YamlModule, text: string, entries: Record<string, unknown>, newline: string): string {
-  const block = renderBlock(yaml, entries, newline).map((line) => line + newline).join('');
+function appendAtEnd(text: string, entries: Record<string, unknown>, newline: string): string {
+  const block = renderBlock(entries, newline).map((line) => line + newline).join('');
   if (text.length === 0) return block;
   return text + (text.endsWith('\n') ? '' : newline) + block;
 }
 
 /** Block YAML for new keys; sequences of names stay on one line, as in the example config. */
-function renderBlock(yaml: YamlModule, entries: Record<string, unknown>, newline: string): string[] {
+function renderBlock(entries: Record<string, unknown>, newline: string): string[] {
   const lines: string[] = [];
   const walk = (value: Record<string, unknown>, indent: string) => {
     for (const [key, item] of Object.entries(value)) {
       if (item && typeof item === 'object' && !Array.isArray(item)) {
-        lines.push(`${indent}${renderScalar(yaml, key)}:`);
+        lines.push(`${indent}${renderScalar(key)}:`);
         walk(item as Record<string, unknown>, indent + '  ');
       } else {
-        lines.push(`${indent}${renderScalar(yaml, key)}: ${Array.isArray(item) ? renderFlow(yaml, item, false) : renderScalar(yaml, item)}`);
+        lines.push(`${indent}${renderScalar(key)}: ${Array.isArray(item) ? renderFlow(item, false) : renderScalar(item)}`);
       }
     }
   };
@@ -192,11 +190,11 @@ function renderBlock(yaml: YamlModule, entries: Record<string, unknown>, newline
   return lines.flatMap((line) => line.split(newline));
 }
 
-function renderScalar(yaml: YamlModule, value: unknown): string {
+function renderScalar(value: unknown): string {
   return yaml.stringify(value, { lineWidth: 0 }).trimEnd();
 }
 
-function renderFlow(yaml: YamlModule, value: unknown, padded: boolean): string {
+function renderFlow(value: unknown, padded: boolean): string {
   return yaml.stringify(value, { collectionStyle: 'flow', flowCollectionPadding: padded, lineWidth: 0 }).trimEnd();
 }
 

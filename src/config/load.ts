@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { interpolateEnv } from './interpolate.js';
 import { validateConfig, type Config } from './validate.js';
+import { parseDocument } from 'yaml';
 
 export interface LoadOptions {
   /** `--config`: an explicit file, which must exist. */
@@ -28,7 +29,6 @@ export const SEARCH_PLACES = [
 ];
 
 async function parseYaml(filePath: string, text: string): Promise<unknown> {
-  const { parseDocument } = await import('yaml');
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
     const first = document.errors[0];
