@@ -4,9 +4,11 @@
 // stay in their own chunks, loaded when used. The ESP SDKs, SQLite and the prompts stay outside,
 // imported from node_modules only by the commands that need them; cosmiconfig too, as it loads
 // config loaders with require(). The metafile says which sources each chunk holds (tests read it).
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
+// Chunk names carry content hashes: clear the old ones.
+rmSync('dist/bundle', { recursive: true, force: true });
 const result = await build({
   entryPoints: ['dist/cli/main.js'],
   outdir: 'dist/bundle',

@@ -190,7 +190,7 @@ class PostmarkProvider implements Provider {
   async send(message: EmailMessage): Promise<SendReceipt> {
     const { body, warnings } = toPostmarkEmail(message, this.config);
     const insight: TransportInsight = {};
-    const client = await this.createClient(insight);
+    const client = this.createClient((this.sdk ??= await import('postmark')), insight);
     try {
       const response = await client.sendEmail(body as unknown as Parameters<ServerClient["sendEmail"]>[0]);
       return { messageId: response.MessageID, warnings, refused: inactiveRecipients(response.Message ?? '') };
@@ -204,7 +204,7 @@ class PostmarkProvider implements Provider {
     const { shared } = sharedPostmarkFields(template, this.config);
     const bodies = recipients.map((recipient) => new BatchMessage(template, shared, recipient));
     const insight: TransportInsight = {};
-    const client = await this.createClient(insight);
+    const client = this.createClient((this.sdk ??= await import('postmark')), insight);
     let responses: { ErrorCode?: number; Message?: string; MessageID?: string }[];
     try {
       responses = await client.sendEmailBatch(bodies as unknown as Parameters<ServerClient['sendEmailBatch']>[0]);
@@ -235,8 +235,11 @@ class PostmarkProvider implements Provider {
     });
   }
 
-  private async createClient(insight: TransportInsight): Promise<ServerClient> {
-    const { ServerClient } = await import('postmark');
+  /** Imported on first use; later calls get it without an await, so a batch goes to fetch at once. */
+  private sdk?: typeof import('postmark');
+
+  /** A client per call, so what its fetch sees belongs to that call. */
+  private createClient({ ServerClient }: typeof import('postmark'), insight: TransportInsight): ServerClient {
     const observingFetch: typeof fetch = async (input, init) => {
       try {
         // The SDK hands over a JSON string; fetch reads bytes several times faster than a string.

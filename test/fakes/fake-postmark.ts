@@ -53,9 +53,8 @@ export class FakePostmark extends HttpFake {
         Message: `You tried to send to recipient(s) that have been marked as inactive. Found inactive addresses: ${inactive.join(', ')}. Inactive recipients are ones that have generated a hard bounce, a spam complaint, or a manual suppression.`,
       };
     }
-    const base = { To: message.To, SubmittedAt: new Date().toISOString(), MessageID: randomUUID(), ErrorCode: 0 };
-    if (inactive.length) return { ...base, Message: `Message OK, but will not deliver to these inactive addresses: ${inactive.join(', ')}.` };
-    return { ...base, Message: 'OK' };
+    const Message = inactive.length ? `Message OK, but will not deliver to these inactive addresses: ${inactive.join(', ')}.` : 'OK';
+    return { To: message.To, SubmittedAt: new Date().toISOString(), MessageID: randomUUID(), ErrorCode: 0, Message };
   }
 }
 
