@@ -45,6 +45,9 @@ function splitPlain(line: string): string[] {
   }
 }
 
+/** `\s` is the set `trim()` removes (Unicode spaces and line terminators included). */
+const EDGE_SPACE = /^\s|\s$/;
+
 function needsTrim(cell: string): boolean {
-  return cell.length > 0 && (cell.charCodeAt(0) <= 32 || cell.charCodeAt(cell.length - 1) <= 32 || cell.charCodeAt(0) === 0xfeff);
+  return EDGE_SPACE.test(cell);
 }

@@ -35,18 +35,29 @@ export async function* readRecipients(source: string, stdin: Readable = process.
   const parser = new RowParser(source);
   let partial = '';
   for await (const chunk of input as AsyncIterable<string>) {
-    const text = partial + chunk;
-    const lastBreak = text.lastIndexOf('\n');
-    if (lastBreak < 0) {
-      partial = text;
-      continue;
-    }
-    partial = text.slice(lastBreak + 1);
-    const rows = parser.parseLines(text.slice(0, lastBreak).split('\n'));
+    const { lines, rest } = splitCompleteLines(partial + chunk);
+    partial = rest;
+    const rows = parser.parseLines(lines);
     if (rows.length) yield rows;
   }
-  const rows = parser.parseLines(partial === '' ? [] : [partial]);
+  const rows = parser.parseLines(partial === '' ? [] : partial.split(LINE_BREAK));
   if (rows.length) yield rows;
+}
+
+/** LF, CRLF, or a lone CR (old Mac, Excel's "CSV (Macintosh)"). */
+const LINE_BREAK = /\r\n|\r|\n/;
+
+/**
+ * The complete lines of a piece of text, and the rest after the last line break. A CR at the very
+ * end stays in the rest: the next read may start with the LF of a CRLF.
+ */
+export function splitCompleteLines(text: string): { lines: string[]; rest: string } {
+  const searchEnd = text.endsWith('\r') ? text.length - 2 : text.length - 1;
+  const lastBreak = Math.max(text.lastIndexOf('\n', searchEnd), text.lastIndexOf('\r', searchEnd));
+  if (searchEnd < 0 || lastBreak < 0) return { lines: [], rest: text };
+  const endOfLines = text[lastBreak] === '\n' && text[lastBreak - 1] === '\r' ? lastBreak - 1 : lastBreak;
+  const complete = text.slice(0, endOfLines);
+  return { lines: complete.includes('\r') ? complete.split(LINE_BREAK) : complete.split('\n'), rest: text.slice(lastBreak + 1) };
 }
 
 /** Turns the lines of a list into rows: the first line decides the format, a CSV header the columns. */
@@ -62,8 +73,7 @@ class RowParser {
     const rows: RecipientRow[] = [];
     for (const rawLine of lines) {
       this.lineNumber++;
-      let line = rawLine.charCodeAt(rawLine.length - 1) === 13 ? rawLine.slice(0, -1) : rawLine;
-      if (this.lineNumber === 1) line = line.replace(/^\uFEFF/, '');
+      const line = this.lineNumber === 1 ? rawLine.replace(/^\uFEFF/, '') : rawLine;
       if (line.trim() === '') continue;
       this.format ??= listFormatOf(this.source, line);
       if (this.format === 'csv' && !this.header) {

@@ -5,7 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../core/errors.js';
 import { findConfigFile } from './load.js';
 
-/** Shipped at the package root (see package.json `files`); two levels up from src/config and dist/config. */
+/**
+ * Shipped at the package root (see package.json `files`): two levels up from src/config, dist/config
+ * and dist/bundle, where this code runs once bundled (keep the bundle two levels deep).
+ */
 export const EXAMPLE_CONFIG_PATH = fileURLToPath(new URL('../../penguinmails.config.example.yaml', import.meta.url));
 export const DEFAULT_CONFIG_NAME = 'penguinmails.config.yaml';
 

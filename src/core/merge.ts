@@ -22,7 +22,9 @@ export interface MergeRecipient {
 
 /** The value of a merge field for one recipient: `{{email}}` is the address, a missing field is empty. */
 export function mergeValue(recipient: MergeRecipient, name: string): string {
-  return recipient.fields[name] ?? (name === 'email' ? recipient.email : '');
+  // Own fields only: `{{toString}}` must not find Object.prototype's.
+  if (Object.hasOwn(recipient.fields, name)) return recipient.fields[name];
+  return name === 'email' ? recipient.email : '';
 }
 
 /** A text split at its merge fields once, to be filled in for many recipients. */

@@ -59,6 +59,13 @@ describe('bulk send', () => {
     expect(variables['eve@example.com']).toMatchObject({ name: 'Eve <b> X', name__html: 'Eve &lt;b&gt;\nX', name__text: 'Eve <b>\nX' });
   });
 
+  it('mailgun: a merge field named like a JS object property is empty, and the variables stay valid JSON', async () => {
+    const { configPath, listPath } = setup(csv(2), { order: ['mailgun'] });
+    expect((await bulk(configPath, listPath, ['--subject', 'Hi {{name}} {{toString}}'])).code).toBe(0);
+    const variables = JSON.parse(mailgun.parsed[0].fields['recipient-variables'][0]);
+    expect(variables['user0@example.com']).toMatchObject({ name: 'User 0', toString: '' });
+  });
+
   it('merge values are HTML-escaped in the HTML body only', async () => {
     const { configPath, listPath } = setup('email,name,plan\n"eve@example.com","<script>x</script> & Co",pro\n', { order: ['postmark'] });
     expect((await bulk(configPath, listPath)).code).toBe(0);

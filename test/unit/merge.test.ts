@@ -37,6 +37,14 @@ describe('personalise', () => {
   });
 });
 
+describe('merge fields named like object properties', () => {
+  it('fill in empty, not what every JS object has', () => {
+    const text = new MergeText('[{{toString}}|{{constructor}}|{{__proto__}}|{{email}}]');
+    expect(text.fill({ email: 'a@example.com', fields: {} })).toBe('[|||a@example.com]');
+    expect(text.fill({ email: 'a@example.com', fields: { toString: 'own' } })).toBe('[own|||a@example.com]');
+  });
+});
+
 describe('MergeText', () => {
   it('leaves a text without fields alone and fills a field at either end', () => {
     expect(new MergeText('plain').fill({ email: 'a@example.com', fields: {} })).toBe('plain');

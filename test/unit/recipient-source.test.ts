@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { readRecipients, type RecipientRow } from '../../src/bulk/recipient-source.js';
+import { readRecipients, splitCompleteLines, type RecipientRow } from '../../src/bulk/recipient-source.js';
 import { parseCsvLine } from '../../src/bulk/csv.js';
 
 /** Reads a list given as stdin in the given pieces (a piece may end anywhere, even inside a character). */
@@ -17,6 +17,17 @@ describe('readRecipients', () => {
     expect(rows).toEqual([
       { line: 2, email: 'a@example.com', fields: { name: 'Ann' } },
       { line: 4, email: 'b@example.com', fields: { name: 'Bob' } },
+    ]);
+  });
+
+  it('reads lists with lone CR line endings (Excel for Mac), even with a CRLF cut between two reads', async () => {
+    expect(await read(['email,name\ra@example.com,A\r\rb@example.com,B\r'])).toEqual([
+      { line: 2, email: 'a@example.com', fields: { name: 'A' } },
+      { line: 4, email: 'b@example.com', fields: { name: 'B' } },
+    ]);
+    expect(await read(['email,name\r', '\na@example.com,A\r', '\nb@example.com,B'])).toEqual([
+      { line: 2, email: 'a@example.com', fields: { name: 'A' } },
+      { line: 3, email: 'b@example.com', fields: { name: 'B' } },
     ]);
   });
 
@@ -50,7 +61,25 @@ describe('readRecipients', () => {
   });
 });
 
+describe('splitCompleteLines', () => {
+  it.each([
+    ['a\nb\nc', ['a', 'b'], 'c'],
+    ['a\r\nb\r\n', ['a', 'b'], ''],
+    ['a\rb\r', ['a'], 'b\r'],
+    ['a\r', [], 'a\r'],
+    ['no break', [], 'no break'],
+    ['\r\n', [''], ''],
+  ])('%j → %j + %j', (text, lines, rest) => {
+    expect(splitCompleteLines(text)).toEqual({ lines, rest });
+  });
+});
+
 describe('parseCsvLine', () => {
+  it('trims Unicode spaces the same way with and without quotes', () => {
+    expect(parseCsvLine('a\u00a0,\u3000b')).toEqual(['a', 'b']);
+    expect(parseCsvLine('"a"\u00a0,\u3000b')).toEqual(parseCsvLine('a\u00a0,\u3000b'));
+  });
+
   it('trims cells, with and without quotes', () => {
     expect(parseCsvLine(' a@example.com , Ann ,')).toEqual(['a@example.com', 'Ann', '']);
     expect(parseCsvLine('a@example.com,"Doe, ""J""" ,x')).toEqual(['a@example.com', 'Doe, "J"', 'x']);
