@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import { ProviderError, UserError } from '../core/errors.js';
-import { circuitState, recordFailure, recordSuccess } from '../core/health.js';
+import { circuitState, recordFailure, recordSuccess, successWorthRecording } from '../core/health.js';
 import { personalise } from '../core/merge.js';
 import type { EmailMessage } from '../core/message.js';
 import type { BulkItemResult, BulkRecipient } from '../providers/provider.js';
@@ -54,6 +54,7 @@ const LEDGER_FLUSH_ROWS = 5_000;
 const LEDGER_FLUSH_MS = 250;
 /** A run lock whose heartbeat is older than this can be taken over (its holder cannot be checked). */
 const RUN_LOCK_STALE_MS = 10 * 60_000;
+const HEARTBEAT_EVERY_MS = 5_000;
 
 /**
  * The next batch of at most `size` recipients with no email address twice: a Mailgun batch keys
@@ -99,6 +100,7 @@ export class BulkSender {
   /** Recipients delivered by earlier runs of this message. */
   private readonly deliveredEarlier = new DigestSet();
   private lookUpEachBatch = true;
+  private lastHeartbeat = -Infinity;
   private stopRequested = false;
   private ledgerBuffer: { provider: string; deliveries: { key: string; messageId: string }[]; batchId: number; stillOpen: string[] }[] = [];
   private ledgerRows = 0;
@@ -157,7 +159,7 @@ export class BulkSender {
       while ((chunk.length >= batchSize || (force && chunk.length > 0)) && !slots.failed) {
         const { batch, rest } = takeBatch(chunk, batchSize);
         chunk = rest;
-        this.store.heartbeatBulkRun(this.runKey, this.owner, this.dispatcher.now());
+        this.heartbeat();
         await slots.run(() => this.deliverChunk(batch, 0));
       }
     };
@@ -197,6 +199,14 @@ export class BulkSender {
     this.stats.rateLimitPauses = this.gate.pauses;
     this.progress();
     return this.stats;
+  }
+
+  /** Keeps the run lock fresh; a write every few seconds is plenty against a 10-minute staleness. */
+  private heartbeat(): void {
+    const now = this.dispatcher.now();
+    if (now - this.lastHeartbeat < HEARTBEAT_EVERY_MS) return;
+    this.lastHeartbeat = now;
+    this.store.heartbeatBulkRun(this.runKey, this.owner, now);
   }
 
   private batchSizeFor(providerName: string): number {
@@ -302,7 +312,8 @@ export class BulkSender {
       this.stats.calls[name] = (this.stats.calls[name] ?? 0) + 1;
       try {
         const results = await provider.sendBulk(this.options.template, part);
-        this.store.put(recordSuccess(this.store.get(name), name, this.dispatcher.now()));
+        const health = this.store.get(name);
+        if (successWorthRecording(health, this.dispatcher.now())) this.store.put(recordSuccess(health, name, this.dispatcher.now()));
         return { kind: 'results', results };
       } catch (error) {
         if (!(error instanceof ProviderError)) throw error;

@@ -41,6 +41,15 @@ export function recordFailure(record: HealthRecord | undefined, provider: string
   };
 }
 
+/**
+ * Whether a success needs writing down: it changes the circuit only after failures; otherwise it
+ * just moves lastSuccessAt, which a bulk run would otherwise rewrite on every call.
+ */
+export function successWorthRecording(record: HealthRecord | undefined, now: number, everyMs = 1_000): boolean {
+  if (!record || record.consecutiveFailures > 0 || record.openUntil !== undefined) return true;
+  return now - (record.lastSuccessAt ?? 0) >= everyMs;
+}
+
 export function recordSuccess(record: HealthRecord | undefined, provider: string, now: number): HealthRecord {
   return { provider, consecutiveFailures: 0, lastSuccessAt: now, lastError: record?.lastError, lastFailureAt: record?.lastFailureAt };
 }
