@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import { bulkRecipientKey, splitBulkRecipientKey } from '../core/bulk-key.js';
 import { ProviderError, UserError } from '../core/errors.js';
 import { circuitState, recordFailure, recordSuccess, successWorthRecording } from '../core/health.js';
 import { personalise } from '../core/merge.js';
@@ -75,11 +76,6 @@ export function takeBatch<T extends { email: string }>(queue: T[], size: number)
 }
 const MAX_RATE_LIMIT_PAUSES_PER_CALL = 20;
 
-/** The digest part of a recipient key. */
-function digestOf(key: string): string {
-  return key.slice(key.lastIndexOf('/') + 1);
-}
-
 type Pending = BulkRecipient & { line: number };
 
 /**
@@ -144,7 +140,7 @@ export class BulkSender {
     if (holder) throw new UserError(`another run of this message to this list is still going (${holder})`, { hint: 'wait for it to finish; rerunning afterwards sends only what it did not' });
     // Batches of this message that an earlier run left in flight: that run died, their fate is unknown.
     this.inDoubt = this.store.inFlightOf(this.runKey);
-    this.store.forEachBulkDeliveredKey(this.runKey, (key) => this.deliveredEarlier.add(digestOf(key)));
+    this.store.forEachBulkDeliveredKey(this.runKey, (key) => this.deliveredEarlier.add(splitBulkRecipientKey(key)!.digest));
     // Only bulk runs of this message write keys under its key, and this run holds its lock: when
     // none is in the store now, none of the recipients it reads can turn up there on their own.
     this.lookUpEachBatch = this.store.hasSingleRecordsUnder(this.runKey);
@@ -180,7 +176,7 @@ export class BulkSender {
             this.stats.duplicates++;
             continue;
           }
-          const recipient: Pending = { line: row.line, email: row.email, fields: row.fields, idempotencyKey: `${this.runKey}/${digest}` };
+          const recipient: Pending = { line: row.line, email: row.email, fields: row.fields, idempotencyKey: bulkRecipientKey(this.runKey, digest) };
           candidates.push(recipient);
           if (candidates.length >= batchSize) await flush(false);
         }
@@ -235,7 +231,7 @@ export class BulkSender {
           if (!resolvedInDoubt.has(inDoubt.batchId)) resolvedInDoubt.set(inDoubt.batchId, new Set());
           resolvedInDoubt.get(inDoubt.batchId)!.add(key);
         }
-        if ((this.deliveredEarlier.size > 0 && this.deliveredEarlier.has(digestOf(key))) || deliveredAlone.has(key)) {
+        if ((this.deliveredEarlier.size > 0 && this.deliveredEarlier.has(splitBulkRecipientKey(key)!.digest)) || deliveredAlone.has(key)) {
           this.stats.skipped++;
           return false;
         }

@@ -1,6 +1,7 @@
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import type { Attempt, HealthBook } from '../core/failover.js';
 import type { HealthRecord } from '../core/health.js';
+import { bulkRecipientKey, splitBulkRecipientKey } from '../core/bulk-key.js';
 import type { EmailMessage } from '../core/message.js';
 import { openDatabase } from './database.js';
 
@@ -113,11 +114,11 @@ export class Store implements HealthBook {
 
   /** A recipient key of a bulk run ("<message key>/<recipient>") in that run's delivered batches. */
   private findBulkDelivery(key: string): Delivery | undefined {
-    const slash = key.lastIndexOf('/');
-    if (slash <= 0) return undefined;
+    const parts = splitBulkRecipientKey(key);
+    if (!parts) return undefined;
     const row = this.sql(
       'SELECT b.provider, b.message_ids_json, b.delivered_at, k.key AS position FROM bulk_deliveries b, json_each(b.keys_json) k WHERE b.run_key = ? AND k.value IN (?, ?) LIMIT 1',
-    ).get(key.slice(0, slash), recipientPart(key), key) as { provider: string; message_ids_json: string; delivered_at: number; position: number } | undefined;
+    ).get(parts.messageKey, parts.digest, key) as { provider: string; message_ids_json: string; delivered_at: number; position: number } | undefined;
     if (!row) return undefined;
     const ids = JSON.parse(row.message_ids_json) as string | string[];
     return { provider: row.provider, messageId: Array.isArray(ids) ? ids[row.position] : ids, deliveredAt: row.delivered_at };
@@ -387,10 +388,10 @@ export class Store implements HealthBook {
  * without that shared "<message key>/" prefix, which was most of every row.
  */
 function recipientPart(key: string): string {
-  return key.slice(key.lastIndexOf('/') + 1);
+  return splitBulkRecipientKey(key)?.digest ?? key;
 }
 
 function fullKey(runKey: string, stored: string): string {
   // Rows written before the prefix was dropped hold whole keys.
-  return stored.includes('/') ? stored : `${runKey}/${stored}`;
+  return stored.includes('/') ? stored : bulkRecipientKey(runKey, stored);
 }
