@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { bulkRecipientKey, splitBulkRecipientKey } from '../core/bulk-key.js';
+import { bulkRecipientKey } from '../core/bulk-key.js';
 import { ProviderError, UserError } from '../core/errors.js';
 import { circuitState, recordFailure, recordSuccess, successWorthRecording } from '../core/health.js';
 import { personalise } from '../core/merge.js';
@@ -98,7 +98,8 @@ export class BulkSender {
   private lookUpEachBatch = true;
   private lastHeartbeat = -Infinity;
   private stopRequested = false;
-  private ledgerBuffer: { provider: string; deliveries: { key: string; messageId: string }[]; batchId: number; stillOpen: string[] }[] = [];
+  /** Accepted batches not yet written to the ledger; recipients by digest. */
+  private ledgerBuffer: { provider: string; digests: string[]; messageIds: string[]; batchId: number; stillOpen: string[] }[] = [];
   private ledgerRows = 0;
   private lastLedgerFlush = Date.now();
 
@@ -112,8 +113,8 @@ export class BulkSender {
   }
 
   /**
-   * Key of one recipient's copy, "<message key>/<96-bit digest of the row>": the same list and
-   * message give the same keys, so a rerun resumes.
+   * A 96-bit digest of the row, the recipient part of its copy's key (see bulkRecipientKey): the
+   * same list and message give the same keys, so a rerun resumes.
    */
   private recipientDigest(recipient: { email: string; fields: Record<string, string> }): string {
     return hash('sha256', JSON.stringify([recipient.email.toLowerCase(), recipient.fields]), 'hex').slice(0, 24);
@@ -140,7 +141,7 @@ export class BulkSender {
     if (holder) throw new UserError(`another run of this message to this list is still going (${holder})`, { hint: 'wait for it to finish; rerunning afterwards sends only what it did not' });
     // Batches of this message that an earlier run left in flight: that run died, their fate is unknown.
     this.inDoubt = this.store.inFlightOf(this.runKey);
-    this.store.forEachBulkDeliveredKey(this.runKey, (key) => this.deliveredEarlier.add(splitBulkRecipientKey(key)!.digest));
+    this.store.forEachBulkDeliveredDigest(this.runKey, (digest) => this.deliveredEarlier.add(digest));
     // Only bulk runs of this message write keys under its key, and this run holds its lock: when
     // none is in the store now, none of the recipients it reads can turn up there on their own.
     this.lookUpEachBatch = this.store.hasSingleRecordsUnder(this.runKey);
@@ -176,8 +177,7 @@ export class BulkSender {
             this.stats.duplicates++;
             continue;
           }
-          const recipient: Pending = { line: row.line, email: row.email, fields: row.fields, idempotencyKey: bulkRecipientKey(this.runKey, digest) };
-          candidates.push(recipient);
+          candidates.push({ line: row.line, email: row.email, fields: row.fields, digest });
           if (candidates.length >= batchSize) await flush(false);
         }
       }
@@ -216,8 +216,10 @@ export class BulkSender {
    * died: unknown fate, so into the outbox as ambiguous — and out of that in-flight record.
    */
   private notYetHandled(recipients: Pending[]): Pending[] {
-    if (recipients.length === 0) return [];
-    const keys = recipients.map((r) => r.idempotencyKey);
+    // A first run of a message: nothing to look up.
+    if (recipients.length === 0 || (!this.lookUpEachBatch && this.inDoubt.size === 0 && this.deliveredEarlier.size === 0)) return recipients;
+    const keyOf = (recipient: Pending) => bulkRecipientKey(this.runKey, recipient.digest);
+    const keys = this.lookUpEachBatch ? recipients.map(keyOf) : [];
     // Outbox first, ledger second: a concurrent `queue retry` records the delivery before it
     // closes the entry, so this order cannot miss a message that moves between the two.
     const inOutbox = this.lookUpEachBatch ? this.store.outboxEntriesAmong(keys) : new Map<string, { id: number; status: string }>();
@@ -225,13 +227,14 @@ export class BulkSender {
     const resolvedInDoubt = new Map<number, Set<string>>();
     const sort = () =>
       recipients.filter((recipient) => {
-        const key = recipient.idempotencyKey;
-        const inDoubt = this.inDoubt.get(key);
+        const { digest } = recipient;
+        const inDoubt = this.inDoubt.get(digest);
         if (inDoubt) {
           if (!resolvedInDoubt.has(inDoubt.batchId)) resolvedInDoubt.set(inDoubt.batchId, new Set());
-          resolvedInDoubt.get(inDoubt.batchId)!.add(key);
+          resolvedInDoubt.get(inDoubt.batchId)!.add(digest);
         }
-        if ((this.deliveredEarlier.size > 0 && this.deliveredEarlier.has(splitBulkRecipientKey(key)!.digest)) || deliveredAlone.has(key)) {
+        const key = keyOf(recipient);
+        if ((this.deliveredEarlier.size > 0 && this.deliveredEarlier.has(digest)) || deliveredAlone.has(key)) {
           this.stats.skipped++;
           return false;
         }
@@ -280,7 +283,7 @@ export class BulkSender {
     for (let start = 0; start < recipients.length; start += size) {
       const part = recipients.slice(start, start + size);
       // Recorded before the call: if this process dies now, a later run knows these are in doubt.
-      const batchId = this.store.markInFlight(this.runKey, part.map((r) => r.idempotencyKey), this.owner, name, this.dispatcher.now());
+      const batchId = this.store.markInFlight(this.runKey, part.map((r) => r.digest), this.owner, name, this.dispatcher.now());
       const verdict = await this.callWithRetries(name, part);
       if (verdict.kind === 'results') {
         await this.settle(name, providerIndex, part, verdict.results, batchId);
@@ -330,13 +333,15 @@ export class BulkSender {
   }
 
   private async settle(name: string, providerIndex: number, part: Pending[], results: BulkItemResult[], batchId: number): Promise<void> {
-    const delivered: { key: string; messageId: string }[] = [];
+    const digests: string[] = [];
+    const messageIds: string[] = [];
     const retryOnTheirOwn: { recipient: Pending; chain: string[] }[] = [];
     const byProvider = (this.stats.byProvider[name] ??= { delivered: 0, rejected: 0 });
     results.forEach((result, i) => {
       const recipient = part[i];
       if (result.ok) {
-        delivered.push({ key: recipient.idempotencyKey, messageId: result.messageId });
+        digests.push(recipient.digest);
+        messageIds.push(result.messageId);
         return;
       }
       const { errorClass } = result.error;
@@ -350,11 +355,11 @@ export class BulkSender {
         retryOnTheirOwn.push({ recipient, chain: this.options.chain.slice(from) });
       }
     });
-    this.ledgerBuffer.push({ provider: name, deliveries: delivered, batchId, stillOpen: retryOnTheirOwn.map(({ recipient }) => recipient.idempotencyKey) });
-    this.ledgerRows += delivered.length;
+    this.ledgerBuffer.push({ provider: name, digests, messageIds, batchId, stillOpen: retryOnTheirOwn.map(({ recipient }) => recipient.digest) });
+    this.ledgerRows += digests.length;
     if (retryOnTheirOwn.length || this.ledgerRows >= LEDGER_FLUSH_ROWS || Date.now() - this.lastLedgerFlush >= LEDGER_FLUSH_MS) this.flushLedger();
-    byProvider.delivered += delivered.length;
-    this.stats.delivered += delivered.length;
+    byProvider.delivered += digests.length;
+    this.stats.delivered += digests.length;
     this.progress();
     await Promise.all(retryOnTheirOwn.map(({ recipient, chain }) => this.deliverOne(recipient, chain)));
     if (retryOnTheirOwn.length) this.store.settleInFlight(batchId);
@@ -369,7 +374,7 @@ export class BulkSender {
     const now = this.dispatcher.now();
     this.store.atomically(() => {
       for (const entry of entries) {
-        this.store.recordBulkDelivery(this.runKey, entry.provider, this.options.template.type, entry.deliveries, now);
+        this.store.recordBulkDelivery(this.runKey, entry.provider, this.options.template.type, entry.digests, entry.messageIds, now);
         this.store.settleInFlight(entry.batchId, entry.stillOpen);
       }
     });

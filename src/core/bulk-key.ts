@@ -1,4 +1,15 @@
 /**
+ * One recipient of a bulk message. Its copy's idempotency key is "<message key>/<digest>" (see
+ * bulkRecipientKey): the digest alone tells the recipients of one message apart.
+ */
+export interface BulkRecipient {
+  email: string;
+  fields: Record<string, string>;
+  /** 24 hex digits, from the row's address and fields. */
+  digest: string;
+}
+
+/**
  * The idempotency key of one recipient's copy of a bulk message: "<message key>/<row digest>".
  * The digest (24 hex digits) never holds a slash; a message key given by the user may.
  */

@@ -1,4 +1,5 @@
 import type { EmailMessage } from './message.js';
+import { bulkRecipientKey, type BulkRecipient } from './bulk-key.js';
 
 /** `{{ name }}` merge fields in subject, HTML and text. */
 export const MERGE_FIELD = /\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g;
@@ -76,10 +77,11 @@ export class Personaliser {
     return { subject: this.subject.fill(recipient), html: this.html?.fill(recipient), text: this.text?.fill(recipient) };
   }
 
-  copyFor(recipient: MergeRecipient & { idempotencyKey: string }): EmailMessage {
+  copyFor(recipient: BulkRecipient): EmailMessage {
     const { subject, html, text } = this.texts(recipient);
+    const idempotencyKey = bulkRecipientKey(this.template.idempotencyKey, recipient.digest);
     // Object.assign, not spread: a spread copy gets its own hidden class each time (slow in bulk).
-    const message: EmailMessage = Object.assign({}, this.template, { to: [recipient.email], cc: [], bcc: [], subject, idempotencyKey: recipient.idempotencyKey });
+    const message: EmailMessage = Object.assign({}, this.template, { to: [recipient.email], cc: [], bcc: [], subject, idempotencyKey });
     if (html !== undefined) message.html = html;
     if (text !== undefined) message.text = text;
     return message;
@@ -96,6 +98,6 @@ export function personaliserFor(template: EmailMessage): Personaliser {
 }
 
 /** The copy of a bulk template for one recipient. */
-export function personalise(template: EmailMessage, recipient: MergeRecipient & { idempotencyKey: string }): EmailMessage {
+export function personalise(template: EmailMessage, recipient: BulkRecipient): EmailMessage {
   return personaliserFor(template).copyFor(recipient);
 }

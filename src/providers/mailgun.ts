@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ProviderError, type ErrorClass } from '../core/errors.js';
 import type { EmailMessage } from '../core/message.js';
 import { baseUrlSchema, commonProviderFields } from './common-config.js';
+import { bulkRecipientKey } from '../core/bulk-key.js';
 import { escapeHtml, MERGE_FIELD, mergeValue, oneLine } from '../core/merge.js';
 import { IDEMPOTENCY_HEADER, type BulkItemResult, type BulkRecipient, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
 
@@ -85,13 +86,17 @@ export function classifyMailgunError(error: MailgunErrorShape): { errorClass: Er
 
 /**
  * How a merge field of each part of the message becomes a Mailgun recipient variable: each part
- * has its own copy of the value, one line in the subject, HTML-escaped in the HTML body.
+ * has its own copy of the value, one line in the subject, HTML-escaped in the HTML body. The
+ * prefixes keep the names apart: any name is a valid merge field, so a suffix scheme (`name`,
+ * `name__html`) could collide with another field, and an unprefixed one with RECIPIENT_KEY_VARIABLE.
  */
 const PART_VARIABLES = [
-  { part: 'subject', suffix: '', render: oneLine },
-  { part: 'html', suffix: '__html', render: escapeHtml },
-  { part: 'text', suffix: '__text', render: (value: string) => value },
+  { part: 'subject', prefix: 's_', render: oneLine },
+  { part: 'html', prefix: 'h_', render: escapeHtml },
+  { part: 'text', prefix: 't_', render: (value: string) => value },
 ] as const;
+/** The recipient's key digest; the header puts the message key in front of it once per call. */
+const RECIPIENT_KEY_VARIABLE = 'key';
 
 interface BatchVariable {
   name: string;
@@ -103,9 +108,9 @@ interface BatchVariable {
 function toRecipientVariableTemplate(template: EmailMessage): { parts: Partial<Record<'subject' | 'html' | 'text', string>>; variables: BatchVariable[] } {
   const parts: Partial<Record<'subject' | 'html' | 'text', string>> = {};
   const variables = new Map<string, BatchVariable>();
-  for (const { part, suffix, render } of PART_VARIABLES) {
+  for (const { part, prefix, render } of PART_VARIABLES) {
     parts[part] = template[part]?.replace(MERGE_FIELD, (_m, field: string) => {
-      const name = field + suffix;
+      const name = prefix + field;
       if (!variables.has(name)) variables.set(name, { name, field, render });
       return `%recipient.${name}%`;
     });
@@ -124,7 +129,7 @@ function recipientVariablesJson(recipients: BulkRecipient[], variables: BatchVar
     const recipient = recipients[i];
     json += `${i ? ',' : ''}${JSON.stringify(recipient.email)}:{`;
     for (let j = 0; j < variables.length; j++) json += `${names[j]}${JSON.stringify(variables[j].render(mergeValue(recipient, variables[j].field)))},`;
-    json += `"idempotency_key":${JSON.stringify(recipient.idempotencyKey)}}`;
+    json += `"${RECIPIENT_KEY_VARIABLE}":${JSON.stringify(recipient.digest)}}`;
   }
   return `${json}}`;
 }
@@ -173,7 +178,7 @@ class MailgunProvider implements Provider {
     // One comma-separated field, as Mailgun accepts: a thousand repeated fields cost the SDK a
     // multipart part each.
     form.to = recipients.map((r) => r.email).join(', ');
-    form[`h:${IDEMPOTENCY_HEADER}`] = '%recipient.idempotency_key%';
+    form[`h:${IDEMPOTENCY_HEADER}`] = bulkRecipientKey(template.idempotencyKey, `%recipient.${RECIPIENT_KEY_VARIABLE}%`);
     form['recipient-variables'] = recipientVariablesJson(recipients, variables);
     const id = await this.post(form);
     return recipients.map((r) => ({ email: r.email, ok: true, messageId: id }));

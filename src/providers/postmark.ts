@@ -5,6 +5,7 @@ import type { EmailMessage } from '../core/message.js';
 import { parseRetryAfter } from '../core/retry-after.js';
 import { baseUrlSchema, commonProviderFields } from './common-config.js';
 import { personaliserFor } from '../core/merge.js';
+import { bulkRecipientKey } from '../core/bulk-key.js';
 import { IDEMPOTENCY_HEADER, type RefusedRecipient, type BulkItemResult, type BulkRecipient, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
 
 const configSchema = z.strictObject({
@@ -162,7 +163,8 @@ class BatchMessage {
   ) {}
 
   toJSON(): PostmarkEmail {
-    const { email, idempotencyKey } = this.recipient;
+    const { email, digest } = this.recipient;
+    const idempotencyKey = bulkRecipientKey(this.template.idempotencyKey, digest);
     const { subject, html, text } = personaliserFor(this.template).texts(this.recipient);
     return withAddressing(this.shared, { subject, html, text, to: [email], cc: [], bcc: [], headers: this.template.headers, idempotencyKey });
   }

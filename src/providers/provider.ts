@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { ProviderError } from '../core/errors.js';
 import type { EmailMessage } from '../core/message.js';
+import type { BulkRecipient } from '../core/bulk-key.js';
 
 /** Sent with every message so receivers and logs can recognise a repeat. */
 export const IDEMPOTENCY_HEADER = 'X-PenguinMails-Idempotency-Key';
@@ -21,12 +22,7 @@ export interface RefusedRecipient {
   reason: string;
 }
 
-/** One row of a bulk send: who, their merge fields, and the key that makes their copy unique. */
-export interface BulkRecipient {
-  email: string;
-  fields: Record<string, string>;
-  idempotencyKey: string;
-}
+export type { BulkRecipient };
 
 /** The provider's verdict on one recipient of a bulk call. */
 export type BulkItemResult = { email: string; ok: true; messageId: string } | { email: string; ok: false; error: ProviderError };

@@ -1,7 +1,7 @@
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import type { Attempt, HealthBook } from '../core/failover.js';
 import type { HealthRecord } from '../core/health.js';
-import { bulkRecipientKey, splitBulkRecipientKey } from '../core/bulk-key.js';
+import { splitBulkRecipientKey } from '../core/bulk-key.js';
 import type { EmailMessage } from '../core/message.js';
 import { openDatabase } from './database.js';
 
@@ -124,28 +124,24 @@ export class Store implements HealthBook {
     return { provider: row.provider, messageId: Array.isArray(ids) ? ids[row.position] : ids, deliveredAt: row.delivered_at };
   }
 
-  /** Visits every recipient key delivered by the bulk runs of one message, one batch row at a time. */
-  forEachBulkDeliveredKey(runKey: string, visit: (key: string) => void): void {
+  /**
+   * Visits the recipient digest of every recipient delivered by the bulk runs of one message (see
+   * bulkRecipientKey), one batch row at a time.
+   */
+  forEachBulkDeliveredDigest(runKey: string, visit: (digest: string) => void): void {
     for (const row of this.sql('SELECT keys_json FROM bulk_deliveries WHERE run_key = ?').iterate(runKey) as IterableIterator<{ keys_json: string }>) {
-      for (const key of JSON.parse(row.keys_json) as string[]) visit(fullKey(runKey, key));
+      for (const stored of JSON.parse(row.keys_json) as string[]) visit(digestOf(stored));
     }
   }
 
-  /** Records one accepted bulk batch: one row, however many recipients. */
-  recordBulkDelivery(runKey: string, provider: string, type: string, deliveries: { key: string; messageId: string }[], now: number): void {
-    if (deliveries.length === 0) return;
-    const ids = deliveries.map((d) => d.messageId);
+  /** Records one accepted bulk batch: one row, however many recipients (by digest, id for id). */
+  recordBulkDelivery(runKey: string, provider: string, type: string, digests: string[], messageIds: string[], now: number): void {
+    if (digests.length === 0) return;
     // Mailgun answers one id for the whole call: store it once.
-    const storedIds = ids.every((id) => id === ids[0]) ? ids[0] : ids;
+    const storedIds = messageIds.every((id) => id === messageIds[0]) ? messageIds[0] : messageIds;
     this.atomically(() => {
-      this.sql('INSERT INTO bulk_deliveries (run_key, provider, keys_json, message_ids_json, delivered_at) VALUES (?, ?, ?, ?, ?)').run(
-        runKey,
-        provider,
-        JSON.stringify(deliveries.map((d) => recipientPart(d.key))),
-        JSON.stringify(storedIds),
-        now,
-      );
-      this.addUsage(monthKey(now), provider, type, deliveries.length);
+      this.sql('INSERT INTO bulk_deliveries (run_key, provider, keys_json, message_ids_json, delivered_at) VALUES (?, ?, ?, ?, ?)').run(runKey, provider, JSON.stringify(digests), JSON.stringify(storedIds), now);
+      this.addUsage(monthKey(now), provider, type, digests.length);
     });
   }
 
@@ -196,32 +192,35 @@ export class Store implements HealthBook {
   }
 
   // ── bulk batches in flight ──
-  /** Notes that these recipients of a bulk message are being handed to a provider; returns the batch id. */
-  markInFlight(runKey: string, keys: string[], owner: string, provider: string, now: number): number {
-    const result = this.sql('INSERT INTO bulk_in_flight (run_key, owner, provider, keys_json, started_at) VALUES (?, ?, ?, ?, ?)').run(runKey, owner, provider, JSON.stringify(keys.map(recipientPart)), now);
+  /**
+   * Notes that these recipients of a bulk message (by digest) are being handed to a provider;
+   * returns the batch id.
+   */
+  markInFlight(runKey: string, digests: string[], owner: string, provider: string, now: number): number {
+    const result = this.sql('INSERT INTO bulk_in_flight (run_key, owner, provider, keys_json, started_at) VALUES (?, ?, ?, ?, ?)').run(runKey, owner, provider, JSON.stringify(digests), now);
     return Number(result.lastInsertRowid);
   }
 
-  /** Narrows a batch to the keys still unsettled, or removes it when none are left. */
+  /** Narrows a batch to the recipients (digests) still unsettled, or removes it when none are left. */
   settleInFlight(batchId: number, stillOpen: string[] = []): void {
     if (stillOpen.length === 0) this.sql('DELETE FROM bulk_in_flight WHERE id = ?').run(batchId);
-    else this.sql('UPDATE bulk_in_flight SET keys_json = ? WHERE id = ?').run(JSON.stringify(stillOpen.map(recipientPart)), batchId);
+    else this.sql('UPDATE bulk_in_flight SET keys_json = ? WHERE id = ?').run(JSON.stringify(stillOpen), batchId);
   }
 
-  /** The batches of one bulk message that earlier runs left in flight: recipient key → batch. */
+  /** The batches of one bulk message that earlier runs left in flight: recipient digest → batch. */
   inFlightOf(runKey: string): Map<string, { batchId: number; provider: string }> {
     const rows = this.sql('SELECT id, provider, keys_json FROM bulk_in_flight WHERE run_key = ?').all(runKey) as { id: number; provider: string; keys_json: string }[];
-    const keys = new Map<string, { batchId: number; provider: string }>();
-    for (const row of rows) for (const key of JSON.parse(row.keys_json) as string[]) keys.set(fullKey(runKey, key), { batchId: row.id, provider: row.provider });
-    return keys;
+    const digests = new Map<string, { batchId: number; provider: string }>();
+    for (const row of rows) for (const stored of JSON.parse(row.keys_json) as string[]) digests.set(digestOf(stored), { batchId: row.id, provider: row.provider });
+    return digests;
   }
 
-  /** Removes keys whose fate has been recorded elsewhere (outbox, ledger) from their in-flight batches. */
-  resolveInFlight(batchId: number, resolvedKeys: Set<string>): void {
-    const row = this.sql('SELECT run_key, keys_json FROM bulk_in_flight WHERE id = ?').get(batchId) as { run_key: string; keys_json: string } | undefined;
+  /** Removes recipients whose fate has been recorded elsewhere (outbox, ledger) from their in-flight batch. */
+  resolveInFlight(batchId: number, resolvedDigests: Set<string>): void {
+    const row = this.sql('SELECT keys_json FROM bulk_in_flight WHERE id = ?').get(batchId) as { keys_json: string } | undefined;
     if (!row) return;
-    const keys = (JSON.parse(row.keys_json) as string[]).map((key) => fullKey(row.run_key, key));
-    this.settleInFlight(batchId, keys.filter((key) => !resolvedKeys.has(key)));
+    const digests = (JSON.parse(row.keys_json) as string[]).map(digestOf);
+    this.settleInFlight(batchId, digests.filter((digest) => !resolvedDigests.has(digest)));
   }
 
   /** Takes the run of a bulk message; returns the live holder when another run has it. */
@@ -387,11 +386,7 @@ export class Store implements HealthBook {
  * The bulk tables keep a row per batch, keyed by the message's key: each recipient's key is stored
  * without that shared "<message key>/" prefix, which was most of every row.
  */
-function recipientPart(key: string): string {
-  return splitBulkRecipientKey(key)?.digest ?? key;
-}
-
-function fullKey(runKey: string, stored: string): string {
-  // Rows written before the prefix was dropped hold whole keys.
-  return stored.includes('/') ? stored : bulkRecipientKey(runKey, stored);
+/** A recipient as stored in a bulk row: its digest, or its whole key in rows older versions wrote. */
+function digestOf(stored: string): string {
+  return splitBulkRecipientKey(stored)?.digest ?? stored;
 }

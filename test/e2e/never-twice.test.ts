@@ -237,7 +237,7 @@ describe('second review: bulk reruns and the outbox', () => {
     writeFileSync(list, 'email,name\nsame@example.com,First\nsame@example.com,Second\nother@example.com,Other\n');
     const result = await runCli(bulkArgs(configPath, list), { env: TEST_ENV });
     expect(result.json()).toMatchObject({ delivered: 3 });
-    const names = mailgun.parsed.map((p) => JSON.parse(p.fields['recipient-variables'][0])['same@example.com']?.name).filter(Boolean);
+    const names = mailgun.parsed.map((p) => JSON.parse(p.fields['recipient-variables'][0])['same@example.com']?.s_name).filter(Boolean);
     expect(names.sort()).toEqual(['First', 'Second']);
   });
 

@@ -44,26 +44,38 @@ describe('bulk send', () => {
     expect(result.json()).toMatchObject({ delivered: 2001, calls: { mailgun: 3 } });
     expect(mailgun.parsed.map((p) => p.fields.to.length).sort((a, b) => b - a)).toEqual([1000, 1000, 1]);
     const { fields } = mailgun.parsed.find((p) => p.fields.to.length === 1000 && p.fields.to[0] === 'user0@example.com')!;
-    expect(fields.subject).toEqual(['Hi %recipient.name%']);
-    expect(fields.html).toEqual(['<p>Hello %recipient.name__html%, your plan: %recipient.plan__html%</p>']);
+    expect(fields.subject).toEqual(['Hi %recipient.s_name%']);
+    expect(fields.html).toEqual(['<p>Hello %recipient.h_name%, your plan: %recipient.h_plan%</p>']);
     const variables = JSON.parse(fields['recipient-variables'][0]);
-    expect(fields.text).toEqual(['Hello %recipient.name__text%']);
+    expect(fields.text).toEqual(['Hello %recipient.t_name%']);
     // Only the variables the parts use, each in the form its part needs.
-    expect(variables['user1@example.com']).toEqual({ name: 'User 1', name__html: 'User 1', plan__html: 'plan-1', name__text: 'User 1', idempotency_key: expect.any(String) });
+    expect(variables['user1@example.com']).toEqual({ s_name: 'User 1', h_name: 'User 1', h_plan: 'plan-1', t_name: 'User 1', key: expect.stringMatching(/^[0-9a-f]{24}$/) });
+    // The message key is written once, in the header; each recipient adds its digest.
+    expect(fields['h:X-PenguinMails-Idempotency-Key']).toEqual([expect.stringMatching(/^pm_[0-9a-f]{32}\/%recipient\.key%$/)]);
   });
 
   it('mailgun: each part gets its own form of a value (one line in the subject, escaped in HTML)', async () => {
     const { configPath, listPath } = setup(`${JSON.stringify({ email: 'eve@example.com', name: 'Eve <b>\nX', plan: 'pro' })}\n`, { order: ['mailgun'] }, 'list.jsonl');
     expect((await bulk(configPath, listPath)).code).toBe(0);
     const variables = JSON.parse(mailgun.parsed[0].fields['recipient-variables'][0]);
-    expect(variables['eve@example.com']).toMatchObject({ name: 'Eve <b> X', name__html: 'Eve &lt;b&gt;\nX', name__text: 'Eve <b>\nX' });
+    expect(variables['eve@example.com']).toMatchObject({ s_name: 'Eve <b> X', h_name: 'Eve &lt;b&gt;\nX', t_name: 'Eve <b>\nX' });
   });
 
   it('mailgun: a merge field named like a JS object property is empty, and the variables stay valid JSON', async () => {
     const { configPath, listPath } = setup(csv(2), { order: ['mailgun'] });
     expect((await bulk(configPath, listPath, ['--subject', 'Hi {{name}} {{toString}}'])).code).toBe(0);
     const variables = JSON.parse(mailgun.parsed[0].fields['recipient-variables'][0]);
-    expect(variables['user0@example.com']).toMatchObject({ name: 'User 0', toString: '' });
+    expect(variables['user0@example.com']).toMatchObject({ s_name: 'User 0', s_toString: '' });
+  });
+
+  it('mailgun: merge fields named like another part\'s variable or the key variable keep their own values', async () => {
+    const { configPath, listPath } = setup('email,name,name__html,key\nann@example.com,Ann,ANN-HTML,ann-key\n', { order: ['mailgun'] });
+    const result = await bulk(configPath, listPath, ['--subject', 'Hi {{name__html}} {{key}}', '--html', '<p>{{name}}</p>', '--text', '{{key}}']);
+    expect(result.code, result.stderr).toBe(0);
+    const { fields } = mailgun.parsed[0];
+    const variables = JSON.parse(fields['recipient-variables'][0]);
+    expect(variables['ann@example.com']).toEqual({ s_name__html: 'ANN-HTML', s_key: 'ann-key', h_name: 'Ann', t_key: 'ann-key', key: expect.stringMatching(/^[0-9a-f]{24}$/) });
+    expect(fields.subject).toEqual(['Hi %recipient.s_name__html% %recipient.s_key%']);
   });
 
   it('merge values are HTML-escaped in the HTML body only', async () => {

@@ -20,19 +20,19 @@ const template = finalizeMessage({
 
 describe('personalise', () => {
   it('fills each part the way it needs: one line in the subject, escaped in HTML, as is in text', () => {
-    const copy = personalise(template, { email: 'eve@example.com', fields: { name: 'Eve <b>\r\nHacker', plan: 'pro' }, idempotencyKey: 'k/1' });
+    const copy = personalise(template, { email: 'eve@example.com', fields: { name: 'Eve <b>\r\nHacker', plan: 'pro' }, digest: 'a1b2c3' });
     expect(copy).toMatchObject({
       to: ['eve@example.com'],
       subject: 'Hi Eve <b> Hacker (pro)',
       html: '<p>Eve &lt;b&gt;\r\nHacker &lt;eve@example.com&gt;</p>',
       text: 'Hello Eve <b>\r\nHacker\n.',
-      idempotencyKey: 'k/1',
+      idempotencyKey: `${template.idempotencyKey}/a1b2c3`,
     });
     expect(template.to).toEqual(['placeholder@example.com']);
   });
 
   it('gives each recipient their own values from the same template', () => {
-    const names = ['A', 'B', 'C'].map((name, i) => personalise(template, { email: `${name}@example.com`, fields: { name }, idempotencyKey: `k/${i}` }).subject);
+    const names = ['A', 'B', 'C'].map((name, i) => personalise(template, { email: `${name}@example.com`, fields: { name }, digest: String(i) }).subject);
     expect(names).toEqual(['Hi A ()', 'Hi B ()', 'Hi C ()']);
   });
 });

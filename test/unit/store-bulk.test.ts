@@ -6,12 +6,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Store } from '../../src/store/store.js';
 
 const RUN = 'pm_run/with-a-slash';
-const keys = ['aaaaaaaaaaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbbbbbbbbbb'].map((digest) => `${RUN}/${digest}`);
+const digests = ['aaaaaaaaaaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbbbbbbbbbb'];
+const keys = digests.map((digest) => `${RUN}/${digest}`);
 const stores: Store[] = [];
 
-function deliveredKeys(store: Store, runKey: string): string[] {
+function deliveredDigests(store: Store, runKey: string): string[] {
   const found: string[] = [];
-  store.forEachBulkDeliveredKey(runKey, (key) => found.push(key));
+  store.forEachBulkDeliveredDigest(runKey, (digest) => found.push(digest));
   return found;
 }
 
@@ -27,27 +28,36 @@ afterEach(() => {
 });
 
 describe('bulk batches in the store', () => {
-  it('gives back whole recipient keys, though rows keep only the part after the message key', async () => {
+  it('keeps recipients by digest, and finds a delivery by the whole recipient key', async () => {
     const { store, file } = await openStore();
-    const batchId = store.markInFlight(RUN, keys, 'owner-1', 'postmark', 1);
-    expect([...store.inFlightOf(RUN).keys()]).toEqual(keys);
-    store.recordBulkDelivery(RUN, 'postmark', 'marketing', keys.map((key, i) => ({ key, messageId: `id-${i}` })), 2);
+    const batchId = store.markInFlight(RUN, digests, 'owner-1', 'postmark', 1);
+    expect([...store.inFlightOf(RUN).keys()]).toEqual(digests);
+    store.recordBulkDelivery(RUN, 'postmark', 'marketing', digests, ['id-0', 'id-1'], 2);
     store.settleInFlight(batchId);
-    expect(deliveredKeys(store, RUN)).toEqual(keys);
+    expect(deliveredDigests(store, RUN)).toEqual(digests);
     expect(store.findDelivery(keys[1])).toMatchObject({ provider: 'postmark', messageId: 'id-1' });
     expect(store.inFlightOf(RUN).size).toBe(0);
 
     const raw = new Database(file, { readonly: true });
     const row = raw.prepare('SELECT keys_json FROM bulk_deliveries').get() as { keys_json: string };
     raw.close();
-    expect(JSON.parse(row.keys_json)).toEqual(['aaaaaaaaaaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbbbbbbbbbb']);
+    expect(JSON.parse(row.keys_json)).toEqual(digests);
   });
 
-  it('narrows an in-flight batch to the keys still open', async () => {
+  it('stores one message id for a batch that got one id (Mailgun)', async () => {
     const { store } = await openStore();
-    const batchId = store.markInFlight(RUN, keys, 'owner-1', 'mailgun', 1);
-    store.resolveInFlight(batchId, new Set([keys[0]]));
-    expect([...store.inFlightOf(RUN).keys()]).toEqual([keys[1]]);
+    store.recordBulkDelivery(RUN, 'mailgun', 'marketing', digests, ['<one@mg>', '<one@mg>'], 2);
+    expect(store.findDelivery(keys[0])).toMatchObject({ provider: 'mailgun', messageId: '<one@mg>' });
+    expect(store.findDelivery(keys[1])).toMatchObject({ provider: 'mailgun', messageId: '<one@mg>' });
+  });
+
+  it('narrows an in-flight batch to the recipients still open, and drops it when none are', async () => {
+    const { store } = await openStore();
+    const batchId = store.markInFlight(RUN, digests, 'owner-1', 'mailgun', 1);
+    store.resolveInFlight(batchId, new Set([digests[0]]));
+    expect([...store.inFlightOf(RUN).keys()]).toEqual([digests[1]]);
+    store.resolveInFlight(batchId, new Set([digests[1]]));
+    expect(store.inFlightOf(RUN).size).toBe(0);
   });
 
   it('still reads rows written with whole keys by an earlier version', async () => {
@@ -56,9 +66,9 @@ describe('bulk batches in the store', () => {
     raw.prepare('INSERT INTO bulk_deliveries (run_key, provider, keys_json, message_ids_json, delivered_at) VALUES (?, ?, ?, ?, ?)').run(RUN, 'mailgun', JSON.stringify(keys), JSON.stringify('<one@mg>'), 1);
     raw.prepare('INSERT INTO bulk_in_flight (run_key, owner, provider, keys_json, started_at) VALUES (?, ?, ?, ?, ?)').run(RUN, 'dead-owner', 'mailgun', JSON.stringify([keys[0]]), 1);
     raw.close();
-    expect(deliveredKeys(store, RUN)).toEqual(keys);
+    expect(deliveredDigests(store, RUN)).toEqual(digests);
     expect(store.findDelivery(keys[0])).toMatchObject({ provider: 'mailgun', messageId: '<one@mg>' });
-    expect([...store.inFlightOf(RUN).keys()]).toEqual([keys[0]]);
+    expect([...store.inFlightOf(RUN).keys()]).toEqual([digests[0]]);
   });
 
   it('knows whether single-message records exist under a bulk message key', async () => {

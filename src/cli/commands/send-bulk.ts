@@ -35,7 +35,7 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
   try {
     const route = dispatcher.route(template, { forceProvider, noFailover: flags.failover === false });
     if (flags.dryRun) {
-      const sample = personalise(template, { email: 'first.recipient@example.com', fields: Object.fromEntries(mergeFieldNames(template).map((n) => [n, `<${n}>`])), idempotencyKey: template.idempotencyKey });
+      const sample = personalise(template, { email: 'first.recipient@example.com', fields: Object.fromEntries(mergeFieldNames(template).map((n) => [n, `<${n}>`])), digest: '<row digest>' });
       const doc = { status: 'dry-run', idempotencyKey: template.idempotencyKey, route: { chain: route.chain, rule: route.source }, batchSize: dispatcher.provider(route.chain[0]).maxBulkRecipients, mergeFields: mergeFieldNames(template), sample: dispatcher.provider(route.chain[0]).previewRequest(sample) };
       if (output.json) output.emitJson(doc);
       else output.line(`dry run — nothing sent. Route: ${route.chain.join(' → ')}; up to ${doc.batchSize} recipients per ${route.chain[0]} call; merge fields: ${doc.mergeFields.join(', ') || 'none'}\n${JSON.stringify(doc.sample, null, 2)}`);
