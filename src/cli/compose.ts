@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Config } from '../config/validate.js';
 import { formatIssuePath } from '../config/validate.js';
 import { UserError } from '../core/errors.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { durationSchema } from '../providers/common-config.js';
 
 const messageType = z.enum(['transactional', 'marketing']);

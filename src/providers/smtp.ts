@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SendMailOptions, Transporter } from 'nodemailer';
 import { bareAddress } from '../core/address.js';
 import { ProviderError, type ErrorClass } from '../core/errors.js';
