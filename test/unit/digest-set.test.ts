@@ -34,5 +34,10 @@ describe('DigestSet', () => {
     const set = new DigestSet();
     expect(() => set.add('xyz')).toThrow(/not a 96-bit hex digest/);
     expect(() => set.has('0'.repeat(25))).toThrow(/not a 96-bit hex digest/);
+    // Characters right next to the digit and letter ranges, anywhere in the digest.
+    for (const bad of ['/', ':', '@', 'G', '`', 'g', ' ', 'é']) {
+      for (const at of [0, 11, 23]) expect(() => set.add(`${'a'.repeat(at)}${bad}${'a'.repeat(23 - at)}`), `${bad} at ${at}`).toThrow(/not a 96-bit hex digest/);
+    }
+    expect(set.size).toBe(0);
   });
 });
