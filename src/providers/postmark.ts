@@ -6,6 +6,7 @@ import { parseRetryAfter } from '../core/retry-after.js';
 import { baseUrlSchema, commonProviderFields } from './common-config.js';
 import { personaliserFor } from '../core/merge.js';
 import { bulkRecipientKey } from '../core/bulk-key.js';
+import { CONNECT_TIMEOUT, HttpTransport, type TransportRequest } from './http-transport.js';
 import { IDEMPOTENCY_HEADER, type RefusedRecipient, type BulkItemResult, type BulkRecipient, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
 
 const configSchema = z.strictObject({
@@ -109,7 +110,7 @@ interface TransportInsight {
   networkError?: Error & { cause?: { code?: string } };
 }
 
-const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', CONNECT_TIMEOUT, 'UND_ERR_CONNECT_TIMEOUT']);
 const SENDER_PROBLEM = /sender signature|from address|'from'|from field|signature/i;
 
 export function classifyPostmarkError(error: PostmarkErrorShape, insight: TransportInsight = {}): { errorClass: ErrorClass; detail: string } {
@@ -122,7 +123,6 @@ export function classifyPostmarkError(error: PostmarkErrorShape, insight: Transp
     const reason = cause?.cause?.code ?? (cause?.cause as Error | undefined)?.message;
     // Only failures that happen before a connection carries the request are safe to resend.
     if (reason && NEVER_CONNECTED.has(reason)) return { errorClass: 'transient', detail: `network error ${reason}: ${error.message}` };
-    if (reason === 'bad port') return { errorClass: 'provider-unusable', detail: 'the base URL uses a port fetch refuses to call' };
     return { errorClass: 'ambiguous', detail: `connection lost${reason ? ` (${reason})` : ''} after the request may have been sent: ${error.message}` };
   }
   if (statusCode === 401) return { errorClass: 'provider-unusable', detail: `bad server token (ErrorCode ${code})` };
@@ -239,18 +239,18 @@ class PostmarkProvider implements Provider {
 
   /** Imported on first use; later calls get it without an await, so a batch goes to fetch at once. */
   private sdk?: typeof import('postmark');
+  /** Keep-alive connections shared by this provider's calls. */
+  private readonly transport = new HttpTransport();
 
   /** A client per call, so what its fetch sees belongs to that call. */
   private createClient({ ServerClient }: typeof import('postmark'), insight: TransportInsight): ServerClient {
-    const observingFetch: typeof fetch = async (input, init) => {
+    const observingFetch = async (input: string | URL, init?: TransportRequest) => {
       try {
-        // The SDK hands over a JSON string; fetch reads bytes several times faster than a string.
-        const body = typeof init?.body === 'string' ? Buffer.from(init.body) : init?.body;
-        const request = { ...init, body };
+        const answer = this.transport.fetch(input, init);
         // Not kept while waiting for the answer: a batch's JSON text is large, and one that lives
         // that long is promoted to the old generation, which only a full collection frees.
         init = undefined;
-        const response = await fetch(input, request);
+        const response = await answer;
         insight.retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
         return response;
       } catch (error) {
@@ -258,7 +258,8 @@ class PostmarkProvider implements Provider {
         throw error;
       }
     };
-    return new ServerClient(this.config.serverToken, { ...clientOptions(this.config, this.options), fetch: observingFetch });
+    // The SDK reads only the status and the text of what its fetch answers (see TransportResponse).
+    return new ServerClient(this.config.serverToken, { ...clientOptions(this.config, this.options), fetch: observingFetch as unknown as typeof fetch });
   }
 }
 

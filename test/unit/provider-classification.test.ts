@@ -27,6 +27,7 @@ describe('Postmark errors', () => {
     ['ECONNREFUSED', 'transient'],
     ['ENOTFOUND', 'transient'],
     ['UND_ERR_CONNECT_TIMEOUT', 'transient'],
+    ['CONNECT_TIMEOUT', 'transient'],
     ['UND_ERR_SOCKET', 'ambiguous'],
     ['ECONNRESET', 'ambiguous'],
   ])('fetch failed with %s → %s (only never-connected failures are safe to resend)', (code, expected) => {
