@@ -95,8 +95,19 @@ const PART_VARIABLES = [
   { part: 'html', prefix: 'h_', render: escapeHtml },
   { part: 'text', prefix: 't_', render: (value: string) => value },
 ] as const;
-/** The recipient's key digest; the header puts the message key in front of it once per call. */
+/** The recipient's part of its idempotency key (see recipientKeyHeader). */
 const RECIPIENT_KEY_VARIABLE = 'key';
+
+/**
+ * The idempotency header of a batch and what each recipient's `key` variable holds: the message
+ * key is written once, in the header, and each recipient adds its digest — unless the message key
+ * has a '%', which Mailgun could read as part of a placeholder: then each carries its whole key.
+ */
+function recipientKeyHeader(messageKey: string): { header: string; keyOf: (recipient: BulkRecipient) => string } {
+  const placeholder = `%recipient.${RECIPIENT_KEY_VARIABLE}%`;
+  if (messageKey.includes('%')) return { header: placeholder, keyOf: (recipient) => bulkRecipientKey(messageKey, recipient.digest) };
+  return { header: bulkRecipientKey(messageKey, placeholder), keyOf: (recipient) => recipient.digest };
+}
 
 interface BatchVariable {
   name: string;
@@ -122,14 +133,14 @@ function toRecipientVariableTemplate(template: EmailMessage): { parts: Partial<R
  * `recipient-variables` as JSON text, written out directly: building an object keyed by a
  * thousand addresses and then serialising it took longer than the call it was for.
  */
-function recipientVariablesJson(recipients: BulkRecipient[], variables: BatchVariable[]): string {
+function recipientVariablesJson(recipients: BulkRecipient[], variables: BatchVariable[], keyOf: (recipient: BulkRecipient) => string): string {
   const names = variables.map(({ name }) => `${JSON.stringify(name)}:`);
   let json = '{';
   for (let i = 0; i < recipients.length; i++) {
     const recipient = recipients[i];
     json += `${i ? ',' : ''}${JSON.stringify(recipient.email)}:{`;
     for (let j = 0; j < variables.length; j++) json += `${names[j]}${JSON.stringify(variables[j].render(mergeValue(recipient, variables[j].field)))},`;
-    json += `"${RECIPIENT_KEY_VARIABLE}":${JSON.stringify(recipient.digest)}}`;
+    json += `"${RECIPIENT_KEY_VARIABLE}":${JSON.stringify(keyOf(recipient))}}`;
   }
   return `${json}}`;
 }
@@ -178,8 +189,9 @@ class MailgunProvider implements Provider {
     // One comma-separated field, as Mailgun accepts: a thousand repeated fields cost the SDK a
     // multipart part each.
     form.to = recipients.map((r) => r.email).join(', ');
-    form[`h:${IDEMPOTENCY_HEADER}`] = bulkRecipientKey(template.idempotencyKey, `%recipient.${RECIPIENT_KEY_VARIABLE}%`);
-    form['recipient-variables'] = recipientVariablesJson(recipients, variables);
+    const { header, keyOf } = recipientKeyHeader(template.idempotencyKey);
+    form[`h:${IDEMPOTENCY_HEADER}`] = header;
+    form['recipient-variables'] = recipientVariablesJson(recipients, variables, keyOf);
     const id = await this.post(form);
     return recipients.map((r) => ({ email: r.email, ok: true, messageId: id }));
   }
