@@ -196,6 +196,10 @@ class MailgunProvider implements Provider {
     return recipients.map((r) => ({ email: r.email, ok: true, messageId: id }));
   }
 
+  async prepare(): Promise<void> {
+    await this.getClient();
+  }
+
   /** Built once: a mailgun.js client sets up some forty API wrappers. */
   private client?: Promise<{ messages: { create(domain: string, data: never): Promise<{ id?: string; status?: number }> } }>;
 

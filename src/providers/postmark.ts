@@ -225,6 +225,10 @@ class PostmarkProvider implements Provider {
     });
   }
 
+  async prepare(): Promise<void> {
+    this.sdk ??= await import('postmark');
+  }
+
   private toProviderError(error: PostmarkErrorShape, insight: TransportInsight): ProviderError {
     const { errorClass, detail } = classifyPostmarkError(error, insight);
     return new ProviderError(detail, {

@@ -42,6 +42,11 @@ export interface Provider {
   /** The exact request this provider would receive for the message, with secrets masked. */
   previewRequest(message: EmailMessage): unknown;
   send(message: EmailMessage): Promise<SendReceipt>;
+  /**
+   * Loads the SDK and sets up the client now instead of at the first call (a bulk run does this
+   * before it starts reading the list, so its first batches do not wait for the SDK to load).
+   */
+  prepare(): Promise<void>;
   /** Releases connections (SMTP pools). */
   close?(): Promise<void>;
 }

@@ -165,6 +165,10 @@ class SmtpProvider implements Provider {
     return new ProviderError(detail, { provider: this.name, errorClass, code: shaped.responseCode ?? shaped.code, rejectedRecipients: shaped.rejected?.map(String) });
   }
 
+  async prepare(): Promise<void> {
+    await this.getTransporter();
+  }
+
   async close(): Promise<void> {
     this.transporter?.close();
   }

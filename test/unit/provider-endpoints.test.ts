@@ -28,3 +28,33 @@ describe('where each provider sends', () => {
     expect(mailgunDefinition.configSchema.safeParse({ type: 'mailgun', apiKey: 'k', domain: 'd', baseUrl: 'http://[::1]:8080' }).success).toBe(true);
   });
 });
+
+describe('prepare()', () => {
+  it('loads each SDK without connecting to the provider, and can be called again', async () => {
+    const { createServer } = await import('node:net');
+    const { smtpDefinition } = await import('../../src/providers/smtp.js');
+    let connections = 0;
+    const server = createServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const providers = [
+      postmarkDefinition.create('pm', postmarkDefinition.configSchema.parse({ type: 'postmark', serverToken: 't', baseUrl: `http://127.0.0.1:${port}` }), options),
+      mailgunDefinition.create('mg', mailgunDefinition.configSchema.parse({ type: 'mailgun', apiKey: 'k', domain: 'mg.example.com', baseUrl: `http://127.0.0.1:${port}` }), options),
+      smtpDefinition.create('smtp', smtpDefinition.configSchema.parse({ type: 'smtp', host: '127.0.0.1', port }), options),
+    ];
+    try {
+      for (const provider of providers) {
+        await provider.prepare();
+        await provider.prepare();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(connections).toBe(0);
+    } finally {
+      for (const provider of providers) await provider.close?.();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
