@@ -158,6 +158,9 @@ export class BulkSender {
         chunk = rest;
         this.heartbeat();
         await slots.run(() => this.deliverChunk(batch, 0));
+        // Lets the call just started reach its socket before rows are read again: the SDK gets
+        // there through a chain of promise steps, which row parsing would otherwise hold up.
+        await new Promise((resolve) => setImmediate(resolve));
       }
     };
     // Accepted batches are recorded at least this often, even while every worker waits (429 pause).
