@@ -97,6 +97,8 @@ export class HttpTransport {
         });
       });
       request.end(body);
+      // The closures above live as long as the call; the body need not (see fetch).
+      body = undefined;
     });
   }
 }
