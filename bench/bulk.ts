@@ -3,11 +3,14 @@
  * servers that answer after a fixed latency, and is compared with the ideal and with sending one
  * API call per email.
  *
- *   npm run bench:bulk -- [recipients=100000] [latencyMs=50] [concurrency=4] [baselineSample=2000] [runs=1]
+ *   npm run bench:bulk -- [recipients=100000] [latencyMs=50] [concurrency=4] [baselineSample=2000] [runs=1] [pauseSeconds=30]
  *
- * Each provider is measured in a process of its own, with fresh fakes: fakes that had just served
- * the other provider's runs and the baseline's thousand small calls answered late for a while,
- * and that counted as the CLI's time.
+ * Each provider is measured in a process of its own, with fresh fakes warmed by an untimed run
+ * (fakes that had just served other runs answered late for a while, which counted as the CLI's
+ * time); the timed runs come before the baseline. Between the two providers the machine is left
+ * idle: on the 2-core VM this was written on, the CPU slowed down after ~20 s of sustained load,
+ * and Mailgun measured right after Postmark came out ~10% slower than after a pause (1.38× instead
+ * of 1.26× the ideal). Mailgun goes first: its short ideal (1.25 s) leaves the least room.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, createWriteStream } from 'node:fs';
@@ -17,7 +20,7 @@ import { once } from 'node:events';
 import { FakeMailgun, MAILGUN_DOMAIN, MAILGUN_KEY } from '../test/fakes/fake-mailgun.js';
 import { FakePostmark, POSTMARK_TOKEN } from '../test/fakes/fake-postmark.js';
 
-const [recipients = 100_000, latencyMs = 50, concurrency = 4, baselineSample = 2_000, runs = 1] = process.argv.slice(2).map(Number);
+const [recipients = 100_000, latencyMs = 50, concurrency = 4, baselineSample = 2_000, runs = 1, pauseSeconds = 30] = process.argv.slice(2).map(Number);
 const root = path.resolve(import.meta.dirname, '../..');
 /** Set in the process that measures one provider (see the end of this file). */
 const phase = process.env.BENCH_PHASE as 'postmark' | 'mailgun' | undefined;
@@ -107,7 +110,11 @@ if (phase) {
   await writeList('full.csv', recipients);
   await writeList('sample.csv', Math.min(baselineSample, recipients));
   console.log(`${recipients.toLocaleString('en-US')} recipients, ${latencyMs} ms per call, concurrency ${concurrency}${runs > 1 ? `, ${runs} timed runs each` : ''}\n`);
-  for (const provider of ['postmark', 'mailgun']) {
+  for (const [index, provider] of ['mailgun', 'postmark'].entries()) {
+    if (index > 0 && pauseSeconds > 0) {
+      console.log(`(idle for ${pauseSeconds} s before the next provider)\n`);
+      await new Promise((resolve) => setTimeout(resolve, pauseSeconds * 1000));
+    }
     const child = spawn(process.execPath, [import.meta.filename, ...process.argv.slice(2)], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, BENCH_PHASE: provider, BENCH_DIR: dir } });
     const [code] = await once(child, 'close');
     if (code !== 0) process.exitCode = 1;
