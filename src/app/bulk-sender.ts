@@ -153,7 +153,7 @@ export class BulkSender {
       // Ledger look-ups are done per batch, not per recipient: one query for many keys.
       chunk.push(...this.notYetHandled(candidates));
       candidates = [];
-      while ((chunk.length >= batchSize || (force && chunk.length > 0)) && !slots.failed) {
+      while ((chunk.length >= batchSize || (force && chunk.length > 0)) && !slots.failed && !this.stopRequested) {
         const { batch, rest } = takeBatch(chunk, batchSize);
         chunk = rest;
         this.heartbeat();

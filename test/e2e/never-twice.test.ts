@@ -153,6 +153,34 @@ describe('bulk interrupted and concurrent retries', () => {
     expect(new Set(sentTo).size).toBe(3000);
   }, 60_000);
 
+  it('Ctrl-C also stops a run whose rows wait for batches of their own (one address many times)', async () => {
+    const { dir, configPath } = live({ order: ['postmark'] });
+    const list = path.join(dir, 'list.csv');
+    // A batch takes an address once: these rows leave one by one, long after the list was read.
+    writeFileSync(list, ['email,name', ...Array.from({ length: 510 }, (_, i) => `same@example.com,N${i}`)].join('\n'));
+    const args = ['send', '--config', configPath, '--recipients', list, '--subject', 'Hi {{name}}', '--text', 'x', '--json', '--concurrency', '1'];
+    postmark.latencyMs = 300;
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...TEST_ENV } });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    const closed = new Promise((resolve) => child.on('close', resolve));
+    while (postmark.requests.length < 3) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    // Not left sending when it does not stop (the failure this test is for).
+    const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const code = await closed;
+    clearTimeout(killer);
+    expect(code).toBe(130);
+    expect(JSON.parse(stdout)).toMatchObject({ status: 'interrupted', queued: 0 });
+    expect(postmark.requests.length).toBeLessThanOrEqual(4);
+    postmark.latencyMs = 0;
+    const rerun = await runCli([...args.slice(0, -2), '--concurrency', '4'], { env: TEST_ENV, timeoutMs: 60_000 });
+    expect(rerun.json()).toMatchObject({ status: 'delivered', queued: 0 });
+    const names = postmark.sent.flatMap((s) => s.body.map((m: any) => m.Subject));
+    expect(names).toHaveLength(510);
+    expect(new Set(names).size).toBe(510);
+  }, 60_000);
+
   it('four queue retry processes at once: no "database is locked", each message delivered once', async () => {
     const { dir, configPath } = live({ order: ['postmark'], attempts: 1 });
     const list = path.join(dir, 'list.csv');
