@@ -97,7 +97,8 @@ export class HttpTransport {
         });
       });
       request.end(body);
-      // The closures above live as long as the call; the body need not (see fetch).
+      // The handlers above keep this scope alive until the answer comes; the body need not live
+      // that long (see fetch).
       body = undefined;
     });
   }

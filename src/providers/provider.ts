@@ -45,6 +45,8 @@ export interface Provider {
   /**
    * Loads the SDK and sets up the client now instead of at the first call (a bulk run does this
    * before it starts reading the list, so its first batches do not wait for the SDK to load).
+   * No network I/O here, and no failure because the provider is down or refuses the credentials:
+   * those show at the first call, where the failover policy deals with them.
    */
   prepare(): Promise<void>;
   /** Releases connections (SMTP pools). */

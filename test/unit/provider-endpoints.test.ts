@@ -30,7 +30,7 @@ describe('where each provider sends', () => {
 });
 
 describe('prepare()', () => {
-  it('loads each SDK without connecting to the provider, and can be called again', async () => {
+  it('connects to no provider, and can be called again', async () => {
     const { createServer } = await import('node:net');
     const { smtpDefinition } = await import('../../src/providers/smtp.js');
     let connections = 0;

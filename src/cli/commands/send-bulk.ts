@@ -42,13 +42,13 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
       return ExitCode.ok;
     }
 
+    // Set-up, not sending: the first batches would otherwise wait while the SDK loads.
+    await dispatcher.provider(route.chain[0]).prepare();
     const showBar = !output.json && !output.quiet && Boolean(process.stderr.isTTY);
     const lines = showBar ? await countLines(flags.recipients) : undefined;
     const rows = lines !== undefined && listFormatOf(flags.recipients) === 'csv' ? lines - 1 : lines;
     const bar = showBar ? new ProgressBar(process.stderr, rows) : undefined;
     const handled = (s: BulkStats) => s.delivered + s.rejected + s.queued + s.invalid + s.skipped;
-    // Set-up, not sending: the first batches would otherwise wait while the SDK loads.
-    await dispatcher.provider(route.chain[0]).prepare();
     const started = Date.now();
     const sender = new BulkSender(dispatcher, { chain: route.chain, template, concurrency, batchSize, onProgress: (s) => bar?.update(handled(s)) });
     // First Ctrl-C: finish the calls under way, write the ledger, report. A second one kills.
