@@ -157,7 +157,10 @@ export class BulkSender {
         const { batch, rest } = takeBatch(chunk, batchSize);
         chunk = rest;
         this.heartbeat();
-        await slots.run(() => this.deliverChunk(batch, 0));
+        // Waiting for a slot can outlast a Ctrl-C: a batch not yet started then stays for the rerun.
+        await slots.run(async () => {
+          if (!this.stopRequested) await this.deliverChunk(batch, 0);
+        });
         // Lets the call just started reach its socket before rows are read again: the SDK gets
         // there through a chain of promise steps, which row parsing would otherwise hold up.
         await new Promise((resolve) => setImmediate(resolve));
