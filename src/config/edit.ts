@@ -5,7 +5,6 @@ import { ConfigError } from '../core/errors.js';
 import { interpolateEnv } from './interpolate.js';
 import { validateConfig, type Config } from './validate.js';
 
-
 /** What `failover configure` may change; absent fields are left as they are. */
 export interface FailoverChange {
   enabled?: boolean;

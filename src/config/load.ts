@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { parseDocument } from 'yaml';
 import { ConfigError } from '../core/errors.js';
 import { interpolateEnv } from './interpolate.js';
 import { validateConfig, type Config } from './validate.js';
-import { parseDocument } from 'yaml';
 
 export interface LoadOptions {
   /** `--config`: an explicit file, which must exist. */

@@ -383,10 +383,10 @@ export class Store implements HealthBook {
 }
 
 /**
- * The bulk tables keep a row per batch, keyed by the message's key: each recipient's key is stored
- * without that shared "<message key>/" prefix, which was most of every row.
+ * A recipient as stored in a bulk row: its digest, or its whole key in rows older versions wrote.
+ * (The bulk tables keep a row per batch, keyed by the message's key, so each recipient is stored
+ * without the shared "<message key>/" prefix, which was most of every row.)
  */
-/** A recipient as stored in a bulk row: its digest, or its whole key in rows older versions wrote. */
 function digestOf(stored: string): string {
   return splitBulkRecipientKey(stored)?.digest ?? stored;
 }
