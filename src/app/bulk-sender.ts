@@ -5,7 +5,7 @@ import { circuitState, recordFailure, recordSuccess, successWorthRecording } fro
 import { personalise } from '../core/merge.js';
 import type { EmailMessage } from '../core/message.js';
 import type { BulkItemResult, BulkRecipient } from '../providers/provider.js';
-import { DigestSet } from '../bulk/digest-set.js';
+import { BoundedDigestSet } from '../bulk/bounded-digest-set.js';
 import type { RecipientRow } from '../bulk/recipient-source.js';
 import type { Dispatcher } from './dispatcher.js';
 import { isLeaseOwnerAlive, newLeaseOwner } from './lease-owner.js';
@@ -42,6 +42,8 @@ export interface BulkOptions {
   concurrency: number;
   /** Caps the provider's batch size (1 = one API call per email, the benchmark baseline). */
   batchSize?: number;
+  /** Recipients remembered in memory per set before the rest go to a temporary file (DEFAULT_DIGESTS_IN_MEMORY). */
+  digestsInMemory?: number;
   onProgress?: (stats: BulkStats) => void;
 }
 
@@ -92,9 +94,9 @@ export class BulkSender {
   private readonly store;
   private inDoubt = new Map<string, { batchId: number; provider: string }>();
   /** Recipients this run has taken (a repeated row is sent once), as their key's digest. */
-  private readonly taken = new DigestSet();
+  private readonly taken: BoundedDigestSet;
   /** Recipients delivered by earlier runs of this message. */
-  private readonly deliveredEarlier = new DigestSet();
+  private readonly deliveredEarlier: BoundedDigestSet;
   private lookUpEachBatch = true;
   private lastHeartbeat = -Infinity;
   private stopRequested = false;
@@ -110,6 +112,8 @@ export class BulkSender {
   ) {
     this.gate = new RateGate(dispatcher.now, sleep);
     this.store = dispatcher.store!;
+    this.taken = new BoundedDigestSet(options.digestsInMemory);
+    this.deliveredEarlier = new BoundedDigestSet(options.digestsInMemory);
   }
 
   /**
@@ -196,6 +200,8 @@ export class BulkSender {
         clearInterval(ledgerTimer);
         this.flushLedger();
         this.store.releaseBulkRun(this.runKey, this.owner);
+        this.taken.close();
+        this.deliveredEarlier.close();
       }
     }
     this.stats.rateLimitPauses = this.gate.pauses;

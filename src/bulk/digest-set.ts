@@ -1,10 +1,18 @@
+/** Membership of 96-bit digests written as 24 hex digits (either letter case). */
+export interface DigestMembership {
+  readonly size: number;
+  has(hex: string): boolean;
+  /** Adds the digest; false when it was there already. */
+  add(hex: string): boolean;
+}
+
 /**
  * A set of 96-bit digests written as 24 hex digits, kept in one flat typed array: 12 bytes per
- * member (24 with the table's free room) instead of a string object each. A bulk run remembers
- * every recipient it has taken this way, so a long list costs little memory and the garbage
- * collector has no per-recipient objects to copy.
+ * member (24 with the table's free room) instead of a string object each, so the garbage
+ * collector has no per-recipient objects to copy. It grows with its members: a bulk run keeps at
+ * most a bounded number in one (see BoundedDigestSet).
  */
-export class DigestSet {
+export class DigestSet implements DigestMembership {
   private words: Uint32Array;
   private capacity: number;
   private count = 0;
@@ -46,6 +54,21 @@ export class DigestSet {
     return true;
   }
 
+  /** Every member as three 32-bit words (a digest's 24 hex digits, 8 by 8), in no particular order. */
+  memberWords(): Uint32Array {
+    const found = new Uint32Array(this.size * 3);
+    let next = this.hasZero ? 3 : 0;
+    const { words } = this;
+    for (let i = 0; i < words.length; i += 3) {
+      if ((words[i] | words[i + 1] | words[i + 2]) === 0) continue;
+      found[next] = words[i];
+      found[next + 1] = words[i + 1];
+      found[next + 2] = words[i + 2];
+      next += 3;
+    }
+    return found;
+  }
+
   /** The slot holding the digest, or ~(the empty slot where it would go). */
   private slotOf(a: number, b: number, c: number): number {
     const mask = this.capacity - 1;
@@ -79,7 +102,7 @@ export class DigestSet {
  * The 32-bit word written by the eight hex digits at `start` (a digest has 24). Read digit by
  * digit, not with a regex and slices: a bulk run does this for every row.
  */
-function word(hex: string, start: number): number {
+export function word(hex: string, start: number): number {
   if (hex.length !== 24) throw new Error(`not a 96-bit hex digest: ${hex}`);
   let value = 0;
   for (let i = start; i < start + 8; i++) {

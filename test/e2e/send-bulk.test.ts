@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useFakeEsps } from '../helpers/fake-esps.js';
@@ -172,6 +172,33 @@ describe('bulk send', () => {
     expect(retried.json().results.map((r: any) => r.status)).toEqual(['delivered', 'delivered', 'delivered']);
     const again = await bulk(configPath, listPath);
     expect(again.json()).toMatchObject({ delivered: 0, skippedAlreadyDelivered: 3 });
+  });
+
+  it('a list longer than the recipients kept in memory: repeats far apart are still sent once, a rerun skips them all', async () => {
+    const distinct = csv(1000).trimEnd().split('\n');
+    const list = [...distinct, ...distinct.slice(1, 201)].join('\n') + '\n';
+    const { dir, configPath, listPath } = setup(list, { order: ['mailgun'] });
+    const scratch = path.join(dir, 'tmp');
+    mkdirSync(scratch);
+    const env = { ...TEST_ENV, PENGUINMAILS_BULK_MEMORY_RECIPIENTS: '100', TMPDIR: scratch };
+    const first = await runCli(['send', '--config', configPath, '--recipients', listPath, ...template], { env, timeoutMs: 60_000 });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.json()).toMatchObject({ status: 'delivered', recipients: 1200, delivered: 1000, duplicateRows: 200, calls: { mailgun: 1 } });
+    expect(mailgun.parsed[0].fields.to).toHaveLength(1000);
+
+    const again = await runCli(['send', '--config', configPath, '--recipients', listPath, ...template], { env, timeoutMs: 60_000 });
+    expect(again.json()).toMatchObject({ status: 'delivered', delivered: 0, skippedAlreadyDelivered: 1000, duplicateRows: 200 });
+    expect(mailgun.requests).toHaveLength(1);
+    // The on-disk part of the recipient sets leaves nothing behind.
+    expect(readdirSync(scratch)).toEqual([]);
+  });
+
+  it('a bad PENGUINMAILS_BULK_MEMORY_RECIPIENTS is a usage error, before anything is sent', async () => {
+    const { configPath, listPath } = setup(csv(3), { order: ['mailgun'] });
+    const result = await runCli(['send', '--config', configPath, '--recipients', listPath, ...template], { env: { ...TEST_ENV, PENGUINMAILS_BULK_MEMORY_RECIPIENTS: '0' } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/PENGUINMAILS_BULK_MEMORY_RECIPIENTS: "0" is not a whole number ≥ 1/);
+    expect(mailgun.requests).toHaveLength(0);
   });
 
   it('a run killed half-way resumes without sending anyone twice', async () => {

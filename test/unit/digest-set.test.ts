@@ -30,6 +30,16 @@ describe('DigestSet', () => {
     expect(set.size).toBe(1);
   });
 
+  it('lists its members as words, the all-zero digest included, for moving them to disk', () => {
+    const set = new DigestSet(16);
+    const members = [...Array.from({ length: 100 }, (_, i) => digest(i)), '0'.repeat(24)];
+    for (const member of members) set.add(member.toUpperCase());
+    const words = set.memberWords();
+    expect(words.length).toBe(members.length * 3);
+    const listed = Array.from({ length: members.length }, (_, i) => [...words.subarray(i * 3, i * 3 + 3)].map((w) => w.toString(16).padStart(8, '0')).join(''));
+    expect(listed.sort()).toEqual(members.sort());
+  });
+
   it('refuses what is not a 24-digit hex digest', () => {
     const set = new DigestSet();
     expect(() => set.add('xyz')).toThrow(/not a 96-bit hex digest/);

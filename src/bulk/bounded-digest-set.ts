@@ -1,0 +1,92 @@
+import { DigestSet, word, type DigestMembership } from './digest-set.js';
+import { SortedDigestRuns } from './sorted-digest-runs.js';
+
+/** Where a BoundedDigestSet keeps what does not fit in memory: see SortedDigestRuns. */
+export interface DigestOverflow {
+  readonly size: number;
+  /** A digest as its three 32-bit words. */
+  has(a: number, b: number, c: number): boolean;
+  /** Digests it does not hold yet, three words each, in any order. */
+  addRun(words: Uint32Array): void;
+  close(): void;
+}
+
+/** Up to this many recipients a bulk run keeps in memory (~6 MB a set); past it, on disk. */
+export const DEFAULT_DIGESTS_IN_MEMORY = 250_000;
+
+/**
+ * A digest set whose memory does not grow with its size: the latest members (at most
+ * `memoryLimit`) live in a DigestSet; when that is full they move to an overflow on disk, with a
+ * fixed-size Bloom filter in front of it so that a digest not there — most of them — is answered
+ * without reading the disk. Sets that stay under the limit never touch the disk.
+ */
+export class BoundedDigestSet implements DigestMembership {
+  private recent: DigestSet;
+  private spilled?: { overflow: DigestOverflow; bloom: DigestBloom };
+
+  constructor(
+    private readonly memoryLimit = DEFAULT_DIGESTS_IN_MEMORY,
+    private readonly openOverflow: () => DigestOverflow = () => new SortedDigestRuns(),
+  ) {
+    if (!Number.isInteger(memoryLimit) || memoryLimit < 1) throw new Error(`memoryLimit must be a positive whole number, not ${memoryLimit}`);
+    this.recent = new DigestSet(Math.min(65_536, 2 * memoryLimit));
+  }
+
+  get size(): number {
+    return this.recent.size + (this.spilled?.overflow.size ?? 0);
+  }
+
+  /** Whether members have moved to disk. */
+  get hasSpilled(): boolean {
+    return this.spilled !== undefined;
+  }
+
+  has(hex: string): boolean {
+    return this.recent.has(hex) || this.spilledHas(hex);
+  }
+
+  add(hex: string): boolean {
+    if (this.spilledHas(hex) || !this.recent.add(hex)) return false;
+    if (this.recent.size >= this.memoryLimit) this.spill();
+    return true;
+  }
+
+  /** Closes the overflow, which removes its file. */
+  close(): void {
+    this.spilled?.overflow.close();
+  }
+
+  private spilledHas(hex: string): boolean {
+    if (!this.spilled) return false;
+    const [a, b, c] = [word(hex, 0), word(hex, 8), word(hex, 16)];
+    return this.spilled.bloom.mightHave(a, b, c) && this.spilled.overflow.has(a, b, c);
+  }
+
+  private spill(): void {
+    const words = this.recent.memberWords();
+    this.spilled ??= { overflow: this.openOverflow(), bloom: new DigestBloom() };
+    this.spilled.overflow.addRun(words);
+    for (let i = 0; i < words.length; i += 3) this.spilled.bloom.add(words[i], words[i + 1], words[i + 2]);
+    // Room for a full set from the start: no doubling, so never two tables at once.
+    this.recent = new DigestSet(2 * this.memoryLimit);
+  }
+}
+
+/**
+ * A Bloom filter of 2^25 bits (4 MB) with three probes. A digest's bits are uniformly random, so
+ * its three words serve as the three hashes. False positives (~0.06% at a million members, ~20%
+ * at ten million) only cost a read from disk, never a wrong answer.
+ */
+export class DigestBloom {
+  private static readonly MASK = 2 ** 25 - 1;
+  private readonly bits = new Uint32Array(2 ** 25 / 32);
+
+  add(a: number, b: number, c: number): void {
+    for (const bit of [a & DigestBloom.MASK, b & DigestBloom.MASK, c & DigestBloom.MASK]) this.bits[bit >>> 5] |= 1 << (bit & 31);
+  }
+
+  mightHave(a: number, b: number, c: number): boolean {
+    for (const bit of [a & DigestBloom.MASK, b & DigestBloom.MASK, c & DigestBloom.MASK]) if ((this.bits[bit >>> 5] & (1 << (bit & 31))) === 0) return false;
+    return true;
+  }
+}

@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BoundedDigestSet, DigestBloom, type DigestOverflow } from '../../src/bulk/bounded-digest-set.js';
+import { word } from '../../src/bulk/digest-set.js';
+import { SortedDigestRuns, sortRecords } from '../../src/bulk/sorted-digest-runs.js';
+
+const digest = (i: number) => createHash('sha256').update(String(i)).digest('hex').slice(0, 24);
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => digest(from + i));
+const wordsOf = (hex: string) => [word(hex, 0), word(hex, 8), word(hex, 16)] as const;
+const recordsOf = (hexes: string[]) => Uint32Array.from(hexes.flatMap((hex) => wordsOf(hex)));
+
+/** Counts how often the disk part is asked, and where its files went. */
+function countingRuns(dir: string): { open: () => DigestOverflow; lookups: () => number; opened: () => number } {
+  let lookups = 0;
+  let opened = 0;
+  return {
+    open: () => {
+      opened++;
+      const runs = new SortedDigestRuns(dir);
+      const has = runs.has.bind(runs);
+      runs.has = (a, b, c) => {
+        lookups++;
+        return has(a, b, c);
+      };
+      return runs;
+    },
+    lookups: () => lookups,
+    opened: () => opened,
+  };
+}
+
+describe('BoundedDigestSet', () => {
+  it('stays in memory under its limit: no file at all', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pm-digests-'));
+    const disk = countingRuns(dir);
+    const set = new BoundedDigestSet(1000, disk.open);
+    expect(range(0, 999).filter((d) => !set.add(d))).toEqual([]);
+    expect(set.hasSpilled).toBe(false);
+    expect(disk.opened()).toBe(0);
+    set.close();
+  });
+
+  it('past its limit keeps every member exactly, across several spills, and says which were there already', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pm-digests-'));
+    const disk = countingRuns(dir);
+    const set = new BoundedDigestSet(100, disk.open);
+    expect(range(0, 1050).filter((d) => !set.add(d))).toEqual([]);
+    expect(set.hasSpilled).toBe(true);
+    expect(disk.opened()).toBe(1);
+    expect(set.size).toBe(1050);
+    // Every earlier member, on disk or in memory, in either letter case, is found and not added again.
+    expect(range(0, 1050).filter((d) => !set.has(d))).toEqual([]);
+    expect(range(0, 1050).filter((d) => set.add(d.toUpperCase()))).toEqual([]);
+    expect(set.size).toBe(1050);
+    expect(range(1050, 2050).filter((d) => set.has(d))).toEqual([]);
+    set.close();
+  });
+
+  it('answers most digests it never held without reading the disk (Bloom filter)', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pm-digests-'));
+    const disk = countingRuns(dir);
+    const set = new BoundedDigestSet(500, disk.open);
+    for (const d of range(0, 5000)) set.add(d);
+    const before = disk.lookups();
+    expect(range(5000, 15_000).filter((d) => set.has(d))).toEqual([]);
+    expect(disk.lookups() - before).toBeLessThan(10);
+    set.close();
+  });
+
+  it('keeps the all-zero digest through a spill', () => {
+    const set = new BoundedDigestSet(2, () => new SortedDigestRuns(mkdtempSync(path.join(tmpdir(), 'pm-digests-'))));
+    expect(set.add('0'.repeat(24))).toBe(true);
+    expect(set.add(digest(1))).toBe(true);
+    expect(set.hasSpilled).toBe(true);
+    expect(set.has('0'.repeat(24))).toBe(true);
+    expect(set.add('0'.repeat(24))).toBe(false);
+    set.close();
+  });
+
+  it('refuses a bad limit and bad digests, before and after spilling', () => {
+    expect(() => new BoundedDigestSet(0)).toThrow(/positive whole number/);
+    expect(() => new BoundedDigestSet(1.5)).toThrow(/positive whole number/);
+    const set = new BoundedDigestSet(1, () => new SortedDigestRuns(mkdtempSync(path.join(tmpdir(), 'pm-digests-'))));
+    expect(() => set.add('xyz')).toThrow(/not a 96-bit hex digest/);
+    set.add(digest(1));
+    expect(set.hasSpilled).toBe(true);
+    expect(() => set.add('g'.repeat(24))).toThrow(/not a 96-bit hex digest/);
+    expect(() => set.has('0'.repeat(23))).toThrow(/not a 96-bit hex digest/);
+    set.close();
+  });
+});
+
+describe('SortedDigestRuns', () => {
+  it('finds every digest of every run, first and last of each block included, and no other', () => {
+    const runs = new SortedDigestRuns(mkdtempSync(path.join(tmpdir(), 'pm-digests-')));
+    // Runs of odd sizes: partial last blocks, a run of one.
+    const batches = [range(0, 700), range(700, 701), range(701, 1213)];
+    for (const batch of batches) runs.addRun(recordsOf(batch));
+    expect(runs.size).toBe(1213);
+    expect(range(0, 1213).filter((d) => !runs.has(...wordsOf(d)))).toEqual([]);
+    expect(range(1213, 3000).filter((d) => runs.has(...wordsOf(d)))).toEqual([]);
+    // The extremes of the word range.
+    expect(runs.has(0, 0, 0)).toBe(false);
+    expect(runs.has(0xffffffff, 0xffffffff, 0xffffffff)).toBe(false);
+    runs.addRun(Uint32Array.from([0, 0, 0, 0xffffffff, 0xffffffff, 0xffffffff]));
+    expect(runs.has(0, 0, 0)).toBe(true);
+    expect(runs.has(0xffffffff, 0xffffffff, 0xffffffff)).toBe(true);
+    runs.close();
+  });
+
+  it('tells apart digests that share their first words', () => {
+    const runs = new SortedDigestRuns(mkdtempSync(path.join(tmpdir(), 'pm-digests-')));
+    const records: number[] = [];
+    for (let i = 0; i < 600; i++) records.push(7, i % 3, i);
+    runs.addRun(Uint32Array.from(records));
+    for (let i = 0; i < 600; i++) expect(runs.has(7, i % 3, i)).toBe(true);
+    expect(runs.has(7, 1, 0)).toBe(false);
+    expect(runs.has(7, 0, 600)).toBe(false);
+    expect(runs.has(6, 0, 0)).toBe(false);
+    runs.close();
+  });
+
+  it('leaves no file behind when closed, and refuses to be used after', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pm-digests-'));
+    const runs = new SortedDigestRuns(dir);
+    runs.addRun(recordsOf(range(0, 10)));
+    runs.close();
+    runs.close();
+    expect(readdirSync(dir)).toEqual([]);
+    expect(() => runs.has(...wordsOf(digest(0)))).toThrow(/after close/);
+  });
+});
+
+describe('sortRecords', () => {
+  it('orders records by their first, then second, then third word, as unsigned numbers', () => {
+    const sorted = sortRecords(Uint32Array.from([2, 0, 0, 1, 5, 9, 1, 5, 3, 0xffffffff, 0, 0, 1, 4, 0xffffffff]));
+    expect([...sorted]).toEqual([1, 4, 0xffffffff, 1, 5, 3, 1, 5, 9, 2, 0, 0, 0xffffffff, 0, 0]);
+  });
+});
+
+describe('DigestBloom', () => {
+  it('never misses a member', () => {
+    const bloom = new DigestBloom();
+    const members = range(0, 20_000).map(wordsOf);
+    for (const [a, b, c] of members) bloom.add(a, b, c);
+    expect(members.filter(([a, b, c]) => !bloom.mightHave(a, b, c))).toEqual([]);
+  });
+});
