@@ -143,6 +143,16 @@ export class BulkSender {
   async run(rows: AsyncIterable<RecipientRow[]>): Promise<BulkStats> {
     const holder = this.store.claimBulkRun(this.runKey, this.owner, this.dispatcher.now(), RUN_LOCK_STALE_MS, isLeaseOwnerAlive);
     if (holder) throw new UserError(`another run of this message to this list is still going (${holder})`, { hint: 'wait for it to finish; rerunning afterwards sends only what it did not' });
+    try {
+      return await this.runWithLock(rows);
+    } finally {
+      this.store.releaseBulkRun(this.runKey, this.owner);
+      this.taken.close();
+      this.deliveredEarlier.close();
+    }
+  }
+
+  private async runWithLock(rows: AsyncIterable<RecipientRow[]>): Promise<BulkStats> {
     // Batches of this message that an earlier run left in flight: that run died, their fate is unknown.
     this.inDoubt = this.store.inFlightOf(this.runKey);
     this.store.forEachBulkDeliveredDigest(this.runKey, (digest) => this.deliveredEarlier.add(digest));
@@ -199,9 +209,6 @@ export class BulkSender {
       } finally {
         clearInterval(ledgerTimer);
         this.flushLedger();
-        this.store.releaseBulkRun(this.runKey, this.owner);
-        this.taken.close();
-        this.deliveredEarlier.close();
       }
     }
     this.stats.rateLimitPauses = this.gate.pauses;
