@@ -45,6 +45,8 @@ export interface BulkOptions {
   /** Recipients remembered in memory per set before the rest go to a temporary file (DEFAULT_DIGESTS_IN_MEMORY). */
   digestsInMemory?: number;
   onProgress?: (stats: BulkStats) => void;
+  /** Something the user should know that does not stop the run. */
+  onWarning?: (message: string) => void;
 }
 
 const MAX_FAILURES_KEPT = 100;
@@ -112,8 +114,13 @@ export class BulkSender {
   ) {
     this.gate = new RateGate(dispatcher.now, sleep);
     this.store = dispatcher.store!;
-    this.taken = new BoundedDigestSet(options.digestsInMemory);
-    this.deliveredEarlier = new BoundedDigestSet(options.digestsInMemory);
+    let warned = false;
+    const onSpillFailure = (error: unknown) => {
+      if (!warned) options.onWarning?.(`could not move recipients to a temporary file (${error instanceof Error ? error.message : String(error)}); keeping them in memory instead (set TMPDIR to a writable directory with room)`);
+      warned = true;
+    };
+    this.taken = new BoundedDigestSet({ memoryLimit: options.digestsInMemory, onSpillFailure });
+    this.deliveredEarlier = new BoundedDigestSet({ memoryLimit: options.digestsInMemory, onSpillFailure });
   }
 
   /**
@@ -146,9 +153,12 @@ export class BulkSender {
     try {
       return await this.runWithLock(rows);
     } finally {
-      this.store.releaseBulkRun(this.runKey, this.owner);
-      this.taken.close();
-      this.deliveredEarlier.close();
+      try {
+        this.store.releaseBulkRun(this.runKey, this.owner);
+      } finally {
+        this.taken.close();
+        this.deliveredEarlier.close();
+      }
     }
   }
 

@@ -14,21 +14,37 @@ export interface DigestOverflow {
 /** Up to this many recipients a bulk run keeps in memory (~6 MB a set); past it, on disk. */
 export const DEFAULT_DIGESTS_IN_MEMORY = 250_000;
 
+export interface BoundedDigestSetOptions {
+  memoryLimit?: number;
+  openOverflow?: () => DigestOverflow;
+  /**
+   * Told once if the overflow cannot be opened or written (no usable temporary directory, a full
+   * disk): the set then keeps growing in memory instead of failing.
+   */
+  onSpillFailure?: (error: unknown) => void;
+}
+
 /**
  * A digest set whose memory does not grow with its size: the latest members (at most
  * `memoryLimit`) live in a DigestSet; when that is full they move to an overflow on disk, with a
  * fixed-size Bloom filter in front of it so that a digest not there — most of them — is answered
- * without reading the disk. Sets that stay under the limit never touch the disk.
+ * without reading the disk. Sets that stay under the limit never touch the disk. The filter is
+ * sized for a few million members: past ~5 million, more and more look-ups read the disk.
  */
 export class BoundedDigestSet implements DigestMembership {
   private recent: DigestSet;
   private spilled?: { overflow: DigestOverflow; bloom: DigestBloom };
+  private memoryLimit: number;
+  private closed = false;
+  private readonly openOverflow: () => DigestOverflow;
+  private readonly onSpillFailure: (error: unknown) => void;
 
-  constructor(
-    private readonly memoryLimit = DEFAULT_DIGESTS_IN_MEMORY,
-    private readonly openOverflow: () => DigestOverflow = () => new SortedDigestRuns(),
-  ) {
-    if (!Number.isInteger(memoryLimit) || memoryLimit < 1) throw new Error(`memoryLimit must be a positive whole number, not ${memoryLimit}`);
+  constructor(options: BoundedDigestSetOptions = {}) {
+    const { memoryLimit = DEFAULT_DIGESTS_IN_MEMORY } = options;
+    if (!Number.isSafeInteger(memoryLimit) || memoryLimit < 1) throw new Error(`memoryLimit must be a positive whole number, not ${memoryLimit}`);
+    this.memoryLimit = memoryLimit;
+    this.openOverflow = options.openOverflow ?? (() => new SortedDigestRuns());
+    this.onSpillFailure = options.onSpillFailure ?? (() => {});
     this.recent = new DigestSet(Math.min(65_536, 2 * memoryLimit));
   }
 
@@ -42,18 +58,25 @@ export class BoundedDigestSet implements DigestMembership {
   }
 
   has(hex: string): boolean {
+    this.assertOpen();
     return this.recent.has(hex) || this.spilledHas(hex);
   }
 
   add(hex: string): boolean {
+    this.assertOpen();
     if (this.spilledHas(hex) || !this.recent.add(hex)) return false;
     if (this.recent.size >= this.memoryLimit) this.spill();
     return true;
   }
 
-  /** Closes the overflow, which removes its file. */
+  /** Closes the overflow, which removes its file. The set cannot be used after. */
   close(): void {
+    this.closed = true;
     this.spilled?.overflow.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('BoundedDigestSet used after close()');
   }
 
   private spilledHas(hex: string): boolean {
@@ -64,18 +87,26 @@ export class BoundedDigestSet implements DigestMembership {
 
   private spill(): void {
     const words = this.recent.memberWords();
-    this.spilled ??= { overflow: this.openOverflow(), bloom: new DigestBloom() };
-    this.spilled.overflow.addRun(words);
-    for (let i = 0; i < words.length; i += 3) this.spilled.bloom.add(words[i], words[i + 1], words[i + 2]);
-    // Room for a full set from the start: no doubling, so never two tables at once.
+    try {
+      const spilled = this.spilled ?? { overflow: this.openOverflow(), bloom: new DigestBloom() };
+      this.spilled = spilled;
+      // A run that fails to be written is not recorded: the members stay in memory, nothing is lost.
+      spilled.overflow.addRun(words);
+      for (let i = 0; i < words.length; i += 3) spilled.bloom.add(words[i], words[i + 1], words[i + 2]);
+    } catch (error) {
+      this.memoryLimit = Infinity;
+      this.onSpillFailure(error);
+      return;
+    }
+    // Room for a full set from the start: it does not double while it fills.
     this.recent = new DigestSet(2 * this.memoryLimit);
   }
 }
 
 /**
  * A Bloom filter of 2^25 bits (4 MB) with three probes. A digest's bits are uniformly random, so
- * its three words serve as the three hashes. False positives (~0.06% at a million members, ~20%
- * at ten million) only cost a read from disk, never a wrong answer.
+ * its three words serve as the three hashes. False positives (~0.06% at a million members, ~5% at
+ * five million, ~20% at ten million) only cost a read from disk, never a wrong answer.
  */
 export class DigestBloom {
   private static readonly MASK = 2 ** 25 - 1;

@@ -19,9 +19,9 @@ interface Run {
 /**
  * Digests kept on disk in sorted runs, one run per spill of a BoundedDigestSet: writing a run is one
  * sequential write, finding a digest reads one block of each run. Memory: the first digest of every
- * block (12 bytes per 256 digests). The file lives in the system's temporary directory, private to
- * the process, and is unlinked at once where the OS allows it (Linux, macOS): a killed run leaves
- * nothing behind. Elsewhere close() removes it.
+ * block (12 bytes per 256 digests). The file lives in the system's temporary directory (TMPDIR),
+ * private to the process, and is unlinked at once where the OS allows it (Linux, macOS): a killed
+ * run leaves nothing behind. Elsewhere close() removes it.
  */
 export class SortedDigestRuns implements DigestOverflow {
   private readonly dir: string;
@@ -34,7 +34,12 @@ export class SortedDigestRuns implements DigestOverflow {
   constructor(parentDir = tmpdir()) {
     this.dir = mkdtempSync(path.join(parentDir, 'penguinmails-recipients-'));
     const file = path.join(this.dir, 'digests');
-    this.fd = openSync(file, 'w+', 0o600);
+    try {
+      this.fd = openSync(file, 'w+', 0o600);
+    } catch (error) {
+      rmSync(this.dir, { recursive: true, force: true });
+      throw error;
+    }
     try {
       unlinkSync(file);
       rmSync(this.dir, { recursive: true });

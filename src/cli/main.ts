@@ -67,7 +67,7 @@ export function buildProgram(): Command {
     .option('--batch-size <n>', 'bulk: at most this many recipients per provider call (default: the provider limit)')
     .option('--resume', 'bulk: resume an interrupted run (recipients already delivered are always skipped)')
     .option('--dry-run', 'resolve the route and print each provider request without sending')
-    .addHelpText('after', '\nExamples:\n  penguinmails send --to ada@example.com --subject Hi --text "Hello"\n  penguinmails send --payload body.json --dry-run\n  penguinmails send --recipients list.csv --subject "Hi {{name}}" --html-file news.html --type marketing\n\nEnvironment:\n  PENGUINMAILS_BULK_MEMORY_RECIPIENTS   bulk: recipients kept in memory; past\n                                        that, on disk (default: 250000)')
+    .addHelpText('after', '\nExamples:\n  penguinmails send --to ada@example.com --subject Hi --text "Hello"\n  penguinmails send --payload body.json --dry-run\n  penguinmails send --recipients list.csv --subject "Hi {{name}}" --html-file news.html --type marketing\n\nEnvironment:\n  PENGUINMAILS_BULK_MEMORY_RECIPIENTS   bulk: recipients kept in memory; past\n                                        that, on disk under TMPDIR (10000 to\n                                        5000000, default: 250000)')
     .action(lazy(() => import('./commands/send.js')));
 
   const queue = program.command('queue').description('messages waiting in the outbox for a later retry');

@@ -175,29 +175,42 @@ describe('bulk send', () => {
   });
 
   it('a list longer than the recipients kept in memory: repeats far apart are still sent once, a rerun skips them all', async () => {
-    const distinct = csv(1000).trimEnd().split('\n');
-    const list = [...distinct, ...distinct.slice(1, 201)].join('\n') + '\n';
+    const distinct = csv(25_000).trimEnd().split('\n');
+    const list = [...distinct, ...distinct.slice(1, 5_001)].join('\n') + '\n';
     const { dir, configPath, listPath } = setup(list, { order: ['mailgun'] });
     const scratch = path.join(dir, 'tmp');
     mkdirSync(scratch);
-    const env = { ...TEST_ENV, PENGUINMAILS_BULK_MEMORY_RECIPIENTS: '100', TMPDIR: scratch };
+    const env = { ...TEST_ENV, PENGUINMAILS_BULK_MEMORY_RECIPIENTS: '10000', TMPDIR: scratch };
     const first = await runCli(['send', '--config', configPath, '--recipients', listPath, ...template], { env, timeoutMs: 60_000 });
     expect(first.code, first.stderr).toBe(0);
-    expect(first.json()).toMatchObject({ status: 'delivered', recipients: 1200, delivered: 1000, duplicateRows: 200, calls: { mailgun: 1 } });
-    expect(mailgun.parsed[0].fields.to).toHaveLength(1000);
+    expect(first.json()).toMatchObject({ status: 'delivered', recipients: 30_000, delivered: 25_000, duplicateRows: 5_000, calls: { mailgun: 25 } });
+    const sentTo = mailgun.parsed.flatMap((p) => p.fields.to);
+    expect(new Set(sentTo).size).toBe(25_000);
 
     const again = await runCli(['send', '--config', configPath, '--recipients', listPath, ...template], { env, timeoutMs: 60_000 });
-    expect(again.json()).toMatchObject({ status: 'delivered', delivered: 0, skippedAlreadyDelivered: 1000, duplicateRows: 200 });
-    expect(mailgun.requests).toHaveLength(1);
+    expect(again.json()).toMatchObject({ status: 'delivered', delivered: 0, skippedAlreadyDelivered: 25_000, duplicateRows: 5_000 });
+    expect(mailgun.requests).toHaveLength(25);
     // The on-disk part of the recipient sets leaves nothing behind.
     expect(readdirSync(scratch)).toEqual([]);
-  });
+  }, 60_000);
+
+  it('no usable temporary directory: a warning, the recipients stay in memory, the run still delivers', async () => {
+    const { configPath, listPath } = setup(csv(12_000, ['user0@example.com,User 0,plan-0']), { order: ['mailgun'] });
+    const env = { ...TEST_ENV, PENGUINMAILS_BULK_MEMORY_RECIPIENTS: '10000', TMPDIR: '/nonexistent/penguinmails-test' };
+    const result = await runCli(['send', '--config', configPath, '--recipients', listPath, ...template], { env, timeoutMs: 60_000 });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json()).toMatchObject({ status: 'delivered', delivered: 12_000, duplicateRows: 1 });
+    expect(result.stderr.match(/could not move recipients to a temporary file/g)).toHaveLength(1);
+    expect(result.stderr).toMatch(/keeping them in memory instead \(set TMPDIR/);
+  }, 60_000);
 
   it('a bad PENGUINMAILS_BULK_MEMORY_RECIPIENTS is a usage error, before anything is sent', async () => {
     const { configPath, listPath } = setup(csv(3), { order: ['mailgun'] });
-    const result = await runCli(['send', '--config', configPath, '--recipients', listPath, ...template], { env: { ...TEST_ENV, PENGUINMAILS_BULK_MEMORY_RECIPIENTS: '0' } });
-    expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/PENGUINMAILS_BULK_MEMORY_RECIPIENTS: "0" is not a whole number ≥ 1/);
+    for (const bad of ['0', '9999', '5000001', 'lots', '1e6']) {
+      const result = await runCli(['send', '--config', configPath, '--recipients', listPath, ...template], { env: { ...TEST_ENV, PENGUINMAILS_BULK_MEMORY_RECIPIENTS: bad } });
+      expect(result.code, bad).toBe(2);
+      expect(result.stderr).toContain(`PENGUINMAILS_BULK_MEMORY_RECIPIENTS: "${bad}" is not a whole number from 10000 to 5000000`);
+    }
     expect(mailgun.requests).toHaveLength(0);
   });
 

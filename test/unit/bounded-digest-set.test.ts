@@ -36,7 +36,7 @@ describe('BoundedDigestSet', () => {
   it('stays in memory under its limit: no file at all', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'pm-digests-'));
     const disk = countingRuns(dir);
-    const set = new BoundedDigestSet(1000, disk.open);
+    const set = new BoundedDigestSet({ memoryLimit: 1000, openOverflow: disk.open });
     expect(range(0, 999).filter((d) => !set.add(d))).toEqual([]);
     expect(set.hasSpilled).toBe(false);
     expect(disk.opened()).toBe(0);
@@ -46,7 +46,7 @@ describe('BoundedDigestSet', () => {
   it('past its limit keeps every member exactly, across several spills, and says which were there already', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'pm-digests-'));
     const disk = countingRuns(dir);
-    const set = new BoundedDigestSet(100, disk.open);
+    const set = new BoundedDigestSet({ memoryLimit: 100, openOverflow: disk.open });
     expect(range(0, 1050).filter((d) => !set.add(d))).toEqual([]);
     expect(set.hasSpilled).toBe(true);
     expect(disk.opened()).toBe(1);
@@ -62,7 +62,7 @@ describe('BoundedDigestSet', () => {
   it('answers most digests it never held without reading the disk (Bloom filter)', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'pm-digests-'));
     const disk = countingRuns(dir);
-    const set = new BoundedDigestSet(500, disk.open);
+    const set = new BoundedDigestSet({ memoryLimit: 500, openOverflow: disk.open });
     for (const d of range(0, 5000)) set.add(d);
     const before = disk.lookups();
     expect(range(5000, 15_000).filter((d) => set.has(d))).toEqual([]);
@@ -71,7 +71,7 @@ describe('BoundedDigestSet', () => {
   });
 
   it('keeps the all-zero digest through a spill', () => {
-    const set = new BoundedDigestSet(2, () => new SortedDigestRuns(mkdtempSync(path.join(tmpdir(), 'pm-digests-'))));
+    const set = new BoundedDigestSet({ memoryLimit: 2, openOverflow: () => new SortedDigestRuns(mkdtempSync(path.join(tmpdir(), 'pm-digests-'))) });
     expect(set.add('0'.repeat(24))).toBe(true);
     expect(set.add(digest(1))).toBe(true);
     expect(set.hasSpilled).toBe(true);
@@ -81,15 +81,64 @@ describe('BoundedDigestSet', () => {
   });
 
   it('refuses a bad limit and bad digests, before and after spilling', () => {
-    expect(() => new BoundedDigestSet(0)).toThrow(/positive whole number/);
-    expect(() => new BoundedDigestSet(1.5)).toThrow(/positive whole number/);
-    const set = new BoundedDigestSet(1, () => new SortedDigestRuns(mkdtempSync(path.join(tmpdir(), 'pm-digests-'))));
+    expect(() => new BoundedDigestSet({ memoryLimit: 0 })).toThrow(/positive whole number/);
+    expect(() => new BoundedDigestSet({ memoryLimit: 1.5 })).toThrow(/positive whole number/);
+    expect(() => new BoundedDigestSet({ memoryLimit: Infinity })).toThrow(/positive whole number/);
+    const set = new BoundedDigestSet({ memoryLimit: 1, openOverflow: () => new SortedDigestRuns(mkdtempSync(path.join(tmpdir(), 'pm-digests-'))) });
     expect(() => set.add('xyz')).toThrow(/not a 96-bit hex digest/);
     set.add(digest(1));
     expect(set.hasSpilled).toBe(true);
     expect(() => set.add('g'.repeat(24))).toThrow(/not a 96-bit hex digest/);
     expect(() => set.has('0'.repeat(23))).toThrow(/not a 96-bit hex digest/);
     set.close();
+  });
+});
+
+describe('BoundedDigestSet when the disk fails', () => {
+  it('cannot open its overflow (no temporary directory): says so once and keeps every member in memory', () => {
+    const failures: unknown[] = [];
+    const set = new BoundedDigestSet({ memoryLimit: 10, openOverflow: () => new SortedDigestRuns('/nonexistent/penguinmails-test'), onSpillFailure: (error) => failures.push(error) });
+    expect(range(0, 100).filter((d) => !set.add(d))).toEqual([]);
+    expect(failures).toHaveLength(1);
+    expect(String(failures[0])).toMatch(/ENOENT/);
+    expect(set.hasSpilled).toBe(false);
+    expect(set.size).toBe(100);
+    expect(range(0, 100).filter((d) => set.add(d))).toEqual([]);
+    set.close();
+  });
+
+  it('fails to write a later run (disk full): what is on disk stays found, the rest stays in memory', () => {
+    const failures: unknown[] = [];
+    let runsWritten = 0;
+    const set = new BoundedDigestSet({
+      memoryLimit: 10,
+      openOverflow: () => {
+        const runs = new SortedDigestRuns(mkdtempSync(path.join(tmpdir(), 'pm-digests-')));
+        const addRun = runs.addRun.bind(runs);
+        runs.addRun = (words) => {
+          if (++runsWritten > 2) throw new Error('ENOSPC: no space left on device');
+          addRun(words);
+        };
+        return runs;
+      },
+      onSpillFailure: (error) => failures.push(error),
+    });
+    expect(range(0, 200).filter((d) => !set.add(d))).toEqual([]);
+    expect(failures).toHaveLength(1);
+    expect(set.size).toBe(200);
+    expect(range(0, 200).filter((d) => !set.has(d))).toEqual([]);
+    expect(range(0, 200).filter((d) => set.add(d))).toEqual([]);
+    expect(range(200, 300).filter((d) => set.has(d))).toEqual([]);
+    set.close();
+  });
+
+  it('refuses to be used after close()', () => {
+    const set = new BoundedDigestSet({ memoryLimit: 2, openOverflow: () => new SortedDigestRuns(mkdtempSync(path.join(tmpdir(), 'pm-digests-'))) });
+    set.add(digest(1));
+    set.add(digest(2));
+    set.close();
+    expect(() => set.has(digest(1))).toThrow(/after close/);
+    expect(() => set.add(digest(3))).toThrow(/after close/);
   });
 });
 

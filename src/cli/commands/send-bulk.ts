@@ -26,7 +26,7 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
   const concurrency = parseCount(flags.concurrency ?? '4', '--concurrency', { min: 1, max: 64 })!;
   const batchSize = parseCount(flags.batchSize, '--batch-size', { min: 1 });
   // Memory does not grow with the list: past this many recipients, the sets go to a temporary file.
-  const digestsInMemory = parseCount(process.env[MEMORY_RECIPIENTS_ENV] || undefined, MEMORY_RECIPIENTS_ENV, { min: 1 });
+  const digestsInMemory = parseCount(process.env[MEMORY_RECIPIENTS_ENV] || undefined, MEMORY_RECIPIENTS_ENV, { min: 10_000, max: 5_000_000 });
   const config = await loadCommandConfig(flags, { requireEnv: !flags.dryRun });
   const payload = flags.payload ? parsePayload(await readTextInput(flags.payload, '--payload'), flags.payload) : undefined;
   const { draft, forceProvider } = await composeDraft({ ...flags, to: ['recipient@example.com'] }, payload ? { ...payload, to: [] } : undefined, config);
@@ -54,7 +54,7 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     const bar = showBar ? new ProgressBar(process.stderr, rows) : undefined;
     const handled = (s: BulkStats) => s.delivered + s.rejected + s.queued + s.invalid + s.skipped;
     const started = Date.now();
-    const sender = new BulkSender(dispatcher, { chain: route.chain, template, concurrency, batchSize, digestsInMemory, onProgress: (s) => bar?.update(handled(s)) });
+    const sender = new BulkSender(dispatcher, { chain: route.chain, template, concurrency, batchSize, digestsInMemory, onWarning: (message) => output.warn(message), onProgress: (s) => bar?.update(handled(s)) });
     // First Ctrl-C: finish the calls under way, write the ledger, report. A second one kills.
     const stop = () => {
       output.warn('stopping: finishing the calls under way (Ctrl-C again to kill); rerun the same command to resume');
