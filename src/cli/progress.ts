@@ -2,6 +2,7 @@ import { groupThousands } from '../cost/money.js';
 /** A one-line progress bar on a TTY stderr, redrawn at most a few times a second. */
 export class ProgressBar {
   private lastDraw = 0;
+  private lastDone = 0;
   private readonly started = Date.now();
 
   constructor(
@@ -10,6 +11,7 @@ export class ProgressBar {
   ) {}
 
   update(done: number, force = false): void {
+    this.lastDone = done;
     const now = Date.now();
     if (!force && now - this.lastDraw < 100) return;
     this.lastDraw = now;
@@ -25,6 +27,13 @@ export class ProgressBar {
     }
     const of = this.total ? `/${groupThousands(this.total)}` : '';
     this.stream.write(`\r${bar}${groupThousands(done)}${of} recipients  ${groupThousands(Math.round(rate))}/s${eta}\x1b[K`);
+  }
+
+  /** Writes other lines (a warning) without mangling the bar: clears it, writes, draws it again. */
+  above(write: () => void): void {
+    this.stream.write('\r\x1b[K');
+    write();
+    this.update(this.lastDone, true);
   }
 
   finish(done: number): void {

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { Slots } from '../../src/app/rate-gate.js';
 import { Output } from '../../src/cli/output.js';
+import { ProgressBar } from '../../src/cli/progress.js';
 
 describe('Slots', () => {
   it('runs at most `limit` tasks at once', async () => {
@@ -69,5 +70,23 @@ describe('Output', () => {
     output.emitJson({ ok: true });
     expect(JSON.parse(stdout.text())).toEqual({ ok: true });
     expect(stderr.text()).toBe('progress\n');
+  });
+});
+
+describe('ProgressBar', () => {
+  it('clears itself for a warning, then draws itself again below it', () => {
+    let written = '';
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        written += String(chunk);
+        done();
+      },
+    }) as unknown as NodeJS.WriteStream;
+    const bar = new ProgressBar(stream, 1000);
+    bar.update(250, true);
+    bar.above(() => stream.write('warning: something\n'));
+    const [before, after] = written.split('warning: something\n');
+    expect(before).toMatch(/250\/1,000 recipients.*\x1b\[K\r\x1b\[K$/);
+    expect(after).toMatch(/^\r\[#{6}-{18}\] 250\/1,000 recipients/);
   });
 });

@@ -54,10 +54,11 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     const bar = showBar ? new ProgressBar(process.stderr, rows) : undefined;
     const handled = (s: BulkStats) => s.delivered + s.rejected + s.queued + s.invalid + s.skipped;
     const started = Date.now();
-    const sender = new BulkSender(dispatcher, { chain: route.chain, template, concurrency, batchSize, digestsInMemory, onWarning: (message) => output.warn(message), onProgress: (s) => bar?.update(handled(s)) });
+    const warn = (message: string) => (bar ? bar.above(() => output.warn(message)) : output.warn(message));
+    const sender = new BulkSender(dispatcher, { chain: route.chain, template, concurrency, batchSize, digestsInMemory, onWarning: warn, onProgress: (s) => bar?.update(handled(s)) });
     // First Ctrl-C: finish the calls under way, write the ledger, report. A second one kills.
     const stop = () => {
-      output.warn('stopping: finishing the calls under way (Ctrl-C again to kill); rerun the same command to resume');
+      warn('stopping: finishing the calls under way (Ctrl-C again to kill); rerun the same command to resume');
       sender.stop();
     };
     process.once('SIGINT', stop);
