@@ -1,7 +1,7 @@
 import { DigestSet, word, type DigestMembership } from './digest-set.js';
-import { SortedDigestRuns } from './sorted-digest-runs.js';
+import { SortedDigestFile } from './sorted-digest-file.js';
 
-/** Where a BoundedDigestSet keeps what does not fit in memory: see SortedDigestRuns. */
+/** Where a BoundedDigestSet keeps what does not fit in memory: see SortedDigestFile. */
 export interface DigestOverflow {
   readonly size: number;
   /** A digest as its three 32-bit words. */
@@ -28,8 +28,8 @@ export interface BoundedDigestSetOptions {
  * A digest set whose memory does not grow with its size: the latest members (at most
  * `memoryLimit`) live in a DigestSet; when that is full they move to an overflow on disk, with a
  * fixed-size Bloom filter in front of it so that a digest not there — most of them — is answered
- * without reading the disk. Sets that stay under the limit never touch the disk. The filter is
- * sized for a few million members: past ~5 million, more and more look-ups read the disk.
+ * without reading the disk. Sets that stay under the limit never touch the disk. Sized for up to
+ * ~10 million members: past that, false positives and merges make it slower, never wrong.
  */
 export class BoundedDigestSet implements DigestMembership {
   private recent: DigestSet;
@@ -43,7 +43,7 @@ export class BoundedDigestSet implements DigestMembership {
     const { memoryLimit = DEFAULT_DIGESTS_IN_MEMORY } = options;
     if (!Number.isSafeInteger(memoryLimit) || memoryLimit < 1) throw new Error(`memoryLimit must be a positive whole number, not ${memoryLimit}`);
     this.memoryLimit = memoryLimit;
-    this.openOverflow = options.openOverflow ?? (() => new SortedDigestRuns());
+    this.openOverflow = options.openOverflow ?? (() => new SortedDigestFile());
     this.onSpillFailure = options.onSpillFailure ?? (() => {});
     this.recent = new DigestSet(Math.min(65_536, 2 * memoryLimit));
   }

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BoundedDigestSet, DigestBloom, type DigestOverflow } from '../../src/bulk/bounded-digest-set.js';
 import { word } from '../../src/bulk/digest-set.js';
-import { SortedDigestRuns, sortRecords } from '../../src/bulk/sorted-digest-runs.js';
+import { SortedDigestFile, sortRecords } from '../../src/bulk/sorted-digest-file.js';
 
 const digest = (i: number) => createHash('sha256').update(String(i)).digest('hex').slice(0, 24);
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => digest(from + i));
@@ -19,7 +19,7 @@ function countingRuns(dir: string): { open: () => DigestOverflow; lookups: () =>
   return {
     open: () => {
       opened++;
-      const runs = new SortedDigestRuns(dir);
+      const runs = new SortedDigestFile(dir);
       const has = runs.has.bind(runs);
       runs.has = (a, b, c) => {
         lookups++;
@@ -71,7 +71,7 @@ describe('BoundedDigestSet', () => {
   });
 
   it('keeps the all-zero digest through a spill', () => {
-    const set = new BoundedDigestSet({ memoryLimit: 2, openOverflow: () => new SortedDigestRuns(mkdtempSync(path.join(tmpdir(), 'pm-digests-'))) });
+    const set = new BoundedDigestSet({ memoryLimit: 2, openOverflow: () => new SortedDigestFile(mkdtempSync(path.join(tmpdir(), 'pm-digests-'))) });
     expect(set.add('0'.repeat(24))).toBe(true);
     expect(set.add(digest(1))).toBe(true);
     expect(set.hasSpilled).toBe(true);
@@ -84,7 +84,7 @@ describe('BoundedDigestSet', () => {
     expect(() => new BoundedDigestSet({ memoryLimit: 0 })).toThrow(/positive whole number/);
     expect(() => new BoundedDigestSet({ memoryLimit: 1.5 })).toThrow(/positive whole number/);
     expect(() => new BoundedDigestSet({ memoryLimit: Infinity })).toThrow(/positive whole number/);
-    const set = new BoundedDigestSet({ memoryLimit: 1, openOverflow: () => new SortedDigestRuns(mkdtempSync(path.join(tmpdir(), 'pm-digests-'))) });
+    const set = new BoundedDigestSet({ memoryLimit: 1, openOverflow: () => new SortedDigestFile(mkdtempSync(path.join(tmpdir(), 'pm-digests-'))) });
     expect(() => set.add('xyz')).toThrow(/not a 96-bit hex digest/);
     set.add(digest(1));
     expect(set.hasSpilled).toBe(true);
@@ -97,7 +97,7 @@ describe('BoundedDigestSet', () => {
 describe('BoundedDigestSet when the disk fails', () => {
   it('cannot open its overflow (no temporary directory): says so once and keeps every member in memory', () => {
     const failures: unknown[] = [];
-    const set = new BoundedDigestSet({ memoryLimit: 10, openOverflow: () => new SortedDigestRuns('/nonexistent/penguinmails-test'), onSpillFailure: (error) => failures.push(error) });
+    const set = new BoundedDigestSet({ memoryLimit: 10, openOverflow: () => new SortedDigestFile('/nonexistent/penguinmails-test'), onSpillFailure: (error) => failures.push(error) });
     expect(range(0, 100).filter((d) => !set.add(d))).toEqual([]);
     expect(failures).toHaveLength(1);
     expect(String(failures[0])).toMatch(/ENOENT/);
@@ -113,7 +113,7 @@ describe('BoundedDigestSet when the disk fails', () => {
     const set = new BoundedDigestSet({
       memoryLimit: 10,
       openOverflow: () => {
-        const runs = new SortedDigestRuns(mkdtempSync(path.join(tmpdir(), 'pm-digests-')));
+        const runs = new SortedDigestFile(mkdtempSync(path.join(tmpdir(), 'pm-digests-')));
         const addRun = runs.addRun.bind(runs);
         runs.addRun = (words) => {
           if (++runsWritten > 2) throw new Error('ENOSPC: no space left on device');
@@ -133,7 +133,7 @@ describe('BoundedDigestSet when the disk fails', () => {
   });
 
   it('refuses to be used after close()', () => {
-    const set = new BoundedDigestSet({ memoryLimit: 2, openOverflow: () => new SortedDigestRuns(mkdtempSync(path.join(tmpdir(), 'pm-digests-'))) });
+    const set = new BoundedDigestSet({ memoryLimit: 2, openOverflow: () => new SortedDigestFile(mkdtempSync(path.join(tmpdir(), 'pm-digests-'))) });
     set.add(digest(1));
     set.add(digest(2));
     set.close();
@@ -142,9 +142,9 @@ describe('BoundedDigestSet when the disk fails', () => {
   });
 });
 
-describe('SortedDigestRuns', () => {
+describe('SortedDigestFile', () => {
   it('finds every digest of every run, first and last of each block included, and no other', () => {
-    const runs = new SortedDigestRuns(mkdtempSync(path.join(tmpdir(), 'pm-digests-')));
+    const runs = new SortedDigestFile(mkdtempSync(path.join(tmpdir(), 'pm-digests-')));
     // Runs of odd sizes: partial last blocks, a run of one.
     const batches = [range(0, 700), range(700, 701), range(701, 1213)];
     for (const batch of batches) runs.addRun(recordsOf(batch));
@@ -160,8 +160,33 @@ describe('SortedDigestRuns', () => {
     runs.close();
   });
 
+  it('merges spills bigger than its read and write buffers, ranges interleaved', () => {
+    const runs = new SortedDigestFile(mkdtempSync(path.join(tmpdir(), 'pm-digests-')));
+    const first = range(0, 70_000);
+    const second = range(70_000, 140_000);
+    runs.addRun(recordsOf(first));
+    runs.addRun(recordsOf(second));
+    expect(runs.size).toBe(140_000);
+    const sample = [...first.filter((_, i) => i % 97 === 0), ...second.filter((_, i) => i % 89 === 0), first[0], first.at(-1)!, second[0], second.at(-1)!];
+    expect(sample.filter((d) => !runs.has(...wordsOf(d)))).toEqual([]);
+    expect(range(140_000, 142_000).filter((d) => runs.has(...wordsOf(d)))).toEqual([]);
+    runs.close();
+  });
+
+  it('keeps what it had when a merge cannot get a new file', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pm-digests-'));
+    const runs = new SortedDigestFile(dir);
+    runs.addRun(recordsOf(range(0, 300)));
+    rmSync(dir, { recursive: true });
+    expect(() => runs.addRun(recordsOf(range(300, 600)))).toThrow(/ENOENT/);
+    expect(runs.size).toBe(300);
+    expect(range(0, 300).filter((d) => !runs.has(...wordsOf(d)))).toEqual([]);
+    expect(range(300, 600).filter((d) => runs.has(...wordsOf(d)))).toEqual([]);
+    runs.close();
+  });
+
   it('tells apart digests that share their first words', () => {
-    const runs = new SortedDigestRuns(mkdtempSync(path.join(tmpdir(), 'pm-digests-')));
+    const runs = new SortedDigestFile(mkdtempSync(path.join(tmpdir(), 'pm-digests-')));
     const records: number[] = [];
     for (let i = 0; i < 600; i++) records.push(7, i % 3, i);
     runs.addRun(Uint32Array.from(records));
@@ -174,7 +199,7 @@ describe('SortedDigestRuns', () => {
 
   it('leaves no file behind when closed, and refuses to be used after', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'pm-digests-'));
-    const runs = new SortedDigestRuns(dir);
+    const runs = new SortedDigestFile(dir);
     runs.addRun(recordsOf(range(0, 10)));
     runs.close();
     runs.close();
