@@ -124,6 +124,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  ignoreClosedOutput();
   const program = buildProgram();
   exitCode = ExitCode.ok;
   try {
@@ -131,6 +132,22 @@ export async function main(argv: string[]): Promise<number> {
     return exitCode;
   } catch (error) {
     return reportError(error, argv);
+  }
+}
+
+let closedOutputIgnored = false;
+
+/**
+ * A reader that stops early (`… | head -1`) closes the pipe: the rest of the output has nowhere
+ * to go, which is not an error of the command (its exit code stays what the work gave).
+ */
+function ignoreClosedOutput(): void {
+  if (closedOutputIgnored) return;
+  closedOutputIgnored = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+    });
   }
 }
 
