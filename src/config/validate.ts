@@ -85,6 +85,7 @@ export function validateConfig(raw: unknown, options: { filePath?: string; baseD
     }
     const settings = result.data as ProviderEntry['settings'];
     for (const key of definition.secretKeys) registerSecretsAt(settings, key);
+    for (const derived of definition.derivedSecrets?.(settings) ?? []) registerSecret(derived);
     const timeout = settings.timeout as string | number | undefined;
     providers[name] = {
       name,

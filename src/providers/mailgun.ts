@@ -232,5 +232,7 @@ export const mailgunDefinition: ProviderDefinition<MailgunConfig> = {
   label: 'Mailgun',
   configSchema,
   secretKeys: ['apiKey'],
+  // mailgun.js sends the key as HTTP Basic `api:<key>`: a proxy that echoes the header must not show it.
+  derivedSecrets: (config) => [Buffer.from(`api:${config.apiKey}`).toString('base64')],
   create: (name, config, options) => new MailgunProvider(name, config, options),
 };

@@ -71,5 +71,7 @@ export interface ProviderDefinition<Config extends { type: string } = { type: st
   configSchema: z.ZodType<Config>;
   /** Config keys that hold secrets, masked in every output. */
   secretKeys: string[];
+  /** Other forms a secret travels in (an HTTP Basic credential, base64 SMTP AUTH), masked too. */
+  derivedSecrets?(config: Config): string[];
   create(name: string, config: Config, options: ProviderOptions): Provider;
 }

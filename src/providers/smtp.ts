@@ -201,5 +201,7 @@ export const smtpDefinition: ProviderDefinition<SmtpConfig> = {
   label: 'SMTP',
   configSchema,
   secretKeys: ['pass', 'password'],
+  // AUTH LOGIN sends the password in base64, AUTH PLAIN "\0user\0password": a server echoing either must not show it.
+  derivedSecrets: (config) => (config.auth ? [Buffer.from(config.auth.pass).toString('base64'), Buffer.from(`\0${config.auth.user}\0${config.auth.pass}`).toString('base64')] : []),
   create: (name, config, options) => new SmtpProvider(name, config, options),
 };

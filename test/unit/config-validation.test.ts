@@ -47,6 +47,19 @@ describe('environment interpolation', () => {
   });
 });
 
+describe('secrets in the forms they travel in', () => {
+  it('masks the Mailgun key as its HTTP Basic credential, and the SMTP password as base64 AUTH', () => {
+    validateConfig(
+      { providers: { mg: { type: 'mailgun', apiKey: 'key-mgSECRET456', domain: 'mg.example.com' }, relay: { type: 'smtp', host: 'smtp.example.com', auth: { user: 'robot', pass: 'smtp-pass-789' } } } },
+      { baseDir: '/tmp' },
+    );
+    const basic = Buffer.from('api:key-mgSECRET456').toString('base64');
+    expect(redactSecrets(`echoed: Authorization: Basic ${basic}`)).toBe('echoed: Authorization: Basic ****');
+    expect(redactSecrets(`334 ${Buffer.from('smtp-pass-789').toString('base64')}`)).toBe('334 ****');
+    expect(redactSecrets(`AUTH PLAIN ${Buffer.from('\0robot\0smtp-pass-789').toString('base64')}`)).toBe('AUTH PLAIN ****');
+  });
+});
+
 describe('durations and Retry-After', () => {
   it.each([['30s', 30_000], ['2m', 120_000], ['250ms', 250], ['1h', 3_600_000], ['5', 5000], [0, 0], ['1.5s', 1500]])('%s → %d ms', (input, ms) => {
     expect(parseDuration(input as string)).toBe(ms);
