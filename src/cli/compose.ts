@@ -37,7 +37,7 @@ export function parsePayload(text: string, source: string): Payload {
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new UserError(`--payload ${source}: not valid JSON (${(error as Error).message})`);
+    throw new UserError(`--payload ${source}: not valid JSON (${(error as Error).message})`, { hint: 'give the platform API body as one JSON object (see send --help)' });
   }
   const parsed = payloadSchema.safeParse(raw);
   if (!parsed.success) {
@@ -52,7 +52,7 @@ export function parsePayload(text: string, source: string): Payload {
 function parsePairs(values: string[] | undefined, flag: string, separator: string): [string, string][] {
   return (values ?? []).map((value) => {
     const at = value.indexOf(separator);
-    if (at <= 0) throw new UserError(`${flag} "${value}": expected ${separator === '=' ? 'key=value' : '"Name: value"'}`);
+    if (at <= 0) throw new UserError(`${flag} "${value}": expected ${separator === '=' ? 'key=value' : '"Name: value"'}`, { hint: separator === '=' ? `for example ${flag} plan=pro` : `for example ${flag} "X-Campaign: spring"` });
     return [value.slice(0, at).trim(), value.slice(at + 1).trim()];
   });
 }
@@ -105,6 +105,11 @@ const splitAddresses = (values: string[] | undefined) => values?.flatMap((v) => 
 
 /** Builds the message from flags, over the payload body when one is given, over config defaults. */
 export async function composeDraft(flags: SendFlags, payload: Payload | undefined, config: Config): Promise<{ draft: MessageDraft; forceProvider?: string }> {
+  for (const [inline, file] of [['html', 'htmlFile'], ['text', 'textFile']] as const) {
+    if (flags[inline] !== undefined && flags[file] !== undefined) {
+      throw new UserError(`--${inline} and --${inline}-file both give the ${inline === 'html' ? 'HTML' : 'text'} body`, { hint: `use one of them` });
+    }
+  }
   const html = flags.htmlFile ? await readTextInput(flags.htmlFile, '--html-file') : flags.html;
   const text = flags.textFile ? await readTextInput(flags.textFile, '--text-file') : flags.text;
   const headers = [...Object.entries(payload?.headers ?? {}), ...parsePairs(flags.header, '--header', ':')].map(([name, value]) => ({ name, value }));

@@ -49,6 +49,12 @@ describe('bad input is refused with exit 2 and nothing is sent', () => {
     await expectUsageError(['send', '--config', config(), ...args({}, ['--header', 'no-colon'])], /expected "Name: value"/);
   });
 
+  it('a body given both inline and from a file', async () => {
+    const dir = tempDir({ 'body.html': '<b>file</b>', 'body.txt': 'file' });
+    await expectUsageError(['send', '--config', config(), ...args({ text: '' }, ['--html', '<b>inline</b>', '--html-file', path.join(dir, 'body.html')])], /--html and --html-file both give the HTML body[\s\S]*hint: use one of them/);
+    await expectUsageError(['send', '--config', config(), ...args({}, ['--text-file', path.join(dir, 'body.txt')])], /--text and --text-file both give the text body/);
+  });
+
   it('every problem is listed at once', async () => {
     const result = await expectUsageError(['send', '--config', config(), '--to', 'bad', '--subject', 'x\ny'], /to\[0\]/);
     expect(result.stderr).toMatch(/subject: contains a line break/);
