@@ -99,6 +99,7 @@ describe('failover policy', () => {
     const json = result.json();
     expect(json).toMatchObject({ status: 'queued', ambiguous: true });
     expect(outcomes(json)).toEqual(['postmark#1:ambiguous']);
+    expect(result.stderr).toContain(`the provider may already have it: check before resending; \`penguinmails queue retry ${json.outboxId} --force\` resends it`);
     expect(mailgun.requests).toHaveLength(0);
     const list = (await runCli(['queue', 'list', '--config', configPath, '--json'], { env: TEST_ENV })).json();
     expect(list.entries).toEqual([expect.objectContaining({ id: json.outboxId, status: 'ambiguous' })]);
@@ -147,6 +148,8 @@ describe('outbox and queue retry', () => {
     expect(retried.json().results).toEqual([expect.objectContaining({ id: outboxId, status: 'delivered', provider: 'postmark' })]);
     const again = await runCli(['queue', 'retry', String(outboxId), '--config', configPath, '--json'], { env: TEST_ENV });
     expect(again.json().results[0]).toMatchObject({ status: 'skipped', reason: 'already delivered' });
+    // Nothing left to do is success, not "stored for retry".
+    expect(again.code).toBe(0);
     expect(postmark.requests.filter((r) => !postmark.persistentFault)).toHaveLength(2);
     const show = (await runCli(['queue', 'show', String(outboxId), '--config', configPath, '--json'], { env: TEST_ENV })).json();
     expect(show.status).toBe('delivered');
@@ -201,6 +204,9 @@ describe('outbox and queue retry', () => {
     const dropped = await runCli(['queue', 'drop', String(outboxId), '--config', configPath, '--json'], { env: TEST_ENV });
     expect(dropped.json()).toEqual({ id: outboxId, status: 'dropped' });
     expect((await runCli(['queue', 'list', '--config', configPath, '--json'])).json().entries).toEqual([]);
+    const retryDropped = await runCli(['queue', 'retry', String(outboxId), '--config', configPath], { env: TEST_ENV });
+    expect(retryDropped.code).toBe(2);
+    expect(retryDropped.stderr).toMatch(new RegExp(`queue retry: #${outboxId} was dropped[\\s\\S]*hint: a dropped message is not sent again`));
     expect((await runCli(['queue', 'show', 'abc', '--config', configPath])).code).toBe(2);
     expect((await runCli(['queue', 'show', '999', '--config', configPath])).code).toBe(2);
     expect((await runCli(['queue', 'retry', '--config', configPath], { env: TEST_ENV })).code).toBe(2);

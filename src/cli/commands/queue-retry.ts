@@ -16,7 +16,11 @@ export async function run(options: Record<string, unknown>, output: Output, _com
   const dispatcher = new Dispatcher(config, store, { onAttempt: (attempt) => output.line(renderAttempt(output, attempt)) });
   try {
     const ids = idText ? [parseCount(idText, 'id', { min: 1 })!] : store.listEntries(false).filter((e) => e.status === 'pending' || options.force).map((e) => e.id);
-    if (idText && !store.getEntry(ids[0])) throw new UserError(`queue retry: no outbox entry #${ids[0]}`, { hint: 'penguinmails queue list shows the ids' });
+    if (idText) {
+      const entry = store.getEntry(ids[0]);
+      if (!entry) throw new UserError(`queue retry: no outbox entry #${ids[0]}`, { hint: 'penguinmails queue list shows the ids' });
+      if (entry.status === 'dropped') throw new UserError(`queue retry: #${ids[0]} was dropped`, { hint: 'a dropped message is not sent again; send it anew if it is still wanted' });
+    }
     const results = await retryOutboxEntries(dispatcher, ids, { force: Boolean(options.force) });
     if (output.json) output.emitJson({ results });
     else {
@@ -26,8 +30,12 @@ export async function run(options: Record<string, unknown>, output: Output, _com
         output.line(`#${r.id}: ${r.status}${detail ? ` — ${detail}` : ''}`);
       }
     }
-    if (results.some((r) => r.status === 'pending' || r.status === 'ambiguous' || (idText && r.status === 'skipped'))) return ExitCode.queued;
-    if (results.some((r) => r.status === 'rejected')) return ExitCode.rejected;
+    // An entry skipped because it is settled counts as what it is; one skipped while still waiting
+    // (ambiguous without --force, or being retried elsewhere) is still in the outbox.
+    const settledAs = (id: number) => store.getEntry(id)?.status;
+    const skippedWaiting = (r: (typeof results)[number]) => idText !== undefined && r.status === 'skipped' && (settledAs(r.id) === 'pending' || settledAs(r.id) === 'ambiguous');
+    if (results.some((r) => r.status === 'pending' || r.status === 'ambiguous' || skippedWaiting(r))) return ExitCode.queued;
+    if (results.some((r) => r.status === 'rejected' || (idText && r.status === 'skipped' && settledAs(r.id) === 'rejected'))) return ExitCode.rejected;
     if (results.some((r) => r.refused)) return ExitCode.partial;
     return ExitCode.ok;
   } finally {

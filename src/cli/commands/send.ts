@@ -120,7 +120,10 @@ function finish(output: Output, store: NonNullable<Dispatcher['store']>, outboxP
   } else if (status === 'rejected') {
     output.error(`rejected by ${result.provider}: ${result.reason}`, 'this is permanent for this message: no other provider was tried (fix the recipient or content)');
   } else {
-    output.error(`not delivered: ${result.reason}`, `stored in the outbox as #${outboxId} (${outboxPath}); run \`penguinmails queue retry ${outboxId}\` later`);
+    const retry = result.ambiguous
+      ? `the provider may already have it: check before resending; \`penguinmails queue retry ${outboxId} --force\` resends it`
+      : `run \`penguinmails queue retry ${outboxId}\` later`;
+    output.error(`not delivered: ${result.reason}`, `stored in the outbox as #${outboxId} (${outboxPath}); ${retry}`);
   }
   if (output.json) {
     output.emitJson({
