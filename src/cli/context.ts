@@ -6,8 +6,8 @@ import { Store } from '../store/store.js';
 import type { GlobalOptions } from './output.js';
 import { parseCount } from './read-input.js';
 
-export function loadCommandConfig(globals: GlobalOptions, options: { requireEnv?: boolean; optional?: boolean } = {}): Promise<Config> {
-  return loadConfig({ configPath: globals.config, requireEnv: options.requireEnv, optional: options.optional });
+export function loadCommandConfig(globals: GlobalOptions, options: { requireEnv?: boolean; optional?: boolean; warn?: (message: string) => void } = {}): Promise<Config> {
+  return loadConfig({ configPath: globals.config, requireEnv: options.requireEnv, optional: options.optional, warn: options.warn });
 }
 
 export function openStore(config: Config): Promise<Store> {

@@ -14,6 +14,8 @@ export interface LoadOptions {
   requireEnv?: boolean;
   /** When true, having no config file at all gives the built-in defaults instead of an error. */
   optional?: boolean;
+  /** With requireEnv false: told of each missing `${VAR}` (a dry run says what a real send would stop at). */
+  warn?: (message: string) => void;
 }
 
 export const SEARCH_PLACES = [
@@ -88,5 +90,6 @@ export async function loadConfig(options: LoadOptions = {}): Promise<Config> {
     const lines = missing.map((m) => `${m.path}: environment variable ${m.variable} is not set`);
     throw new ConfigError(`config ${found.filePath}:\n  ${lines.join('\n  ')}`, `export ${missing[0].variable}=… before running penguinmails`);
   }
+  for (const m of missing) options.warn?.(`config ${found.filePath}: ${m.path}: environment variable ${m.variable} is not set (a real send would stop here)`);
   return validateConfig(value, { filePath: found.filePath, baseDir: path.dirname(found.filePath) });
 }

@@ -27,7 +27,7 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
   const batchSize = parseCount(flags.batchSize, '--batch-size', { min: 1 });
   // Memory does not grow with the list: past this many recipients, the sets go to a temporary file.
   const digestsInMemory = parseCount(process.env[MEMORY_RECIPIENTS_ENV] || undefined, MEMORY_RECIPIENTS_ENV, { min: 10_000, max: 5_000_000 });
-  const config = await loadCommandConfig(flags, { requireEnv: !flags.dryRun });
+  const config = await loadCommandConfig(flags, { requireEnv: !flags.dryRun, warn: (message) => output.warn(message) });
   const payload = flags.payload ? parsePayload(await readTextInput(flags.payload, '--payload'), flags.payload) : undefined;
   const { draft, forceProvider } = await composeDraft({ ...flags, to: ['recipient@example.com'] }, payload ? { ...payload, to: [] } : undefined, config);
   validateMessage(draft);

@@ -24,7 +24,7 @@ export async function run(options: Record<string, unknown>, output: Output, comm
     const { runBulk } = await import('./send-bulk.js');
     return runBulk({ ...flags, recipients: flags.recipients }, output, command);
   }
-  const config = await loadCommandConfig(flags, { requireEnv: !flags.dryRun });
+  const config = await loadCommandConfig(flags, { requireEnv: !flags.dryRun, warn: (message) => output.warn(message) });
   const payload = flags.payload ? parsePayload(await readTextInput(flags.payload, '--payload'), flags.payload) : undefined;
   const { draft, forceProvider } = await composeDraft(flags, payload, config);
   validateMessage(draft);
