@@ -1,5 +1,4 @@
-import { hash } from 'node:crypto';
-import { bulkRecipientKey } from '../core/bulk-key.js';
+import { bulkRecipientKey, recipientDigest } from '../core/bulk-key.js';
 import { ProviderError, UserError } from '../core/errors.js';
 import { circuitState, recordFailure, recordSuccess, successWorthRecording } from '../core/health.js';
 import { personalise } from '../core/merge.js';
@@ -123,14 +122,6 @@ export class BulkSender {
     this.deliveredEarlier = new BoundedDigestSet({ memoryLimit: options.digestsInMemory, onSpillFailure });
   }
 
-  /**
-   * A 96-bit digest of the row, the recipient part of its copy's key (see bulkRecipientKey): the
-   * same list and message give the same keys, so a rerun resumes.
-   */
-  private recipientDigest(recipient: { email: string; fields: Record<string, string> }): string {
-    return hash('sha256', JSON.stringify([recipient.email.toLowerCase(), recipient.fields]), 'hex').slice(0, 24);
-  }
-
   /** The message's key: every recipient key of this bulk message starts with it. */
   private get runKey(): string {
     return this.options.template.idempotencyKey;
@@ -202,7 +193,7 @@ export class BulkSender {
             this.fail({ line: row.line, outcome: 'invalid', reason: row.error });
             continue;
           }
-          const digest = this.recipientDigest(row);
+          const digest = recipientDigest(row);
           if (!this.taken.add(digest)) {
             this.stats.duplicates++;
             continue;

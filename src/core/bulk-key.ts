@@ -1,3 +1,5 @@
+import { hash } from 'node:crypto';
+
 /**
  * One recipient of a bulk message. Its copy's idempotency key is "<message key>/<digest>" (see
  * bulkRecipientKey): the digest alone tells the recipients of one message apart.
@@ -22,4 +24,12 @@ export function splitBulkRecipientKey(key: string): { messageKey: string; digest
   const slash = key.lastIndexOf('/');
   if (slash <= 0) return undefined;
   return { messageKey: key.slice(0, slash), digest: key.slice(slash + 1) };
+}
+
+/**
+ * A 96-bit digest of a row (its address and fields), the recipient part of its copy's key: the
+ * same list and message give the same keys, so a rerun resumes.
+ */
+export function recipientDigest(recipient: { email: string; fields: Record<string, string> }): string {
+  return hash('sha256', JSON.stringify([recipient.email.toLowerCase(), recipient.fields]), 'hex').slice(0, 24);
 }

@@ -161,7 +161,14 @@ class MailgunProvider implements Provider {
   }
 
   previewRequest(message: EmailMessage) {
-    const { form } = toMailgunForm(message);
+    return this.preview(toMailgunForm(message).form);
+  }
+
+  previewBulkRequest(template: EmailMessage, recipients: BulkRecipient[]) {
+    return this.preview(this.bulkForm(template, recipients));
+  }
+
+  private preview(form: MailgunForm) {
     const shownForm = { ...form };
     if (Array.isArray(form.attachment)) {
       shownForm.attachment = (form.attachment as { filename: string; data: Blob }[]).map((a) => `${a.filename} (${a.data.type}, ${a.data.size} bytes)`);
@@ -184,6 +191,11 @@ class MailgunProvider implements Provider {
    * for the whole call; per-recipient rejections only show up later in events.
    */
   async sendBulk(template: EmailMessage, recipients: BulkRecipient[]): Promise<BulkItemResult[]> {
+    const id = await this.post(this.bulkForm(template, recipients));
+    return recipients.map((r) => ({ email: r.email, ok: true, messageId: id }));
+  }
+
+  private bulkForm(template: EmailMessage, recipients: BulkRecipient[]): MailgunForm {
     const { parts, variables } = toRecipientVariableTemplate(template);
     const { form } = toMailgunForm({ ...template, to: [], cc: [], bcc: [], subject: parts.subject!, html: parts.html, text: parts.text });
     // One comma-separated field, as Mailgun accepts: a thousand repeated fields cost the SDK a
@@ -192,8 +204,7 @@ class MailgunProvider implements Provider {
     const { header, keyOf } = recipientKeyHeader(template.idempotencyKey);
     form[`h:${IDEMPOTENCY_HEADER}`] = header;
     form['recipient-variables'] = recipientVariablesJson(recipients, variables, keyOf);
-    const id = await this.post(form);
-    return recipients.map((r) => ({ email: r.email, ok: true, messageId: id }));
+    return form;
   }
 
   async prepare(): Promise<void> {

@@ -180,13 +180,27 @@ class PostmarkProvider implements Provider {
   ) {}
 
   previewRequest(message: EmailMessage) {
+    return this.preview('/email', toPostmarkEmail(message, this.config).body);
+  }
+
+  previewBulkRequest(template: EmailMessage, recipients: BulkRecipient[]) {
+    // The batch's messages serialise themselves (lazily, for the SDK): shown as the JSON sent.
+    return this.preview('/email/batch', JSON.parse(JSON.stringify(this.batchBodies(template, recipients))));
+  }
+
+  private preview(path: string, body: unknown) {
     const { useHttps, requestHost } = clientOptions(this.config, this.options);
     return {
       method: 'POST',
-      url: `${useHttps ? 'https' : 'http'}://${requestHost}/email`,
+      url: `${useHttps ? 'https' : 'http'}://${requestHost}${path}`,
       headers: { 'X-Postmark-Server-Token': '****', 'Content-Type': 'application/json' },
-      body: toPostmarkEmail(message, this.config).body,
+      body,
     };
+  }
+
+  private batchBodies(template: EmailMessage, recipients: BulkRecipient[]): BatchMessage[] {
+    const { shared } = sharedPostmarkFields(template, this.config);
+    return recipients.map((recipient) => new BatchMessage(template, shared, recipient));
   }
 
   async send(message: EmailMessage): Promise<SendReceipt> {
@@ -203,8 +217,7 @@ class PostmarkProvider implements Provider {
 
   /** POST /email/batch: answers 200 even when single messages fail, so every element is checked. */
   async sendBulk(template: EmailMessage, recipients: BulkRecipient[]): Promise<BulkItemResult[]> {
-    const { shared } = sharedPostmarkFields(template, this.config);
-    const bodies = recipients.map((recipient) => new BatchMessage(template, shared, recipient));
+    const bodies = this.batchBodies(template, recipients);
     const insight: TransportInsight = {};
     const client = this.createClient((this.sdk ??= await import('postmark')), insight);
     let responses: { ErrorCode?: number; Message?: string; MessageID?: string }[];

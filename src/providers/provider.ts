@@ -41,6 +41,8 @@ export interface Provider {
   sendBulk(template: EmailMessage, recipients: BulkRecipient[]): Promise<BulkItemResult[]>;
   /** The exact request this provider would receive for the message, with secrets masked. */
   previewRequest(message: EmailMessage): unknown;
+  /** The exact request(s) one `sendBulk` call would make for these recipients, with secrets masked. */
+  previewBulkRequest(template: EmailMessage, recipients: BulkRecipient[]): unknown;
   send(message: EmailMessage): Promise<SendReceipt>;
   /**
    * Loads the SDK and sets up the client now instead of at the first call (a bulk run does this

@@ -125,6 +125,11 @@ class SmtpProvider implements Provider {
     return { transport: `smtp://${host}:${port}`, secure, auth: auth ? { user: auth.user, pass: '****' } : undefined, mail };
   }
 
+  /** SMTP has no batch call: one message per recipient over the pooled connections. */
+  previewBulkRequest(template: EmailMessage, recipients: BulkRecipient[]) {
+    return recipients.map((recipient) => this.previewRequest(personalise(template, recipient)));
+  }
+
   async send(message: EmailMessage): Promise<SendReceipt> {
     const transporter = await this.getTransporter();
     let info: { messageId: string; rejected?: unknown[]; rejectedErrors?: (SmtpErrorShape & { recipient?: string })[] };

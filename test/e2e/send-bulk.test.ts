@@ -214,6 +214,33 @@ describe('bulk send', () => {
     expect(mailgun.requests).toHaveLength(0);
   });
 
+  it('--dry-run reads the whole list (bad rows by line), shows each provider its first batch call, sends nothing', async () => {
+    const { configPath, listPath } = setup(csv(1200, ['not-an-address,Nobody,plan-0']), { order: ['postmark', 'mailgun', 'smtp'] });
+    const result = await bulk(configPath, listPath, ['--dry-run']);
+    expect(result.code, result.stderr).toBe(0);
+    const dry = result.json();
+    expect(dry).toMatchObject({ status: 'dry-run', recipients: 1201, withAddress: 1200, invalid: 1, invalidRows: [{ line: 1202 }], mergeFields: ['name', 'plan'], requestsShownFor: 3 });
+    const [pm, mg] = dry.requests;
+    expect(pm).toMatchObject({ provider: 'postmark', recipientsPerCall: 500, callsIfAllGoHere: 3 });
+    expect(pm.request.url).toMatch(/\/email\/batch$/);
+    expect(pm.request.headers['X-Postmark-Server-Token']).toBe('****');
+    expect(pm.request.body.map((m: any) => [m.To, m.Subject])).toEqual([['user0@example.com', 'Hi User 0'], ['user1@example.com', 'Hi User 1'], ['user2@example.com', 'Hi User 2']]);
+    expect(mg).toMatchObject({ provider: 'mailgun', recipientsPerCall: 1000, callsIfAllGoHere: 2 });
+    expect(mg.request.form.to).toBe('user0@example.com, user1@example.com, user2@example.com');
+    expect(Object.keys(JSON.parse(mg.request.form['recipient-variables']))).toEqual(['user0@example.com', 'user1@example.com', 'user2@example.com']);
+    // SMTP has no batch call: a message per recipient.
+    expect(dry.requests[2].request.map((r: any) => [r.mail.to[0], r.mail.subject])).toEqual([['user0@example.com', 'Hi User 0'], ['user1@example.com', 'Hi User 1'], ['user2@example.com', 'Hi User 2']]);
+    // The keys shown are the ones a real run uses.
+    const key = pm.request.body[0].Headers.find((h: any) => h.Name === 'X-PenguinMails-Idempotency-Key').Value;
+    expect(key.startsWith(`${dry.idempotencyKey}/`)).toBe(true);
+    expect(postmark.requests.length + mailgun.requests.length + smtp.messages.length).toBe(0);
+
+    const human = await runCli(['send', '--config', configPath, '--recipients', listPath, ...template.filter((a) => a !== '--json'), '--dry-run', '--batch-size', '100'], { env: TEST_ENV });
+    expect(human.stdout).toMatch(/1,201 row\(s\): 1,200 with an address, 1 invalid/);
+    expect(human.stdout).toMatch(/line 1202: "not-an-address" is not a valid email address/);
+    expect(human.stdout).toMatch(/postmark \(postmark\): up to 100 recipients a call, 12 call\(s\) if all go here/);
+  });
+
   it('a run killed half-way resumes without sending anyone twice', async () => {
     const { configPath, listPath } = setup(csv(3000), { order: ['postmark'] });
     postmark.latencyMs = 300;

@@ -4,7 +4,6 @@ import { Dispatcher } from '../../app/dispatcher.js';
 import { listFormatOf, readRecipients } from '../../bulk/recipient-source.js';
 import { groupThousands } from '../../cost/money.js';
 import { ExitCode, UserError } from '../../core/errors.js';
-import { mergeFieldNames, personalise } from '../../core/merge.js';
 import { finalizeMessage } from '../../core/message.js';
 import { validateMessage } from '../../core/validate-message.js';
 import { composeDraft, parsePayload, type SendFlags } from '../compose.js';
@@ -12,6 +11,7 @@ import { assertKnownProvider, loadCommandConfig, openStore } from '../context.js
 import type { GlobalOptions, Output } from '../output.js';
 import { countLines, ProgressBar } from '../progress.js';
 import { parseCount, readTextInput } from '../read-input.js';
+import { previewBulkSend } from './send-bulk-dry-run.js';
 
 const MEMORY_RECIPIENTS_ENV = 'PENGUINMAILS_BULK_MEMORY_RECIPIENTS';
 
@@ -38,13 +38,7 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
   const dispatcher = new Dispatcher(config, store);
   try {
     const route = dispatcher.route(template, { forceProvider, noFailover: flags.failover === false });
-    if (flags.dryRun) {
-      const sample = personalise(template, { email: 'first.recipient@example.com', fields: Object.fromEntries(mergeFieldNames(template).map((n) => [n, `<${n}>`])), digest: '<row digest>' });
-      const doc = { status: 'dry-run', idempotencyKey: template.idempotencyKey, route: { chain: route.chain, rule: route.source }, batchSize: dispatcher.provider(route.chain[0]).maxBulkRecipients, mergeFields: mergeFieldNames(template), sample: dispatcher.provider(route.chain[0]).previewRequest(sample) };
-      if (output.json) output.emitJson(doc);
-      else output.line(`dry run — nothing sent. Route: ${route.chain.join(' → ')}; up to ${doc.batchSize} recipients per ${route.chain[0]} call; merge fields: ${doc.mergeFields.join(', ') || 'none'}\n${JSON.stringify(doc.sample, null, 2)}`);
-      return ExitCode.ok;
-    }
+    if (flags.dryRun) return await previewBulkSend(output, dispatcher, template, route, flags.recipients, batchSize);
 
     // Set-up, not sending: the first batches would otherwise wait while the SDK loads.
     await dispatcher.provider(route.chain[0]).prepare();

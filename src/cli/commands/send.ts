@@ -85,7 +85,7 @@ async function retryWaitingEntry(output: Output, dispatcher: Dispatcher, message
 function printDryRun(output: Output, dispatcher: Dispatcher, message: EmailMessage, route: Route): number {
   const requests = route.chain.map((name) => ({ provider: name, type: dispatcher.config.providers[name].type, request: dispatcher.provider(name).previewRequest(message) }));
   if (output.json) {
-    output.emitJson({ status: 'dry-run', idempotencyKey: message.idempotencyKey, route: { chain: route.chain, rule: route.source, notes: route.notes }, requests });
+    output.emitJson({ status: 'dry-run', provider: route.chain[0], messageId: null, attempts: [], outboxId: null, idempotencyKey: message.idempotencyKey, route: { chain: route.chain, rule: route.source, notes: route.notes }, requests });
     return ExitCode.ok;
   }
   output.line(`dry run — nothing sent. Route: ${route.chain.join(' → ')} (${route.source})`);

@@ -1,0 +1,67 @@
+import type { Dispatcher } from '../../app/dispatcher.js';
+import { readRecipients } from '../../bulk/recipient-source.js';
+import { groupThousands } from '../../cost/money.js';
+import { recipientDigest, type BulkRecipient } from '../../core/bulk-key.js';
+import { ExitCode } from '../../core/errors.js';
+import { mergeFieldNames } from '../../core/merge.js';
+import type { EmailMessage } from '../../core/message.js';
+import type { Route } from '../../core/router.js';
+import type { Output } from '../output.js';
+
+/** The first call's request is shown for this many recipients (a whole batch would bury it). */
+const SAMPLE_RECIPIENTS = 3;
+const INVALID_ROWS_LISTED = 20;
+
+/**
+ * `send --recipients … --dry-run`: reads the whole list (so bad rows show now, with their line
+ * numbers), then shows each provider of the route the request its first call would get.
+ */
+export async function previewBulkSend(output: Output, dispatcher: Dispatcher, template: EmailMessage, route: Route, source: string, batchSize: number | undefined): Promise<number> {
+  let rows = 0;
+  let withAddress = 0;
+  let invalid = 0;
+  const invalidRows: { line: number; reason: string }[] = [];
+  const sample: BulkRecipient[] = [];
+  for await (const chunk of readRecipients(source)) {
+    for (const row of chunk) {
+      rows++;
+      if ('error' in row) {
+        invalid++;
+        if (invalidRows.length < INVALID_ROWS_LISTED) invalidRows.push({ line: row.line, reason: row.error });
+        continue;
+      }
+      withAddress++;
+      if (sample.length < SAMPLE_RECIPIENTS) sample.push({ email: row.email, fields: row.fields, digest: recipientDigest(row) });
+    }
+  }
+  const requests = route.chain.map((name) => {
+    const provider = dispatcher.provider(name);
+    const perCall = Math.max(1, Math.min(provider.maxBulkRecipients, batchSize ?? provider.maxBulkRecipients));
+    return { provider: name, type: dispatcher.config.providers[name].type, recipientsPerCall: perCall, callsIfAllGoHere: Math.ceil(withAddress / perCall), request: sample.length ? provider.previewBulkRequest(template, sample) : null };
+  });
+  const doc = {
+    status: 'dry-run',
+    idempotencyKey: template.idempotencyKey,
+    route: { chain: route.chain, rule: route.source },
+    recipients: rows,
+    withAddress,
+    invalid,
+    invalidRows,
+    mergeFields: mergeFieldNames(template),
+    requestsShownFor: sample.length,
+    requests,
+  };
+  if (output.json) {
+    output.emitJson(doc);
+    return ExitCode.ok;
+  }
+  output.line(`dry run — nothing sent. ${groupThousands(rows)} row(s): ${groupThousands(withAddress)} with an address, ${groupThousands(invalid)} invalid. Route: ${route.chain.join(' → ')} (${route.source}). Merge fields: ${doc.mergeFields.join(', ') || 'none'}`);
+  for (const row of invalidRows) output.line(`  line ${row.line}: ${row.reason}`);
+  if (invalid > invalidRows.length) output.line(`  … and ${groupThousands(invalid - invalidRows.length)} more`);
+  for (const { provider, type, recipientsPerCall, callsIfAllGoHere, request } of requests) {
+    output.line('');
+    output.line(output.c.bold(`${provider} (${type}): up to ${groupThousands(recipientsPerCall)} recipients a call, ${groupThousands(callsIfAllGoHere)} call(s) if all go here; its first call, for the first ${sample.length}:`));
+    output.line(request === null ? '(no recipient with an address)' : JSON.stringify(request, null, 2));
+  }
+  return ExitCode.ok;
+}
