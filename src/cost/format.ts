@@ -157,7 +157,10 @@ export function estimateMarkdown(result: Estimate, context: EstimateContext): st
 }
 
 export function estimateCsv(result: Estimate, context: EstimateContext): string {
-  const headers = ['strategy', 'provider', 'type', 'plan', 'pinned', 'emails', 'base_fee', 'included', 'overage_emails', 'overage_per_1k', 'overage_cost', 'provider_total', 'strategy_total', 'feasible'];
+  // The hybrid's savings ride along as a column: what it saves against the row's strategy (negative:
+  // it costs more), empty on the hybrid's own rows and where either strategy is impossible.
+  const headers = ['strategy', 'provider', 'type', 'plan', 'pinned', 'emails', 'base_fee', 'included', 'overage_emails', 'overage_per_1k', 'overage_cost', 'provider_total', 'strategy_total', 'feasible', 'hybrid_saves'];
+  const hybridSaves = new Map(result.savings.map((saving) => [saving.versus, saving.savingsCents]));
   const rows = shownStrategies(result, context).flatMap((s) =>
     s.providers.map((p) => [
       s.label,
@@ -174,6 +177,7 @@ export function estimateCsv(result: Estimate, context: EstimateContext): string 
       centsToDecimal(p.totalCents),
       centsToDecimal(s.totalCents),
       p.feasible,
+      hybridSaves.get(s.strategy) === undefined || hybridSaves.get(s.strategy) === null ? '' : centsToDecimal(hybridSaves.get(s.strategy)!),
     ]),
   );
   return renderCsv(headers, rows);

@@ -71,12 +71,13 @@ describe('cost estimate', () => {
     const result = await runCli(['cost', 'estimate', '--volume', '100000', '--transactional', '40000', '--format', 'csv'], { cwd });
     expect(result.code).toBe(0);
     const rows = result.stdout.trim().split('\n').map((l) => l.split(','));
-    expect(rows[0]).toEqual(['strategy', 'provider', 'type', 'plan', 'pinned', 'emails', 'base_fee', 'included', 'overage_emails', 'overage_per_1k', 'overage_cost', 'provider_total', 'strategy_total', 'feasible']);
-    expect(rows).toContainEqual(['all-postmark', 'postmark', 'postmark', 'flat', 'false', '100000', '0.00', '0', '100000', '1.25', '125.00', '125.00', '125.00', 'true']);
+    expect(rows[0]).toEqual(['strategy', 'provider', 'type', 'plan', 'pinned', 'emails', 'base_fee', 'included', 'overage_emails', 'overage_per_1k', 'overage_cost', 'provider_total', 'strategy_total', 'feasible', 'hybrid_saves']);
+    // The hybrid (105.00) saves 20.00 against all-postmark, and costs 395.00 less than all-smtp.
+    expect(rows).toContainEqual(['all-postmark', 'postmark', 'postmark', 'flat', 'false', '100000', '0.00', '0', '100000', '1.25', '125.00', '125.00', '125.00', 'true', '20.00']);
     // hybrid: 40,000 transactional → postmark 50.00; 60,000 marketing → mailgun 35 + 10 × 2.00 = 55.00
-    expect(rows).toContainEqual(['hybrid', 'postmark', 'postmark', 'flat', 'false', '40000', '0.00', '0', '40000', '1.25', '50.00', '50.00', '105.00', 'true']);
-    expect(rows).toContainEqual(['hybrid', 'mailgun', 'mailgun', 'foundation', 'false', '60000', '35.00', '50000', '10000', '2.00', '20.00', '55.00', '105.00', 'true']);
-    expect(rows).toContainEqual(['all-smtp', 'smtp', 'smtp', 'infrastructure', 'false', '100000', '500.00', 'unlimited', '0', '0.00', '0.00', '500.00', '500.00', 'true']);
+    expect(rows).toContainEqual(['hybrid', 'postmark', 'postmark', 'flat', 'false', '40000', '0.00', '0', '40000', '1.25', '50.00', '50.00', '105.00', 'true', '']);
+    expect(rows).toContainEqual(['hybrid', 'mailgun', 'mailgun', 'foundation', 'false', '60000', '35.00', '50000', '10000', '2.00', '20.00', '55.00', '105.00', 'true', '']);
+    expect(rows).toContainEqual(['all-smtp', 'smtp', 'smtp', 'infrastructure', 'false', '100000', '500.00', 'unlimited', '0', '0.00', '0.00', '500.00', '500.00', 'true', '395.00']);
   });
 
   it('writes a Markdown table', async () => {
