@@ -12,7 +12,7 @@ import { parseCount } from '../read-input.js';
 export async function run(options: Record<string, unknown>, output: Output, _command?: Command, _args?: string[]): Promise<number> {
   const monthlyVolume = parseCount(options.monthlyVolume, '--monthly-volume', { max: 1_000_000_000_000 });
   const to = typeof options.to === 'string' ? options.to : undefined;
-  if (to !== undefined && !parseAddress(to)) throw new UserError(`--to: "${to}" is not an email address`);
+  if (to !== undefined && !parseAddress(to)) throw new UserError(`--to: "${to}" is not an email address`, { hint: 'give one address, e.g. --to ada@example.com (it only shows the route; nothing is sent)' });
 
   const config = await loadCommandConfig(options, { requireEnv: false, optional: true });
   if (Object.keys(config.providers).length === 0) {
