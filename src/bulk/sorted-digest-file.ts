@@ -13,8 +13,8 @@ const CHUNK_RECORDS = 65_536;
 
 /**
  * Digests kept on disk in one sorted file: each spill of a BoundedDigestSet is merged into it (a
- * sequential read and write), so that finding a digest reads one block, however many spills there
- * were. Memory: the first digest of every block (12 bytes per 256 digests) and the merge buffers.
+ * sequential read and write of the whole file, so spills cost more as the file grows), and finding
+ * a digest reads one block, however many spills there were. Memory: the first digest of every block (12 bytes per 256 digests) and the merge buffers.
  * The file lives in the system's temporary directory (TMPDIR), private to the process, and is
  * unlinked at once where the OS allows it (Linux, macOS): a killed run leaves nothing behind.
  * Elsewhere close() removes it.
@@ -40,15 +40,21 @@ export class SortedDigestFile implements DigestOverflow {
     const incoming = sortRecords(words);
     // The merged file is complete before the current one is given up: a failure leaves the set as it was.
     const merged = openTempFile(this.parentDir);
+    let blockStarts: Uint32Array;
     try {
-      this.blockStarts = merge(current.fd, this.count, incoming, merged.fd);
+      blockStarts = merge(current.fd, this.count, incoming, merged.fd);
     } catch (error) {
       closeTempFile(merged);
       throw error;
     }
-    closeTempFile(current);
     this.file = merged;
+    this.blockStarts = blockStarts;
     this.count += incoming.length / RECORD_WORDS;
+    try {
+      closeTempFile(current);
+    } catch {
+      // The old file is no longer needed; where it cannot be removed now (Windows), the OS's temp cleanup takes it.
+    }
   }
 
   has(a: number, b: number, c: number): boolean {

@@ -24,7 +24,8 @@ export function parseCount(value: unknown, flag: string, options: { min?: number
   const text = String(value).trim();
   const min = options.min ?? 0;
   if (!/^\d+$/.test(text.replace(/_/g, '')) || Number(text.replace(/_/g, '')) < min || (options.max !== undefined && Number(text.replace(/_/g, '')) > options.max)) {
-    throw new UserError(`${flag}: "${text}" is not a whole number${options.max !== undefined ? ` from ${min} to ${options.max}` : ` ≥ ${min}`}`, { hint: 'digits only; _ may group them (100_000)' });
+    const digitsOnly = /^\d+$/.test(text.replace(/_/g, ''));
+    throw new UserError(`${flag}: "${text}" is not a whole number${options.max !== undefined ? ` from ${min} to ${options.max}` : ` ≥ ${min}`}`, digitsOnly ? undefined : { hint: 'digits only; _ may group them (100_000)' });
   }
   return Number(text.replace(/_/g, ''));
 }

@@ -160,7 +160,7 @@ export function estimateCsv(result: Estimate, context: EstimateContext): string 
   // The hybrid's savings ride along as a column: what it saves against the row's strategy (negative:
   // it costs more), empty on the hybrid's own rows and where either strategy is impossible.
   const headers = ['strategy', 'provider', 'type', 'plan', 'pinned', 'emails', 'base_fee', 'included', 'overage_emails', 'overage_per_1k', 'overage_cost', 'provider_total', 'strategy_total', 'feasible', 'hybrid_saves'];
-  const hybridSaves = new Map(result.savings.map((saving) => [saving.versus, saving.savingsCents]));
+  const hybridSaves = new Map(context.shown.includes('hybrid') ? result.savings.map((saving) => [saving.versus, saving.savingsCents]) : []);
   const rows = shownStrategies(result, context).flatMap((s) =>
     s.providers.map((p) => [
       s.label,

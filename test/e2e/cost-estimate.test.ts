@@ -78,6 +78,9 @@ describe('cost estimate', () => {
     expect(rows).toContainEqual(['hybrid', 'postmark', 'postmark', 'flat', 'false', '40000', '0.00', '0', '40000', '1.25', '50.00', '50.00', '105.00', 'true', '']);
     expect(rows).toContainEqual(['hybrid', 'mailgun', 'mailgun', 'foundation', 'false', '60000', '35.00', '50000', '10000', '2.00', '20.00', '55.00', '105.00', 'true', '']);
     expect(rows).toContainEqual(['all-smtp', 'smtp', 'smtp', 'infrastructure', 'false', '100000', '500.00', 'unlimited', '0', '0.00', '0.00', '500.00', '500.00', 'true', '395.00']);
+    // Without the hybrid in the report, there are no savings of it to show.
+    const single = await runCli(['cost', 'estimate', '--volume', '100000', '--transactional', '40000', '--format', 'csv', '--strategy', 'postmark'], { cwd });
+    expect(single.stdout.trim().split('\n').slice(1).map((l) => l.split(',').at(-1))).toEqual(['']);
   });
 
   it('writes a Markdown table', async () => {
@@ -122,10 +125,13 @@ describe('cost estimate', () => {
     [['--volume', '1.5']],
     [['--volume', '100', '--transactional', '-1']],
     [['--volume', '100', '--marketing', 'lots']],
+    [['--volume', '99999999999999']],
   ])('refuses a bad number %j with exit 2', async (args) => {
     const result = await runCli(['cost', 'estimate', ...args], { cwd: noConfigDir() });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/is not a whole number/);
+    // The digits hint is for text that is not digits, not for a number out of range.
+    expect(result.stderr.includes('hint: digits only')).toBe(!/^\d+$/.test(args.at(-1)!));
     expect(result.stdout).toBe('');
   });
 

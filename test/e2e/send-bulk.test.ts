@@ -215,11 +215,11 @@ describe('bulk send', () => {
   });
 
   it('--dry-run reads the whole list (bad rows by line), shows each provider its first batch call, sends nothing', async () => {
-    const { configPath, listPath } = setup(csv(1200, ['not-an-address,Nobody,plan-0']), { order: ['postmark', 'mailgun', 'smtp'] });
+    const { configPath, listPath } = setup(csv(1200, ['not-an-address,Nobody,plan-0', 'USER0@example.com,User 0,plan-0']), { order: ['postmark', 'mailgun', 'smtp'] });
     const result = await bulk(configPath, listPath, ['--dry-run']);
     expect(result.code, result.stderr).toBe(0);
     const dry = result.json();
-    expect(dry).toMatchObject({ status: 'dry-run', recipients: 1201, withAddress: 1200, invalid: 1, invalidRows: [{ line: 1202 }], mergeFields: ['name', 'plan'], requestsShownFor: 3 });
+    expect(dry).toMatchObject({ status: 'dry-run', recipients: 1202, withAddress: 1200, duplicateRows: 1, invalid: 1, invalidRows: [{ line: 1202 }], mergeFields: ['name', 'plan'], requestsShownFor: 3 });
     const [pm, mg] = dry.requests;
     expect(pm).toMatchObject({ provider: 'postmark', recipientsPerCall: 500, callsIfAllGoHere: 3 });
     expect(pm.request.url).toMatch(/\/email\/batch$/);
@@ -236,9 +236,18 @@ describe('bulk send', () => {
     expect(postmark.requests.length + mailgun.requests.length + smtp.messages.length).toBe(0);
 
     const human = await runCli(['send', '--config', configPath, '--recipients', listPath, ...template.filter((a) => a !== '--json'), '--dry-run', '--batch-size', '100'], { env: TEST_ENV });
-    expect(human.stdout).toMatch(/1,201 row\(s\): 1,200 with an address, 1 invalid/);
+    expect(human.stdout).toMatch(/1,202 row\(s\): 1,200 to send, 1 repeating an earlier row \(sent once\), 1 invalid/);
     expect(human.stdout).toMatch(/line 1202: "not-an-address" is not a valid email address/);
     expect(human.stdout).toMatch(/postmark \(postmark\): up to 100 recipients a call, 12 call\(s\) if all go here/);
+  });
+
+  it('a message body and the list cannot both come from stdin', async () => {
+    const { configPath } = setup(csv(2));
+    for (const flag of ['--html-file', '--text-file', '--payload']) {
+      const result = await runCli(['send', '--config', configPath, '--recipients', '-', flag, '-', '--subject', 's', '--json'], { env: TEST_ENV, input: csv(2) });
+      expect(result.code, flag).toBe(2);
+      expect(result.stderr).toContain(`${flag} and --recipients cannot both read stdin`);
+    }
   });
 
   it('a run killed half-way resumes without sending anyone twice', async () => {

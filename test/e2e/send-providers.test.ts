@@ -120,6 +120,15 @@ describe('send through each provider with the real SDKs', () => {
     expect(postmark.requests.length + mailgun.requests.length + smtp.messages.length).toBe(0);
   });
 
+  it('--dry-run shows an attachment by its size, not its content', async () => {
+    const { configPath } = writeTestConfig({ postmarkUrl: postmark.url, mailgunUrl: mailgun.url, smtpPort: smtp.port });
+    const file = path.join(path.dirname(configPath), 'invoice.pdf');
+    writeFileSync(file, Buffer.alloc(3000, 7));
+    const json = (await runCli(['send', '--config', configPath, '--dry-run', '--from', 'a@example.com', '--to', 'b@example.com', '--subject', 'S', '--text', 'T', '--attach', file, '--json'], { env: TEST_ENV })).json();
+    expect(json.requests[0].request.body.Attachments).toEqual([{ Name: 'invoice.pdf', Content: '(base64, 3000 bytes)', ContentType: 'application/pdf' }]);
+    expect(json.requests[1].request.form.attachment).toEqual(['invoice.pdf (application/pdf, 3000 bytes)']);
+  });
+
   it('--dry-run works without the secrets in the environment', async () => {
     const { configPath } = writeTestConfig({ postmarkUrl: postmark.url });
     const result = await runCli(['send', '--config', configPath, '--dry-run', '--to', 'a@example.com', '--subject', 's', '--text', 't'], { env: { POSTMARK_SERVER_TOKEN: undefined, MAILGUN_API_KEY: undefined } });

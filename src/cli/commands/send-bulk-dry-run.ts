@@ -1,4 +1,5 @@
 import type { Dispatcher } from '../../app/dispatcher.js';
+import { BoundedDigestSet } from '../../bulk/bounded-digest-set.js';
 import { readRecipients } from '../../bulk/recipient-source.js';
 import { groupThousands } from '../../cost/money.js';
 import { recipientDigest, type BulkRecipient } from '../../core/bulk-key.js';
@@ -19,20 +20,34 @@ const INVALID_ROWS_LISTED = 20;
 export async function previewBulkSend(output: Output, dispatcher: Dispatcher, template: EmailMessage, route: Route, source: string, batchSize: number | undefined): Promise<number> {
   let rows = 0;
   let withAddress = 0;
+  let duplicates = 0;
   let invalid = 0;
   const invalidRows: { line: number; reason: string }[] = [];
   const sample: BulkRecipient[] = [];
-  for await (const chunk of readRecipients(source)) {
-    for (const row of chunk) {
-      rows++;
-      if ('error' in row) {
-        invalid++;
-        if (invalidRows.length < INVALID_ROWS_LISTED) invalidRows.push({ line: row.line, reason: row.error });
-        continue;
+  // As the real run: a row repeating an earlier one (same address in any case, same fields) is sent once.
+  const seen = new BoundedDigestSet();
+  try {
+    for await (const chunk of readRecipients(source)) {
+      for (const row of chunk) {
+        rows++;
+        if ('error' in row) {
+          invalid++;
+          if (invalidRows.length < INVALID_ROWS_LISTED) invalidRows.push({ line: row.line, reason: row.error });
+          continue;
+        }
+        const digest = recipientDigest(row);
+        if (!seen.add(digest)) {
+          duplicates++;
+          continue;
+        }
+        withAddress++;
+        // A batch holds each address once (see takeBatch): another copy for it goes in a later call.
+        const sameAddress = sample.some((r) => r.email.toLowerCase() === row.email.toLowerCase());
+        if (sample.length < SAMPLE_RECIPIENTS && !sameAddress) sample.push({ email: row.email, fields: row.fields, digest });
       }
-      withAddress++;
-      if (sample.length < SAMPLE_RECIPIENTS) sample.push({ email: row.email, fields: row.fields, digest: recipientDigest(row) });
     }
+  } finally {
+    seen.close();
   }
   const requests = route.chain.map((name) => {
     const provider = dispatcher.provider(name);
@@ -45,6 +60,7 @@ export async function previewBulkSend(output: Output, dispatcher: Dispatcher, te
     route: { chain: route.chain, rule: route.source },
     recipients: rows,
     withAddress,
+    duplicateRows: duplicates,
     invalid,
     invalidRows,
     mergeFields: mergeFieldNames(template),
@@ -55,7 +71,7 @@ export async function previewBulkSend(output: Output, dispatcher: Dispatcher, te
     output.emitJson(doc);
     return ExitCode.ok;
   }
-  output.line(`dry run — nothing sent. ${groupThousands(rows)} row(s): ${groupThousands(withAddress)} with an address, ${groupThousands(invalid)} invalid. Route: ${route.chain.join(' → ')} (${route.source}). Merge fields: ${doc.mergeFields.join(', ') || 'none'}`);
+  output.line(`dry run — nothing sent. ${groupThousands(rows)} row(s): ${groupThousands(withAddress)} to send, ${groupThousands(duplicates)} repeating an earlier row (sent once), ${groupThousands(invalid)} invalid. Route: ${route.chain.join(' → ')} (${route.source}). Merge fields: ${doc.mergeFields.join(', ') || 'none'}`);
   for (const row of invalidRows) output.line(`  line ${row.line}: ${row.reason}`);
   if (invalid > invalidRows.length) output.line(`  … and ${groupThousands(invalid - invalidRows.length)} more`);
   for (const { provider, type, recipientsPerCall, callsIfAllGoHere, request } of requests) {

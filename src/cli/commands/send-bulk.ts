@@ -22,7 +22,10 @@ type BulkFlags = SendFlags & GlobalOptions & { payload?: string; recipients: str
 
 export async function runBulk(flags: BulkFlags, output: Output, _command: Command): Promise<number> {
   if (flags.to?.length || flags.cc?.length || flags.bcc?.length) throw new UserError('--recipients gives the recipients: do not combine it with --to/--cc/--bcc');
-  if (flags.payload === '-' && flags.recipients === '-') throw new UserError('--payload and --recipients cannot both read stdin');
+  if (flags.recipients === '-') {
+    const alsoStdin = (['payload', 'htmlFile', 'textFile'] as const).find((flag) => flags[flag] === '-');
+    if (alsoStdin) throw new UserError(`--${alsoStdin.replace('File', '-file')} and --recipients cannot both read stdin`, { hint: 'give one of them as a file' });
+  }
   const concurrency = parseCount(flags.concurrency ?? '4', '--concurrency', { min: 1, max: 64 })!;
   const batchSize = parseCount(flags.batchSize, '--batch-size', { min: 1 });
   // Memory does not grow with the list: past this many recipients, the sets go to a temporary file.
