@@ -42,8 +42,9 @@ export async function previewBulkSend(output: Output, dispatcher: Dispatcher, te
         }
         withAddress++;
         // A batch holds each address once (see takeBatch): another copy for it goes in a later call.
-        const sameAddress = sample.some((r) => r.email.toLowerCase() === row.email.toLowerCase());
-        if (sample.length < SAMPLE_RECIPIENTS && !sameAddress) sample.push({ email: row.email, fields: row.fields, digest });
+        if (sample.length < SAMPLE_RECIPIENTS && !sample.some((r) => r.email.toLowerCase() === row.email.toLowerCase())) {
+          sample.push({ email: row.email, fields: row.fields, digest });
+        }
       }
     }
   } finally {
