@@ -30,12 +30,11 @@ export async function run(options: Record<string, unknown>, output: Output, _com
         output.line(`#${r.id}: ${r.status}${detail ? ` — ${detail}` : ''}`);
       }
     }
-    // An entry skipped because it is settled counts as what it is; one skipped while still waiting
-    // (ambiguous without --force, or being retried elsewhere) is still in the outbox.
-    const settledAs = (id: number) => store.getEntry(id)?.status;
-    const skippedWaiting = (r: (typeof results)[number]) => idText !== undefined && r.status === 'skipped' && (settledAs(r.id) === 'pending' || settledAs(r.id) === 'ambiguous');
-    if (results.some((r) => r.status === 'pending' || r.status === 'ambiguous' || skippedWaiting(r))) return ExitCode.queued;
-    if (results.some((r) => r.status === 'rejected' || (idText && r.status === 'skipped' && settledAs(r.id) === 'rejected'))) return ExitCode.rejected;
+    // The entry asked for by id and skipped counts as what it is now: settled (delivered, rejected)
+    // or still waiting (ambiguous without --force, or being retried elsewhere).
+    const outcomes = results.map((r) => (idText && r.status === 'skipped' ? store.getEntry(r.id)?.status : r.status));
+    if (outcomes.some((status) => status === 'pending' || status === 'ambiguous')) return ExitCode.queued;
+    if (outcomes.includes('rejected')) return ExitCode.rejected;
     if (results.some((r) => r.refused)) return ExitCode.partial;
     return ExitCode.ok;
   } finally {

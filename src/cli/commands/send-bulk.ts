@@ -23,8 +23,9 @@ type BulkFlags = SendFlags & GlobalOptions & { payload?: string; recipients: str
 export async function runBulk(flags: BulkFlags, output: Output, _command: Command): Promise<number> {
   if (flags.to?.length || flags.cc?.length || flags.bcc?.length) throw new UserError('--recipients gives the recipients: do not combine it with --to/--cc/--bcc');
   if (flags.recipients === '-') {
-    const alsoStdin = (['payload', 'htmlFile', 'textFile'] as const).find((flag) => flags[flag] === '-');
-    if (alsoStdin) throw new UserError(`--${alsoStdin.replace('File', '-file')} and --recipients cannot both read stdin`, { hint: 'give one of them as a file' });
+    const stdinFlags = { payload: '--payload', htmlFile: '--html-file', textFile: '--text-file' } as const;
+    const alsoStdin = (Object.keys(stdinFlags) as (keyof typeof stdinFlags)[]).find((key) => flags[key] === '-');
+    if (alsoStdin) throw new UserError(`${stdinFlags[alsoStdin]} and --recipients cannot both read stdin`, { hint: 'give one of them as a file' });
   }
   const concurrency = parseCount(flags.concurrency ?? '4', '--concurrency', { min: 1, max: 64 })!;
   const batchSize = parseCount(flags.batchSize, '--batch-size', { min: 1 });
