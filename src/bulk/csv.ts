@@ -1,6 +1,6 @@
 /**
  * Splits one CSV record (RFC 4180 quoting: "a,b" and "" for a quote). Returns undefined when a
- * quoted field is not closed on this line (multi-line fields are not supported for recipient lists).
+ * quoted field is not closed: the record goes on on the next line, or has a stray quote.
  */
 export function parseCsvLine(line: string): string[] | undefined {
   if (!line.includes('"')) return splitPlain(line);

@@ -40,7 +40,7 @@ export async function* readRecipients(source: string, stdin: Readable = process.
     const rows = parser.parseLines(lines);
     if (rows.length) yield rows;
   }
-  const rows = parser.parseLines(partial === '' ? [] : partial.split(LINE_BREAK));
+  const rows = [...parser.parseLines(partial === '' ? [] : partial.split(LINE_BREAK)), ...parser.finish()];
   if (rows.length) yield rows;
 }
 
@@ -60,12 +60,22 @@ export function splitCompleteLines(text: string): { lines: string[]; rest: strin
   return { lines: complete.includes('\r') ? complete.split(LINE_BREAK) : complete.split('\n'), rest: text.slice(lastBreak + 1) };
 }
 
+/**
+ * A quoted CSV field may hold line breaks (a postal address, a note): its record then spans several
+ * lines. A quote still open after this many lines is taken for a typo instead.
+ */
+export const MAX_LINES_PER_RECORD = 100;
+
+type ParsedRow = { email: string; fields: Record<string, string> } | { error: string };
+
 /** Turns the lines of a list into rows: the first line decides the format, a CSV header the columns. */
 class RowParser {
   private format?: ListFormat;
   private header?: string[];
   private emailColumn = -1;
   private lineNumber = 0;
+  /** The lines so far of a CSV record whose quoted field is not closed yet. */
+  private openRecord?: { startLine: number; lines: string[] };
 
   constructor(private readonly source: string) {}
 
@@ -73,26 +83,91 @@ class RowParser {
     const rows: RecipientRow[] = [];
     for (const rawLine of lines) {
       this.lineNumber++;
-      const line = this.lineNumber === 1 ? rawLine.replace(/^\uFEFF/, '') : rawLine;
-      if (line.trim() === '') continue;
-      this.format ??= listFormatOf(this.source, line);
-      if (this.format === 'csv' && !this.header) {
-        this.readHeader(line);
-        continue;
-      }
-      const row = this.format === 'csv' ? csvRow(line, this.header!, this.emailColumn) : jsonRow(line);
-      if ('error' in row) rows.push({ line: this.lineNumber, error: row.error });
-      else if (!isRecipientAddress(row.email)) rows.push({ line: this.lineNumber, error: `"${row.email}" is not a valid email address` });
-      else rows.push({ line: this.lineNumber, email: row.email.trim(), fields: row.fields });
+      this.take(this.lineNumber === 1 ? rawLine.replace(/^\uFEFF/, '') : rawLine, this.lineNumber, rows);
     }
     return rows;
   }
 
-  private readHeader(line: string): void {
-    this.header = parseCsvLine(line)?.map((h) => h.trim());
+  /** The end of the list: a record whose quote never closed is a bad row. */
+  finish(): RecipientRow[] {
+    const rows: RecipientRow[] = [];
+    if (this.openRecord) this.giveUpOpenRecord(rows);
+    return rows;
+  }
+
+  private take(line: string, lineNumber: number, rows: RecipientRow[]): void {
+    if (this.openRecord) {
+      this.continueOpenRecord(line, rows);
+      return;
+    }
+    if (line.trim() === '') return;
+    this.format ??= listFormatOf(this.source, line);
+    if (this.format === 'jsonl') {
+      this.push(withRecipientAddress(jsonRow(line)), lineNumber, rows);
+      return;
+    }
+    const cells = parseCsvLine(line);
+    if (cells) this.takeCells(cells, lineNumber, rows);
+    else this.openRecord = { startLine: lineNumber, lines: [line] };
+  }
+
+  private continueOpenRecord(line: string, rows: RecipientRow[]): void {
+    const record = this.openRecord!;
+    record.lines.push(line);
+    const cells = parseCsvLine(record.lines.join('\n'));
+    if (!cells) {
+      if (record.lines.length >= MAX_LINES_PER_RECORD) this.giveUpOpenRecord(rows);
+      return;
+    }
+    if (!this.header) {
+      this.openRecord = undefined;
+      this.readHeader(cells);
+      return;
+    }
+    // A stray quote can pair up with one many lines further on: a record that only holds
+    // together as a bad row is taken for that, so the lines inside it are not lost in it.
+    const row = this.toRow(cells);
+    if ('error' in row) {
+      this.giveUpOpenRecord(rows);
+      return;
+    }
+    this.openRecord = undefined;
+    this.push(row, record.startLine, rows);
+  }
+
+  /** The first line of the open record is a bad row; the lines after it are read again on their own. */
+  private giveUpOpenRecord(rows: RecipientRow[]): void {
+    const { startLine, lines } = this.openRecord!;
+    this.openRecord = undefined;
+    if (!this.header) this.readHeader(undefined);
+    rows.push({ line: startLine, error: lines.length >= MAX_LINES_PER_RECORD ? `unclosed quote (no closing quote in ${MAX_LINES_PER_RECORD} lines)` : 'unclosed quote' });
+    lines.slice(1).forEach((line, i) => this.take(line, startLine + 1 + i, rows));
+  }
+
+  private takeCells(cells: string[], lineNumber: number, rows: RecipientRow[]): void {
+    if (this.header) this.push(this.toRow(cells), lineNumber, rows);
+    else this.readHeader(cells);
+  }
+
+  private toRow(cells: string[]): ParsedRow {
+    return withRecipientAddress(csvRow(cells, this.header!, this.emailColumn));
+  }
+
+  private push(row: ParsedRow, lineNumber: number, rows: RecipientRow[]): void {
+    rows.push('error' in row ? { line: lineNumber, error: row.error } : { line: lineNumber, email: row.email.trim(), fields: row.fields });
+  }
+
+  private readHeader(cells: string[] | undefined): void {
+    this.header = cells?.map((h) => h.trim());
     this.emailColumn = this.header?.findIndex((h) => h.toLowerCase() === 'email') ?? -1;
     if (!this.header || this.emailColumn < 0) throw new UserError(`--recipients ${this.source}: line 1 must be a CSV header with an "email" column`, { hint: 'e.g. email,name,plan' });
   }
+}
+
+/** The row, or an error when its address is not one recipient's. */
+function withRecipientAddress(row: ParsedRow): ParsedRow {
+  if ('error' in row || isRecipientAddress(row.email)) return row;
+  return { error: `"${row.email}" is not a valid email address` };
 }
 
 /** A bare address only: a list row is one recipient, not `Name <address>`. */
@@ -100,16 +175,14 @@ function isRecipientAddress(email: string): boolean {
   return !/[\r\n\0<>]/.test(email) && isBareAddress(email.trim());
 }
 
-function csvRow(line: string, header: string[], emailColumn: number): { email: string; fields: Record<string, string> } | { error: string } {
-  const cells = parseCsvLine(line);
-  if (!cells) return { error: 'unclosed quote' };
+function csvRow(cells: string[], header: string[], emailColumn: number): ParsedRow {
   if (cells.length !== header.length) return { error: `${cells.length} columns, the header has ${header.length}` };
   const fields: Record<string, string> = {};
   for (let i = 0; i < header.length; i++) if (i !== emailColumn) fields[header[i]] = cells[i];
   return { email: cells[emailColumn], fields };
 }
 
-function jsonRow(line: string): { email: string; fields: Record<string, string> } | { error: string } {
+function jsonRow(line: string): ParsedRow {
   let value: unknown;
   try {
     value = JSON.parse(line);

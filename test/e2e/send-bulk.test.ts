@@ -94,6 +94,14 @@ describe('bulk send', () => {
     expect(postmark.sent[0].body[0]).toMatchObject({ Subject: 'Hi <script>x</script> & Co', HtmlBody: '<p>Hello &lt;script&gt;x&lt;/script&gt; &amp; Co, your plan: pro</p>' });
   });
 
+  it('a quoted field over two lines (CRLF) is one recipient: one line in the subject, the break kept in the bodies', async () => {
+    const { configPath, listPath } = setup('email,name,plan\r\nann@example.com,"Ann\r\nLee",pro\r\nbob@example.com,Bob,basic\r\n', { order: ['postmark'] });
+    const result = await bulk(configPath, listPath);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json()).toMatchObject({ recipients: 2, delivered: 2, invalid: 0 });
+    expect(postmark.sent[0].body[0]).toMatchObject({ To: 'ann@example.com', Subject: 'Hi Ann Lee', HtmlBody: '<p>Hello Ann\nLee, your plan: pro</p>', TextBody: 'Hello Ann\nLee' });
+  });
+
   it('a failed message inside a Postmark batch (200 answer) is reported; the others are delivered once', async () => {
     postmark.inactive.add('user3@example.com');
     const { configPath, listPath } = setup(csv(10), { order: ['postmark', 'mailgun'] });

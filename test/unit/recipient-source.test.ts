@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { readRecipients, splitCompleteLines, type RecipientRow } from '../../src/bulk/recipient-source.js';
+import { MAX_LINES_PER_RECORD, readRecipients, splitCompleteLines, type RecipientRow } from '../../src/bulk/recipient-source.js';
 import { parseCsvLine } from '../../src/bulk/csv.js';
 
 /** Reads a list given as stdin in the given pieces (a piece may end anywhere, even inside a character). */
@@ -54,6 +54,51 @@ describe('readRecipients', () => {
       { line: 2, error: 'not a JSON object' },
       { line: 3, error: 'no "email" string' },
     ]);
+  });
+
+  it('reads a quoted field over several lines (CRLF, a blank line, a read cut inside it) as one row at its first line', async () => {
+    const rows = await read(['email,address,name\r\n', 'a@example.com,"1 Main St\r\n\r\nSpring', 'field, IL",Ann\r\nb@example.com,Elm St,Bob\r\n']);
+    expect(rows).toEqual([
+      { line: 2, email: 'a@example.com', fields: { address: '1 Main St\n\nSpringfield, IL', name: 'Ann' } },
+      { line: 5, email: 'b@example.com', fields: { address: 'Elm St', name: 'Bob' } },
+    ]);
+  });
+
+  it('a quote never closed is a bad row at its line; the lines after it are still read', async () => {
+    expect(await read(['email,name\na@example.com,"Ann\nb@example.com,Bob\n\nc@example.com,Cy'])).toEqual([
+      { line: 2, error: 'unclosed quote' },
+      { line: 3, email: 'b@example.com', fields: { name: 'Bob' } },
+      { line: 5, email: 'c@example.com', fields: { name: 'Cy' } },
+    ]);
+  });
+
+  it('a stray quote that pairs up with one further on does not swallow the rows between them', async () => {
+    const list = 'email,name\na@example.com,"Ann\nb@example.com,Bob\nc@example.com,"Cy, Jr."\nd@example.com,Di\n';
+    expect(await read([list])).toEqual([
+      { line: 2, error: 'unclosed quote' },
+      { line: 3, email: 'b@example.com', fields: { name: 'Bob' } },
+      { line: 4, email: 'c@example.com', fields: { name: 'Cy, Jr.' } },
+      { line: 5, email: 'd@example.com', fields: { name: 'Di' } },
+    ]);
+  });
+
+  it(`a quote still open after ${MAX_LINES_PER_RECORD} lines is a bad row, and reading goes on from the line after it`, async () => {
+    const filler = Array.from({ length: MAX_LINES_PER_RECORD + 5 }, (_, i) => `u${i}@example.com,U${i}`);
+    const rows = await read([`email,name\nbad@example.com,"Open\n${filler.join('\n')}\n`]);
+    expect(rows[0]).toEqual({ line: 2, error: `unclosed quote (no closing quote in ${MAX_LINES_PER_RECORD} lines)` });
+    expect(rows.slice(1)).toEqual(filler.map((_, i) => ({ line: 3 + i, email: `u${i}@example.com`, fields: { name: `U${i}` } })));
+  });
+
+  it('an address cannot hold a line break, even quoted', async () => {
+    expect(await read(['email,name\n"a@example.com\nb@example.com",Ann\nc@example.com,Cy\n'])).toEqual([
+      { line: 2, error: 'unclosed quote' },
+      { line: 3, error: '"b@example.com"" is not a valid email address' },
+      { line: 4, email: 'c@example.com', fields: { name: 'Cy' } },
+    ]);
+  });
+
+  it('a header whose quote never closes stops the run', async () => {
+    await expect(read(['email,"name\na@example.com,Ann\n'])).rejects.toThrow(/line 1 must be a CSV header/);
   });
 
   it('stops at a CSV without an email column', async () => {
