@@ -160,9 +160,24 @@ class RowParser {
   private readHeader(cells: string[] | undefined): void {
     this.header = cells?.map((h) => h.trim());
     this.emailColumn = this.header?.findIndex((h) => h.toLowerCase() === 'email') ?? -1;
-    if (!this.header || this.emailColumn < 0) throw new UserError(`--recipients ${this.source}: line 1 must be a CSV header with an "email" column`, { hint: 'e.g. email,name,plan' });
+    if (!this.header || this.emailColumn < 0) {
+      const separator = this.header?.length === 1 ? OTHER_SEPARATORS.find(({ character }) => this.header![0].includes(character)) : undefined;
+      const hint = separator ? `this header looks separated by ${separator.name}: save the list as comma-separated CSV` : 'e.g. email,name,plan';
+      throw new UserError(`--recipients ${this.source}: line 1 must be a CSV header with an "email" column`, { hint });
+    }
+    // Field names are case-sensitive ({{Name}} is not {{name}}); the email column is not.
+    const sameColumn = (a: string, b: string) => a === b || (a.toLowerCase() === 'email' && b.toLowerCase() === 'email');
+    const repeated = this.header.find((name, i) => this.header!.findIndex((other) => sameColumn(other, name)) !== i);
+    // A repeated column would leave one of its values out of every row, unseen.
+    if (repeated !== undefined) throw new UserError(`--recipients ${this.source}: line 1 names the column "${repeated}" more than once`, { hint: 'give each column its own name' });
   }
 }
+
+/** Separators that spreadsheets write for "CSV" in some settings (Excel in many European locales uses ';'). */
+const OTHER_SEPARATORS = [
+  { character: ';', name: 'semicolons' },
+  { character: '\t', name: 'tabs' },
+];
 
 /** The row, or an error when its address is not one recipient's. */
 function withRecipientAddress(row: ParsedRow): ParsedRow {

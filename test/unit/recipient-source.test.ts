@@ -101,6 +101,20 @@ describe('readRecipients', () => {
     await expect(read(['email,"name\na@example.com,Ann\n'])).rejects.toThrow(/line 1 must be a CSV header/);
   });
 
+  it('stops at a header naming a column twice (the email column in any case); Name and name are two fields', async () => {
+    await expect(read(['email,name,plan,name\na@example.com,A,x,B\n'])).rejects.toThrow(/names the column "name" more than once/);
+    await expect(read(['Email,name,EMAIL\na@example.com,A,b@example.com\n'])).rejects.toThrow(/names the column "EMAIL" more than once/);
+    expect(await read(['email,Name,name\na@example.com,A,a\n'])).toEqual([{ line: 2, email: 'a@example.com', fields: { Name: 'A', name: 'a' } }]);
+  });
+
+  it.each([
+    ['email;name\na@example.com;A\n', 'semicolons'],
+    ['email\tname\na@example.com\tA\n', 'tabs'],
+  ])('a list separated by something else than commas gets a hint that says so: %j', async (list, separator) => {
+    const error = await read([list]).then(() => undefined, (e: unknown) => e);
+    expect(error).toMatchObject({ message: expect.stringMatching(/line 1 must be a CSV header with an "email" column/), hint: expect.stringContaining(`separated by ${separator}`) });
+  });
+
   it('stops at a CSV without an email column', async () => {
     await expect(read(['name,plan\nA,x\n'])).rejects.toThrow(/line 1 must be a CSV header with an "email" column/);
   });
