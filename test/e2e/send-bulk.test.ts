@@ -152,6 +152,15 @@ describe('bulk send', () => {
     expect(report.failures[2].reason).toContain('2 columns, the header has 3');
   });
 
+  it('a list with a header and no rows sends nothing, exits 0 and says so on stderr', async () => {
+    const { configPath, listPath } = setup('email,name,plan\n', { order: ['postmark'] });
+    const result = await bulk(configPath, listPath);
+    expect(result.code).toBe(0);
+    expect(result.json()).toMatchObject({ status: 'delivered', recipients: 0, delivered: 0 });
+    expect(result.stderr).toMatch(/list\.csv has no recipient rows: nothing was sent/);
+    expect(postmark.sent).toEqual([]);
+  });
+
   it('a list without an email column is a usage error', async () => {
     const { configPath, listPath } = setup('name,plan\nA,x\n', { order: ['postmark'] });
     const result = await bulk(configPath, listPath);

@@ -69,6 +69,8 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
       process.removeListener('SIGTERM', stop);
     }
     bar?.finish(handled(stats));
+    // Not an error (a nightly job's list can be empty), but seldom what was meant.
+    if (stats.read === 0 && !sender.interrupted) output.warn(`${flags.recipients === '-' ? 'stdin' : flags.recipients} has no recipient rows: nothing was sent`);
 
     const sent = stats.delivered + stats.skipped;
     const failed = stats.rejected + stats.queued + stats.invalid;
