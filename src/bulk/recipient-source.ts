@@ -124,10 +124,12 @@ class RowParser {
       this.readHeader(cells);
       return;
     }
-    // A stray quote can pair up with one many lines further on: a record that only holds
-    // together as a bad row is taken for that, so the lines inside it are not lost in it.
+    // A stray quote can pair up with one many lines further on. A record that only holds together
+    // as a bad row, or whose field holds a line that reads as a whole row of the list, is taken
+    // for that: the rows inside it must not be lost in it.
     const row = this.toRow(cells);
-    if ('error' in row) {
+    const insideField = [...record.lines.slice(1, -1), beforeClosingQuote(line)];
+    if ('error' in row || insideField.some((text) => this.isWholeRow(text))) {
       this.giveUpOpenRecord(rows);
       return;
     }
@@ -147,6 +149,11 @@ class RowParser {
   private takeCells(cells: string[], lineNumber: number, rows: RecipientRow[]): void {
     if (this.header) this.push(this.toRow(cells), lineNumber, rows);
     else this.readHeader(cells);
+  }
+
+  private isWholeRow(line: string): boolean {
+    const cells = parseCsvLine(line);
+    return cells !== undefined && !('error' in this.toRow(cells));
   }
 
   private toRow(cells: string[]): ParsedRow {
@@ -178,6 +185,16 @@ const OTHER_SEPARATORS = [
   { character: ';', name: 'semicolons' },
   { character: '\t', name: 'tabs' },
 ];
+
+/** The text of a line that starts inside a quoted field, up to the quote that closes it. */
+function beforeClosingQuote(line: string): string {
+  for (let i = 0; i < line.length; i++) {
+    if (line[i] !== '"') continue;
+    if (line[i + 1] !== '"') return line.slice(0, i);
+    i++;
+  }
+  return line;
+}
 
 /** The row, or an error when its address is not one recipient's. */
 function withRecipientAddress(row: ParsedRow): ParsedRow {

@@ -82,6 +82,26 @@ describe('readRecipients', () => {
     ]);
   });
 
+  it('a quote closing at the end of a later row does not take that row into its field', async () => {
+    expect(await read(['email,name\na@example.com,"Ann\nb@example.com,Bob"\nc@example.com,Cy\n'])).toEqual([
+      { line: 2, error: 'unclosed quote' },
+      { line: 3, email: 'b@example.com', fields: { name: 'Bob"' } },
+      { line: 4, email: 'c@example.com', fields: { name: 'Cy' } },
+    ]);
+    expect(await read(['email,name\na@example.com,"Ann\nb@example.com,Bob\nc@example.com,Cy"\n'])).toEqual([
+      { line: 2, error: 'unclosed quote' },
+      { line: 3, email: 'b@example.com', fields: { name: 'Bob' } },
+      { line: 4, email: 'c@example.com', fields: { name: 'Cy"' } },
+    ]);
+    // A field over lines that do not read as rows on their own is still one field, "" included.
+    expect(await read(['email,note\na@example.com,"He said ""hi,""\nthen ""bye"""\n'])).toEqual([
+      { line: 2, email: 'a@example.com', fields: { note: 'He said "hi,"\nthen "bye"' } },
+    ]);
+    expect(await read(['name,address,email\nAnn,"1 Main St\nSpringfield, IL",a@example.com\n'])).toEqual([
+      { line: 2, email: 'a@example.com', fields: { name: 'Ann', address: '1 Main St\nSpringfield, IL' } },
+    ]);
+  });
+
   it(`a quote still open after ${MAX_LINES_PER_RECORD} lines is a bad row, and reading goes on from the line after it`, async () => {
     const filler = Array.from({ length: MAX_LINES_PER_RECORD + 5 }, (_, i) => `u${i}@example.com,U${i}`);
     const rows = await read([`email,name\nbad@example.com,"Open\n${filler.join('\n')}\n`]);
