@@ -3,33 +3,58 @@
  * quoted field is not closed: the record goes on on the next line, or has a stray quote.
  */
 export function parseCsvLine(line: string): string[] | undefined {
-  if (!line.includes('"')) return splitPlain(line);
+  return parseCsvRecord(line)?.cells;
+}
+
+/**
+ * Splits a CSV record, which may span lines. It reads leniently (a quote inside an unquoted cell,
+ * or text after a closing quote, is kept as text); `strict` says whether the record needed that.
+ */
+export function parseCsvRecord(text: string): { cells: string[]; strict: boolean } | undefined {
+  if (!text.includes('"')) return { cells: splitPlain(text), strict: true };
   const cells: string[] = [];
   let cell = '';
-  let quoted = false;
+  let strict = true;
+  /** The cell's quoted part has closed: only spaces may follow before the next comma. */
+  let afterQuotedPart = false;
   let i = 0;
-  while (i < line.length) {
-    const ch = line[i];
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        cell += '"';
-        i += 2;
-        continue;
-      }
-      if (ch === '"') quoted = false;
-      else cell += ch;
-    } else if (ch === '"' && cell.trim() === '') {
-      quoted = true;
-      cell = '';
-    } else if (ch === ',') {
+  while (i < text.length) {
+    const ch = text[i];
+    if (ch === '"' && cell.trim() === '') {
+      if (afterQuotedPart) strict = false;
+      const quoted = readQuoted(text, i + 1);
+      if (!quoted) return undefined;
+      cell = quoted.value;
+      i = quoted.end;
+      afterQuotedPart = true;
+      continue;
+    }
+    if (ch === ',') {
       cells.push(cell.trim());
       cell = '';
-    } else cell += ch;
+      afterQuotedPart = false;
+    } else {
+      if (afterQuotedPart ? !/\s/.test(ch) : ch === '"') strict = false;
+      cell += ch;
+    }
     i++;
   }
-  if (quoted) return undefined;
   cells.push(cell.trim());
-  return cells;
+  return { cells, strict };
+}
+
+/** The value of a quoted field whose text starts at `start`, and the index after its closing quote. */
+function readQuoted(text: string, start: number): { value: string; end: number } | undefined {
+  let value = '';
+  let i = start;
+  for (;;) {
+    const quote = text.indexOf('"', i);
+    if (quote < 0) return undefined;
+    value += text.slice(i, quote);
+    if (text[quote + 1] !== '"') return { value, end: quote + 1 };
+    value += '"';
+    i = quote + 2;
+  }
 }
 
 /** A record without quotes: split at the commas, trimming only cells that need it. */

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { isBareAddress } from '../core/address.js';
 import { UserError } from '../core/errors.js';
-import { parseCsvLine } from './csv.js';
+import { parseCsvLine, parseCsvRecord } from './csv.js';
 
 export type RecipientRow = { line: number; email: string; fields: Record<string, string> } | { line: number; error: string };
 
@@ -62,20 +62,40 @@ export function splitCompleteLines(text: string): { lines: string[]; rest: strin
 
 /**
  * A quoted CSV field may hold line breaks (a postal address, a note): its record then spans several
- * lines. A quote still open after this many lines is taken for a typo instead.
+ * lines. A quote still open after this many lines, or characters, is taken for a typo instead.
  */
 export const MAX_LINES_PER_RECORD = 100;
+export const MAX_CHARS_PER_RECORD = 64 * 1024;
 
 type ParsedRow = { email: string; fields: Record<string, string> } | { error: string };
 
-/** Turns the lines of a list into rows: the first line decides the format, a CSV header the columns. */
+/** The lines so far of a CSV record whose quoted field is not closed yet. */
+interface OpenRecord {
+  startLine: number;
+  lines: string[];
+  chars: number;
+}
+
+/**
+ * Turns the lines of a list into rows: the first line decides the format, a CSV header the columns.
+ *
+ * A record over several lines is taken only when it reads as RFC 4180 says, makes a good row, and
+ * holds no line that reads as a row of its own. A stray quote (a typo) can pair up with a quote many
+ * lines further on, and the rows between must not vanish into one field — nor may an address
+ * inside a quoted note be mailed. So:
+ * - a quote that never closes, or closes with text after it, is a bad row at its line, and the
+ *   lines after it are read again one by one (none of them can start a record over lines then);
+ * - a record that closes well but into a bad row, or around a line that reads as a row, is one
+ *   bad row naming its lines: which reading is right, only the list's author can tell.
+ */
 class RowParser {
   private format?: ListFormat;
   private header?: string[];
   private emailColumn = -1;
   private lineNumber = 0;
-  /** The lines so far of a CSV record whose quoted field is not closed yet. */
-  private openRecord?: { startLine: number; lines: string[] };
+  private openRecord?: OpenRecord;
+  /** Lines up to this one are read again after a broken quote: each is a record of its own. */
+  private oneLinePerRecordUntil = 0;
 
   constructor(private readonly source: string) {}
 
@@ -91,13 +111,13 @@ class RowParser {
   /** The end of the list: a record whose quote never closed is a bad row. */
   finish(): RecipientRow[] {
     const rows: RecipientRow[] = [];
-    if (this.openRecord) this.giveUpOpenRecord(rows);
+    if (this.openRecord) this.rereadAfterBrokenQuote(this.openRecord, 'unclosed quote', rows);
     return rows;
   }
 
   private take(line: string, lineNumber: number, rows: RecipientRow[]): void {
     if (this.openRecord) {
-      this.continueOpenRecord(line, rows);
+      this.continueOpenRecord(this.openRecord, line, rows);
       return;
     }
     if (line.trim() === '') return;
@@ -107,52 +127,54 @@ class RowParser {
       return;
     }
     const cells = parseCsvLine(line);
-    if (cells) this.takeCells(cells, lineNumber, rows);
-    else this.openRecord = { startLine: lineNumber, lines: [line] };
+    if (!this.header) this.readHeader(cells);
+    else if (cells) this.push(this.toRow(cells), lineNumber, rows);
+    else if (lineNumber <= this.oneLinePerRecordUntil) rows.push({ line: lineNumber, error: 'unclosed quote' });
+    else this.openRecord = { startLine: lineNumber, lines: [line], chars: line.length };
   }
 
-  private continueOpenRecord(line: string, rows: RecipientRow[]): void {
-    const record = this.openRecord!;
+  private continueOpenRecord(record: OpenRecord, line: string, rows: RecipientRow[]): void {
     record.lines.push(line);
-    const cells = parseCsvLine(record.lines.join('\n'));
-    if (!cells) {
-      if (record.lines.length >= MAX_LINES_PER_RECORD) this.giveUpOpenRecord(rows);
+    record.chars += line.length + 1;
+    // The field is open at the start of the line: only a quote can close it.
+    const parsed = line.includes('"') ? parseCsvRecord(record.lines.join('\n')) : undefined;
+    if (!parsed) {
+      if (record.lines.length >= MAX_LINES_PER_RECORD || record.chars > MAX_CHARS_PER_RECORD) {
+        this.rereadAfterBrokenQuote(record, `unclosed quote (no closing quote within ${MAX_LINES_PER_RECORD} lines or ${MAX_CHARS_PER_RECORD / 1024} KB)`, rows);
+      }
       return;
     }
-    if (!this.header) {
-      this.openRecord = undefined;
-      this.readHeader(cells);
-      return;
-    }
-    // A stray quote can pair up with one many lines further on. A record that only holds together
-    // as a bad row, or whose field holds a line that reads as a whole row of the list, is taken
-    // for that: the rows inside it must not be lost in it.
-    const row = this.toRow(cells);
-    const insideField = [...record.lines.slice(1, -1), beforeClosingQuote(line)];
-    if ('error' in row || insideField.some((text) => this.isWholeRow(text))) {
-      this.giveUpOpenRecord(rows);
+    if (!parsed.strict) {
+      this.rereadAfterBrokenQuote(record, 'unclosed quote', rows);
       return;
     }
     this.openRecord = undefined;
+    const lastLine = record.startLine + record.lines.length - 1;
+    const span = `lines ${record.startLine}–${lastLine}: a quoted field runs over these lines`;
+    const row = this.toRow(parsed.cells);
+    if ('error' in row) {
+      rows.push({ line: record.startLine, error: `${span}, and makes a bad row (${row.error})` });
+      return;
+    }
+    const insideField = [...record.lines.slice(1, -1), beforeClosingQuote(line)];
+    const rowInside = insideField.findIndex((text) => this.readsAsRow(text));
+    if (rowInside >= 0) {
+      rows.push({ line: record.startLine, error: `${span}, and line ${record.startLine + 1 + rowInside} inside it reads as a row of its own (check the quotes)` });
+      return;
+    }
     this.push(row, record.startLine, rows);
   }
 
-  /** The first line of the open record is a bad row; the lines after it are read again on their own. */
-  private giveUpOpenRecord(rows: RecipientRow[]): void {
-    const { startLine, lines } = this.openRecord!;
+  /** The first line of the record is a bad row; the lines after it are read again, one record each. */
+  private rereadAfterBrokenQuote(record: OpenRecord, reason: string, rows: RecipientRow[]): void {
     this.openRecord = undefined;
-    if (!this.header) this.readHeader(undefined);
-    rows.push({ line: startLine, error: lines.length >= MAX_LINES_PER_RECORD ? `unclosed quote (no closing quote in ${MAX_LINES_PER_RECORD} lines)` : 'unclosed quote' });
-    lines.slice(1).forEach((line, i) => this.take(line, startLine + 1 + i, rows));
+    rows.push({ line: record.startLine, error: reason });
+    this.oneLinePerRecordUntil = record.startLine + record.lines.length - 1;
+    record.lines.slice(1).forEach((line, i) => this.take(line, record.startLine + 1 + i, rows));
   }
 
-  private takeCells(cells: string[], lineNumber: number, rows: RecipientRow[]): void {
-    if (this.header) this.push(this.toRow(cells), lineNumber, rows);
-    else this.readHeader(cells);
-  }
-
-  private isWholeRow(line: string): boolean {
-    const cells = parseCsvLine(line);
+  private readsAsRow(text: string): boolean {
+    const cells = parseCsvLine(text);
     return cells !== undefined && !('error' in this.toRow(cells));
   }
 
@@ -165,18 +187,20 @@ class RowParser {
   }
 
   private readHeader(cells: string[] | undefined): void {
-    this.header = cells?.map((h) => h.trim());
-    this.emailColumn = this.header?.findIndex((h) => h.toLowerCase() === 'email') ?? -1;
-    if (!this.header || this.emailColumn < 0) {
-      const separator = this.header?.length === 1 ? OTHER_SEPARATORS.find(({ character }) => this.header![0].includes(character)) : undefined;
+    const where = `--recipients ${this.source}: line 1`;
+    if (!cells) throw new UserError(`${where} has a quote that does not close on that line`, { hint: 'a header is one line: e.g. email,name,plan' });
+    this.header = cells.map((h) => h.trim());
+    this.emailColumn = this.header.findIndex((h) => h.toLowerCase() === 'email');
+    if (this.emailColumn < 0) {
+      const separator = this.header.length === 1 ? OTHER_SEPARATORS.find(({ character }) => this.header![0].includes(character)) : undefined;
       const hint = separator ? `this header looks separated by ${separator.name}: save the list as comma-separated CSV` : 'e.g. email,name,plan';
-      throw new UserError(`--recipients ${this.source}: line 1 must be a CSV header with an "email" column`, { hint });
+      throw new UserError(`${where} must be a CSV header with an "email" column`, { hint });
     }
     // Field names are case-sensitive ({{Name}} is not {{name}}); the email column is not.
     const sameColumn = (a: string, b: string) => a === b || (a.toLowerCase() === 'email' && b.toLowerCase() === 'email');
     const repeated = this.header.find((name, i) => this.header!.findIndex((other) => sameColumn(other, name)) !== i);
     // A repeated column would leave one of its values out of every row, unseen.
-    if (repeated !== undefined) throw new UserError(`--recipients ${this.source}: line 1 names the column "${repeated}" more than once`, { hint: 'give each column its own name' });
+    if (repeated !== undefined) throw new UserError(`${where} names the column "${repeated}" more than once`, { hint: 'give each column its own name' });
   }
 }
 

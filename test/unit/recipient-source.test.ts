@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { MAX_LINES_PER_RECORD, readRecipients, splitCompleteLines, type RecipientRow } from '../../src/bulk/recipient-source.js';
+import { MAX_CHARS_PER_RECORD, MAX_LINES_PER_RECORD, readRecipients, splitCompleteLines, type RecipientRow } from '../../src/bulk/recipient-source.js';
 import { parseCsvLine } from '../../src/bulk/csv.js';
 
 /** Reads a list given as stdin in the given pieces (a piece may end anywhere, even inside a character). */
@@ -62,63 +62,81 @@ describe('readRecipients', () => {
       { line: 2, email: 'a@example.com', fields: { address: '1 Main St\n\nSpringfield, IL', name: 'Ann' } },
       { line: 5, email: 'b@example.com', fields: { address: 'Elm St', name: 'Bob' } },
     ]);
+    // The field's last line may read like a row up to its comma; "" stays a quote.
+    expect(await read(['name,address,email\nAnn,"1 Main St\nSpringfield, IL",a@example.com\n'])).toEqual([
+      { line: 2, email: 'a@example.com', fields: { name: 'Ann', address: '1 Main St\nSpringfield, IL' } },
+    ]);
+    expect(await read(['email,note\na@example.com,"He said ""hi,""\nthen ""bye"""\n'])).toEqual([
+      { line: 2, email: 'a@example.com', fields: { note: 'He said "hi,"\nthen "bye"' } },
+    ]);
   });
 
-  it('a quote never closed is a bad row at its line; the lines after it are still read', async () => {
+  it('a quote never closed is a bad row at its line; the lines after it are read one by one, even ones that open a quote', async () => {
     expect(await read(['email,name\na@example.com,"Ann\nb@example.com,Bob\n\nc@example.com,Cy'])).toEqual([
       { line: 2, error: 'unclosed quote' },
       { line: 3, email: 'b@example.com', fields: { name: 'Bob' } },
       { line: 5, email: 'c@example.com', fields: { name: 'Cy' } },
     ]);
+    // Line 3 closes line 2's quote with text after it, then opens one of its own: nothing after it is lost.
+    expect(await read(['email,name\na@example.com,"Ann\nb@example.com,5" TV,"x\nc@example.com,Cy\nd@example.com,Di\n'])).toEqual([
+      { line: 2, error: 'unclosed quote' },
+      { line: 3, error: 'unclosed quote' },
+      { line: 4, email: 'c@example.com', fields: { name: 'Cy' } },
+      { line: 5, email: 'd@example.com', fields: { name: 'Di' } },
+    ]);
   });
 
-  it('a stray quote that pairs up with one further on does not swallow the rows between them', async () => {
-    const list = 'email,name\na@example.com,"Ann\nb@example.com,Bob\nc@example.com,"Cy, Jr."\nd@example.com,Di\n';
-    expect(await read([list])).toEqual([
+  it('a stray quote closed by a later quote with text after it does not swallow the rows between them', async () => {
+    expect(await read(['email,name\na@example.com,"Ann\nb@example.com,Bob\nc@example.com,"Cy, Jr."\nd@example.com,Di\n'])).toEqual([
       { line: 2, error: 'unclosed quote' },
       { line: 3, email: 'b@example.com', fields: { name: 'Bob' } },
       { line: 4, email: 'c@example.com', fields: { name: 'Cy, Jr.' } },
       { line: 5, email: 'd@example.com', fields: { name: 'Di' } },
     ]);
-  });
-
-  it('a quote closing at the end of a later row does not take that row into its field', async () => {
-    expect(await read(['email,name\na@example.com,"Ann\nb@example.com,Bob"\nc@example.com,Cy\n'])).toEqual([
-      { line: 2, error: 'unclosed quote' },
-      { line: 3, email: 'b@example.com', fields: { name: 'Bob"' } },
-      { line: 4, email: 'c@example.com', fields: { name: 'Cy' } },
-    ]);
-    expect(await read(['email,name\na@example.com,"Ann\nb@example.com,Bob\nc@example.com,Cy"\n'])).toEqual([
+    expect(await read(['name,email\n"Ann,a@example.com\n"Bob",b@example.com\n'])).toEqual([
       { line: 2, error: 'unclosed quote' },
       { line: 3, email: 'b@example.com', fields: { name: 'Bob' } },
-      { line: 4, email: 'c@example.com', fields: { name: 'Cy"' } },
-    ]);
-    // A field over lines that do not read as rows on their own is still one field, "" included.
-    expect(await read(['email,note\na@example.com,"He said ""hi,""\nthen ""bye"""\n'])).toEqual([
-      { line: 2, email: 'a@example.com', fields: { note: 'He said "hi,"\nthen "bye"' } },
-    ]);
-    expect(await read(['name,address,email\nAnn,"1 Main St\nSpringfield, IL",a@example.com\n'])).toEqual([
-      { line: 2, email: 'a@example.com', fields: { name: 'Ann', address: '1 Main St\nSpringfield, IL' } },
     ]);
   });
 
-  it(`a quote still open after ${MAX_LINES_PER_RECORD} lines is a bad row, and reading goes on from the line after it`, async () => {
-    const filler = Array.from({ length: MAX_LINES_PER_RECORD + 5 }, (_, i) => `u${i}@example.com,U${i}`);
-    const rows = await read([`email,name\nbad@example.com,"Open\n${filler.join('\n')}\n`]);
-    expect(rows[0]).toEqual({ line: 2, error: `unclosed quote (no closing quote in ${MAX_LINES_PER_RECORD} lines)` });
-    expect(rows.slice(1)).toEqual(filler.map((_, i) => ({ line: 3 + i, email: `u${i}@example.com`, fields: { name: `U${i}` } })));
-  });
-
-  it('an address cannot hold a line break, even quoted', async () => {
-    expect(await read(['email,name\n"a@example.com\nb@example.com",Ann\nc@example.com,Cy\n'])).toEqual([
-      { line: 2, error: 'unclosed quote' },
-      { line: 3, error: '"b@example.com"" is not a valid email address' },
+  it('a field over lines that holds a line reading as a row is one bad row naming its lines: nobody in it is mailed', async () => {
+    expect(await read(['email,name\na@example.com,"Ann\nb@example.com,Bob"\nc@example.com,Cy\n'])).toEqual([
+      { line: 2, error: 'lines 2–3: a quoted field runs over these lines, and line 3 inside it reads as a row of its own (check the quotes)' },
       { line: 4, email: 'c@example.com', fields: { name: 'Cy' } },
     ]);
+    // Valid RFC 4180, but bob may be a recipient with a stray quote, or a contact in a note.
+    expect(await read(['email,note\na@example.com,"Backup contact:\nbob@example.com, mobile"\n'])).toEqual([
+      { line: 2, error: 'lines 2–3: a quoted field runs over these lines, and line 3 inside it reads as a row of its own (check the quotes)' },
+    ]);
   });
 
-  it('a header whose quote never closes stops the run', async () => {
-    await expect(read(['email,"name\na@example.com,Ann\n'])).rejects.toThrow(/line 1 must be a CSV header/);
+  it('a field over lines that makes a bad row is one bad row naming its lines (an address cannot hold a line break)', async () => {
+    expect(await read(['email,name\n"a@example.com\nb@example.com",Ann\nc@example.com,Cy\n'])).toEqual([
+      { line: 2, error: 'lines 2–3: a quoted field runs over these lines, and makes a bad row ("a@example.com\nb@example.com" is not a valid email address)' },
+      { line: 4, email: 'c@example.com', fields: { name: 'Cy' } },
+    ]);
+    expect(await read(['email,name\na@example.com,"1 Main St\nSpringfield",Ann\n'])).toEqual([
+      { line: 2, error: 'lines 2–3: a quoted field runs over these lines, and makes a bad row (3 columns, the header has 2)' },
+    ]);
+  });
+
+  it(`a quote still open after ${MAX_LINES_PER_RECORD} lines or ${MAX_CHARS_PER_RECORD / 1024} KB is a bad row, and reading goes on from the line after it`, async () => {
+    const reason = `unclosed quote (no closing quote within ${MAX_LINES_PER_RECORD} lines or ${MAX_CHARS_PER_RECORD / 1024} KB)`;
+    const filler = Array.from({ length: MAX_LINES_PER_RECORD + 5 }, (_, i) => `u${i}@example.com,U${i}`);
+    const rows = await read([`email,name\nbad@example.com,"Open\n${filler.join('\n')}\n`]);
+    expect(rows[0]).toEqual({ line: 2, error: reason });
+    expect(rows.slice(1)).toEqual(filler.map((_, i) => ({ line: 3 + i, email: `u${i}@example.com`, fields: { name: `U${i}` } })));
+    const long = 'x'.repeat(MAX_CHARS_PER_RECORD);
+    expect(await read([`email,name\nbad@example.com,"Open\nl@example.com,${long}\nok@example.com,OK\n`])).toEqual([
+      { line: 2, error: reason },
+      { line: 3, email: 'l@example.com', fields: { name: long } },
+      { line: 4, email: 'ok@example.com', fields: { name: 'OK' } },
+    ]);
+  });
+
+  it('a header whose quote does not close on its line stops the run', async () => {
+    await expect(read(['email,"name\na@example.com,Ann\n'])).rejects.toThrow(/line 1 has a quote that does not close on that line/);
+    await expect(read(['email,"name\na@example.com,Ann\nb@example.com,"Bob"\n'])).rejects.toThrow(/line 1 has a quote/);
   });
 
   it('stops at a header naming a column twice (the email column in any case); Name and name are two fields', async () => {
