@@ -139,13 +139,13 @@ export class BulkSender {
 
   /** `rows` comes in chunks (see readRecipients). */
   async run(rows: AsyncIterable<RecipientRow[]>): Promise<BulkStats> {
-    const holder = this.store.claimBulkRun(this.runKey, this.owner, this.dispatcher.now(), RUN_LOCK_STALE_MS, isLeaseOwnerAlive);
+    const holder = this.store.claimRunLock(this.runKey, this.owner, this.dispatcher.now(), RUN_LOCK_STALE_MS, isLeaseOwnerAlive);
     if (holder) throw new UserError(`another run of this message to this list is still going (${holder})`, { hint: 'wait for it to finish; rerunning afterwards sends only what it did not' });
     try {
       return await this.runWithLock(rows);
     } finally {
       try {
-        this.store.releaseBulkRun(this.runKey, this.owner);
+        this.store.releaseRunLock(this.runKey, this.owner);
       } finally {
         this.taken.close();
         this.deliveredEarlier.close();
@@ -222,7 +222,7 @@ export class BulkSender {
     const now = this.dispatcher.now();
     if (now - this.lastHeartbeat < HEARTBEAT_EVERY_MS) return;
     this.lastHeartbeat = now;
-    this.store.heartbeatBulkRun(this.runKey, this.owner, now);
+    this.store.heartbeatRunLock(this.runKey, this.owner, now);
   }
 
   private batchSizeFor(providerName: string): number {

@@ -223,8 +223,8 @@ export class Store implements HealthBook {
     this.settleInFlight(batchId, digests.filter((digest) => !resolvedDigests.has(digest)));
   }
 
-  /** Takes the run of a bulk message; returns the live holder when another run has it. */
-  claimBulkRun(runKey: string, owner: string, now: number, staleAfterMs: number, isOwnerAlive: (owner: string) => boolean): string | undefined {
+  /** Takes the run of a message (a bulk run, or one send): returns the live holder when another run has it. */
+  claimRunLock(runKey: string, owner: string, now: number, staleAfterMs: number, isOwnerAlive: (owner: string) => boolean): string | undefined {
     return this.atomically(() => {
       const row = this.sql('SELECT owner, heartbeat_at FROM bulk_run_locks WHERE run_key = ?').get(runKey) as { owner: string; heartbeat_at: number } | undefined;
       if (row && row.owner !== owner && row.heartbeat_at > now - staleAfterMs && isOwnerAlive(row.owner)) return row.owner;
@@ -233,11 +233,11 @@ export class Store implements HealthBook {
     });
   }
 
-  heartbeatBulkRun(runKey: string, owner: string, now: number): void {
+  heartbeatRunLock(runKey: string, owner: string, now: number): void {
     this.sql('UPDATE bulk_run_locks SET heartbeat_at = ? WHERE run_key = ? AND owner = ?').run(now, runKey, owner);
   }
 
-  releaseBulkRun(runKey: string, owner: string): void {
+  releaseRunLock(runKey: string, owner: string): void {
     this.sql('DELETE FROM bulk_run_locks WHERE run_key = ? AND owner = ?').run(runKey, owner);
   }
 

@@ -57,6 +57,25 @@ describe('a rerun never resends what waits in the outbox', () => {
   });
 });
 
+describe('runs at the same moment', () => {
+  it('three identical sends at once (CI retries, parallel jobs): one delivery; the others wait and report it', async () => {
+    postmark.latencyMs = 600;
+    try {
+      const { configPath } = live({ order: ['postmark'] });
+      const args = [...sendArgs(configPath, 'dup@example.com'), '--idempotency-key', 'order-1001'];
+      const runs = await Promise.all([1, 2, 3].map(() => runCli(args, { env: TEST_ENV })));
+      expect(runs.map((r) => r.code)).toEqual([0, 0, 0]);
+      expect(postmark.requests).toHaveLength(1);
+      const results = runs.map((r) => r.json());
+      expect(new Set(results.map((r) => r.messageId)).size).toBe(1);
+      expect(results.filter((r) => r.duplicateOf)).toHaveLength(2);
+      expect(runs.filter((r) => r.stderr.includes('is sending this message: waiting for it to finish'))).toHaveLength(2);
+    } finally {
+      postmark.latencyMs = 0;
+    }
+  });
+});
+
 describe('outcomes after hand-over are ambiguous, not retried', () => {
   it('postmark: connection reset after the request was sent', async () => {
     postmark.failNext({ destroy: true });
@@ -254,7 +273,7 @@ describe('second review: bulk reruns and the outbox', () => {
     const { Store } = await import('../../src/store/store.js');
     const store = await Store.open(path.join(dir, 'outbox.db'));
     const key = dry.idempotencyKey as string;
-    store.claimBulkRun(key, 'other-container:4242:dead', Date.now() - 60 * 60_000, 1, () => true);
+    store.claimRunLock(key, 'other-container:4242:dead', Date.now() - 60 * 60_000, 1, () => true);
     store.close();
     const result = await runCli(bulkArgs(configPath, list), { env: TEST_ENV });
     expect(result.code, result.stderr).toBe(0);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { Dispatcher, type Dispatch } from '../../app/dispatcher.js';
+import { withMessageLock } from '../../app/message-lock.js';
 import { retryOutboxEntries } from '../../app/retry-outbox.js';
 import { ExitCode, UserError } from '../../core/errors.js';
 import { describeHealth } from '../../core/health.js';
@@ -41,10 +42,18 @@ export async function run(options: Record<string, unknown>, output: Output, comm
     if (store) for (const name of route.chain) output.detail(`health of ${name}: ${describeHealth(store.get(name), Date.now())}`);
     if (flags.dryRun) return printDryRun(output, dispatcher, message, route);
 
-    const waiting = store!.openEntryFor(message.idempotencyKey);
-    if (waiting) return await retryWaitingEntry(output, dispatcher, message, waiting);
-    const result = await dispatcher.deliver(message, route.chain);
-    return finish(output, store!, config.failover.outboxPath, message, route, result);
+    const onWait = (holder: string) => output.warn(`another penguinmails run (${holder}) is sending this message: waiting for it to finish`);
+    return await withMessageLock(
+      store!,
+      message.idempotencyKey,
+      async () => {
+        const waiting = store!.openEntryFor(message.idempotencyKey);
+        if (waiting) return await retryWaitingEntry(output, dispatcher, message, waiting);
+        const result = await dispatcher.deliver(message, route.chain);
+        return finish(output, store!, config.failover.outboxPath, message, route, result);
+      },
+      { onWait },
+    );
   } finally {
     await dispatcher.close();
     store?.close();
