@@ -34,11 +34,18 @@ export async function* readRecipients(source: string, stdin: Readable = process.
   if (source === '-') input.setEncoding('utf8');
   const parser = new RowParser(source);
   let partial = '';
-  for await (const chunk of input as AsyncIterable<string>) {
-    const { lines, rest } = splitCompleteLines(partial + chunk);
-    partial = rest;
-    const rows = parser.parseLines(lines);
-    if (rows.length) yield rows;
+  try {
+    for await (const chunk of input as AsyncIterable<string>) {
+      const { lines, rest } = splitCompleteLines(partial + chunk);
+      partial = rest;
+      const rows = parser.parseLines(lines);
+      if (rows.length) yield rows;
+    }
+  } catch (error) {
+    // A directory, a device that fails: opening worked, reading did not.
+    const { code } = error as NodeJS.ErrnoException;
+    if (typeof code !== 'string' || !code.startsWith('E')) throw error;
+    throw new UserError(`--recipients: cannot read ${source === '-' ? 'stdin' : source} (${code})`, { hint: code === 'EISDIR' ? 'give the path of a CSV or JSONL file, not a directory' : undefined });
   }
   const rows = [...parser.parseLines(partial === '' ? [] : partial.split(LINE_BREAK)), ...parser.finish()];
   if (rows.length) yield rows;

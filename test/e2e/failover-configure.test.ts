@@ -125,6 +125,14 @@ describe('failover configure (flags)', () => {
     expect(existsSync(path.join(dir, CONFIG_NAME))).toBe(false);
   });
 
+  it.skipIf(!existsSync('/sys'))('a config it may not write is a usage error that says nothing was created, not a crash', async () => {
+    // /sys refuses new files even to root, where file modes would not.
+    const result = await runCli(['--config', '/sys/penguinmails.config.yaml', 'failover', 'configure', '--primary', 'postmark', '--fallback', 'mailgun', '--final', 'smtp', '--yes'], { cwd: tempDir(), env: NO_SECRETS });
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toMatch(/cannot write \/sys\/penguinmails\.config\.yaml \(EACCES\): nothing was created/);
+    expect(result.stderr).not.toMatch(/internal error/);
+  });
+
   it('edits the file given by --config', async () => {
     const dir = tempDir({ 'custom.yaml': EXAMPLE });
     const result = await runCli(['--config', 'custom.yaml', 'failover', 'configure', '--retry-delay', '10s', '--yes'], { cwd: dir, env: NO_SECRETS });

@@ -117,6 +117,26 @@ describe('bad input is refused with exit 2 and nothing is sent', () => {
     expect(result.json()).toMatchObject({ status: 'error', exitCode: 2, error: expect.stringContaining('not a valid email address') });
   });
 
+  it.each([
+    ['a directory', (dir: string) => dir, /it is a directory/, /must name a file, not a directory/],
+    ['a file that is not an outbox', (dir: string) => path.join(dir, 'notes.txt'), /file is not a database/, /not a penguinmails outbox/],
+    ['a path under a file', (dir: string) => path.join(dir, 'notes.txt', 'outbox.db'), /cannot use the outbox/, /a file stands where failover.outbox needs a directory/],
+  ])('an outbox path that cannot hold an outbox (%s) is a config error naming failover.outbox, for send and queue list', async (_case, outboxIn, message, hint) => {
+    const dir = tempDir({ 'notes.txt': 'shopping list: eggs, milk, and a great deal more text than a database header' });
+    const { configPath } = writeTestConfig({ postmarkUrl: postmark.url, order: ['postmark'], failover: { outbox: outboxIn(dir) } }, dir);
+    const sent = await expectUsageError(['send', '--config', configPath, ...args()], message);
+    expect(sent.stderr).toMatch(/\(failover\.outbox\)/);
+    expect(sent.stderr).toMatch(hint);
+    expect(sent.stderr).not.toMatch(/internal error|at .*\.js:\d+/);
+    if (_case !== 'a path under a file') await expectUsageError(['queue', 'list', '--config', configPath], message);
+  });
+
+  it('a directory given as --recipients is a usage error, not a crash', async () => {
+    const dir = tempDir();
+    const result = await expectUsageError(['send', '--config', config(), '--recipients', dir, '--subject', 's', '--text', 't'], /--recipients: cannot read .* \(EISDIR\)/);
+    expect(result.stderr).toMatch(/not a directory/);
+  });
+
   it('secrets never appear in errors, even when an SDK echoes them', async () => {
     const dir = tempDir({ 'c.yaml': 'providers:\n  pm: { type: postmark, serverToken: "${POSTMARK_SERVER_TOKEN}", baseUrl: "https://${POSTMARK_SERVER_TOKEN}.invalid" }\n' });
     const result = await runCli(['send', '--config', path.join(dir, 'c.yaml'), '--dry-run', ...args(), '--from', 'a@example.com', '--json'], { env: TEST_ENV });

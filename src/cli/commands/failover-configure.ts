@@ -95,7 +95,10 @@ export async function run(options: Record<string, unknown>, output: Output, _com
       }
     }
 
-    await writeFileAtomic(target.filePath, edit.text);
+    await writeFileAtomic(target.filePath, edit.text).catch((error: NodeJS.ErrnoException) => {
+      if (typeof error.code !== 'string') throw error;
+      throw new UserError(`cannot write ${target.filePath} (${error.code}): ${target.exists ? 'it is unchanged' : 'nothing was created'}`, { hint: 'run where you may write that file, or point --config at one you may' });
+    });
     output.line(`${target.exists ? 'Updated' : 'Created'} ${target.filePath}: ${describe(answers)}.`);
     if (!target.exists) output.line(output.c.dim('Fill in the provider settings; ${VAR} values are read from the environment.'));
     if (output.json) output.emitJson({ status: 'written', ...summary, diff: diff.join('\n') });
