@@ -3,11 +3,12 @@ import path from 'node:path';
 import * as z from 'zod';
 import type { Config } from '../config/validate.js';
 import { formatIssuePath } from '../config/validate.js';
+import { splitAddressList } from '../core/address.js';
 import { UserError } from '../core/errors.js';
 import type { Attachment, MessageDraft } from '../core/message.js';
 import { readTextInput } from './read-input.js';
 
-const addressList = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : v.split(',').map((s) => s.trim()).filter(Boolean)));
+const addressList = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : splitAddressList(v)));
 
 /** The platform API body accepted by `send --payload`. */
 export const payloadSchema = z.strictObject({
@@ -101,7 +102,7 @@ export interface SendFlags {
   idempotencyKey?: string;
 }
 
-const splitAddresses = (values: string[] | undefined) => values?.flatMap((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+const splitAddresses = (values: string[] | undefined) => values?.flatMap(splitAddressList);
 
 /** Builds the message from flags, over the payload body when one is given, over config defaults. */
 export async function composeDraft(flags: SendFlags, payload: Payload | undefined, config: Config): Promise<{ draft: MessageDraft; forceProvider?: string }> {

@@ -44,3 +44,29 @@ export function isBareAddress(address: string): boolean {
 export function bareAddress(input: string): string {
   return parseAddress(input)?.address ?? input;
 }
+
+/**
+ * Splits `a@b, "Doe, J" <j@c>` at the commas between addresses: a comma inside a quoted display
+ * name (or inside <…>) belongs to that address.
+ */
+export function splitAddressList(text: string): string[] {
+  const addresses: string[] = [];
+  let start = 0;
+  let quoted = false;
+  let inAngle = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '\\') i++;
+      else if (ch === '"') quoted = false;
+    } else if (ch === '"') quoted = true;
+    else if (ch === '<') inAngle = true;
+    else if (ch === '>') inAngle = false;
+    else if (ch === ',' && !inAngle) {
+      addresses.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  addresses.push(text.slice(start));
+  return addresses.map((address) => address.trim()).filter(Boolean);
+}

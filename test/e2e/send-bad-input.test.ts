@@ -131,6 +131,15 @@ describe('bad input is refused with exit 2 and nothing is sent', () => {
     if (_case !== 'a path under a file') await expectUsageError(['queue', 'list', '--config', configPath], message);
   });
 
+  it('a comma inside a quoted display name does not split the address (--to and a payload string)', async () => {
+    const dir = tempDir({ 'p.json': JSON.stringify({ to: '"Doe, J" <j@example.com>, a@example.com', subject: 's', text_body: 't' }) });
+    for (const input of [['--to', '"Doe, J" <j@example.com>, a@example.com', '--subject', 's', '--text', 't'], ['--payload', path.join(dir, 'p.json')]]) {
+      const result = await runCli(['send', '--config', config(), ...input, '--dry-run', '--json'], { env: TEST_ENV });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.json().requests[0].request.body.To).toBe('"Doe, J" <j@example.com>, a@example.com');
+    }
+  });
+
   it('a directory given as --recipients is a usage error, not a crash', async () => {
     const dir = tempDir();
     const result = await expectUsageError(['send', '--config', config(), '--recipients', dir, '--subject', 's', '--text', 't'], /--recipients: cannot read .* \(EISDIR\)/);

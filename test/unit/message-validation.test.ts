@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseAddress } from '../../src/core/address.js';
+import { parseAddress, splitAddressList } from '../../src/core/address.js';
 import { MessageValidationError } from '../../src/core/errors.js';
 import { deriveIdempotencyKey, finalizeMessage, type MessageDraft } from '../../src/core/message.js';
 import { validateMessage } from '../../src/core/validate-message.js';
@@ -27,6 +27,18 @@ describe('addresses', () => {
       expect(parseAddress(a)).toBeUndefined();
     },
   );
+});
+
+describe('splitAddressList', () => {
+  it.each([
+    ['a@example.com, b@example.com', ['a@example.com', 'b@example.com']],
+    ['"Doe, J" <j@example.com>, a@example.com', ['"Doe, J" <j@example.com>', 'a@example.com']],
+    ['"Say \\"hi, there\\"" <h@example.com>', ['"Say \\"hi, there\\"" <h@example.com>']],
+    [' , a@example.com,, ', ['a@example.com']],
+    ['Doe, J <j@example.com>', ['Doe', 'J <j@example.com>']],
+  ])('%j → %j', (text, addresses) => {
+    expect(splitAddressList(text)).toEqual(addresses);
+  });
 });
 
 describe('validateMessage', () => {
