@@ -11,6 +11,11 @@ export type ListFormat = 'csv' | 'jsonl';
 /** Small reads keep each stretch of row parsing short, so answers from the ESPs are not kept waiting. */
 const READ_CHUNK_BYTES = 16 * 1024;
 
+/** How messages name a list: its path, or stdin. */
+export function listName(source: string): string {
+  return source === '-' ? 'stdin' : source;
+}
+
 export function listFormatOf(source: string, firstLine?: string): ListFormat {
   if (/\.jsonl?$/i.test(source)) return 'jsonl';
   if (/\.csv$/i.test(source)) return 'csv';
@@ -23,7 +28,12 @@ export function listFormatOf(source: string, firstLine?: string): ListFormat {
  * A bad row is yielded as an error with its line number and the rest goes on; a list without an
  * email column stops.
  */
-export async function* readRecipients(source: string, stdin: Readable = process.stdin): AsyncGenerator<RecipientRow[]> {
+export interface ReadOptions {
+  /** Called with a CSV list's columns (not the email one) before its first row. */
+  onCsvHeader?: (fields: string[]) => void;
+}
+
+export async function* readRecipients(source: string, stdin: Readable = process.stdin, options: ReadOptions = {}): AsyncGenerator<RecipientRow[]> {
   const input = source === '-' ? stdin : createReadStream(source, { encoding: 'utf8', highWaterMark: READ_CHUNK_BYTES });
   const opened = new Promise<void>((resolve, reject) => {
     if (source === '-') return resolve();
@@ -32,7 +42,7 @@ export async function* readRecipients(source: string, stdin: Readable = process.
   });
   await opened;
   if (source === '-') input.setEncoding('utf8');
-  const parser = new RowParser(source);
+  const parser = new RowParser(source, options.onCsvHeader);
   let partial = '';
   try {
     for await (const chunk of input as AsyncIterable<string>) {
@@ -104,7 +114,10 @@ class RowParser {
   /** Lines up to this one are read again after a broken quote: each is a record of its own. */
   private oneLinePerRecordUntil = 0;
 
-  constructor(private readonly source: string) {}
+  constructor(
+    private readonly source: string,
+    private readonly onCsvHeader?: (fields: string[]) => void,
+  ) {}
 
   parseLines(lines: string[]): RecipientRow[] {
     const rows: RecipientRow[] = [];
@@ -208,6 +221,7 @@ class RowParser {
     const repeated = this.header.find((name, i) => this.header!.findIndex((other) => sameColumn(other, name)) !== i);
     // A repeated column would leave one of its values out of every row, unseen.
     if (repeated !== undefined) throw new UserError(`${where} names the column "${repeated}" more than once`, { hint: 'give each column its own name' });
+    this.onCsvHeader?.(this.header.filter((_, i) => i !== this.emailColumn));
   }
 }
 

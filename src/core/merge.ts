@@ -101,3 +101,21 @@ export function personaliserFor(template: EmailMessage): Personaliser {
 export function personalise(template: EmailMessage, recipient: BulkRecipient): EmailMessage {
   return personaliserFor(template).copyFor(recipient);
 }
+
+/**
+ * Merge fields of a template that no recipient row has ({{email}} always has a value): each copy
+ * would get an empty value, which a typo in the template or the list's header usually explains.
+ */
+export function fieldsInNoRow(templateFields: readonly string[], rowFields: ReadonlySet<string>): string[] {
+  return templateFields.filter((field) => field !== 'email' && !rowFields.has(field));
+}
+
+/** One warning per field a list does not have, naming a near miss when there is one. */
+export function missingFieldWarnings(missing: readonly string[], rowFields: ReadonlySet<string>, where: string, suggest: (word: string, candidates: string[]) => string | undefined): string[] {
+  const known = [...rowFields];
+  return missing.map((field) => {
+    const near = known.find((name) => name.toLowerCase() === field.toLowerCase()) ?? suggest(field, known);
+    const columns = known.length ? ` (it has ${known.join(', ')})` : '';
+    return `{{${field}}} is not a field of ${where}${columns}: every copy gets it empty${near ? ` — did you mean {{${near}}}?` : ''}`;
+  });
+}

@@ -161,6 +161,19 @@ describe('bulk send', () => {
     expect(postmark.sent).toEqual([]);
   });
 
+  it('a merge field the list does not have is warned about (dry run and real run); the copies still go out', async () => {
+    const { configPath, listPath } = setup(csv(2), { order: ['postmark'] });
+    const args = ['send', '--config', configPath, '--recipients', listPath, '--subject', 'Hi {{nmae}}', '--text', 'x', '--json'];
+    const warning = /\{\{nmae\}\} is not a field of .*list\.csv \(it has name, plan\): every copy gets it empty — did you mean \{\{name\}\}\?/;
+    const dry = await runCli([...args, '--dry-run'], { env: TEST_ENV });
+    expect(dry.code).toBe(0);
+    expect(dry.stderr).toMatch(warning);
+    const real = await runCli(args, { env: TEST_ENV });
+    expect(real.code).toBe(0);
+    expect(real.stderr).toMatch(warning);
+    expect(postmark.sent[0].body.map((m: any) => m.Subject)).toEqual(['Hi ', 'Hi ']);
+  });
+
   it('a list without an email column is a usage error', async () => {
     const { configPath, listPath } = setup('name,plan\nA,x\n', { order: ['postmark'] });
     const result = await bulk(configPath, listPath);

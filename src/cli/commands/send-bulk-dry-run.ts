@@ -1,6 +1,7 @@
 import type { Dispatcher } from '../../app/dispatcher.js';
 import { BoundedDigestSet } from '../../bulk/bounded-digest-set.js';
-import { readRecipients } from '../../bulk/recipient-source.js';
+import { listName, readRecipients } from '../../bulk/recipient-source.js';
+import { ListFieldCheck } from '../list-field-check.js';
 import { groupThousands } from '../../cost/money.js';
 import { recipientDigest, type BulkRecipient } from '../../core/bulk-key.js';
 import { ExitCode } from '../../core/errors.js';
@@ -26,8 +27,10 @@ export async function previewBulkSend(output: Output, dispatcher: Dispatcher, te
   const sample: BulkRecipient[] = [];
   // As the real run: a row repeating an earlier one (same address in any case, same fields) is sent once.
   const seen = new BoundedDigestSet();
+  const fieldCheck = new ListFieldCheck(template, listName(source), (message) => output.warn(message));
   try {
-    for await (const chunk of readRecipients(source)) {
+    for await (const chunk of readRecipients(source, process.stdin, { onCsvHeader: fieldCheck.onCsvHeader })) {
+      fieldCheck.seeRows(chunk);
       for (const row of chunk) {
         rows++;
         if ('error' in row) {
@@ -50,6 +53,7 @@ export async function previewBulkSend(output: Output, dispatcher: Dispatcher, te
   } finally {
     seen.close();
   }
+  fieldCheck.finish();
   const requests = route.chain.map((name) => {
     const provider = dispatcher.provider(name);
     const perCall = Math.max(1, Math.min(provider.maxBulkRecipients, batchSize ?? provider.maxBulkRecipients));

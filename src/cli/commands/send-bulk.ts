@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { BulkSender, type BulkStats } from '../../app/bulk-sender.js';
 import { Dispatcher } from '../../app/dispatcher.js';
-import { listFormatOf, readRecipients } from '../../bulk/recipient-source.js';
+import { listFormatOf, listName, readRecipients, type RecipientRow } from '../../bulk/recipient-source.js';
+import { ListFieldCheck } from '../list-field-check.js';
 import { groupThousands } from '../../cost/money.js';
 import { ExitCode, UserError } from '../../core/errors.js';
 import { finalizeMessage } from '../../core/message.js';
@@ -63,14 +64,16 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     process.once('SIGTERM', stop);
     let stats: BulkStats;
     try {
-      stats = await sender.run(readRecipients(flags.recipients));
+      const fieldCheck = new ListFieldCheck(template, listName(flags.recipients), warn);
+      stats = await sender.run(checkingFields(readRecipients(flags.recipients, process.stdin, { onCsvHeader: fieldCheck.onCsvHeader }), fieldCheck));
+      if (!sender.interrupted) fieldCheck.finish();
     } finally {
       process.removeListener('SIGINT', stop);
       process.removeListener('SIGTERM', stop);
     }
     bar?.finish(handled(stats));
     // Not an error (a nightly job's list can be empty), but seldom what was meant.
-    if (stats.read === 0 && !sender.interrupted) output.warn(`${flags.recipients === '-' ? 'stdin' : flags.recipients} has no recipient rows: nothing was sent`);
+    if (stats.read === 0 && !sender.interrupted) output.warn(`${listName(flags.recipients)} has no recipient rows: nothing was sent`);
 
     const sent = stats.delivered + stats.skipped;
     const failed = stats.rejected + stats.queued + stats.invalid;
@@ -100,6 +103,13 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
   } finally {
     await dispatcher.close();
     store?.close();
+  }
+}
+
+async function* checkingFields(rows: AsyncIterable<RecipientRow[]>, check: ListFieldCheck): AsyncGenerator<RecipientRow[]> {
+  for await (const chunk of rows) {
+    check.seeRows(chunk);
+    yield chunk;
   }
 }
 
