@@ -140,6 +140,14 @@ describe('bad input is refused with exit 2 and nothing is sent', () => {
     }
   });
 
+  it('bulk-only flags on a single send, and payload recipients with --recipients, are usage errors instead of being ignored', async () => {
+    for (const flag of [['--concurrency', '2'], ['--batch-size', '5'], ['--resume']]) {
+      await expectUsageError(['send', '--config', config(), ...args(), ...flag], new RegExp(`${flag[0]} applies to a bulk send only`));
+    }
+    const dir = tempDir({ 'p.json': JSON.stringify({ to: 'someone@example.com', subject: 's', text_body: 't' }), 'list.csv': 'email\na@example.com\n' });
+    await expectUsageError(['send', '--config', config(), '--payload', path.join(dir, 'p.json'), '--recipients', path.join(dir, 'list.csv')], /the payload's "to", "cc" and "bcc" cannot be used with it/);
+  });
+
   it('a directory given as --recipients is a usage error, not a crash', async () => {
     const dir = tempDir();
     const result = await expectUsageError(['send', '--config', config(), '--recipients', dir, '--subject', 's', '--text', 't'], /--recipients: cannot read .* \(EISDIR\)/);

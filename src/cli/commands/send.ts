@@ -15,7 +15,10 @@ import type { Output } from '../output.js';
 import { readTextInput } from '../read-input.js';
 import { renderAttempt } from '../render-attempts.js';
 
-type SendOptions = SendFlags & { payload?: string; recipients?: string; dryRun?: boolean; failover?: boolean; config?: string; concurrency?: string; resume?: boolean };
+type SendOptions = SendFlags & { payload?: string; recipients?: string; dryRun?: boolean; failover?: boolean; config?: string; concurrency?: string; batchSize?: string; resume?: boolean };
+
+/** Flags that only mean something for a list: on a single send they would be silently ignored. */
+const BULK_ONLY_FLAGS = { concurrency: '--concurrency', batchSize: '--batch-size', resume: '--resume' } as const;
 
 const EXIT_FOR_STATUS = { delivered: ExitCode.ok, partial: ExitCode.partial, rejected: ExitCode.rejected, queued: ExitCode.queued } as const;
 
@@ -25,6 +28,8 @@ export async function run(options: Record<string, unknown>, output: Output, comm
     const { runBulk } = await import('./send-bulk.js');
     return runBulk({ ...flags, recipients: flags.recipients }, output, command);
   }
+  const bulkOnly = (Object.keys(BULK_ONLY_FLAGS) as (keyof typeof BULK_ONLY_FLAGS)[]).find((key) => command.getOptionValueSource(key) === 'cli');
+  if (bulkOnly) throw new UserError(`${BULK_ONLY_FLAGS[bulkOnly]} applies to a bulk send only`, { hint: 'add --recipients <list>, or drop the flag' });
   const config = await loadCommandConfig(flags, { requireEnv: !flags.dryRun, warn: (message) => output.warn(message) });
   const payload = flags.payload ? parsePayload(await readTextInput(flags.payload, '--payload'), flags.payload) : undefined;
   const { draft, forceProvider } = await composeDraft(flags, payload, config);
