@@ -106,7 +106,7 @@ export function buildProgram(): Command {
     .option('--marketing <n>', 'of which marketing')
     .addOption(new Option('--strategy <strategy>', 'strategies to show').choices(['all', 'hybrid', 'postmark', 'mailgun', 'smtp']).default('all'))
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'csv', 'markdown']).default('table'))
-    .option('--sweep <from:to:step>', 'cost of each strategy across volumes, with break-even points')
+    .option('--sweep <from:to:step>', 'cost of each strategy across volumes, with break-even points; the mix given by --volume/--transactional/--marketing applies as proportions')
     .action(lazy(() => import('./commands/cost-estimate.js')));
 
   program

@@ -53,6 +53,18 @@ describe('cost estimate --sweep', () => {
     expect(lines[2]).toBe('2000,400,1600,15.00,4.00,0.00,18.20,all-smtp');
   });
 
+  it('a lone --transactional or --marketing is refused (a share of what?); --volume alone is warned about', async () => {
+    const lone = await runCli(['cost', 'estimate', '--sweep', '1000:5000:1000', '--transactional', '5'], { cwd: tempDir() });
+    expect(lone.code).toBe(2);
+    expect(lone.stderr).toMatch(/with --sweep, --transactional alone does not say what share of each volume it is/);
+    const both = await runCli(['cost', 'estimate', '--sweep', '1000:1000:1000', '--transactional', '5', '--marketing', '95', '--json'], { cwd: tempDir() });
+    expect(both.code, both.stderr).toBe(0);
+    expect(JSON.stringify(both.json())).toContain('"transactional":50');
+    const volume = await runCli(['cost', 'estimate', '--sweep', '1000:2000:1000', '--volume', '100'], { cwd: tempDir() });
+    expect(volume.code).toBe(0);
+    expect(volume.stderr).toMatch(/--volume has no effect with --sweep/);
+  });
+
   it('refuses a malformed range (exit 2)', async () => {
     const result = await runCli(['cost', 'estimate', '--sweep', '100:10:1'], { cwd: tempDir() });
     expect(result.code).toBe(2);

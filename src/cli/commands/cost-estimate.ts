@@ -43,6 +43,21 @@ function mixAtVolume(base: Mix | undefined, defaultType: MessageType): (volume: 
   };
 }
 
+/**
+ * With --sweep the volumes come from the range; the other flags only give the mix's proportions,
+ * so a count without what it is a part of cannot be read.
+ */
+function checkSweepMix(given: Volumes, output: Output): void {
+  const parts = [given.transactional, given.marketing].filter((part) => part !== undefined).length;
+  if (given.volume === undefined && parts === 1) {
+    const flag = given.transactional !== undefined ? '--transactional' : '--marketing';
+    throw new UserError(`with --sweep, ${flag} alone does not say what share of each volume it is`, {
+      hint: 'give both --transactional and --marketing (e.g. 5 and 95 for 5%), or --volume with one of them',
+    });
+  }
+  if (given.volume !== undefined && parts === 0) output.warn('--volume has no effect with --sweep unless --transactional or --marketing is given too: the volumes come from the range');
+}
+
 function pricesShown(setup: CostSetup, shown: readonly StrategyName[], providersOf: (s: StrategyName) => string[]): ProviderPricing[] {
   const names = [...new Set(shown.flatMap(providersOf))];
   return names.map((name) => setup.pricingOf(name));
@@ -63,6 +78,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
   const defaultType = config.defaults.type;
   const setup = buildCostSetup(config);
   const noMix = given.volume === undefined && (given.transactional === undefined || given.marketing === undefined);
+  if (range) checkSweepMix(given, output);
   const mix = range && noMix ? undefined : resolveMix(given, defaultType);
 
   if (range) {
