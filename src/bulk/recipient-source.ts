@@ -267,9 +267,11 @@ function jsonRow(line: string): ParsedRow {
     return { error: 'not valid JSON' };
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) return { error: 'not a JSON object' };
-  const { email } = value as Record<string, unknown>;
+  // As a CSV header's, the key is found in any case ("Email" from a spreadsheet export).
+  const emailKey = Object.hasOwn(value, 'email') ? 'email' : Object.keys(value).find((key) => key.toLowerCase() === 'email');
+  const email = emailKey === undefined ? undefined : (value as Record<string, unknown>)[emailKey];
   if (typeof email !== 'string') return { error: 'no "email" string' };
   const fields: Record<string, string> = {};
-  for (const [key, field] of Object.entries(value)) if (key !== 'email') fields[key] = typeof field === 'string' ? field : JSON.stringify(field);
+  for (const [key, field] of Object.entries(value)) if (key !== emailKey) fields[key] = typeof field === 'string' ? field : JSON.stringify(field);
   return { email, fields };
 }

@@ -153,6 +153,13 @@ describe('readRecipients', () => {
     expect(error).toMatchObject({ message: expect.stringMatching(/line 1 must be a CSV header with an "email" column/), hint: expect.stringContaining(`separated by ${separator}`) });
   });
 
+  it('finds a JSON line\'s email key in any case, as a CSV header\'s', async () => {
+    expect(await read(['{"Email":"a@example.com","Name":"A"}\n{"EMAIL":"b@example.com","email":"c@example.com"}\n'])).toEqual([
+      { line: 1, email: 'a@example.com', fields: { Name: 'A' } },
+      { line: 2, email: 'c@example.com', fields: { EMAIL: 'b@example.com' } },
+    ]);
+  });
+
   it('stops at a CSV without an email column', async () => {
     await expect(read(['name,plan\nA,x\n'])).rejects.toThrow(/line 1 must be a CSV header with an "email" column/);
   });
