@@ -15,14 +15,21 @@ export async function run(options: Record<string, unknown>, output: Output, _com
   const store = await openStore(config);
   const dispatcher = new Dispatcher(config, store, { onAttempt: (attempt) => output.line(renderAttempt(output, attempt)) });
   try {
-    const ids = idText ? [parseCount(idText, 'id', { min: 1 })!] : store.listEntries(false).filter((e) => e.status === 'pending' || options.force).map((e) => e.id);
+    const open = idText ? [] : store.listEntries(false);
+    const ids = idText ? [parseCount(idText, 'id', { min: 1 })!] : open.filter((e) => e.status === 'pending' || options.force).map((e) => e.id);
+    // --all leaves ambiguous entries alone (they may have been delivered): say so, or they go unseen.
+    const ambiguousLeft = options.force ? [] : open.filter((e) => e.status === 'ambiguous').map((e) => e.id);
     if (idText) {
       const entry = store.getEntry(ids[0]);
       if (!entry) throw new UserError(`queue retry: no outbox entry #${ids[0]}`, { hint: 'penguinmails queue list shows the ids' });
       if (entry.status === 'dropped') throw new UserError(`queue retry: #${ids[0]} was dropped`, { hint: 'a dropped message is not sent again; send it anew if it is still wanted' });
     }
     const results = await retryOutboxEntries(dispatcher, ids, { force: Boolean(options.force) });
-    if (output.json) output.emitJson({ results });
+    if (ambiguousLeft.length) {
+      const which = ambiguousLeft.slice(0, 10).map((id) => `#${id}`).join(', ') + (ambiguousLeft.length > 10 ? ', …' : '');
+      output.warn(`left alone: ${ambiguousLeft.length} ambiguous entr${ambiguousLeft.length === 1 ? 'y' : 'ies'} (${which}) that may have been delivered; check, then \`queue retry <id> --force\` sends one anyway`);
+    }
+    if (output.json) output.emitJson({ results, ...(ambiguousLeft.length ? { ambiguousLeft } : {}) });
     else {
       if (results.length === 0) output.line('nothing to retry');
       for (const r of results) {
