@@ -67,7 +67,8 @@ export async function retryOutboxEntries(dispatcher: Dispatcher, ids: number[], 
 }
 
 /** Long enough for a whole failover run, so a slow but live retry keeps its claim. */
-function leaseMs(dispatcher: Dispatcher): number {
+/** The longest one message can take through its whole chain: every try, timeout and wait. */
+export function leaseMs(dispatcher: Dispatcher): number {
   const { config } = dispatcher;
   const longestTimeout = Math.max(30_000, ...Object.values(config.providers).map((p) => p.timeoutMs));
   const { attempts, delayMs, maxRetryAfterMs } = config.failover.retry;

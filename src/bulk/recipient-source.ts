@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { isBareAddress } from '../core/address.js';
-import { UserError } from '../core/errors.js';
+import { isSystemErrorCode, UserError } from '../core/errors.js';
 import { parseCsvLine, parseCsvRecord } from './csv.js';
 
 export type RecipientRow = { line: number; email: string; fields: Record<string, string> } | { line: number; error: string };
@@ -54,7 +54,7 @@ export async function* readRecipients(source: string, stdin: Readable = process.
   } catch (error) {
     // A directory, a device that fails: opening worked, reading did not.
     const { code } = error as NodeJS.ErrnoException;
-    if (typeof code !== 'string' || !code.startsWith('E')) throw error;
+    if (!isSystemErrorCode(code)) throw error;
     throw new UserError(`--recipients: cannot read ${source === '-' ? 'stdin' : source} (${code})`, { hint: code === 'EISDIR' ? 'give the path of a CSV or JSONL file, not a directory' : undefined });
   }
   const rows = [...parser.parseLines(partial === '' ? [] : partial.split(LINE_BREAK)), ...parser.finish()];
@@ -218,7 +218,8 @@ class RowParser {
     }
     // Field names are case-sensitive ({{Name}} is not {{name}}); the email column is not.
     const sameColumn = (a: string, b: string) => a === b || (a.toLowerCase() === 'email' && b.toLowerCase() === 'email');
-    const repeated = this.header.find((name, i) => this.header!.findIndex((other) => sameColumn(other, name)) !== i);
+    // An unnamed column (a spreadsheet's trailing empty ones) is never a merge field: repeats are fine.
+    const repeated = this.header.find((name, i) => name !== '' && this.header!.findIndex((other) => sameColumn(other, name)) !== i);
     // A repeated column would leave one of its values out of every row, unseen.
     if (repeated !== undefined) throw new UserError(`${where} names the column "${repeated}" more than once`, { hint: 'give each column its own name' });
     this.onCsvHeader?.(this.header.filter((_, i) => i !== this.emailColumn));

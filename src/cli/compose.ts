@@ -14,7 +14,7 @@ const addressList = z.union([z.string(), z.array(z.string())]).transform((v) => 
 export const payloadSchema = z.strictObject({
   provider: z.string().min(1).optional(),
   from: z.string().optional(),
-  to: addressList,
+  to: addressList.optional(),
   cc: addressList.optional(),
   bcc: addressList.optional(),
   reply_to: z.string().optional(),

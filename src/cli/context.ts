@@ -28,6 +28,8 @@ const OUTBOX_HINTS: Record<string, string> = {
   EISDIR: 'failover.outbox must name a file, not a directory, e.g. .penguinmails/outbox.db',
   EEXIST: 'a file stands where failover.outbox needs a directory: choose another path',
   ENOTDIR: 'a file stands where failover.outbox needs a directory: choose another path',
+  ENOSPC: 'the disk holding failover.outbox is full: free some room, or move the outbox',
+  SQLITE_FULL: 'the disk holding failover.outbox is full: free some room, or move the outbox',
 };
 const NOT_WRITABLE_HINT = 'make that directory writable for this user, or set failover.outbox to a path that is';
 
@@ -41,7 +43,9 @@ async function openOutbox(outboxPath: string): Promise<Store> {
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (typeof code !== 'string') throw error;
-    const hint = OUTBOX_HINTS[code] ?? (/^(EACCES|EPERM|EROFS|SQLITE_READONLY|SQLITE_PERM)/.test(code) ? NOT_WRITABLE_HINT : 'set failover.outbox in the config to a file you can write');
+    // Only what a path explains: a module that fails to load, or a schema error, stays a bug report.
+    const hint = OUTBOX_HINTS[code] ?? (/^(EACCES|EPERM|EROFS|SQLITE_READONLY|SQLITE_PERM)/.test(code) ? NOT_WRITABLE_HINT : undefined);
+    if (hint === undefined) throw error;
     throw new UserError(`cannot use the outbox ${outboxPath} (failover.outbox): ${(error as Error).message}`, { hint });
   }
 }

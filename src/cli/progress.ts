@@ -48,9 +48,14 @@ export async function countLines(file: string): Promise<number | undefined> {
   const { createReadStream } = await import('node:fs');
   let lines = 0;
   let last = 10;
-  for await (const chunk of createReadStream(file)) {
-    for (const byte of chunk as Buffer) if (byte === 10) lines++;
-    last = (chunk as Buffer)[(chunk as Buffer).length - 1] ?? last;
+  try {
+    for await (const chunk of createReadStream(file)) {
+      for (const byte of chunk as Buffer) if (byte === 10) lines++;
+      last = (chunk as Buffer)[(chunk as Buffer).length - 1] ?? last;
+    }
+  } catch {
+    // Unreadable: the bar goes without a total, and reading the list says what is wrong.
+    return undefined;
   }
   return last === 10 ? lines : lines + 1;
 }

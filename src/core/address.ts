@@ -68,5 +68,7 @@ export function splitAddressList(text: string): string[] {
     }
   }
   addresses.push(text.slice(start));
-  return addresses.map((address) => address.trim()).filter(Boolean);
+  // A quote that never closes (O"Brien) quotes nothing: split at every comma, as before quotes counted.
+  const parts = quoted ? text.split(',') : addresses;
+  return parts.map((address) => address.trim()).filter(Boolean);
 }

@@ -83,3 +83,8 @@ export class MessageValidationError extends UserError {
     this.problems = problems;
   }
 }
+
+/** EISDIR, EACCES, EIO…: what the system says of a file, not Node's own ERR_* (a bug of ours). */
+export function isSystemErrorCode(code: unknown): code is string {
+  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code);
+}

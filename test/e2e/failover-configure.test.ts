@@ -125,11 +125,11 @@ describe('failover configure (flags)', () => {
     expect(existsSync(path.join(dir, CONFIG_NAME))).toBe(false);
   });
 
-  it.skipIf(!existsSync('/sys'))('a config it may not write is a usage error that says nothing was created, not a crash', async () => {
+  it.skipIf(!existsSync('/sys'))('a config it may not write is a usage error that says it was not created, not a crash', async () => {
     // /sys refuses new files even to root, where file modes would not.
     const result = await runCli(['--config', '/sys/penguinmails.config.yaml', 'failover', 'configure', '--primary', 'postmark', '--fallback', 'mailgun', '--final', 'smtp', '--yes'], { cwd: tempDir(), env: NO_SECRETS });
     expect(result.code, result.stderr).toBe(2);
-    expect(result.stderr).toMatch(/cannot write \/sys\/penguinmails\.config\.yaml \(EACCES\): nothing was created/);
+    expect(result.stderr).toMatch(/cannot write \/sys\/penguinmails\.config\.yaml \(EACCES\): it was not created/);
     expect(result.stderr).not.toMatch(/internal error/);
   });
 

@@ -146,6 +146,12 @@ describe('bad input is refused with exit 2 and nothing is sent', () => {
     }
     const dir = tempDir({ 'p.json': JSON.stringify({ to: 'someone@example.com', subject: 's', text_body: 't' }), 'list.csv': 'email\na@example.com\n' });
     await expectUsageError(['send', '--config', config(), '--payload', path.join(dir, 'p.json'), '--recipients', path.join(dir, 'list.csv')], /the payload's "to", "cc" and "bcc" cannot be used with it/);
+    // As the hint says: a payload without them is the bulk template.
+    writeFileSync(path.join(dir, 'template.json'), JSON.stringify({ subject: 's', text_body: 't' }));
+    const bulk = await runCli(['send', '--config', config(), '--payload', path.join(dir, 'template.json'), '--recipients', path.join(dir, 'list.csv'), '--dry-run'], { env: TEST_ENV });
+    expect(bulk.code, bulk.stderr).toBe(0);
+    // A single send still needs a recipient.
+    await expectUsageError(['send', '--config', config(), '--payload', path.join(dir, 'template.json')], /to/);
   });
 
   it('a directory given as --recipients is a usage error, not a crash', async () => {

@@ -36,6 +36,7 @@ describe('splitAddressList', () => {
     ['"Say \\"hi, there\\"" <h@example.com>', ['"Say \\"hi, there\\"" <h@example.com>']],
     [' , a@example.com,, ', ['a@example.com']],
     ['Doe, J <j@example.com>', ['Doe', 'J <j@example.com>']],
+    ['O"Brien <o@example.com>, b@example.com', ['O"Brien <o@example.com>', 'b@example.com']],
   ])('%j → %j', (text, addresses) => {
     expect(splitAddressList(text)).toEqual(addresses);
   });

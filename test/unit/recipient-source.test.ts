@@ -139,6 +139,10 @@ describe('readRecipients', () => {
     await expect(read(['email,"name\na@example.com,Ann\nb@example.com,"Bob"\n'])).rejects.toThrow(/line 1 has a quote/);
   });
 
+  it('unnamed columns (a spreadsheet\'s trailing empty ones) are not repeats', async () => {
+    expect(await read(['email,name,,\na@example.com,Ann,,\n'])).toEqual([{ line: 2, email: 'a@example.com', fields: { name: 'Ann', '': '' } }]);
+  });
+
   it('stops at a header naming a column twice (the email column in any case); Name and name are two fields', async () => {
     await expect(read(['email,name,plan,name\na@example.com,A,x,B\n'])).rejects.toThrow(/names the column "name" more than once/);
     await expect(read(['Email,name,EMAIL\na@example.com,A,b@example.com\n'])).rejects.toThrow(/names the column "EMAIL" more than once/);

@@ -2,7 +2,10 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { Slots } from '../../src/app/rate-gate.js';
 import { Output } from '../../src/cli/output.js';
-import { ProgressBar } from '../../src/cli/progress.js';
+import { countLines, ProgressBar } from '../../src/cli/progress.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 describe('Slots', () => {
   it('runs at most `limit` tasks at once', async () => {
@@ -88,5 +91,15 @@ describe('ProgressBar', () => {
     const [before, after] = written.split('warning: something\n');
     expect(before).toMatch(/250\/1,000 recipients.*\x1b\[K\r\x1b\[K$/);
     expect(after).toMatch(/^\r\[#{6}-{18}\] 250\/1,000 recipients/);
+  });
+});
+
+describe('countLines (the progress bar\'s total)', () => {
+  it('counts lines, a last one without a newline too; an unreadable list has no total (reading it says why)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'penguinmails-count-'));
+    writeFileSync(path.join(dir, 'a.csv'), 'email\na@example.com\nb@example.com');
+    expect(await countLines(path.join(dir, 'a.csv'))).toBe(3);
+    expect(await countLines(dir)).toBeUndefined();
+    expect(await countLines(path.join(dir, 'missing.csv'))).toBeUndefined();
   });
 });

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { applyFailoverChange, checkEditedConfig, diffLines, parseConfigText, renderDiff } from '../../config/edit.js';
 import { findEditableConfig, writeFileAtomic } from '../../config/write.js';
-import { ExitCode, UserError } from '../../core/errors.js';
+import { ExitCode, isSystemErrorCode, UserError } from '../../core/errors.js';
 import {
   allAnswered,
   answersFromFlags,
@@ -96,8 +96,8 @@ export async function run(options: Record<string, unknown>, output: Output, _com
     }
 
     await writeFileAtomic(target.filePath, edit.text).catch((error: NodeJS.ErrnoException) => {
-      if (typeof error.code !== 'string') throw error;
-      throw new UserError(`cannot write ${target.filePath} (${error.code}): ${target.exists ? 'it is unchanged' : 'nothing was created'}`, { hint: 'run where you may write that file, or point --config at one you may' });
+      if (!isSystemErrorCode(error.code)) throw error;
+      throw new UserError(`cannot write ${target.filePath} (${error.code}): ${target.exists ? 'it is unchanged' : 'it was not created'}`, { hint: 'run where you may write that file, or point --config at one you may' });
     });
     output.line(`${target.exists ? 'Updated' : 'Created'} ${target.filePath}: ${describe(answers)}.`);
     if (!target.exists) output.line(output.c.dim('Fill in the provider settings; ${VAR} values are read from the environment.'));

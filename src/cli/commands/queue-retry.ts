@@ -40,7 +40,8 @@ export async function run(options: Record<string, unknown>, output: Output, _com
     // The entry asked for by id and skipped counts as what it is now: settled (delivered, rejected)
     // or still waiting (ambiguous without --force, or being retried elsewhere).
     const outcomes = results.map((r) => (idText && r.status === 'skipped' ? store.getEntry(r.id)?.status : r.status));
-    if (outcomes.some((status) => status === 'pending' || status === 'ambiguous')) return ExitCode.queued;
+    // Ambiguous entries --all left alone still wait, as one asked for by id without --force does.
+    if (ambiguousLeft.length || outcomes.some((status) => status === 'pending' || status === 'ambiguous')) return ExitCode.queued;
     if (outcomes.includes('rejected')) return ExitCode.rejected;
     if (results.some((r) => r.refused)) return ExitCode.partial;
     return ExitCode.ok;

@@ -34,8 +34,8 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
   const digestsInMemory = parseCount(process.env[MEMORY_RECIPIENTS_ENV] || undefined, MEMORY_RECIPIENTS_ENV, { min: 10_000, max: 5_000_000 });
   const config = await loadCommandConfig(flags, { requireEnv: !flags.dryRun, warn: (message) => output.warn(message) });
   const payload = flags.payload ? parsePayload(await readTextInput(flags.payload, '--payload'), flags.payload) : undefined;
-  if (payload && (payload.to.length || payload.cc?.length || payload.bcc?.length)) {
-    throw new UserError(`--recipients gives the recipients: the payload's "to", "cc" and "bcc" cannot be used with it`, { hint: 'leave them out of the payload (or empty) for a bulk send' });
+  if (payload && (payload.to?.length || payload.cc?.length || payload.bcc?.length)) {
+    throw new UserError(`--recipients gives the recipients: the payload's "to", "cc" and "bcc" cannot be used with it`, { hint: 'leave them out of the payload for a bulk send' });
   }
   const { draft, forceProvider } = await composeDraft({ ...flags, to: ['recipient@example.com'] }, payload ? { ...payload, to: [] } : undefined, config);
   validateMessage(draft);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Dispatcher, type Dispatch } from '../../app/dispatcher.js';
 import { withMessageLock } from '../../app/message-lock.js';
-import { retryOutboxEntries } from '../../app/retry-outbox.js';
+import { leaseMs, retryOutboxEntries } from '../../app/retry-outbox.js';
 import { ExitCode, UserError } from '../../core/errors.js';
 import { describeHealth } from '../../core/health.js';
 import { finalizeMessage, type EmailMessage } from '../../core/message.js';
@@ -57,7 +57,7 @@ export async function run(options: Record<string, unknown>, output: Output, comm
         const result = await dispatcher.deliver(message, route.chain);
         return finish(output, store!, config.failover.outboxPath, message, route, result);
       },
-      { onWait },
+      { onWait, maxWaitMs: leaseMs(dispatcher), onReleaseFailure: (error) => output.warn(`could not let go of this message's run lock (${error instanceof Error ? error.message : String(error)}); a later send of it may wait until this process has ended`) },
     );
   } finally {
     await dispatcher.close();
