@@ -62,8 +62,9 @@ CREATE TABLE IF NOT EXISTS bulk_in_flight (
 );
 CREATE INDEX IF NOT EXISTS bulk_in_flight_run ON bulk_in_flight(run_key);
 
--- One live bulk run per message: two runs of the same list would race. The heartbeat lets a new
--- run take over from one that died where its process cannot be checked (another host).
+-- One live run per message: two runs of the same list would race, and so would two identical
+-- sends (keyed "send:<key>"). The heartbeat lets a new run take over from one that died where its
+-- process cannot be checked (another host).
 CREATE TABLE IF NOT EXISTS bulk_run_locks (
   run_key TEXT PRIMARY KEY,
   owner TEXT NOT NULL,
