@@ -156,7 +156,11 @@ function reportError(error: unknown, argv: string[]): number {
   if (error instanceof CommanderError) {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
     // 'commander.help': help shown because no (sub)command was given — a usage error.
-    if (error.code === 'commander.help') return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    if (error.code === 'commander.help') {
+      if (error.exitCode === 0) return ExitCode.ok;
+      if (wantsJson) process.stdout.write(JSON.stringify({ status: 'error', exitCode: ExitCode.usage, error: 'no command given', hint: 'the help above lists the commands' }) + '\n');
+      return ExitCode.usage;
+    }
     // commander has already printed the message.
     if (wantsJson) process.stdout.write(JSON.stringify({ status: 'error', exitCode: ExitCode.usage, error: error.message.replace(/^error: /, '') }) + '\n');
     return ExitCode.usage;

@@ -64,6 +64,10 @@ describe('start-up', () => {
     expect(bare.stderr).toContain('Usage: penguinmails');
     expect((await runCli(['queue'])).code).toBe(2);
     expect((await runCli(['help', 'send'])).code).toBe(0);
+    // With --json, stdout still holds one JSON document.
+    const json = await runCli(['queue', '--json']);
+    expect(json.code).toBe(2);
+    expect(json.json()).toMatchObject({ status: 'error', exitCode: 2, error: 'no command given' });
   });
 
   it('global options work after the command too', async () => {
