@@ -1,6 +1,5 @@
 import { fieldsInNoRow, mergeFieldNames, missingFieldWarnings } from '../core/merge.js';
 import type { EmailMessage } from '../core/message.js';
-import { closestMatch } from '../core/suggest.js';
 import type { RecipientRow } from '../bulk/recipient-source.js';
 
 /**
@@ -35,11 +34,11 @@ export class ListFieldCheck {
 
   /** The end of the list. */
   finish(): void {
-    if (!this.done) this.report(this.rowFields, [...this.unseen]);
+    if (!this.done) this.report(this.rowFields);
   }
 
-  private report(rowFields: Set<string>, missing = fieldsInNoRow([...this.unseen], rowFields)): void {
+  private report(rowFields: Set<string>): void {
     this.done = true;
-    for (const warning of missingFieldWarnings(missing, rowFields, this.listName, closestMatch)) this.warn(warning);
+    for (const warning of missingFieldWarnings(fieldsInNoRow([...this.unseen], rowFields), rowFields, this.listName)) this.warn(warning);
   }
 }

@@ -1,5 +1,6 @@
 import type { EmailMessage } from './message.js';
 import { bulkRecipientKey, type BulkRecipient } from './bulk-key.js';
+import { closestMatch } from './suggest.js';
 
 /** `{{ name }}` merge fields in subject, HTML and text. */
 export const MERGE_FIELD = /\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g;
@@ -111,10 +112,10 @@ export function fieldsInNoRow(templateFields: readonly string[], rowFields: Read
 }
 
 /** One warning per field a list does not have, naming a near miss when there is one. */
-export function missingFieldWarnings(missing: readonly string[], rowFields: ReadonlySet<string>, where: string, suggest: (word: string, candidates: string[]) => string | undefined): string[] {
+export function missingFieldWarnings(missing: readonly string[], rowFields: ReadonlySet<string>, where: string): string[] {
   const known = [...rowFields];
   return missing.map((field) => {
-    const near = known.find((name) => name.toLowerCase() === field.toLowerCase()) ?? suggest(field, known);
+    const near = known.find((name) => name.toLowerCase() === field.toLowerCase()) ?? closestMatch(field, known);
     const columns = known.length ? ` (it has ${known.join(', ')})` : '';
     return `{{${field}}} is not a field of ${where}${columns}: every copy gets it empty${near ? ` — did you mean {{${near}}}?` : ''}`;
   });

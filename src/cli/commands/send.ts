@@ -48,6 +48,8 @@ export async function run(options: Record<string, unknown>, output: Output, comm
     if (flags.dryRun) return printDryRun(output, dispatcher, message, route);
 
     const onWait = (holder: string) => output.warn(`another penguinmails run (${holder}) is sending this message: waiting for it to finish`);
+    const onReleaseFailure = (error: unknown) =>
+      output.warn(`could not let go of this message's run lock (${error instanceof Error ? error.message : String(error)}); a later send of it may wait until this process has ended`);
     return await withMessageLock(
       store!,
       message.idempotencyKey,
@@ -57,7 +59,7 @@ export async function run(options: Record<string, unknown>, output: Output, comm
         const result = await dispatcher.deliver(message, route.chain);
         return finish(output, store!, config.failover.outboxPath, message, route, result);
       },
-      { onWait, maxWaitMs: leaseMs(dispatcher), onReleaseFailure: (error) => output.warn(`could not let go of this message's run lock (${error instanceof Error ? error.message : String(error)}); a later send of it may wait until this process has ended`) },
+      { onWait, onReleaseFailure, maxWaitMs: leaseMs(dispatcher) },
     );
   } finally {
     await dispatcher.close();
