@@ -22,17 +22,17 @@ export function listFormatOf(source: string, firstLine?: string): ListFormat {
   return firstLine?.trim().startsWith('{') ? 'jsonl' : 'csv';
 }
 
+export interface ReadOptions {
+  /** Called with a CSV list's columns (not the email one) before its first row. */
+  onCsvHeader?: (fields: string[]) => void;
+}
+
 /**
  * Reads a recipient list in chunks of rows (memory does not grow with the list; a chunk is what one
  * read of the file gives, so a caller pays for the async step once per chunk, not once per row).
  * A bad row is yielded as an error with its line number and the rest goes on; a list without an
  * email column stops.
  */
-export interface ReadOptions {
-  /** Called with a CSV list's columns (not the email one) before its first row. */
-  onCsvHeader?: (fields: string[]) => void;
-}
-
 export async function* readRecipients(source: string, stdin: Readable = process.stdin, options: ReadOptions = {}): AsyncGenerator<RecipientRow[]> {
   const input = source === '-' ? stdin : createReadStream(source, { encoding: 'utf8', highWaterMark: READ_CHUNK_BYTES });
   const opened = new Promise<void>((resolve, reject) => {
@@ -55,7 +55,7 @@ export async function* readRecipients(source: string, stdin: Readable = process.
     // A directory, a device that fails: opening worked, reading did not.
     const { code } = error as NodeJS.ErrnoException;
     if (!isSystemErrorCode(code)) throw error;
-    throw new UserError(`--recipients: cannot read ${source === '-' ? 'stdin' : source} (${code})`, { hint: code === 'EISDIR' ? 'give the path of a CSV or JSONL file, not a directory' : undefined });
+    throw new UserError(`--recipients: cannot read ${listName(source)} (${code})`, { hint: code === 'EISDIR' ? 'give the path of a CSV or JSONL file, not a directory' : undefined });
   }
   const rows = [...parser.parseLines(partial === '' ? [] : partial.split(LINE_BREAK)), ...parser.finish()];
   if (rows.length) yield rows;
