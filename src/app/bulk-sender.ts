@@ -8,7 +8,7 @@ import { BoundedDigestSet } from '../bulk/bounded-digest-set.js';
 import type { RecipientRow } from '../bulk/recipient-source.js';
 import type { Dispatcher } from './dispatcher.js';
 import { isLeaseOwnerAlive, newLeaseOwner } from './lease-owner.js';
-import { RateGate, Slots } from './rate-gate.js';
+import { RateGate, Semaphore, Slots } from './rate-gate.js';
 
 export type RecipientOutcome = 'delivered' | 'rejected' | 'queued' | 'invalid' | 'skipped';
 
@@ -92,6 +92,8 @@ export class BulkSender {
   failuresNotKept = 0;
   private readonly owner = newLeaseOwner();
   private readonly gate: RateGate;
+  /** Recipients sent on their own after their batch failed for them: no more calls at once than --concurrency. */
+  private readonly singleCalls: Semaphore;
   private readonly store;
   private inDoubt = new Map<string, { batchId: number; provider: string }>();
   /** Recipients this run has taken (a repeated row is sent once), as their key's digest. */
@@ -112,6 +114,7 @@ export class BulkSender {
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   ) {
     this.gate = new RateGate(dispatcher.now, sleep);
+    this.singleCalls = new Semaphore(options.concurrency);
     this.store = dispatcher.store!;
     let warned = false;
     const onSpillFailure = (error: unknown) => {
@@ -288,16 +291,17 @@ export class BulkSender {
     return personalise(this.options.template, recipient);
   }
 
-  private async deliverChunk(recipients: Pending[], providerIndex: number): Promise<void> {
+  /** `whyNot`: what each provider tried before for these recipients answered. */
+  private async deliverChunk(recipients: Pending[], providerIndex: number, whyNot: string[] = []): Promise<void> {
     const { chain } = this.options;
     if (providerIndex >= chain.length) {
-      this.queueAll(recipients, 'every provider failed for this batch', 'pending');
+      this.queueAll(recipients, `every provider failed for this batch${whyNot.length ? ` (${whyNot.join('; ')})` : ''}`, 'pending');
       return;
     }
     const name = chain[providerIndex];
     const health = this.store.get(name);
     const allDown = chain.slice(providerIndex).every((n) => circuitState(this.store.get(n), this.dispatcher.now()) === 'open');
-    if (circuitState(health, this.dispatcher.now()) === 'open' && !allDown) return this.deliverChunk(recipients, providerIndex + 1);
+    if (circuitState(health, this.dispatcher.now()) === 'open' && !allDown) return this.deliverChunk(recipients, providerIndex + 1, [...whyNot, `${name}: marked down`]);
 
     const size = this.batchSizeFor(name);
     for (let start = 0; start < recipients.length; start += size) {
@@ -307,27 +311,33 @@ export class BulkSender {
       const verdict = await this.callWithRetries(name, part);
       if (verdict.kind === 'results') {
         await this.settle(name, providerIndex, part, verdict.results, batchId);
+      } else if (verdict.kind === 'stopped') {
+        // Ctrl-C before this call went out: nothing was sent, the rerun sends these.
+        this.store.settleInFlight(batchId);
       } else if (verdict.kind === 'next-provider') {
         this.store.settleInFlight(batchId);
-        await this.deliverChunk(part, providerIndex + 1);
+        await this.deliverChunk(part, providerIndex + 1, [...whyNot, verdict.reason]);
       } else if (verdict.kind === 'ambiguous') {
         this.queueAll(part, verdict.reason, 'ambiguous');
         this.store.settleInFlight(batchId);
       } else {
-        await Promise.all(part.map((r) => this.deliverOne(r, chain.slice(providerIndex))));
+        await this.deliverEachOnItsOwn(part.map((recipient) => ({ recipient, chain: chain.slice(providerIndex) })));
         this.store.settleInFlight(batchId);
       }
     }
   }
 
   /** One batch call, retried per the policy; 429s pause the whole run instead of using up tries. */
-  private async callWithRetries(name: string, part: Pending[]): Promise<{ kind: 'results'; results: BulkItemResult[] } | { kind: 'next-provider' | 'one-by-one' | 'ambiguous'; reason: string }> {
+  private async callWithRetries(name: string, part: Pending[]): Promise<{ kind: 'results'; results: BulkItemResult[] } | { kind: 'stopped' } | { kind: 'next-provider' | 'one-by-one' | 'ambiguous'; reason: string }> {
     const provider = this.dispatcher.provider(name);
     const { attempts, delayMs, maxRetryAfterMs } = this.dispatcher.config.failover.retry;
     const policy = this.dispatcher.config.failover.health;
     let rateLimited = 0;
+    let lastError = '';
     for (let tryNumber = 1; tryNumber <= attempts; tryNumber++) {
       await this.gate.wait();
+      // A retry, or the end of a rate-limit pause, after Ctrl-C: no new call.
+      if (this.stopRequested) return { kind: 'stopped' };
       this.stats.calls[name] = (this.stats.calls[name] ?? 0) + 1;
       try {
         const results = await provider.sendBulk(this.options.template, part);
@@ -345,17 +355,21 @@ export class BulkSender {
         }
         if (error.errorClass === 'permanent') return { kind: 'one-by-one', reason: error.message };
         this.store.put(recordFailure(this.store.get(name), name, error.message, this.dispatcher.now(), policy));
-        if (error.errorClass === 'provider-unusable') return { kind: 'next-provider', reason: error.message };
+        if (error.errorClass === 'provider-unusable') return { kind: 'next-provider', reason: `${name}: ${error.message}` };
+        lastError = error.message;
         if (tryNumber < attempts) await this.sleep(delayMs);
       }
     }
-    return { kind: 'next-provider', reason: `${name} failed ${attempts} times` };
+    return { kind: 'next-provider', reason: `${name} failed ${attempts} time(s)${lastError ? `, last: ${lastError}` : ''}` };
   }
 
   private async settle(name: string, providerIndex: number, part: Pending[], results: BulkItemResult[], batchId: number): Promise<void> {
     const digests: string[] = [];
     const messageIds: string[] = [];
     const retryOnTheirOwn: { recipient: Pending; chain: string[] }[] = [];
+    // The provider cannot take these at all (e.g. an unconfirmed sender): the next one gets them as a batch.
+    const forNextProvider: Pending[] = [];
+    let unusableReason = '';
     const byProvider = (this.stats.byProvider[name] ??= { delivered: 0, rejected: 0 });
     results.forEach((result, i) => {
       const recipient = part[i];
@@ -370,19 +384,39 @@ export class BulkSender {
         this.fail({ line: recipient.line, email: recipient.email, outcome: 'rejected', reason: `${name}: ${result.error.message}` });
       } else if (errorClass === 'ambiguous') {
         this.queueAll([recipient], `${name}: ${result.error.message}`, 'ambiguous');
+      } else if (errorClass === 'provider-unusable') {
+        forNextProvider.push(recipient);
+        unusableReason = `${name}: ${result.error.message}`;
       } else {
-        const from = errorClass === 'provider-unusable' ? providerIndex + 1 : providerIndex;
-        retryOnTheirOwn.push({ recipient, chain: this.options.chain.slice(from) });
+        retryOnTheirOwn.push({ recipient, chain: this.options.chain.slice(providerIndex) });
       }
     });
-    this.ledgerBuffer.push({ provider: name, digests, messageIds, batchId, stillOpen: retryOnTheirOwn.map(({ recipient }) => recipient.digest) });
+    const stillOpen = [...retryOnTheirOwn.map(({ recipient }) => recipient.digest), ...forNextProvider.map((recipient) => recipient.digest)];
+    this.ledgerBuffer.push({ provider: name, digests, messageIds, batchId, stillOpen });
     this.ledgerRows += digests.length;
-    if (retryOnTheirOwn.length || this.ledgerRows >= LEDGER_FLUSH_ROWS || Date.now() - this.lastLedgerFlush >= LEDGER_FLUSH_MS) this.flushLedger();
+    if (stillOpen.length || this.ledgerRows >= LEDGER_FLUSH_ROWS || Date.now() - this.lastLedgerFlush >= LEDGER_FLUSH_MS) this.flushLedger();
     byProvider.delivered += digests.length;
     this.stats.delivered += digests.length;
     this.progress();
-    await Promise.all(retryOnTheirOwn.map(({ recipient, chain }) => this.deliverOne(recipient, chain)));
-    if (retryOnTheirOwn.length) this.store.settleInFlight(batchId);
+    await Promise.all([this.deliverEachOnItsOwn(retryOnTheirOwn), forNextProvider.length ? this.deliverChunk(forNextProvider, providerIndex + 1, [unusableReason]) : undefined]);
+    if (stillOpen.length) this.store.settleInFlight(batchId);
+  }
+
+  /**
+   * Recipients a batch did not deliver, each through the single-message engine: at most
+   * --concurrency calls at once across the run (a thousand at once would meet a rate limit, or
+   * time out into "ambiguous"), each after any rate-limit pause. After Ctrl-C none starts: those
+   * were not sent, and the rerun sends them.
+   */
+  private async deliverEachOnItsOwn(items: { recipient: Pending; chain: string[] }[]): Promise<void> {
+    await Promise.all(
+      items.map(({ recipient, chain }) =>
+        this.singleCalls.use(async () => {
+          await this.gate.wait();
+          if (!this.stopRequested) await this.deliverOne(recipient, chain);
+        }),
+      ),
+    );
   }
 
   private flushLedger(): void {

@@ -58,3 +58,24 @@ export class Slots {
     if (this.firstError) throw this.firstError.error;
   }
 }
+
+/** At most `limit` tasks at once; `use` waits for a turn, runs the task and gives its result. */
+export class Semaphore {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(limit: number) {
+    this.free = limit;
+  }
+
+  async use<T>(task: () => Promise<T>): Promise<T> {
+    while (this.free === 0) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.free--;
+    try {
+      return await task();
+    } finally {
+      this.free++;
+      this.waiting.shift()?.();
+    }
+  }
+}

@@ -177,6 +177,46 @@ describe('bulk interrupted and concurrent retries', () => {
     expect(new Set(sentTo).size).toBe(3000);
   }, 60_000);
 
+  it('Ctrl-C during a rate-limit pause makes no new call and fails over to no one; the report says what was not sent', async () => {
+    const { dir, configPath } = live({ order: ['postmark', 'mailgun'] });
+    const list = path.join(dir, 'list.csv');
+    writeFileSync(list, ['email,name', ...Array.from({ length: 1200 }, (_, i) => `u${i}@example.com,U${i}`)].join('\n'));
+    const args = ['send', '--config', configPath, '--recipients', list, '--subject', 'Hi {{name}}', '--text', 'x', '--json'];
+    postmark.persistentFault = { status: 429, body: { ErrorCode: 429, Message: 'Rate limit exceeded' }, headers: { 'Retry-After': '1' } };
+    try {
+      const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...TEST_ENV } });
+      let stdout = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      while (postmark.requests.length < 3) await new Promise((r) => setTimeout(r, 20));
+      child.kill('SIGINT');
+      const callsAtCtrlC = postmark.requests.length;
+      const code = await new Promise((resolve) => child.on('close', resolve));
+      expect(code).toBe(130);
+      expect(postmark.requests.length).toBeLessThanOrEqual(callsAtCtrlC + 3);
+      expect(mailgun.requests).toHaveLength(0);
+      const report = JSON.parse(stdout);
+      expect(report).toMatchObject({ status: 'interrupted', delivered: 0, queued: 0 });
+      expect(report.notSent).toBe(report.recipients);
+    } finally {
+      postmark.persistentFault = undefined;
+    }
+  }, 30_000);
+
+  it('nothing delivered, one rejected for good and one waiting in the outbox: partial (5), not rejected (3)', async () => {
+    const { dir, configPath } = live({ order: ['postmark'], timeout: '500ms' });
+    const list = path.join(dir, 'list.csv');
+    writeFileSync(list, 'email,name\na@example.com,A\nb@example.com,B\n');
+    postmark.failNext({ status: 200, body: [{ ErrorCode: 406, Message: 'You tried to send to a recipient that has been marked as inactive.', To: 'a@example.com' }] });
+    postmark.persistentFault = { destroy: true };
+    try {
+      const result = await runCli(['send', '--config', configPath, '--recipients', list, '--subject', 'Hi', '--text', 'x', '--json', '--batch-size', '1', '--concurrency', '1'], { env: TEST_ENV });
+      expect(result.json()).toMatchObject({ delivered: 0, rejected: 1, queued: 1, status: 'partial' });
+      expect(result.code).toBe(5);
+    } finally {
+      postmark.persistentFault = undefined;
+    }
+  });
+
   it('Ctrl-C also stops a run whose rows wait for batches of their own (one address many times)', async () => {
     const { dir, configPath } = live({ order: ['postmark'] });
     const list = path.join(dir, 'list.csv');

@@ -124,6 +124,37 @@ describe('bulk send', () => {
     expect(mailgun.parsed.map((p) => p.fields.to.length)).toEqual([1, 1, 1, 1, 1]);
   });
 
+  it('recipients sent on their own after a batch failed keep to --concurrency (not one call per recipient at once)', async () => {
+    mailgun.failNext({ status: 400, body: { message: "'to' parameter is not a valid address. please check documentation" } });
+    mailgun.latencyMs = 40;
+    let inFlight = 0;
+    let mostAtOnce = 0;
+    const server = (mailgun as unknown as { server: import('node:http').Server }).server;
+    const track = (_req: unknown, res: import('node:http').ServerResponse) => {
+      mostAtOnce = Math.max(mostAtOnce, ++inFlight);
+      res.on('close', () => inFlight--);
+    };
+    server.on('request', track);
+    try {
+      const { configPath, listPath } = setup(csv(40), { order: ['mailgun'] });
+      const result = await bulk(configPath, listPath, ['--concurrency', '3']);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.json()).toMatchObject({ delivered: 40, calls: { mailgun: 41 } });
+      expect(mostAtOnce).toBeLessThanOrEqual(3);
+    } finally {
+      server.off('request', track);
+      mailgun.latencyMs = 0;
+    }
+  });
+
+  it('recipients a provider cannot take at all go to the next provider as a batch, not one by one', async () => {
+    const { configPath, listPath } = setup(csv(30), { order: ['postmark', 'mailgun'] });
+    postmark.failNext({ status: 200, body: Array.from({ length: 30 }, () => ({ ErrorCode: 300, Message: 'The from address does not match a verified Sender Signature' })) });
+    const result = await bulk(configPath, listPath);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json()).toMatchObject({ delivered: 30, calls: { postmark: 1, mailgun: 1 }, byProvider: { mailgun: { delivered: 30 } } });
+  });
+
   it('a whole-call 500 is retried, then the batch fails over to the next provider', async () => {
     postmark.persistentFault = { status: 500, body: { ErrorCode: 0, Message: 'down' } };
     const { configPath, listPath } = setup(csv(20), { order: ['postmark', 'mailgun'], attempts: 2 });

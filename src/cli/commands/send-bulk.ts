@@ -80,7 +80,9 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
 
     const sent = stats.delivered + stats.skipped;
     const failed = stats.rejected + stats.queued + stats.invalid;
-    const status = failed === 0 ? 'delivered' : sent === 0 && stats.queued > 0 && stats.rejected + stats.invalid === 0 ? 'queued' : sent === 0 ? 'rejected' : 'partial';
+    // Nothing sent and nothing waiting: rejected (3). Nothing sent but some waiting: all queued (4)
+    // only when nothing was refused for good besides; a mix is partial (5), as some sent.
+    const status = failed === 0 ? 'delivered' : sent > 0 ? 'partial' : stats.queued === 0 ? 'rejected' : stats.rejected + stats.invalid === 0 ? 'queued' : 'partial';
     const report = {
       status: sender.interrupted ? 'interrupted' : status,
       route: { chain: route.chain, rule: route.source },
@@ -94,6 +96,8 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
       calls: stats.calls,
       byProvider: stats.byProvider,
       rateLimitPauses: stats.rateLimitPauses,
+      // Ctrl-C: rows read but not sent, for the rerun (the counts above then add up to recipients).
+      ...(sender.interrupted ? { notSent: stats.read - handled(stats) - stats.duplicates } : {}),
       failures: sender.failures,
       failuresNotListed: sender.failuresNotKept,
       elapsedMs: Date.now() - started,
@@ -116,7 +120,7 @@ async function* checkingFields(rows: AsyncIterable<RecipientRow[]>, check: ListF
   }
 }
 
-function printSummary(output: Output, report: { recipients: number; delivered: number; skippedAlreadyDelivered: number; duplicateRows: number; rejected: number; queued: number; invalid: number; calls: Record<string, number>; byProvider: BulkStats['byProvider']; failures: { line?: number; email?: string; outcome: string; reason: string; outboxId?: number }[]; failuresNotListed: number; elapsedMs: number; rateLimitPauses: number }): void {
+function printSummary(output: Output, report: { notSent?: number; recipients: number; delivered: number; skippedAlreadyDelivered: number; duplicateRows: number; rejected: number; queued: number; invalid: number; calls: Record<string, number>; byProvider: BulkStats['byProvider']; failures: { line?: number; email?: string; outcome: string; reason: string; outboxId?: number }[]; failuresNotListed: number; elapsedMs: number; rateLimitPauses: number }): void {
   const rows: [string, number][] = [
     ['recipients read', report.recipients],
     ['delivered', report.delivered],
@@ -125,6 +129,7 @@ function printSummary(output: Output, report: { recipients: number; delivered: n
     ['rejected (permanent)', report.rejected],
     ['queued in the outbox', report.queued],
     ['invalid rows', report.invalid],
+    ...(report.notSent !== undefined ? [['not sent (Ctrl-C; rerun)', report.notSent] as [string, number]] : []),
   ];
   for (const [label, value] of rows) output.line(`${label.padEnd(30)}${groupThousands(value).padStart(10)}`);
   for (const [provider, calls] of Object.entries(report.calls)) {
