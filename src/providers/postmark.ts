@@ -111,6 +111,7 @@ interface TransportInsight {
 }
 
 const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', CONNECT_TIMEOUT, 'UND_ERR_CONNECT_TIMEOUT']);
+const MAINTENANCE_ERROR_CODE = 100;
 const SENDER_PROBLEM = /sender signature|from address|'from'|from field|signature/i;
 
 export function classifyPostmarkError(error: PostmarkErrorShape, insight: TransportInsight = {}): { errorClass: ErrorClass; detail: string } {
@@ -233,7 +234,8 @@ class PostmarkProvider implements Provider {
         return { email: recipient.email, ok: false, error };
       }
       if (!response.ErrorCode) return { email: recipient.email, ok: true, messageId: response.MessageID ?? '' };
-      const shaped = { statusCode: 422, code: response.ErrorCode, message: response.Message ?? '' };
+      // An element carries only its ErrorCode; 100 is Postmark's maintenance (a 503 for a whole call).
+      const shaped = { statusCode: response.ErrorCode === MAINTENANCE_ERROR_CODE ? 503 : 422, code: response.ErrorCode, message: response.Message ?? '' };
       return { email: recipient.email, ok: false, error: this.toProviderError(shaped, {}) };
     });
   }

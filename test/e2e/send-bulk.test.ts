@@ -113,6 +113,14 @@ describe('bulk send', () => {
     expect(mailgun.requests).toHaveLength(0);
   });
 
+  it('a Postmark batch element with ErrorCode 100 (maintenance) is retried, not rejected', async () => {
+    const { configPath, listPath } = setup(csv(2), { order: ['postmark'] });
+    postmark.failNext({ status: 200, body: [{ ErrorCode: 100, Message: 'Maintenance' }, { ErrorCode: 0, Message: 'OK', MessageID: 'm-1', To: 'user1@example.com' }] });
+    const result = await bulk(configPath, listPath);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json()).toMatchObject({ delivered: 2, rejected: 0 });
+  });
+
   it('a Mailgun 400 for the whole call → each recipient is tried on its own', async () => {
     mailgun.failNext({ status: 400, body: { message: "'to' parameter is not a valid address. please check documentation" } });
     const { configPath, listPath } = setup(csv(5), { order: ['mailgun'] });
