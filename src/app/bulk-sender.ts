@@ -7,7 +7,8 @@ import type { BulkItemResult, BulkRecipient } from '../providers/provider.js';
 import { BoundedDigestSet } from '../bulk/bounded-digest-set.js';
 import type { RecipientRow } from '../bulk/recipient-source.js';
 import type { Dispatcher } from './dispatcher.js';
-import { isLeaseOwnerAlive, newLeaseOwner } from './lease-owner.js';
+import { newLeaseOwner } from './lease-owner.js';
+import { withRunLock } from './run-lock.js';
 import { RateGate, Semaphore, Slots } from './rate-gate.js';
 
 export type RecipientOutcome = 'delivered' | 'rejected' | 'queued' | 'invalid' | 'skipped';
@@ -56,9 +57,6 @@ const MAX_FAILURES_KEPT = 100;
  */
 const LEDGER_FLUSH_ROWS = 5_000;
 const LEDGER_FLUSH_MS = 250;
-/** A run lock whose heartbeat is older than this can be taken over (its holder cannot be checked). */
-const RUN_LOCK_STALE_MS = 10 * 60_000;
-const HEARTBEAT_EVERY_MS = 5_000;
 
 /**
  * The next batch of at most `size` recipients with no email address twice: a Mailgun batch keys
@@ -101,7 +99,6 @@ export class BulkSender {
   /** Recipients delivered by earlier runs of this message. */
   private readonly deliveredEarlier: BoundedDigestSet;
   private lookUpEachBatch = true;
-  private lastHeartbeat = -Infinity;
   private stopRequested = false;
   /** Accepted batches not yet written to the ledger; recipients by digest. */
   private ledgerBuffer: { provider: string; digests: string[]; messageIds: string[]; batchId: number; stillOpen: string[] }[] = [];
@@ -142,17 +139,13 @@ export class BulkSender {
 
   /** `rows` comes in chunks (see readRecipients). */
   async run(rows: AsyncIterable<RecipientRow[]>): Promise<BulkStats> {
-    const holder = this.store.claimRunLock(this.runKey, this.owner, this.dispatcher.now(), RUN_LOCK_STALE_MS, isLeaseOwnerAlive);
-    if (holder) throw new UserError(`another run of this message to this list is still going (${holder})`, { hint: 'wait for it to finish; rerunning afterwards sends only what it did not' });
+    const busy = (holder: string) => new UserError(`another run of this message to this list is still going (${holder})`, { hint: 'wait for it to finish; rerunning afterwards sends only what it did not' });
+    const onReleaseFailure = (error: unknown) => this.options.onWarning?.(`could not let go of this run's lock (${error instanceof Error ? error.message : String(error)}); a rerun may wait until this process has ended`);
     try {
-      return await this.runWithLock(rows);
+      return await withRunLock(this.store, this.runKey, () => this.runWithLock(rows), { maxWaitMs: 0, busy, owner: this.owner, now: this.dispatcher.now, onReleaseFailure });
     } finally {
-      try {
-        this.store.releaseRunLock(this.runKey, this.owner);
-      } finally {
-        this.taken.close();
-        this.deliveredEarlier.close();
-      }
+      this.taken.close();
+      this.deliveredEarlier.close();
     }
   }
 
@@ -174,7 +167,6 @@ export class BulkSender {
       while ((chunk.length >= batchSize || (force && chunk.length > 0)) && !slots.failed && !this.stopRequested) {
         const { batch, rest } = takeBatch(chunk, batchSize);
         chunk = rest;
-        this.heartbeat();
         // Waiting for a slot can outlast a Ctrl-C: a batch not yet started then stays for the rerun.
         await slots.run(async () => {
           if (!this.stopRequested) await this.deliverChunk(batch, 0);
@@ -218,14 +210,6 @@ export class BulkSender {
     this.stats.rateLimitPauses = this.gate.pauses;
     this.progress();
     return this.stats;
-  }
-
-  /** Keeps the run lock fresh; a write every few seconds is plenty against a 10-minute staleness. */
-  private heartbeat(): void {
-    const now = this.dispatcher.now();
-    if (now - this.lastHeartbeat < HEARTBEAT_EVERY_MS) return;
-    this.lastHeartbeat = now;
-    this.store.heartbeatRunLock(this.runKey, this.owner, now);
   }
 
   private batchSizeFor(providerName: string): number {

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { withMessageLock } from '../../src/app/message-lock.js';
+import { withMessageLock } from '../../src/app/run-lock.js';
 import { Store } from '../../src/store/store.js';
 
 const stores: Store[] = [];

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Dispatcher, type Dispatch } from '../../app/dispatcher.js';
-import { withMessageLock } from '../../app/message-lock.js';
+import { withMessageLock } from '../../app/run-lock.js';
 import { leaseMs, retryOutboxEntries } from '../../app/retry-outbox.js';
 import { ExitCode, UserError } from '../../core/errors.js';
 import { describeHealth } from '../../core/health.js';
