@@ -35,12 +35,6 @@ export interface ReadOptions {
  */
 export async function* readRecipients(source: string, stdin: Readable = process.stdin, options: ReadOptions = {}): AsyncGenerator<RecipientRow[]> {
   const input = source === '-' ? stdin : createReadStream(source, { encoding: 'utf8', highWaterMark: READ_CHUNK_BYTES });
-  const opened = new Promise<void>((resolve, reject) => {
-    if (source === '-') return resolve();
-    input.once('open', () => resolve());
-    input.once('error', (error: NodeJS.ErrnoException) => reject(new UserError(`--recipients: cannot read ${source} (${error.code ?? error.message})`)));
-  });
-  await opened;
   if (source === '-') input.setEncoding('utf8');
   const parser = new RowParser(source, options.onCsvHeader);
   let partial = '';
@@ -52,7 +46,7 @@ export async function* readRecipients(source: string, stdin: Readable = process.
       if (rows.length) yield rows;
     }
   } catch (error) {
-    // A directory, a device that fails: opening worked, reading did not.
+    // A missing file, a directory, a device that fails: the system's word for it, as a usage error.
     const { code } = error as NodeJS.ErrnoException;
     if (!isSystemErrorCode(code)) throw error;
     throw new UserError(`--recipients: cannot read ${listName(source)} (${code})`, { hint: code === 'EISDIR' ? 'give the path of a CSV or JSONL file, not a directory' : undefined });
