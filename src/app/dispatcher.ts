@@ -1,5 +1,6 @@
 import type { Config } from '../config/validate.js';
 import { deliverWithFailover, type Attempt, type DeliveryOutcome } from '../core/failover.js';
+import { isRepeatDelivery } from '../core/idempotency.js';
 import { recipientCount, type EmailMessage } from '../core/message.js';
 import { resolveRoute, type Route } from '../core/router.js';
 import { buildCostSetup } from '../cost/model.js';
@@ -15,8 +16,9 @@ export interface DispatchOptions {
 }
 
 /** Result of one message through route → ledger check → failover → ledger/outbox. */
-export interface Dispatch extends DeliveryOutcome {
-  /** Already delivered earlier under the same idempotency key: nothing was sent. */
+export interface Dispatch extends Omit<DeliveryOutcome, 'status'> {
+  /** duplicate: delivered earlier under the same idempotency key (see duplicateOf); nothing was sent. */
+  status: DeliveryOutcome['status'] | 'duplicate';
   duplicateOf?: { provider: string; messageId: string; deliveredAt: string };
 }
 
@@ -71,16 +73,24 @@ export class Dispatcher {
     return (provider) => freeAllowance(setup.pricingOf(provider)) - (usage[provider] ?? 0) > 0;
   }
 
-  /** Sends unless the key was delivered before; records the delivery in the ledger. */
-  async deliver(message: EmailMessage, chain: string[], options: { ignoreCircuit?: boolean; beforeSend?: () => void; ledgerChecked?: boolean } = {}): Promise<Dispatch> {
+  /**
+   * Sends unless the key was delivered recently enough to make this a repeat (see
+   * isRepeatDelivery); records the delivery in the ledger. `waitingSince`: the message has waited
+   * in the outbox since then.
+   */
+  async deliver(
+    message: EmailMessage,
+    chain: string[],
+    options: { ignoreCircuit?: boolean; beforeSend?: () => void; ledgerChecked?: boolean; waitingSince?: number } = {},
+  ): Promise<Dispatch> {
     const earlier = options.ledgerChecked ? undefined : this.store?.findDelivery(message.idempotencyKey);
-    if (earlier) {
+    if (earlier && isRepeatDelivery(message, earlier.deliveredAt, this.now(), this.config.idempotency, options.waitingSince)) {
       return {
-        status: 'delivered',
+        status: 'duplicate',
         provider: earlier.provider,
         messageId: earlier.messageId,
         attempts: [],
-        warnings: [`already delivered under idempotency key ${message.idempotencyKey}: not sent again`],
+        warnings: [],
         duplicateOf: { provider: earlier.provider, messageId: earlier.messageId, deliveredAt: new Date(earlier.deliveredAt).toISOString() },
       };
     }

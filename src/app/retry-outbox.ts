@@ -1,4 +1,6 @@
 import type { Attempt } from '../core/failover.js';
+import { isRepeatDelivery } from '../core/idempotency.js';
+import type { OutboxEntry } from '../store/store.js';
 import type { RefusedRecipient } from '../providers/provider.js';
 import { queueCopyForRefused } from './refused-recipients.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -28,7 +30,9 @@ export async function retryOutboxEntries(dispatcher: Dispatcher, ids: number[], 
   const results: RetryResult[] = [];
   for (const id of ids) {
     const now = dispatcher.now();
-    const { entry, refused, deliveredEarlier } = store.claim(id, owner, now, leaseMs(dispatcher), { force: options.force, isOwnerAlive: isLeaseOwnerAlive });
+    const isRepeat = (delivery: { deliveredAt: number }, waiting: OutboxEntry) =>
+      isRepeatDelivery(waiting.message, delivery.deliveredAt, now, dispatcher.config.idempotency, Date.parse(waiting.createdAt));
+    const { entry, refused, deliveredEarlier } = store.claim(id, owner, now, leaseMs(dispatcher), { force: options.force, isOwnerAlive: isLeaseOwnerAlive, isRepeat });
     if (deliveredEarlier) {
       const reason = `already delivered by ${deliveredEarlier.provider} under the same idempotency key; not sent again`;
       results.push({ id, status: 'delivered', provider: deliveredEarlier.provider, messageId: deliveredEarlier.messageId, reason, attempts: [] });
@@ -42,8 +46,9 @@ export async function retryOutboxEntries(dispatcher: Dispatcher, ids: number[], 
     const outcome = await dispatcher.deliver(entry.message, chain.length ? chain : dispatcher.config.failover.order, {
       ignoreCircuit: true,
       beforeSend: () => store.markSending(id, owner, dispatcher.now()),
+      waitingSince: Date.parse(entry.createdAt),
     });
-    const status = outcome.status === 'undelivered' ? (outcome.ambiguous ? 'ambiguous' : 'pending') : outcome.status;
+    const status = outcome.status === 'undelivered' ? (outcome.ambiguous ? 'ambiguous' : 'pending') : outcome.status === 'duplicate' ? 'delivered' : outcome.status;
     let reason = outcome.duplicateOf ? `already delivered by ${outcome.duplicateOf.provider} (${outcome.duplicateOf.messageId}); not sent again` : (outcome.reason ?? null);
     let retryCopyId: number | undefined;
     if (outcome.refused) {

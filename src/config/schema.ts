@@ -73,6 +73,15 @@ export const configFileSchema = z.strictObject({
         .default({ failureThreshold: 3, cooldown: '5m' }),
     })
     .default({ enabled: true, retry: {}, outbox: '.penguinmails/outbox.db', resendAmbiguous: false, health: { failureThreshold: 3, cooldown: '5m' } }),
+  /** How long a send is remembered to stop repeats (SPEC send → Idempotency). */
+  idempotency: z
+    .strictObject({
+      /** A key derived from the content only guards against repeats this recent (0: not at all). */
+      window: durationSchema.default('10m'),
+      /** An explicit key is delivered at most once for this long. */
+      keep: durationSchema.default('30d'),
+    })
+    .default({ window: '10m', keep: '30d' }),
   routing: z.strictObject({ rules: z.array(routingRuleSchema).default([]) }).default({ rules: [] }),
   pricing: z.record(z.string(), pricingOverrideSchema).default({}),
 });

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
+import type { IdempotencyPolicy } from '../core/idempotency.js';
 import { registerSecret } from '../core/secrets.js';
 import { closestMatch } from '../core/suggest.js';
 import { findProviderDefinition, PROVIDER_TYPES } from '../providers/registry.js';
@@ -33,6 +34,7 @@ export interface Config {
   defaults: ConfigFile['defaults'];
   providers: Record<string, ProviderEntry>;
   failover: FailoverPolicy;
+  idempotency: IdempotencyPolicy;
   routing: ConfigFile['routing'];
   pricing: ConfigFile['pricing'];
 }
@@ -133,6 +135,7 @@ export function validateConfig(raw: unknown, options: { filePath?: string; baseD
       resendAmbiguous: file.failover.resendAmbiguous,
       health: { failureThreshold: file.failover.health.failureThreshold, cooldownMs: parseDuration(file.failover.health.cooldown)! },
     },
+    idempotency: { windowMs: parseDuration(file.idempotency.window)!, keepMs: parseDuration(file.idempotency.keep)! },
     routing: file.routing,
     pricing: file.pricing,
   };

@@ -36,9 +36,14 @@ export interface EmailMessage {
   trackLinks?: boolean;
   /** Same key → delivered at most once, across retries and runs. */
   idempotencyKey: string;
+  /**
+   * 'derived' when the key was made from the content (no key given): such a key only guards
+   * against repeats within `idempotency.window`. Absent means given by the user.
+   */
+  idempotencyKeySource?: 'derived';
 }
 
-export type MessageDraft = Omit<EmailMessage, 'idempotencyKey'> & { idempotencyKey?: string };
+export type MessageDraft = Omit<EmailMessage, 'idempotencyKey' | 'idempotencyKeySource'> & { idempotencyKey?: string };
 
 export function recipientCount(message: Pick<EmailMessage, 'to' | 'cc' | 'bcc'>): number {
   return message.to.length + message.cc.length + message.bcc.length;
@@ -72,5 +77,6 @@ function sortKeysDeep(value: unknown): unknown {
 }
 
 export function finalizeMessage(draft: MessageDraft): EmailMessage {
-  return { ...draft, idempotencyKey: draft.idempotencyKey ?? deriveIdempotencyKey(draft) };
+  if (draft.idempotencyKey !== undefined) return { ...draft, idempotencyKey: draft.idempotencyKey };
+  return { ...draft, idempotencyKey: deriveIdempotencyKey(draft), idempotencyKeySource: 'derived' };
 }

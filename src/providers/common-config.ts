@@ -4,7 +4,7 @@ import { checkBaseUrl } from '../core/loopback.js';
 
 export const durationSchema = z
   .union([z.string(), z.number()])
-  .refine((value) => parseDuration(value) !== undefined, { message: 'not a duration (use e.g. 500ms, 30s, 2m, 1h)' });
+  .refine((value) => parseDuration(value) !== undefined, { message: 'not a duration (use e.g. 500ms, 30s, 2m, 1h, 7d)' });
 
 export const baseUrlSchema = z.string().superRefine((value, ctx) => {
   const problem = checkBaseUrl(value);

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 
@@ -80,18 +80,56 @@ CREATE TABLE IF NOT EXISTS usage (
 );
 `;
 
-/** Opens (creating on first use) the SQLite file that holds the outbox, health and usage. */
+/** Waits this long for another process's write lock before SQLite gives up with SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 10_000;
+
+/**
+ * Opens (creating on first use) the SQLite file that holds the outbox, health and usage.
+ * The file holds message bodies and provider answers: it is readable by its owner only (0600,
+ * and SQLite gives its -wal and -shm files the same mode).
+ */
 export async function openDatabase(filePath: string): Promise<SqliteDatabase> {
   const { default: Database } = await import('better-sqlite3');
-  if (filePath !== ':memory:') mkdirSync(path.dirname(filePath), { recursive: true });
+  if (filePath !== ':memory:') createPrivateFile(filePath);
   const db = new Database(filePath);
-  db.pragma('journal_mode = WAL');
+  // First of all: every later statement (even switching to WAL) may meet another process's lock.
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  withBusyRetry(() => db.pragma('journal_mode = WAL'));
   db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 10000');
   // Fewer, larger checkpoints: bulk runs write many small transactions.
   db.pragma('wal_autocheckpoint = 4000');
   // The delivery ledger's keys are random: a bigger page cache keeps bulk inserts off the disk.
   db.pragma('cache_size = -8000');
-  db.exec(SCHEMA);
+  withBusyRetry(() => db.exec(SCHEMA));
   return db;
+}
+
+/** Creates the file (and its directory) for the owner alone; tightens an existing file that others could read. */
+function createPrivateFile(filePath: string): void {
+  mkdirSync(path.dirname(filePath), { recursive: true, mode: 0o700 });
+  closeSync(openSync(filePath, 'a', 0o600));
+  const mode = statSync(filePath).mode & 0o777;
+  if (mode & 0o077) {
+    try {
+      chmodSync(filePath, mode & 0o700);
+    } catch {
+      // Not ours to change (another user's file we may write): leave it as it is.
+    }
+  }
+}
+
+/**
+ * Runs a statement again when another process held the database past the busy timeout (two
+ * processes creating the same new file at once can meet this even with the timeout set).
+ * Contention is never an internal error: after the retries it is reported as SQLITE_BUSY.
+ */
+export function withBusyRetry<T>(work: () => T, tries = 5): T {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return work();
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (attempt >= tries || (code !== 'SQLITE_BUSY' && code !== 'SQLITE_LOCKED')) throw error;
+    }
+  }
 }

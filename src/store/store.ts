@@ -3,7 +3,8 @@ import type { Attempt, HealthBook } from '../core/failover.js';
 import type { HealthRecord } from '../core/health.js';
 import { splitBulkRecipientKey } from '../core/bulk-key.js';
 import type { EmailMessage } from '../core/message.js';
-import { openDatabase } from './database.js';
+import { redactSecrets } from '../core/secrets.js';
+import { openDatabase, withBusyRetry } from './database.js';
 
 export type OutboxStatus = 'pending' | 'ambiguous' | 'delivered' | 'rejected' | 'dropped';
 
@@ -93,7 +94,7 @@ export class Store implements HealthBook {
    * process wrote in between, instead of waiting for busy_timeout.
    */
   atomically<T>(work: () => T): T {
-    return this.db.transaction(work).immediate();
+    return withBusyRetry(() => this.db.transaction(work).immediate());
   }
 
   close(): void {
@@ -148,7 +149,12 @@ export class Store implements HealthBook {
   /** Records a delivery, counts it in the usage ledger, and closes any outbox entry of that key — atomically. */
   recordDelivery(message: EmailMessage, provider: string, messageId: string, now: number, emails: number): void {
     this.atomically(() => {
-      this.sql('INSERT OR IGNORE INTO deliveries (idempotency_key, provider, message_id, delivered_at) VALUES (?, ?, ?, ?)').run(message.idempotencyKey, provider, messageId, now);
+      // A key sent again once its idempotency window had passed: the ledger keeps the latest delivery.
+      this
+        .sql(
+          'INSERT INTO deliveries (idempotency_key, provider, message_id, delivered_at) VALUES (?, ?, ?, ?) ON CONFLICT (idempotency_key) DO UPDATE SET provider = excluded.provider, message_id = excluded.message_id, delivered_at = excluded.delivered_at',
+        )
+        .run(message.idempotencyKey, provider, messageId, now);
       this.closeOpenEntry(message.idempotencyKey, provider, messageId, now);
       this.addUsage(monthKey(now), provider, message.type, emails);
     });
@@ -276,7 +282,7 @@ export class Store implements HealthBook {
          ON CONFLICT (provider) DO UPDATE SET consecutive_failures = excluded.consecutive_failures, open_until = excluded.open_until,
            last_error = excluded.last_error, last_failure_at = excluded.last_failure_at, last_success_at = excluded.last_success_at`,
       )
-      .run(record.provider, record.consecutiveFailures, record.openUntil ?? null, record.lastError ?? null, record.lastFailureAt ?? null, record.lastSuccessAt ?? null);
+      .run(record.provider, record.consecutiveFailures, record.openUntil ?? null, record.lastError === undefined ? null : redactSecrets(record.lastError), record.lastFailureAt ?? null, record.lastSuccessAt ?? null);
   }
 
   // ── outbox ──
@@ -288,14 +294,33 @@ export class Store implements HealthBook {
         | undefined;
       if (existing) {
         const all = [...JSON.parse(existing.attempts_json), ...attempts];
-        this.sql('UPDATE outbox SET status = ?, reason = ?, attempts_json = ?, tries = tries + 1, updated_at = ? WHERE id = ?').run(status, reason, JSON.stringify(all), now, existing.id);
+        this.sql('UPDATE outbox SET status = ?, reason = ?, attempts_json = ?, tries = tries + 1, updated_at = ? WHERE id = ?').run(status, redactSecrets(reason), attemptsJson(all), now, existing.id);
         return existing.id;
       }
       const result = this
         .sql('INSERT INTO outbox (idempotency_key, message_json, chain_json, status, reason, attempts_json, tries, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)')
-        .run(message.idempotencyKey, JSON.stringify(message), JSON.stringify(chain), status, reason, JSON.stringify(attempts), now, now);
+        .run(message.idempotencyKey, JSON.stringify(message), JSON.stringify(chain), status, redactSecrets(reason), attemptsJson(attempts), now, now);
       return Number(result.lastInsertRowid);
     });
+  }
+
+  /**
+   * Records a single send before any provider is called: an outbox entry leased to this run and
+   * marked as sending. If the run dies, the next claim finds a dead lease holder that was sending
+   * and makes the entry ambiguous (it may have been delivered), so no rerun resends it blindly.
+   */
+  recordSendStart(message: EmailMessage, chain: string[], owner: string, now: number, leaseMs: number): number {
+    const result = this
+      .sql(
+        "INSERT INTO outbox (idempotency_key, message_json, chain_json, status, reason, attempts_json, tries, lease_owner, lease_until, sending_since, created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, '[]', 0, ?, ?, ?, ?, ?)",
+      )
+      .run(message.idempotencyKey, JSON.stringify(message), JSON.stringify(chain), `being sent by ${owner}`, owner, now + leaseMs, now, now, now);
+    return Number(result.lastInsertRowid);
+  }
+
+  /** The send recorded by recordSendStart ended with an answer (delivered or rejected): its entry goes. */
+  forgetSendStart(id: number, owner: string): void {
+    this.sql('DELETE FROM outbox WHERE id = ? AND lease_owner = ?').run(id, owner);
   }
 
   getEntry(id: number): OutboxEntry | undefined {
@@ -318,7 +343,7 @@ export class Store implements HealthBook {
     owner: string,
     now: number,
     leaseMs: number,
-    options: { force: boolean; isOwnerAlive: (owner: string) => boolean },
+    options: { force: boolean; isOwnerAlive: (owner: string) => boolean; isRepeat: (delivery: Delivery, entry: OutboxEntry) => boolean },
   ): { entry?: OutboxEntry; refused?: string; deliveredEarlier?: Delivery } {
     // Scanning a bulk run's batches can take a while: done before taking the write lock. Safe,
     // because a bulk run never sends a key that waits in the outbox.
@@ -330,7 +355,7 @@ export class Store implements HealthBook {
       const leased = row.lease_owner !== null && row.lease_until !== null && row.lease_until > now && options.isOwnerAlive(row.lease_owner);
       if (leased) return { refused: `being retried by ${row.lease_owner}` };
       const delivered = this.findSingleDelivery(row.idempotency_key) ?? inBulk;
-      if (delivered && (row.status === 'pending' || row.status === 'ambiguous')) {
+      if (delivered && (row.status === 'pending' || row.status === 'ambiguous') && options.isRepeat(delivered, toEntry(row))) {
         this.sql("UPDATE outbox SET status = 'delivered', provider = ?, message_id = ?, reason = 'delivered under the same idempotency key', lease_owner = NULL, lease_until = NULL, sending_since = NULL, updated_at = ? WHERE id = ?")
           .run(delivered.provider, delivered.messageId, now, id);
         return { deliveredEarlier: delivered };
@@ -365,7 +390,7 @@ export class Store implements HealthBook {
         .sql(
           'UPDATE outbox SET status = ?, reason = ?, attempts_json = ?, tries = tries + 1, provider = COALESCE(?, provider), message_id = COALESCE(?, message_id), lease_owner = NULL, lease_until = NULL, sending_since = NULL, updated_at = ? WHERE id = ?',
         )
-        .run(status, update.reason, JSON.stringify(attempts), update.provider ?? null, update.messageId ?? null, now, id);
+        .run(status, update.reason === null ? null : redactSecrets(update.reason), attemptsJson(attempts), update.provider ?? null, update.messageId ?? null, now, id);
     });
   }
 
@@ -380,6 +405,14 @@ export class Store implements HealthBook {
       return { status: 'dropped' };
     });
   }
+}
+
+/**
+ * Attempts as stored: provider errors may echo a credential (an API key in an error body), and
+ * the file outlives the process, so secrets are masked before they are written, not on display.
+ */
+function attemptsJson(attempts: Attempt[]): string {
+  return redactSecrets(JSON.stringify(attempts));
 }
 
 /**

@@ -99,7 +99,7 @@ describe('failover policy', () => {
     const json = result.json();
     expect(json).toMatchObject({ status: 'queued', ambiguous: true });
     expect(outcomes(json)).toEqual(['postmark#1:ambiguous']);
-    expect(result.stderr).toContain(`the provider may already have it: check before resending; \`penguinmails queue retry ${json.outboxId} --force\` resends it`);
+    expect(result.stderr).toContain(`the provider may already have it: check before resending; \`penguinmails queue retry ${json.outboxId} --force --config ${configPath}\` resends it`);
     expect(mailgun.requests).toHaveLength(0);
     const list = (await runCli(['queue', 'list', '--config', configPath, '--json'], { env: TEST_ENV })).json();
     expect(list.entries).toEqual([expect.objectContaining({ id: json.outboxId, status: 'ambiguous' })]);
@@ -115,7 +115,7 @@ describe('failover policy', () => {
     const second = await send(configPath, ['--idempotency-key', 'order-1001-receipt']);
     expect(first.code).toBe(0);
     expect(second.code).toBe(0);
-    expect(second.json()).toMatchObject({ status: 'delivered', duplicateOf: { provider: 'postmark' }, attempts: [] });
+    expect(second.json()).toMatchObject({ status: 'duplicate', duplicateOf: { provider: 'postmark' }, attempts: [] });
     expect(postmark.requests).toHaveLength(1);
   });
 

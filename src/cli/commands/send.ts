@@ -1,26 +1,26 @@
 import type { Command } from 'commander';
-import { Dispatcher, type Dispatch } from '../../app/dispatcher.js';
-import { withMessageLock } from '../../app/run-lock.js';
-import { leaseMs, retryOutboxEntries } from '../../app/retry-outbox.js';
+import { Dispatcher } from '../../app/dispatcher.js';
+import { sendMessage, type SendReport } from '../../app/send-service.js';
+import type { Config } from '../../config/validate.js';
+import { formatDuration } from '../../core/duration.js';
 import { ExitCode, UserError } from '../../core/errors.js';
 import { describeHealth } from '../../core/health.js';
 import { finalizeMessage, type EmailMessage } from '../../core/message.js';
 import type { Route } from '../../core/router.js';
-import { queueCopyForRefused } from '../../app/refused-recipients.js';
-import type { RefusedSplit } from '../../core/refused.js';
 import { validateMessage } from '../../core/validate-message.js';
 import { composeDraft, parsePayload, type SendFlags } from '../compose.js';
 import { assertKnownProvider, loadCommandConfig, openStore } from '../context.js';
 import type { Output } from '../output.js';
 import { readTextInput } from '../read-input.js';
 import { renderAttempt } from '../render-attempts.js';
+import { suggestCommand } from '../suggest-command.js';
 
 type SendOptions = SendFlags & { payload?: string; recipients?: string; dryRun?: boolean; failover?: boolean; config?: string; concurrency?: string; batchSize?: string; resume?: boolean };
 
 /** Flags that only mean something for a list: on a single send they would be silently ignored. */
 const BULK_ONLY_FLAGS = { concurrency: '--concurrency', batchSize: '--batch-size', resume: '--resume' } as const;
 
-const EXIT_FOR_STATUS = { delivered: ExitCode.ok, partial: ExitCode.partial, rejected: ExitCode.rejected, queued: ExitCode.queued } as const;
+const EXIT_FOR_STATUS = { delivered: ExitCode.ok, duplicate: ExitCode.ok, partial: ExitCode.partial, rejected: ExitCode.rejected, queued: ExitCode.queued } as const;
 
 export async function run(options: Record<string, unknown>, output: Output, command: Command): Promise<number> {
   const flags = options as SendOptions;
@@ -47,55 +47,16 @@ export async function run(options: Record<string, unknown>, output: Output, comm
     if (store) for (const name of route.chain) output.detail(`health of ${name}: ${describeHealth(store.get(name), Date.now())}`);
     if (flags.dryRun) return printDryRun(output, dispatcher, message, route);
 
-    const onWait = (holder: string) => output.warn(`another penguinmails run (${holder}) is sending this message: waiting for it to finish`);
-    const onReleaseFailure = (error: unknown) =>
-      output.warn(`could not let go of this message's run lock (${error instanceof Error ? error.message : String(error)}); a later send of it may wait until this process has ended`);
-    return await withMessageLock(
-      store!,
-      message.idempotencyKey,
-      async () => {
-        const waiting = store!.openEntryFor(message.idempotencyKey);
-        if (waiting) return await retryWaitingEntry(output, dispatcher, message, waiting);
-        const result = await dispatcher.deliver(message, route.chain);
-        return finish(output, store!, config.failover.outboxPath, message, route, result);
-      },
-      { onWait, onReleaseFailure, maxWaitMs: leaseMs(dispatcher) },
-    );
+    const report = await sendMessage(dispatcher, message, route.chain, {
+      onWait: (holder) => output.warn(`another penguinmails run (${holder}) is sending this message: waiting for it to finish`),
+      onReleaseFailure: (error) =>
+        output.warn(`could not let go of this message's run lock (${error instanceof Error ? error.message : String(error)}); a later send of it may wait until this process has ended`),
+    });
+    return printResult(output, report, message, config, flags);
   } finally {
     await dispatcher.close();
     store?.close();
   }
-}
-
-/**
- * The same message (same idempotency key) already waits in the outbox: sending a second copy could
- * duplicate an ambiguous one or race a `queue retry`, so that entry is retried instead, under its lease.
- */
-async function retryWaitingEntry(output: Output, dispatcher: Dispatcher, message: EmailMessage, waiting: { id: number; status: string }): Promise<number> {
-  output.warn(`this message already waits in the outbox as #${waiting.id} (${waiting.status}): retrying that entry instead of sending another copy`);
-  const [result] = await retryOutboxEntries(dispatcher, [waiting.id], { force: false });
-  // Closed by someone else between the look-up and the claim: report what it became.
-  const closedMeanwhile = result.status === 'skipped' ? dispatcher.store!.getEntry(waiting.id) : undefined;
-  const finalStatus = closedMeanwhile?.status === 'delivered' ? 'delivered' : result.status;
-  const status = result.refused ? 'partial' : finalStatus === 'delivered' || finalStatus === 'rejected' ? finalStatus : 'queued';
-  const outboxId = result.retryCopyId ?? waiting.id;
-  if (status === 'queued') output.error(`not delivered: ${result.reason ?? result.status}`, `it stays in the outbox as #${waiting.id}; see \`penguinmails queue show ${waiting.id}\``);
-  else if (status === 'rejected') output.error(`rejected: ${result.reason}`, 'this is permanent for this message');
-  else output.line(`${status === 'partial' ? output.c.warn('partly delivered') : output.c.ok('delivered')}: ${result.reason ?? `via ${result.provider}`}`);
-  if (output.json) {
-    output.emitJson({
-      status,
-      provider: result.provider ?? closedMeanwhile?.provider ?? null,
-      messageId: result.messageId ?? closedMeanwhile?.messageId ?? null,
-      attempts: result.attempts,
-      outboxId,
-      idempotencyKey: message.idempotencyKey,
-      reason: result.reason ?? null,
-      ...(result.status === 'ambiguous' ? { ambiguous: true } : {}),
-      ...(result.refused ? { refused: result.refused } : {}),
-    });
-  }
-  return EXIT_FOR_STATUS[status];
 }
 
 function printDryRun(output: Output, dispatcher: Dispatcher, message: EmailMessage, route: Route): number {
@@ -113,47 +74,38 @@ function printDryRun(output: Output, dispatcher: Dispatcher, message: EmailMessa
   return ExitCode.ok;
 }
 
-function finish(output: Output, store: NonNullable<Dispatcher['store']>, outboxPath: string, message: EmailMessage, route: Route, result: Dispatch): number {
-  let outboxId: number | null = null;
-  let status: 'delivered' | 'rejected' | 'queued' | 'partial' = result.status === 'undelivered' ? 'queued' : result.status;
-  if (result.status === 'undelivered') {
-    outboxId = store.enqueue(message, route.chain, result.ambiguous ? 'ambiguous' : 'pending', result.reason ?? 'not delivered', result.attempts, Date.now());
-  }
-  let split: RefusedSplit | undefined;
-  if (result.refused) {
-    status = 'partial';
-    const queued = queueCopyForRefused(store, message, result.refused, route.chain, result.provider!, Date.now());
-    split = queued.split;
-    outboxId = queued.retryCopyId ?? null;
-  }
-  for (const warning of result.warnings) output.warn(warning);
-  if (status === 'delivered') {
-    output.line(`${output.c.ok('delivered')} via ${result.provider} — message id ${result.messageId}`);
-  } else if (status === 'partial') {
-    output.line(`${output.c.warn('partly delivered')} via ${result.provider} — message id ${result.messageId}`);
-    for (const r of split!.permanent) output.error(`${r.address} refused for good: ${r.reason}`);
-    for (const r of split!.temporary) output.error(`${r.address} refused for now: ${r.reason}`, `a copy for the refused recipients waits in the outbox as #${outboxId}`);
-  } else if (status === 'rejected') {
-    output.error(`rejected by ${result.provider}: ${result.reason}`, 'this is permanent for this message: no other provider was tried (fix the recipient or content)');
+function printResult(output: Output, { result, warnings }: SendReport, message: EmailMessage, config: Config, flags: SendOptions): number {
+  for (const warning of warnings) output.warn(warning);
+  const queueCommand = (args: string) => suggestCommand(`queue ${args}`, flags);
+  const via = `via ${result.provider} — message id ${result.messageId}`;
+  if (result.status === 'delivered') output.line(`${output.c.ok('delivered')} ${via}`);
+  else if (result.status === 'duplicate') {
+    const first = result.duplicateOf!;
+    output.line(`${output.c.ok('duplicate')}: already delivered ${first.deliveredAt} via ${first.provider} — message id ${first.messageId}; not sent again`);
+    output.warn(howToSendAgain(message, config));
+  } else if (result.status === 'partial') {
+    output.line(`${output.c.warn('partly delivered')} ${via}`);
+    for (const r of result.refused ?? []) {
+      if (r.permanent) output.error(`${r.address} refused for good: ${r.reason}`);
+      else output.error(`${r.address} refused for now: ${r.reason}`, `a copy for the refused recipients waits in the outbox as #${result.outboxId}; \`${queueCommand(`retry ${result.outboxId}`)}\` sends it`);
+    }
+  } else if (result.status === 'rejected') {
+    output.error(`rejected${result.provider ? ` by ${result.provider}` : ''}: ${result.reason}`, 'this is permanent for this message: no other provider was tried (fix the recipient or content)');
   } else {
+    const id = result.outboxId;
     const retry = result.ambiguous
-      ? `the provider may already have it: check before resending; \`penguinmails queue retry ${outboxId} --force\` resends it`
-      : `run \`penguinmails queue retry ${outboxId}\` later`;
-    output.error(`not delivered: ${result.reason}`, `stored in the outbox as #${outboxId} (${outboxPath}); ${retry}`);
+      ? `the provider may already have it: check before resending; \`${queueCommand(`retry ${id} --force`)}\` resends it`
+      : `\`${queueCommand(`retry ${id}`)}\` retries it (or \`${queueCommand(`show ${id}`)}\` to see why)`;
+    output.error(`not delivered: ${result.reason}`, `stored in the outbox as #${id} (${config.failover.outboxPath}); ${retry}`);
   }
-  if (output.json) {
-    output.emitJson({
-      status,
-      provider: status === 'delivered' || status === 'partial' ? result.provider : null,
-      messageId: result.messageId ?? null,
-      attempts: result.attempts,
-      outboxId,
-      idempotencyKey: message.idempotencyKey,
-      reason: result.reason ?? null,
-      ...(result.ambiguous ? { ambiguous: true } : {}),
-      ...(result.duplicateOf ? { duplicateOf: result.duplicateOf } : {}),
-      ...(split ? { refused: [...split.permanent.map((r) => ({ ...r, permanent: true })), ...split.temporary.map((r) => ({ ...r, permanent: false }))] } : {}),
-    });
+  if (output.json) output.emitJson(result);
+  return EXIT_FOR_STATUS[result.status];
+}
+
+/** A repeat was not sent: how to send it anyway (SPEC send → Idempotency). */
+function howToSendAgain(message: EmailMessage, config: Config): string {
+  if (message.idempotencyKeySource === 'derived') {
+    return `an identical message within ${formatDuration(config.idempotency.windowMs)} counts as a repeat (idempotency.window); to send it again now, give it its own --idempotency-key`;
   }
-  return EXIT_FOR_STATUS[status];
+  return `idempotency key ${message.idempotencyKey} was delivered already (kept for ${formatDuration(config.idempotency.keepMs)}, idempotency.keep); use another --idempotency-key to send it again`;
 }

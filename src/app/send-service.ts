@@ -1,0 +1,138 @@
+import type { Attempt } from '../core/failover.js';
+import type { EmailMessage } from '../core/message.js';
+import type { Dispatch, Dispatcher } from './dispatcher.js';
+import { newLeaseOwner } from './lease-owner.js';
+import { queueCopyForRefused } from './refused-recipients.js';
+import { leaseMs, retryOutboxEntries } from './retry-outbox.js';
+import { withMessageLock } from './run-lock.js';
+
+export type SendStatus = 'delivered' | 'duplicate' | 'queued' | 'rejected' | 'partial';
+
+/** The result document of one message (SPEC send → Result JSON), whoever sent it: CLI, server, library. */
+export interface SendResult {
+  status: SendStatus;
+  provider: string | null;
+  messageId: string | null;
+  attempts: Attempt[];
+  outboxId: number | null;
+  idempotencyKey: string;
+  reason: string | null;
+  /** The last provider may have the message: it waits in the outbox and is not resent blindly. */
+  ambiguous?: true;
+  /** status duplicate: the delivery that made this send a repeat. */
+  duplicateOf?: { provider: string; messageId: string; deliveredAt: string };
+  /** Delivered, but these recipients were refused (permanently, or for now: then a copy waits as outboxId). */
+  refused?: { address: string; reason: string; permanent: boolean }[];
+  /** The message already waited in the outbox: that entry was retried instead of sending another copy. */
+  retriedEntry?: { id: number; status: string };
+}
+
+export interface SendReport {
+  result: SendResult;
+  /** Things worth telling the sender that are not part of the result (provider notes). */
+  warnings: string[];
+}
+
+export interface SendHooks {
+  /** Another run sends the same message right now: this one waits for it. */
+  onWait?: (holder: string) => void;
+  onReleaseFailure?: (error: unknown) => void;
+}
+
+/**
+ * Sends one message with every guarantee of the product: one run per idempotency key at a time;
+ * a copy already waiting in the outbox is retried rather than sent again; the attempt is recorded
+ * before any provider is called, so a run killed mid-send leaves the message `ambiguous`, never
+ * resent blindly; what no provider took waits in the outbox.
+ */
+export async function sendMessage(dispatcher: Dispatcher, message: EmailMessage, chain: string[], hooks: SendHooks = {}): Promise<SendReport> {
+  const store = dispatcher.store;
+  if (!store) throw new Error('sendMessage needs a store');
+  return withMessageLock(
+    store,
+    message.idempotencyKey,
+    async () => {
+      const waiting = store.openEntryFor(message.idempotencyKey);
+      if (waiting) return retryWaitingEntry(dispatcher, message, waiting);
+      return deliverRecorded(dispatcher, message, chain);
+    },
+    { onWait: hooks.onWait, onReleaseFailure: hooks.onReleaseFailure, maxWaitMs: leaseMs(dispatcher) },
+  );
+}
+
+/** Delivers with the attempt on record: an outbox entry leased to this run exists while providers are called. */
+async function deliverRecorded(dispatcher: Dispatcher, message: EmailMessage, chain: string[]): Promise<SendReport> {
+  const store = dispatcher.store!;
+  const owner = newLeaseOwner();
+  let entryId: number | undefined;
+  const dispatch = await dispatcher.deliver(message, chain, {
+    beforeSend: () => {
+      entryId = store.recordSendStart(message, chain, owner, dispatcher.now(), leaseMs(dispatcher));
+    },
+  });
+  let outboxId: number | null = null;
+  if (entryId !== undefined) {
+    if (dispatch.status === 'undelivered') {
+      const status = dispatch.ambiguous ? 'ambiguous' : 'pending';
+      store.finishRetry(entryId, owner, { status, reason: dispatch.reason ?? 'not delivered', attempts: dispatch.attempts }, dispatcher.now());
+      outboxId = entryId;
+    } else {
+      // Delivered or rejected: the ledger (or the answer) holds the outcome, not the outbox.
+      store.forgetSendStart(entryId, owner);
+    }
+  }
+  const result = resultOf(message, dispatch, outboxId);
+  if (dispatch.refused) {
+    const queued = queueCopyForRefused(store, message, dispatch.refused, chain, dispatch.provider!, dispatcher.now());
+    result.status = 'partial';
+    result.outboxId = queued.retryCopyId ?? null;
+    result.refused = [...queued.split.permanent.map((r) => ({ ...r, permanent: true })), ...queued.split.temporary.map((r) => ({ ...r, permanent: false }))];
+  }
+  return { result, warnings: dispatch.warnings };
+}
+
+function resultOf(message: EmailMessage, dispatch: Dispatch, outboxId: number | null): SendResult {
+  const status: SendStatus = dispatch.status === 'undelivered' ? 'queued' : dispatch.status;
+  const handedOver = status === 'delivered' || status === 'duplicate';
+  return {
+    status,
+    provider: handedOver || status === 'rejected' ? (dispatch.provider ?? null) : null,
+    messageId: dispatch.messageId ?? null,
+    attempts: dispatch.attempts,
+    outboxId,
+    idempotencyKey: message.idempotencyKey,
+    reason: dispatch.reason ?? null,
+    ...(dispatch.ambiguous ? { ambiguous: true as const } : {}),
+    ...(dispatch.duplicateOf ? { duplicateOf: dispatch.duplicateOf } : {}),
+  };
+}
+
+/**
+ * The same message (same idempotency key) already waits in the outbox: sending a second copy could
+ * duplicate an ambiguous one or race a `queue retry`, so that entry is retried instead, under its lease.
+ */
+async function retryWaitingEntry(dispatcher: Dispatcher, message: EmailMessage, waiting: { id: number; status: string }): Promise<SendReport> {
+  const store = dispatcher.store!;
+  const warnings = [`this message already waits in the outbox as #${waiting.id} (${waiting.status}): retrying that entry instead of sending another copy`];
+  const [retry] = await retryOutboxEntries(dispatcher, [waiting.id], { force: false });
+  // Closed by someone else between the look-up and the claim: report what it became.
+  const now = retry.status === 'skipped' ? store.getEntry(waiting.id) : undefined;
+  const finalStatus = now?.status === 'delivered' ? 'delivered' : retry.status;
+  const status: SendStatus = retry.refused ? 'partial' : finalStatus === 'delivered' || finalStatus === 'rejected' ? finalStatus : 'queued';
+  const ambiguous = retry.status === 'ambiguous' || (retry.status === 'skipped' && now?.status === 'ambiguous');
+  return {
+    warnings,
+    result: {
+      status,
+      provider: retry.provider ?? now?.provider ?? null,
+      messageId: retry.messageId ?? now?.messageId ?? null,
+      attempts: retry.attempts,
+      outboxId: retry.retryCopyId ?? waiting.id,
+      idempotencyKey: message.idempotencyKey,
+      reason: retry.reason ?? null,
+      ...(ambiguous ? { ambiguous: true as const } : {}),
+      ...(retry.refused ? { refused: retry.refused.map((r) => ({ address: r.address, reason: r.reason, permanent: r.permanent })) } : {}),
+      retriedEntry: { id: waiting.id, status: waiting.status },
+    },
+  };
+}

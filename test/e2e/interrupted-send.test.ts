@@ -1,0 +1,72 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { BIN, runCli } from '../helpers/cli.js';
+import { TEST_ENV, writeTestConfig } from '../helpers/config.js';
+import { useFakeEsps } from '../helpers/fake-esps.js';
+
+// A single send killed while the provider has the request may have been delivered: a rerun must
+// find it recorded (ambiguous) and not send a second copy.
+const { postmark, mailgun, smtp } = useFakeEsps();
+
+const sendArgs = (configPath: string) => ['send', '--config', configPath, '--to', 'r1@example.com', '--subject', 'K', '--text', 't', '--json'];
+
+function startSend(configPath: string) {
+  const child = spawn(process.execPath, [BIN, ...sendArgs(configPath)], { env: { ...process.env, ...TEST_ENV, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : null))));
+  return { child, exited, stderr: () => stderr };
+}
+
+async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const giveUpAt = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > giveUpAt) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('an interrupted single send is never sent again blindly', () => {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
+    it(`killed with ${signal} while Postmark has the request → the rerun reports it ambiguous and sends nothing`, async () => {
+      const { configPath } = writeTestConfig({ postmarkUrl: postmark.url, mailgunUrl: mailgun.url, smtpPort: smtp.port, timeout: '10s' });
+      postmark.latencyMs = 2000;
+      const first = startSend(configPath);
+      await until(() => postmark.requests.length === 1);
+      first.child.kill(signal);
+      expect(await first.exited).not.toBe(0);
+      postmark.latencyMs = 0;
+
+      const rerun = await runCli(sendArgs(configPath), { env: TEST_ENV });
+      expect(rerun.code, rerun.stderr).toBe(4);
+      expect(rerun.json()).toMatchObject({ status: 'queued', ambiguous: true });
+      expect(rerun.stderr).toContain('already waits in the outbox');
+      expect(postmark.requests).toHaveLength(1);
+      expect(mailgun.requests).toHaveLength(0);
+      const list = (await runCli(['queue', 'list', '--config', configPath, '--json'])).json();
+      expect(list.entries).toEqual([expect.objectContaining({ status: 'ambiguous', reason: expect.stringContaining('interrupted while sending') })]);
+    });
+  }
+
+  it('a second identical send waiting on the lock, when the first is killed, takes over without resending', async () => {
+    const { configPath } = writeTestConfig({ postmarkUrl: postmark.url, mailgunUrl: mailgun.url, smtpPort: smtp.port, timeout: '10s' });
+    postmark.latencyMs = 3000;
+    const first = startSend(configPath);
+    await until(() => postmark.requests.length === 1);
+    const second = runCli(sendArgs(configPath), { env: TEST_ENV });
+    await new Promise((r) => setTimeout(r, 400));
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const result = await second;
+    expect(result.code, result.stderr).toBe(4);
+    expect(result.json()).toMatchObject({ status: 'queued', ambiguous: true });
+    expect(postmark.requests).toHaveLength(1);
+  });
+
+  it('a send that ends normally leaves no outbox entry behind', async () => {
+    const { configPath } = writeTestConfig({ postmarkUrl: postmark.url, mailgunUrl: mailgun.url, smtpPort: smtp.port });
+    const result = await runCli(sendArgs(configPath), { env: TEST_ENV });
+    expect(result.json()).toMatchObject({ status: 'delivered', outboxId: null });
+    expect((await runCli(['queue', 'list', '--all', '--config', configPath, '--json'])).json().entries).toEqual([]);
+  });
+});
