@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { TEST_ENV, writeTestConfig } from '../helpers/config.js';
+import { useFakeEsps } from '../helpers/fake-esps.js';
+
+// SPEC send → Idempotency: a content-derived key only guards a short window; an explicit key holds for `keep`.
+const { postmark } = useFakeEsps();
+
+const args = (configPath: string, extra: string[] = []) => ['send', '--config', configPath, '--to', 'ops@example.com', '--subject', 'Disk full', '--text', 'again', '--json', ...extra];
+const config = (idempotency: Record<string, string>) => writeTestConfig({ postmarkUrl: postmark.url, order: ['postmark'], extra: { idempotency } }).configPath;
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('idempotency window and keep', () => {
+  it('an identical alert within the window is a duplicate (exit 0) naming the first delivery and how to send again', async () => {
+    const configPath = config({ window: '10m' });
+    const first = await runCli(args(configPath), { env: TEST_ENV });
+    const second = await runCli(args(configPath), { env: TEST_ENV });
+    expect(second.code).toBe(0);
+    expect(second.json()).toMatchObject({ status: 'duplicate', attempts: [], duplicateOf: { provider: 'postmark', messageId: first.json().messageId, deliveredAt: expect.any(String) } });
+    expect(second.stderr).toContain('idempotency.window');
+    expect(second.stderr).toContain('--idempotency-key');
+    expect(postmark.requests).toHaveLength(1);
+  });
+
+  it('the same alert once the window has passed goes out again (and a repeat right after is a duplicate of the new one)', async () => {
+    const configPath = config({ window: '1s' });
+    expect((await runCli(args(configPath), { env: TEST_ENV })).code).toBe(0);
+    await pause(1200);
+    const again = await runCli(args(configPath), { env: TEST_ENV });
+    expect(again.json()).toMatchObject({ status: 'delivered' });
+    const repeat = await runCli(args(configPath), { env: TEST_ENV });
+    expect(repeat.json()).toMatchObject({ status: 'duplicate', duplicateOf: { messageId: again.json().messageId } });
+    expect(postmark.requests).toHaveLength(2);
+  });
+
+  it('window 0 turns the content guard off', async () => {
+    const configPath = config({ window: '0' });
+    for (let i = 0; i < 2; i++) expect((await runCli(args(configPath), { env: TEST_ENV })).json().status).toBe('delivered');
+    expect(postmark.requests).toHaveLength(2);
+  });
+
+  it('an explicit key holds past the window, until keep has passed', async () => {
+    const configPath = config({ window: '0', keep: '2s' });
+    const keyed = args(configPath, ['--idempotency-key', 'weekly-report-49']);
+    expect((await runCli(keyed, { env: TEST_ENV })).json().status).toBe('delivered');
+    const repeat = await runCli(keyed, { env: TEST_ENV });
+    expect(repeat.json().status).toBe('duplicate');
+    expect(repeat.stderr).toContain('idempotency.keep');
+    await pause(2100);
+    expect((await runCli(keyed, { env: TEST_ENV })).json().status).toBe('delivered');
+    expect(postmark.requests).toHaveLength(2);
+  });
+
+  it('a bad window is a config error naming the key', async () => {
+    const result = await runCli(args(config({ window: 'soon' })), { env: TEST_ENV });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('idempotency.window');
+    expect(postmark.requests).toHaveLength(0);
+  });
+});
