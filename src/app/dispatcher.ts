@@ -1,3 +1,4 @@
+import { assertChainResolved } from '../config/unresolved-env.js';
 import type { Config } from '../config/validate.js';
 import { deliverWithFailover, type Attempt, type DeliveryOutcome } from '../core/failover.js';
 import { isRepeatDelivery } from '../core/idempotency.js';
@@ -45,6 +46,8 @@ export class Dispatcher {
     if (!provider) {
       const entry = this.config.providers[name];
       if (!entry) throw new Error(`provider "${name}" is not configured`);
+      // A dry run previews requests with the placeholders; anything that calls a provider needs its secrets.
+      if (this.store) assertChainResolved(this.config, [name]);
       provider = findProviderDefinition(entry.type)!.create(name, entry.settings as never, { timeoutMs: entry.timeoutMs });
       this.providers.set(name, provider);
     }

@@ -86,10 +86,21 @@ export async function loadConfig(options: LoadOptions = {}): Promise<Config> {
     );
   }
   const { value, missing } = interpolateEnv(found.raw, options.env ?? process.env);
-  if (missing.length > 0 && options.requireEnv !== false) {
-    const lines = missing.map((m) => `${m.path}: environment variable ${m.variable} is not set`);
-    throw new ConfigError(`config ${found.filePath}:\n  ${lines.join('\n  ')}`, `export ${missing[0].variable}=… before running penguinmails`);
+  // A provider's own secrets are needed only when a message goes through it (SPEC send): they are
+  // checked against the route's chain (assertChainResolved), not here.
+  const ofProvider = (path: string) => /^providers\.[^.[]+/.exec(path)?.[0].slice('providers.'.length);
+  const needed = missing.filter((m) => ofProvider(m.path) === undefined);
+  if (needed.length > 0 && options.requireEnv !== false) {
+    const lines = needed.map((m) => `${m.path}: environment variable ${m.variable} is not set`);
+    throw new ConfigError(`config ${found.filePath}:\n  ${lines.join('\n  ')}`, `export ${needed[0].variable}=… before running penguinmails`);
   }
-  for (const m of missing) options.warn?.(`config ${found.filePath}: ${m.path}: environment variable ${m.variable} is not set (a real send would stop here)`);
-  return validateConfig(value, { filePath: found.filePath, baseDir: path.dirname(found.filePath) });
+  if (options.requireEnv === false) {
+    for (const m of missing) options.warn?.(`config ${found.filePath}: ${m.path}: environment variable ${m.variable} is not set (a real send would stop here)`);
+  }
+  const config = validateConfig(value, { filePath: found.filePath, baseDir: path.dirname(found.filePath) });
+  for (const m of missing) {
+    const provider = ofProvider(m.path);
+    if (provider !== undefined) (config.unresolvedEnv[provider] ??= []).push(m);
+  }
+  return config;
 }

@@ -37,6 +37,8 @@ export interface Config {
   idempotency: IdempotencyPolicy;
   routing: ConfigFile['routing'];
   pricing: ConfigFile['pricing'];
+  /** Providers whose `${VAR}`s are not set, by name: usable only once they are (see assertChainResolved). */
+  unresolvedEnv: Record<string, { path: string; variable: string }[]>;
 }
 
 export function formatIssuePath(parts: readonly PropertyKey[]): string {
@@ -138,6 +140,7 @@ export function validateConfig(raw: unknown, options: { filePath?: string; baseD
     idempotency: { windowMs: parseDuration(file.idempotency.window)!, keepMs: parseDuration(file.idempotency.keep)! },
     routing: file.routing,
     pricing: file.pricing,
+    unresolvedEnv: {},
   };
 }
 

@@ -7,6 +7,8 @@ const LINE_BREAK = /[\r\n]/;
 /** Headers the adapters set themselves from message fields; setting them by hand would conflict. */
 const RESERVED_HEADERS = new Set(['from', 'to', 'cc', 'bcc', 'subject', 'reply-to', 'content-type', 'mime-version']);
 export const MAX_RECIPIENTS = 50;
+/** Characters safe in every header the key is put in (X-PenguinMails-Idempotency-Key, Message-ID). */
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9._~:/+=-]{1,200}$/;
 
 /** Checks a message before any provider sees it. Throws MessageValidationError listing every problem. */
 export function validateMessage(draft: MessageDraft): void {
@@ -48,8 +50,8 @@ export function validateMessage(draft: MessageDraft): void {
   for (const [key, value] of Object.entries(draft.metadata)) {
     if (key === '' || LINE_BREAK.test(key) || LINE_BREAK.test(value)) problems.push(`metadata "${printable(key)}": empty key or line break`);
   }
-  if (draft.idempotencyKey !== undefined && !/^[\x21-\x7e]{1,200}$/.test(draft.idempotencyKey)) {
-    problems.push('idempotency key: 1–200 printable characters without spaces');
+  if (draft.idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(draft.idempotencyKey)) {
+    problems.push(`idempotency key "${printable(draft.idempotencyKey.slice(0, 60))}": use 1–200 letters, digits and . _ ~ : / + = - (it goes into message headers)`);
   }
 
   if (problems.length > 0) throw new MessageValidationError(problems);

@@ -27,6 +27,14 @@ export const TAGS_HEADER = 'X-PenguinMails-Tags';
 export const CAMPAIGN_HEADER = 'X-PenguinMails-Campaign';
 export const METADATA_HEADER = 'X-PenguinMails-Metadata';
 
+/**
+ * The key as the left part of a Message-ID (RFC 5322 dot-atom-text): characters outside a safe
+ * set (dots, colons, `=` itself) become `=XX`, so the result is valid and still one key per id.
+ */
+export function messageIdLocalPart(key: string): string {
+  return key.replace(/[^A-Za-z0-9_~/+-]/g, (c) => `=${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+}
+
 /** SMTP has no tags or tracking: tags, campaign and metadata travel as X- headers. */
 export function toNodemailerMail(message: EmailMessage): SendMailOptions {
   const headers: Record<string, string> = {};
@@ -44,7 +52,7 @@ export function toNodemailerMail(message: EmailMessage): SendMailOptions {
     subject: message.subject,
     headers,
     // A Message-ID derived from the idempotency key lets receivers recognise a repeat.
-    messageId: `<${message.idempotencyKey}@${senderDomain}>`,
+    messageId: `<${messageIdLocalPart(message.idempotencyKey)}@${senderDomain}>`,
   };
   if (message.cc.length) mail.cc = [...message.cc];
   if (message.bcc.length) mail.bcc = [...message.bcc];

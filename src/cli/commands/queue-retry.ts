@@ -37,9 +37,9 @@ export async function run(options: Record<string, unknown>, output: Output, _com
         output.line(`#${r.id}: ${r.status}${detail ? ` — ${detail}` : ''}`);
       }
     }
-    // The entry asked for by id and skipped counts as what it is now: settled (delivered, rejected)
-    // or still waiting (ambiguous without --force, or being retried elsewhere).
-    const outcomes = results.map((r) => (idText && r.status === 'skipped' ? store.getEntry(r.id)?.status : r.status));
+    // A skipped entry counts as what it is now: settled (delivered, rejected) or still waiting
+    // (ambiguous without --force — e.g. a retry killed mid-send — or being retried elsewhere).
+    const outcomes = results.map((r) => (r.status === 'skipped' ? store.getEntry(r.id)?.status : r.status));
     // Ambiguous entries --all left alone still wait, as one asked for by id without --force does.
     if (ambiguousLeft.length || outcomes.some((status) => status === 'pending' || status === 'ambiguous')) return ExitCode.queued;
     if (outcomes.includes('rejected')) return ExitCode.rejected;

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { Dispatcher } from '../../app/dispatcher.js';
 import { sendMessage, type SendReport } from '../../app/send-service.js';
+import { assertChainResolved } from '../../config/unresolved-env.js';
 import type { Config } from '../../config/validate.js';
 import { formatDuration } from '../../core/duration.js';
 import { ExitCode, UserError } from '../../core/errors.js';
@@ -46,6 +47,7 @@ export async function run(options: Record<string, unknown>, output: Output, comm
     for (const note of route.notes) output.detail(`note: ${note}`);
     if (store) for (const name of route.chain) output.detail(`health of ${name}: ${describeHealth(store.get(name), Date.now())}`);
     if (flags.dryRun) return printDryRun(output, dispatcher, message, route);
+    assertChainResolved(config, route.chain);
 
     const report = await sendMessage(dispatcher, message, route.chain, {
       onWait: (holder) => output.warn(`another penguinmails run (${holder}) is sending this message: waiting for it to finish`),
