@@ -161,8 +161,11 @@ function reportError(error: unknown, argv: string[]): number {
       if (wantsJson) process.stdout.write(JSON.stringify({ status: 'error', exitCode: ExitCode.usage, error: 'no command given', hint: 'the help above lists the commands' }) + '\n');
       return ExitCode.usage;
     }
-    // commander has already printed the message.
-    if (wantsJson) process.stdout.write(JSON.stringify({ status: 'error', exitCode: ExitCode.usage, error: error.message.replace(/^error: /, '') }) + '\n');
+    // commander has already printed the message (with its own "did you mean", where it has one).
+    if (wantsJson) {
+      const hint = `see \`penguinmails ${commandPath(argv)}--help\` for the options`;
+      process.stdout.write(JSON.stringify({ status: 'error', exitCode: ExitCode.usage, error: error.message.replace(/^error: /, ''), hint }) + '\n');
+    }
     return ExitCode.usage;
   }
   const output = new Output({ json: wantsJson, color: !argv.includes('--no-color') });
@@ -171,9 +174,33 @@ function reportError(error: unknown, argv: string[]): number {
     if (wantsJson) output.emitJson({ status: 'error', exitCode: error.exitCode, error: error.message, hint: error.hint ?? null });
     return error.exitCode;
   }
+  if (isDatabaseContention(error)) {
+    const message = 'the outbox stayed busy: other penguinmails processes held it for longer than the wait allows';
+    const hint = 'run the command again; a message it had delivered is not sent twice';
+    output.error(message, hint);
+    if (wantsJson) output.emitJson({ status: 'error', exitCode: ExitCode.usage, error: message, hint });
+    return ExitCode.usage;
+  }
   const err = error as Error;
   output.error(`internal error: ${err?.message ?? String(error)}`, 'this is a bug in penguinmails; run with --verbose and report it');
   if (argv.includes('--verbose') || argv.includes('-v')) process.stderr.write(`${err?.stack ?? ''}\n`);
   if (wantsJson) output.emitJson({ status: 'error', exitCode: ExitCode.internal, error: err?.message ?? String(error) });
   return ExitCode.internal;
+}
+
+/** SQLite gave up waiting for another process's lock: contention, not a bug. */
+function isDatabaseContention(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
+}
+
+/** The command words of argv ("queue retry "), for a hint pointing at that command's --help. */
+function commandPath(argv: string[]): string {
+  const words: string[] = [];
+  for (const arg of argv.slice(2)) {
+    if (arg.startsWith('-')) break;
+    words.push(arg);
+    if (words.length === 2) break;
+  }
+  return words.map((w) => `${w} `).join('');
 }

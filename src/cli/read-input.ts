@@ -8,6 +8,8 @@ export async function readTextInput(pathOrDash: string, what: string): Promise<s
   if (pathOrDash === '-') {
     if (stdinTaken) throw new UserError(`${what}: stdin (-) is already used by another option`);
     stdinTaken = true;
+    // A terminal would otherwise sit there with no sign that it is waiting for input.
+    if (process.stdin.isTTY) process.stderr.write(`reading ${what} from the terminal: type or paste it, then press Ctrl-D (Ctrl-C to cancel)\n`);
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks).toString('utf8');

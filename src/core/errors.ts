@@ -76,12 +76,25 @@ export class ConfigError extends UserError {
 export class MessageValidationError extends UserError {
   readonly problems: string[];
   constructor(problems: string[]) {
-    super(problems.length === 1 ? problems[0] : `the message is not valid:\n  - ${problems.join('\n  - ')}`, {
-      hint: 'fix the message fields above; nothing was sent',
+    super(problems.length === 1 ? `the message is not valid: ${problems[0]}` : `the message is not valid:\n  - ${problems.join('\n  - ')}`, {
+      hint: problems.length === 1 ? (hintForField(problems[0]) ?? 'nothing was sent; correct it and run again') : 'nothing was sent; correct each field listed and run again',
     });
     this.name = 'MessageValidationError';
     this.problems = problems;
   }
+}
+
+/** What to give for the fields a user most often leaves out (the problem text starts with the field). */
+const FIELD_HINTS: Record<string, string> = {
+  to: 'give --to <address> (or "to" in the --payload body); nothing was sent',
+  subject: 'give --subject <text> (or "subject" in the --payload body); nothing was sent',
+  body: 'give --text/--html (or --text-file/--html-file, or text_body/html_body in the --payload body); nothing was sent',
+};
+
+function hintForField(problem: string): string | undefined {
+  const field = /^([a-z]+)(?:\[\d+\])?:/.exec(problem)?.[1];
+  const leftOut = problem.includes('missing') || problem.includes('required');
+  return field && leftOut ? FIELD_HINTS[field] : undefined;
 }
 
 /** EISDIR, EACCES, EIO…: what the system says of a file, not Node's own ERR_* (a bug of ours). */

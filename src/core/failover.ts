@@ -72,8 +72,9 @@ export async function deliverWithFailover(message: EmailMessage, chain: string[]
 
   for (const name of chain) {
     if (health && !deps.ignoreCircuit && !allOpen && circuitState(health.book.get(name), deps.now()) === 'open') {
-      const until = new Date(health.book.get(name)!.openUntil!).toISOString();
-      record({ provider: name, try: 0, outcome: 'skipped', ms: 0, note: `marked down until ${until} (${health.book.get(name)!.lastError})` });
+      const down = health.book.get(name)!;
+      // Said as `-v` and route explain say it: how long it is still skipped, not a timestamp.
+      record({ provider: name, try: 0, outcome: 'skipped', ms: 0, note: `marked down: skipped for ${Math.ceil((down.openUntil! - deps.now()) / 1000)}s more (last error: ${down.lastError})` });
       continue;
     }
     const provider = await deps.getProvider(name);

@@ -1,0 +1,36 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { BIN, runCli } from '../helpers/cli.js';
+import { TEST_ENV, writeTestConfig } from '../helpers/config.js';
+
+const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
+
+describe('errors say what to do', () => {
+  it('an argument error under --json carries a hint like every other error', async () => {
+    const result = await runCli(['send', '--bogus', '--json']);
+    expect(result.code).toBe(2);
+    expect(result.json()).toEqual({ status: 'error', exitCode: 2, error: "unknown option '--bogus'", hint: 'see `penguinmails send --help` for the options' });
+  });
+
+  it('a missing --to names the flag to give, not "the fields above"', async () => {
+    const { configPath } = writeTestConfig();
+    const result = await runCli(['send', '--config', configPath, '--subject', 'S', '--text', 't', '--json'], { env: TEST_ENV });
+    expect(result.code).toBe(2);
+    const json = result.json();
+    expect(json.error).toBe('the message is not valid: to: at least one recipient is required');
+    expect(json.hint).toContain('give --to <address>');
+    expect(json.hint).not.toContain('above');
+  });
+
+  it.skipIf(!hasScript)('send --payload - on a terminal says it is waiting for input', async () => {
+    const { configPath } = writeTestConfig();
+    const command = [process.execPath, BIN, 'send', '--config', configPath, '--payload', '-', '--dry-run'].map((a) => `'${a}'`).join(' ');
+    const child = spawn('script', ['-qec', command, '/dev/null'], { env: { ...process.env, ...TEST_ENV, NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    child.stdout.on('data', (d) => (screen += d));
+    const deadline = Date.now() + 10_000;
+    while (!screen.includes('press Ctrl-D') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGKILL');
+    expect(screen).toContain('reading --payload from the terminal');
+  });
+});
