@@ -1,38 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import * as z from 'zod';
 import type { Config } from '../config/validate.js';
-import { formatIssuePath } from '../config/validate.js';
 import { splitAddressList } from '../core/address.js';
+import { checkPlatformBody, PLATFORM_BODY_FIELDS, type PlatformBody } from '../app/platform-body.js';
 import { UserError } from '../core/errors.js';
 import type { Attachment, MessageDraft } from '../core/message.js';
 import { readTextInput } from './read-input.js';
 
-const addressList = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : splitAddressList(v)));
+export type Payload = PlatformBody;
 
-/** The platform API body accepted by `send --payload`. */
-export const payloadSchema = z.strictObject({
-  provider: z.string().min(1).optional(),
-  from: z.string().optional(),
-  to: addressList.optional(),
-  cc: addressList.optional(),
-  bcc: addressList.optional(),
-  reply_to: z.string().optional(),
-  subject: z.string(),
-  html_body: z.string().optional(),
-  text_body: z.string().optional(),
-  track_opens: z.boolean().optional(),
-  track_links: z.boolean().optional(),
-  tags: z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : [v])).optional(),
-  campaign_id: z.string().optional(),
-  type: z.enum(['transactional', 'marketing']).optional(),
-  priority: z.enum(['normal', 'critical']).optional(),
-  metadata: z.record(z.string(), z.string()).optional(),
-  headers: z.record(z.string(), z.string()).optional(),
-  idempotency_key: z.string().optional(),
-});
-export type Payload = z.infer<typeof payloadSchema>;
-
+/** Reads the `--payload` text: one JSON object, checked field by field (see checkPlatformBody). */
 export function parsePayload(text: string, source: string): Payload {
   let raw: unknown;
   try {
@@ -40,14 +17,10 @@ export function parsePayload(text: string, source: string): Payload {
   } catch (error) {
     throw new UserError(`--payload ${source}: not valid JSON (${(error as Error).message})`, { hint: 'give the platform API body as one JSON object (see send --help)' });
   }
-  const parsed = payloadSchema.safeParse(raw);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) =>
-      issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}` : `${formatIssuePath(issue.path) || '(body)'}: ${issue.message}`,
-    );
-    throw new UserError(`--payload ${source}:\n  ${problems.join('\n  ')}`, { hint: 'fields: provider, from, to, cc, bcc, reply_to, subject, html_body, text_body, track_opens, track_links, tags, campaign_id, type, priority, metadata, headers, idempotency_key' });
-  }
-  return parsed.data;
+  const checked = checkPlatformBody(raw);
+  if (checked.ok) return checked.body;
+  const problems = checked.problems.map((p) => `${p.path}: ${p.message}`);
+  throw new UserError(`--payload ${source}:\n  ${problems.join('\n  ')}`, { hint: `nothing was sent; the fields are ${PLATFORM_BODY_FIELDS.join(', ')}` });
 }
 
 function parsePairs(values: string[] | undefined, flag: string, separator: string): [string, string][] {

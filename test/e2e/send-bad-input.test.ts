@@ -101,8 +101,19 @@ describe('bad input is refused with exit 2 and nothing is sent', () => {
   it('bad --payload: not JSON, unknown field, wrong type', async () => {
     await expectUsageError(['send', '--config', config(), '--payload', '-'], /not valid JSON/);
     const dir = tempDir({ 'p.json': JSON.stringify({ to: 'a@example.com', subject: 's', html_body: 'h', trak_opens: true }), 'q.json': JSON.stringify({ to: 5, subject: 's' }) });
-    await expectUsageError(['send', '--config', config(), '--payload', path.join(dir, 'p.json')], /unknown field "trak_opens"/);
-    await expectUsageError(['send', '--config', config(), '--payload', path.join(dir, 'q.json')], /to: /);
+    await expectUsageError(['send', '--config', config(), '--payload', path.join(dir, 'p.json')], /trak_opens: unknown field \(did you mean "track_opens"\?\)/);
+    await expectUsageError(['send', '--config', config(), '--payload', path.join(dir, 'q.json')], /to: must be an address string/);
+  });
+
+  it('a misspelt payload field gets a "did you mean", and no validator jargon leaks', async () => {
+    const dir = tempDir({ 'p.json': JSON.stringify({ to: 'a@example.com', subjct: 's', text_body: 't', track_opens: 'yes' }) });
+    const result = await runCli(['send', '--config', config(), '--payload', path.join(dir, 'p.json'), '--json'], { env: TEST_ENV });
+    expect(result.code).toBe(2);
+    const { error } = result.json();
+    expect(error).toContain('subjct: unknown field (did you mean "subject"?)');
+    expect(error).toContain('subject: required (a string)');
+    expect(error).toContain('track_opens: must be true or false');
+    expect(error).not.toMatch(/Invalid input|received undefined/);
   });
 
   it('unknown flags and bad choices are usage errors', async () => {

@@ -1,0 +1,82 @@
+import * as z from 'zod';
+import { splitAddressList } from '../core/address.js';
+import { closestMatch } from '../core/suggest.js';
+
+const addressList = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : splitAddressList(v)));
+
+/** The platform API body: `send --payload`, `POST /api/v1/emails/send`, and the library's `send`. */
+export const platformBodySchema = z.strictObject({
+  provider: z.string().min(1).optional(),
+  from: z.string().optional(),
+  to: addressList.optional(),
+  cc: addressList.optional(),
+  bcc: addressList.optional(),
+  reply_to: z.string().optional(),
+  subject: z.string(),
+  html_body: z.string().optional(),
+  text_body: z.string().optional(),
+  track_opens: z.boolean().optional(),
+  track_links: z.boolean().optional(),
+  tags: z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : [v])).optional(),
+  campaign_id: z.string().optional(),
+  type: z.enum(['transactional', 'marketing']).optional(),
+  priority: z.enum(['normal', 'critical']).optional(),
+  metadata: z.record(z.string(), z.string()).optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  idempotency_key: z.string().optional(),
+});
+
+/** The body as a caller writes it (before addresses and tags are normalised to lists). */
+export type PlatformBodyInput = z.input<typeof platformBodySchema>;
+export type PlatformBody = z.output<typeof platformBodySchema>;
+
+export const PLATFORM_BODY_FIELDS = Object.keys(platformBodySchema.shape);
+
+/** One problem of a body: where (a JSON path such as `to[1]`, or `(body)`) and what. */
+export interface BodyProblem {
+  path: string;
+  message: string;
+}
+
+export type BodyCheck = { ok: true; body: PlatformBody } | { ok: false; problems: BodyProblem[] };
+
+/** Checks a parsed JSON body; every problem is named by its path, in words a person can act on. */
+export function checkPlatformBody(raw: unknown): BodyCheck {
+  const parsed = platformBodySchema.safeParse(raw);
+  if (parsed.success) return { ok: true, body: parsed.data };
+  return { ok: false, problems: parsed.error.issues.flatMap(describeBodyIssue) };
+}
+
+function describeBodyIssue(issue: z.core.$ZodIssue): BodyProblem[] {
+  const path = jsonPath(issue.path);
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => {
+      const near = closestMatch(key, PLATFORM_BODY_FIELDS);
+      return { path: jsonPath([...issue.path, key]), message: `unknown field${near ? ` (did you mean "${near}"?)` : ''}` };
+    });
+  }
+  if (issue.code === 'invalid_type') {
+    if (path === '(body)') return [{ path, message: 'the body must be one JSON object' }];
+    const wanted = EXPECTED_WORDS[issue.expected] ?? issue.expected;
+    // zod keeps the input out of its issues; its message says what it received.
+    const missing = /received undefined/.test(issue.message);
+    return [{ path, message: missing ? `required (${wanted})` : `must be ${wanted}` }];
+  }
+  if (issue.code === 'invalid_union') return [{ path, message: path.startsWith('tags') ? 'must be a string or a list of strings' : 'must be an address string ("a@x.com, b@y.com") or a list of addresses' }];
+  if (issue.code === 'invalid_value') return [{ path, message: `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` }];
+  if (issue.code === 'too_small') return [{ path, message: 'must not be empty' }];
+  return [{ path, message: issue.message }];
+}
+
+const EXPECTED_WORDS: Record<string, string> = {
+  string: 'a string',
+  boolean: 'true or false',
+  object: 'an object of string values',
+  array: 'a list',
+  number: 'a number',
+};
+
+function jsonPath(parts: readonly PropertyKey[]): string {
+  const text = parts.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)), '');
+  return text || '(body)';
+}
