@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { splitAddressList } from '../core/address.js';
+import type { MessageDraft } from '../core/message.js';
 import { closestMatch } from '../core/suggest.js';
 
 const addressList = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : splitAddressList(v)));
@@ -79,4 +80,45 @@ const EXPECTED_WORDS: Record<string, string> = {
 function jsonPath(parts: readonly PropertyKey[]): string {
   const text = parts.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)), '');
   return text || '(body)';
+}
+
+/** What the config supplies when the body leaves a field out. */
+export interface BodyDefaults {
+  from?: string;
+  type: 'transactional' | 'marketing';
+  trackOpens?: boolean;
+  trackLinks?: boolean;
+}
+
+/** The message draft a checked body describes, over the config's defaults. */
+export function draftFromBody(body: Partial<PlatformBody>, defaults: BodyDefaults): MessageDraft {
+  const draft: MessageDraft = {
+    from: body.from ?? defaults.from ?? '',
+    to: body.to ?? [],
+    cc: body.cc ?? [],
+    bcc: body.bcc ?? [],
+    replyTo: body.reply_to,
+    subject: body.subject ?? '',
+    html: body.html_body,
+    text: body.text_body,
+    type: body.type ?? defaults.type,
+    priority: body.priority ?? 'normal',
+    tags: body.tags ?? [],
+    campaignId: body.campaign_id,
+    metadata: { ...body.metadata },
+    headers: Object.entries(body.headers ?? {}).map(([name, value]) => ({ name, value })),
+    attachments: [],
+    trackOpens: body.track_opens ?? defaults.trackOpens,
+    trackLinks: body.track_links ?? defaults.trackLinks,
+    idempotencyKey: body.idempotency_key,
+  };
+  return dropUndefined(draft);
+}
+
+/** Optional fields left undefined are left out (they would change the content-derived key). */
+export function dropUndefined(draft: MessageDraft): MessageDraft {
+  for (const key of ['replyTo', 'campaignId', 'html', 'text', 'trackOpens', 'trackLinks', 'idempotencyKey'] as const) {
+    if (draft[key] === undefined) delete draft[key];
+  }
+  return draft;
 }

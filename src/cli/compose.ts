@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/validate.js';
 import { splitAddressList } from '../core/address.js';
-import { checkPlatformBody, PLATFORM_BODY_FIELDS, type PlatformBody } from '../app/platform-body.js';
+import { checkPlatformBody, draftFromBody, PLATFORM_BODY_FIELDS, type PlatformBody } from '../app/platform-body.js';
 import { UserError } from '../core/errors.js';
 import type { Attachment, MessageDraft } from '../core/message.js';
 import { readTextInput } from './read-input.js';
@@ -86,34 +86,28 @@ export async function composeDraft(flags: SendFlags, payload: Payload | undefine
   }
   const html = flags.htmlFile ? await readTextInput(flags.htmlFile, '--html-file') : flags.html;
   const text = flags.textFile ? await readTextInput(flags.textFile, '--text-file') : flags.text;
-  const headers = [...Object.entries(payload?.headers ?? {}), ...parsePairs(flags.header, '--header', ':')].map(([name, value]) => ({ name, value }));
-  const metadata = Object.fromEntries([...Object.entries(payload?.metadata ?? {}), ...parsePairs(flags.metadata, '--metadata', '=')]);
-  const draft: MessageDraft = {
-    from: flags.from ?? payload?.from ?? config.defaults.from ?? '',
-    to: splitAddresses(flags.to) ?? payload?.to ?? [],
-    cc: splitAddresses(flags.cc) ?? payload?.cc ?? [],
-    bcc: splitAddresses(flags.bcc) ?? payload?.bcc ?? [],
-    replyTo: flags.replyTo ?? payload?.reply_to,
-    subject: flags.subject ?? payload?.subject ?? '',
-    html: html ?? payload?.html_body,
-    text: text ?? payload?.text_body,
-    type: flags.type ?? payload?.type ?? config.defaults.type,
-    priority: flags.priority ?? payload?.priority ?? 'normal',
-    tags: flags.tag ?? payload?.tags ?? [],
-    campaignId: flags.campaign ?? payload?.campaign_id,
-    metadata,
-    headers,
-    attachments: await readAttachments(flags.attach),
-    trackOpens: flags.trackOpens ?? payload?.track_opens ?? config.defaults.trackOpens,
-    trackLinks: flags.trackLinks ?? payload?.track_links ?? config.defaults.trackLinks,
-    idempotencyKey: flags.idempotencyKey ?? payload?.idempotency_key,
+  const draft = draftFromBody(payload ?? {}, config.defaults);
+  // Flags win over the body's fields; headers and metadata are added to the body's.
+  const overrides: Partial<MessageDraft> = {
+    from: flags.from,
+    to: splitAddresses(flags.to),
+    cc: splitAddresses(flags.cc),
+    bcc: splitAddresses(flags.bcc),
+    replyTo: flags.replyTo,
+    subject: flags.subject,
+    html,
+    text,
+    type: flags.type,
+    priority: flags.priority,
+    tags: flags.tag,
+    campaignId: flags.campaign,
+    trackOpens: flags.trackOpens,
+    trackLinks: flags.trackLinks,
+    idempotencyKey: flags.idempotencyKey,
   };
-  if (draft.replyTo === undefined) delete draft.replyTo;
-  if (draft.campaignId === undefined) delete draft.campaignId;
-  if (draft.html === undefined) delete draft.html;
-  if (draft.text === undefined) delete draft.text;
-  if (draft.trackOpens === undefined) delete draft.trackOpens;
-  if (draft.trackLinks === undefined) delete draft.trackLinks;
-  if (draft.idempotencyKey === undefined) delete draft.idempotencyKey;
+  for (const [key, value] of Object.entries(overrides)) if (value !== undefined) Object.assign(draft, { [key]: value });
+  draft.headers.push(...parsePairs(flags.header, '--header', ':').map(([name, value]) => ({ name, value })));
+  Object.assign(draft.metadata, Object.fromEntries(parsePairs(flags.metadata, '--metadata', '=')));
+  draft.attachments = await readAttachments(flags.attach);
   return { draft, forceProvider: flags.provider ?? payload?.provider };
 }

@@ -39,7 +39,12 @@ export async function run(options: Record<string, unknown>, output: Output, _com
     }
     // A skipped entry counts as what it is now: settled (delivered, rejected) or still waiting
     // (ambiguous without --force — e.g. a retry killed mid-send — or being retried elsewhere).
-    const outcomes = results.map((r) => (r.status === 'skipped' ? store.getEntry(r.id)?.status : r.status));
+    // Under --all, an entry another live retry holds is that run's to report, not this one's.
+    const outcomes = results.map((r) => {
+      if (r.status !== 'skipped') return r.status;
+      const now = store.getEntry(r.id)?.status;
+      return idText || now === 'ambiguous' ? now : undefined;
+    });
     // Ambiguous entries --all left alone still wait, as one asked for by id without --force does.
     if (ambiguousLeft.length || outcomes.some((status) => status === 'pending' || status === 'ambiguous')) return ExitCode.queued;
     if (outcomes.includes('rejected')) return ExitCode.rejected;
