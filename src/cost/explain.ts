@@ -4,7 +4,7 @@ import type { ErrorClass } from '../core/errors.js';
 import { circuitState, describeHealth, type CircuitState, type HealthRecord } from '../core/health.js';
 import type { MessageType, Priority } from '../core/message.js';
 import { resolveRoute, type Route } from '../core/router.js';
-import { dollars, formatNanos, groupThousands, nanosToDecimal } from './money.js';
+import { dollars, formatNanos, groupThousands, nanosToDollars } from './money.js';
 import type { CostSetup } from './model.js';
 import { formatCount, marginalCost } from './plan.js';
 import { freeAllowance } from './pricing.js';
@@ -30,11 +30,14 @@ export interface ProviderExplanation {
   role: string;
   plan: string;
   pinned: boolean;
+  /** False when its only price is the unpriced-infrastructure placeholder. */
+  priced: boolean;
   monthToDate: number;
-  included: number | 'unlimited';
-  includedLeft: number | 'unlimited';
-  /** Exact USD decimal; null when a hard cap forbids one more email. */
-  marginalCost: string | null;
+  /** null = no limit (flat-cost infrastructure). */
+  included: number | null;
+  includedLeft: number | null;
+  /** US dollars, as a number; null when a hard cap forbids one more email. */
+  marginalCost: number | null;
   marginalNote: string;
   freeTierLeft: number;
   health: string;
@@ -77,11 +80,12 @@ export function explainRoute(setup: CostSetup, failover: FailoverPolicy, typeOf:
       role: i === 0 ? 'primary' : i === route.chain.length - 1 ? 'final fallback' : 'fallback',
       plan: margin.current.plan,
       pinned: margin.current.pinned,
+      priced: pricing.priced,
       monthToDate,
-      included: Number.isFinite(margin.current.included) ? margin.current.included : 'unlimited',
-      includedLeft: Number.isFinite(margin.includedLeft) ? margin.includedLeft : 'unlimited',
-      marginalCost: margin.marginal === null ? null : nanosToDecimal(margin.marginal),
-      marginalNote: margin.explanation,
+      included: Number.isFinite(margin.current.included) ? margin.current.included : null,
+      includedLeft: Number.isFinite(margin.includedLeft) ? margin.includedLeft : null,
+      marginalCost: margin.marginal === null ? null : nanosToDollars(margin.marginal),
+      marginalNote: pricing.priced ? margin.explanation : `${margin.explanation} (infrastructure not priced: set pricing.${name}.monthly)`,
       freeTierLeft: freeLeft(name),
       health: input.health ? describeHealth(record, input.now) : 'no failures recorded (no outbox file yet)',
       circuit: input.health ? circuitState(record, input.now) : 'unknown',
@@ -139,7 +143,7 @@ export function formatExplanation(explanation: RouteExplanation, failover: Failo
     const marginal = p.marginalCost === null ? 'not possible' : formatNanos(dollars(p.marginalCost));
     out.push(
       `  ${i + 1}. ${p.name} (${p.type}, ${p.role})`,
-      `     plan:            ${p.plan}${p.pinned ? ' (pinned)' : ''} — ${groupThousands(p.monthToDate)} sent this month, ${formatCount(p.included === 'unlimited' ? Infinity : p.included)} included, ${formatCount(p.includedLeft === 'unlimited' ? Infinity : p.includedLeft)} left`,
+      `     plan:            ${p.plan}${p.pinned ? ' (pinned)' : ''} — ${groupThousands(p.monthToDate)} sent this month, ${formatCount(p.included ?? Infinity)} included, ${formatCount(p.includedLeft ?? Infinity)} left`,
       `     one more email:  ${marginal} — ${p.marginalNote}`,
       `     free tier left:  ${p.freeTierLeft > 0 ? groupThousands(p.freeTierLeft) : 'none'}`,
       `     health:          ${p.health}`,

@@ -26,13 +26,13 @@ describe('route explain — each rule of penguinmails.config.example.yaml', () =
     expect(doc.matchedRule.index).toBe(1);
     expect(doc.rules[0]).toMatchObject({ matched: false, reason: 'priority is normal, rule wants critical' });
     expect(doc.chain).toEqual(['postmark', 'mailgun', 'smtp']);
-    expect(doc.providers[0]).toMatchObject({ name: 'postmark', role: 'primary', plan: 'free', monthToDate: 40, included: 100, includedLeft: 60, marginalCost: '0.00', freeTierLeft: 60 });
-    expect(doc.providers[2]).toMatchObject({ name: 'smtp', role: 'final fallback', plan: 'infrastructure', included: 'unlimited', marginalCost: '0.00' });
+    expect(doc.providers[0]).toMatchObject({ name: 'postmark', role: 'primary', plan: 'free', monthToDate: 40, included: 100, includedLeft: 60, marginalCost: 0, freeTierLeft: 60 });
+    expect(doc.providers[2]).toMatchObject({ name: 'smtp', role: 'final fallback', plan: 'infrastructure', included: null, includedLeft: null, marginalCost: 0 });
   });
 
   it('the 101st Postmark email of the month costs the Basic plan', async () => {
     const doc = await explain(['--type', 'transactional', '--monthly-volume', '100']);
-    expect(doc.providers[0]).toMatchObject({ plan: 'free', includedLeft: 0, freeTierLeft: 0, marginalCost: '15.00' });
+    expect(doc.providers[0]).toMatchObject({ plan: 'free', includedLeft: 0, freeTierLeft: 0, marginalCost: 15 });
     expect(doc.providers[0].marginalNote).toMatch(/from free to basic/);
   });
 
@@ -46,11 +46,11 @@ describe('route explain — each rule of penguinmails.config.example.yaml', () =
   it('rule 4: marketing from 1,000 a month → mailgun, smtp, with the marginal overage price', async () => {
     const doc = await explain(['--type', 'marketing', '--monthly-volume', '20000', '--to', 'ada@example.com']);
     expect(doc.matchedRule.index).toBe(3);
-    expect(doc.rules[2]).toMatchObject({ matched: false, reason: 'monthly volume 20000 is not below 1000' });
+    expect(doc.rules[2]).toMatchObject({ matched: false, reason: 'monthly volume 20,000 is not below 1,000' });
     expect(doc.chain).toEqual(['mailgun', 'smtp']);
     expect(doc.message).toEqual({ type: 'marketing', priority: 'normal', to: 'ada@example.com' });
     // 20,000 on mailgun: basic 15 + 10 × 1.80 = 33.00 beats foundation 35.00; the next email is overage at $1.80/1k
-    expect(doc.providers[0]).toMatchObject({ name: 'mailgun', plan: 'basic', includedLeft: 0, marginalCost: '0.0018', freeTierLeft: 0 });
+    expect(doc.providers[0]).toMatchObject({ name: 'mailgun', plan: 'basic', includedLeft: 0, marginalCost: 0.0018, freeTierLeft: 0 });
     expect(doc.onError.transient).toMatch(/3 tries on mailgun, 30s apart .* then smtp the same way; when every provider has failed, the message waits in the outbox .* \(exit 4\)/);
     expect(doc.onError['provider-unusable']).toContain('smtp at once');
     expect(doc.onError.permanent).toContain('exit 3');
@@ -62,7 +62,7 @@ describe('route explain — each rule of penguinmails.config.example.yaml', () =
     const result = await runCli(['route', 'explain', '--type', 'marketing', '--monthly-volume', '20000'], { cwd });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('✓ rule 4 (type: marketing): type is marketing');
-    expect(result.stdout).toContain('✗ rule 3 (type: marketing, monthlyVolume: {"below":1000}): monthly volume 20000 is not below 1000');
+    expect(result.stdout).toContain('✗ rule 3 (type: marketing, monthly volume below 1,000): monthly volume 20,000 is not below 1,000');
     expect(result.stdout).toContain('Chain: mailgun → smtp');
     expect(result.stdout).toContain('one more email:  $0.0018 — overage on basic at $1.80/1k');
     expect(result.stdout).toContain('permanent: invalid or suppressed recipient');
@@ -84,7 +84,7 @@ describe('route explain — ledger, health and policy', () => {
     expect(doc.monthlyVolume).toBe(1_230);
     expect(doc.monthlyVolumeSource).toBe(`usage ledger, ${monthKey(now)}`);
     expect(doc.matchedRule.index).toBe(3); // 1,230 is not below 1,000
-    expect(doc.providers[0]).toMatchObject({ name: 'mailgun', monthToDate: 1_200, plan: 'flex', marginalCost: '0.002', circuit: 'open' });
+    expect(doc.providers[0]).toMatchObject({ name: 'mailgun', monthToDate: 1_200, plan: 'flex', marginalCost: 0.002, circuit: 'open' });
     expect(doc.providers[0].health).toMatch(/^down: skipped for \d+s more after 3 failures \(last: HTTP 503\)/);
     expect(doc.providers[1]).toMatchObject({ name: 'smtp', health: 'healthy', circuit: 'closed' });
   });
