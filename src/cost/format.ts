@@ -253,9 +253,10 @@ export function pricesJson(prices: ProviderPricing[]) {
     pinned: p.pinned ?? null,
     plans: p.plans.map((plan) => ({
       name: plan.name,
-      monthly: nanosToDollars(plan.monthly),
+      // The catalog's $0 for your own infrastructure is a placeholder, not a price.
+      monthly: p.priced ? nanosToDollars(plan.monthly) : null,
       included: countOrNull(plan.included),
-      overagePer1k: plan.overagePer1k === null ? null : nanosToDollars(plan.overagePer1k),
+      overagePer1k: p.priced && plan.overagePer1k !== null ? nanosToDollars(plan.overagePer1k) : null,
       unverified: plan.unverified ?? null,
     })),
     notes: p.notes,

@@ -129,6 +129,7 @@ describe('cost estimate: unpriced SMTP infrastructure is never "cheapest"', () =
     expect(doc.cheapest).not.toBe('smtp');
     expect(doc.strategies.find((s: any) => s.strategy === 'smtp')).toMatchObject({ priced: false, total: null });
     expect(doc.savings.find((s: any) => s.versus === 'smtp')).toMatchObject({ hybridSaves: null, noComparison: 'smtp infrastructure not priced' });
+    expect(doc.prices.find((p: any) => p.provider === 'smtp')).toMatchObject({ priced: false, plans: [{ name: 'infrastructure', monthly: null, included: null, overagePer1k: null }] });
   });
 
   it('counts once pricing.<name>.monthly is set, even to 0 (the example config)', async () => {
