@@ -57,7 +57,22 @@ export function recordSuccess(record: HealthRecord | undefined, provider: string
 export function describeHealth(record: HealthRecord | undefined, now: number): string {
   const state = circuitState(record, now);
   if (!record || (state === 'closed' && record.consecutiveFailures === 0)) return 'healthy';
-  if (state === 'open') return `down: skipped for ${Math.ceil((record.openUntil! - now) / 1000)}s more after ${record.consecutiveFailures} failures (last: ${record.lastError})`;
+  if (state === 'open') return `down: skipped for ${formatTimeLeft(record.openUntil! - now)} more after ${record.consecutiveFailures} failures, until ${formatClockUtc(record.openUntil!, now)} (last: ${record.lastError})`;
   if (state === 'half-open') return `recovering: cool-down over, next message probes it (last error: ${record.lastError})`;
   return `${record.consecutiveFailures} recent failure(s) (last: ${record.lastError})`;
+}
+
+/** Time left in whole seconds, rounded up, as people read it: "54s", "4m 54s", "1h 5m". */
+export function formatTimeLeft(ms: number): string {
+  const seconds = Math.max(0, Math.ceil(ms / 1000));
+  const [h, m, s] = [Math.floor(seconds / 3600), Math.floor((seconds % 3600) / 60), seconds % 60];
+  const parts = [h ? `${h}h` : '', m ? `${m}m` : '', s || seconds === 0 ? `${s}s` : ''].filter(Boolean);
+  return parts.join(' ');
+}
+
+/** "12:03:10 UTC", with the date in front when it is not today's (UTC). */
+export function formatClockUtc(at: number, now: number): string {
+  const [date, time] = new Date(at).toISOString().split('T');
+  const clock = `${time.slice(0, 8)} UTC`;
+  return date === new Date(now).toISOString().slice(0, 10) ? clock : `${date} ${clock}`;
 }

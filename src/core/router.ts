@@ -47,9 +47,28 @@ export interface Route {
 }
 
 export function describeRule(rule: Rule, index: number): string {
-  if (rule.name) return rule.name;
-  const parts = Object.entries(rule.when).map(([key, value]) => `${key}: ${typeof value === 'object' ? JSON.stringify(value) : value}`);
-  return `rule ${index + 1} (${parts.join(', ') || 'always'})`;
+  return rule.name ?? `rule ${index + 1} (${describeConditions(rule.when)})`;
+}
+
+/** A rule's conditions as people read them: "type: marketing, monthly volume below 1,000". */
+export function describeConditions(when: RuleCondition): string {
+  const parts: string[] = [];
+  if (when.type) parts.push(`type: ${when.type}`);
+  if (when.priority) parts.push(`priority: ${when.priority}`);
+  if (when.monthlyVolume) parts.push(`monthly volume ${describeBounds(when.monthlyVolume)}`);
+  if (when.freeTierLeft !== undefined) parts.push(when.freeTierLeft ? 'free tier left' : 'no free tier left');
+  return parts.join(', ') || 'always';
+}
+
+/** "at least 1,000 and below 5,000". */
+function describeBounds({ below, atLeast }: NonNullable<RuleCondition['monthlyVolume']>): string {
+  const bounds = [atLeast !== undefined ? `at least ${grouped(atLeast)}` : '', below !== undefined ? `below ${grouped(below)}` : ''].filter(Boolean);
+  return bounds.join(' and ') || 'any';
+}
+
+/** 20000 → "20,000" (route reasons are read by people). */
+function grouped(count: number): string {
+  return String(count).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 /** Checks one rule; returns the reason it fails, or undefined when it matches. */
@@ -59,8 +78,8 @@ function firstMismatch(rule: Rule, input: RouteInput): string | undefined {
   if (when.priority && when.priority !== input.priority) return `priority is ${input.priority}, rule wants ${when.priority}`;
   if (when.monthlyVolume) {
     const { below, atLeast } = when.monthlyVolume;
-    if (below !== undefined && !(input.monthlyVolume < below)) return `monthly volume ${input.monthlyVolume} is not below ${below}`;
-    if (atLeast !== undefined && !(input.monthlyVolume >= atLeast)) return `monthly volume ${input.monthlyVolume} is below ${atLeast}`;
+    if (below !== undefined && !(input.monthlyVolume < below)) return `monthly volume ${grouped(input.monthlyVolume)} is not below ${grouped(below)}`;
+    if (atLeast !== undefined && !(input.monthlyVolume >= atLeast)) return `monthly volume ${grouped(input.monthlyVolume)} is below ${grouped(atLeast)}`;
   }
   if (when.freeTierLeft !== undefined) {
     const left = input.freeTierLeft?.(rule.use[0]);
@@ -74,7 +93,7 @@ function matchReason(rule: Rule, input: RouteInput): string {
   const reasons: string[] = [];
   if (rule.when.type) reasons.push(`type is ${input.type}`);
   if (rule.when.priority) reasons.push(`priority is ${input.priority}`);
-  if (rule.when.monthlyVolume) reasons.push(`monthly volume ${input.monthlyVolume} is in ${JSON.stringify(rule.when.monthlyVolume)}`);
+  if (rule.when.monthlyVolume) reasons.push(`monthly volume ${grouped(input.monthlyVolume)} is ${describeBounds(rule.when.monthlyVolume)}`);
   if (rule.when.freeTierLeft !== undefined) reasons.push(rule.when.freeTierLeft ? `${rule.use[0]} has free tier left` : `${rule.use[0]} has no free tier left`);
   return reasons.join(', ') || 'the rule has no conditions';
 }

@@ -3,8 +3,8 @@ import { formatDuration } from '../core/duration.js';
 import type { ErrorClass } from '../core/errors.js';
 import { circuitState, describeHealth, type CircuitState, type HealthRecord } from '../core/health.js';
 import type { MessageType, Priority } from '../core/message.js';
-import { resolveRoute, type Route } from '../core/router.js';
-import { dollars, formatNanos, groupThousands, nanosToDecimal } from './money.js';
+import { describeConditions, resolveRoute, type Route, type Rule, type RuleCondition } from '../core/router.js';
+import { dollars, formatNanos, groupThousands, nanosToDollars } from './money.js';
 import type { CostSetup } from './model.js';
 import { formatCount, marginalCost } from './plan.js';
 import { freeAllowance } from './pricing.js';
@@ -30,24 +30,42 @@ export interface ProviderExplanation {
   role: string;
   plan: string;
   pinned: boolean;
+  /** False when its only price is the unpriced-infrastructure placeholder. */
+  priced: boolean;
   monthToDate: number;
-  included: number | 'unlimited';
-  includedLeft: number | 'unlimited';
-  /** Exact USD decimal; null when a hard cap forbids one more email. */
-  marginalCost: string | null;
+  /** null = no limit (flat-cost infrastructure). */
+  included: number | null;
+  includedLeft: number | null;
+  /** US dollars, as a number; null when a hard cap forbids one more email. */
+  marginalCost: number | null;
   marginalNote: string;
   freeTierLeft: number;
   health: string;
   circuit: CircuitState | 'unknown';
+  /** When a provider marked down is probed again (ISO time); null when it is not down. */
+  downUntil: string | null;
+}
+
+/** One routing rule as checked for this message; `rule` counts from 1, as the text does. */
+export interface RuleExplanation {
+  rule: number;
+  /** As the text shows it: "rule 3 (type: marketing, monthly volume below 1,000)". */
+  label: string;
+  name: string | null;
+  when: RuleCondition;
+  /** False for the rules after the one that matched: first match wins, they are never looked at. */
+  evaluated: boolean;
+  matched: boolean;
+  reason: string;
 }
 
 export interface RouteExplanation {
   message: { type: MessageType; priority: Priority; to: string | null };
   monthlyVolume: number;
   monthlyVolumeSource: string;
-  matchedRule: { index: number; label: string } | null;
+  matchedRule: { rule: number; label: string } | null;
   source: string;
-  rules: Route['verdicts'];
+  rules: RuleExplanation[];
   chain: string[];
   notes: string[];
   providers: ProviderExplanation[];
@@ -77,30 +95,58 @@ export function explainRoute(setup: CostSetup, failover: FailoverPolicy, typeOf:
       role: i === 0 ? 'primary' : i === route.chain.length - 1 ? 'final fallback' : 'fallback',
       plan: margin.current.plan,
       pinned: margin.current.pinned,
+      priced: pricing.priced,
       monthToDate,
-      included: Number.isFinite(margin.current.included) ? margin.current.included : 'unlimited',
-      includedLeft: Number.isFinite(margin.includedLeft) ? margin.includedLeft : 'unlimited',
-      marginalCost: margin.marginal === null ? null : nanosToDecimal(margin.marginal),
-      marginalNote: margin.explanation,
+      included: Number.isFinite(margin.current.included) ? margin.current.included : null,
+      includedLeft: Number.isFinite(margin.includedLeft) ? margin.includedLeft : null,
+      marginalCost: margin.marginal === null ? null : nanosToDollars(margin.marginal),
+      marginalNote: pricing.priced ? margin.explanation : `${margin.explanation} (infrastructure not priced: set pricing.${name}.monthly)`,
       freeTierLeft: freeLeft(name),
       health: input.health ? describeHealth(record, input.now) : 'no failures recorded (no outbox file yet)',
       circuit: input.health ? circuitState(record, input.now) : 'unknown',
+      downUntil: record?.openUntil !== undefined && circuitState(record, input.now) === 'open' ? new Date(record.openUntil).toISOString() : null,
     };
   });
 
+  const rules = explainRules(setup, route);
+  const matched = rules.find((rule) => rule.matched);
   return {
     message: { type: input.type, priority: input.priority, to: input.to ?? null },
     monthlyVolume,
     monthlyVolumeSource: fromFlag ? '--monthly-volume' : input.ledgerSource,
-    matchedRule: route.ruleIndex === null ? null : { index: route.ruleIndex, label: route.source },
-    source: route.source,
-    rules: route.verdicts,
+    matchedRule: matched ? { rule: matched.rule, label: matched.label } : null,
+    source: matched?.label ?? route.source,
+    rules,
     chain: route.chain,
     notes,
     providers,
     onError: describeErrorPolicy(route.chain, failover),
   };
 }
+
+/** The router's verdicts, numbered from 1, with the rules after the matching one marked as never evaluated. */
+function explainRules(setup: CostSetup, route: Route): RuleExplanation[] {
+  return route.verdicts.map((verdict) => {
+    const evaluated = route.ruleIndex === null || verdict.index <= route.ruleIndex;
+    const rule = setup.routing.rules[verdict.index];
+    return {
+      rule: verdict.index + 1,
+      label: ruleTitle(verdict.index, rule),
+      name: rule.name ?? null,
+      when: rule.when,
+      evaluated,
+      matched: verdict.matched,
+      reason: evaluated ? verdict.reason : `not evaluated: rule ${route.ruleIndex! + 1} matched first`,
+    };
+  });
+}
+
+/** A rule as route explain names it: always its number, then its name if it has one, then its conditions. */
+function ruleTitle(index: number, rule: Rule): string {
+  return `rule ${index + 1}${rule.name ? ` "${rule.name}"` : ''} (${describeConditions(rule.when)})`;
+}
+
+const RULE_MARK = { matched: '✓', failed: '✗', notEvaluated: '·' } as const;
 
 /** What the failover engine does with each error class, for this chain and policy. */
 export function describeErrorPolicy(chain: string[], failover: FailoverPolicy): Record<ErrorClass, string> {
@@ -128,8 +174,11 @@ export function formatExplanation(explanation: RouteExplanation, failover: Failo
     '',
   ];
   if (explanation.rules.length) {
-    out.push('Rules (first match wins):');
-    for (const verdict of explanation.rules) out.push(`  ${verdict.matched ? '✓' : '✗'} ${verdict.label}: ${verdict.reason}`);
+    out.push(`Rules (first match wins; ${RULE_MARK.matched} matched, ${RULE_MARK.failed} did not match, ${RULE_MARK.notEvaluated} not evaluated):`);
+    for (const rule of explanation.rules) {
+      const mark = !rule.evaluated ? RULE_MARK.notEvaluated : rule.matched ? RULE_MARK.matched : RULE_MARK.failed;
+      out.push(`  ${mark} ${rule.label}: ${rule.reason}`);
+    }
   } else out.push('No routing rules: the chain is failover.order.');
   out.push(`Chain: ${explanation.chain.join(' → ')}  (from ${explanation.source})`);
   for (const note of explanation.notes) out.push(`  note: ${note}`);
@@ -139,7 +188,7 @@ export function formatExplanation(explanation: RouteExplanation, failover: Failo
     const marginal = p.marginalCost === null ? 'not possible' : formatNanos(dollars(p.marginalCost));
     out.push(
       `  ${i + 1}. ${p.name} (${p.type}, ${p.role})`,
-      `     plan:            ${p.plan}${p.pinned ? ' (pinned)' : ''} — ${groupThousands(p.monthToDate)} sent this month, ${formatCount(p.included === 'unlimited' ? Infinity : p.included)} included, ${formatCount(p.includedLeft === 'unlimited' ? Infinity : p.includedLeft)} left`,
+      `     plan:            ${p.plan}${p.pinned ? ' (pinned)' : ''} — ${groupThousands(p.monthToDate)} sent this month, ${formatCount(p.included ?? Infinity)} included, ${formatCount(p.includedLeft ?? Infinity)} left`,
       `     one more email:  ${marginal} — ${p.marginalNote}`,
       `     free tier left:  ${p.freeTierLeft > 0 ? groupThousands(p.freeTierLeft) : 'none'}`,
       `     health:          ${p.health}`,

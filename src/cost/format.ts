@@ -1,5 +1,5 @@
-import { centsToDecimal, formatCents, formatNanos, groupThousands, nanosToDecimal } from './money.js';
-import { strategyLabel, type Estimate, type StrategyCost, type StrategyName } from './model.js';
+import { centsToDollars, formatCents, formatNanos, groupThousands, nanosToDollars } from './money.js';
+import { strategyLabel, type Estimate, type Saving, type StrategyCost, type StrategyName } from './model.js';
 import { formatCount, type ProviderCost } from './plan.js';
 import type { ProviderPricing } from './pricing.js';
 import { describeBreakEven, type Sweep } from './sweep.js';
@@ -37,9 +37,12 @@ export function renderMarkdownTable({ headers, align, rows }: Grid): string {
   ].join('\n');
 }
 
-export function renderCsv(headers: string[], rows: (string | number | boolean)[][]): string {
-  const quote = (value: string | number | boolean) => {
-    const text = String(value);
+/** A CSV cell; null is an empty cell (docs/cost.md says what empty means in each column). */
+export type CsvCell = string | number | boolean | null;
+
+export function renderCsv(headers: string[], rows: CsvCell[][]): string {
+  const quote = (value: CsvCell) => {
+    const text = value === null ? '' : String(value);
     return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
   };
   return [headers, ...rows].map((r) => r.map(quote).join(',')).join('\n');
@@ -53,10 +56,14 @@ function planLabel(p: ProviderCost): string {
   return p.pinned ? `${p.plan} (pinned)` : p.plan;
 }
 
-function breakdownGrid(result: Estimate, context: EstimateContext, money: (cents: number) => string): Grid {
+/** Shown instead of money for a provider whose only price is the infrastructure placeholder. */
+export const NOT_PRICED = 'not priced';
+
+function breakdownGrid(result: Estimate, context: EstimateContext): Grid {
   const rows: string[][] = [];
   for (const strategy of shownStrategies(result, context)) {
     strategy.providers.forEach((p, i) => {
+      const money = (cents: number) => (p.priced ? formatCents(cents) : '—');
       rows.push([
         i === 0 ? strategy.label : '',
         p.provider,
@@ -65,12 +72,12 @@ function breakdownGrid(result: Estimate, context: EstimateContext, money: (cents
         money(p.baseFeeCents),
         formatCount(p.included),
         groupThousands(p.overageEmails),
-        p.overagePer1k === null ? 'capped' : formatNanos(p.overagePer1k),
+        !p.priced ? '—' : p.overagePer1k === null ? 'capped' : formatNanos(p.overagePer1k),
         money(p.overageCents),
-        (p.feasible ? '' : '✗ ') + money(p.totalCents),
+        (p.feasible ? '' : '✗ ') + (p.priced ? formatCents(p.totalCents) : NOT_PRICED),
       ]);
     });
-    if (strategy.providers.length !== 1) rows.push([strategy.providers.length ? '' : strategy.label, 'total', '', groupThousands(result.volume), '', '', '', '', '', money(strategy.totalCents)]);
+    if (strategy.providers.length !== 1) rows.push([strategy.providers.length ? '' : strategy.label, 'total', '', groupThousands(result.volume), '', '', '', '', '', strategyTotal(strategy)]);
   }
   return {
     headers: ['Strategy', 'Provider', 'Plan', 'Emails', 'Base fee', 'Included', 'Overage emails', 'Overage/1k', 'Overage', 'Total'],
@@ -79,13 +86,17 @@ function breakdownGrid(result: Estimate, context: EstimateContext, money: (cents
   };
 }
 
+function strategyTotal(strategy: StrategyCost): string {
+  return strategy.priced ? formatCents(strategy.totalCents) : NOT_PRICED;
+}
+
 function headline(result: Estimate): string {
   const { mix, volume } = result;
   return `Monthly cost for ${groupThousands(volume)} emails (${groupThousands(mix.transactional)} transactional, ${groupThousands(mix.marketing)} marketing), USD`;
 }
 
-function describeSaving(cents: number | null, percent: number | null, label: string): string {
-  if (cents === null) return `vs ${label}: no comparison (a hard cap is exceeded)`;
+function describeSaving({ savingsCents: cents, percent, label, noComparison }: Saving): string {
+  if (cents === null) return `vs ${label}: no comparison (${noComparison})`;
   if (cents === 0) return `vs ${label}: same cost`;
   const share = percent === null ? '' : ` (${Math.abs(percent)}%)`;
   return cents > 0 ? `vs ${label}: hybrid saves ${formatCents(cents)}${share}` : `vs ${label}: hybrid costs ${formatCents(-cents)} more${share}`;
@@ -93,13 +104,13 @@ function describeSaving(cents: number | null, percent: number | null, label: str
 
 function routingLines(result: Estimate): string[] {
   const hybrid = result.strategies.find((s) => s.strategy === 'hybrid');
-  const lines = (hybrid?.allocations ?? []).map((a) => `${groupThousands(a.emails)} ${a.type} → ${a.provider} (${a.rule})`);
+  const lines = (hybrid?.allocations ?? []).map((a) => `${groupThousands(a.emails)} ${a.type} → ${a.provider} (${a.label})`);
   return lines.length ? lines : ['nothing to route'];
 }
 
 function priceLines(context: EstimateContext): string[] {
   return context.prices.map((p) => {
-    const from = p.origin === 'config' ? 'config pricing' : p.readOn ? `built-in catalog, read ${p.readOn}` : 'built-in default, no list price (your own infrastructure)';
+    const from = p.origin === 'config' ? 'config pricing' : p.readOn ? `built-in catalog, read ${p.readOn}` : `${NOT_PRICED}: your own infrastructure, set pricing.${p.provider}.monthly`;
     const pinned = p.pinned ? `, plan pinned to ${p.pinned}` : '';
     const unverified = p.plans.filter((plan) => plan.unverified).map((plan) => `⚠ ${plan.name}: ${plan.unverified}`);
     return [`${p.provider} (${p.type}): ${from}${pinned}`, ...unverified, ...p.notes].join('\n    ');
@@ -108,10 +119,11 @@ function priceLines(context: EstimateContext): string[] {
 
 /** A bar per strategy, scaled to the most expensive one. */
 export function barChart(strategies: readonly StrategyCost[], width = 40): string {
-  const max = Math.max(...strategies.map((s) => s.totalCents), 1);
+  const max = Math.max(...strategies.filter((s) => s.priced).map((s) => s.totalCents), 1);
   const labelWidth = Math.max(...strategies.map((s) => s.label.length));
   return strategies
     .map((s) => {
+      if (!s.priced) return `${s.label.padEnd(labelWidth)}  ${NOT_PRICED}`;
       const cells = Math.round((s.totalCents / max) * width);
       return `${s.label.padEnd(labelWidth)}  ${'█'.repeat(cells)}${cells === 0 ? '▏' : ''} ${formatCents(s.totalCents)}${s.feasible ? '' : ' ✗'}`;
     })
@@ -122,16 +134,17 @@ function cheapestLine(result: Estimate, context: EstimateContext): string | unde
   if (context.shown.length < 2) return undefined;
   const shown = shownStrategies(result, context);
   const best = shown.find((s) => s.strategy === result.cheapest);
-  return best ? `Cheapest: ${best.label} (${formatCents(best.totalCents)})` : 'Cheapest: none — every strategy exceeds a hard cap';
+  if (best) return `Cheapest: ${best.label} (${formatCents(best.totalCents)})`;
+  return 'Cheapest: none — every strategy exceeds a hard cap or uses infrastructure that is not priced';
 }
 
 export function estimateTable(result: Estimate, context: EstimateContext): string {
-  const out = [headline(result), '', renderTable(breakdownGrid(result, context, formatCents))];
+  const out = [headline(result), '', renderTable(breakdownGrid(result, context))];
   const problems = shownStrategies(result, context).flatMap((s) => s.problems.map((p) => `✗ ${s.label} is not possible: ${p}`));
   if (problems.length) out.push('', ...problems);
   if (context.shown.includes('hybrid')) {
     out.push('', 'Hybrid routing:', ...routingLines(result).map((l) => `  ${l}`));
-    if (result.savings.length) out.push('Savings of the hybrid:', ...result.savings.map((s) => `  ${describeSaving(s.savingsCents, s.percent, s.label)}`));
+    if (result.savings.length) out.push('Savings of the hybrid:', ...result.savings.map((s) => `  ${describeSaving(s)}`));
   }
   const cheapest = cheapestLine(result, context);
   if (cheapest) out.push('', cheapest);
@@ -142,12 +155,12 @@ export function estimateTable(result: Estimate, context: EstimateContext): strin
 }
 
 export function estimateMarkdown(result: Estimate, context: EstimateContext): string {
-  const out = [`### ${headline(result)}`, '', renderMarkdownTable(breakdownGrid(result, context, formatCents))];
+  const out = [`### ${headline(result)}`, '', renderMarkdownTable(breakdownGrid(result, context))];
   const problems = shownStrategies(result, context).flatMap((s) => s.problems.map((p) => `- ✗ **${s.label}** is not possible: ${p}`));
   if (problems.length) out.push('', ...problems);
   if (context.shown.includes('hybrid')) {
     out.push('', '**Hybrid routing**', '', ...routingLines(result).map((l) => `- ${l}`));
-    if (result.savings.length) out.push('', '**Savings of the hybrid**', '', ...result.savings.map((s) => `- ${describeSaving(s.savingsCents, s.percent, s.label)}`));
+    if (result.savings.length) out.push('', '**Savings of the hybrid**', '', ...result.savings.map((s) => `- ${describeSaving(s)}`));
   }
   const cheapest = cheapestLine(result, context);
   if (cheapest) out.push('', `**${cheapest}**`);
@@ -156,49 +169,78 @@ export function estimateMarkdown(result: Estimate, context: EstimateContext): st
   return out.join('\n');
 }
 
-export function estimateCsv(result: Estimate, context: EstimateContext): string {
-  // The hybrid's savings ride along as a column: what it saves against the row's strategy (negative:
-  // it costs more), empty on the hybrid's own rows and where either strategy is impossible.
-  const headers = ['strategy', 'provider', 'type', 'plan', 'pinned', 'emails', 'base_fee', 'included', 'overage_emails', 'overage_per_1k', 'overage_cost', 'provider_total', 'strategy_total', 'feasible', 'hybrid_saves'];
-  const hybridSaves = new Map(context.shown.includes('hybrid') ? result.savings.map((saving) => [saving.versus, saving.savingsCents]) : []);
-  const rows = shownStrategies(result, context).flatMap((s) =>
-    s.providers.map((p) => [
-      s.label,
-      p.provider,
-      p.type,
-      p.plan,
-      p.pinned,
-      p.emails,
-      centsToDecimal(p.baseFeeCents),
-      Number.isFinite(p.included) ? p.included : 'unlimited',
-      p.overageEmails,
-      p.overagePer1k === null ? '' : nanosToDecimal(p.overagePer1k),
-      centsToDecimal(p.overageCents),
-      centsToDecimal(p.totalCents),
-      centsToDecimal(s.totalCents),
-      p.feasible,
-      hybridSaves.get(s.strategy) === undefined || hybridSaves.get(s.strategy) === null ? '' : centsToDecimal(hybridSaves.get(s.strategy)!),
-    ]),
-  );
-  return renderCsv(headers, rows);
+/** An email count, or null (JSON) / empty (CSV) for no limit. */
+function countOrNull(count: number): number | null {
+  return Number.isFinite(count) ? count : null;
 }
 
-function providerJson(p: ProviderCost) {
+/**
+ * One provider's bill in the machine formats. Money is a number of US dollars; null when the
+ * provider is not priced (and, for overagePer1k, also when the plan is a hard cap).
+ */
+function providerFields(p: ProviderCost) {
+  const money = (cents: number) => (p.priced ? centsToDollars(cents) : null);
   return {
     provider: p.provider,
     type: p.type,
     plan: p.plan,
     pinned: p.pinned,
+    priced: p.priced,
     emails: p.emails,
-    baseFeeCents: p.baseFeeCents,
-    included: Number.isFinite(p.included) ? p.included : 'unlimited',
+    baseFee: money(p.baseFeeCents),
+    included: countOrNull(p.included),
     overageEmails: p.overageEmails,
-    overagePer1k: p.overagePer1k === null ? null : nanosToDecimal(p.overagePer1k),
-    overageCents: p.overageCents,
-    totalCents: p.totalCents,
+    overagePer1k: p.priced && p.overagePer1k !== null ? nanosToDollars(p.overagePer1k) : null,
+    overage: money(p.overageCents),
+    total: money(p.totalCents),
     feasible: p.feasible,
     problem: p.problem ?? null,
   };
+}
+
+function strategyTotalDollars(s: StrategyCost): number | null {
+  return s.priced ? centsToDollars(s.totalCents) : null;
+}
+
+function savingJson(saving: Saving) {
+  return {
+    versus: saving.versus,
+    label: saving.label,
+    hybridSaves: saving.savingsCents === null ? null : centsToDollars(saving.savingsCents),
+    percent: saving.percent,
+    noComparison: saving.noComparison,
+  };
+}
+
+export function estimateCsv(result: Estimate, context: EstimateContext): string {
+  // The hybrid's savings ride along as a column: what it saves against the row's strategy (negative:
+  // it costs more), empty on the hybrid's own rows and where there is no comparison.
+  const headers = ['strategy', 'provider', 'type', 'plan', 'pinned', 'priced', 'emails', 'base_fee', 'included', 'overage_emails', 'overage_per_1k', 'overage_cost', 'provider_total', 'strategy_total', 'feasible', 'hybrid_saves'];
+  const hybridSaves = new Map(context.shown.includes('hybrid') ? result.savings.map((saving) => [saving.versus, savingJson(saving).hybridSaves]) : []);
+  const rows = shownStrategies(result, context).flatMap((s) =>
+    s.providers.map((p): CsvCell[] => {
+      const fields = providerFields(p);
+      return [
+        s.label,
+        p.provider,
+        p.type,
+        p.plan,
+        p.pinned,
+        p.priced,
+        p.emails,
+        fields.baseFee,
+        fields.included,
+        p.overageEmails,
+        fields.overagePer1k,
+        fields.overage,
+        fields.total,
+        strategyTotalDollars(s),
+        p.feasible,
+        hybridSaves.get(s.strategy) ?? null,
+      ];
+    }),
+  );
+  return renderCsv(headers, rows);
 }
 
 export function pricesJson(prices: ProviderPricing[]) {
@@ -206,13 +248,15 @@ export function pricesJson(prices: ProviderPricing[]) {
     provider: p.provider,
     type: p.type,
     origin: p.origin,
+    priced: p.priced,
     readOn: p.readOn ?? null,
     pinned: p.pinned ?? null,
     plans: p.plans.map((plan) => ({
       name: plan.name,
-      monthly: nanosToDecimal(plan.monthly),
-      included: Number.isFinite(plan.included) ? plan.included : 'unlimited',
-      overagePer1k: plan.overagePer1k === null ? null : nanosToDecimal(plan.overagePer1k),
+      // The catalog's $0 for your own infrastructure is a placeholder, not a price.
+      monthly: p.priced ? nanosToDollars(plan.monthly) : null,
+      included: countOrNull(plan.included),
+      overagePer1k: p.priced && plan.overagePer1k !== null ? nanosToDollars(plan.overagePer1k) : null,
       unverified: plan.unverified ?? null,
     })),
     notes: p.notes,
@@ -229,13 +273,14 @@ export function estimateJson(result: Estimate, context: EstimateContext) {
     strategies: shownStrategies(result, context).map((s) => ({
       strategy: s.strategy,
       label: s.label,
-      totalCents: s.totalCents,
+      total: strategyTotalDollars(s),
       feasible: s.feasible,
+      priced: s.priced,
       problems: s.problems,
-      providers: s.providers.map(providerJson),
+      providers: s.providers.map(providerFields),
       ...(s.allocations ? { routing: s.allocations } : {}),
     })),
-    savings: context.shown.includes('hybrid') ? result.savings : [],
+    savings: context.shown.includes('hybrid') ? result.savings.map(savingJson) : [],
     cheapest: result.cheapest,
     prices: pricesJson(context.prices),
     notes: context.notes,
@@ -250,7 +295,9 @@ export function formatEstimate(result: Estimate, context: EstimateContext, forma
 
 // ── sweep ──
 
-function sweepGrid(result: Sweep, money: (cents: number) => string): Grid {
+type SweepTotal = Sweep['points'][number]['totals'][number];
+
+function sweepGrid(result: Sweep, cell: (total: SweepTotal) => string): Grid {
   const strategies = result.points[0]?.totals.map((t) => t.strategy) ?? [];
   return {
     headers: ['Volume', 'Transactional', 'Marketing', ...strategies.map(strategyLabel), 'Cheapest'],
@@ -259,10 +306,26 @@ function sweepGrid(result: Sweep, money: (cents: number) => string): Grid {
       groupThousands(p.volume),
       groupThousands(p.mix.transactional),
       groupThousands(p.mix.marketing),
-      ...p.totals.map((t) => (t.feasible ? money(t.totalCents) : 'capped')),
+      ...p.totals.map(cell),
       p.cheapest ? strategyLabel(p.cheapest) : '-',
     ]),
   };
+}
+
+function sweepCell(total: SweepTotal): string {
+  if (!total.priced) return NOT_PRICED;
+  return total.feasible ? formatCents(total.totalCents) : 'capped';
+}
+
+function sweepCsvHeaders(result: Sweep): string[] {
+  const strategies = result.points[0]?.totals.map((t) => t.strategy) ?? [];
+  return ['volume', 'transactional', 'marketing', ...strategies.map(strategyLabel), 'cheapest'];
+}
+
+/** A strategy's total in US dollars; empty where it has no price (a hard cap exceeded, or not priced). */
+function sweepCsvRow(point: Sweep['points'][number]): CsvCell[] {
+  const totals = point.totals.map((t) => (t.feasible && t.priced ? centsToDollars(t.totalCents) : null));
+  return [point.volume, point.mix.transactional, point.mix.marketing, ...totals, point.cheapest ? strategyLabel(point.cheapest) : null];
 }
 
 function sweepFindings(result: Sweep): { breakEvens: string[]; planChanges: string[] } {
@@ -275,15 +338,14 @@ function sweepFindings(result: Sweep): { breakEvens: string[]; planChanges: stri
 export function formatSweep(result: Sweep, context: Pick<EstimateContext, 'prices' | 'notes'>, format: Exclude<CostFormat, 'json'>): string {
   const { breakEvens, planChanges } = sweepFindings(result);
   if (format === 'csv') {
-    const grid = sweepGrid(result, centsToDecimal);
-    return renderCsv(grid.headers.map((h) => h.toLowerCase()), grid.rows.map((r) => r.map((cell, i) => (i < 3 ? cell.replace(/,/g, '') : cell))));
+    return renderCsv(sweepCsvHeaders(result), result.points.map(sweepCsvRow));
   }
   const none = 'none in this range';
   if (format === 'markdown') {
     return [
       `### Monthly cost by volume, ${groupThousands(result.range.from)} to ${groupThousands(result.range.to)} (USD)`,
       '',
-      renderMarkdownTable(sweepGrid(result, formatCents)),
+      renderMarkdownTable(sweepGrid(result, sweepCell)),
       '',
       '**Break-even points** (the cheapest strategy changes)',
       '',
@@ -298,7 +360,7 @@ export function formatSweep(result: Sweep, context: Pick<EstimateContext, 'price
   return [
     `Monthly cost by volume, ${groupThousands(result.range.from)} to ${groupThousands(result.range.to)} (USD)`,
     '',
-    renderTable(sweepGrid(result, formatCents)),
+    renderTable(sweepGrid(result, sweepCell)),
     '',
     'Break-even points (the cheapest strategy changes):',
     ...(breakEvens.length ? breakEvens : [none]).map((l) => `  ${l}`),
@@ -321,7 +383,7 @@ export function sweepJson(result: Sweep, context: Pick<EstimateContext, 'prices'
       volume: p.volume,
       transactional: p.mix.transactional,
       marketing: p.mix.marketing,
-      totals: p.totals.map((t) => ({ strategy: t.strategy, totalCents: t.totalCents, feasible: t.feasible, plans: t.plans })),
+      totals: p.totals.map((t) => ({ strategy: t.strategy, total: t.priced ? centsToDollars(t.totalCents) : null, feasible: t.feasible, priced: t.priced, plans: t.plans })),
       cheapest: p.cheapest,
     })),
     breakEvens: result.breakEvens,

@@ -78,7 +78,10 @@ export interface Allocation {
   type: MessageType;
   emails: number;
   provider: string;
-  rule: string;
+  /** The routing rule that sent it there, counted from 1; null = failover.order. */
+  rule: number | null;
+  /** That rule as the output names it, e.g. "rule 3 (type: marketing, monthly volume below 1,000)". */
+  label: string;
 }
 
 /**
@@ -101,8 +104,9 @@ export function allocateHybrid(setup: CostSetup, mix: Mix): Allocation[] {
       const emails = left > 0 ? Math.min(remaining, left) : remaining;
       used.set(provider, (used.get(provider) ?? 0) + emails);
       const previous = allocations.at(-1);
-      if (previous && previous.type === type && previous.provider === provider && previous.rule === route.source) previous.emails += emails;
-      else allocations.push({ type, emails, provider, rule: route.source });
+      const rule = route.ruleIndex === null ? null : route.ruleIndex + 1;
+      if (previous && previous.type === type && previous.provider === provider && previous.rule === rule) previous.emails += emails;
+      else allocations.push({ type, emails, provider, rule, label: route.source });
       remaining -= emails;
     }
   }
@@ -117,6 +121,8 @@ export interface StrategyCost {
   totalCents: Cents;
   exact: Nanos;
   feasible: boolean;
+  /** False when a provider's price is only the unpriced-infrastructure placeholder. */
+  priced: boolean;
   problems: string[];
   allocations?: Allocation[];
 }
@@ -141,6 +147,7 @@ export function costOfStrategy(setup: CostSetup, strategy: StrategyName, mix: Mi
     totalCents: sumCents(providers.map((p) => p.totalCents)),
     exact: providers.reduce((sum, p) => sum + p.exact, 0n),
     feasible: problems.length === 0,
+    priced: providers.every((p) => p.priced),
     problems,
     allocations,
   };
@@ -149,10 +156,12 @@ export function costOfStrategy(setup: CostSetup, strategy: StrategyName, mix: Mi
 export interface Saving {
   versus: StrategyName;
   label: string;
-  /** What the hybrid saves against that strategy (negative: the hybrid costs more); null if either is impossible. */
+  /** What the hybrid saves against that strategy (negative: the hybrid costs more); null when there is no comparison. */
   savingsCents: Cents | null;
   /** Of the other strategy's total, one decimal. */
   percent: number | null;
+  /** Why there is no comparison (savingsCents is null), else null. */
+  noComparison: string | null;
 }
 
 export interface Estimate {
@@ -160,7 +169,7 @@ export interface Estimate {
   mix: Mix;
   strategies: StrategyCost[];
   savings: Saving[];
-  /** Lowest exact cost among the feasible strategies; ties go to the first in STRATEGIES. */
+  /** Lowest exact cost among the feasible, priced strategies; ties go to the first in STRATEGIES. */
   cheapest: StrategyName | null;
 }
 
@@ -171,17 +180,24 @@ export function estimate(setup: CostSetup, mix: Mix, strategies: readonly Strate
     ? costs
         .filter((c) => c.strategy !== 'hybrid')
         .map((single) => {
-          const possible = single.feasible && hybrid.feasible;
-          const savingsCents = possible ? single.totalCents - hybrid.totalCents : null;
+          const noComparison = whyNotComparable(single, hybrid);
+          const savingsCents = noComparison === null ? single.totalCents - hybrid.totalCents : null;
           const percent = savingsCents !== null && single.totalCents !== 0 ? Math.round((savingsCents * 1000) / single.totalCents) / 10 : null;
-          return { versus: single.strategy, label: single.label, savingsCents, percent };
+          return { versus: single.strategy, label: single.label, savingsCents, percent, noComparison };
         })
     : [];
   return { volume: mix.transactional + mix.marketing, mix, strategies: costs, savings, cheapest: cheapestOf(costs) };
 }
 
+function whyNotComparable(...costs: StrategyCost[]): string | null {
+  if (costs.some((c) => !c.feasible)) return 'a hard cap is exceeded';
+  const unpriced = [...new Set(costs.flatMap((c) => c.providers.filter((p) => !p.priced).map((p) => p.provider)))];
+  return unpriced.length ? `${unpriced.join(', ')} infrastructure not priced` : null;
+}
+
+/** Only strategies that can carry the volume and whose every provider has a real price can be cheapest. */
 export function cheapestOf(costs: readonly StrategyCost[]): StrategyName | null {
   let best: StrategyCost | undefined;
-  for (const cost of costs) if (cost.feasible && (!best || cost.exact < best.exact)) best = cost;
+  for (const cost of costs) if (cost.feasible && cost.priced && (!best || cost.exact < best.exact)) best = cost;
   return best?.strategy ?? null;
 }

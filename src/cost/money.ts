@@ -52,7 +52,20 @@ export function sumCents(values: readonly Cents[]): Cents {
   return values.reduce((sum, value) => sum + value, 0);
 }
 
-/** "1234.56" — for CSV and machine-readable text. */
+/**
+ * Money in JSON and CSV: a plain number of US dollars (126, 1.8, 0.0018). The number is the nearest
+ * double to the exact decimal, so it prints back as that decimal; sum it as a decimal, not a float.
+ */
+export function centsToDollars(cents: Cents): number {
+  return cents / 100;
+}
+
+/** The exact amount as a number of US dollars: 0.0018, 15. */
+export function nanosToDollars(amount: Nanos): number {
+  return Number(nanosToDecimal(amount));
+}
+
+/** "1234.56" — for human text that needs the cents written out. */
 export function centsToDecimal(cents: Cents): string {
   const negative = cents < 0;
   const magnitude = Math.abs(cents);

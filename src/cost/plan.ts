@@ -17,6 +17,8 @@ export interface ProviderCost {
   totalCents: Cents;
   /** Unrounded, for ranking plans and strategies. */
   exact: Nanos;
+  /** False when the price is only the placeholder for unpriced infrastructure (see ProviderPricing.priced). */
+  priced: boolean;
   /** False when the volume exceeds a hard-capped plan. */
   feasible: boolean;
   problem?: string;
@@ -65,6 +67,7 @@ export function costForVolume(pricing: ProviderPricing, emails: number): Provide
     overageCents,
     totalCents: baseFeeCents + overageCents,
     exact: chosen.exact,
+    priced: pricing.priced,
     feasible: chosen.feasible,
     problem: chosen.feasible ? undefined : capProblem(pricing, plan, emails),
     unverified: plan.unverified,

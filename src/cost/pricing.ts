@@ -21,6 +21,11 @@ export interface ProviderPricing {
   /** Plan pinned by config (providers.<name>.plan or pricing.<name>.plan). */
   pinned?: string;
   origin: 'catalog' | 'config';
+  /**
+   * False when the only price is the catalog's placeholder for your own infrastructure (SMTP at $0
+   * until pricing.<name>.monthly is set): such a provider is never "cheapest" and has no savings.
+   */
+  priced: boolean;
   /** When the catalog prices were read; undefined for config prices or no list price. */
   readOn?: string;
   notes: string[];
@@ -61,7 +66,8 @@ export function resolvePricing(provider: string, type: string, inputs: PricingIn
       hint: `fix providers.${provider}.plan or pricing.${provider}.plan`,
     });
   }
-  return { provider, type, plans, pinned, origin, readOn: origin === 'catalog' ? (catalog?.readOn ?? undefined) : undefined, notes };
+  const priced = origin === 'config' || catalog?.readOn !== null;
+  return { provider, type, plans, pinned, origin, priced, readOn: origin === 'catalog' ? (catalog?.readOn ?? undefined) : undefined, notes };
 }
 
 function toPlanPrice(plan: CatalogPlan | { name: string; monthly: number; included: number; overagePer1k: number | null }, where: string): PlanPrice {

@@ -17,8 +17,8 @@ export function parseSweep(text: string): SweepRange {
   if (parts.length !== 3 || parts.some((part) => !/^\d+$/.test(part))) throw new UserError(usage);
   const [from, to, step] = parts.map(Number);
   if (step <= 0) throw new UserError(`--sweep: the step must be at least 1 (got ${step})`);
-  if (to < from) throw new UserError(`--sweep: "to" (${to}) is below "from" (${from})`);
-  if (Math.floor((to - from) / step) + 1 > MAX_SWEEP_POINTS) throw new UserError(`--sweep: more than ${MAX_SWEEP_POINTS} volumes; use a larger step`);
+  if (to < from) throw new UserError(`--sweep: "to" (${groupThousands(to)}) is below "from" (${groupThousands(from)})`);
+  if (Math.floor((to - from) / step) + 1 > MAX_SWEEP_POINTS) throw new UserError(`--sweep: more than ${groupThousands(MAX_SWEEP_POINTS)} volumes; use a larger step`);
   return { from, to, step };
 }
 
@@ -32,7 +32,7 @@ export function sweepVolumes(range: SweepRange): number[] {
 export interface SweepPoint {
   volume: number;
   mix: Mix;
-  totals: { strategy: StrategyName; totalCents: Cents; feasible: boolean; plans: string; providers: string[] }[];
+  totals: { strategy: StrategyName; totalCents: Cents; feasible: boolean; priced: boolean; plans: string; providers: string[] }[];
   cheapest: StrategyName | null;
 }
 
@@ -84,6 +84,7 @@ export function sweep(setup: CostSetup, range: SweepRange, mixAt: (volume: numbe
         strategy: s.strategy,
         totalCents: s.totalCents,
         feasible: s.feasible,
+        priced: s.priced,
         plans: plansOf(result, s.strategy),
         providers: s.providers.map((p) => p.provider),
       })),
@@ -130,7 +131,7 @@ function changesBetween<K>(lo: number, hi: number, key: (volume: number) => K): 
 }
 
 export function describeBreakEven(change: BreakEven): string {
-  const to = change.to ? strategyLabel(change.to) : 'no strategy (every one exceeds a hard cap)';
+  const to = change.to ? strategyLabel(change.to) : 'no strategy (each exceeds a hard cap or is not priced)';
   const from = change.from ? strategyLabel(change.from) : 'none';
   return `from ${groupThousands(change.volume)} emails/month ${to} is cheapest (was ${from})`;
 }

@@ -24,18 +24,19 @@ describe('cost estimate', () => {
     const result = await runCli(['cost', 'estimate', '--volume', '100000', '--transactional', '5000', '--json'], { cwd: noConfigDir() });
     expect(result.code).toBe(0);
     const doc = result.json();
-    expect(doc).toMatchObject({ status: 'ok', volume: 100_000, transactional: 5_000, marketing: 95_000, cheapest: 'smtp' });
-    const totals = Object.fromEntries(doc.strategies.map((s: any) => [s.label, s.totalCents]));
-    expect(totals).toEqual({ 'all-postmark': 12_600, 'all-mailgun': 9_000, 'all-smtp': 0, hybrid: 10_500 });
+    // SMTP's $0 is a placeholder for infrastructure nobody priced: it cannot be the cheapest.
+    expect(doc).toMatchObject({ status: 'ok', currency: 'USD', volume: 100_000, transactional: 5_000, marketing: 95_000, cheapest: 'mailgun' });
+    const totals = Object.fromEntries(doc.strategies.map((s: any) => [s.label, s.total]));
+    expect(totals).toEqual({ 'all-postmark': 126, 'all-mailgun': 90, 'all-smtp': null, hybrid: 105 });
     const hybrid = doc.strategies.find((s: any) => s.strategy === 'hybrid');
     expect(hybrid.providers).toEqual([
-      expect.objectContaining({ provider: 'postmark', plan: 'basic', emails: 5_000, baseFeeCents: 1_500, included: 10_000, overageEmails: 0, overageCents: 0, totalCents: 1_500 }),
-      expect.objectContaining({ provider: 'mailgun', plan: 'scale', emails: 95_000, baseFeeCents: 9_000, included: 100_000, totalCents: 9_000 }),
+      expect.objectContaining({ provider: 'postmark', plan: 'basic', emails: 5_000, baseFee: 15, included: 10_000, overageEmails: 0, overagePer1k: 1.8, overage: 0, total: 15 }),
+      expect.objectContaining({ provider: 'mailgun', plan: 'scale', emails: 95_000, baseFee: 90, included: 100_000, total: 90 }),
     ]);
-    expect(doc.savings.map((s: any) => [s.label, s.savingsCents])).toEqual([
-      ['all-postmark', 2_100],
-      ['all-mailgun', -1_500],
-      ['all-smtp', -10_500],
+    expect(doc.savings.map((s: any) => [s.label, s.hybridSaves])).toEqual([
+      ['all-postmark', 21],
+      ['all-mailgun', -15],
+      ['all-smtp', null],
     ]);
     expect(doc.notes.join('\n')).toMatch(/hybrid routes transactional → postmark, marketing → mailgun/);
     expect(doc.prices.find((p: any) => p.provider === 'postmark')).toMatchObject({ origin: 'catalog', readOn: '2026-01' });
@@ -66,18 +67,19 @@ describe('cost estimate', () => {
     expect(result.stdout).toContain('Cheapest: all-postmark ($125.00)');
   });
 
-  it('writes CSV with exact decimal money', async () => {
+  it('writes CSV with money as plain numbers of dollars', async () => {
     const cwd = tempDir({ 'penguinmails.config.yaml': FLAT_CONFIG });
     const result = await runCli(['cost', 'estimate', '--volume', '100000', '--transactional', '40000', '--format', 'csv'], { cwd });
     expect(result.code).toBe(0);
     const rows = result.stdout.trim().split('\n').map((l) => l.split(','));
-    expect(rows[0]).toEqual(['strategy', 'provider', 'type', 'plan', 'pinned', 'emails', 'base_fee', 'included', 'overage_emails', 'overage_per_1k', 'overage_cost', 'provider_total', 'strategy_total', 'feasible', 'hybrid_saves']);
-    // The hybrid (105.00) saves 20.00 against all-postmark, and costs 395.00 less than all-smtp.
-    expect(rows).toContainEqual(['all-postmark', 'postmark', 'postmark', 'flat', 'false', '100000', '0.00', '0', '100000', '1.25', '125.00', '125.00', '125.00', 'true', '20.00']);
-    // hybrid: 40,000 transactional → postmark 50.00; 60,000 marketing → mailgun 35 + 10 × 2.00 = 55.00
-    expect(rows).toContainEqual(['hybrid', 'postmark', 'postmark', 'flat', 'false', '40000', '0.00', '0', '40000', '1.25', '50.00', '50.00', '105.00', 'true', '']);
-    expect(rows).toContainEqual(['hybrid', 'mailgun', 'mailgun', 'foundation', 'false', '60000', '35.00', '50000', '10000', '2.00', '20.00', '55.00', '105.00', 'true', '']);
-    expect(rows).toContainEqual(['all-smtp', 'smtp', 'smtp', 'infrastructure', 'false', '100000', '500.00', 'unlimited', '0', '0.00', '0.00', '500.00', '500.00', 'true', '395.00']);
+    expect(rows[0]).toEqual(['strategy', 'provider', 'type', 'plan', 'pinned', 'priced', 'emails', 'base_fee', 'included', 'overage_emails', 'overage_per_1k', 'overage_cost', 'provider_total', 'strategy_total', 'feasible', 'hybrid_saves']);
+    // The hybrid (105) saves 20 against all-postmark, and costs 395 less than all-smtp.
+    expect(rows).toContainEqual(['all-postmark', 'postmark', 'postmark', 'flat', 'false', 'true', '100000', '0', '0', '100000', '1.25', '125', '125', '125', 'true', '20']);
+    // hybrid: 40,000 transactional → postmark 50; 60,000 marketing → mailgun 35 + 10 × 2.00 = 55
+    expect(rows).toContainEqual(['hybrid', 'postmark', 'postmark', 'flat', 'false', 'true', '40000', '0', '0', '40000', '1.25', '50', '50', '105', 'true', '']);
+    expect(rows).toContainEqual(['hybrid', 'mailgun', 'mailgun', 'foundation', 'false', 'true', '60000', '35', '50000', '10000', '2', '20', '55', '105', 'true', '']);
+    // SMTP's emails are not limited: the numeric "included" column is empty, not "unlimited".
+    expect(rows).toContainEqual(['all-smtp', 'smtp', 'smtp', 'infrastructure', 'false', 'true', '100000', '500', '', '0', '0', '0', '500', '500', 'true', '395']);
     // Without the hybrid in the report, there are no savings of it to show.
     const single = await runCli(['cost', 'estimate', '--volume', '100000', '--transactional', '40000', '--format', 'csv', '--strategy', 'postmark'], { cwd });
     expect(single.stdout.trim().split('\n').slice(1).map((l) => l.split(',').at(-1))).toEqual(['']);
@@ -96,7 +98,7 @@ describe('cost estimate', () => {
     const result = await runCli(['cost', 'estimate', '--volume', '250', '--format', 'json'], { cwd: noConfigDir() });
     expect(result.code).toBe(0);
     // 250 transactional on postmark: free is capped at 100, so basic 15.00
-    expect(result.json().strategies.find((s: any) => s.strategy === 'postmark').providers[0]).toMatchObject({ plan: 'basic', totalCents: 1_500 });
+    expect(result.json().strategies.find((s: any) => s.strategy === 'postmark').providers[0]).toMatchObject({ plan: 'basic', total: 15 });
   });
 
   it('flags a pinned hard-capped plan that the volume exceeds', async () => {
@@ -115,7 +117,7 @@ describe('cost estimate', () => {
   it('uses a pinned plan even when another is cheaper', async () => {
     const cwd = tempDir({ 'penguinmails.config.yaml': `providers:\n  mailgun: { type: mailgun, apiKey: k, domain: mg.example.com, plan: scale }\n` });
     const result = await runCli(['cost', 'estimate', '--volume', '1000', '--strategy', 'mailgun', '--json'], { cwd });
-    expect(result.json().strategies[0].providers[0]).toMatchObject({ plan: 'scale', pinned: true, totalCents: 9_000 });
+    expect(result.json().strategies[0].providers[0]).toMatchObject({ plan: 'scale', pinned: true, total: 90 });
   });
 
   it.each([

@@ -25,11 +25,11 @@ describe('cost estimate --sweep', () => {
       { volume: 86_667, from: 'mailgun', to: 'postmark' },
     ]);
     const at30k = doc.points.find((p: any) => p.volume === 30_000);
-    expect(at30k.totals.map((t: any) => [t.strategy, t.totalCents])).toEqual([
-      ['postmark', 3_750],
-      ['mailgun', 3_500],
-      ['smtp', 50_000],
-      ['hybrid', 3_750], // no rules: failover.order puts postmark first
+    expect(at30k.totals.map((t: any) => [t.strategy, t.total])).toEqual([
+      ['postmark', 37.5],
+      ['mailgun', 35],
+      ['smtp', 500],
+      ['hybrid', 37.5], // no rules: failover.order puts postmark first
     ]);
   });
 
@@ -48,9 +48,10 @@ describe('cost estimate --sweep', () => {
     expect(result.code).toBe(0);
     const lines = result.stdout.trim().split('\n');
     expect(lines[0]).toBe('volume,transactional,marketing,all-postmark,all-mailgun,all-smtp,hybrid,cheapest');
-    // 1,000: postmark basic 15.00; mailgun flex 2.00; hybrid 200 → postmark basic 15.00 + 800 → mailgun flex 1.60
-    expect(lines[1]).toBe('1000,200,800,15.00,2.00,0.00,16.60,all-smtp');
-    expect(lines[2]).toBe('2000,400,1600,15.00,4.00,0.00,18.20,all-smtp');
+    // 1,000: postmark basic 15; mailgun flex 2; hybrid 200 → postmark basic 15 + 800 → mailgun flex 1.60.
+    // SMTP is not priced (no config): its column is empty and it is not the cheapest.
+    expect(lines[1]).toBe('1000,200,800,15,2,,16.6,all-mailgun');
+    expect(lines[2]).toBe('2000,400,1600,15,4,,18.2,all-mailgun');
   });
 
   it('a lone --transactional or --marketing is refused (a share of what?); --volume alone is warned about', async () => {

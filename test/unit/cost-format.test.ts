@@ -19,17 +19,17 @@ describe('cost formats', () => {
     const chart = barChart(result.strategies, 10).split('\n');
     expect(chart[0]).toBe('all-postmark  ██████████ $126.00');
     expect(chart[1]).toBe('all-mailgun   ███████ $90.00'); // 90/126 × 10 = 7.1
-    expect(chart[2]).toBe('all-smtp      ▏ $0.00');
+    expect(chart[2]).toBe('all-smtp      not priced');
   });
 
-  it('keeps the chart out unless asked (TTY only), and the JSON money in whole cents', () => {
+  it('keeps the chart out unless asked (TTY only), and the JSON money in dollars', () => {
     const setup = buildCostSetup();
     const result = estimate(setup, { transactional: 5_000, marketing: 95_000 });
     const context: EstimateContext = { shown: STRATEGIES, prices: [setup.pricingOf('postmark')], notes: [], chart: false };
     expect(formatEstimate(result, context, 'table')).not.toContain('█');
     expect(formatEstimate(result, { ...context, chart: true }, 'table')).toContain('█');
     const doc = estimateJson(result, context);
-    expect(doc.strategies.map((s) => s.totalCents)).toEqual([12_600, 9_000, 0, 10_500]);
-    expect(doc.prices[0].plans[1]).toEqual({ name: 'basic', monthly: '15.00', included: 10_000, overagePer1k: '1.80', unverified: null });
+    expect(doc.strategies.map((s) => s.total)).toEqual([126, 90, null, 105]);
+    expect(doc.prices[0].plans[1]).toEqual({ name: 'basic', monthly: 15, included: 10_000, overagePer1k: 1.8, unverified: null });
   });
 });

@@ -50,10 +50,13 @@ describe('strategies', () => {
     ]);
     expect(byName.hybrid.totalCents).toBe(10_500);
     expect(result.savings).toEqual([
-      { versus: 'postmark', label: 'all-postmark', savingsCents: 2_100, percent: 16.7 },
-      { versus: 'mailgun', label: 'all-mailgun', savingsCents: -1_500, percent: -16.7 },
-      { versus: 'smtp', label: 'all-smtp', savingsCents: -10_500, percent: null },
+      { versus: 'postmark', label: 'all-postmark', savingsCents: 2_100, percent: 16.7, noComparison: null },
+      { versus: 'mailgun', label: 'all-mailgun', savingsCents: -1_500, percent: -16.7, noComparison: null },
+      // The catalog's SMTP is a $0 placeholder for infrastructure nobody priced: nothing to compare.
+      { versus: 'smtp', label: 'all-smtp', savingsCents: null, percent: null, noComparison: 'smtp infrastructure not priced' },
     ]);
+    expect(byName.smtp.priced).toBe(false);
+    expect(result.cheapest).toBe('mailgun');
   });
 
   it('totals always equal the sum of their rounded parts', () => {
@@ -70,10 +73,10 @@ describe('strategies', () => {
 
 describe('hybrid routing through the config rules', () => {
   it('uses the monthly-volume rule of the example config below 1,000 a month', () => {
-    expect(allocateHybrid(exampleSetup(), { transactional: 0, marketing: 800 })).toEqual([{ type: 'marketing', emails: 800, provider: 'smtp', rule: 'rule 3 (type: marketing, monthlyVolume: {"below":1000})' }]);
+    expect(allocateHybrid(exampleSetup(), { transactional: 0, marketing: 800 })).toEqual([{ type: 'marketing', emails: 800, provider: 'smtp', rule: 3, label: 'rule 3 (type: marketing, monthly volume below 1,000)' }]);
     expect(allocateHybrid(exampleSetup(), { transactional: 100, marketing: 900 })).toEqual([
-      { type: 'transactional', emails: 100, provider: 'postmark', rule: 'rule 2 (type: transactional)' },
-      { type: 'marketing', emails: 900, provider: 'mailgun', rule: 'rule 4 (type: marketing)' },
+      { type: 'transactional', emails: 100, provider: 'postmark', rule: 2, label: 'rule 2 (type: transactional)' },
+      { type: 'marketing', emails: 900, provider: 'mailgun', rule: 4, label: 'rule 4 (type: marketing)' },
     ]);
   });
 
@@ -84,8 +87,8 @@ describe('hybrid routing through the config rules', () => {
     });
     const hybrid = costOfStrategy(setup, 'hybrid', { transactional: 250, marketing: 0 });
     expect(hybrid.allocations).toEqual([
-      { type: 'transactional', emails: 100, provider: 'postmark', rule: 'free first' },
-      { type: 'transactional', emails: 150, provider: 'mailgun', rule: 'rest' },
+      { type: 'transactional', emails: 100, provider: 'postmark', rule: 1, label: 'free first' },
+      { type: 'transactional', emails: 150, provider: 'mailgun', rule: 2, label: 'rest' },
     ]);
     // postmark free 0.00 + mailgun flex 150 × 2.00/1k = 0.30
     expect(hybrid.totalCents).toBe(30);
@@ -104,6 +107,7 @@ describe('hybrid routing through the config rules', () => {
     expect(postmark.feasible).toBe(false);
     expect(postmark.problems[0]).toMatch(/pinned plan "free" is capped at 100/);
     expect(result.savings.find((s) => s.versus === 'postmark')!.savingsCents).toBeNull();
-    expect(result.cheapest).toBe('smtp');
+    // SMTP without pricing.smtp is not priced, so mailgun (flex, $1.00) is the cheapest possible.
+    expect(result.cheapest).toBe('mailgun');
   });
 });

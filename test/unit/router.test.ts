@@ -20,7 +20,7 @@ describe('resolveRoute', () => {
     expect(route.verdicts.map((v) => v.reason)).toEqual([
       'priority is normal, rule wants critical',
       'type is marketing, rule wants transactional',
-      'monthly volume 20000 is not below 1000',
+      'monthly volume 20,000 is not below 1,000',
       'type is marketing',
     ]);
   });

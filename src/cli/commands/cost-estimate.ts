@@ -4,6 +4,7 @@ import { ExitCode, UserError } from '../../core/errors.js';
 import { estimateJson, formatEstimate, formatSweep, sweepJson, type CostFormat, type EstimateContext } from '../../cost/format.js';
 import { buildCostSetup, estimate, STRATEGIES, type CostSetup, type Mix, type StrategyName } from '../../cost/model.js';
 import type { ProviderPricing } from '../../cost/pricing.js';
+import { groupThousands } from '../../cost/money.js';
 import { parseSweep, sweep } from '../../cost/sweep.js';
 import { loadCommandConfig } from '../context.js';
 import type { Output } from '../output.js';
@@ -23,10 +24,11 @@ export function resolveMix(given: Volumes, defaultType: MessageType): Mix {
   const volume = given.volume ?? (transactional !== undefined && marketing !== undefined ? transactional + marketing : undefined);
   if (volume === undefined) throw new UserError('give --volume <n> (emails per month), or both --transactional and --marketing', { hint: 'e.g. penguinmails cost estimate --volume 100000 --transactional 5000' });
   for (const [flag, part] of [['--transactional', transactional], ['--marketing', marketing]] as const) {
-    if (part !== undefined && part > volume) throw new UserError(`${flag} ${part} exceeds --volume ${volume}`);
+    if (part !== undefined && part > volume) throw new UserError(`${flag} ${groupThousands(part)} exceeds --volume ${groupThousands(volume)}`);
   }
   if (transactional !== undefined && marketing !== undefined && transactional + marketing !== volume) {
-    throw new UserError(`--transactional ${transactional} + --marketing ${marketing} = ${transactional + marketing}, not --volume ${volume}`, { hint: 'give one of them and the other is the rest of --volume' });
+    const [t, m, sum, v] = [transactional, marketing, transactional + marketing, volume].map(groupThousands);
+    throw new UserError(`--transactional ${t} + --marketing ${m} = ${sum}, not --volume ${v}`, { hint: 'give one of them and the other is the rest of --volume' });
   }
   if (transactional !== undefined) return { transactional, marketing: volume - transactional };
   if (marketing !== undefined) return { transactional: volume - marketing, marketing };
@@ -85,7 +87,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
     const result = sweep(setup, range, mixAtVolume(mix, defaultType), shown);
     const used = (s: StrategyName) => result.points.flatMap((p) => p.totals.filter((t) => t.strategy === s).flatMap((t) => t.providers));
     const prices = pricesShown(setup, shown, used);
-    const context = { prices, notes: sweepNotes(setup, shown) };
+    const context = { prices, notes: sweepNotes(setup, shown, prices) };
     if (format === 'json') output.emitJson(sweepJson(result, context));
     else output.line(formatSweep(result, context, format));
     return ExitCode.ok;
@@ -93,10 +95,11 @@ export async function run(options: Record<string, unknown>, output: Output, _com
 
   const result = estimate(setup, mix!);
   const costs = result.strategies.filter((s) => shown.includes(s.strategy));
+  const prices = pricesShown(setup, shown, (s) => costs.find((c) => c.strategy === s)!.providers.map((p) => p.provider));
   const context: EstimateContext = {
     shown,
-    prices: pricesShown(setup, shown, (s) => costs.find((c) => c.strategy === s)!.providers.map((p) => p.provider)),
-    notes: [...commonNotes(setup, shown), ...(shown.includes('hybrid') ? ['hybrid routes every message as normal priority, with the whole month’s volume as the rules’ monthlyVolume'] : [])],
+    prices,
+    notes: [...commonNotes(setup, prices), ...(shown.includes('hybrid') ? ['hybrid routes every message as normal priority, with the whole month’s volume as the rules’ monthlyVolume'] : [])],
     chart: format === 'table' && Boolean(process.stdout.isTTY),
   };
   if (format === 'json') {
@@ -108,12 +111,13 @@ export async function run(options: Record<string, unknown>, output: Output, _com
   return ExitCode.ok;
 }
 
-function sweepNotes(setup: CostSetup, shown: readonly StrategyName[]): string[] {
-  return [...commonNotes(setup, shown), ...(shown.includes('hybrid') ? ['each volume keeps the transactional/marketing proportions given'] : [])];
+function sweepNotes(setup: CostSetup, shown: readonly StrategyName[], prices: readonly ProviderPricing[]): string[] {
+  return [...commonNotes(setup, prices), ...(shown.includes('hybrid') ? ['each volume keeps the transactional/marketing proportions given'] : [])];
 }
 
-function commonNotes(setup: CostSetup, shown: readonly StrategyName[]): string[] {
-  const smtpIsFree = shown.includes('smtp') && setup.pricingOf(setup.singleProvider.smtp).plans.every((plan) => plan.monthly === 0n && plan.overagePer1k !== null && plan.overagePer1k === 0n);
-  const smtpNote = `all-smtp costs $0: set pricing.${setup.singleProvider.smtp}.monthly to what your mail server, IPs and warm-up cost to compare it fairly`;
-  return [...setup.notes, ...(smtpIsFree ? [smtpNote] : [])];
+function commonNotes(setup: CostSetup, prices: readonly ProviderPricing[]): string[] {
+  const unpriced = prices
+    .filter((p) => !p.priced)
+    .map((p) => `${p.provider}: infrastructure not priced, so no strategy that uses it can be "cheapest" or compared: set pricing.${p.provider}.monthly to what your mail server, IPs and warm-up cost (0 if they really cost nothing)`);
+  return [...setup.notes, ...unpriced];
 }

@@ -34,7 +34,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
       health: store ? (provider) => store.get(provider) : undefined,
       now,
     });
-    if (output.json) output.emitJson({ status: 'ok', ...explanation });
+    if (output.json) output.emitJson({ status: 'ok', currency: 'USD', ...explanation });
     else output.line(formatExplanation(explanation, config.failover));
   } finally {
     store?.close();
