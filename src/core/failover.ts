@@ -1,6 +1,6 @@
 import type { Provider, RefusedRecipient } from '../providers/provider.js';
 import { ProviderError, type ErrorClass } from './errors.js';
-import { circuitState, recordFailure, recordSuccess, type HealthPolicy, type HealthRecord } from './health.js';
+import { circuitState, describeHealth, recordFailure, recordSuccess, type HealthPolicy, type HealthRecord } from './health.js';
 import { cloneMessage, type EmailMessage } from './message.js';
 
 export type AttemptOutcome = 'delivered' | ErrorClass | 'skipped';
@@ -74,7 +74,7 @@ export async function deliverWithFailover(message: EmailMessage, chain: string[]
     if (health && !deps.ignoreCircuit && !allOpen && circuitState(health.book.get(name), deps.now()) === 'open') {
       const down = health.book.get(name)!;
       // Said as `-v` and route explain say it: how long it is still skipped, not a timestamp.
-      record({ provider: name, try: 0, outcome: 'skipped', ms: 0, note: `marked down: skipped for ${Math.ceil((down.openUntil! - deps.now()) / 1000)}s more (last error: ${down.lastError})` });
+      record({ provider: name, try: 0, outcome: 'skipped', ms: 0, note: `marked ${describeHealth(down, deps.now())}` });
       continue;
     }
     const provider = await deps.getProvider(name);

@@ -222,7 +222,7 @@ describe('provider health across runs', () => {
 
     const second = await send(configPath, ['--subject', 'two', '--verbose']);
     expect(outcomes(second.json())).toEqual(['postmark#0:skipped', 'mailgun#1:delivered']);
-    expect(second.json().attempts[0].note).toMatch(/marked down: skipped for \d+s more \(last error: /);
+    expect(second.json().attempts[0].note).toMatch(/marked down: skipped for (\d+m )?\d+s more after \d+ failures, until [\d:]+ UTC \(last: /);
     expect(second.stderr).toMatch(/health of postmark: down: skipped for \d+s more after 3 failures/);
     expect(postmark.requests).toHaveLength(3);
 
