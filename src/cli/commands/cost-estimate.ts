@@ -1,39 +1,16 @@
 import type { Command } from 'commander';
 import type { MessageType } from '../../core/message.js';
 import { ExitCode, UserError } from '../../core/errors.js';
-import { estimateJson, formatEstimate, formatSweep, sweepJson, type CostFormat, type EstimateContext } from '../../cost/format.js';
-import { buildCostSetup, estimate, STRATEGIES, type CostSetup, type Mix, type StrategyName } from '../../cost/model.js';
+import { commonNotes, estimateCostReport, pricesShown, resolveMix, type Volumes } from '../../app/cost-report.js';
+import { estimateJson, formatEstimate, formatSweep, sweepJson, type CostFormat } from '../../cost/format.js';
 import type { ProviderPricing } from '../../cost/pricing.js';
-import { groupThousands } from '../../cost/money.js';
+import { buildCostSetup, STRATEGIES, type CostSetup, type Mix, type StrategyName } from '../../cost/model.js';
 import { parseSweep, sweep } from '../../cost/sweep.js';
 import { loadCommandConfig } from '../context.js';
 import type { Output } from '../output.js';
 import { parseCount } from '../read-input.js';
 
 const MAX_VOLUME = 1_000_000_000_000;
-
-interface Volumes {
-  volume?: number;
-  transactional?: number;
-  marketing?: number;
-}
-
-/** The month's mix: one of --transactional/--marketing gives the other as the rest of --volume. */
-export function resolveMix(given: Volumes, defaultType: MessageType): Mix {
-  const { transactional, marketing } = given;
-  const volume = given.volume ?? (transactional !== undefined && marketing !== undefined ? transactional + marketing : undefined);
-  if (volume === undefined) throw new UserError('give --volume <n> (emails per month), or both --transactional and --marketing', { hint: 'e.g. penguinmails cost estimate --volume 100000 --transactional 5000' });
-  for (const [flag, part] of [['--transactional', transactional], ['--marketing', marketing]] as const) {
-    if (part !== undefined && part > volume) throw new UserError(`${flag} ${groupThousands(part)} exceeds --volume ${groupThousands(volume)}`);
-  }
-  if (transactional !== undefined && marketing !== undefined && transactional + marketing !== volume) {
-    const [t, m, sum, v] = [transactional, marketing, transactional + marketing, volume].map(groupThousands);
-    throw new UserError(`--transactional ${t} + --marketing ${m} = ${sum}, not --volume ${v}`, { hint: 'give one of them and the other is the rest of --volume' });
-  }
-  if (transactional !== undefined) return { transactional, marketing: volume - transactional };
-  if (marketing !== undefined) return { transactional: volume - marketing, marketing };
-  return defaultType === 'marketing' ? { transactional: 0, marketing: volume } : { transactional: volume, marketing: 0 };
-}
 
 /** The sweep keeps the mix's proportions at every volume. */
 function mixAtVolume(base: Mix | undefined, defaultType: MessageType): (volume: number) => Mix {
@@ -58,11 +35,6 @@ function checkSweepMix(given: Volumes, output: Output): void {
     });
   }
   if (given.volume !== undefined && parts === 0) output.warn('--volume has no effect with --sweep unless --transactional or --marketing is given too: the volumes come from the range');
-}
-
-function pricesShown(setup: CostSetup, shown: readonly StrategyName[], providersOf: (s: StrategyName) => string[]): ProviderPricing[] {
-  const names = [...new Set(shown.flatMap(providersOf))];
-  return names.map((name) => setup.pricingOf(name));
 }
 
 export async function run(options: Record<string, unknown>, output: Output, _command?: Command, _args?: string[]): Promise<number> {
@@ -93,15 +65,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
     return ExitCode.ok;
   }
 
-  const result = estimate(setup, mix!);
-  const costs = result.strategies.filter((s) => shown.includes(s.strategy));
-  const prices = pricesShown(setup, shown, (s) => costs.find((c) => c.strategy === s)!.providers.map((p) => p.provider));
-  const context: EstimateContext = {
-    shown,
-    prices,
-    notes: [...commonNotes(setup, prices), ...(shown.includes('hybrid') ? ['hybrid routes every message as normal priority, with the whole month’s volume as the rules’ monthlyVolume'] : [])],
-    chart: format === 'table' && Boolean(process.stdout.isTTY),
-  };
+  const { result, costs, context } = estimateCostReport(setup, mix!, shown, { chart: format === 'table' && Boolean(process.stdout.isTTY) });
   if (format === 'json') {
     output.emitJson(estimateJson(result, context));
     for (const cost of costs) for (const problem of cost.problems) output.warn(`${cost.label} is not possible: ${problem}`);
@@ -113,11 +77,4 @@ export async function run(options: Record<string, unknown>, output: Output, _com
 
 function sweepNotes(setup: CostSetup, shown: readonly StrategyName[], prices: readonly ProviderPricing[]): string[] {
   return [...commonNotes(setup, prices), ...(shown.includes('hybrid') ? ['each volume keeps the transactional/marketing proportions given'] : [])];
-}
-
-function commonNotes(setup: CostSetup, prices: readonly ProviderPricing[]): string[] {
-  const unpriced = prices
-    .filter((p) => !p.priced)
-    .map((p) => `${p.provider}: infrastructure not priced, so no strategy that uses it can be "cheapest" or compared: set pricing.${p.provider}.monthly to what your mail server, IPs and warm-up cost (0 if they really cost nothing)`);
-  return [...setup.notes, ...unpriced];
 }

@@ -2,9 +2,8 @@ import type { Command } from 'commander';
 import { parseAddress } from '../../core/address.js';
 import { ExitCode, UserError } from '../../core/errors.js';
 import type { MessageType, Priority } from '../../core/message.js';
-import { explainRoute, formatExplanation } from '../../cost/explain.js';
-import { buildCostSetup } from '../../cost/model.js';
-import { monthKey } from '../../store/store.js';
+import { explainRouteFor } from '../../app/route-report.js';
+import { formatExplanation } from '../../cost/explain.js';
 import { loadCommandConfig, openExistingStore } from '../context.js';
 import type { Output } from '../output.js';
 import { parseCount } from '../read-input.js';
@@ -18,22 +17,10 @@ export async function run(options: Record<string, unknown>, output: Output, _com
   if (Object.keys(config.providers).length === 0) {
     throw new UserError('no providers configured: there is no route to explain', { hint: 'copy penguinmails.config.example.yaml to penguinmails.config.yaml, or pass --config <file>' });
   }
-  const now = Date.now();
-  const month = monthKey(now);
-
   // An explanation must not create files: read the store only if `send` already made it.
   const store = await openExistingStore(config);
   try {
-    const explanation = explainRoute(buildCostSetup(config), config.failover, (name) => config.providers[name]?.type ?? name, {
-      type: (options.type as MessageType | undefined) ?? config.defaults.type,
-      priority: (options.priority as Priority | undefined) ?? 'normal',
-      to,
-      monthlyVolume,
-      ledger: store ? store.usageByProvider(month) : {},
-      ledgerSource: store ? `usage ledger, ${month}` : 'no usage ledger yet: nothing sent',
-      health: store ? (provider) => store.get(provider) : undefined,
-      now,
-    });
+    const explanation = explainRouteFor(config, store, { type: options.type as MessageType | undefined, priority: options.priority as Priority | undefined, to, monthlyVolume });
     if (output.json) output.emitJson({ status: 'ok', currency: 'USD', ...explanation });
     else output.line(formatExplanation(explanation, config.failover));
   } finally {
