@@ -3,6 +3,7 @@ import * as yaml from 'yaml';
 import type { Document, Node as YamlNode, YAMLMap } from 'yaml';
 import { ConfigError } from '../core/errors.js';
 import { interpolateEnv } from './interpolate.js';
+import { describeYamlError } from './load.js';
 import { validateConfig, type Config } from './validate.js';
 
 /** What `failover configure` may change; absent fields are left as they are. */
@@ -45,8 +46,7 @@ function parseChecked(text: string, filePath: string): Document.Parsed {
   const document = yaml.parseDocument(text, { uniqueKeys: true });
   const first = document.errors[0];
   if (first) {
-    const where = first.linePos ? ` (line ${first.linePos[0].line}, column ${first.linePos[0].col})` : '';
-    throw new ConfigError(`${filePath}: broken YAML: ${first.message.split('\n')[0]}${where}`, 'fix the file by hand first; nothing was written');
+    throw new ConfigError(`${filePath}: ${describeYamlError(first)}`, 'fix the file by hand first; nothing was written');
   }
   return document;
 }

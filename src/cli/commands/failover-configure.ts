@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { applyFailoverChange, checkEditedConfig, diffLines, parseConfigText, renderDiff } from '../../config/edit.js';
+import { emptyConfigError } from '../../config/load.js';
 import { findEditableConfig, writeFileAtomic } from '../../config/write.js';
 import { ExitCode, isSystemErrorCode, UserError } from '../../core/errors.js';
 import {
@@ -38,6 +39,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
   const target = await findEditableConfig({ configPath: options.config as string | undefined });
   const shownPath = path.relative(process.cwd(), target.filePath) || target.filePath;
   const raw = await parseConfigText(target.text, target.filePath);
+  if (target.exists && (raw === null || raw === undefined)) throw emptyConfigError(target.filePath);
   const current = readCurrentFailover(raw);
   if (current.providers.length === 0) {
     throw new UserError(`no providers are configured in ${shownPath}`, { hint: 'add at least one under providers: (see penguinmails.config.example.yaml), then run this again' });

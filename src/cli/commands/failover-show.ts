@@ -21,6 +21,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
 
   if (output.json) {
     output.emitJson({
+      status: 'ok',
       config: found.filePath,
       enabled: failover.enabled,
       order: failover.order,
