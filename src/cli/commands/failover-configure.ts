@@ -96,7 +96,8 @@ export async function run(options: Record<string, unknown>, output: Output, _com
     const routing = summariseRouting(withRuleChains(rules, answers), answers.order, answers.enabled);
     if (rules.length > 0) {
       if (!routingShown) showRouting(output, routing, rules.length);
-      if (orderIsShadowed(routing)) {
+      // Said when the user changed the order: that is when it matters that the change reaches no message.
+      if (orderChanged && orderIsShadowed(routing)) {
         const remedy = prompts ? 'routing.rules are left as they are' : 'add --apply-to-rules to use it for the rules too, or edit routing.rules';
         output.warn(`failover.order (${answers.order.join(' → ')}) is used by no message: the routing rules give every message its chain; ${remedy}`);
       }
