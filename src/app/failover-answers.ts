@@ -22,6 +22,8 @@ export interface CurrentFailover {
   order: string[];
   retryAttempts: number;
   retryDelay: string;
+  /** Each routing rule's `use:` chain, in file order (empty when the file has no rules). */
+  ruleChains?: string[][];
 }
 
 export interface FailoverAnswers {
@@ -29,6 +31,8 @@ export interface FailoverAnswers {
   order: string[];
   retryAttempts: number;
   retryDelay: string;
+  /** Every routing rule's `use:` becomes `order` as well. */
+  applyToRules: boolean;
 }
 
 /** Answers already given as flags; the wizard asks only for the rest. */
@@ -39,6 +43,7 @@ export interface PresetAnswers {
   final?: string;
   retryAttempts?: number;
   retryDelay?: string;
+  applyToRules?: boolean;
 }
 
 /** The prompt functions the wizard needs: @inquirer/prompts in the CLI, anything alike in tests. */
@@ -65,13 +70,24 @@ export function readCurrentFailover(raw: unknown): CurrentFailover {
   const failover = asRecord(file.failover);
   const retry = asRecord(failover.retry);
   const delayMs = parseDuration(retry.delay as string | number) ?? parseDuration('30s')!;
+  const rules = asRecord(file.routing).rules;
   return {
     providers,
     enabled: typeof failover.enabled === 'boolean' ? failover.enabled : true,
     order: Array.isArray(failover.order) ? failover.order.filter((name): name is string => typeof name === 'string') : providers.map((p) => p.name),
     retryAttempts: Number.isInteger(retry.attempts) ? (retry.attempts as number) : 3,
     retryDelay: formatDuration(delayMs),
+    ruleChains: Array.isArray(rules) ? rules.map((rule) => stringList(asRecord(rule).use)) : [],
   };
+}
+
+function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
+}
+
+/** Whether applying `order` to the rules would change any of them. */
+export function rulesDifferFrom(order: string[], current: CurrentFailover): boolean {
+  return (current.ruleChains ?? []).some((chain) => chain.join('\n') !== order.join('\n'));
 }
 
 export function attemptsProblem(text: string): string | undefined {
@@ -98,6 +114,7 @@ function providerProblem(name: string, known: string[], earlier: string[]): stri
 export function presetFromFlags(options: Record<string, unknown>, current: CurrentFailover): PresetAnswers {
   if (options.enable && options.disable) throw new UserError('--enable and --disable cannot be used together');
   const preset: PresetAnswers = {};
+  if (options.applyToRules) preset.applyToRules = true;
   if (options.enable) preset.enabled = true;
   if (options.disable) preset.enabled = false;
   const known = current.providers.map((p) => p.name);
@@ -139,7 +156,10 @@ export function firstMissingFlag(preset: PresetAnswers, current: CurrentFailover
   return undefined;
 }
 
-/** Every question has a flag answer, so there is nothing to ask (a missing --final means a shorter chain). */
+/**
+ * Every question has a flag answer, so there is nothing to ask (a missing --final means a shorter
+ * chain, a missing --apply-to-rules leaves the rules alone).
+ */
 export function allAnswered(preset: PresetAnswers, current: CurrentFailover): boolean {
   return firstMissingFlag(preset, current) === undefined && preset.enabled !== undefined && preset.primary !== undefined && preset.retryAttempts !== undefined && preset.retryDelay !== undefined;
 }
@@ -156,6 +176,7 @@ export function answersFromFlags(preset: PresetAnswers, current: CurrentFailover
     order: chain.length > 0 ? chain : current.order,
     retryAttempts: preset.retryAttempts ?? current.retryAttempts,
     retryDelay: preset.retryDelay ?? current.retryDelay,
+    applyToRules: preset.applyToRules ?? false,
   };
 }
 
@@ -210,7 +231,20 @@ export async function askFailoverAnswers(prompts: WizardPrompts, current: Curren
         }),
       )!,
     );
-  return { enabled, order, retryAttempts, retryDelay };
+  return { enabled, order, retryAttempts, retryDelay, applyToRules: preset.applyToRules ?? false };
+}
+
+/**
+ * Asked after a new chain when the file has routing rules that do not already use it: rules come
+ * first, so without this the new order may govern few messages or none. No is the default: yes
+ * replaces every rule's own chain, which the diff then shows before anything is written.
+ */
+export async function askApplyToRules(prompts: WizardPrompts, order: string[], ruleCount: number): Promise<boolean> {
+  const rules = ruleCount === 1 ? 'the routing rule' : `all ${ruleCount} routing rules`;
+  return prompts.confirm({
+    message: `Use ${order.join(' → ')} for ${rules} too? (each rule's use: becomes this chain; its when: stays)`,
+    default: false,
+  });
 }
 
 /** Only what differs from the settings in effect, so an unchanged answer never touches the file. */
@@ -220,6 +254,7 @@ export function changeFrom(answers: FailoverAnswers, current: CurrentFailover): 
   if (answers.order.join('\n') !== current.order.join('\n')) change.order = answers.order;
   if (answers.retryAttempts !== current.retryAttempts) change.retryAttempts = answers.retryAttempts;
   if (parseDuration(answers.retryDelay) !== parseDuration(current.retryDelay)) change.retryDelay = answers.retryDelay;
+  if (answers.applyToRules && rulesDifferFrom(answers.order, current)) change.ruleChains = (current.ruleChains ?? []).map(() => answers.order);
   return change;
 }
 

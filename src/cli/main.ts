@@ -92,6 +92,7 @@ export function buildProgram(): Command {
     .option('--retry-delay <duration>', 'delay between tries, e.g. 30s')
     .option('--enable', 'enable failover')
     .option('--disable', 'disable failover (only the primary is tried)')
+    .option('--apply-to-rules', "also make every routing rule's use: this chain (rules are checked before failover.order)")
     .option('-y, --yes', 'write without asking')
     .action(lazy(() => import('./commands/failover-configure.js')));
   failover.command('show').description('print the current chain and retry policy').action(lazy(() => import('./commands/failover-show.js')));

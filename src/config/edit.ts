@@ -3,6 +3,8 @@ import * as yaml from 'yaml';
 import type { Document, Node as YamlNode, YAMLMap } from 'yaml';
 import { ConfigError } from '../core/errors.js';
 import { interpolateEnv } from './interpolate.js';
+import { formatIssuePath } from './issues.js';
+import { describeYamlError } from './load.js';
 import { validateConfig, type Config } from './validate.js';
 
 /** What `failover configure` may change; absent fields are left as they are. */
@@ -11,17 +13,20 @@ export interface FailoverChange {
   order?: string[];
   retryAttempts?: number;
   retryDelay?: string;
+  /** New `use:` chains for routing.rules, by rule index (`failover configure --apply-to-rules`). */
+  ruleChains?: string[][];
 }
 
 export interface EditResult {
   text: string;
-  /** Dotted paths of the keys whose value changed, e.g. `failover.retry.delay`. */
+  /** Paths of the keys whose value changed, e.g. `failover.retry.delay`, `routing.rules[0].use`. */
   changedKeys: string[];
   /** True when the targeted splice could not be used and the whole document was re-serialised. */
   reformatted: boolean;
 }
 
-type Path = readonly string[];
+/** Keys of maps, and indexes (numbers) of sequences. */
+type Path = readonly (string | number)[];
 interface KeyEdit {
   path: Path;
   value: unknown;
@@ -33,6 +38,7 @@ export function failoverEdits(change: FailoverChange): KeyEdit[] {
   if (change.order !== undefined) edits.push({ path: ['failover', 'order'], value: change.order });
   if (change.retryAttempts !== undefined) edits.push({ path: ['failover', 'retry', 'attempts'], value: change.retryAttempts });
   if (change.retryDelay !== undefined) edits.push({ path: ['failover', 'retry', 'delay'], value: change.retryDelay });
+  change.ruleChains?.forEach((chain, index) => edits.push({ path: ['routing', 'rules', index, 'use'], value: chain }));
   return edits;
 }
 
@@ -45,8 +51,7 @@ function parseChecked(text: string, filePath: string): Document.Parsed {
   const document = yaml.parseDocument(text, { uniqueKeys: true });
   const first = document.errors[0];
   if (first) {
-    const where = first.linePos ? ` (line ${first.linePos[0].line}, column ${first.linePos[0].col})` : '';
-    throw new ConfigError(`${filePath}: broken YAML: ${first.message.split('\n')[0]}${where}`, 'fix the file by hand first; nothing was written');
+    throw new ConfigError(`${filePath}: ${describeYamlError(first)}`, 'fix the file by hand first; nothing was written');
   }
   return document;
 }
@@ -72,7 +77,7 @@ export async function applyFailoverChange(text: string, change: FailoverChange, 
     spliced = spliceEdit(spliced, edit);
     if (spliced === undefined) break;
   }
-  const changedKeys = edits.map((edit) => edit.path.join('.'));
+  const changedKeys = edits.map((edit) => formatIssuePath(edit.path));
   if (spliced !== undefined) {
     const check = yaml.parseDocument(spliced, { uniqueKeys: true });
     if (check.errors.length === 0 && isDeepStrictEqual(check.toJS(), intendedJs)) return { text: spliced, changedKeys, reformatted: false };
@@ -85,7 +90,7 @@ function setInDocument(document: Document, path: Path, value: unknown): void {
   const parent = parentPath.length === 0 ? document.contents : document.getIn(parentPath, true);
   if (isNullScalar(parent)) document.setIn(parentPath, document.createNode({}));
   else if (parent !== undefined && parent !== null && !isCollection(parent)) {
-    throw new ConfigError(`cannot set ${path.join('.')}: ${parentPath.join('.')} is not a map in the config`, `make ${parentPath.join('.')} a map (or remove it) and run again`);
+    throw new ConfigError(`cannot set ${formatIssuePath(path)}: ${formatIssuePath(parentPath)} is not a map in the config`, `make ${formatIssuePath(parentPath)} a map (or remove it) and run again`);
   }
   document.setIn(path, document.createNode(value, { flow: Array.isArray(value) }));
 }
@@ -101,8 +106,8 @@ function isCollection(node: unknown): boolean {
 function valueAt(root: unknown, path: Path): unknown {
   let value = root;
   for (const key of path) {
-    if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
-    value = (value as Record<string, unknown>)[key];
+    if (!value || typeof value !== 'object' || Array.isArray(value) !== (typeof key === 'number')) return undefined;
+    value = (value as Record<string | number, unknown>)[key];
   }
   return value;
 }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseDocument } from 'yaml';
+import { parseDocument, type YAMLError } from 'yaml';
 import { ConfigError } from '../core/errors.js';
 import { interpolateEnv } from './interpolate.js';
 import { validateConfig, type Config } from './validate.js';
@@ -30,13 +30,30 @@ export const SEARCH_PLACES = [
   '.config/penguinmailsrc.yml',
 ];
 
+/** A yaml parse error as one line: its message with the position said once. */
+export function describeYamlError(error: YAMLError): string {
+  // With prettyErrors the message ends in " at line L, column C:" plus a code frame; keep the first part.
+  const message = error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+  const position = error.linePos ? ` (line ${error.linePos[0].line}, column ${error.linePos[0].col})` : '';
+  return `broken YAML: ${message}${position}`;
+}
+
+/** A config file with no settings at all (0 bytes, blank, or only comments) is a mistake, not the defaults. */
+export function emptyConfigError(filePath: string): ConfigError {
+  return new ConfigError(
+    `config ${filePath} is empty: it has no settings (only blank lines or comments)`,
+    `copy penguinmails.config.example.yaml to ${path.basename(filePath)} and adjust it, or point --config at another file`,
+  );
+}
+
 async function parseYaml(filePath: string, text: string): Promise<unknown> {
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
-    const first = document.errors[0];
-    throw new ConfigError(`${filePath}: broken YAML: ${first.message.split('\n')[0]}${first.linePos ? ` (line ${first.linePos[0].line}, column ${first.linePos[0].col})` : ''}`, 'check indentation and quoting at that line');
+    throw new ConfigError(`${filePath}: ${describeYamlError(document.errors[0])}`, 'check indentation and quoting at that line');
   }
-  return document.toJS();
+  const value = document.toJS() as unknown;
+  if (value === null || value === undefined) throw emptyConfigError(filePath);
+  return value;
 }
 
 /** Finds the config file: --config, then PENGUINMAILS_CONFIG, then a cosmiconfig search. */
@@ -53,7 +70,9 @@ export async function findConfigFile(options: LoadOptions): Promise<{ filePath: 
       const code = (error as NodeJS.ErrnoException).code;
       throw new ConfigError(`cannot read config ${filePath}: ${code === 'ENOENT' ? 'no such file' : code}`, 'check the --config path (or PENGUINMAILS_CONFIG)');
     }
+    if (text.trim() === '') throw emptyConfigError(filePath);
     const raw = filePath.endsWith('.json') ? parseJson(filePath, text) : await parseYaml(filePath, text);
+    if (raw === null) throw emptyConfigError(filePath);
     return { filePath, raw };
   }
   const { cosmiconfig } = await import('cosmiconfig');
@@ -61,10 +80,14 @@ export async function findConfigFile(options: LoadOptions): Promise<{ filePath: 
   const explorer = cosmiconfig('penguinmails', {
     searchPlaces: SEARCH_PLACES,
     searchStrategy: 'project',
+    // An empty file found by the search is reported below instead of being passed over.
+    ignoreEmptySearchPlaces: false,
     loaders: { '.yaml': yamlLoader, '.yml': yamlLoader, noExt: yamlLoader },
   });
   const found = await explorer.search(cwd);
-  return found && !found.isEmpty ? { filePath: found.filepath, raw: found.config } : undefined;
+  if (!found) return undefined;
+  if (found.isEmpty) throw emptyConfigError(found.filepath);
+  return { filePath: found.filepath, raw: found.config };
 }
 
 function parseJson(filePath: string, text: string): unknown {

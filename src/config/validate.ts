@@ -1,12 +1,14 @@
 import path from 'node:path';
-import type { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
 import type { IdempotencyPolicy } from '../core/idempotency.js';
 import { registerSecret } from '../core/secrets.js';
 import { closestMatch } from '../core/suggest.js';
 import { findProviderDefinition, PROVIDER_TYPES } from '../providers/registry.js';
+import { describeIssues } from './issues.js';
 import { configFileSchema, type ConfigFile } from './schema.js';
+
+export { formatIssuePath } from './issues.js';
 
 export const DEFAULT_PROVIDER_TIMEOUT_MS = 30_000;
 
@@ -41,20 +43,6 @@ export interface Config {
   unresolvedEnv: Record<string, { path: string; variable: string }[]>;
 }
 
-export function formatIssuePath(parts: readonly PropertyKey[]): string {
-  return parts.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)), '');
-}
-
-function describeIssues(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): string[] {
-  return issues.map((issue) => {
-    const where = formatIssuePath([...prefix, ...issue.path]) || '(top level)';
-    if (issue.code === 'unrecognized_keys') {
-      return `${where}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-    }
-    return `${where}: ${issue.message}`;
-  });
-}
-
 function unknownProviderProblem(where: string, name: string, known: string[]): string {
   const suggestion = closestMatch(name, known);
   return `${where}: unknown provider "${name}" (known: ${known.join(', ') || 'none configured'})${suggestion ? ` — did you mean "${suggestion}"?` : ''}`;
@@ -68,7 +56,7 @@ export function validateConfig(raw: unknown, options: { filePath?: string; baseD
   const parsed = configFileSchema.safeParse(raw ?? {});
   const fileLabel = options.filePath ?? 'config';
   if (!parsed.success) {
-    throw new ConfigError(`invalid config ${fileLabel}:\n  ${describeIssues(parsed.error.issues).join('\n  ')}`, 'see penguinmails.config.example.yaml for every key');
+    throw new ConfigError(`invalid config ${fileLabel}:\n  ${describeIssues(parsed.error.issues, raw ?? {}, configFileSchema).join('\n  ')}`, 'see penguinmails.config.example.yaml for every key');
   }
   const file = parsed.data;
   const problems: string[] = [];
@@ -84,7 +72,7 @@ export function validateConfig(raw: unknown, options: { filePath?: string; baseD
     }
     const result = definition.configSchema.safeParse(entry);
     if (!result.success) {
-      problems.push(...describeIssues(result.error.issues, ['providers', name]));
+      problems.push(...describeIssues(result.error.issues, entry, definition.configSchema, ['providers', name]));
       continue;
     }
     const settings = result.data as ProviderEntry['settings'];

@@ -30,7 +30,8 @@ describe('failover configure (flags)', () => {
   it('writes the chain and retry policy with --yes, byte-for-byte elsewhere', async () => {
     const p = project();
     const result = await configure(p.dir, ['--primary', 'smtp', '--fallback', 'postmark', '--final', 'mailgun', '--retry-attempts', '5', '--retry-delay', '1m', '--disable', '--yes']);
-    expect(result.stderr).toBe('');
+    // The example's rules route every message, so the only thing on stderr is that warning.
+    expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^warning: failover\.order \(smtp → postmark → mailgun\) is used by no message/)]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`Updated ${p.file}: failover off: only smtp is tried; 5 tries per provider, 1m apart.`);
     expect(changedLines(EXAMPLE, p.read())).toEqual([
@@ -152,6 +153,58 @@ describe('failover configure (flags)', () => {
   });
 });
 
+describe('failover configure and the routing rules that come before failover.order', () => {
+  const NEW_ORDER = ['--primary', 'mailgun', '--fallback', 'postmark', '--final', 'smtp'];
+  const APPLIED = EXAMPLE.replace('order: [postmark, mailgun, smtp]', 'order: [mailgun, postmark, smtp]')
+    .replace('{ priority: critical }, use: [postmark, mailgun, smtp]', '{ priority: critical }, use: [mailgun, postmark, smtp]')
+    .replace('{ type: transactional }, use: [postmark, mailgun, smtp]', '{ type: transactional }, use: [mailgun, postmark, smtp]')
+    .replace('{ below: 1000 } }, use: [smtp, mailgun]', '{ below: 1000 } }, use: [mailgun, postmark, smtp]')
+    .replace('{ type: marketing }, use: [mailgun, smtp]', '{ type: marketing }, use: [mailgun, postmark, smtp]');
+
+  it('says that the example rules shadow the new order for every type and priority', async () => {
+    const p = project();
+    const result = await configure(p.dir, [...NEW_ORDER, '--yes']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('4 routing rules are checked before failover.order; with these answers each message gets:');
+    expect(result.stdout).toContain('  transactional/normal    postmark → mailgun → smtp  rule 2 (type: transactional)');
+    expect(result.stdout).toContain('  marketing/normal        smtp → mailgun             rule 3: monthly volume below 1000');
+    expect(result.stdout).toContain('failover.order is used by no message');
+    expect(result.stderr).toContain('warning: failover.order (mailgun → postmark → smtp) is used by no message: the routing rules give every message its chain; add --apply-to-rules');
+    // Only failover.order changed: the messages still go as before.
+    expect(p.read()).toBe(EXAMPLE.replace('order: [postmark, mailgun, smtp]', 'order: [mailgun, postmark, smtp]'));
+    const explained = await runCli(['route', 'explain', '--type', 'transactional'], { cwd: p.dir, env: NO_SECRETS });
+    expect(explained.stdout).toContain('Chain: postmark → mailgun → smtp');
+  });
+
+  it('--apply-to-rules makes every rule use the new order, shows those edits in the diff and keeps comments and layout', async () => {
+    const p = project();
+    const preview = await configure(p.dir, NEW_ORDER.concat('--apply-to-rules'));
+    expect(preview.code).toBe(2);
+    expect(preview.stdout).toContain('-     - { when: { type: marketing }, use: [mailgun, smtp] }');
+    expect(preview.stdout).toContain('+     - { when: { type: marketing }, use: [mailgun, postmark, smtp] }');
+    expect(p.read()).toBe(EXAMPLE);
+
+    const result = await configure(p.dir, [...NEW_ORDER, '--apply-to-rules', '--yes', '--json']);
+    expect(result.code).toBe(0);
+    const document = result.json();
+    expect(document).toMatchObject({ status: 'written', failover: { order: ['mailgun', 'postmark', 'smtp'], applyToRules: true }, failoverOrderUsedFor: [] });
+    expect(document.changed).toEqual(['failover.order', 'routing.rules[0].use', 'routing.rules[1].use', 'routing.rules[2].use', 'routing.rules[3].use']);
+    expect(document.routes.flatMap((route: any) => route.outcomes.map((o: any) => o.chain.join(' → ')))).toEqual(Array(5).fill('mailgun → postmark → smtp'));
+    expect(p.read()).toBe(APPLIED);
+
+    const explained = await runCli(['route', 'explain', '--type', 'transactional'], { cwd: p.dir, env: NO_SECRETS });
+    expect(explained.stdout).toContain('Chain: mailgun → postmark → smtp');
+  });
+
+  it('--apply-to-rules alone puts the current order into the rules', async () => {
+    const p = project();
+    const result = await configure(p.dir, ['--apply-to-rules', '--yes']);
+    expect(result.code).toBe(0);
+    expect(p.read()).toBe(EXAMPLE.replace('use: [smtp, mailgun]', 'use: [postmark, mailgun, smtp]').replace('{ type: marketing }, use: [mailgun, smtp]', '{ type: marketing }, use: [postmark, mailgun, smtp]'));
+    expect(result.stderr).not.toContain('used by no message');
+  });
+});
+
 describe('failover show', () => {
   it('prints the chain, retry, health and outbox', async () => {
     const p = project();
@@ -161,6 +214,38 @@ describe('failover show', () => {
     expect(result.stdout).toContain('3 tries per provider, 30s apart');
     expect(result.stdout).toContain('after 3 failures in a row, for 5m');
     expect(result.stdout).toContain(path.join(p.dir, '.penguinmails/outbox.db'));
+  });
+
+  it('prints the chain each message type and priority gets, and which rule or failover.order gives it', async () => {
+    const p = project();
+    const result = await runCli(['failover', 'show'], { cwd: p.dir, env: NO_SECRETS });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(
+      [
+        'routing   4 routing rules, checked first; the chain each message gets:',
+        '          transactional/normal    postmark → mailgun → smtp  rule 2 (type: transactional)',
+        '          transactional/critical  postmark → mailgun → smtp  rule 1 (priority: critical)',
+        '          marketing/normal        smtp → mailgun             rule 3: monthly volume below 1000',
+        '                                  mailgun → smtp             rule 4: monthly volume 1000 or more',
+        '          marketing/critical      postmark → mailgun → smtp  rule 1 (priority: critical)',
+        '          failover.order is used by no message: a routing rule gives every message type and priority its chain',
+      ].join('\n'),
+    );
+
+    const partial = project(EXAMPLE.replace(/    - \{ when: \{ type: marketing \}, use: \[mailgun, smtp\] \}\n/, ''));
+    const json = await runCli(['failover', 'show', '--json'], { cwd: partial.dir, env: NO_SECRETS });
+    expect(json.code).toBe(0);
+    const document = json.json();
+    expect(document.status).toBe('ok');
+    expect(document.routes).toContainEqual({
+      type: 'marketing',
+      priority: 'normal',
+      outcomes: [
+        { rule: 2, source: 'routing.rules[2]', label: 'rule 3 (type: marketing, monthlyVolume: {"below":1000})', chain: ['smtp', 'mailgun'], when: 'monthly volume below 1000' },
+        { rule: null, source: 'failover.order', label: 'failover.order', chain: ['postmark', 'mailgun', 'smtp'], when: 'monthly volume 1000 or more' },
+      ],
+    });
+    expect(document.failoverOrderUsedFor).toEqual([{ type: 'marketing', priority: 'normal', when: 'monthly volume 1000 or more' }]);
   });
 
   it('--json, with the chain defaulting to the providers in file order', async () => {

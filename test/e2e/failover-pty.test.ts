@@ -80,6 +80,9 @@ describe.skipIf(!hasScript)('failover configure on a real terminal', () => {
     await pty.waitFor('Delay between tries');
     pty.send('45s');
     pty.send(KEY.enter);
+    await pty.waitFor('failover.order is used by no message');
+    await pty.waitFor('Use mailgun → postmark for all 4 routing rules too?');
+    pty.send(KEY.enter); // default: no, the rules keep their chains
     await pty.waitFor('+   order: [mailgun, postmark]');
     await pty.waitFor('Write these changes to penguinmails.config.yaml?');
     pty.send('y');
@@ -89,6 +92,39 @@ describe.skipIf(!hasScript)('failover configure on a real terminal', () => {
     expect(await pty.exitCode()).toBe(0);
     expect(readFileSync(path.join(dir, 'penguinmails.config.yaml'), 'utf8')).toBe(
       EXAMPLE.replace('order: [postmark, mailgun, smtp]', 'order: [mailgun, postmark]').replace('attempts: 3 ', 'attempts: 4 ').replace('delay: 30s ', 'delay: 45s '),
+    );
+  });
+
+  it('shows which messages the new chain governs, and on yes applies it to every rule (in the diff before writing)', async () => {
+    const dir = tempDir({ 'penguinmails.config.yaml': EXAMPLE });
+    const pty = startOnPty(['failover', 'configure', '--retry-attempts', '3', '--retry-delay', '30s'], dir);
+
+    await pty.waitFor('Enable failover?');
+    pty.send(KEY.enter);
+    await pty.waitFor('Primary provider');
+    pty.send(KEY.down);
+    pty.send(KEY.enter); // mailgun
+    await pty.waitFor('Fallback provider');
+    pty.send(KEY.enter); // postmark
+    await pty.waitFor('Final fallback');
+    pty.send(KEY.enter); // smtp
+    await pty.waitFor('transactional/normal    postmark → mailgun → smtp  rule 2 (type: transactional)');
+    await pty.waitFor('failover.order is used by no message');
+    await pty.waitFor('Use mailgun → postmark → smtp for all 4 routing rules too?');
+    pty.send('y');
+    pty.send(KEY.enter);
+    await pty.waitFor('+     - { when: { type: marketing }, use: [mailgun, postmark, smtp] }');
+    await pty.waitFor('Write these changes to penguinmails.config.yaml?');
+    pty.send('y');
+    pty.send(KEY.enter);
+    await pty.waitFor('the routing rules use this chain too');
+
+    expect(await pty.exitCode()).toBe(0);
+    expect(readFileSync(path.join(dir, 'penguinmails.config.yaml'), 'utf8')).toBe(
+      EXAMPLE.replace('order: [postmark, mailgun, smtp]', 'order: [mailgun, postmark, smtp]')
+        .replace(/use: \[postmark, mailgun, smtp\]/g, 'use: [mailgun, postmark, smtp]')
+        .replace('use: [smtp, mailgun]', 'use: [mailgun, postmark, smtp]')
+        .replace('use: [mailgun, smtp]', 'use: [mailgun, postmark, smtp]'),
     );
   });
 

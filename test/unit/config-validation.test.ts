@@ -38,6 +38,33 @@ describe('validateConfig', () => {
   });
 });
 
+describe('config problems in plain words', () => {
+  it.each([
+    [{ providers: { postmark: { type: 'postmark' } } }, 'providers.postmark.serverToken: required (a string)'],
+    [{ providers, failover: { retry: { attempts: '3' } } }, 'failover.retry.attempts: must be a number'],
+    [{ providers, failover: { retry: { attempts: 1.5 } } }, 'failover.retry.attempts: must be a whole number'],
+    [{ providers, failover: { enabled: 'yes' } }, 'failover.enabled: must be true or false'],
+    [{ providers, failover: { retry: { delay: true } } }, 'failover.retry.delay: must be a string or a number'],
+    [{ providers, routing: { rules: [{ when: { type: 'bulk' }, use: ['smtp'] }] } }, 'routing.rules[0].when.type: must be one of: transactional, marketing'],
+    [{ providers, routing: { rules: [{ when: { monthlyVolume: { below: -1 } }, use: ['smtp'] }] } }, 'routing.rules[0].when.monthlyVolume.below: must be at least 0'],
+    [{ providers, pricing: { smtp: { plans: [{ name: 'x', monthly: 1, included: 1 }] } } }, 'pricing.smtp.plans[0].overagePer1k: required (a number or null)'],
+    [{ providers: { 'my relay': { type: 'smtp', host: 'h' } } }, 'provider names use letters, digits, - and _'],
+  ])('%j → %s', (raw, message) => {
+    const error = errorOf(raw);
+    expect(error).toContain(message);
+    expect(error).not.toMatch(/Invalid input|Invalid option|Too small|received/);
+  });
+
+  it('suggests the key an unknown key probably meant, in the file and in provider entries', () => {
+    expect(errorOf({ providers, failover: { retry: { atempts: 3 } } })).toContain('failover.retry: unknown key "atempts" — did you mean "attempts"?');
+    expect(errorOf({ providers, routing: { rules: [{ when: { tpye: 'marketing' }, use: ['smtp'] }] } })).toContain('routing.rules[0].when: unknown key "tpye" — did you mean "type"?');
+    expect(errorOf({ providers: { mg: { type: 'mailgun', apiKey: 'k', domain: 'd', timout: '5s' } } })).toContain('providers.mg: unknown key "timout" — did you mean "timeout"?');
+    expect(errorOf({ providers: { relay: { type: 'smtp', host: 'h', auth: { usr: 'a', pass: 'b' } } } })).toContain('providers.relay.auth: unknown key "usr" — did you mean "user"?');
+    // Nothing close: the allowed keys instead.
+    expect(errorOf({ providers, failover: { retry: { zzz: 1 } } })).toContain('failover.retry: unknown key "zzz" (allowed here: attempts, delay, maxRetryAfter)');
+  });
+});
+
 describe('environment interpolation', () => {
   it('replaces variables, reports missing ones with their path, and registers secrets', () => {
     const { value, missing } = interpolateEnv({ providers: { pm: { serverToken: '${TOKEN}', note: 'cost $${X}' }, list: ['${NOPE}'] } }, { TOKEN: 'very-secret-token' });

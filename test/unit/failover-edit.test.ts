@@ -26,6 +26,24 @@ describe('applyFailoverChange', () => {
     expect(result.changedKeys).toEqual(['failover.enabled', 'failover.order', 'failover.retry.attempts', 'failover.retry.delay']);
   });
 
+  it('rewrites the rules\' use: chains in place (flow and block layouts), keeping their when: and comments', async () => {
+    const order = ['mailgun', 'postmark', 'smtp'];
+    const result = await applyFailoverChange(EXAMPLE, { order, ruleChains: [order, order, order, order] });
+    expect(result.reformatted).toBe(false);
+    expect(result.changedKeys).toEqual(['failover.order', 'routing.rules[0].use', 'routing.rules[1].use', 'routing.rules[2].use', 'routing.rules[3].use']);
+    expect(result.text).toBe(
+      EXAMPLE.replace('order: [postmark, mailgun, smtp]', 'order: [mailgun, postmark, smtp]')
+        .replace(/use: \[postmark, mailgun, smtp\]/g, 'use: [mailgun, postmark, smtp]')
+        .replace('use: [smtp, mailgun]', 'use: [mailgun, postmark, smtp]')
+        .replace('use: [mailgun, smtp]', 'use: [mailgun, postmark, smtp]'),
+    );
+
+    const block = `${PROVIDERS}routing:\n  rules:\n    - when:\n        type: marketing   # bulk\n      use:\n        - smtp\n        - mailgun\n`;
+    const edited = await applyFailoverChange(block, { ruleChains: [['postmark', 'smtp']] });
+    expect(edited.reformatted).toBe(false);
+    expect(edited.text).toBe(block.replace('        - smtp\n        - mailgun\n', '        - postmark\n        - smtp\n'));
+  });
+
   it('leaves the text untouched when nothing differs', async () => {
     const result = await applyFailoverChange(EXAMPLE, { enabled: true, order: ['postmark', 'mailgun', 'smtp'], retryAttempts: 3, retryDelay: '30s' });
     expect(result.text).toBe(EXAMPLE);

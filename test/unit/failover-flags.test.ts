@@ -26,6 +26,7 @@ describe('readCurrentFailover', () => {
       order: ['a', 'b'],
       retryAttempts: 3,
       retryDelay: '30s',
+      ruleChains: [],
     });
   });
 });
@@ -84,5 +85,22 @@ describe('changeFrom', () => {
       order: ['smtp', 'mailgun'],
       retryAttempts: 4,
     });
+  });
+
+  it('with --apply-to-rules, gives every rule the new order (and nothing when they all have it already)', () => {
+    const withRules = readCurrentFailover({
+      providers: { postmark: { type: 'postmark' }, mailgun: { type: 'mailgun' }, smtp: { type: 'smtp' } },
+      routing: { rules: [{ when: { priority: 'critical' }, use: ['postmark', 'mailgun'] }, { use: ['smtp', 'mailgun'] }] },
+    });
+    expect(withRules.ruleChains).toEqual([['postmark', 'mailgun'], ['smtp', 'mailgun']]);
+    const preset = presetFromFlags({ applyToRules: true, primary: 'mailgun', fallback: 'smtp' }, withRules);
+    expect(preset.applyToRules).toBe(true);
+    expect(changeFrom(answersFromFlags(preset, withRules), withRules)).toEqual({
+      order: ['mailgun', 'smtp'],
+      ruleChains: [['mailgun', 'smtp'], ['mailgun', 'smtp']],
+    });
+    expect(changeFrom(answersFromFlags({ primary: 'mailgun', fallback: 'smtp' }, withRules), withRules)).toEqual({ order: ['mailgun', 'smtp'] });
+    const synced = { ...withRules, ruleChains: [['postmark', 'mailgun', 'smtp']] };
+    expect(changeFrom(answersFromFlags({ applyToRules: true }, synced), synced)).toEqual({});
   });
 });

@@ -67,7 +67,7 @@ describe('failover wizard (@inquirer/testing)', () => {
     screen.type('90');
     screen.keypress('enter');
 
-    await expect(answers).resolves.toEqual({ enabled: true, order: ['smtp', 'mailgun', 'postmark'], retryAttempts: 4, retryDelay: '90s' });
+    await expect(answers).resolves.toEqual({ enabled: true, order: ['smtp', 'mailgun', 'postmark'], retryAttempts: 4, retryDelay: '90s', applyToRules: false });
   });
 
   it('allows ending the chain early, and a single provider when failover is off', async () => {
@@ -83,7 +83,7 @@ describe('failover wizard (@inquirer/testing)', () => {
     screen.keypress('up'); // wraps to the last choice: end the chain
     screen.keypress('enter');
 
-    await expect(answers).resolves.toEqual({ enabled: false, order: ['postmark'], retryAttempts: 2, retryDelay: '5s' });
+    await expect(answers).resolves.toEqual({ enabled: false, order: ['postmark'], retryAttempts: 2, retryDelay: '5s', applyToRules: false });
   });
 
   it('skips the questions answered by flags', async () => {
@@ -92,7 +92,7 @@ describe('failover wizard (@inquirer/testing)', () => {
     screen.keypress('enter'); // keep 3
     await screen.next();
     screen.keypress('enter'); // keep 30s
-    await expect(answers).resolves.toEqual({ enabled: true, order: ['mailgun', 'smtp'], retryAttempts: 3, retryDelay: '30s' });
+    await expect(answers).resolves.toEqual({ enabled: true, order: ['mailgun', 'smtp'], retryAttempts: 3, retryDelay: '30s', applyToRules: false });
   });
 
   it('rejects with ExitPromptError on Ctrl-C', async () => {

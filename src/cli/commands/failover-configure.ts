@@ -1,19 +1,24 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { applyFailoverChange, checkEditedConfig, diffLines, parseConfigText, renderDiff } from '../../config/edit.js';
+import { failoverOrderUsage, orderIsShadowed, routingLines, rulesFromRaw, summariseRouting, type RoutingSummary } from '../../config/effective-routes.js';
+import { emptyConfigError } from '../../config/load.js';
 import { findEditableConfig, writeFileAtomic } from '../../config/write.js';
 import { ExitCode, isSystemErrorCode, UserError } from '../../core/errors.js';
 import {
   allAnswered,
   answersFromFlags,
+  askApplyToRules,
   askFailoverAnswers,
   changeFrom,
   firstMissingFlag,
   presetFromFlags,
   readCurrentFailover,
+  rulesDifferFrom,
   type FailoverAnswers,
   type WizardPrompts,
 } from '../../app/failover-answers.js';
+import type { Rule } from '../../core/router.js';
 import type { Output } from '../output.js';
 
 /** Ctrl-C in the wizard: the conventional 128 + SIGINT. */
@@ -31,13 +36,28 @@ async function loadPrompts(): Promise<WizardPrompts> {
 function describe(answers: FailoverAnswers): string {
   const chain = answers.order.join(' → ');
   const retry = `${answers.retryAttempts} ${answers.retryAttempts === 1 ? 'try' : 'tries'} per provider, ${answers.retryDelay} apart`;
-  return answers.enabled ? `failover on: ${chain}; ${retry}` : `failover off: only ${answers.order[0]} is tried; ${retry}`;
+  const rules = answers.applyToRules ? '; the routing rules use this chain too' : '';
+  return answers.enabled ? `failover on: ${chain}; ${retry}${rules}` : `failover off: only ${answers.order[0]} is tried; ${retry}${rules}`;
+}
+
+/** Where each kind of message goes: routing rules come before failover.order and may shadow it. */
+function showRouting(output: Output, summary: RoutingSummary, ruleCount: number): void {
+  const { c } = output;
+  output.line(`${ruleCount} routing rule${ruleCount === 1 ? ' is' : 's are'} checked before failover.order; with these answers each message gets:`);
+  for (const line of routingLines(summary, { chain: c.accent, dim: c.dim })) output.line(`  ${line}`);
+  const usage = failoverOrderUsage(summary);
+  output.line(`  ${orderIsShadowed(summary) ? c.warn(usage) : c.dim(usage)}`);
+}
+
+function withRuleChains(rules: Rule[], answers: FailoverAnswers): Rule[] {
+  return answers.applyToRules ? rules.map((rule) => ({ ...rule, use: [...answers.order] })) : rules;
 }
 
 export async function run(options: Record<string, unknown>, output: Output, _command?: Command, _args?: string[]): Promise<number> {
   const target = await findEditableConfig({ configPath: options.config as string | undefined });
   const shownPath = path.relative(process.cwd(), target.filePath) || target.filePath;
   const raw = await parseConfigText(target.text, target.filePath);
+  if (target.exists && (raw === null || raw === undefined)) throw emptyConfigError(target.filePath);
   const current = readCurrentFailover(raw);
   if (current.providers.length === 0) {
     throw new UserError(`no providers are configured in ${shownPath}`, { hint: 'add at least one under providers: (see penguinmails.config.example.yaml), then run this again' });
@@ -63,10 +83,37 @@ export async function run(options: Record<string, unknown>, output: Output, _com
       answers = answersFromFlags(preset, current);
     }
 
+    // Rules the schema refuses are reported with the other problems below; there is nothing to analyse then.
+    const rules = rulesFromRaw(raw) ?? [];
+    let routingShown = false;
+    const orderChanged = answers.order.join('\n') !== current.order.join('\n');
+    if (prompts && rules.length > 0 && preset.applyToRules === undefined && orderChanged && rulesDifferFrom(answers.order, current)) {
+      const before = summariseRouting(rules, answers.order, answers.enabled);
+      showRouting(output, before, rules.length);
+      routingShown = true;
+      answers.applyToRules = await askApplyToRules(prompts, answers.order, rules.length);
+    }
+    const routing = summariseRouting(withRuleChains(rules, answers), answers.order, answers.enabled);
+    if (rules.length > 0) {
+      if (!routingShown) showRouting(output, routing, rules.length);
+      // Said when the user changed the order: that is when it matters that the change reaches no message.
+      if (orderChanged && orderIsShadowed(routing)) {
+        const remedy = prompts ? 'routing.rules are left as they are' : 'add --apply-to-rules to use it for the rules too, or edit routing.rules';
+        output.warn(`failover.order (${answers.order.join(' → ')}) is used by no message: the routing rules give every message its chain; ${remedy}`);
+      }
+    }
+
     const edit = await applyFailoverChange(target.text, changeFrom(answers, current), target.filePath);
     const { preexisting } = await checkEditedConfig(target.text, edit.text, { filePath: target.filePath, baseDir: path.dirname(target.filePath) });
     for (const problem of preexisting) output.warn(`${shownPath} already has a problem this command leaves alone: ${problem}`);
-    const summary = { config: target.filePath, created: !target.exists, changed: edit.changedKeys, failover: answers };
+    const summary = {
+      config: target.filePath,
+      created: !target.exists,
+      changed: edit.changedKeys,
+      failover: answers,
+      routes: routing.routes,
+      failoverOrderUsedFor: routing.failoverOrderUsedFor,
+    };
 
     if (target.exists && edit.changedKeys.length === 0) {
       output.line(`Nothing to change: ${shownPath} already has ${describe(answers)}.`);

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { findConfigFile } from '../../config/load.js';
+import { failoverOrderUsage, orderIsShadowed, routingLines, summariseRouting } from '../../config/effective-routes.js';
 import { interpolateEnv } from '../../config/interpolate.js';
 import { validateConfig } from '../../config/validate.js';
 import { formatDuration } from '../../core/duration.js';
@@ -18,9 +19,11 @@ export async function run(options: Record<string, unknown>, output: Output, _com
   const rawFailover = (found.raw as { failover?: { order?: unknown } } | null)?.failover;
   const orderSource = Array.isArray(rawFailover?.order) ? 'failover.order' : 'providers';
   const chain = failover.order.map((name, i) => ({ position: i + 1, name, type: config.providers[name]?.type ?? 'unknown' }));
+  const routing = summariseRouting(config.routing.rules, failover.order, failover.enabled);
 
   if (output.json) {
     output.emitJson({
+      status: 'ok',
       config: found.filePath,
       enabled: failover.enabled,
       order: failover.order,
@@ -37,6 +40,8 @@ export async function run(options: Record<string, unknown>, output: Output, _com
       outbox: failover.outboxPath,
       resendAmbiguous: failover.resendAmbiguous,
       routingRules: config.routing.rules.length,
+      routes: routing.routes,
+      failoverOrderUsedFor: routing.failoverOrderUsedFor,
     });
     return ExitCode.ok;
   }
@@ -54,7 +59,11 @@ export async function run(options: Record<string, unknown>, output: Output, _com
   output.line(`${label('outbox')}${failover.outboxPath}`);
   output.line(`${label('ambiguous')}${failover.resendAmbiguous ? 'resent on the next provider (resendAmbiguous: true)' : 'kept in the outbox, never resent blindly'}`);
   if (config.routing.rules.length > 0) {
-    output.line(c.dim(`${config.routing.rules.length} routing rule${config.routing.rules.length === 1 ? '' : 's'} choose their own chains; this chain applies when none matches (see \`penguinmails route explain\`).`));
+    const count = config.routing.rules.length;
+    output.line(`${label('routing')}${count} routing rule${count === 1 ? '' : 's'}, checked first; the chain each message gets:`);
+    for (const line of routingLines(routing, { chain: c.accent, dim: c.dim })) output.line(`${' '.repeat(10)}${line}`);
+    const usage = failoverOrderUsage(routing);
+    output.line(`${' '.repeat(10)}${orderIsShadowed(routing) ? c.warn(usage) : c.dim(usage)}`);
   }
   return ExitCode.ok;
 }
