@@ -5,9 +5,9 @@ import { listFormatOf, listName, readRecipients, type RecipientRow } from '../..
 import { ListFieldCheck } from '../list-field-check.js';
 import { groupThousands } from '../../cost/money.js';
 import { ExitCode, UserError } from '../../core/errors.js';
-import { finalizeMessage } from '../../core/message.js';
+import { finalizeMessage, type MessageType } from '../../core/message.js';
 import { validateMessage } from '../../core/validate-message.js';
-import { composeDraft, parsePayload, type SendFlags } from '../compose.js';
+import { composeDraft, parsePayload, type Payload, type SendFlags } from '../compose.js';
 import { assertKnownProvider, loadCommandConfig, openStore } from '../context.js';
 import type { GlobalOptions, Output } from '../output.js';
 import { countLines, ProgressBar } from '../progress.js';
@@ -37,7 +37,8 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
   if (payload && (payload.to?.length || payload.cc?.length || payload.bcc?.length)) {
     throw new UserError(`--recipients gives the recipients: the payload's "to", "cc" and "bcc" cannot be used with it`, { hint: 'leave them out of the payload for a bulk send' });
   }
-  const { draft, forceProvider } = await composeDraft({ ...flags, to: ['recipient@example.com'] }, payload ? { ...payload, to: [] } : undefined, config);
+  const type = bulkMessageType(flags, payload, (message) => output.warn(message));
+  const { draft, forceProvider } = await composeDraft({ ...flags, type, to: ['recipient@example.com'] }, payload ? { ...payload, to: [] } : undefined, config);
   validateMessage(draft);
   const template = finalizeMessage(draft);
   if (forceProvider) assertKnownProvider(config, forceProvider, '--provider');
@@ -111,6 +112,18 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     await dispatcher.close();
     store?.close();
   }
+}
+
+/**
+ * A bulk send is marketing unless --type or the payload says otherwise: Postmark takes bulk mail
+ * only on a broadcast stream. The config's defaults.type is for single messages, so it does not
+ * count here; the choice is said once, as it changes the stream and the routing rules.
+ */
+function bulkMessageType(flags: BulkFlags, payload: Payload | undefined, note: (message: string) => void): MessageType {
+  const given = flags.type ?? payload?.type;
+  if (given) return given;
+  note('no --type given: a bulk send goes as marketing (Postmark\'s broadcast stream, the marketing routing rules); add --type transactional if these are transactional messages');
+  return 'marketing';
 }
 
 async function* checkingFields(rows: AsyncIterable<RecipientRow[]>, check: ListFieldCheck): AsyncGenerator<RecipientRow[]> {
