@@ -11,8 +11,8 @@ const { postmark } = useFakeEsps();
 const ROWS = 1_000;
 const list = ['email,name,plan', ...Array.from({ length: ROWS }, (_, i) => `user${i}@example.com,User number ${i},plan-${i % 3}`)].join('\n') + '\n';
 
-/** Starts a slow bulk run of the list, stops it with SIGINT after a few calls, and gives its --json report. */
-async function interruptedRun(source: 'file' | 'stdin'): Promise<{ code: number | null; report: any; stderr: string }> {
+/** Starts a slow bulk run of the list, stops it with the signal after a few calls, and gives its --json report. */
+async function interruptedRun(source: 'file' | 'stdin', signal: NodeJS.Signals = 'SIGINT'): Promise<{ code: number | null; report: any; stderr: string }> {
   const { dir, configPath } = writeTestConfig({ postmarkUrl: postmark.url, order: ['postmark'] });
   const listPath = path.join(dir, 'list.csv');
   writeFileSync(listPath, list);
@@ -26,15 +26,15 @@ async function interruptedRun(source: 'file' | 'stdin'): Promise<{ code: number 
   if (source === 'stdin') child.stdin.end(list);
   const started = Date.now();
   while (postmark.requests.length < 3 && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
-  child.kill('SIGINT');
+  child.kill(signal);
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   postmark.latencyMs = 0;
   return { code, report: JSON.parse(stdout), stderr };
 }
 
 describe('an interrupted bulk run', () => {
-  it('counts in notSent the rows it had not read yet: the report adds up to the whole list', async () => {
-    const { code, report, stderr } = await interruptedRun('file');
+  it.each(['SIGINT', 'SIGTERM'] as const)('stopped by %s, counts in notSent the rows it had not read yet: the report adds up to the whole list', async (signal) => {
+    const { code, report, stderr } = await interruptedRun('file', signal);
     expect(code, stderr).toBe(130);
     expect(report.status).toBe('interrupted');
     expect(report.delivered).toBeGreaterThan(0);
