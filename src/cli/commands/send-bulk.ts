@@ -7,7 +7,7 @@ import { groupThousands } from '../../cost/money.js';
 import { ExitCode, UserError } from '../../core/errors.js';
 import { finalizeMessage, type MessageType } from '../../core/message.js';
 import { validateMessage } from '../../core/validate-message.js';
-import { composeDraft, parsePayload, type Payload, type SendFlags } from '../compose.js';
+import { composeDraft, parsePayload, type SendFlags } from '../compose.js';
 import { assertKnownProvider, loadCommandConfig, openStore } from '../context.js';
 import type { GlobalOptions, Output } from '../output.js';
 import { countLines, ProgressBar } from '../progress.js';
@@ -18,6 +18,12 @@ const MEMORY_RECIPIENTS_ENV = 'PENGUINMAILS_BULK_MEMORY_RECIPIENTS';
 
 /** Stopped by Ctrl-C / SIGTERM: the conventional 128 + SIGINT. */
 const EXIT_INTERRUPTED = 130;
+
+/**
+ * A bulk send is marketing unless --type or the payload says otherwise: Postmark takes bulk mail
+ * only on a broadcast stream. The config's defaults.type is for single messages: it does not count.
+ */
+const BULK_DEFAULT_TYPE: MessageType = 'marketing';
 
 /** After Ctrl-C, the rest of the list is counted for the report for at most this long. */
 const COUNT_UNREAD_BUDGET_MS = 10_000;
@@ -40,11 +46,13 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
   if (payload && (payload.to?.length || payload.cc?.length || payload.bcc?.length)) {
     throw new UserError(`--recipients gives the recipients: the payload's "to", "cc" and "bcc" cannot be used with it`, { hint: 'leave them out of the payload for a bulk send' });
   }
-  const type = bulkMessageType(flags, payload, (message) => output.warn(message));
-  const { draft, forceProvider } = await composeDraft({ ...flags, type, to: ['recipient@example.com'] }, payload ? { ...payload, to: [] } : undefined, config);
+  const givenType = flags.type ?? payload?.type;
+  const { draft, forceProvider } = await composeDraft({ ...flags, type: givenType ?? BULK_DEFAULT_TYPE, to: ['recipient@example.com'] }, payload ? { ...payload, to: [] } : undefined, config);
   validateMessage(draft);
   const template = finalizeMessage(draft);
   if (forceProvider) assertKnownProvider(config, forceProvider, '--provider');
+  // Said once, as it decides the Postmark stream and the routing rules.
+  if (!givenType) output.warn(`no --type given: a bulk send goes as ${BULK_DEFAULT_TYPE} (Postmark's broadcast stream, the marketing routing rules); add --type transactional if these are transactional messages`);
 
   const store = flags.dryRun ? undefined : await openStore(config);
   const dispatcher = new Dispatcher(config, store);
@@ -77,7 +85,7 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     try {
       stats = await sender.run(checkingFields(reader.rows(), fieldCheck));
       if (!sender.interrupted) fieldCheck.finish();
-      // The rest of the list is counted without being parsed into rows (a second Ctrl-C still kills).
+      // The rest of the list is counted, not parsed into rows (a second Ctrl-C kills, as during the run).
       else unreadRows = await reader.countUnreadRows(Date.now() + COUNT_UNREAD_BUDGET_MS);
     } finally {
       reader.close();
@@ -123,18 +131,6 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     await dispatcher.close();
     store?.close();
   }
-}
-
-/**
- * A bulk send is marketing unless --type or the payload says otherwise: Postmark takes bulk mail
- * only on a broadcast stream. The config's defaults.type is for single messages, so it does not
- * count here; the choice is said once, as it changes the stream and the routing rules.
- */
-function bulkMessageType(flags: BulkFlags, payload: Payload | undefined, note: (message: string) => void): MessageType {
-  const given = flags.type ?? payload?.type;
-  if (given) return given;
-  note('no --type given: a bulk send goes as marketing (Postmark\'s broadcast stream, the marketing routing rules); add --type transactional if these are transactional messages');
-  return 'marketing';
 }
 
 function notSentCounts(knownRows: number, unreadRows: number | undefined): { notSent: number | null; notSentAtLeast?: number } {
