@@ -1,5 +1,6 @@
 import { bulkRecipientKey, recipientDigest } from '../core/bulk-key.js';
 import { ProviderError, UserError } from '../core/errors.js';
+import { retryWait } from '../core/failover.js';
 import { circuitState, recordFailure, recordSuccess, successWorthRecording } from '../core/health.js';
 import { personalise } from '../core/merge.js';
 import type { EmailMessage } from '../core/message.js';
@@ -75,8 +76,6 @@ export function takeBatch<T extends { email: string }>(queue: T[], size: number)
   }
   return { batch, rest };
 }
-const MAX_RATE_LIMIT_PAUSES_PER_CALL = 20;
-
 type Pending = BulkRecipient & { line: number };
 
 /**
@@ -89,7 +88,10 @@ export class BulkSender {
   readonly failures: BulkFailure[] = [];
   failuresNotKept = 0;
   private readonly owner = newLeaseOwner();
-  private readonly gate: RateGate;
+  /** Per provider: a 429's pause (within failover.retry.maxRetryAfter) holds every call to it. */
+  private readonly gates = new Map<string, RateGate>();
+  /** Per provider: it asked for a longer wait than maxRetryAfter; batches skip it until then. */
+  private readonly rateLimitedUntil = new Map<string, { until: number; reason: string }>();
   /** Recipients sent on their own after their batch failed for them: no more calls at once than --concurrency. */
   private readonly singleCalls: Semaphore;
   private readonly store;
@@ -110,7 +112,6 @@ export class BulkSender {
     private readonly options: BulkOptions,
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   ) {
-    this.gate = new RateGate(dispatcher.now, sleep);
     this.singleCalls = new Semaphore(options.concurrency);
     this.store = dispatcher.store!;
     let warned = false;
@@ -130,6 +131,7 @@ export class BulkSender {
   /** Stops taking new recipients (Ctrl-C): calls under way finish, the ledger is written. */
   stop(): void {
     this.stopRequested = true;
+    for (const gate of this.gates.values()) gate.release();
     this.flushLedger();
   }
 
@@ -207,7 +209,7 @@ export class BulkSender {
         this.flushLedger();
       }
     }
-    this.stats.rateLimitPauses = this.gate.pauses;
+    this.stats.rateLimitPauses = [...this.gates.values()].reduce((sum, gate) => sum + gate.pauses, 0);
     this.progress();
     return this.stats;
   }
@@ -286,6 +288,8 @@ export class BulkSender {
     const health = this.store.get(name);
     const allDown = chain.slice(providerIndex).every((n) => circuitState(this.store.get(n), this.dispatcher.now()) === 'open');
     if (circuitState(health, this.dispatcher.now()) === 'open' && !allDown) return this.deliverChunk(recipients, providerIndex + 1, [...whyNot, `${name}: marked down`]);
+    const rateLimited = this.rateLimitedUntil.get(name);
+    if (rateLimited && rateLimited.until > this.dispatcher.now()) return this.deliverChunk(recipients, providerIndex + 1, [...whyNot, rateLimited.reason]);
 
     const size = this.batchSizeFor(name);
     for (let start = 0; start < recipients.length; start += size) {
@@ -311,15 +315,28 @@ export class BulkSender {
     }
   }
 
-  /** One batch call, retried per the policy; 429s pause the whole run instead of using up tries. */
+  private gateOf(providerName: string): RateGate {
+    let gate = this.gates.get(providerName);
+    if (!gate) {
+      gate = new RateGate(this.dispatcher.now);
+      if (this.stopRequested) gate.release();
+      this.gates.set(providerName, gate);
+    }
+    return gate;
+  }
+
+  /**
+   * One batch call, retried per the policy. A 429 is one of the tries: its pause holds every call
+   * to the provider, and a Retry-After beyond the cap moves the batch on at once (later batches
+   * skip the provider until then) instead of waiting.
+   */
   private async callWithRetries(name: string, part: Pending[]): Promise<{ kind: 'results'; results: BulkItemResult[] } | { kind: 'stopped' } | { kind: 'next-provider' | 'one-by-one' | 'ambiguous'; reason: string }> {
     const provider = this.dispatcher.provider(name);
     const { attempts, delayMs, maxRetryAfterMs } = this.dispatcher.config.failover.retry;
     const policy = this.dispatcher.config.failover.health;
-    let rateLimited = 0;
     let lastError = '';
     for (let tryNumber = 1; tryNumber <= attempts; tryNumber++) {
-      await this.gate.wait();
+      await this.gateOf(name).wait();
       // A retry, or the end of a rate-limit pause, after Ctrl-C: no new call.
       if (this.stopRequested) return { kind: 'stopped' };
       this.stats.calls[name] = (this.stats.calls[name] ?? 0) + 1;
@@ -331,10 +348,15 @@ export class BulkSender {
       } catch (error) {
         if (!(error instanceof ProviderError)) throw error;
         if (error.errorClass === 'ambiguous') return { kind: 'ambiguous', reason: `${name}: ${error.message}` };
-        if (error.httpStatus === 429 && rateLimited < MAX_RATE_LIMIT_PAUSES_PER_CALL) {
-          rateLimited++;
-          tryNumber--;
-          this.gate.pause(Math.min(error.retryAfterMs ?? delayMs * 2 ** rateLimited, maxRetryAfterMs));
+        if (error.httpStatus === 429) {
+          const wait = retryWait(error.retryAfterMs, { delayMs, maxRetryAfterMs });
+          if (wait.giveUp) {
+            const reason = `${name}: ${error.message} (${wait.note})`;
+            this.rateLimitedUntil.set(name, { until: this.dispatcher.now() + error.retryAfterMs!, reason });
+            return { kind: 'next-provider', reason };
+          }
+          lastError = error.message;
+          if (tryNumber < attempts) this.gateOf(name).pause(wait.ms);
           continue;
         }
         if (error.errorClass === 'permanent') return { kind: 'one-by-one', reason: error.message };
@@ -396,7 +418,7 @@ export class BulkSender {
     await Promise.all(
       items.map(({ recipient, chain }) =>
         this.singleCalls.use(async () => {
-          await this.gate.wait();
+          if (chain.length) await this.gateOf(chain[0]).wait();
           if (!this.stopRequested) await this.deliverOne(recipient, chain);
         }),
       ),

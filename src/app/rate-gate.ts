@@ -1,15 +1,15 @@
 /**
- * Shared by every worker of a bulk run: a 429 from the provider pauses all calls until the
- * Retry-After (or a backoff) has passed, so a rate limit slows the run down instead of failing it.
+ * One per provider, shared by every worker of a bulk run: a 429 from the provider pauses all calls
+ * to it until the Retry-After (or the retry delay) has passed, so a rate limit slows the run down.
+ * A pause can be cut short (Ctrl-C): the run is stopping, nobody waits any longer.
  */
 export class RateGate {
   private resumeAt = 0;
+  private released = false;
+  private readonly sleepers = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
   pauses = 0;
 
-  constructor(
-    private readonly now: () => number,
-    private readonly sleep: (ms: number) => Promise<void>,
-  ) {}
+  constructor(private readonly now: () => number) {}
 
   pause(ms: number): void {
     this.pauses++;
@@ -17,7 +17,24 @@ export class RateGate {
   }
 
   async wait(): Promise<void> {
-    for (let left = this.resumeAt - this.now(); left > 0; left = this.resumeAt - this.now()) await this.sleep(left);
+    for (let left = this.resumeAt - this.now(); left > 0 && !this.released; left = this.resumeAt - this.now()) await this.sleep(left);
+  }
+
+  /** Ends every wait now, and every later one at once. */
+  release(): void {
+    this.released = true;
+    for (const sleeper of this.sleepers) {
+      clearTimeout(sleeper.timer);
+      sleeper.wake();
+    }
+    this.sleepers.clear();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const sleeper = { timer: setTimeout(() => this.sleepers.delete(sleeper) && resolve(), ms), wake: resolve };
+      this.sleepers.add(sleeper);
+    });
   }
 }
 

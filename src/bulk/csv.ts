@@ -14,17 +14,20 @@ export function parseCsvRecord(text: string): { cells: string[]; strict: boolean
   if (!text.includes('"')) return { cells: splitPlain(text), strict: true };
   const cells: string[] = [];
   let cell = '';
+  /** The cell holds only spaces so far (tracked: trimming the cell at every quote would be quadratic). */
+  let cellBlank = true;
   let strict = true;
   /** The cell's quoted part has closed: only spaces may follow before the next comma. */
   let afterQuotedPart = false;
   let i = 0;
   while (i < text.length) {
     const ch = text[i];
-    if (ch === '"' && cell.trim() === '') {
+    if (ch === '"' && cellBlank) {
       if (afterQuotedPart) strict = false;
       const quoted = readQuoted(text, i + 1);
       if (!quoted) return undefined;
       cell = quoted.value;
+      cellBlank = !/\S/.test(cell);
       i = quoted.end;
       afterQuotedPart = true;
       continue;
@@ -32,9 +35,12 @@ export function parseCsvRecord(text: string): { cells: string[]; strict: boolean
     if (ch === ',') {
       cells.push(cell.trim());
       cell = '';
+      cellBlank = true;
       afterQuotedPart = false;
     } else {
-      if (afterQuotedPart ? !/\s/.test(ch) : ch === '"') strict = false;
+      const space = /\s/.test(ch);
+      if (afterQuotedPart ? !space : ch === '"') strict = false;
+      if (!space) cellBlank = false;
       cell += ch;
     }
     i++;

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { isBareAddress } from '../core/address.js';
 import { isSystemErrorCode, UserError } from '../core/errors.js';
+import { groupThousands } from '../cost/money.js';
 import { parseCsvLine, parseCsvRecord } from './csv.js';
 
 export type RecipientRow = { line: number; email: string; fields: Record<string, string> } | { line: number; error: string };
@@ -28,31 +29,154 @@ export interface ReadOptions {
 }
 
 /**
+ * A recipient row is an address and its merge fields: a line longer than this, or a header with
+ * more columns, is not a recipient list (a file saved without line breaks, the wrong file).
+ */
+export const MAX_LINE_CHARS = 1024 * 1024;
+export const MAX_COLUMNS = 1_000;
+
+/**
  * Reads a recipient list in chunks of rows (memory does not grow with the list; a chunk is what one
  * read of the file gives, so a caller pays for the async step once per chunk, not once per row).
  * A bad row is yielded as an error with its line number and the rest goes on; a list without an
  * email column stops.
  */
 export async function* readRecipients(source: string, stdin: Readable = process.stdin, options: ReadOptions = {}): AsyncGenerator<RecipientRow[]> {
-  const input = source === '-' ? stdin : createReadStream(source, { encoding: 'utf8', highWaterMark: READ_CHUNK_BYTES });
-  if (source === '-') input.setEncoding('utf8');
-  const parser = new RowParser(source, options.onCsvHeader);
-  let partial = '';
+  const reader = new RecipientReader(source, stdin, options);
   try {
-    for await (const chunk of input as AsyncIterable<string>) {
-      const { lines, rest } = splitCompleteLines(partial + chunk);
-      partial = rest;
-      const rows = parser.parseLines(lines);
-      if (rows.length) yield rows;
-    }
-  } catch (error) {
-    // A missing file, a directory, a device that fails: the system's word for it, as a usage error.
-    const { code } = error as NodeJS.ErrnoException;
-    if (!isSystemErrorCode(code)) throw error;
-    throw new UserError(`--recipients: cannot read ${listName(source)} (${code})`, { hint: code === 'EISDIR' ? 'give the path of a CSV or JSONL file, not a directory' : undefined });
+    yield* reader.rows();
+  } finally {
+    reader.close();
   }
-  const rows = [...parser.parseLines(partial === '' ? [] : partial.split(LINE_BREAK)), ...parser.finish()];
-  if (rows.length) yield rows;
+}
+
+/**
+ * readRecipients, with what a run stopped half-way needs: how many rows it has handed out, and how
+ * many the rest of the list holds. The list stays open until `close`.
+ *
+ * The work per read is bounded (a read's text, at most MAX_LINE_CHARS held over), and every read
+ * is an async step: a signal is handled between two reads, whatever the list holds.
+ */
+export class RecipientReader {
+  private input?: Readable;
+  private chunks?: AsyncIterator<string>;
+  private ended = false;
+  private readonly parser: RowParser;
+  /** The text after the last line break, in the pieces it came in (joined once the line ends). */
+  private pending: string[] = [];
+  private pendingChars = 0;
+  private rowsHandedOut = 0;
+
+  constructor(
+    private readonly source: string,
+    private readonly stdin: Readable = process.stdin,
+    options: ReadOptions = {},
+  ) {
+    this.parser = new RowParser(source, options.onCsvHeader);
+  }
+
+  get rowsYielded(): number {
+    return this.rowsHandedOut;
+  }
+
+  async *rows(): AsyncGenerator<RecipientRow[]> {
+    for (let chunk = await this.nextChunk(); chunk !== undefined; chunk = await this.nextChunk()) {
+      const rows = this.parser.parseLines(this.takeCompleteLines(chunk));
+      if (rows.length) yield this.handOut(rows);
+    }
+    const rows = [...this.parser.parseLines(this.takeLastLine()), ...this.parser.finish()];
+    if (rows.length) yield this.handOut(rows);
+  }
+
+  /**
+   * The rows in the part of the list not read yet (after the last chunk `rows` gave), counted
+   * without building them; undefined when that cannot be known: stdin (its rest may never end),
+   * a list that turns out unreadable, or a count that would outlast `deadline` (epoch ms).
+   */
+  async countUnreadRows(deadline: number): Promise<number | undefined> {
+    if (this.source === '-') return undefined;
+    try {
+      let count = 0;
+      for (let chunk = await this.nextChunk(); chunk !== undefined; chunk = await this.nextChunk()) {
+        if (Date.now() > deadline) return undefined;
+        count += this.parser.countRows(this.takeCompleteLines(chunk));
+      }
+      return count + this.parser.countRows(this.takeLastLine()) + this.parser.finish().length;
+    } catch {
+      return undefined;
+    }
+  }
+
+  close(): void {
+    this.input?.destroy();
+  }
+
+  private handOut(rows: RecipientRow[]): RecipientRow[] {
+    this.rowsHandedOut += rows.length;
+    return rows;
+  }
+
+  private async nextChunk(): Promise<string | undefined> {
+    if (this.ended) return undefined;
+    try {
+      if (!this.chunks) {
+        this.input = this.source === '-' ? this.stdin : createReadStream(this.source, { encoding: 'utf8', highWaterMark: READ_CHUNK_BYTES });
+        if (this.source === '-') this.input.setEncoding('utf8');
+        // Pulled one read at a time (no for-await): a caller stopping early leaves the rest readable.
+        this.chunks = this.input[Symbol.asyncIterator]();
+      }
+      const next = await this.chunks.next();
+      this.ended = next.done === true;
+      return next.done ? undefined : (next.value as string);
+    } catch (error) {
+      this.ended = true;
+      // A missing file, a directory, a device that fails: the system's word for it, as a usage error.
+      const { code } = error as NodeJS.ErrnoException;
+      if (!isSystemErrorCode(code)) throw error;
+      throw new UserError(`--recipients: cannot read ${listName(this.source)} (${code})`, { hint: code === 'EISDIR' ? 'give the path of a CSV or JSONL file, not a directory' : undefined });
+    }
+  }
+
+  /**
+   * The lines a read completes. Only the new text can end a line (or a CR the last read ended
+   * with, which may be half a CRLF): the text held over is joined in only then, so a long line
+   * costs its length once, not once per read.
+   */
+  private takeCompleteLines(chunk: string): string[] {
+    const heldOverCR = this.pending.length > 0 && this.pending[this.pending.length - 1].endsWith('\r');
+    if (!heldOverCR && !/[\r\n]/.test(chunk)) {
+      this.hold(chunk);
+      return [];
+    }
+    const { lines, rest } = splitCompleteLines(this.pending.join('') + chunk);
+    this.pending = [];
+    this.pendingChars = 0;
+    this.hold(rest, lines.length);
+    return lines;
+  }
+
+  /** The end of the list: the text after the last line break is its last line. */
+  private takeLastLine(): string[] {
+    const text = this.pending.join('');
+    this.pending = [];
+    this.pendingChars = 0;
+    return text === '' ? [] : text.split(LINE_BREAK);
+  }
+
+  /** `linesBefore`: complete lines not yet given to the parser, which come before this text. */
+  private hold(text: string, linesBefore = 0): void {
+    if (text === '') return;
+    this.pending.push(text);
+    this.pendingChars += text.length;
+    // The line is not over yet, and already too long: no need to read the rest of it.
+    if (this.pendingChars > MAX_LINE_CHARS) throw lineTooLong(this.source, this.parser.linesRead + linesBefore + 1);
+  }
+}
+
+function lineTooLong(source: string, line: number): UserError {
+  return new UserError(`--recipients ${listName(source)}: line ${line} is longer than 1 MiB (${groupThousands(MAX_LINE_CHARS)} characters)`, {
+    hint: 'a list has one recipient a line: an address and its merge fields (check that this is the recipient list, with its line breaks)',
+  });
 }
 
 /** LF, CRLF, or a lone CR (old Mac, Excel's "CSV (Macintosh)"). */
@@ -113,13 +237,41 @@ class RowParser {
     private readonly onCsvHeader?: (fields: string[]) => void,
   ) {}
 
+  get linesRead(): number {
+    return this.lineNumber;
+  }
+
   parseLines(lines: string[]): RecipientRow[] {
     const rows: RecipientRow[] = [];
-    for (const rawLine of lines) {
-      this.lineNumber++;
-      this.take(this.lineNumber === 1 ? rawLine.replace(/^\uFEFF/, '') : rawLine, this.lineNumber, rows);
-    }
+    for (const rawLine of lines) this.take(this.nextLine(rawLine), this.lineNumber, rows);
     return rows;
+  }
+
+  /**
+   * How many rows these lines make, as parseLines would give them. A line that cannot hold a quote
+   * nor continue a quoted field is a row when it is not blank: only the others are parsed.
+   */
+  countRows(lines: string[]): number {
+    let count = 0;
+    const rows: RecipientRow[] = [];
+    for (const rawLine of lines) {
+      const line = this.nextLine(rawLine);
+      const plainRow = this.header !== undefined || this.format === 'jsonl';
+      if (plainRow && !this.openRecord && (this.format === 'jsonl' || !line.includes('"'))) {
+        if (/\S/.test(line)) count++;
+        continue;
+      }
+      this.take(line, this.lineNumber, rows);
+      count += rows.length;
+      rows.length = 0;
+    }
+    return count;
+  }
+
+  private nextLine(rawLine: string): string {
+    this.lineNumber++;
+    if (rawLine.length > MAX_LINE_CHARS) throw lineTooLong(this.source, this.lineNumber);
+    return this.lineNumber === 1 ? rawLine.replace(/^\uFEFF/, '') : rawLine;
   }
 
   /** The end of the list: a record whose quote never closed is a bad row. */
@@ -203,6 +355,9 @@ class RowParser {
   private readHeader(cells: string[] | undefined): void {
     const where = `--recipients ${this.source}: line 1`;
     if (!cells) throw new UserError(`${where} has a quote that does not close on that line`, { hint: 'a header is one line: e.g. email,name,plan' });
+    if (cells.length > MAX_COLUMNS) {
+      throw new UserError(`${where} has ${groupThousands(cells.length)} columns; at most ${groupThousands(MAX_COLUMNS)}`, { hint: 'keep the email column and the merge fields the message uses; leave the other columns out' });
+    }
     this.header = cells.map((h) => h.trim());
     this.emailColumn = this.header.findIndex((h) => h.toLowerCase() === 'email');
     if (this.emailColumn < 0) {
@@ -210,14 +365,28 @@ class RowParser {
       const hint = separator ? `this header looks separated by ${separator.name}: save the list as comma-separated CSV` : 'e.g. email,name,plan';
       throw new UserError(`${where} must be a CSV header with an "email" column`, { hint });
     }
-    // Field names are case-sensitive ({{Name}} is not {{name}}); the email column is not.
-    const sameColumn = (a: string, b: string) => a === b || (a.toLowerCase() === 'email' && b.toLowerCase() === 'email');
-    // An unnamed column (a spreadsheet's trailing empty ones) is never a merge field: repeats are fine.
-    const repeated = this.header.find((name, i) => name !== '' && this.header!.findIndex((other) => sameColumn(other, name)) !== i);
+    const repeated = firstRepeatedColumn(this.header);
     // A repeated column would leave one of its values out of every row, unseen.
     if (repeated !== undefined) throw new UserError(`${where} names the column "${repeated}" more than once`, { hint: 'give each column its own name' });
     this.onCsvHeader?.(this.header.filter((_, i) => i !== this.emailColumn));
   }
+}
+
+/** The first column named like an earlier one, in one pass. */
+function firstRepeatedColumn(header: string[]): string | undefined {
+  const seen = new Set<string>();
+  let emailSeen = false;
+  for (const name of header) {
+    // An unnamed column (a spreadsheet's trailing empty ones) is never a merge field: repeats are fine.
+    if (name === '') continue;
+    // Field names are case-sensitive ({{Name}} is not {{name}}); the email column is not.
+    if (name.toLowerCase() === 'email') {
+      if (emailSeen) return name;
+      emailSeen = true;
+    } else if (seen.has(name)) return name;
+    else seen.add(name);
+  }
+  return undefined;
 }
 
 /** Separators that spreadsheets write for "CSV" in some settings (Excel in many European locales uses ';'). */
@@ -262,6 +431,8 @@ function jsonRow(line: string): ParsedRow {
     return { error: 'not valid JSON' };
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) return { error: 'not a JSON object' };
+  const fieldCount = Object.keys(value).length;
+  if (fieldCount > MAX_COLUMNS) return { error: `${groupThousands(fieldCount)} fields; at most ${groupThousands(MAX_COLUMNS)}` };
   // As a CSV header's, the key is found in any case ("Email" from a spreadsheet export).
   const emailKey = Object.hasOwn(value, 'email') ? 'email' : Object.keys(value).find((key) => key.toLowerCase() === 'email');
   const email = emailKey === undefined ? undefined : (value as Record<string, unknown>)[emailKey];

