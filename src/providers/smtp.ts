@@ -66,8 +66,19 @@ interface SmtpErrorShape extends Error {
   timeoutType?: string;
 }
 
+/**
+ * The server's reply with its code named once: nodemailer's `response` starts with the code
+ * already ("550 5.1.1 user unknown"), and its messages often end with the response.
+ */
+export function smtpReply(error: Pick<SmtpErrorShape, 'response' | 'message' | 'responseCode'>): string {
+  const text = (error.response ?? error.message).trim();
+  const code = error.responseCode;
+  if (code === undefined || new RegExp(`(^|\\D)${code}(\\D|$)`).test(text)) return text;
+  return `${code} ${text}`;
+}
+
 export function classifySmtpError(error: SmtpErrorShape): { errorClass: ErrorClass; detail: string } {
-  const response = error.response ? `: ${error.response}` : `: ${error.message}`;
+  const response = `: ${smtpReply(error)}`;
   const code = error.responseCode;
   switch (error.code) {
     case 'EAUTH':
@@ -97,12 +108,12 @@ export function classifySmtpError(error: SmtpErrorShape): { errorClass: ErrorCla
   }
   if (code !== undefined) {
     const temporary = code >= 400 && code < 500;
-    if (temporary) return { errorClass: 'transient', detail: `temporary failure ${code}${response}` };
+    if (temporary) return { errorClass: 'transient', detail: `temporary failure${response}` };
     if (code === 530 || code === 535) return { errorClass: 'provider-unusable', detail: `authentication required${response}` };
     if (error.command === 'MAIL FROM') return { errorClass: 'provider-unusable', detail: `sender refused${response}` };
-    return { errorClass: 'permanent', detail: `refused ${code}${response}` };
+    return { errorClass: 'permanent', detail: `refused${response}` };
   }
-  if (error.code === 'EENVELOPE' || error.code === 'EMESSAGE') return { errorClass: 'permanent', detail: error.message };
+  if (error.code === 'EENVELOPE' || error.code === 'EMESSAGE') return { errorClass: 'permanent', detail: smtpReply(error) };
   return { errorClass: 'transient', detail: error.message };
 }
 
