@@ -152,6 +152,8 @@ function recipientVariablesJson(recipients: BulkRecipient[], variables: BatchVar
 }
 
 export const MAILGUN_MAX_RECIPIENTS = 1000;
+/** Mailgun's limit per message, attachments counted in base64. */
+export const MAILGUN_MAX_MESSAGE_BYTES = 25_000_000;
 
 class MailgunProvider implements Provider {
   readonly type = 'mailgun';
@@ -298,5 +300,6 @@ export const mailgunDefinition: ProviderDefinition<MailgunConfig> = {
   secretKeys: ['apiKey'],
   // The key travels as HTTP Basic `api:<key>`: a proxy that echoes the header must not show it.
   derivedSecrets: (config) => [Buffer.from(`api:${config.apiKey}`).toString('base64')],
+  maxMessageBytes: () => MAILGUN_MAX_MESSAGE_BYTES,
   create: (name, config, options) => new MailgunProvider(name, config, options),
 };

@@ -3,9 +3,12 @@ import type { SendMailOptions, Transporter } from 'nodemailer';
 import { bareAddress } from '../core/address.js';
 import { ProviderError, type ErrorClass } from '../core/errors.js';
 import type { EmailMessage } from '../core/message.js';
-import { commonProviderFields } from './common-config.js';
+import { parseByteSize } from '../core/byte-size.js';
+import { byteSizeSchema, commonProviderFields } from './common-config.js';
 import { personalise } from '../core/merge.js';
 import { IDEMPOTENCY_HEADER, type RefusedRecipient, type BulkItemResult, type BulkRecipient, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
+
+export const SMTP_DEFAULT_MAX_MESSAGE_SIZE = '25MB';
 
 const configSchema = z.strictObject({
   type: z.literal('smtp'),
@@ -19,6 +22,8 @@ const configSchema = z.strictObject({
   /** Accept self-signed certificates (test servers only). */
   allowSelfSigned: z.boolean().optional(),
   auth: z.strictObject({ user: z.string().min(1), pass: z.string() }).optional(),
+  /** Largest message to hand to this server (SMTP has no fixed limit; servers commonly take 25 MB). */
+  maxMessageSize: byteSizeSchema.default(SMTP_DEFAULT_MAX_MESSAGE_SIZE),
   ...commonProviderFields,
 });
 export type SmtpConfig = z.infer<typeof configSchema>;
@@ -217,6 +222,7 @@ export const smtpDefinition: ProviderDefinition<SmtpConfig> = {
   label: 'SMTP',
   configSchema,
   secretKeys: ['pass', 'password'],
+  maxMessageBytes: (config) => parseByteSize(config.maxMessageSize)!,
   // AUTH LOGIN sends the password in base64, AUTH PLAIN "\0user\0password": a server echoing either must not show it.
   derivedSecrets: (config) => (config.auth ? [Buffer.from(config.auth.pass).toString('base64'), Buffer.from(`\0${config.auth.user}\0${config.auth.pass}`).toString('base64')] : []),
   create: (name, config, options) => new SmtpProvider(name, config, options),
