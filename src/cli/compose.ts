@@ -1,10 +1,13 @@
-import { readFile } from 'node:fs/promises';
+import { createReadStream, type Stats } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/validate.js';
 import { splitAddressList } from '../core/address.js';
 import { checkPlatformBody, draftFromBody, PLATFORM_BODY_FIELDS, type PlatformBody } from '../app/platform-body.js';
+import { base64Length, formatByteSize } from '../core/byte-size.js';
 import { UserError } from '../core/errors.js';
 import type { Attachment, MessageDraft } from '../core/message.js';
+import { largestSizeLimit, type SizeLimit } from '../providers/message-size.js';
 import { readTextInput } from './read-input.js';
 
 export type Payload = PlatformBody;
@@ -36,19 +39,69 @@ const CONTENT_TYPES: Record<string, string> = {
   '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif', '.zip': 'application/zip',
 };
 
-async function readAttachments(paths: string[] | undefined): Promise<Attachment[]> {
+/**
+ * Reads the --attach files. Each is measured (stat) before it is read: a file, or files together,
+ * larger than the largest message a configured provider takes is refused unread (a 60 MB file
+ * used to be read whole, and sent). What has no size beforehand (a pipe) is read up to that limit.
+ */
+async function readAttachments(paths: string[] | undefined, limit: SizeLimit): Promise<Attachment[]> {
+  const files = paths ?? [];
+  const sizes = await Promise.all(files.map((file) => measureAttachment(file, limit)));
+  const total = sizes.reduce((sum, size) => sum + base64Length(size), 0);
+  if (files.length > 1 && total > limit.bytes) {
+    throw new UserError(`--attach: the files together are ${formatByteSize(total)} in base64, more than ${describeLimit(limit)}`, { hint: 'drop some of the attachments, or send links to them instead; nothing was sent' });
+  }
   return Promise.all(
-    (paths ?? []).map(async (file) => {
-      let content: Buffer;
-      try {
-        content = await readFile(file);
-      } catch (error) {
-        throw new UserError(`--attach: cannot read ${file} (${(error as NodeJS.ErrnoException).code})`);
-      }
+    files.map(async (file) => {
+      const content = await readAttachment(file, limit);
       const filename = path.basename(file);
       return { filename, contentType: CONTENT_TYPES[path.extname(filename).toLowerCase()] ?? 'application/octet-stream', contentBase64: content.toString('base64') };
     }),
   );
+}
+
+const ATTACHMENT_TOO_LARGE_HINT = 'drop the attachment, or send a link to it instead; nothing was sent';
+
+function describeLimit(limit: SizeLimit): string {
+  return `the largest message a configured provider takes (${limit.provider}: ${formatByteSize(limit.bytes)}, attachments counted in base64)`;
+}
+
+function cannotRead(file: string, error: unknown): UserError {
+  return new UserError(`--attach: cannot read ${file} (${(error as NodeJS.ErrnoException).code})`);
+}
+
+function tooLarge(file: string, bytes: number, limit: SizeLimit): UserError {
+  return new UserError(`--attach ${file}: ${formatByteSize(bytes)} (${formatByteSize(base64Length(bytes))} in base64) is more than ${describeLimit(limit)}`, { hint: ATTACHMENT_TOO_LARGE_HINT });
+}
+
+/** The file's size in bytes; 0 for what has none beforehand (a pipe, a device). */
+async function measureAttachment(file: string, limit: SizeLimit): Promise<number> {
+  let info: Stats;
+  try {
+    info = await stat(file);
+  } catch (error) {
+    throw cannotRead(file, error);
+  }
+  if (info.isDirectory()) throw cannotRead(file, { code: 'EISDIR' });
+  if (!info.isFile()) return 0;
+  if (base64Length(info.size) > limit.bytes) throw tooLarge(file, info.size, limit);
+  return info.size;
+}
+
+/** Reads the file, stopping as soon as it proves larger than the limit (a file that grew, a pipe). */
+async function readAttachment(file: string, limit: SizeLimit): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let read = 0;
+  try {
+    for await (const chunk of createReadStream(file)) {
+      chunks.push(chunk as Buffer);
+      read += (chunk as Buffer).length;
+      if (base64Length(read) > limit.bytes) throw tooLarge(file, read, limit);
+    }
+  } catch (error) {
+    throw error instanceof UserError ? error : cannotRead(file, error);
+  }
+  return Buffer.concat(chunks, read);
 }
 
 export interface SendFlags {
@@ -108,6 +161,6 @@ export async function composeDraft(flags: SendFlags, payload: Payload | undefine
   for (const [key, value] of Object.entries(overrides)) if (value !== undefined) Object.assign(draft, { [key]: value });
   draft.headers.push(...parsePairs(flags.header, '--header', ':').map(([name, value]) => ({ name, value })));
   Object.assign(draft.metadata, Object.fromEntries(parsePairs(flags.metadata, '--metadata', '=')));
-  draft.attachments = await readAttachments(flags.attach);
+  draft.attachments = await readAttachments(flags.attach, largestSizeLimit(config.providers));
   return { draft, forceProvider: flags.provider ?? payload?.provider };
 }

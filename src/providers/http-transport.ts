@@ -6,6 +6,8 @@ import type { Agent, ClientRequest, RequestOptions } from 'node:http';
  */
 export interface TransportResponse {
   status: number;
+  /** The reason phrase (`Too Many Requests`). */
+  statusText: string;
   ok: boolean;
   headers: { get(name: string): string | null };
   text(): Promise<string>;
@@ -90,6 +92,7 @@ export class HttpTransport {
           const responseHeaders = response.headers;
           resolve({
             status,
+            statusText: response.statusMessage ?? '',
             ok: status >= 200 && status < 300,
             headers: { get: (name) => headerValue(responseHeaders[name.toLowerCase()]) },
             text: () => Promise.resolve(text),

@@ -1,7 +1,9 @@
 import * as z from 'zod';
 import { ProviderError, type ErrorClass } from '../core/errors.js';
 import type { EmailMessage } from '../core/message.js';
+import { parseRetryAfter } from '../core/retry-after.js';
 import { baseUrlSchema, commonProviderFields } from './common-config.js';
+import { CONNECT_TIMEOUT, HttpTransport, type TransportResponse } from './http-transport.js';
 import { bulkRecipientKey } from '../core/bulk-key.js';
 import { escapeHtml, MERGE_FIELD, mergeValue, oneLine } from '../core/merge.js';
 import { IDEMPOTENCY_HEADER, type BulkItemResult, type BulkRecipient, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
@@ -23,8 +25,8 @@ const REGION_URL = { us: 'https://api.mailgun.net', eu: 'https://api.eu.mailgun.
 export type MailgunForm = Record<string, string | string[] | { data: Blob; filename: string }[]>;
 
 /**
- * Builds the form fields. Every value is a non-empty string: mailgun.js silently drops falsy
- * values (so `false` is sent as "no") and cannot encode objects (so variables are JSON text).
+ * Builds the form fields. Every value is a non-empty string, as Mailgun reads them: `false` is
+ * sent as "no", and objects (variables) as JSON text.
  */
 export function toMailgunForm(message: EmailMessage): { form: MailgunForm; warnings: string[] } {
   const warnings: string[] = [];
@@ -52,23 +54,25 @@ export function toMailgunForm(message: EmailMessage): { form: MailgunForm; warni
     else form[`v:${key}`] = value;
   }
   if (message.attachments.length) {
-    // A typed Blob: mailgun.js keeps a Blob's type, but builds untyped Blobs from Buffers.
+    // A typed Blob: its type becomes the file part's Content-Type.
     form.attachment = message.attachments.map((a) => ({ data: new Blob([Buffer.from(a.contentBase64, 'base64')], { type: a.contentType }), filename: a.filename }));
   }
   return { form, warnings };
 }
 
 interface MailgunErrorShape {
-  type?: string;
   status: number;
   message: string;
   details?: unknown;
 }
 
-const NETWORK_BEFORE_SEND = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_NETWORK']);
+const NETWORK_BEFORE_SEND = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_NETWORK', CONNECT_TIMEOUT]);
 const NETWORK_MAYBE_SENT = new Set(['ECONNABORTED', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE']);
 
-/** mailgun.js reports network failures as status 400 with the errno as message: look at the message first. */
+/**
+ * Network failures come as the errno in `message` (status 0; mailgun.js gave them status 400): look
+ * at the message first.
+ */
 export function classifyMailgunError(error: MailgunErrorShape): { errorClass: ErrorClass; detail: string } {
   const details = typeof error.details === 'string' ? error.details : JSON.stringify(error.details ?? '');
   if (NETWORK_BEFORE_SEND.has(error.message)) return { errorClass: 'transient', detail: `network error ${error.message}` };
@@ -77,6 +81,8 @@ export function classifyMailgunError(error: MailgunErrorShape): { errorClass: Er
   }
   if (error.message === 'Incorrect url') return { errorClass: 'provider-unusable', detail: 'the base URL is not the Mailgun API (answered "Mailgun Magnificent API")' };
   const { status } = error;
+  // No answer, for a reason not known to come before the hand-over: the request may have gone.
+  if (status === 0) return { errorClass: 'ambiguous', detail: `connection lost (${error.message}) after the request may have been sent` };
   if (status === 401 || status === 403) return { errorClass: 'provider-unusable', detail: `HTTP ${status} ${details || error.message} (check apiKey and region)` };
   if (status === 404) return { errorClass: 'provider-unusable', detail: `HTTP 404 ${details} (check domain and region)` };
   if (status === 429) return { errorClass: 'transient', detail: 'rate limited (HTTP 429)' };
@@ -146,6 +152,8 @@ function recipientVariablesJson(recipients: BulkRecipient[], variables: BatchVar
 }
 
 export const MAILGUN_MAX_RECIPIENTS = 1000;
+/** Mailgun's limit per message, attachments counted in base64. */
+export const MAILGUN_MAX_MESSAGE_BYTES = 25_000_000;
 
 class MailgunProvider implements Provider {
   readonly type = 'mailgun';
@@ -207,35 +215,82 @@ class MailgunProvider implements Provider {
     return form;
   }
 
-  async prepare(): Promise<void> {
-    await this.getClient();
-  }
+  /** Nothing to load: the call goes out over node:http (see post). */
+  async prepare(): Promise<void> {}
 
-  /** Built once: a mailgun.js client sets up some forty API wrappers. */
-  private client?: Promise<{ messages: { create(domain: string, data: never): Promise<{ id?: string; status?: number }> } }>;
+  /** Keep-alive connections shared by this provider's calls. */
+  private readonly transport = new HttpTransport();
 
-  private getClient() {
-    this.client ??= import('mailgun.js').then(({ default: Mailgun }) =>
-      new Mailgun(FormData).client({ username: 'api', key: this.config.apiKey, url: this.baseUrl, timeout: this.options.timeoutMs }),
-    );
-    return this.client;
-  }
-
+  /**
+   * POST /v3/{domain}/messages over our own transport rather than mailgun.js: the SDK drops the
+   * answer's headers from its errors, so a 429's Retry-After could not be honoured (it waited the
+   * retry delay instead, or burnt every try on a long one). Errors take the shape the SDK gave them.
+   */
   private async post(form: MailgunForm): Promise<string> {
-    const client = await this.getClient();
+    const { body, contentType } = await encodeForm(form);
+    let response: TransportResponse;
     try {
-      // The SDK's message type is a union keyed on template/html/text; our form has the same fields.
-      const result = await client.messages.create(this.config.domain, form as never);
-      if (!result.id) throw new ProviderError('Mailgun answered without a message id', { provider: this.name, errorClass: 'ambiguous' });
-      return result.id;
+      response = await this.transport.fetch(`${this.baseUrl}/v3/${encodeURIComponent(this.config.domain)}/messages`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from(`api:${this.config.apiKey}`).toString('base64')}`, 'content-type': contentType },
+        body,
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
     } catch (error) {
-      if (error instanceof ProviderError) throw error;
-      const shaped = error as MailgunErrorShape;
-      if (shaped.type !== 'MailgunAPIError' && typeof shaped.status !== 'number') throw error;
-      const { errorClass, detail } = classifyMailgunError(shaped);
-      throw new ProviderError(detail, { provider: this.name, errorClass, httpStatus: shaped.status, code: shaped.message });
+      throw this.toProviderError(networkFailure(error));
+    }
+    const text = await response.text();
+    // A 200 with this text is the API's root page: the base URL is not the API.
+    if (text.trim() === 'Mailgun Magnificent API') throw this.toProviderError({ status: response.status, message: 'Incorrect url' });
+    const answer = parseJsonObject(text);
+    if (!response.ok) {
+      const shaped = { status: response.status, message: stringField(answer, 'error') ?? response.statusText, details: answer ? stringField(answer, 'message') ?? '' : text };
+      throw this.toProviderError(shaped, parseRetryAfter(response.headers.get('retry-after')));
+    }
+    const id = stringField(answer, 'id');
+    if (!id) throw new ProviderError('Mailgun answered without a message id', { provider: this.name, errorClass: 'ambiguous' });
+    return id;
+  }
+
+  private toProviderError(shaped: MailgunErrorShape, retryAfterMs?: number): ProviderError {
+    const { errorClass, detail } = classifyMailgunError(shaped);
+    return new ProviderError(detail, { provider: this.name, errorClass, httpStatus: shaped.status || undefined, code: shaped.message || undefined, retryAfterMs });
+  }
+}
+
+/** The form as multipart/form-data bytes (arrays become repeated fields, attachments files). */
+async function encodeForm(form: MailgunForm): Promise<{ body: Uint8Array; contentType: string }> {
+  const data = new FormData();
+  for (const [name, value] of Object.entries(form)) {
+    if (typeof value === 'string') data.append(name, value);
+    else for (const item of value) {
+      if (typeof item === 'string') data.append(name, item);
+      else data.append(name, item.data, item.filename);
     }
   }
+  const encoded = new Response(data);
+  return { body: new Uint8Array(await encoded.arrayBuffer()), contentType: encoded.headers.get('content-type')! };
+}
+
+/** A failed call, in the SDK's shape: the errno as message, status 0 (no answer). */
+function networkFailure(error: unknown): MailgunErrorShape {
+  const failure = error as Error & { cause?: { code?: string } };
+  if (failure?.name === 'TimeoutError' || failure?.name === 'AbortError') return { status: 0, message: 'ECONNABORTED' };
+  return { status: 0, message: failure?.cause?.code ?? failure?.message ?? String(error) };
+}
+
+function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function stringField(object: Record<string, unknown> | undefined, key: string): string | undefined {
+  const value = object?.[key];
+  return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
 export const mailgunDefinition: ProviderDefinition<MailgunConfig> = {
@@ -243,7 +298,8 @@ export const mailgunDefinition: ProviderDefinition<MailgunConfig> = {
   label: 'Mailgun',
   configSchema,
   secretKeys: ['apiKey'],
-  // mailgun.js sends the key as HTTP Basic `api:<key>`: a proxy that echoes the header must not show it.
+  // The key travels as HTTP Basic `api:<key>`: a proxy that echoes the header must not show it.
   derivedSecrets: (config) => [Buffer.from(`api:${config.apiKey}`).toString('base64')],
+  maxMessageBytes: () => MAILGUN_MAX_MESSAGE_BYTES,
   create: (name, config, options) => new MailgunProvider(name, config, options),
 };

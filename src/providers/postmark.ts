@@ -282,11 +282,15 @@ class PostmarkProvider implements Provider {
   }
 }
 
+/** Postmark's limit per message, attachments counted in base64. */
+export const POSTMARK_MAX_MESSAGE_BYTES = 10_000_000;
+
 export const postmarkDefinition: ProviderDefinition<PostmarkConfig> = {
   type: 'postmark',
   label: 'Postmark',
   configSchema,
   secretKeys: ['serverToken'],
+  maxMessageBytes: () => POSTMARK_MAX_MESSAGE_BYTES,
   create: (name, config, options) => new PostmarkProvider(name, config, options),
 };
 

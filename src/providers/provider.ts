@@ -75,5 +75,10 @@ export interface ProviderDefinition<Config extends { type: string } = { type: st
   secretKeys: string[];
   /** Other forms a secret travels in (an HTTP Basic credential, base64 SMTP AUTH), masked too. */
   derivedSecrets?(config: Config): string[];
+  /**
+   * The largest message this provider takes, in bytes, counted as sent: attachments base64-encoded
+   * (see core/byte-size.ts). Checked before anything is read or sent (providers/message-size.ts).
+   */
+  maxMessageBytes(config: Config): number;
   create(name: string, config: Config, options: ProviderOptions): Provider;
 }

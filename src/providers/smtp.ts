@@ -3,9 +3,12 @@ import type { SendMailOptions, Transporter } from 'nodemailer';
 import { bareAddress } from '../core/address.js';
 import { ProviderError, type ErrorClass } from '../core/errors.js';
 import type { EmailMessage } from '../core/message.js';
-import { commonProviderFields } from './common-config.js';
+import { parseByteSize } from '../core/byte-size.js';
+import { byteSizeSchema, commonProviderFields } from './common-config.js';
 import { personalise } from '../core/merge.js';
 import { IDEMPOTENCY_HEADER, type RefusedRecipient, type BulkItemResult, type BulkRecipient, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
+
+export const SMTP_DEFAULT_MAX_MESSAGE_SIZE = '25MB';
 
 const configSchema = z.strictObject({
   type: z.literal('smtp'),
@@ -19,6 +22,8 @@ const configSchema = z.strictObject({
   /** Accept self-signed certificates (test servers only). */
   allowSelfSigned: z.boolean().optional(),
   auth: z.strictObject({ user: z.string().min(1), pass: z.string() }).optional(),
+  /** Largest message to hand to this server (SMTP has no fixed limit; servers commonly take 25 MB). */
+  maxMessageSize: byteSizeSchema.default(SMTP_DEFAULT_MAX_MESSAGE_SIZE),
   ...commonProviderFields,
 });
 export type SmtpConfig = z.infer<typeof configSchema>;
@@ -74,8 +79,19 @@ interface SmtpErrorShape extends Error {
   timeoutType?: string;
 }
 
+/**
+ * The server's reply with its code named once: nodemailer's `response` starts with the code
+ * already ("550 5.1.1 user unknown"), and its messages often end with the response.
+ */
+export function smtpReply(error: Pick<SmtpErrorShape, 'response' | 'message' | 'responseCode'>): string {
+  const text = (error.response ?? error.message).trim();
+  const code = error.responseCode;
+  if (code === undefined || new RegExp(`(^|\\D)${code}(\\D|$)`).test(text)) return text;
+  return `${code} ${text}`;
+}
+
 export function classifySmtpError(error: SmtpErrorShape): { errorClass: ErrorClass; detail: string } {
-  const response = error.response ? `: ${error.response}` : `: ${error.message}`;
+  const response = `: ${smtpReply(error)}`;
   const code = error.responseCode;
   switch (error.code) {
     case 'EAUTH':
@@ -105,12 +121,12 @@ export function classifySmtpError(error: SmtpErrorShape): { errorClass: ErrorCla
   }
   if (code !== undefined) {
     const temporary = code >= 400 && code < 500;
-    if (temporary) return { errorClass: 'transient', detail: `temporary failure ${code}${response}` };
+    if (temporary) return { errorClass: 'transient', detail: `temporary failure${response}` };
     if (code === 530 || code === 535) return { errorClass: 'provider-unusable', detail: `authentication required${response}` };
     if (error.command === 'MAIL FROM') return { errorClass: 'provider-unusable', detail: `sender refused${response}` };
-    return { errorClass: 'permanent', detail: `refused ${code}${response}` };
+    return { errorClass: 'permanent', detail: `refused${response}` };
   }
-  if (error.code === 'EENVELOPE' || error.code === 'EMESSAGE') return { errorClass: 'permanent', detail: error.message };
+  if (error.code === 'EENVELOPE' || error.code === 'EMESSAGE') return { errorClass: 'permanent', detail: smtpReply(error) };
   return { errorClass: 'transient', detail: error.message };
 }
 
@@ -214,6 +230,7 @@ export const smtpDefinition: ProviderDefinition<SmtpConfig> = {
   label: 'SMTP',
   configSchema,
   secretKeys: ['pass', 'password'],
+  maxMessageBytes: (config) => parseByteSize(config.maxMessageSize)!,
   // AUTH LOGIN sends the password in base64, AUTH PLAIN "\0user\0password": a server echoing either must not show it.
   derivedSecrets: (config) => (config.auth ? [Buffer.from(config.auth.pass).toString('base64'), Buffer.from(`\0${config.auth.user}\0${config.auth.pass}`).toString('base64')] : []),
   create: (name, config, options) => new SmtpProvider(name, config, options),

@@ -9,6 +9,7 @@ import { describeHealth } from '../../core/health.js';
 import { finalizeMessage, type EmailMessage } from '../../core/message.js';
 import type { Route } from '../../core/router.js';
 import { validateMessage } from '../../core/validate-message.js';
+import { assertFitsProviders } from '../../providers/message-size.js';
 import { composeDraft, parsePayload, type SendFlags } from '../compose.js';
 import { assertKnownProvider, loadCommandConfig, openStore } from '../context.js';
 import type { Output } from '../output.js';
@@ -43,6 +44,7 @@ export async function run(options: Record<string, unknown>, output: Output, comm
   const dispatcher = new Dispatcher(config, store, { onAttempt: (attempt) => output.line(renderAttempt(output, attempt)) });
   try {
     const route = dispatcher.route(message, { forceProvider, noFailover: flags.failover === false });
+    assertFitsProviders(message, route, config.providers);
     output.detail(`route: ${route.chain.join(' → ')} (${route.source})`);
     for (const note of route.notes) output.detail(`note: ${note}`);
     if (store) for (const name of route.chain) output.detail(`health of ${name}: ${describeHealth(store.get(name), Date.now())}`);

@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ProviderError } from '../../src/core/errors.js';
+import { finalizeMessage } from '../../src/core/message.js';
+import { mailgunDefinition } from '../../src/providers/mailgun.js';
+import { FakeMailgun, MAILGUN_DOMAIN, MAILGUN_KEY } from '../fakes/fake-mailgun.js';
+import { CLOSED_PORT } from '../helpers/config.js';
+
+const mailgun = new FakeMailgun();
+beforeAll(() => mailgun.start());
+afterAll(() => mailgun.stop());
+beforeEach(() => mailgun.reset());
+
+const message = finalizeMessage({ from: 'a@example.com', to: ['b@example.com'], cc: [], bcc: [], subject: 'S', text: 'T', type: 'transactional', priority: 'normal', tags: [], metadata: {}, headers: [], attachments: [] });
+
+function provider(settings: Record<string, unknown> = {}, timeoutMs = 3000) {
+  const config = mailgunDefinition.configSchema.parse({ type: 'mailgun', apiKey: MAILGUN_KEY, domain: MAILGUN_DOMAIN, baseUrl: mailgun.url, ...settings });
+  return mailgunDefinition.create('mg', config, { timeoutMs });
+}
+
+async function failure(send: Promise<unknown>): Promise<ProviderError> {
+  const error = await send.then(() => undefined, (e: unknown) => e);
+  expect(error).toBeInstanceOf(ProviderError);
+  return error as ProviderError;
+}
+
+describe('mailgun adapter against the fake API', () => {
+  it('answers with the id Mailgun gives', async () => {
+    const receipt = await provider().send(message);
+    expect(receipt.messageId).toMatch(new RegExp(`@${MAILGUN_DOMAIN}>$`));
+    expect(mailgun.requests[0].headers.authorization).toBe(`Basic ${Buffer.from(`api:${MAILGUN_KEY}`).toString('base64')}`);
+  });
+
+  it('a 429 carries its Retry-After in seconds', async () => {
+    mailgun.failNext({ status: 429, body: { message: 'Too many requests' }, headers: { 'Retry-After': '7' } });
+    const error = await failure(provider().send(message));
+    expect(error).toMatchObject({ errorClass: 'transient', httpStatus: 429, retryAfterMs: 7000 });
+  });
+
+  it('a 429 carries its Retry-After as an HTTP date', async () => {
+    const at = new Date(Date.now() + 30_000);
+    mailgun.failNext({ status: 429, body: { message: 'Too many requests' }, headers: { 'Retry-After': at.toUTCString() } });
+    const error = await failure(provider().send(message));
+    expect(error.retryAfterMs).toBeGreaterThan(25_000);
+    expect(error.retryAfterMs).toBeLessThanOrEqual(30_000);
+  });
+
+  it('a 429 without Retry-After has none', async () => {
+    mailgun.failNext({ status: 429, body: 'Too many requests' });
+    expect((await failure(provider().send(message))).retryAfterMs).toBeUndefined();
+  });
+
+  it('classifies the answers as before: Forbidden, a 400 message, a 5xx, the root page', async () => {
+    expect(await failure(provider({ apiKey: 'wrong' }).send(message))).toMatchObject({ errorClass: 'provider-unusable', httpStatus: 401, message: expect.stringContaining('Forbidden') });
+    mailgun.failNext({ status: 400, body: { message: "'to' parameter is not a valid address" } });
+    expect(await failure(provider().send(message))).toMatchObject({ errorClass: 'permanent', message: "HTTP 400: 'to' parameter is not a valid address" });
+    mailgun.failNext({ status: 503, body: '' });
+    expect(await failure(provider().send(message))).toMatchObject({ errorClass: 'transient', message: 'Mailgun HTTP 503: Service Unavailable' });
+    expect(await failure(provider({ baseUrl: `${mailgun.url}/not-the-api` }).send(message))).toMatchObject({ errorClass: 'provider-unusable', message: expect.stringContaining('not the Mailgun API') });
+  });
+
+  it('connection refused is transient; no answer within the timeout is ambiguous', async () => {
+    expect(await failure(provider({ baseUrl: `http://127.0.0.1:${CLOSED_PORT}` }).send(message))).toMatchObject({ errorClass: 'transient', code: 'ECONNREFUSED' });
+    mailgun.failNext({ delayMs: 1000 });
+    expect(await failure(provider({}, 200).send(message))).toMatchObject({ errorClass: 'ambiguous' });
+  });
+});
