@@ -5,6 +5,7 @@
  * can make a difference: each message type and priority, each range of monthly volume the rules
  * name, and each free-tier state of the providers the rules check.
  */
+import { groupThousands } from '../cost/money.js';
 import { describeRule, resolveRoute, type Rule } from '../core/router.js';
 import { routingRuleSchema } from './schema.js';
 
@@ -15,7 +16,7 @@ type MessageTypeName = (typeof MESSAGE_TYPES)[number];
 type PriorityName = (typeof PRIORITIES)[number];
 
 export interface RouteOutcome {
-  /** Index in routing.rules of the rule that gives the chain; null = failover.order. */
+  /** The rule that gives the chain, numbered from 1 as route explain numbers it; null = failover.order. */
   rule: number | null;
   /** `routing.rules[1]` or `failover.order`. */
   source: string;
@@ -86,9 +87,9 @@ function describeVolumes(breakpoints: number[], used: boolean[]): string {
     while (used[end + 1]) end++;
     const from = breakpoints[i];
     const below = breakpoints[end + 1];
-    if (below === undefined) ranges.push(`monthly volume ${from} or more`);
-    else if (from === 0) ranges.push(`monthly volume below ${below}`);
-    else ranges.push(`monthly volume from ${from} to below ${below}`);
+    if (below === undefined) ranges.push(`monthly volume ${groupThousands(from)} or more`);
+    else if (from === 0) ranges.push(`monthly volume below ${groupThousands(below)}`);
+    else ranges.push(`monthly volume from ${groupThousands(from)} to below ${groupThousands(below)}`);
   }
   return ranges.join(' or ');
 }
@@ -124,7 +125,7 @@ function routeFor(type: MessageTypeName, priority: PriorityName, rules: Rule[], 
       if (perVolume.some((count) => count > 0 && count < states.length)) conditions.push(describeFreeTier(rule));
     }
     return {
-      rule: rule ? key : null,
+      rule: rule ? key + 1 : null,
       source: rule ? `routing.rules[${key}]` : 'failover.order',
       label: rule ? ruleLabel(rule, key) : 'failover.order',
       chain,
@@ -172,7 +173,7 @@ export function routingLines(summary: RoutingSummary, style: { chain?: (text: st
 
 function shortRuleLabel(outcome: RouteOutcome): string {
   const name = /^rule \d+ "/.test(outcome.label) ? outcome.label : undefined;
-  return name ?? `rule ${outcome.rule! + 1}`;
+  return name ?? `rule ${outcome.rule!}`;
 }
 
 /** One sentence on where failover.order is used. */

@@ -167,7 +167,7 @@ describe('failover configure and the routing rules that come before failover.ord
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('4 routing rules are checked before failover.order; with these answers each message gets:');
     expect(result.stdout).toContain('  transactional/normal    postmark → mailgun → smtp  rule 2 (type: transactional)');
-    expect(result.stdout).toContain('  marketing/normal        smtp → mailgun             rule 3: monthly volume below 1000');
+    expect(result.stdout).toContain('  marketing/normal        smtp → mailgun             rule 3: monthly volume below 1,000');
     expect(result.stdout).toContain('failover.order is used by no message');
     expect(result.stderr).toContain('warning: failover.order (mailgun → postmark → smtp) is used by no message: the routing rules give every message its chain; add --apply-to-rules');
     // Only failover.order changed: the messages still go as before.
@@ -225,8 +225,8 @@ describe('failover show', () => {
         'routing   4 routing rules, checked first; the chain each message gets:',
         '          transactional/normal    postmark → mailgun → smtp  rule 2 (type: transactional)',
         '          transactional/critical  postmark → mailgun → smtp  rule 1 (priority: critical)',
-        '          marketing/normal        smtp → mailgun             rule 3: monthly volume below 1000',
-        '                                  mailgun → smtp             rule 4: monthly volume 1000 or more',
+        '          marketing/normal        smtp → mailgun             rule 3: monthly volume below 1,000',
+        '                                  mailgun → smtp             rule 4: monthly volume 1,000 or more',
         '          marketing/critical      postmark → mailgun → smtp  rule 1 (priority: critical)',
         '          failover.order is used by no message: a routing rule gives every message type and priority its chain',
       ].join('\n'),
@@ -241,11 +241,11 @@ describe('failover show', () => {
       type: 'marketing',
       priority: 'normal',
       outcomes: [
-        { rule: 2, source: 'routing.rules[2]', label: 'rule 3 (type: marketing, monthlyVolume: {"below":1000})', chain: ['smtp', 'mailgun'], when: 'monthly volume below 1000' },
-        { rule: null, source: 'failover.order', label: 'failover.order', chain: ['postmark', 'mailgun', 'smtp'], when: 'monthly volume 1000 or more' },
+        { rule: 3, source: 'routing.rules[2]', label: 'rule 3 (type: marketing, monthly volume below 1,000)', chain: ['smtp', 'mailgun'], when: 'monthly volume below 1,000' },
+        { rule: null, source: 'failover.order', label: 'failover.order', chain: ['postmark', 'mailgun', 'smtp'], when: 'monthly volume 1,000 or more' },
       ],
     });
-    expect(document.failoverOrderUsedFor).toEqual([{ type: 'marketing', priority: 'normal', when: 'monthly volume 1000 or more' }]);
+    expect(document.failoverOrderUsedFor).toEqual([{ type: 'marketing', priority: 'normal', when: 'monthly volume 1,000 or more' }]);
   });
 
   it('--json, with the chain defaulting to the providers in file order', async () => {

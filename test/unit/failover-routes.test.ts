@@ -17,7 +17,7 @@ describe('the chain each kind of message gets', () => {
     expect(outcomesOf(EXAMPLE_RULES)).toEqual({
       'transactional/normal': ['routing.rules[1] postmark>mailgun>smtp (always)'],
       'transactional/critical': ['routing.rules[0] postmark>mailgun>smtp (always)'],
-      'marketing/normal': ['routing.rules[2] smtp>mailgun (monthly volume below 1000)', 'routing.rules[3] mailgun>smtp (monthly volume 1000 or more)'],
+      'marketing/normal': ['routing.rules[2] smtp>mailgun (monthly volume below 1,000)', 'routing.rules[3] mailgun>smtp (monthly volume 1,000 or more)'],
       'marketing/critical': ['routing.rules[0] postmark>mailgun>smtp (always)'],
     });
     const summary = summariseRouting(EXAMPLE_RULES, ORDER, true);
@@ -32,16 +32,16 @@ describe('the chain each kind of message gets', () => {
       { when: { type: 'marketing', monthlyVolume: { atLeast: 50_000 } }, use: ['mailgun'] },
     ];
     expect(outcomesOf(rules)['marketing/normal']).toEqual([
-      'routing.rules[0] smtp (monthly volume below 1000)',
-      'routing.rules[1] mailgun (monthly volume 50000 or more)',
-      'failover.order mailgun>postmark>smtp (monthly volume from 1000 to below 50000)',
+      'routing.rules[0] smtp (monthly volume below 1,000)',
+      'routing.rules[1] mailgun (monthly volume 50,000 or more)',
+      'failover.order mailgun>postmark>smtp (monthly volume from 1,000 to below 50,000)',
     ]);
     const summary = summariseRouting(rules, ORDER, true);
     expect(summary.failoverOrderUsedFor).toEqual([
       { type: 'transactional', priority: 'normal', when: 'always' },
       { type: 'transactional', priority: 'critical', when: 'always' },
-      { type: 'marketing', priority: 'normal', when: 'monthly volume from 1000 to below 50000' },
-      { type: 'marketing', priority: 'critical', when: 'monthly volume from 1000 to below 50000' },
+      { type: 'marketing', priority: 'normal', when: 'monthly volume from 1,000 to below 50,000' },
+      { type: 'marketing', priority: 'critical', when: 'monthly volume from 1,000 to below 50,000' },
     ]);
     expect(orderIsShadowed(summary)).toBe(false);
   });
@@ -72,8 +72,8 @@ describe('the chain each kind of message gets', () => {
     expect(lines).toEqual([
       'transactional/normal    postmark → mailgun → smtp  rule 2 (type: transactional)',
       'transactional/critical  postmark → mailgun → smtp  rule 1 (priority: critical)',
-      'marketing/normal        smtp → mailgun             rule 3: monthly volume below 1000',
-      '                        mailgun → smtp             rule 4: monthly volume 1000 or more',
+      'marketing/normal        smtp → mailgun             rule 3: monthly volume below 1,000',
+      '                        mailgun → smtp             rule 4: monthly volume 1,000 or more',
       'marketing/critical      postmark → mailgun → smtp  rule 1 (priority: critical)',
     ]);
   });
