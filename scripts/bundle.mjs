@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Bundles the compiled CLI (dist/) into a few files in dist/bundle/: Node's ESM loader spends
+// Bundles the compiled CLI and the library entry (dist/) into a few files in dist/bundle/: Node's ESM loader spends
 // more time finding and compiling ~150 small modules (zod alone is 95) than running them. Commands
 // stay in their own chunks, loaded when used. The ESP SDKs, SQLite and the prompts stay outside,
 // imported from node_modules only by the commands that need them; cosmiconfig too, as it loads
@@ -10,7 +10,7 @@ import { build } from 'esbuild';
 // Chunk names carry content hashes: clear the old ones.
 rmSync('dist/bundle', { recursive: true, force: true });
 const result = await build({
-  entryPoints: ['dist/cli/main.js'],
+  entryPoints: { main: 'dist/cli/main.js', index: 'dist/lib/index.js' },
   outdir: 'dist/bundle',
   bundle: true,
   splitting: true,

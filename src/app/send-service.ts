@@ -1,5 +1,10 @@
+import type { Config } from '../config/validate.js';
+import { UserError } from '../core/errors.js';
 import type { Attempt } from '../core/failover.js';
 import type { EmailMessage } from '../core/message.js';
+import type { Route } from '../core/router.js';
+import { closestMatch } from '../core/suggest.js';
+import { assertFitsProviders } from '../providers/message-size.js';
 import type { Dispatch, Dispatcher } from './dispatcher.js';
 import { newLeaseOwner } from './lease-owner.js';
 import { queueCopyForRefused } from './refused-recipients.js';
@@ -37,6 +42,31 @@ export interface SendHooks {
   /** Another run sends the same message right now: this one waits for it. */
   onWait?: (holder: string) => void;
   onReleaseFailure?: (error: unknown) => void;
+}
+
+/**
+ * The route of a message about to be sent, checked: a forced provider must exist, and the
+ * message must fit the chain's providers (one that cannot take it is left out, or it stops here).
+ */
+export function routeMessage(dispatcher: Dispatcher, message: EmailMessage, options: { forceProvider?: string; forceProviderField?: string; noFailover?: boolean } = {}): Route {
+  const { config } = dispatcher;
+  assertCanRoute(config, options.forceProvider, options.forceProviderField);
+  const route = dispatcher.route(message, { forceProvider: options.forceProvider, noFailover: options.noFailover });
+  assertFitsProviders(message, route, config.providers);
+  return route;
+}
+
+/** Some provider is configured, and a forced one is one of them (checked before anything is opened). */
+export function assertCanRoute(config: Config, forceProvider: string | undefined, forceProviderField = 'provider'): void {
+  if (forceProvider) assertKnownProvider(config, forceProvider, forceProviderField);
+  if (Object.keys(config.providers).length === 0) throw new UserError('no providers configured', { hint: 'add postmark, mailgun or smtp under providers: in the config' });
+}
+
+export function assertKnownProvider(config: Config, name: string, field: string): void {
+  const known = Object.keys(config.providers);
+  if (known.includes(name)) return;
+  const suggestion = closestMatch(name, known);
+  throw new UserError(`${field}: unknown provider "${name}" (known: ${known.join(', ') || 'none configured'})`, { hint: suggestion ? `did you mean "${suggestion}"?` : 'add it under providers: in the config' });
 }
 
 /**

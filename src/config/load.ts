@@ -108,19 +108,28 @@ export async function loadConfig(options: LoadOptions = {}): Promise<Config> {
       'copy penguinmails.config.example.yaml to penguinmails.config.yaml, or pass --config <file>',
     );
   }
-  const { value, missing } = interpolateEnv(found.raw, options.env ?? process.env);
+  return configFromObject(found.raw, { ...options, filePath: found.filePath, baseDir: path.dirname(found.filePath) });
+}
+
+/**
+ * A config given as an object (the file's shape, `${VAR}`s included): the library's
+ * `createMailer({ config: {…} })`, and every file once parsed. Relative paths resolve from baseDir.
+ */
+export function configFromObject(raw: unknown, options: Pick<LoadOptions, 'env' | 'requireEnv' | 'warn'> & { filePath?: string; baseDir: string }): Config {
+  const label = options.filePath ?? 'config';
+  const { value, missing } = interpolateEnv(raw, options.env ?? process.env);
   // A provider's own secrets are needed only when a message goes through it (SPEC send): they are
   // checked against the route's chain (assertChainResolved), not here.
   const ofProvider = (path: string) => /^providers\.[^.[]+/.exec(path)?.[0].slice('providers.'.length);
   const needed = missing.filter((m) => ofProvider(m.path) === undefined);
   if (needed.length > 0 && options.requireEnv !== false) {
     const lines = needed.map((m) => `${m.path}: environment variable ${m.variable} is not set`);
-    throw new ConfigError(`config ${found.filePath}:\n  ${lines.join('\n  ')}`, `export ${needed[0].variable}=… before running penguinmails`);
+    throw new ConfigError(`config ${label}:\n  ${lines.join('\n  ')}`, `export ${needed[0].variable}=… before running penguinmails`);
   }
   if (options.requireEnv === false) {
-    for (const m of missing) options.warn?.(`config ${found.filePath}: ${m.path}: environment variable ${m.variable} is not set (a real send would stop here)`);
+    for (const m of missing) options.warn?.(`config ${label}: ${m.path}: environment variable ${m.variable} is not set (a real send would stop here)`);
   }
-  const config = validateConfig(value, { filePath: found.filePath, baseDir: path.dirname(found.filePath) });
+  const config = validateConfig(value, { filePath: options.filePath, baseDir: options.baseDir });
   for (const m of missing) {
     const provider = ofProvider(m.path);
     if (provider !== undefined) (config.unresolvedEnv[provider] ??= []).push(m);

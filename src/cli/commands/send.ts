@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Dispatcher } from '../../app/dispatcher.js';
-import { sendMessage, type SendReport } from '../../app/send-service.js';
+import { assertCanRoute, routeMessage, sendMessage, type SendReport } from '../../app/send-service.js';
 import { assertChainResolved } from '../../config/unresolved-env.js';
 import type { Config } from '../../config/validate.js';
 import { formatDuration } from '../../core/duration.js';
@@ -9,9 +9,8 @@ import { describeHealth } from '../../core/health.js';
 import { finalizeMessage, type EmailMessage } from '../../core/message.js';
 import type { Route } from '../../core/router.js';
 import { validateMessage } from '../../core/validate-message.js';
-import { assertFitsProviders } from '../../providers/message-size.js';
 import { composeDraft, parsePayload, type SendFlags } from '../compose.js';
-import { assertKnownProvider, loadCommandConfig, openStore } from '../context.js';
+import { loadCommandConfig, openStore } from '../context.js';
 import type { Output } from '../output.js';
 import { readTextInput } from '../read-input.js';
 import { renderAttempt } from '../render-attempts.js';
@@ -37,14 +36,13 @@ export async function run(options: Record<string, unknown>, output: Output, comm
   const { draft, forceProvider } = await composeDraft(flags, payload, config);
   validateMessage(draft);
   const message = finalizeMessage(draft);
-  if (forceProvider) assertKnownProvider(config, forceProvider, flags.provider ? '--provider' : 'payload.provider');
-  if (Object.keys(config.providers).length === 0) throw new UserError('no providers configured', { hint: 'add postmark, mailgun or smtp under providers: in the config' });
+  const forceProviderField = flags.provider ? '--provider' : 'payload.provider';
+  assertCanRoute(config, forceProvider, forceProviderField);
 
   const store = flags.dryRun ? undefined : await openStore(config);
   const dispatcher = new Dispatcher(config, store, { onAttempt: (attempt) => output.line(renderAttempt(output, attempt)) });
   try {
-    const route = dispatcher.route(message, { forceProvider, noFailover: flags.failover === false });
-    assertFitsProviders(message, route, config.providers);
+    const route = routeMessage(dispatcher, message, { forceProvider, forceProviderField, noFailover: flags.failover === false });
     output.detail(`route: ${route.chain.join(' → ')} (${route.source})`);
     for (const note of route.notes) output.detail(`note: ${note}`);
     if (store) for (const name of route.chain) output.detail(`health of ${name}: ${describeHealth(store.get(name), Date.now())}`);

@@ -1,0 +1,115 @@
+/**
+ * penguinmails as a library (SPEC "Programmatic use"): the same core as the CLI, no second
+ * implementation. Importing this module loads no ESP SDK, SQLite or YAML parser: each is loaded
+ * by the first call that needs it.
+ */
+import { estimateCostReport, resolveMix, type Volumes } from '../app/cost-report.js';
+import { Dispatcher } from '../app/dispatcher.js';
+import { checkPlatformBody, draftFromBody, type BodyProblem, type PlatformBodyInput } from '../app/platform-body.js';
+import { explainRouteFor, type RouteQuery } from '../app/route-report.js';
+import { routeMessage, sendMessage, type SendResult } from '../app/send-service.js';
+import { configFromObject, loadConfig } from '../config/load.js';
+import { assertChainResolved } from '../config/unresolved-env.js';
+import type { Config } from '../config/validate.js';
+import { UserError } from '../core/errors.js';
+import { finalizeMessage } from '../core/message.js';
+import { validateMessage } from '../core/validate-message.js';
+import { estimateJson } from '../cost/format.js';
+import { buildCostSetup, STRATEGIES, type StrategyName } from '../cost/model.js';
+import { openExistingStore, openStore } from '../store/open-store.js';
+import type { Store } from '../store/store.js';
+
+export type { SendResult, SendStatus } from '../app/send-service.js';
+export type { PlatformBodyInput as SendBody, BodyProblem } from '../app/platform-body.js';
+export type { RouteQuery } from '../app/route-report.js';
+export { UserError, ConfigError, MessageValidationError } from '../core/errors.js';
+
+export interface MailerOptions {
+  /** A config file path, or the config itself (the YAML's shape, `${VAR}`s allowed). Default: the CLI's discovery. */
+  config?: string | Record<string, unknown>;
+  /** Where discovery starts and an object config's relative paths (the outbox) resolve. Default: process.cwd(). */
+  cwd?: string;
+  /** Where `${VAR}` values come from. Default: process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface CostQuery extends Volumes {
+  /** One strategy, or all of them (default). */
+  strategy?: StrategyName | 'all';
+}
+
+export interface Mailer {
+  /** Sends one message (the platform API body). Never throws for a delivery outcome: read `status`. */
+  send(body: PlatformBodyInput): Promise<SendResult>;
+  /** Where a message would go and why: the `route explain --json` document. */
+  explainRoute(query?: RouteQuery): Promise<ReturnType<typeof routeDocument>>;
+  /** The month's cost per provider and strategy: the `cost estimate --json` document. */
+  estimateCost(query: CostQuery): Promise<ReturnType<typeof estimateJson>>;
+  /** Closes the outbox and the providers' connections. */
+  close(): Promise<void>;
+}
+
+/** An invalid body: each problem named by its JSON path (thrown by `send`). */
+export class InvalidBodyError extends UserError {
+  constructor(readonly details: BodyProblem[]) {
+    super(`invalid message body:\n  ${details.map((d) => `${d.path}: ${d.message}`).join('\n  ')}`, { hint: 'nothing was sent' });
+    this.name = 'InvalidBodyError';
+  }
+}
+
+function routeDocument(explanation: ReturnType<typeof explainRouteFor>) {
+  return { status: 'ok' as const, currency: 'USD' as const, ...explanation };
+}
+
+export async function createMailer(options: MailerOptions = {}): Promise<Mailer> {
+  const cwd = options.cwd ?? process.cwd();
+  const config: Config =
+    typeof options.config === 'object' && options.config !== null
+      ? configFromObject(options.config, { baseDir: cwd, env: options.env })
+      : await loadConfig({ configPath: options.config, cwd, env: options.env });
+  let store: Store | undefined;
+  let dispatcher: Dispatcher | undefined;
+  let closed = false;
+  const open = async (): Promise<Dispatcher> => {
+    if (closed) throw new UserError('this mailer is closed', { hint: 'create another with createMailer()' });
+    store ??= await openStore(config);
+    dispatcher ??= new Dispatcher(config, store);
+    return dispatcher;
+  };
+
+  return {
+    async send(body) {
+      const checked = checkPlatformBody(body);
+      if (!checked.ok) throw new InvalidBodyError(checked.problems);
+      const draft = draftFromBody(checked.body, config.defaults);
+      validateMessage(draft);
+      const message = finalizeMessage(draft);
+      const sender = await open();
+      const route = routeMessage(sender, message, { forceProvider: checked.body.provider, forceProviderField: 'provider' });
+      assertChainResolved(config, route.chain);
+      return (await sendMessage(sender, message, route.chain)).result;
+    },
+    async explainRoute(query = {}) {
+      // An explanation creates no file: the ledger and health are read only if a send made them.
+      const readOnly = store ?? (await openExistingStore(config));
+      try {
+        return routeDocument(explainRouteFor(config, readOnly, query));
+      } finally {
+        if (readOnly !== store) readOnly?.close();
+      }
+    },
+    async estimateCost(query) {
+      const strategy = query.strategy ?? 'all';
+      const shown = strategy === 'all' ? STRATEGIES : [strategy];
+      const setup = buildCostSetup(config);
+      const { result, context } = estimateCostReport(setup, resolveMix(query, config.defaults.type), shown);
+      return estimateJson(result, context);
+    },
+    async close() {
+      closed = true;
+      await dispatcher?.close();
+      store?.close();
+    },
+  };
+}
+
