@@ -34,3 +34,20 @@ describe('errors say what to do', () => {
     expect(screen).toContain('reading --payload from the terminal');
   });
 });
+
+describe('suggested commands carry the --config the user gave', () => {
+  it('queue show of an unknown id suggests queue list with the same --config', async () => {
+    const { configPath } = writeTestConfig();
+    await runCli(['send', '--config', configPath, '--to', 'a@example.com', '--subject', 'S', '--text', 't'], { env: TEST_ENV });
+    const result = await runCli(['queue', 'show', '999', '--config', configPath, '--json']);
+    expect(result.code).toBe(2);
+    expect(result.json().hint).toBe(`\`penguinmails queue list --config ${configPath}\` shows the ids`);
+  });
+
+  it('a message left in the outbox names queue retry with the same --config', async () => {
+    const { configPath } = writeTestConfig({ order: ['postmark'], attempts: 1 });
+    const result = await runCli(['send', '--config', configPath, '--to', 'a@example.com', '--subject', 'S', '--text', 't'], { env: TEST_ENV });
+    expect(result.code).toBe(4);
+    expect(result.stderr).toContain(`penguinmails queue retry 1 --config ${configPath}`);
+  });
+});

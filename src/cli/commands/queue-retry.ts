@@ -4,12 +4,13 @@ import { retryOutboxEntries } from '../../app/retry-outbox.js';
 import { ExitCode, UserError } from '../../core/errors.js';
 import { loadCommandConfig, openStore } from '../context.js';
 import type { Output } from '../output.js';
+import { suggestCommand } from '../suggest-command.js';
 import { parseCount } from '../read-input.js';
 import { renderAttempt } from '../render-attempts.js';
 
 export async function run(options: Record<string, unknown>, output: Output, _command: Command, args: string[]): Promise<number> {
   const [idText] = args;
-  if (!idText && !options.all) throw new UserError('queue retry: give an outbox id or --all', { hint: 'penguinmails queue list shows the ids' });
+  if (!idText && !options.all) throw new UserError('queue retry: give an outbox id or --all', { hint: `\`${suggestCommand('queue list', options)}\` shows the ids` });
   if (idText && options.all) throw new UserError('queue retry: give an id or --all, not both');
   const config = await loadCommandConfig(options, { requireEnv: true });
   const store = await openStore(config);
@@ -21,13 +22,13 @@ export async function run(options: Record<string, unknown>, output: Output, _com
     const ambiguousLeft = options.force ? [] : open.filter((e) => e.status === 'ambiguous').map((e) => e.id);
     if (idText) {
       const entry = store.getEntry(ids[0]);
-      if (!entry) throw new UserError(`queue retry: no outbox entry #${ids[0]}`, { hint: 'penguinmails queue list shows the ids' });
+      if (!entry) throw new UserError(`queue retry: no outbox entry #${ids[0]}`, { hint: `\`${suggestCommand('queue list', options)}\` shows the ids` });
       if (entry.status === 'dropped') throw new UserError(`queue retry: #${ids[0]} was dropped`, { hint: 'a dropped message is not sent again; send it anew if it is still wanted' });
     }
     const results = await retryOutboxEntries(dispatcher, ids, { force: Boolean(options.force) });
     if (ambiguousLeft.length) {
       const which = ambiguousLeft.slice(0, 10).map((id) => `#${id}`).join(', ') + (ambiguousLeft.length > 10 ? ', …' : '');
-      output.warn(`left alone: ${ambiguousLeft.length} ambiguous entr${ambiguousLeft.length === 1 ? 'y' : 'ies'} (${which}) that may have been delivered; check, then \`queue retry <id> --force\` sends one anyway`);
+      output.warn(`left alone: ${ambiguousLeft.length} ambiguous entr${ambiguousLeft.length === 1 ? 'y' : 'ies'} (${which}) that may have been delivered; check, then \`${suggestCommand('queue retry <id> --force', options)}\` sends one anyway`);
     }
     if (output.json) output.emitJson({ results, ...(ambiguousLeft.length ? { ambiguousLeft } : {}) });
     else {

@@ -2,12 +2,13 @@ import type { Command } from 'commander';
 import { ExitCode, UserError } from '../../core/errors.js';
 import { withOutboxEntry } from '../context.js';
 import type { Output } from '../output.js';
+import { suggestCommand } from '../suggest-command.js';
 import { renderAttempt } from '../render-attempts.js';
 
 export async function run(options: Record<string, unknown>, output: Output, _command: Command, args: string[]): Promise<number> {
   return withOutboxEntry(options, args[0], (store, id) => {
     const entry = store.getEntry(id);
-    if (!entry) throw new UserError(`no outbox entry #${id}`, { hint: 'penguinmails queue list shows the ids' });
+    if (!entry) throw new UserError(`no outbox entry #${id}`, { hint: `\`${suggestCommand('queue list', options)}\` shows the ids` });
     if (output.json) {
       output.emitJson(entry);
       return ExitCode.ok;
