@@ -1,3 +1,4 @@
+import { bulkResumeMs } from '../core/idempotency.js';
 import { bulkRecipientKey, recipientDigest } from '../core/bulk-key.js';
 import { ProviderError, UserError } from '../core/errors.js';
 import { retryWait } from '../core/failover.js';
@@ -128,6 +129,14 @@ export class BulkSender {
     return this.options.template.idempotencyKey;
   }
 
+  /**
+   * Deliveries of this message older than this do not make a rerun skip their recipients: the same
+   * list with the same content weeks later is a new mailing (at least 7 days, see bulkResumeMs).
+   */
+  private get resumeSince(): number {
+    return this.dispatcher.now() - bulkResumeMs(this.options.template, this.dispatcher.config.idempotency);
+  }
+
   /** Stops taking new recipients (Ctrl-C): calls under way finish, the ledger is written. */
   stop(): void {
     this.stopRequested = true;
@@ -154,7 +163,7 @@ export class BulkSender {
   private async runWithLock(rows: AsyncIterable<RecipientRow[]>): Promise<BulkStats> {
     // Batches of this message that an earlier run left in flight: that run died, their fate is unknown.
     this.inDoubt = this.store.inFlightOf(this.runKey);
-    this.store.forEachBulkDeliveredDigest(this.runKey, (digest) => this.deliveredEarlier.add(digest));
+    this.store.forEachBulkDeliveredDigest(this.runKey, this.resumeSince, (digest) => this.deliveredEarlier.add(digest));
     // Only bulk runs of this message write keys under its key, and this run holds its lock: when
     // none is in the store now, none of the recipients it reads can turn up there on their own.
     this.lookUpEachBatch = this.store.hasSingleRecordsUnder(this.runKey);
@@ -232,7 +241,7 @@ export class BulkSender {
     // Outbox first, ledger second: a concurrent `queue retry` records the delivery before it
     // closes the entry, so this order cannot miss a message that moves between the two.
     const inOutbox = this.lookUpEachBatch ? this.store.outboxEntriesAmong(keys) : new Map<string, { id: number; status: string }>();
-    const deliveredAlone = this.lookUpEachBatch ? this.store.deliveredAmong(keys) : new Set<string>();
+    const deliveredAlone = this.lookUpEachBatch ? this.store.deliveredAmong(keys, this.resumeSince) : new Set<string>();
     const resolvedInDoubt = new Map<number, Set<string>>();
     const sort = () =>
       recipients.filter((recipient) => {

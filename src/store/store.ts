@@ -127,10 +127,10 @@ export class Store implements HealthBook {
 
   /**
    * Visits the recipient digest of every recipient delivered by the bulk runs of one message (see
-   * bulkRecipientKey), one batch row at a time.
+   * bulkRecipientKey) since a time, one batch row at a time.
    */
-  forEachBulkDeliveredDigest(runKey: string, visit: (digest: string) => void): void {
-    for (const row of this.sql('SELECT keys_json FROM bulk_deliveries WHERE run_key = ?').iterate(runKey) as IterableIterator<{ keys_json: string }>) {
+  forEachBulkDeliveredDigest(runKey: string, since: number, visit: (digest: string) => void): void {
+    for (const row of this.sql('SELECT keys_json FROM bulk_deliveries WHERE run_key = ? AND delivered_at >= ?').iterate(runKey, since) as IterableIterator<{ keys_json: string }>) {
       for (const stored of JSON.parse(row.keys_json) as string[]) visit(digestOf(stored));
     }
   }
@@ -191,9 +191,9 @@ export class Store implements HealthBook {
     return Boolean(delivered || queued);
   }
 
-  /** Which of these keys were delivered already (one query for a whole batch). */
-  deliveredAmong(keys: string[]): Set<string> {
-    const rows = this.sql('SELECT idempotency_key AS key FROM deliveries WHERE idempotency_key IN (SELECT value FROM json_each(?))').all(JSON.stringify(keys)) as { key: string }[];
+  /** Which of these keys were delivered since a time (one query for a whole batch). */
+  deliveredAmong(keys: string[], since: number): Set<string> {
+    const rows = this.sql('SELECT idempotency_key AS key FROM deliveries WHERE delivered_at >= ? AND idempotency_key IN (SELECT value FROM json_each(?))').all(since, JSON.stringify(keys)) as { key: string }[];
     return new Set(rows.map((r) => r.key));
   }
 

@@ -12,7 +12,7 @@ const stores: Store[] = [];
 
 function deliveredDigests(store: Store, runKey: string): string[] {
   const found: string[] = [];
-  store.forEachBulkDeliveredDigest(runKey, (digest) => found.push(digest));
+  store.forEachBulkDeliveredDigest(runKey, 0, (digest) => found.push(digest));
   return found;
 }
 
