@@ -1,11 +1,10 @@
 import { bulkResumeMs } from '../core/idempotency.js';
 import { bulkRecipientKey, recipientDigest } from '../core/bulk-key.js';
 import { ProviderError, UserError } from '../core/errors.js';
-import { retryWait } from '../core/failover.js';
-import { circuitState, recordFailure, recordSuccess, successWorthRecording } from '../core/health.js';
+import { runChain, type ItemAnswer } from '../core/chain-runner.js';
 import { personalise } from '../core/merge.js';
 import type { EmailMessage } from '../core/message.js';
-import type { BulkItemResult, BulkRecipient } from '../providers/provider.js';
+import type { BulkRecipient, RecipientStatus } from '../core/provider-port.js';
 import { BoundedDigestSet } from '../bulk/bounded-digest-set.js';
 import type { RecipientRow } from '../bulk/recipient-source.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -180,7 +179,7 @@ export class BulkSender {
         chunk = rest;
         // Waiting for a slot can outlast a Ctrl-C: a batch not yet started then stays for the rerun.
         await slots.run(async () => {
-          if (!this.stopRequested) await this.deliverChunk(batch, 0);
+          if (!this.stopRequested) await this.deliverChunk(batch, this.options.chain);
         });
         // Lets the call just started reach its socket before rows are read again: the SDK gets
         // there through a chain of promise steps, which row parsing would otherwise hold up.
@@ -286,42 +285,109 @@ export class BulkSender {
     return personalise(this.options.template, recipient);
   }
 
-  /** `whyNot`: what each provider tried before for these recipients answered. */
-  private async deliverChunk(recipients: Pending[], providerIndex: number, whyNot: string[] = []): Promise<void> {
-    const { chain } = this.options;
-    if (providerIndex >= chain.length) {
-      this.queueAll(recipients, `every provider failed for this batch${whyNot.length ? ` (${whyNot.join('; ')})` : ''}`, 'pending');
-      return;
+  /**
+   * One batch through the chain runner (the same failover engine as a single message): each call
+   * is one provider batch call, recorded in flight before it goes out and in the ledger after.
+   */
+  private async deliverChunk(recipients: Pending[], chain: string[]): Promise<void> {
+    const openBatches = new Set<number>();
+    const { failover } = this.dispatcher.config;
+    const outcome = await runChain<Pending, string>(recipients, chain, { ...failover.retry, resendAmbiguous: failover.resendAmbiguous }, {
+      call: (name, items) => this.callProvider(name, items, openBatches),
+      now: this.dispatcher.now,
+      // A 429's pause holds every call to that provider; other retries wait on their own.
+      wait: async (name, ms, rateLimited) => (rateLimited ? this.gateOf(name).pause(ms) : this.sleep(ms)),
+      health: { book: this.store, policy: failover.health },
+      skipReason: (name) => {
+        const limited = this.rateLimitedUntil.get(name);
+        return limited && limited.until > this.dispatcher.now() ? limited.reason : undefined;
+      },
+      onRetryAfterTooLong: (name, retryAfterMs, reason) => this.rateLimitedUntil.set(name, { until: this.dispatcher.now() + retryAfterMs, reason }),
+      // A retry, or the end of a rate-limit pause, after Ctrl-C: no new call (the rerun sends these).
+      beforeCall: async (name) => {
+        await this.gateOf(name).wait();
+        return !this.stopRequested;
+      },
+    });
+    for (const { provider } of outcome.delivered) {
+      this.stats.delivered++;
+      this.byProvider(provider).delivered++;
     }
-    const name = chain[providerIndex];
-    const health = this.store.get(name);
-    const allDown = chain.slice(providerIndex).every((n) => circuitState(this.store.get(n), this.dispatcher.now()) === 'open');
-    if (circuitState(health, this.dispatcher.now()) === 'open' && !allDown) return this.deliverChunk(recipients, providerIndex + 1, [...whyNot, `${name}: marked down`]);
-    const rateLimited = this.rateLimitedUntil.get(name);
-    if (rateLimited && rateLimited.until > this.dispatcher.now()) return this.deliverChunk(recipients, providerIndex + 1, [...whyNot, rateLimited.reason]);
-
-    const size = this.batchSizeFor(name);
-    for (let start = 0; start < recipients.length; start += size) {
-      const part = recipients.slice(start, start + size);
-      // Recorded before the call: if this process dies now, a later run knows these are in doubt.
-      const batchId = this.store.markInFlight(this.runKey, part.map((r) => r.digest), this.owner, name, this.dispatcher.now());
-      const verdict = await this.callWithRetries(name, part);
-      if (verdict.kind === 'results') {
-        await this.settle(name, providerIndex, part, verdict.results, batchId);
-      } else if (verdict.kind === 'stopped') {
-        // Ctrl-C before this call went out: nothing was sent, the rerun sends these.
-        this.store.settleInFlight(batchId);
-      } else if (verdict.kind === 'next-provider') {
-        this.store.settleInFlight(batchId);
-        await this.deliverChunk(part, providerIndex + 1, [...whyNot, verdict.reason]);
-      } else if (verdict.kind === 'ambiguous') {
-        this.queueAll(part, verdict.reason, 'ambiguous');
-        this.store.settleInFlight(batchId);
-      } else {
-        await this.deliverEachOnItsOwn(part.map((recipient) => ({ recipient, chain: chain.slice(providerIndex) })));
-        this.store.settleInFlight(batchId);
+    const alone: { recipient: Pending; chain: string[] }[] = [];
+    for (const { item, provider, error, wholeCall } of outcome.rejected) {
+      // A whole batch refused does not say which recipient was at fault: each is tried on its own.
+      if (wholeCall) alone.push({ recipient: item, chain: chain.slice(chain.indexOf(provider)) });
+      else {
+        this.byProvider(provider).rejected++;
+        this.fail({ line: item.line, email: item.email, outcome: 'rejected', reason: `${provider}: ${error.message}` });
       }
     }
+    for (const { item, provider, error } of outcome.ambiguous) this.queueAll([item], `${provider}: ${error.message}`, 'ambiguous');
+    if (outcome.undelivered.length) this.queueAll(outcome.undelivered, `every provider failed for this batch${outcome.reasons.length ? ` (${outcome.reasons.join('; ')})` : ''}`, 'pending');
+    this.progress();
+    // Their fate is recorded now (ledger, outbox): the in-flight records can go.
+    if (openBatches.size) {
+      this.flushLedger();
+      for (const batchId of openBatches) this.store.settleInFlight(batchId);
+    }
+    await this.deliverEachOnItsOwn(alone);
+  }
+
+  /**
+   * One provider's call(s) for these recipients, in batches of its size. Each batch is marked in
+   * flight before it goes out (if this process dies, a later run knows these are in doubt); what
+   * it accepted is buffered for the ledger. A batch that failed whole fails each of its recipients
+   * when there were several batches; one batch throws, as one call.
+   */
+  private async callProvider(name: string, recipients: Pending[], openBatches: Set<number>): Promise<ItemAnswer<string>[]> {
+    const provider = this.dispatcher.provider(name);
+    const size = this.batchSizeFor(name);
+    const answers: ItemAnswer<string>[] = [];
+    for (let start = 0; start < recipients.length; start += size) {
+      const part = recipients.slice(start, start + size);
+      if (start > 0) await this.gateOf(name).wait();
+      const batchId = this.store.markInFlight(this.runKey, part.map((r) => r.digest), this.owner, name, this.dispatcher.now());
+      this.stats.calls[name] = (this.stats.calls[name] ?? 0) + 1;
+      let statuses: RecipientStatus[];
+      try {
+        statuses = await provider.sendBulk(this.options.template, part);
+      } catch (error) {
+        // Nothing was accepted; a timeout keeps its record until the recipients wait as ambiguous.
+        if (error instanceof ProviderError && error.errorClass === 'ambiguous') openBatches.add(batchId);
+        else this.store.settleInFlight(batchId);
+        if (recipients.length <= size || !(error instanceof ProviderError)) throw error;
+        answers.push(...part.map(() => ({ ok: false as const, error })));
+        continue;
+      }
+      this.bufferAccepted(name, part, statuses, batchId, openBatches);
+      answers.push(...statuses.map((status): ItemAnswer<string> => (status.accepted ? { ok: true, value: status.messageId } : { ok: false, error: status.error })));
+    }
+    return answers;
+  }
+
+  /** The accepted recipients of one batch go to the ledger buffer; the in-flight record keeps those still undecided. */
+  private bufferAccepted(name: string, part: Pending[], statuses: RecipientStatus[], batchId: number, openBatches: Set<number>): void {
+    const digests: string[] = [];
+    const messageIds: string[] = [];
+    const stillOpen: string[] = [];
+    statuses.forEach((status, i) => {
+      if (status.accepted) {
+        digests.push(part[i].digest);
+        messageIds.push(status.messageId);
+      } else if (status.error.errorClass === 'ambiguous') stillOpen.push(part[i].digest);
+    });
+    if (digests.length === 0 && stillOpen.length === 0) {
+      this.store.settleInFlight(batchId);
+      return;
+    }
+    if (stillOpen.length) openBatches.add(batchId);
+    this.ledgerBuffer.push({ provider: name, digests, messageIds, batchId, stillOpen });
+    this.ledgerRows += digests.length;
+    if (this.ledgerRows >= LEDGER_FLUSH_ROWS || Date.now() - this.lastLedgerFlush >= LEDGER_FLUSH_MS) this.flushLedger();
+  }
+
+  private byProvider(name: string): { delivered: number; rejected: number } {
+    return (this.stats.byProvider[name] ??= { delivered: 0, rejected: 0 });
   }
 
   private gateOf(providerName: string): RateGate {
@@ -335,100 +401,15 @@ export class BulkSender {
   }
 
   /**
-   * One batch call, retried per the policy. A 429 is one of the tries: its pause holds every call
-   * to the provider, and a Retry-After beyond the cap moves the batch on at once (later batches
-   * skip the provider until then) instead of waiting.
-   */
-  private async callWithRetries(name: string, part: Pending[]): Promise<{ kind: 'results'; results: BulkItemResult[] } | { kind: 'stopped' } | { kind: 'next-provider' | 'one-by-one' | 'ambiguous'; reason: string }> {
-    const provider = this.dispatcher.provider(name);
-    const { attempts, delayMs, maxRetryAfterMs } = this.dispatcher.config.failover.retry;
-    const policy = this.dispatcher.config.failover.health;
-    let lastError = '';
-    for (let tryNumber = 1; tryNumber <= attempts; tryNumber++) {
-      await this.gateOf(name).wait();
-      // A retry, or the end of a rate-limit pause, after Ctrl-C: no new call.
-      if (this.stopRequested) return { kind: 'stopped' };
-      this.stats.calls[name] = (this.stats.calls[name] ?? 0) + 1;
-      try {
-        const results = await provider.sendBulk(this.options.template, part);
-        const health = this.store.get(name);
-        if (successWorthRecording(health, this.dispatcher.now())) this.store.put(recordSuccess(health, name, this.dispatcher.now()));
-        return { kind: 'results', results };
-      } catch (error) {
-        if (!(error instanceof ProviderError)) throw error;
-        if (error.errorClass === 'ambiguous') return { kind: 'ambiguous', reason: `${name}: ${error.message}` };
-        if (error.httpStatus === 429) {
-          const wait = retryWait(error.retryAfterMs, { delayMs, maxRetryAfterMs });
-          if (wait.giveUp) {
-            const reason = `${name}: ${error.message} (${wait.note})`;
-            this.rateLimitedUntil.set(name, { until: this.dispatcher.now() + error.retryAfterMs!, reason });
-            return { kind: 'next-provider', reason };
-          }
-          lastError = error.message;
-          if (tryNumber < attempts) this.gateOf(name).pause(wait.ms);
-          continue;
-        }
-        if (error.errorClass === 'permanent') return { kind: 'one-by-one', reason: error.message };
-        this.store.put(recordFailure(this.store.get(name), name, error.message, this.dispatcher.now(), policy));
-        if (error.errorClass === 'provider-unusable') return { kind: 'next-provider', reason: `${name}: ${error.message}` };
-        lastError = error.message;
-        if (tryNumber < attempts) await this.sleep(delayMs);
-      }
-    }
-    return { kind: 'next-provider', reason: `${name} failed ${attempts} time(s)${lastError ? `, last: ${lastError}` : ''}` };
-  }
-
-  private async settle(name: string, providerIndex: number, part: Pending[], results: BulkItemResult[], batchId: number): Promise<void> {
-    const digests: string[] = [];
-    const messageIds: string[] = [];
-    const retryOnTheirOwn: { recipient: Pending; chain: string[] }[] = [];
-    // The provider cannot take these at all (e.g. an unconfirmed sender): the next one gets them as a batch.
-    const forNextProvider: Pending[] = [];
-    let unusableReason = '';
-    const byProvider = (this.stats.byProvider[name] ??= { delivered: 0, rejected: 0 });
-    results.forEach((result, i) => {
-      const recipient = part[i];
-      if (result.ok) {
-        digests.push(recipient.digest);
-        messageIds.push(result.messageId);
-        return;
-      }
-      const { errorClass } = result.error;
-      if (errorClass === 'permanent') {
-        byProvider.rejected++;
-        this.fail({ line: recipient.line, email: recipient.email, outcome: 'rejected', reason: `${name}: ${result.error.message}` });
-      } else if (errorClass === 'ambiguous') {
-        this.queueAll([recipient], `${name}: ${result.error.message}`, 'ambiguous');
-      } else if (errorClass === 'provider-unusable') {
-        forNextProvider.push(recipient);
-        unusableReason = `${name}: ${result.error.message}`;
-      } else {
-        retryOnTheirOwn.push({ recipient, chain: this.options.chain.slice(providerIndex) });
-      }
-    });
-    const stillOpen = [...retryOnTheirOwn.map(({ recipient }) => recipient.digest), ...forNextProvider.map((recipient) => recipient.digest)];
-    this.ledgerBuffer.push({ provider: name, digests, messageIds, batchId, stillOpen });
-    this.ledgerRows += digests.length;
-    if (stillOpen.length || this.ledgerRows >= LEDGER_FLUSH_ROWS || Date.now() - this.lastLedgerFlush >= LEDGER_FLUSH_MS) this.flushLedger();
-    byProvider.delivered += digests.length;
-    this.stats.delivered += digests.length;
-    this.progress();
-    await Promise.all([this.deliverEachOnItsOwn(retryOnTheirOwn), forNextProvider.length ? this.deliverChunk(forNextProvider, providerIndex + 1, [unusableReason]) : undefined]);
-    if (stillOpen.length) this.store.settleInFlight(batchId);
-  }
-
-  /**
-   * Recipients a batch did not deliver, each through the single-message engine: at most
-   * --concurrency calls at once across the run (a thousand at once would meet a rate limit, or
-   * time out into "ambiguous"), each after any rate-limit pause. After Ctrl-C none starts: those
-   * were not sent, and the rerun sends them.
+   * Recipients a whole-batch refusal covered, each on its own: at most --concurrency calls at once
+   * across the run (a thousand at once would meet a rate limit, or time out into "ambiguous").
+   * After Ctrl-C none starts: those were not sent, and the rerun sends them.
    */
   private async deliverEachOnItsOwn(items: { recipient: Pending; chain: string[] }[]): Promise<void> {
     await Promise.all(
       items.map(({ recipient, chain }) =>
         this.singleCalls.use(async () => {
-          if (chain.length) await this.gateOf(chain[0]).wait();
-          if (!this.stopRequested) await this.deliverOne(recipient, chain);
+          if (!this.stopRequested) await this.deliverChunk([recipient], chain);
         }),
       ),
     );
@@ -447,29 +428,6 @@ export class BulkSender {
         this.store.settleInFlight(entry.batchId, entry.stillOpen);
       }
     });
-  }
-
-  /** One recipient through the single-message engine (retries, failover, outbox). */
-  private async deliverOne(recipient: Pending, chain: string[]): Promise<void> {
-    const message = this.personal(recipient);
-    if (chain.length === 0) {
-      this.queueAll([recipient], 'no provider left in the chain', 'pending');
-      return;
-    }
-    // The ledger was checked for this recipient when the run took it.
-    const outcome = await this.dispatcher.deliver(message, chain, { ledgerChecked: true });
-    for (const attempt of outcome.attempts) if (attempt.outcome !== 'skipped') this.stats.calls[attempt.provider] = (this.stats.calls[attempt.provider] ?? 0) + 1;
-    if (outcome.status === 'delivered') {
-      this.stats.delivered++;
-      (this.stats.byProvider[outcome.provider!] ??= { delivered: 0, rejected: 0 }).delivered++;
-    } else if (outcome.status === 'rejected') {
-      (this.stats.byProvider[outcome.provider!] ??= { delivered: 0, rejected: 0 }).rejected++;
-      this.fail({ line: recipient.line, email: recipient.email, outcome: 'rejected', reason: outcome.reason ?? 'rejected' });
-    } else {
-      const outboxId = this.store.enqueue(message, chain, outcome.ambiguous ? 'ambiguous' : 'pending', outcome.reason ?? 'not delivered', outcome.attempts, this.dispatcher.now());
-      this.fail({ line: recipient.line, email: recipient.email, outcome: 'queued', reason: outcome.reason ?? 'not delivered', outboxId });
-    }
-    this.progress();
   }
 
   private queueAll(recipients: Pending[], reason: string, status: 'pending' | 'ambiguous'): void {

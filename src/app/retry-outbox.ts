@@ -1,7 +1,8 @@
 import type { Attempt } from '../core/failover.js';
 import { isRepeatDelivery } from '../core/idempotency.js';
 import type { OutboxEntry } from '../store/store.js';
-import type { RefusedRecipient } from '../providers/provider.js';
+import type { RecipientStatus } from '../core/provider-port.js';
+import { describeRefusal } from '../core/refused.js';
 import { queueCopyForRefused } from './refused-recipients.js';
 import type { Dispatcher } from './dispatcher.js';
 import { isLeaseOwnerAlive, newLeaseOwner } from './lease-owner.js';
@@ -14,7 +15,7 @@ export interface RetryResult {
   reason?: string;
   attempts: Attempt[];
   /** Delivered, but these recipients were refused. */
-  refused?: RefusedRecipient[];
+  refused?: RecipientStatus[];
   /** The outbox entry holding a copy for the recipients refused only for now. */
   retryCopyId?: number;
 }
@@ -52,7 +53,7 @@ export async function retryOutboxEntries(dispatcher: Dispatcher, ids: number[], 
     let reason = outcome.duplicateOf ? `already delivered by ${outcome.duplicateOf.provider} (${outcome.duplicateOf.messageId}); not sent again` : (outcome.reason ?? null);
     let retryCopyId: number | undefined;
     if (outcome.refused) {
-      const refusedText = outcome.refused.map((r) => `${r.address} (${r.permanent ? 'for good' : 'for now'}: ${r.reason})`).join(', ');
+      const refusedText = outcome.refused.map(describeRefusal).map((r) => `${r!.address} (${r!.permanent ? 'for good' : 'for now'}: ${r!.reason})`).join(', ');
       retryCopyId = queueCopyForRefused(store, entry.message, outcome.refused, chain, outcome.provider!, dispatcher.now()).retryCopyId;
       reason = `delivered, but ${outcome.provider} refused ${refusedText}${retryCopyId ? `; a copy for those refused for now waits as #${retryCopyId}` : ''}`;
     }

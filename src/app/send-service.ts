@@ -2,6 +2,7 @@ import type { Config } from '../config/validate.js';
 import { UserError } from '../core/errors.js';
 import type { Attempt } from '../core/failover.js';
 import type { EmailMessage } from '../core/message.js';
+import { describeRefusal } from '../core/refused.js';
 import type { Route } from '../core/router.js';
 import { closestMatch } from '../core/suggest.js';
 import { assertFitsProviders } from '../providers/message-size.js';
@@ -161,7 +162,7 @@ async function retryWaitingEntry(dispatcher: Dispatcher, message: EmailMessage, 
       idempotencyKey: message.idempotencyKey,
       reason: retry.reason ?? null,
       ...(ambiguous ? { ambiguous: true as const } : {}),
-      ...(retry.refused ? { refused: retry.refused.map((r) => ({ address: r.address, reason: r.reason, permanent: r.permanent })) } : {}),
+      ...(retry.refused ? { refused: retry.refused.flatMap((r) => describeRefusal(r) ?? []) } : {}),
       retriedEntry: { id: waiting.id, status: waiting.status },
     },
   };

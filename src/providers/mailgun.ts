@@ -6,7 +6,7 @@ import { baseUrlSchema, commonProviderFields } from './common-config.js';
 import { CONNECT_TIMEOUT, HttpTransport, type TransportResponse } from './http-transport.js';
 import { bulkRecipientKey } from '../core/bulk-key.js';
 import { escapeHtml, MERGE_FIELD, mergeValue, oneLine } from '../core/merge.js';
-import { IDEMPOTENCY_HEADER, type BulkItemResult, type BulkRecipient, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
+import { IDEMPOTENCY_HEADER, type BulkRecipient, type RecipientStatus, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
 
 const configSchema = z.strictObject({
   type: z.literal('mailgun'),
@@ -198,9 +198,9 @@ class MailgunProvider implements Provider {
    * One call with `recipient-variables`: Mailgun sends each To its own copy. It answers with one id
    * for the whole call; per-recipient rejections only show up later in events.
    */
-  async sendBulk(template: EmailMessage, recipients: BulkRecipient[]): Promise<BulkItemResult[]> {
+  async sendBulk(template: EmailMessage, recipients: BulkRecipient[]): Promise<RecipientStatus[]> {
     const id = await this.post(this.bulkForm(template, recipients));
-    return recipients.map((r) => ({ email: r.email, ok: true, messageId: id }));
+    return recipients.map((r) => ({ address: r.email, accepted: true, messageId: id }));
   }
 
   private bulkForm(template: EmailMessage, recipients: BulkRecipient[]): MailgunForm {

@@ -7,7 +7,7 @@ import { baseUrlSchema, commonProviderFields } from './common-config.js';
 import { personaliserFor } from '../core/merge.js';
 import { bulkRecipientKey } from '../core/bulk-key.js';
 import { CONNECT_TIMEOUT, HttpTransport, type TransportRequest } from './http-transport.js';
-import { IDEMPOTENCY_HEADER, type RefusedRecipient, type BulkItemResult, type BulkRecipient, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
+import { IDEMPOTENCY_HEADER, type BulkRecipient, type RecipientStatus, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
 
 const configSchema = z.strictObject({
   type: z.literal('postmark'),
@@ -91,10 +91,11 @@ function withAddressing(shared: SharedFields, message: Addressing): PostmarkEmai
 }
 
 /** "Message OK, but will not deliver to these inactive addresses: a@x.com, b@y.com." → those, refused for good. */
-export function inactiveRecipients(message: string): RefusedRecipient[] {
+export function inactiveRecipients(message: string, provider: string): RecipientStatus[] {
   const match = /inactive addresses:\s*(.+?)\.?\s*$/i.exec(message);
   if (!match) return [];
-  return match[1].split(',').map((address) => ({ address: address.trim(), permanent: true, reason: 'inactive recipient (hard bounce, spam complaint or manual suppression)' }));
+  const error = new ProviderError('inactive recipient (hard bounce, spam complaint or manual suppression)', { provider, errorClass: 'permanent', code: INACTIVE_RECIPIENT_CODE });
+  return match[1].split(',').map((address) => ({ address: address.trim(), accepted: false, error }));
 }
 
 interface PostmarkErrorShape {
@@ -112,6 +113,8 @@ interface TransportInsight {
 
 const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', CONNECT_TIMEOUT, 'UND_ERR_CONNECT_TIMEOUT']);
 const MAINTENANCE_ERROR_CODE = 100;
+/** An inactive (suppressed) recipient: refused for good, never routed round. */
+const INACTIVE_RECIPIENT_CODE = 406;
 const SENDER_PROBLEM = /sender signature|from address|'from'|from field|signature/i;
 
 export function classifyPostmarkError(error: PostmarkErrorShape, insight: TransportInsight = {}): { errorClass: ErrorClass; detail: string } {
@@ -128,7 +131,7 @@ export function classifyPostmarkError(error: PostmarkErrorShape, insight: Transp
   }
   if (statusCode === 401) return { errorClass: 'provider-unusable', detail: `bad server token (ErrorCode ${code})` };
   if (statusCode === 422) {
-    if (code === 406) return { errorClass: 'permanent', detail: `inactive recipient (ErrorCode 406): ${error.message}` };
+    if (code === INACTIVE_RECIPIENT_CODE) return { errorClass: 'permanent', detail: `inactive recipient (ErrorCode 406): ${error.message}` };
     if (code === 300) {
       return SENDER_PROBLEM.test(error.message)
         ? { errorClass: 'provider-unusable', detail: `sender not usable (ErrorCode 300): ${error.message}` }
@@ -210,14 +213,14 @@ class PostmarkProvider implements Provider {
     const client = this.createClient((this.sdk ??= await import('postmark')), insight);
     try {
       const response = await client.sendEmail(body as unknown as Parameters<ServerClient["sendEmail"]>[0]);
-      return { messageId: response.MessageID, warnings, refused: inactiveRecipients(response.Message ?? '') };
+      return { messageId: response.MessageID, warnings, refused: inactiveRecipients(response.Message ?? '', this.name) };
     } catch (error) {
       throw this.toProviderError(error as PostmarkErrorShape, insight);
     }
   }
 
   /** POST /email/batch: answers 200 even when single messages fail, so every element is checked. */
-  async sendBulk(template: EmailMessage, recipients: BulkRecipient[]): Promise<BulkItemResult[]> {
+  async sendBulk(template: EmailMessage, recipients: BulkRecipient[]): Promise<RecipientStatus[]> {
     const bodies = this.batchBodies(template, recipients);
     const insight: TransportInsight = {};
     const client = this.createClient((this.sdk ??= await import('postmark')), insight);
@@ -227,16 +230,16 @@ class PostmarkProvider implements Provider {
     } catch (error) {
       throw this.toProviderError(error as PostmarkErrorShape, insight);
     }
-    return recipients.map((recipient, i): BulkItemResult => {
+    return recipients.map((recipient, i): RecipientStatus => {
       const response = responses[i];
       if (!response) {
         const error = new ProviderError('no result for this message in the batch answer', { provider: this.name, errorClass: 'ambiguous' });
-        return { email: recipient.email, ok: false, error };
+        return { address: recipient.email, accepted: false, error };
       }
-      if (!response.ErrorCode) return { email: recipient.email, ok: true, messageId: response.MessageID ?? '' };
+      if (!response.ErrorCode) return { address: recipient.email, accepted: true, messageId: response.MessageID ?? '' };
       // An element carries only its ErrorCode; 100 is Postmark's maintenance (a 503 for a whole call).
       const shaped = { statusCode: response.ErrorCode === MAINTENANCE_ERROR_CODE ? 503 : 422, code: response.ErrorCode, message: response.Message ?? '' };
-      return { email: recipient.email, ok: false, error: this.toProviderError(shaped, {}) };
+      return { address: recipient.email, accepted: false, error: this.toProviderError(shaped, {}) };
     });
   }
 

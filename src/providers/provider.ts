@@ -1,59 +1,7 @@
 import type { z } from 'zod';
-import type { ProviderError } from '../core/errors.js';
-import type { EmailMessage } from '../core/message.js';
-import type { BulkRecipient } from '../core/bulk-key.js';
+import type { Provider } from '../core/provider-port.js';
 
-/** Sent with every message so receivers and logs can recognise a repeat. */
-export const IDEMPOTENCY_HEADER = 'X-PenguinMails-Idempotency-Key';
-
-export interface SendReceipt {
-  /** The provider's id for the accepted message. */
-  messageId: string;
-  /** Notes worth showing the user (e.g. tags a provider could not carry). */
-  warnings?: string[];
-  /** Recipients the provider refused while accepting the message for the others. */
-  refused?: RefusedRecipient[];
-}
-
-export interface RefusedRecipient {
-  address: string;
-  /** true: do not try again (suppressed, unknown mailbox); false: may succeed later (4xx). */
-  permanent: boolean;
-  reason: string;
-}
-
-export type { BulkRecipient };
-
-/** The provider's verdict on one recipient of a bulk call. */
-export type BulkItemResult = { email: string; ok: true; messageId: string } | { email: string; ok: false; error: ProviderError };
-
-/** One ESP behind the router. Adapters throw only ProviderError. */
-export interface Provider {
-  readonly name: string;
-  readonly type: string;
-  /** Most recipients one `sendBulk` call takes (the ESP's batch limit). */
-  readonly maxBulkRecipients: number;
-  /**
-   * Sends one personalised copy of `template` per recipient, in as few API calls as the ESP allows
-   * (one call per invocation). Per-recipient failures come back in the results; a failure of the
-   * whole call is thrown as ProviderError (nothing was accepted).
-   */
-  sendBulk(template: EmailMessage, recipients: BulkRecipient[]): Promise<BulkItemResult[]>;
-  /** The exact request this provider would receive for the message, with secrets masked. */
-  previewRequest(message: EmailMessage): unknown;
-  /** The exact request(s) one `sendBulk` call would make for these recipients, with secrets masked. */
-  previewBulkRequest(template: EmailMessage, recipients: BulkRecipient[]): unknown;
-  send(message: EmailMessage): Promise<SendReceipt>;
-  /**
-   * Loads the SDK and sets up the client now instead of at the first call (a bulk run does this
-   * before it starts reading the list, so its first batches do not wait for the SDK to load).
-   * No network I/O here, and no failure because the provider is down or refuses the credentials:
-   * those show at the first call, where the failover policy deals with them.
-   */
-  prepare(): Promise<void>;
-  /** Releases connections (SMTP pools). */
-  close?(): Promise<void>;
-}
+export { IDEMPOTENCY_HEADER, type BulkRecipient, type Provider, type RecipientStatus, type SendReceipt } from '../core/provider-port.js';
 
 export interface ProviderOptions {
   /** Time to wait for the provider's answer before giving up, in milliseconds. */

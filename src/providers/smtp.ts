@@ -6,7 +6,7 @@ import type { EmailMessage } from '../core/message.js';
 import { parseByteSize } from '../core/byte-size.js';
 import { byteSizeSchema, commonProviderFields } from './common-config.js';
 import { personalise } from '../core/merge.js';
-import { IDEMPOTENCY_HEADER, type RefusedRecipient, type BulkItemResult, type BulkRecipient, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
+import { IDEMPOTENCY_HEADER, type BulkRecipient, type RecipientStatus, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
 
 export const SMTP_DEFAULT_MAX_MESSAGE_SIZE = '25MB';
 
@@ -162,28 +162,28 @@ class SmtpProvider implements Provider {
     } catch (error) {
       throw this.toProviderError(error as SmtpErrorShape);
     }
-    const refused: RefusedRecipient[] = (info.rejectedErrors ?? []).map((error) => ({
+    const refused: RecipientStatus[] = (info.rejectedErrors ?? []).map((error) => ({
       address: String(error.recipient ?? ''),
-      permanent: (error.responseCode ?? 550) >= 500,
-      reason: error.response ?? error.message,
+      accepted: false,
+      error: new ProviderError(error.response ?? error.message, { provider: this.name, errorClass: (error.responseCode ?? 550) >= 500 ? 'permanent' : 'transient', code: error.responseCode }),
     }));
     return { messageId: info.messageId, refused };
   }
 
-  async sendBulk(template: EmailMessage, recipients: BulkRecipient[]): Promise<BulkItemResult[]> {
+  async sendBulk(template: EmailMessage, recipients: BulkRecipient[]): Promise<RecipientStatus[]> {
     const results = await Promise.all(
-      recipients.map(async (recipient): Promise<BulkItemResult> => {
+      recipients.map(async (recipient): Promise<RecipientStatus> => {
         try {
           const receipt = await this.send(personalise(template, recipient));
-          return { email: recipient.email, ok: true, messageId: receipt.messageId };
+          return { address: recipient.email, accepted: true, messageId: receipt.messageId };
         } catch (error) {
-          return { email: recipient.email, ok: false, error: error as ProviderError };
+          return { address: recipient.email, accepted: false, error: error as ProviderError };
         }
       }),
     );
     // Nothing accepted and no recipient-specific verdict: the server itself failed — report it as such.
-    const failures = results.filter((r) => !r.ok);
-    if (failures.length === results.length && failures.every((r) => !r.ok && (r.error.errorClass === 'transient' || r.error.errorClass === 'provider-unusable'))) {
+    const failures = results.filter((r) => !r.accepted);
+    if (failures.length === results.length && failures.every((r) => !r.accepted && (r.error.errorClass === 'transient' || r.error.errorClass === 'provider-unusable'))) {
       throw (failures[0] as { error: ProviderError }).error;
     }
     return results;

@@ -23,9 +23,10 @@ describe('idempotency window and keep', () => {
   });
 
   it('the same alert once the window has passed goes out again (and a repeat right after is a duplicate of the new one)', async () => {
-    const configPath = config({ window: '1s' });
+    // Long enough that the repeat right after the second send is inside it even on a busy machine.
+    const configPath = config({ window: '4s' });
     expect((await runCli(args(configPath), { env: TEST_ENV })).code).toBe(0);
-    await pause(1200);
+    await pause(4200);
     const again = await runCli(args(configPath), { env: TEST_ENV });
     expect(again.json()).toMatchObject({ status: 'delivered' });
     const repeat = await runCli(args(configPath), { env: TEST_ENV });
@@ -40,13 +41,13 @@ describe('idempotency window and keep', () => {
   });
 
   it('an explicit key holds past the window, until keep has passed', async () => {
-    const configPath = config({ window: '0', keep: '2s' });
+    const configPath = config({ window: '0', keep: '4s' });
     const keyed = args(configPath, ['--idempotency-key', 'weekly-report-49']);
     expect((await runCli(keyed, { env: TEST_ENV })).json().status).toBe('delivered');
     const repeat = await runCli(keyed, { env: TEST_ENV });
     expect(repeat.json().status).toBe('duplicate');
     expect(repeat.stderr).toContain('idempotency.keep');
-    await pause(2100);
+    await pause(4200);
     expect((await runCli(keyed, { env: TEST_ENV })).json().status).toBe('delivered');
     expect(postmark.requests).toHaveLength(2);
   });

@@ -1,0 +1,223 @@
+import { ProviderError, type ErrorClass } from './errors.js';
+import { circuitState, describeHealth, recordFailure, recordSuccess, successWorthRecording, type HealthPolicy, type HealthRecord } from './health.js';
+
+/**
+ * The failover policy (SPEC "Error policy"), for one message or a batch of recipients alike: the
+ * one place that says what each class of failure leads to.
+ */
+export const ON_FAILURE: Record<ErrorClass, 'reject' | 'hold' | 'next-provider' | 'retry'> = {
+  /** The message (or recipient) itself is refused: stop, never route round it. */
+  permanent: 'reject',
+  /** The provider may have taken it: no blind resend (unless failover.resendAmbiguous). */
+  ambiguous: 'hold',
+  /** This provider cannot send for us (credentials, sender): the next one at once. */
+  'provider-unusable': 'next-provider',
+  /** Nothing was handed over: try again here, then the next provider. */
+  transient: 'retry',
+};
+
+export type AttemptOutcome = 'delivered' | ErrorClass | 'skipped';
+
+export interface Attempt {
+  provider: string;
+  try: number;
+  outcome: AttemptOutcome;
+  error?: string;
+  code?: string | number;
+  ms: number;
+  /** Time waited before the next try, and why. */
+  waitMs?: number;
+  note?: string;
+}
+
+export interface RetryPolicy {
+  attempts: number;
+  delayMs: number;
+  maxRetryAfterMs: number;
+  resendAmbiguous: boolean;
+}
+
+/** Where health records live between runs; the runner only reads and writes through this. */
+export interface HealthBook {
+  get(provider: string): HealthRecord | undefined;
+  put(record: HealthRecord): void;
+}
+
+/** A provider's answer for one item of a call. */
+export type ItemAnswer<Value> = { ok: true; value: Value } | { ok: false; error: ProviderError };
+
+export interface ChainDeps<Item, Value> {
+  /**
+   * One call to a provider for these items. Per-item answers come back in order; a failure of the
+   * whole call is thrown as a ProviderError (it then applies to every item of the call).
+   */
+  call(provider: string, items: Item[], tryNumber: number): Promise<ItemAnswer<Value>[]>;
+  now(): number;
+  /** Waits before the next try at the same provider (the retry delay, or a Retry-After). */
+  wait(provider: string, ms: number, rateLimited: boolean): Promise<void>;
+  health?: { book: HealthBook; policy: HealthPolicy };
+  /** Try every provider even while its circuit is open (a `queue retry` asked for by hand). */
+  ignoreCircuit?: boolean;
+  /** Why a provider is to be skipped now besides its circuit (e.g. a Retry-After beyond the cap), if it is. */
+  skipReason?(provider: string): string | undefined;
+  /** Told when a provider asks for a longer wait than the cap (later batches may skip it meanwhile). */
+  onRetryAfterTooLong?(provider: string, retryAfterMs: number, reason: string): void;
+  /** Asked before each call: false stops the run here (Ctrl-C); the items not sent are returned as `stopped`. */
+  beforeCall?(provider: string, items: Item[]): boolean | Promise<boolean>;
+  onAttempt?(attempt: Attempt): void;
+}
+
+export interface ChainOutcome<Item, Value> {
+  delivered: { item: Item; provider: string; value: Value }[];
+  /** Refused for good (permanent): never sent through another provider. */
+  rejected: { item: Item; provider: string; error: ProviderError; wholeCall: boolean }[];
+  /** The provider may have them: kept for a person, never resent blindly. */
+  ambiguous: { item: Item; provider: string; error: ProviderError }[];
+  /** Every provider of the chain failed (or was skipped) for these. */
+  undelivered: Item[];
+  /** Not sent because the run was stopped before their call. */
+  stopped: Item[];
+  attempts: Attempt[];
+  /** Why the last provider did not deliver the undelivered ones. */
+  reasons: string[];
+}
+
+/**
+ * Walks the chain for a set of items (one message, or a batch of recipients): each provider is
+ * tried up to `attempts` times for what is still pending, following ON_FAILURE per item; what it
+ * cannot take moves on to the next provider; circuits (provider health) are kept on the way.
+ */
+export async function runChain<Item, Value>(items: Item[], chain: string[], policy: RetryPolicy, deps: ChainDeps<Item, Value>): Promise<ChainOutcome<Item, Value>> {
+  const outcome: ChainOutcome<Item, Value> = { delivered: [], rejected: [], ambiguous: [], undelivered: [], stopped: [], attempts: [], reasons: [] };
+  const record = (attempt: Attempt) => {
+    outcome.attempts.push(attempt);
+    deps.onAttempt?.(attempt);
+  };
+  const health = deps.health;
+  const isOpen = (name: string) => !deps.ignoreCircuit && health !== undefined && circuitState(health.book.get(name), deps.now()) === 'open';
+  let pending = items;
+
+  for (let index = 0; index < chain.length && pending.length > 0; index++) {
+    const name = chain[index];
+    // When every provider left is marked down, probe them anyway rather than give up untried.
+    if (isOpen(name) && !chain.slice(index).every(isOpen)) {
+      const note = `marked ${describeHealth(health!.book.get(name), deps.now())}`;
+      record({ provider: name, try: 0, outcome: 'skipped', ms: 0, note });
+      outcome.reasons = [`${name}: marked down`];
+      continue;
+    }
+    const skipped = deps.skipReason?.(name);
+    if (skipped) {
+      record({ provider: name, try: 0, outcome: 'skipped', ms: 0, note: skipped });
+      outcome.reasons = [skipped];
+      continue;
+    }
+    const forNext: Item[] = [];
+    for (let tryNumber = 1; tryNumber <= policy.attempts && pending.length > 0; tryNumber++) {
+      if (deps.beforeCall && !(await deps.beforeCall(name, pending))) {
+        outcome.stopped.push(...pending);
+        return outcome;
+      }
+      const started = deps.now();
+      const answers = await answersOf(deps, name, pending, tryNumber);
+      const ms = deps.now() - started;
+      const wholeCallError = answers.failedWhole;
+      if (health) noteHealth(health, name, wholeCallError, deps.now());
+
+      const retryHere: Item[] = [];
+      let retryAfterMs: number | undefined;
+      let lastError: ProviderError | undefined;
+      answers.list.forEach((answer, i) => {
+        const item = pending[i];
+        if (answer.ok) {
+          outcome.delivered.push({ item, provider: name, value: answer.value });
+          return;
+        }
+        lastError = answer.error;
+        const action = answer.error.errorClass === 'ambiguous' && policy.resendAmbiguous ? 'retry' : ON_FAILURE[answer.error.errorClass];
+        if (action === 'reject') outcome.rejected.push({ item, provider: name, error: answer.error, wholeCall: wholeCallError !== undefined && pending.length > 1 });
+        else if (action === 'hold') outcome.ambiguous.push({ item, provider: name, error: answer.error });
+        else if (action === 'next-provider') forNext.push(item);
+        else {
+          retryHere.push(item);
+          if (answer.error.retryAfterMs !== undefined) retryAfterMs = Math.max(retryAfterMs ?? 0, answer.error.retryAfterMs);
+        }
+      });
+      const attempt = attemptOf(name, tryNumber, ms, answers.list, lastError);
+      pending = retryHere;
+      if (pending.length === 0 || !lastError) {
+        record(attempt);
+        break;
+      }
+      const error: ProviderError = lastError;
+      outcome.reasons = [`${name}: ${error.message}`];
+      if (tryNumber === policy.attempts) {
+        record(attempt);
+        break;
+      }
+      const wait = retryWait(retryAfterMs, policy);
+      if (wait.giveUp) {
+        attempt.note = wait.note;
+        record(attempt);
+        outcome.reasons = [`${name}: ${error.message} (${wait.note})`];
+        deps.onRetryAfterTooLong?.(name, retryAfterMs!, outcome.reasons[0]);
+        break;
+      }
+      attempt.waitMs = wait.ms;
+      if (wait.note) attempt.note = wait.note;
+      record(attempt);
+      await deps.wait(name, wait.ms, error.httpStatus === 429);
+    }
+    if (forNext.length) {
+      const unusable = [...outcome.attempts].reverse().find((a) => a.provider === name && a.outcome === 'provider-unusable');
+      if (unusable) unusable.note = 'provider unusable: moving on without retrying';
+    }
+    pending = [...forNext, ...pending];
+    if (pending.length && outcome.reasons.length === 0) outcome.reasons = [`${name}: failed`];
+  }
+  outcome.undelivered.push(...pending);
+  return outcome;
+}
+
+/** The answers of one call, a whole-call failure turned into the same failure for every item. */
+async function answersOf<Item, Value>(deps: ChainDeps<Item, Value>, name: string, items: Item[], tryNumber: number): Promise<{ list: ItemAnswer<Value>[]; failedWhole?: ProviderError }> {
+  try {
+    return { list: await deps.call(name, items, tryNumber) };
+  } catch (error) {
+    if (!(error instanceof ProviderError)) throw error;
+    return { list: items.map(() => ({ ok: false as const, error })), failedWhole: error };
+  }
+}
+
+/**
+ * A call that answered counts as a success of the provider, however its items fared; a failed
+ * call counts against it, unless the message itself was refused or the provider only asked us to
+ * slow down (a 429 is not an outage).
+ */
+function noteHealth(health: NonNullable<ChainDeps<unknown, unknown>['health']>, name: string, failure: ProviderError | undefined, now: number): void {
+  const current = health.book.get(name);
+  if (!failure) {
+    if (successWorthRecording(current, now)) health.book.put(recordSuccess(current, name, now));
+  } else if (failure.errorClass !== 'permanent' && failure.httpStatus !== 429) {
+    health.book.put(recordFailure(current, name, failure.message, now, health.policy));
+  }
+}
+
+function attemptOf(name: string, tryNumber: number, ms: number, answers: ItemAnswer<unknown>[], lastError: ProviderError | undefined): Attempt {
+  if (!lastError) return { provider: name, try: tryNumber, outcome: 'delivered', ms };
+  const attempt: Attempt = { provider: name, try: tryNumber, outcome: lastError.errorClass, error: lastError.message, ms };
+  if (lastError.code !== undefined) attempt.code = lastError.code;
+  if (lastError.errorClass === 'ambiguous') attempt.note = 'not resent: the provider may have accepted it (set failover.resendAmbiguous to allow)';
+  const failed = answers.filter((a) => !a.ok).length;
+  if (answers.length > 1 && failed < answers.length) attempt.note = `${answers.length - failed} of ${answers.length} accepted`;
+  return attempt;
+}
+
+/** The wait before the next try: the configured delay, or a longer Retry-After within the cap. */
+export function retryWait(retryAfterMs: number | undefined, policy: Pick<RetryPolicy, 'delayMs' | 'maxRetryAfterMs'>): { ms: number; giveUp: boolean; note?: string } {
+  if (retryAfterMs === undefined || retryAfterMs <= policy.delayMs) return { ms: policy.delayMs, giveUp: false };
+  if (retryAfterMs > policy.maxRetryAfterMs) {
+    return { ms: 0, giveUp: true, note: `Retry-After ${Math.ceil(retryAfterMs / 1000)}s exceeds the ${Math.ceil(policy.maxRetryAfterMs / 1000)}s cap: moving on` };
+  }
+  return { ms: retryAfterMs, giveUp: false, note: `honouring Retry-After ${Math.ceil(retryAfterMs / 1000)}s` };
+}
