@@ -7,8 +7,6 @@
  */
 export type ErrorClass = 'transient' | 'provider-unusable' | 'permanent' | 'ambiguous';
 
-export const ERROR_CLASSES: readonly ErrorClass[] = ['transient', 'provider-unusable', 'permanent', 'ambiguous'];
-
 export interface ProviderErrorDetails {
   provider: string;
   errorClass: ErrorClass;
@@ -17,8 +15,6 @@ export interface ProviderErrorDetails {
   httpStatus?: number;
   /** Server-requested wait before the next try (Retry-After), in milliseconds. */
   retryAfterMs?: number;
-  /** Recipients the provider refused, when it says which. */
-  rejectedRecipients?: string[];
 }
 
 /** The only error type a provider adapter throws. */
@@ -28,7 +24,6 @@ export class ProviderError extends Error {
   readonly code?: string | number;
   readonly httpStatus?: number;
   readonly retryAfterMs?: number;
-  readonly rejectedRecipients?: string[];
 
   constructor(message: string, details: ProviderErrorDetails) {
     super(message);
@@ -38,7 +33,6 @@ export class ProviderError extends Error {
     this.code = details.code;
     this.httpStatus = details.httpStatus;
     this.retryAfterMs = details.retryAfterMs;
-    this.rejectedRecipients = details.rejectedRecipients;
   }
 }
 

@@ -19,6 +19,3 @@ export function redactSecrets(text: string): string {
   return result;
 }
 
-export function forgetSecrets(): void {
-  knownSecrets.clear();
-}

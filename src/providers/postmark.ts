@@ -255,7 +255,6 @@ class PostmarkProvider implements Provider {
       code: error.code || undefined,
       httpStatus: error.statusCode || undefined,
       retryAfterMs: insight.retryAfterMs,
-      rejectedRecipients: error.recipients,
     });
   }
 

@@ -191,7 +191,7 @@ class SmtpProvider implements Provider {
 
   private toProviderError(shaped: SmtpErrorShape): ProviderError {
     const { errorClass, detail } = classifySmtpError(shaped);
-    return new ProviderError(detail, { provider: this.name, errorClass, code: shaped.responseCode ?? shaped.code, rejectedRecipients: shaped.rejected?.map(String) });
+    return new ProviderError(detail, { provider: this.name, errorClass, code: shaped.responseCode ?? shaped.code });
   }
 
   async prepare(): Promise<void> {
