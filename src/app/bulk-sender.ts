@@ -140,7 +140,7 @@ export class BulkSender {
   stop(): void {
     this.stopRequested = true;
     for (const gate of this.gates.values()) gate.release();
-    this.flushLedger();
+    void this.flushLedger();
   }
 
   get interrupted(): boolean {
@@ -161,18 +161,18 @@ export class BulkSender {
 
   private async runWithLock(rows: AsyncIterable<RecipientRow[]>): Promise<BulkStats> {
     // Batches of this message that an earlier run left in flight: that run died, their fate is unknown.
-    this.inDoubt = this.store.inFlightOf(this.runKey);
-    this.store.forEachBulkDeliveredDigest(this.runKey, this.resumeSince, (digest) => this.deliveredEarlier.add(digest));
+    this.inDoubt = await this.store.inFlightOf(this.runKey);
+    await this.store.forEachBulkDeliveredDigest(this.runKey, this.resumeSince, (digest) => this.deliveredEarlier.add(digest));
     // Only bulk runs of this message write keys under its key, and this run holds its lock: when
     // none is in the store now, none of the recipients it reads can turn up there on their own.
-    this.lookUpEachBatch = this.store.hasSingleRecordsUnder(this.runKey);
+    this.lookUpEachBatch = await this.store.hasSingleRecordsUnder(this.runKey);
     const slots = new Slots(this.options.concurrency);
     const batchSize = this.batchSizeFor(this.options.chain[0]);
     let candidates: Pending[] = [];
     let chunk: Pending[] = [];
     const flush = async (force: boolean) => {
       // Ledger look-ups are done per batch, not per recipient: one query for many keys.
-      chunk.push(...this.notYetHandled(candidates));
+      chunk.push(...(await this.notYetHandled(candidates)));
       candidates = [];
       while ((chunk.length >= batchSize || (force && chunk.length > 0)) && !slots.failed && !this.stopRequested) {
         const { batch, rest } = takeBatch(chunk, batchSize);
@@ -187,7 +187,7 @@ export class BulkSender {
       }
     };
     // Accepted batches are recorded at least this often, even while every worker waits (429 pause).
-    const ledgerTimer = setInterval(() => this.flushLedger(), LEDGER_FLUSH_MS);
+    const ledgerTimer = setInterval(() => void this.flushLedger(), LEDGER_FLUSH_MS);
     ledgerTimer.unref();
     try {
       reading: for await (const chunkOfRows of rows) {
@@ -214,7 +214,7 @@ export class BulkSender {
         await slots.drain();
       } finally {
         clearInterval(ledgerTimer);
-        this.flushLedger();
+        await this.flushLedger();
       }
     }
     this.stats.rateLimitPauses = [...this.gates.values()].reduce((sum, gate) => sum + gate.pauses, 0);
@@ -232,46 +232,44 @@ export class BulkSender {
    * (waiting, dropped or rejected: the outbox decides, not a rerun). Left in flight by a run that
    * died: unknown fate, so into the outbox as ambiguous — and out of that in-flight record.
    */
-  private notYetHandled(recipients: Pending[]): Pending[] {
+  private async notYetHandled(recipients: Pending[]): Promise<Pending[]> {
     // A first run of a message: nothing to look up.
     if (recipients.length === 0 || (!this.lookUpEachBatch && this.inDoubt.size === 0 && this.deliveredEarlier.size === 0)) return recipients;
     const keyOf = (recipient: Pending) => bulkRecipientKey(this.runKey, recipient.digest);
     const keys = this.lookUpEachBatch ? recipients.map(keyOf) : [];
     // Outbox first, ledger second: a concurrent `queue retry` records the delivery before it
     // closes the entry, so this order cannot miss a message that moves between the two.
-    const inOutbox = this.lookUpEachBatch ? this.store.outboxEntriesAmong(keys) : new Map<string, { id: number; status: string }>();
-    const deliveredAlone = this.lookUpEachBatch ? this.store.deliveredAmong(keys, this.resumeSince) : new Set<string>();
-    const resolvedInDoubt = new Map<number, Set<string>>();
-    const sort = () =>
-      recipients.filter((recipient) => {
-        const { digest } = recipient;
-        const inDoubt = this.inDoubt.get(digest);
-        if (inDoubt) {
-          if (!resolvedInDoubt.has(inDoubt.batchId)) resolvedInDoubt.set(inDoubt.batchId, new Set());
-          resolvedInDoubt.get(inDoubt.batchId)!.add(digest);
-        }
-        const key = keyOf(recipient);
-        if ((this.deliveredEarlier.size > 0 && this.deliveredEarlier.has(digest)) || deliveredAlone.has(key)) {
-          this.stats.skipped++;
-          return false;
-        }
-        const entry = inOutbox.get(key);
-        if (entry) {
-          this.reportOutboxEntry(recipient, entry);
-          return false;
-        }
-        if (!inDoubt) return true;
-        const reason = `an earlier run was killed after handing this message to ${inDoubt.provider}; it may have been delivered`;
-        this.fail({ line: recipient.line, email: recipient.email, outcome: 'queued', reason, outboxId: this.store.enqueue(this.personal(recipient), this.options.chain, 'ambiguous', reason, [], this.dispatcher.now()) });
+    const inOutbox = this.lookUpEachBatch ? await this.store.outboxEntriesAmong(keys) : new Map<string, { id: number; status: string }>();
+    const deliveredAlone = this.lookUpEachBatch ? await this.store.deliveredAmong(keys, this.resumeSince) : new Set<string>();
+    const inDoubt: { recipient: Pending; batchId: number; reason: string }[] = [];
+    const settled: { batchId: number; digest: string }[] = [];
+    const kept = recipients.filter((recipient) => {
+      const { digest } = recipient;
+      const key = keyOf(recipient);
+      const earlierBatch = this.inDoubt.get(digest);
+      if ((this.deliveredEarlier.size > 0 && this.deliveredEarlier.has(digest)) || deliveredAlone.has(key)) {
+        this.stats.skipped++;
+        if (earlierBatch) settled.push({ batchId: earlierBatch.batchId, digest });
         return false;
-      });
-    if (this.inDoubt.size === 0) return sort();
-    // Queueing an in-doubt recipient and taking it out of its in-flight record go together.
-    return this.store.atomically(() => {
-      const kept = sort();
-      for (const [batchId, resolved] of resolvedInDoubt) this.store.resolveInFlight(batchId, resolved);
-      return kept;
+      }
+      const entry = inOutbox.get(key);
+      if (entry) {
+        this.reportOutboxEntry(recipient, entry);
+        if (earlierBatch) settled.push({ batchId: earlierBatch.batchId, digest });
+      }
+      else if (earlierBatch) {
+        const reason = `an earlier run was killed after handing this message to ${earlierBatch.provider}; it may have been delivered`;
+        inDoubt.push({ recipient, batchId: earlierBatch.batchId, reason });
+      }
+      return !entry && !earlierBatch;
     });
+    if (inDoubt.length || settled.length) {
+      // Queued as ambiguous and taken out of their in-flight records together (one transaction).
+      const items = inDoubt.map(({ recipient, batchId, reason }) => ({ message: this.personal(recipient), chain: this.options.chain, reason, batchId, digest: recipient.digest }));
+      const ids = await this.store.queueInDoubt(items, settled, this.dispatcher.now());
+      inDoubt.forEach(({ recipient, reason }, i) => this.fail({ line: recipient.line, email: recipient.email, outcome: 'queued', reason, outboxId: ids[i] }));
+    }
+    return kept;
   }
 
   private reportOutboxEntry(recipient: Pending, entry: { id: number; status: string }): void {
@@ -322,13 +320,13 @@ export class BulkSender {
         this.fail({ line: item.line, email: item.email, outcome: 'rejected', reason: `${provider}: ${error.message}` });
       }
     }
-    for (const { item, provider, error } of outcome.ambiguous) this.queueAll([item], `${provider}: ${error.message}`, 'ambiguous');
-    if (outcome.undelivered.length) this.queueAll(outcome.undelivered, `every provider failed for this batch${outcome.reasons.length ? ` (${outcome.reasons.join('; ')})` : ''}`, 'pending');
+    for (const { item, provider, error } of outcome.ambiguous) await this.queueAll([item], `${provider}: ${error.message}`, 'ambiguous');
+    if (outcome.undelivered.length) await this.queueAll(outcome.undelivered, `every provider failed for this batch${outcome.reasons.length ? ` (${outcome.reasons.join('; ')})` : ''}`, 'pending');
     this.progress();
     // Their fate is recorded now (ledger, outbox): the in-flight records can go.
     if (openBatches.size) {
-      this.flushLedger();
-      for (const batchId of openBatches) this.store.settleInFlight(batchId);
+      await this.flushLedger();
+      for (const batchId of openBatches) await this.store.settleInFlight(batchId);
     }
     await this.deliverEachOnItsOwn(alone);
   }
@@ -346,7 +344,7 @@ export class BulkSender {
     for (let start = 0; start < recipients.length; start += size) {
       const part = recipients.slice(start, start + size);
       if (start > 0) await this.gateOf(name).wait();
-      const batchId = this.store.markInFlight(this.runKey, part.map((r) => r.digest), this.owner, name, this.dispatcher.now());
+      const batchId = await this.store.markInFlight(this.runKey, part.map((r) => r.digest), this.owner, name, this.dispatcher.now());
       this.stats.calls[name] = (this.stats.calls[name] ?? 0) + 1;
       let statuses: RecipientStatus[];
       try {
@@ -354,19 +352,19 @@ export class BulkSender {
       } catch (error) {
         // Nothing was accepted; a timeout keeps its record until the recipients wait as ambiguous.
         if (error instanceof ProviderError && error.errorClass === 'ambiguous') openBatches.add(batchId);
-        else this.store.settleInFlight(batchId);
+        else await this.store.settleInFlight(batchId);
         if (recipients.length <= size || !(error instanceof ProviderError)) throw error;
         answers.push(...part.map(() => ({ ok: false as const, error })));
         continue;
       }
-      this.bufferAccepted(name, part, statuses, batchId, openBatches);
+      await this.bufferAccepted(name, part, statuses, batchId, openBatches);
       answers.push(...statuses.map((status): ItemAnswer<string> => (status.accepted ? { ok: true, value: status.messageId } : { ok: false, error: status.error })));
     }
     return answers;
   }
 
   /** The accepted recipients of one batch go to the ledger buffer; the in-flight record keeps those still undecided. */
-  private bufferAccepted(name: string, part: Pending[], statuses: RecipientStatus[], batchId: number, openBatches: Set<number>): void {
+  private async bufferAccepted(name: string, part: Pending[], statuses: RecipientStatus[], batchId: number, openBatches: Set<number>): Promise<void> {
     const digests: string[] = [];
     const messageIds: string[] = [];
     const stillOpen: string[] = [];
@@ -377,13 +375,13 @@ export class BulkSender {
       } else if (status.error.errorClass === 'ambiguous') stillOpen.push(part[i].digest);
     });
     if (digests.length === 0 && stillOpen.length === 0) {
-      this.store.settleInFlight(batchId);
+      await this.store.settleInFlight(batchId);
       return;
     }
     if (stillOpen.length) openBatches.add(batchId);
     this.ledgerBuffer.push({ provider: name, digests, messageIds, batchId, stillOpen });
     this.ledgerRows += digests.length;
-    if (this.ledgerRows >= LEDGER_FLUSH_ROWS || Date.now() - this.lastLedgerFlush >= LEDGER_FLUSH_MS) this.flushLedger();
+    if (this.ledgerRows >= LEDGER_FLUSH_ROWS || Date.now() - this.lastLedgerFlush >= LEDGER_FLUSH_MS) await this.flushLedger();
   }
 
   private byProvider(name: string): { delivered: number; rejected: number } {
@@ -415,24 +413,18 @@ export class BulkSender {
     );
   }
 
-  private flushLedger(): void {
+  private async flushLedger(): Promise<void> {
     const entries = this.ledgerBuffer;
     if (entries.length === 0) return;
     this.ledgerBuffer = [];
     this.ledgerRows = 0;
     this.lastLedgerFlush = Date.now();
-    const now = this.dispatcher.now();
-    this.store.atomically(() => {
-      for (const entry of entries) {
-        this.store.recordBulkDelivery(this.runKey, entry.provider, this.options.template.type, entry.digests, entry.messageIds, now);
-        this.store.settleInFlight(entry.batchId, entry.stillOpen);
-      }
-    });
+    await this.store.recordBulkBatches(this.runKey, this.options.template.type, entries, this.dispatcher.now());
   }
 
-  private queueAll(recipients: Pending[], reason: string, status: 'pending' | 'ambiguous'): void {
+  private async queueAll(recipients: Pending[], reason: string, status: 'pending' | 'ambiguous'): Promise<void> {
     for (const recipient of recipients) {
-      const outboxId = this.store.enqueue(this.personal(recipient), this.options.chain, status, reason, [], this.dispatcher.now());
+      const outboxId = await this.store.enqueue(this.personal(recipient), this.options.chain, status, reason, [], this.dispatcher.now());
       this.fail({ line: recipient.line, email: recipient.email, outcome: 'queued', reason, outboxId });
     }
     this.progress();

@@ -8,7 +8,7 @@ import { buildCostSetup } from '../cost/model.js';
 import { freeAllowance } from '../cost/pricing.js';
 import { findProviderDefinition } from '../providers/registry.js';
 import type { Provider } from '../providers/provider.js';
-import { monthKey, type Store } from '../store/store.js';
+import { monthKey, type Store } from '../store/ports.js';
 
 export interface DispatchOptions {
   now?: () => number;
@@ -54,25 +54,22 @@ export class Dispatcher {
     return provider;
   }
 
-  monthToDateVolume(): number {
-    if (!this.store) return 0;
-    return Object.values(this.store.usageByProvider(monthKey(this.now()))).reduce((sum, n) => sum + n, 0);
-  }
-
-  route(message: Pick<EmailMessage, 'type' | 'priority'>, options: { forceProvider?: string; noFailover?: boolean } = {}): Route {
+  /** The route of a message: rules over this month's usage ledger (volume, free tiers left). */
+  async route(message: Pick<EmailMessage, 'type' | 'priority'>, options: { forceProvider?: string; noFailover?: boolean } = {}): Promise<Route> {
     const { config } = this;
+    const usage = this.store ? await this.store.usageByProvider(monthKey(this.now())) : {};
+    const monthlyVolume = Object.values(usage).reduce((sum, n) => sum + n, 0);
     return resolveRoute(
       { rules: config.routing.rules, defaultOrder: config.failover.order, failoverEnabled: config.failover.enabled },
-      { type: message.type, priority: message.priority, monthlyVolume: this.monthToDateVolume(), freeTierLeft: this.freeTierLeft() },
+      { type: message.type, priority: message.priority, monthlyVolume, freeTierLeft: this.freeTierLeft(usage) },
       options,
     );
   }
 
   /** "Free tier first" rules: a provider's free plan allowance against this month's usage ledger. */
-  private freeTierLeft(): ((provider: string) => boolean) | undefined {
+  private freeTierLeft(usage: Record<string, number>): ((provider: string) => boolean) | undefined {
     if (!this.config.routing.rules.some((rule) => rule.when.freeTierLeft !== undefined)) return undefined;
     const setup = buildCostSetup(this.config);
-    const usage = this.store?.usageByProvider(monthKey(this.now())) ?? {};
     return (provider) => freeAllowance(setup.pricingOf(provider)) - (usage[provider] ?? 0) > 0;
   }
 
@@ -84,9 +81,9 @@ export class Dispatcher {
   async deliver(
     message: EmailMessage,
     chain: string[],
-    options: { ignoreCircuit?: boolean; beforeSend?: () => void; ledgerChecked?: boolean; waitingSince?: number } = {},
+    options: { ignoreCircuit?: boolean; beforeSend?: () => Promise<void>; ledgerChecked?: boolean; waitingSince?: number } = {},
   ): Promise<Dispatch> {
-    const earlier = options.ledgerChecked ? undefined : this.store?.findDelivery(message.idempotencyKey);
+    const earlier = options.ledgerChecked ? undefined : await this.store?.findDelivery(message.idempotencyKey);
     if (earlier && isRepeatDelivery(message, earlier.deliveredAt, this.now(), this.config.idempotency, options.waitingSince)) {
       return {
         status: 'duplicate',
@@ -97,7 +94,7 @@ export class Dispatcher {
         duplicateOf: { provider: earlier.provider, messageId: earlier.messageId, deliveredAt: new Date(earlier.deliveredAt).toISOString() },
       };
     }
-    options.beforeSend?.();
+    await options.beforeSend?.();
     const { failover } = this.config;
     const outcome = await deliverWithFailover(
       message,
@@ -113,7 +110,7 @@ export class Dispatcher {
       },
     );
     if (outcome.status === 'delivered' && this.store) {
-      this.store.recordDelivery(message, outcome.provider!, outcome.messageId!, this.now(), recipientCount(message));
+      await this.store.recordDelivery(message, outcome.provider!, outcome.messageId!, this.now(), recipientCount(message));
     }
     return outcome;
   }

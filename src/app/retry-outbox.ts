@@ -1,6 +1,6 @@
 import type { Attempt } from '../core/failover.js';
 import { isRepeatDelivery } from '../core/idempotency.js';
-import type { OutboxEntry } from '../store/store.js';
+import type { OutboxEntry } from '../store/ports.js';
 import type { RecipientStatus } from '../core/provider-port.js';
 import { describeRefusal } from '../core/refused.js';
 import { queueCopyForRefused } from './refused-recipients.js';
@@ -33,7 +33,7 @@ export async function retryOutboxEntries(dispatcher: Dispatcher, ids: number[], 
     const now = dispatcher.now();
     const isRepeat = (delivery: { deliveredAt: number }, waiting: OutboxEntry) =>
       isRepeatDelivery(waiting.message, delivery.deliveredAt, now, dispatcher.config.idempotency, Date.parse(waiting.createdAt));
-    const { entry, refused, deliveredEarlier } = store.claim(id, owner, now, leaseMs(dispatcher), { force: options.force, isOwnerAlive: isLeaseOwnerAlive, isRepeat });
+    const { entry, refused, deliveredEarlier } = await store.claim(id, owner, now, leaseMs(dispatcher), { force: options.force, isOwnerAlive: isLeaseOwnerAlive, isRepeat });
     if (deliveredEarlier) {
       const reason = `already delivered by ${deliveredEarlier.provider} under the same idempotency key; not sent again`;
       results.push({ id, status: 'delivered', provider: deliveredEarlier.provider, messageId: deliveredEarlier.messageId, reason, attempts: [] });
@@ -54,10 +54,10 @@ export async function retryOutboxEntries(dispatcher: Dispatcher, ids: number[], 
     let retryCopyId: number | undefined;
     if (outcome.refused) {
       const refusedText = outcome.refused.map(describeRefusal).map((r) => `${r!.address} (${r!.permanent ? 'for good' : 'for now'}: ${r!.reason})`).join(', ');
-      retryCopyId = queueCopyForRefused(store, entry.message, outcome.refused, chain, outcome.provider!, dispatcher.now()).retryCopyId;
+      retryCopyId = (await queueCopyForRefused(store, entry.message, outcome.refused, chain, outcome.provider!, dispatcher.now())).retryCopyId;
       reason = `delivered, but ${outcome.provider} refused ${refusedText}${retryCopyId ? `; a copy for those refused for now waits as #${retryCopyId}` : ''}`;
     }
-    store.finishRetry(id, owner, { status, reason, attempts: outcome.attempts, provider: outcome.provider, messageId: outcome.messageId }, dispatcher.now());
+    await store.finishRetry(id, owner, { status, reason, attempts: outcome.attempts, provider: outcome.provider, messageId: outcome.messageId }, dispatcher.now());
     results.push({
       id,
       status,

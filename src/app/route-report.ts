@@ -2,7 +2,7 @@ import type { Config } from '../config/validate.js';
 import type { MessageType, Priority } from '../core/message.js';
 import { explainRoute, type RouteExplanation } from '../cost/explain.js';
 import { buildCostSetup } from '../cost/model.js';
-import { monthKey, type Store } from '../store/store.js';
+import { monthKey, type Store } from '../store/ports.js';
 
 export interface RouteQuery {
   type?: MessageType;
@@ -13,16 +13,19 @@ export interface RouteQuery {
 }
 
 /** Where a message would go and why (route explain), from the config and, if there is one, the store's ledger and health. */
-export function explainRouteFor(config: Config, store: Store | undefined, query: RouteQuery, now = Date.now()): RouteExplanation {
+export async function explainRouteFor(config: Config, store: Store | undefined, query: RouteQuery, now = Date.now()): Promise<RouteExplanation> {
   const month = monthKey(now);
+  const ledger = store ? await store.usageByProvider(month) : {};
+  const names = Object.keys(config.providers);
+  const health = store ? new Map(await Promise.all(names.map(async (name) => [name, await store.healthOf(name)] as const))) : undefined;
   return explainRoute(buildCostSetup(config), config.failover, (name) => config.providers[name]?.type ?? name, {
     type: query.type ?? config.defaults.type,
     priority: query.priority ?? 'normal',
     to: query.to,
     monthlyVolume: query.monthlyVolume,
-    ledger: store ? store.usageByProvider(month) : {},
+    ledger,
     ledgerSource: store ? `usage ledger, ${month}` : 'no usage ledger yet: nothing sent',
-    health: store ? (provider) => store.get(provider) : undefined,
+    health: health ? (provider) => health.get(provider) : undefined,
     now,
   });
 }

@@ -1,5 +1,5 @@
 import { UserError } from '../core/errors.js';
-import type { Store } from '../store/store.js';
+import type { Store } from '../store/ports.js';
 import { isLeaseOwnerAlive, newLeaseOwner } from './lease-owner.js';
 
 /** A lock not kept fresh for this long can be taken over (where its holder cannot be checked). */
@@ -32,21 +32,22 @@ export async function withRunLock<T>(store: Store, key: string, work: () => Prom
   const giveUpAt = now() + options.maxWaitMs;
   let waiting = false;
   for (;;) {
-    const holder = store.claimRunLock(key, owner, now(), STALE_AFTER_MS, isLeaseOwnerAlive);
+    const holder = await store.claimRunLock(key, owner, now(), STALE_AFTER_MS, isLeaseOwnerAlive);
     if (holder === undefined) break;
     if (now() >= giveUpAt) throw options.busy(holder);
     if (!waiting) options.onWait?.(holder);
     waiting = true;
     await sleep(POLL_MS);
   }
-  const heartbeat = setInterval(() => store.heartbeatRunLock(key, owner, now()), HEARTBEAT_MS);
+  // A missed heartbeat is harmless (the next one refreshes the lock; staleness takes minutes).
+  const heartbeat = setInterval(() => void store.heartbeatRunLock(key, owner, now()).catch(() => undefined), HEARTBEAT_MS);
   heartbeat.unref();
   try {
     return await work();
   } finally {
     clearInterval(heartbeat);
     try {
-      store.releaseRunLock(key, owner);
+      await store.releaseRunLock(key, owner);
     } catch (error) {
       options.onReleaseFailure?.(error);
     }

@@ -49,10 +49,10 @@ export interface SendHooks {
  * The route of a message about to be sent, checked: a forced provider must exist, and the
  * message must fit the chain's providers (one that cannot take it is left out, or it stops here).
  */
-export function routeMessage(dispatcher: Dispatcher, message: EmailMessage, options: { forceProvider?: string; forceProviderField?: string; noFailover?: boolean } = {}): Route {
+export async function routeMessage(dispatcher: Dispatcher, message: EmailMessage, options: { forceProvider?: string; forceProviderField?: string; noFailover?: boolean } = {}): Promise<Route> {
   const { config } = dispatcher;
   assertCanRoute(config, options.forceProvider, options.forceProviderField);
-  const route = dispatcher.route(message, { forceProvider: options.forceProvider, noFailover: options.noFailover });
+  const route = await dispatcher.route(message, { forceProvider: options.forceProvider, noFailover: options.noFailover });
   assertFitsProviders(message, route, config.providers);
   return route;
 }
@@ -83,7 +83,7 @@ export async function sendMessage(dispatcher: Dispatcher, message: EmailMessage,
     store,
     message.idempotencyKey,
     async () => {
-      const waiting = store.openEntryFor(message.idempotencyKey);
+      const waiting = await store.openEntryFor(message.idempotencyKey);
       if (waiting) return retryWaitingEntry(dispatcher, message, waiting);
       return deliverRecorded(dispatcher, message, chain);
     },
@@ -97,24 +97,24 @@ async function deliverRecorded(dispatcher: Dispatcher, message: EmailMessage, ch
   const owner = newLeaseOwner();
   let entryId: number | undefined;
   const dispatch = await dispatcher.deliver(message, chain, {
-    beforeSend: () => {
-      entryId = store.recordSendStart(message, chain, owner, dispatcher.now(), leaseMs(dispatcher));
+    beforeSend: async () => {
+      entryId = await store.recordSendStart(message, chain, owner, dispatcher.now(), leaseMs(dispatcher));
     },
   });
   let outboxId: number | null = null;
   if (entryId !== undefined) {
     if (dispatch.status === 'undelivered') {
       const status = dispatch.ambiguous ? 'ambiguous' : 'pending';
-      store.finishRetry(entryId, owner, { status, reason: dispatch.reason ?? 'not delivered', attempts: dispatch.attempts }, dispatcher.now());
+      await store.finishRetry(entryId, owner, { status, reason: dispatch.reason ?? 'not delivered', attempts: dispatch.attempts }, dispatcher.now());
       outboxId = entryId;
     } else {
       // Delivered or rejected: the ledger (or the answer) holds the outcome, not the outbox.
-      store.forgetSendStart(entryId, owner);
+      await store.forgetSendStart(entryId, owner);
     }
   }
   const result = resultOf(message, dispatch, outboxId);
   if (dispatch.refused) {
-    const queued = queueCopyForRefused(store, message, dispatch.refused, chain, dispatch.provider!, dispatcher.now());
+    const queued = await queueCopyForRefused(store, message, dispatch.refused, chain, dispatch.provider!, dispatcher.now());
     result.status = 'partial';
     result.outboxId = queued.retryCopyId ?? null;
     result.refused = [...queued.split.permanent.map((r) => ({ ...r, permanent: true })), ...queued.split.temporary.map((r) => ({ ...r, permanent: false }))];
@@ -147,7 +147,7 @@ async function retryWaitingEntry(dispatcher: Dispatcher, message: EmailMessage, 
   const warnings = [`this message already waits in the outbox as #${waiting.id} (${waiting.status}): retrying that entry instead of sending another copy`];
   const [retry] = await retryOutboxEntries(dispatcher, [waiting.id], { force: false });
   // Closed by someone else between the look-up and the claim: report what it became.
-  const now = retry.status === 'skipped' ? store.getEntry(waiting.id) : undefined;
+  const now = retry.status === 'skipped' ? await store.getEntry(waiting.id) : undefined;
   const finalStatus = now?.status === 'delivered' ? 'delivered' : retry.status;
   const status: SendStatus = retry.refused ? 'partial' : finalStatus === 'delivered' || finalStatus === 'rejected' ? finalStatus : 'queued';
   const ambiguous = retry.status === 'ambiguous' || (retry.status === 'skipped' && now?.status === 'ambiguous');

@@ -2,7 +2,7 @@ import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/validate.js';
 import { UserError } from '../core/errors.js';
 import { openExistingStore } from '../store/open-store.js';
-import type { Store } from '../store/store.js';
+import type { Store } from '../store/ports.js';
 import type { GlobalOptions } from './output.js';
 import { parseCount } from './read-input.js';
 
@@ -24,6 +24,6 @@ export async function withOutboxEntry<T>(options: GlobalOptions, idText: string 
   try {
     return await work(store, id);
   } finally {
-    store.close();
+    await store.close();
   }
 }

@@ -37,10 +37,10 @@ export interface RetryPolicy {
   resendAmbiguous: boolean;
 }
 
-/** Where health records live between runs; the runner only reads and writes through this. */
+/** Where health records live between runs (the store); the runner only reads and writes through this. */
 export interface HealthBook {
-  get(provider: string): HealthRecord | undefined;
-  put(record: HealthRecord): void;
+  healthOf(provider: string): Promise<HealthRecord | undefined>;
+  saveHealth(record: HealthRecord): Promise<void>;
 }
 
 /** A provider's answer for one item of a call. */
@@ -94,14 +94,15 @@ export async function runChain<Item, Value>(items: Item[], chain: string[], poli
     deps.onAttempt?.(attempt);
   };
   const health = deps.health;
-  const isOpen = (name: string) => !deps.ignoreCircuit && health !== undefined && circuitState(health.book.get(name), deps.now()) === 'open';
   let pending = items;
 
   for (let index = 0; index < chain.length && pending.length > 0; index++) {
     const name = chain[index];
+    const records = health && !deps.ignoreCircuit ? await Promise.all(chain.slice(index).map((n) => health.book.healthOf(n))) : [];
+    const isOpen = records.map((record) => circuitState(record, deps.now()) === 'open');
     // When every provider left is marked down, probe them anyway rather than give up untried.
-    if (isOpen(name) && !chain.slice(index).every(isOpen)) {
-      const note = `marked ${describeHealth(health!.book.get(name), deps.now())}`;
+    if (isOpen[0] && !isOpen.every(Boolean)) {
+      const note = `marked ${describeHealth(records[0], deps.now())}`;
       record({ provider: name, try: 0, outcome: 'skipped', ms: 0, note });
       outcome.reasons = [`${name}: marked down`];
       continue;
@@ -122,7 +123,7 @@ export async function runChain<Item, Value>(items: Item[], chain: string[], poli
       const answers = await answersOf(deps, name, pending, tryNumber);
       const ms = deps.now() - started;
       const wholeCallError = answers.failedWhole;
-      if (health) noteHealth(health, name, wholeCallError, deps.now());
+      if (health) await noteHealth(health, name, wholeCallError, deps.now());
 
       const retryHere: Item[] = [];
       let retryAfterMs: number | undefined;
@@ -194,12 +195,12 @@ async function answersOf<Item, Value>(deps: ChainDeps<Item, Value>, name: string
  * call counts against it, unless the message itself was refused or the provider only asked us to
  * slow down (a 429 is not an outage).
  */
-function noteHealth(health: NonNullable<ChainDeps<unknown, unknown>['health']>, name: string, failure: ProviderError | undefined, now: number): void {
-  const current = health.book.get(name);
+async function noteHealth(health: NonNullable<ChainDeps<unknown, unknown>['health']>, name: string, failure: ProviderError | undefined, now: number): Promise<void> {
+  const current = await health.book.healthOf(name);
   if (!failure) {
-    if (successWorthRecording(current, now)) health.book.put(recordSuccess(current, name, now));
+    if (successWorthRecording(current, now)) await health.book.saveHealth(recordSuccess(current, name, now));
   } else if (failure.errorClass !== 'permanent' && failure.httpStatus !== 429) {
-    health.book.put(recordFailure(current, name, failure.message, now, health.policy));
+    await health.book.saveHealth(recordFailure(current, name, failure.message, now, health.policy));
   }
 }
 

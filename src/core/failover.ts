@@ -1,5 +1,5 @@
 import { runChain, type Attempt, type HealthBook, type RetryPolicy } from './chain-runner.js';
-import type { HealthPolicy } from './health.js';
+import { circuitState, type HealthPolicy } from './health.js';
 import { cloneMessage, type EmailMessage } from './message.js';
 import type { Provider, RecipientStatus } from './provider-port.js';
 
@@ -37,8 +37,9 @@ export interface FailoverDeps {
 export async function deliverWithFailover(message: EmailMessage, chain: string[], policy: RetryPolicy, deps: FailoverDeps): Promise<DeliveryOutcome> {
   const warnings: string[] = [];
   const { health } = deps;
-  if (!deps.ignoreCircuit && health && chain.every((name) => health.book.get(name)?.openUntil !== undefined && health.book.get(name)!.openUntil! > deps.now())) {
-    warnings.push('every provider of the chain is marked down; probing them anyway rather than queueing untried');
+  if (!deps.ignoreCircuit && health) {
+    const records = await Promise.all(chain.map((name) => health.book.healthOf(name)));
+    if (records.every((record) => circuitState(record, deps.now()) === 'open')) warnings.push('every provider of the chain is marked down; probing them anyway rather than queueing untried');
   }
   const result = await runChain([message], chain, policy, {
     call: async (name, [item]) => [{ ok: true as const, value: await (await deps.getProvider(name)).send(cloneMessage(item)) }],

@@ -7,6 +7,7 @@ import { estimateCostReport, resolveMix, type Volumes } from '../app/cost-report
 import { Dispatcher } from '../app/dispatcher.js';
 import { checkPlatformBody, draftFromBody, type BodyProblem, type PlatformBodyInput } from '../app/platform-body.js';
 import { explainRouteFor, type RouteQuery } from '../app/route-report.js';
+import type { RouteExplanation } from '../cost/explain.js';
 import { routeMessage, sendMessage, type SendResult } from '../app/send-service.js';
 import { configFromObject, loadConfig } from '../config/load.js';
 import { assertChainResolved } from '../config/unresolved-env.js';
@@ -17,7 +18,7 @@ import { validateMessage } from '../core/validate-message.js';
 import { estimateJson } from '../cost/format.js';
 import { buildCostSetup, STRATEGIES, type StrategyName } from '../cost/model.js';
 import { openExistingStore, openStore } from '../store/open-store.js';
-import type { Store } from '../store/store.js';
+import type { Store } from '../store/ports.js';
 
 export type { SendResult, SendStatus } from '../app/send-service.js';
 export type { PlatformBodyInput as SendBody, BodyProblem } from '../app/platform-body.js';
@@ -57,7 +58,7 @@ export class InvalidBodyError extends UserError {
   }
 }
 
-function routeDocument(explanation: ReturnType<typeof explainRouteFor>) {
+function routeDocument(explanation: RouteExplanation) {
   return { status: 'ok' as const, currency: 'USD' as const, ...explanation };
 }
 
@@ -85,7 +86,7 @@ export async function createMailer(options: MailerOptions = {}): Promise<Mailer>
       validateMessage(draft);
       const message = finalizeMessage(draft);
       const sender = await open();
-      const route = routeMessage(sender, message, { forceProvider: checked.body.provider, forceProviderField: 'provider' });
+      const route = await routeMessage(sender, message, { forceProvider: checked.body.provider, forceProviderField: 'provider' });
       assertChainResolved(config, route.chain);
       return (await sendMessage(sender, message, route.chain)).result;
     },
@@ -93,9 +94,9 @@ export async function createMailer(options: MailerOptions = {}): Promise<Mailer>
       // An explanation creates no file: the ledger and health are read only if a send made them.
       const readOnly = store ?? (await openExistingStore(config));
       try {
-        return routeDocument(explainRouteFor(config, readOnly, query));
+        return routeDocument(await explainRouteFor(config, readOnly, query));
       } finally {
-        if (readOnly !== store) readOnly?.close();
+        if (readOnly !== store) await readOnly?.close();
       }
     },
     async estimateCost(query) {
@@ -108,7 +109,7 @@ export async function createMailer(options: MailerOptions = {}): Promise<Mailer>
     async close() {
       closed = true;
       await dispatcher?.close();
-      store?.close();
+      await store?.close();
     },
   };
 }

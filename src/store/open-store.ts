@@ -1,6 +1,7 @@
 import type { Config } from '../config/validate.js';
 import { UserError } from '../core/errors.js';
-import { Store } from './store.js';
+import type { Store } from './ports.js';
+import { SqliteStore } from './sqlite/sqlite-store.js';
 
 export function openStore(config: Config): Promise<Store> {
   return openOutbox(config.failover.outboxPath);
@@ -31,7 +32,7 @@ async function openOutbox(outboxPath: string): Promise<Store> {
     const { statSync } = await import('node:fs');
     // SQLite says only "unable to open database file" for a directory.
     if (statSync(outboxPath, { throwIfNoEntry: false })?.isDirectory()) throw Object.assign(new Error('it is a directory'), { code: 'EISDIR' });
-    return await Store.open(outboxPath);
+    return await SqliteStore.open(outboxPath);
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (typeof code !== 'string') throw error;

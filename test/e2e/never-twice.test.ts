@@ -315,11 +315,11 @@ describe('second review: bulk reruns and the outbox', () => {
     writeFileSync(list, 'email,name\na@example.com,A\n');
     const dry = (await runCli([...bulkArgs(configPath, list), '--dry-run'], { env: TEST_ENV })).json();
     expect(dry.status).toBe('dry-run');
-    const { Store } = await import('../../src/store/store.js');
-    const store = await Store.open(path.join(dir, 'outbox.db'));
+    const { SqliteStore } = await import('../../src/store/sqlite/sqlite-store.js');
+    const store = await SqliteStore.open(path.join(dir, 'outbox.db'));
     const key = dry.idempotencyKey as string;
-    store.claimRunLock(key, 'other-container:4242:dead', Date.now() - 60 * 60_000, 1, () => true);
-    store.close();
+    await store.claimRunLock(key, 'other-container:4242:dead', Date.now() - 60 * 60_000, 1, () => true);
+    await store.close();
     const result = await runCli(bulkArgs(configPath, list), { env: TEST_ENV });
     expect(result.code, result.stderr).toBe(0);
   });

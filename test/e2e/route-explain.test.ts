@@ -1,7 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { monthKey, Store } from '../../src/store/store.js';
+import type { EmailMessage } from '../../src/core/message.js';
+import { monthKey } from '../../src/store/ports.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { ROOT, runCli, tempDir } from '../helpers/cli.js';
 
 const EXAMPLE = readFileSync(path.join(ROOT, 'penguinmails.config.example.yaml'), 'utf8');
@@ -73,12 +75,14 @@ describe('route explain — each rule of penguinmails.config.example.yaml', () =
 describe('route explain — ledger, health and policy', () => {
   it('reads month-to-date volume and provider health from an existing store', async () => {
     const cwd = exampleDir();
-    const store = await Store.open(path.join(cwd, '.penguinmails/outbox.db'));
+    const store = await SqliteStore.open(path.join(cwd, '.penguinmails/outbox.db'));
     const now = Date.now();
-    store.addUsage(monthKey(now), 'mailgun', 'marketing', 1_200);
-    store.addUsage(monthKey(now), 'postmark', 'transactional', 30);
-    store.put({ provider: 'mailgun', consecutiveFailures: 3, openUntil: now + 120_000, lastError: 'HTTP 503', lastFailureAt: now });
-    store.close();
+    // This month's usage, as deliveries record it.
+    const sent = (key: string, type: EmailMessage['type']) => ({ idempotencyKey: key, type }) as EmailMessage;
+    await store.recordDelivery(sent('m-1', 'marketing'), 'mailgun', 'id-1', now, 1_200);
+    await store.recordDelivery(sent('t-1', 'transactional'), 'postmark', 'id-2', now, 30);
+    await store.saveHealth({ provider: 'mailgun', consecutiveFailures: 3, openUntil: now + 120_000, lastError: 'HTTP 503', lastFailureAt: now });
+    await store.close();
 
     const doc = await explain(['--type', 'marketing'], cwd);
     expect(doc.monthlyVolume).toBe(1_230);
@@ -174,11 +178,11 @@ describe('route explain — the text and the JSON say the same thing', () => {
 
   it('says how long a provider stays down in minutes and seconds, and until when (UTC)', async () => {
     const cwd = exampleDir();
-    const store = await Store.open(path.join(cwd, '.penguinmails/outbox.db'));
+    const store = await SqliteStore.open(path.join(cwd, '.penguinmails/outbox.db'));
     const now = Date.now();
     const openUntil = now + 294_000;
-    store.put({ provider: 'mailgun', consecutiveFailures: 3, openUntil, lastError: 'HTTP 503', lastFailureAt: now });
-    store.close();
+    await store.saveHealth({ provider: 'mailgun', consecutiveFailures: 3, openUntil, lastError: 'HTTP 503', lastFailureAt: now });
+    await store.close();
     const clock = new Date(openUntil).toISOString().slice(11, 19);
     const { text, doc } = await both(['--type', 'marketing', '--monthly-volume', '5000'], cwd);
     expect(doc.providers[0]).toMatchObject({ name: 'mailgun', circuit: 'open', downUntil: new Date(openUntil).toISOString() });

@@ -3,7 +3,7 @@ import { ProviderError, type ErrorClass } from '../../src/core/errors.js';
 import { deliverWithFailover, retryWait, type HealthBook } from '../../src/core/failover.js';
 import type { HealthRecord } from '../../src/core/health.js';
 import { finalizeMessage, type EmailMessage } from '../../src/core/message.js';
-import type { Provider } from '../../src/providers/provider.js';
+import type { Provider } from '../../src/core/provider-port.js';
 
 const message = finalizeMessage({
   from: 'a@example.com', to: ['b@example.com'], cc: [], bcc: [], subject: 'S', text: 'T', type: 'transactional', priority: 'normal',
@@ -109,7 +109,7 @@ describe('deliverWithFailover', () => {
 
   it('skips a provider whose circuit is open, and probes it after the cool-down', async () => {
     const records = new Map<string, HealthRecord>();
-    const book: HealthBook = { get: (n) => records.get(n), put: (r) => void records.set(r.provider, r) };
+    const book: HealthBook = { healthOf: async (n) => records.get(n), saveHealth: async (r) => void records.set(r.provider, r) };
     let now = 1_000_000;
     await run([scripted('a', ['transient', 'transient']), scripted('b', ['ok'])], { attempts: 2, health: book, now: () => now });
     expect(records.get('a')?.openUntil).toBe(now + 60_000);
@@ -124,7 +124,7 @@ describe('deliverWithFailover', () => {
 
   it('probes anyway when every provider is marked down, rather than queueing untried', async () => {
     const records = new Map<string, HealthRecord>([['a', { provider: 'a', consecutiveFailures: 5, openUntil: 2_000_000 }]]);
-    const book: HealthBook = { get: (n) => records.get(n), put: (r) => void records.set(r.provider, r) };
+    const book: HealthBook = { healthOf: async (n) => records.get(n), saveHealth: async (r) => void records.set(r.provider, r) };
     const { outcome } = await run([scripted('a', ['ok'])], { health: book });
     expect(outcome.status).toBe('delivered');
     expect(outcome.warnings[0]).toContain('probing them anyway');

@@ -3,40 +3,39 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Store } from '../../src/store/store.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
 const RUN = 'pm_run/with-a-slash';
 const digests = ['aaaaaaaaaaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbbbbbbbbbb'];
 const keys = digests.map((digest) => `${RUN}/${digest}`);
-const stores: Store[] = [];
+const stores: SqliteStore[] = [];
 
-function deliveredDigests(store: Store, runKey: string): string[] {
+async function deliveredDigests(store: SqliteStore, runKey: string): Promise<string[]> {
   const found: string[] = [];
-  store.forEachBulkDeliveredDigest(runKey, 0, (digest) => found.push(digest));
+  await store.forEachBulkDeliveredDigest(runKey, 0, (digest) => found.push(digest));
   return found;
 }
 
-async function openStore(): Promise<{ store: Store; file: string }> {
+async function openStore(): Promise<{ store: SqliteStore; file: string }> {
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'penguinmails-store-')), 'outbox.db');
-  const store = await Store.open(file);
+  const store = await SqliteStore.open(file);
   stores.push(store);
   return { store, file };
 }
 
-afterEach(() => {
-  for (const store of stores.splice(0)) store.close();
+afterEach(async () => {
+  for (const store of stores.splice(0)) await store.close();
 });
 
 describe('bulk batches in the store', () => {
   it('keeps recipients by digest, and finds a delivery by the whole recipient key', async () => {
     const { store, file } = await openStore();
-    const batchId = store.markInFlight(RUN, digests, 'owner-1', 'postmark', 1);
-    expect([...store.inFlightOf(RUN).keys()]).toEqual(digests);
-    store.recordBulkDelivery(RUN, 'postmark', 'marketing', digests, ['id-0', 'id-1'], 2);
-    store.settleInFlight(batchId);
-    expect(deliveredDigests(store, RUN)).toEqual(digests);
-    expect(store.findDelivery(keys[1])).toMatchObject({ provider: 'postmark', messageId: 'id-1' });
-    expect(store.inFlightOf(RUN).size).toBe(0);
+    const batchId = await store.markInFlight(RUN, digests, 'owner-1', 'postmark', 1);
+    expect([...(await store.inFlightOf(RUN)).keys()]).toEqual(digests);
+    await store.recordBulkBatches(RUN, 'marketing', [{ provider: 'postmark', digests, messageIds: ['id-0', 'id-1'], batchId, stillOpen: [] }], 2);
+    expect(await deliveredDigests(store, RUN)).toEqual(digests);
+    expect(await store.findDelivery(keys[1])).toMatchObject({ provider: 'postmark', messageId: 'id-1' });
+    expect((await store.inFlightOf(RUN)).size).toBe(0);
 
     const raw = new Database(file, { readonly: true });
     const row = raw.prepare('SELECT keys_json FROM bulk_deliveries').get() as { keys_json: string };
@@ -46,18 +45,19 @@ describe('bulk batches in the store', () => {
 
   it('stores one message id for a batch that got one id (Mailgun)', async () => {
     const { store } = await openStore();
-    store.recordBulkDelivery(RUN, 'mailgun', 'marketing', digests, ['<one@mg>', '<one@mg>'], 2);
-    expect(store.findDelivery(keys[0])).toMatchObject({ provider: 'mailgun', messageId: '<one@mg>' });
-    expect(store.findDelivery(keys[1])).toMatchObject({ provider: 'mailgun', messageId: '<one@mg>' });
+    const batchId = await await store.markInFlight(RUN, digests, 'owner-1', 'mailgun', 1);
+    await store.recordBulkBatches(RUN, 'marketing', [{ provider: 'mailgun', digests, messageIds: ['<one@mg>', '<one@mg>'], batchId, stillOpen: [] }], 2);
+    expect(await store.findDelivery(keys[0])).toMatchObject({ provider: 'mailgun', messageId: '<one@mg>' });
+    expect(await store.findDelivery(keys[1])).toMatchObject({ provider: 'mailgun', messageId: '<one@mg>' });
   });
 
-  it('narrows an in-flight batch to the recipients still open, and drops it when none are', async () => {
+  it('narrows an in-flight batch to the recipients still open, and drops it when none are (queueInDoubt settles them)', async () => {
     const { store } = await openStore();
-    const batchId = store.markInFlight(RUN, digests, 'owner-1', 'mailgun', 1);
-    store.resolveInFlight(batchId, new Set([digests[0]]));
-    expect([...store.inFlightOf(RUN).keys()]).toEqual([digests[1]]);
-    store.resolveInFlight(batchId, new Set([digests[1]]));
-    expect(store.inFlightOf(RUN).size).toBe(0);
+    const batchId = await store.markInFlight(RUN, digests, 'owner-1', 'mailgun', 1);
+    await store.queueInDoubt([], [{ batchId, digest: digests[0] }], 2);
+    expect([...(await store.inFlightOf(RUN)).keys()]).toEqual([digests[1]]);
+    await store.queueInDoubt([], [{ batchId, digest: digests[1] }], 2);
+    expect((await store.inFlightOf(RUN)).size).toBe(0);
   });
 
   it('still reads rows written with whole keys by an earlier version', async () => {
@@ -66,19 +66,19 @@ describe('bulk batches in the store', () => {
     raw.prepare('INSERT INTO bulk_deliveries (run_key, provider, keys_json, message_ids_json, delivered_at) VALUES (?, ?, ?, ?, ?)').run(RUN, 'mailgun', JSON.stringify(keys), JSON.stringify('<one@mg>'), 1);
     raw.prepare('INSERT INTO bulk_in_flight (run_key, owner, provider, keys_json, started_at) VALUES (?, ?, ?, ?, ?)').run(RUN, 'dead-owner', 'mailgun', JSON.stringify([keys[0]]), 1);
     raw.close();
-    expect(deliveredDigests(store, RUN)).toEqual(digests);
-    expect(store.findDelivery(keys[0])).toMatchObject({ provider: 'mailgun', messageId: '<one@mg>' });
-    expect([...store.inFlightOf(RUN).keys()]).toEqual([digests[0]]);
+    expect(await deliveredDigests(store, RUN)).toEqual(digests);
+    expect(await store.findDelivery(keys[0])).toMatchObject({ provider: 'mailgun', messageId: '<one@mg>' });
+    expect([...(await store.inFlightOf(RUN)).keys()]).toEqual([digests[0]]);
   });
 
   it('knows whether single-message records exist under a bulk message key', async () => {
     const { store, file } = await openStore();
-    expect(store.hasSingleRecordsUnder(RUN)).toBe(false);
+    expect(await store.hasSingleRecordsUnder(RUN)).toBe(false);
     const raw = new Database(file);
     raw.prepare('INSERT INTO deliveries (idempotency_key, provider, message_id, delivered_at) VALUES (?, ?, ?, ?)').run(`${RUN}0-not-a-recipient`, 'smtp', 'x', 1);
-    expect(store.hasSingleRecordsUnder(RUN)).toBe(false);
+    expect(await store.hasSingleRecordsUnder(RUN)).toBe(false);
     raw.prepare('INSERT INTO deliveries (idempotency_key, provider, message_id, delivered_at) VALUES (?, ?, ?, ?)').run(keys[0], 'smtp', 'x', 1);
     raw.close();
-    expect(store.hasSingleRecordsUnder(RUN)).toBe(true);
+    expect(await store.hasSingleRecordsUnder(RUN)).toBe(true);
   });
 });

@@ -6,8 +6,8 @@ import type { Output } from '../output.js';
 import { suggestCommand } from '../suggest-command.js';
 
 export async function run(options: Record<string, unknown>, output: Output, _command: Command, args: string[]): Promise<number> {
-  return withOutboxEntry(options, args[0], (store, id) => {
-    const { status, busy } = store.drop(id, Date.now(), isLeaseOwnerAlive);
+  return withOutboxEntry(options, args[0], async (store, id) => {
+    const { status, busy } = await store.drop(id, Date.now(), isLeaseOwnerAlive);
     if (!status) throw new UserError(`no outbox entry #${id}`, { hint: `\`${suggestCommand('queue list', options)}\` shows the ids` });
     if (busy) throw new UserError(`#${id} is being retried right now by ${busy}: not dropped`, { hint: 'wait for that retry to finish, then look again with queue show' });
     if (status !== 'dropped') throw new UserError(`#${id} is ${status}, not waiting: nothing to drop`);

@@ -7,7 +7,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
   const config = await loadCommandConfig(options, { requireEnv: false });
   const store = await openExistingStore(config);
   try {
-    const entries = store?.listEntries(Boolean(options.all)) ?? [];
+    const entries = (await store?.listEntries(Boolean(options.all))) ?? [];
     const summary = entries.map((e) => ({
       id: e.id, status: e.status, to: e.message.to, subject: e.message.subject, type: e.message.type, chain: e.chain,
       tries: e.tries, attempts: e.attempts.length, reason: e.reason, createdAt: e.createdAt, updatedAt: e.updatedAt, idempotencyKey: e.idempotencyKey,
@@ -24,7 +24,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
     for (const e of summary) output.line(pad([`#${e.id}`, e.status, String(e.tries), e.createdAt.slice(0, 19).replace('T', ' '), e.to.join(','), e.subject]));
     return ExitCode.ok;
   } finally {
-    store?.close();
+    await store?.close();
   }
 }
 

@@ -16,12 +16,12 @@ export async function run(options: Record<string, unknown>, output: Output, _com
   const store = await openStore(config);
   const dispatcher = new Dispatcher(config, store, { onAttempt: (attempt) => output.line(renderAttempt(output, attempt)) });
   try {
-    const open = idText ? [] : store.listEntries(false);
+    const open = idText ? [] : await store.listEntries(false);
     const ids = idText ? [parseCount(idText, 'id', { min: 1 })!] : open.filter((e) => e.status === 'pending' || options.force).map((e) => e.id);
     // --all leaves ambiguous entries alone (they may have been delivered): say so, or they go unseen.
     const ambiguousLeft = options.force ? [] : open.filter((e) => e.status === 'ambiguous').map((e) => e.id);
     if (idText) {
-      const entry = store.getEntry(ids[0]);
+      const entry = await store.getEntry(ids[0]);
       if (!entry) throw new UserError(`queue retry: no outbox entry #${ids[0]}`, { hint: `\`${suggestCommand('queue list', options)}\` shows the ids` });
       if (entry.status === 'dropped') throw new UserError(`queue retry: #${ids[0]} was dropped`, { hint: 'a dropped message is not sent again; send it anew if it is still wanted' });
     }
@@ -41,11 +41,13 @@ export async function run(options: Record<string, unknown>, output: Output, _com
     // A skipped entry counts as what it is now: settled (delivered, rejected) or still waiting
     // (ambiguous without --force — e.g. a retry killed mid-send — or being retried elsewhere).
     // Under --all, an entry another live retry holds is that run's to report, not this one's.
-    const outcomes = results.map((r) => {
-      if (r.status !== 'skipped') return r.status;
-      const now = store.getEntry(r.id)?.status;
-      return idText || now === 'ambiguous' ? now : undefined;
-    });
+    const outcomes = await Promise.all(
+      results.map(async (r) => {
+        if (r.status !== 'skipped') return r.status;
+        const now = (await store.getEntry(r.id))?.status;
+        return idText || now === 'ambiguous' ? now : undefined;
+      }),
+    );
     // Ambiguous entries --all left alone still wait, as one asked for by id without --force does.
     if (ambiguousLeft.length || outcomes.some((status) => status === 'pending' || status === 'ambiguous')) return ExitCode.queued;
     if (outcomes.includes('rejected')) return ExitCode.rejected;
@@ -53,6 +55,6 @@ export async function run(options: Record<string, unknown>, output: Output, _com
     return ExitCode.ok;
   } finally {
     await dispatcher.close();
-    store.close();
+    await store.close();
   }
 }

@@ -6,8 +6,8 @@ import { suggestCommand } from '../suggest-command.js';
 import { renderAttempt } from '../render-attempts.js';
 
 export async function run(options: Record<string, unknown>, output: Output, _command: Command, args: string[]): Promise<number> {
-  return withOutboxEntry(options, args[0], (store, id) => {
-    const entry = store.getEntry(id);
+  return withOutboxEntry(options, args[0], async (store, id) => {
+    const entry = await store.getEntry(id);
     if (!entry) throw new UserError(`no outbox entry #${id}`, { hint: `\`${suggestCommand('queue list', options)}\` shows the ids` });
     if (output.json) {
       output.emitJson(entry);

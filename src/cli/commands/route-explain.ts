@@ -20,11 +20,11 @@ export async function run(options: Record<string, unknown>, output: Output, _com
   // An explanation must not create files: read the store only if `send` already made it.
   const store = await openExistingStore(config);
   try {
-    const explanation = explainRouteFor(config, store, { type: options.type as MessageType | undefined, priority: options.priority as Priority | undefined, to, monthlyVolume });
+    const explanation = await explainRouteFor(config, store, { type: options.type as MessageType | undefined, priority: options.priority as Priority | undefined, to, monthlyVolume });
     if (output.json) output.emitJson({ status: 'ok', currency: 'USD', ...explanation });
     else output.line(formatExplanation(explanation, config.failover));
   } finally {
-    store?.close();
+    await store?.close();
   }
   return ExitCode.ok;
 }

@@ -58,7 +58,7 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
   const store = flags.dryRun ? undefined : await openStore(config);
   const dispatcher = new Dispatcher(config, store);
   try {
-    const route = dispatcher.route(template, { forceProvider, noFailover: flags.failover === false });
+    const route = await dispatcher.route(template, { forceProvider, noFailover: flags.failover === false });
     if (flags.dryRun) return await previewBulkSend(output, dispatcher, template, route, flags.recipients, batchSize);
 
     // Set-up, not sending: the first batches would otherwise wait while the SDK loads.
@@ -130,7 +130,7 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     return status === 'delivered' ? ExitCode.ok : status === 'queued' ? ExitCode.queued : status === 'rejected' ? ExitCode.rejected : ExitCode.partial;
   } finally {
     await dispatcher.close();
-    store?.close();
+    await store?.close();
   }
 }
 

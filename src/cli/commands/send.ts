@@ -42,10 +42,10 @@ export async function run(options: Record<string, unknown>, output: Output, comm
   const store = flags.dryRun ? undefined : await openStore(config);
   const dispatcher = new Dispatcher(config, store, { onAttempt: (attempt) => output.line(renderAttempt(output, attempt)) });
   try {
-    const route = routeMessage(dispatcher, message, { forceProvider, forceProviderField, noFailover: flags.failover === false });
+    const route = await routeMessage(dispatcher, message, { forceProvider, forceProviderField, noFailover: flags.failover === false });
     output.detail(`route: ${route.chain.join(' → ')} (${route.source})`);
     for (const note of route.notes) output.detail(`note: ${note}`);
-    if (store) for (const name of route.chain) output.detail(`health of ${name}: ${describeHealth(store.get(name), Date.now())}`);
+    if (store && output.verbose) for (const name of route.chain) output.detail(`health of ${name}: ${describeHealth(await store.healthOf(name), Date.now())}`);
     if (flags.dryRun) return printDryRun(output, dispatcher, message, route);
     assertChainResolved(config, route.chain);
 
@@ -57,7 +57,7 @@ export async function run(options: Record<string, unknown>, output: Output, comm
     return printResult(output, report, message, config, flags);
   } finally {
     await dispatcher.close();
-    store?.close();
+    await store?.close();
   }
 }
 

@@ -1,27 +1,11 @@
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
-import type { Attempt, HealthBook } from '../core/failover.js';
-import type { HealthRecord } from '../core/health.js';
-import { splitBulkRecipientKey } from '../core/bulk-key.js';
-import type { EmailMessage } from '../core/message.js';
-import { redactSecrets } from '../core/secrets.js';
+import type { Attempt } from '../../core/chain-runner.js';
+import type { HealthRecord } from '../../core/health.js';
+import { splitBulkRecipientKey } from '../../core/bulk-key.js';
+import type { EmailMessage } from '../../core/message.js';
+import { redactSecrets } from '../../core/secrets.js';
+import { monthKey, type AcceptedBatch, type Delivery, type OutboxEntry, type OutboxStatus, type Store } from '../ports.js';
 import { openDatabase, withBusyRetry } from './database.js';
-
-export type OutboxStatus = 'pending' | 'ambiguous' | 'delivered' | 'rejected' | 'dropped';
-
-export interface OutboxEntry {
-  id: number;
-  idempotencyKey: string;
-  message: EmailMessage;
-  chain: string[];
-  status: OutboxStatus;
-  reason: string | null;
-  attempts: Attempt[];
-  tries: number;
-  provider: string | null;
-  messageId: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
 
 interface OutboxRow {
   id: number;
@@ -41,12 +25,6 @@ interface OutboxRow {
   updated_at: number;
 }
 
-export interface Delivery {
-  provider: string;
-  messageId: string;
-  deliveredAt: number;
-}
-
 function toEntry(row: OutboxRow): OutboxEntry {
   return {
     id: row.id,
@@ -64,12 +42,11 @@ function toEntry(row: OutboxRow): OutboxEntry {
   };
 }
 
-export function monthKey(time: number): string {
-  return new Date(time).toISOString().slice(0, 7);
-}
-
-/** The one place that touches the SQLite file: outbox, delivery ledger, provider health and usage. */
-export class Store implements HealthBook {
+/**
+ * The embedded backend: every repository of ports.ts over one SQLite file (better-sqlite3 is
+ * synchronous; the methods are async to keep the contract a networked database can meet).
+ */
+export class SqliteStore implements Store {
   private readonly statements = new Map<string, Statement>();
 
   private constructor(private readonly db: SqliteDatabase) {}
@@ -84,8 +61,8 @@ export class Store implements HealthBook {
     return statement;
   }
 
-  static async open(filePath: string): Promise<Store> {
-    return new Store(await openDatabase(filePath));
+  static async open(filePath: string): Promise<SqliteStore> {
+    return new SqliteStore(await openDatabase(filePath));
   }
 
   /**
@@ -93,16 +70,16 @@ export class Store implements HealthBook {
    * that reads first and writes later would otherwise fail at once with SQLITE_BUSY when another
    * process wrote in between, instead of waiting for busy_timeout.
    */
-  atomically<T>(work: () => T): T {
+  private atomically<T>(work: () => T): T {
     return withBusyRetry(() => this.db.transaction(work).immediate());
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.db.close();
   }
 
   // ── delivery ledger: "this idempotency key was delivered" ──
-  findDelivery(key: string): Delivery | undefined {
+  async findDelivery(key: string): Promise<Delivery | undefined> {
     return this.findSingleDelivery(key) ?? this.findBulkDelivery(key);
   }
 
@@ -129,25 +106,32 @@ export class Store implements HealthBook {
    * Visits the recipient digest of every recipient delivered by the bulk runs of one message (see
    * bulkRecipientKey) since a time, one batch row at a time.
    */
-  forEachBulkDeliveredDigest(runKey: string, since: number, visit: (digest: string) => void): void {
+  async forEachBulkDeliveredDigest(runKey: string, since: number, visit: (digest: string) => void): Promise<void> {
     for (const row of this.sql('SELECT keys_json FROM bulk_deliveries WHERE run_key = ? AND delivered_at >= ?').iterate(runKey, since) as IterableIterator<{ keys_json: string }>) {
       for (const stored of JSON.parse(row.keys_json) as string[]) visit(digestOf(stored));
     }
   }
 
   /** Records one accepted bulk batch: one row, however many recipients (by digest, id for id). */
-  recordBulkDelivery(runKey: string, provider: string, type: string, digests: string[], messageIds: string[], now: number): void {
-    if (digests.length === 0) return;
-    // Mailgun answers one id for the whole call: store it once.
-    const storedIds = messageIds.every((id) => id === messageIds[0]) ? messageIds[0] : messageIds;
+  async recordBulkBatches(runKey: string, type: string, batches: AcceptedBatch[], now: number): Promise<void> {
     this.atomically(() => {
-      this.sql('INSERT INTO bulk_deliveries (run_key, provider, keys_json, message_ids_json, delivered_at) VALUES (?, ?, ?, ?, ?)').run(runKey, provider, JSON.stringify(digests), JSON.stringify(storedIds), now);
-      this.addUsage(monthKey(now), provider, type, digests.length);
+      for (const batch of batches) {
+        this.recordBulkDelivery(runKey, batch.provider, type, batch.digests, batch.messageIds, now);
+        this.settleInFlightNow(batch.batchId, batch.stillOpen);
+      }
     });
   }
 
+  private recordBulkDelivery(runKey: string, provider: string, type: string, digests: string[], messageIds: string[], now: number): void {
+    if (digests.length === 0) return;
+    // Mailgun answers one id for the whole call: store it once.
+    const storedIds = messageIds.every((id) => id === messageIds[0]) ? messageIds[0] : messageIds;
+    this.sql('INSERT INTO bulk_deliveries (run_key, provider, keys_json, message_ids_json, delivered_at) VALUES (?, ?, ?, ?, ?)').run(runKey, provider, JSON.stringify(digests), JSON.stringify(storedIds), now);
+    this.addUsage(monthKey(now), provider, type, digests.length);
+  }
+
   /** Records a delivery, counts it in the usage ledger, and closes any outbox entry of that key — atomically. */
-  recordDelivery(message: EmailMessage, provider: string, messageId: string, now: number, emails: number): void {
+  async recordDelivery(message: EmailMessage, provider: string, messageId: string, now: number, emails: number): Promise<void> {
     this.atomically(() => {
       // A key sent again once its idempotency window had passed: the ledger keeps the latest delivery.
       this
@@ -167,12 +151,12 @@ export class Store implements HealthBook {
   }
 
   /** The waiting outbox entry of a key, if any. */
-  openEntryFor(key: string): { id: number; status: 'pending' | 'ambiguous' } | undefined {
+  async openEntryFor(key: string): Promise<{ id: number; status: 'pending' | 'ambiguous' } | undefined> {
     return this.sql("SELECT id, status FROM outbox WHERE idempotency_key = ? AND status IN ('pending', 'ambiguous')").get(key) as { id: number; status: 'pending' | 'ambiguous' } | undefined;
   }
 
   /** Of these keys, those with an outbox entry not delivered (one query for a whole batch): key → entry. */
-  outboxEntriesAmong(keys: string[]): Map<string, { id: number; status: OutboxStatus }> {
+  async outboxEntriesAmong(keys: string[]): Promise<Map<string, { id: number; status: OutboxStatus }>> {
     const rows = this.sql("SELECT idempotency_key AS key, id, status FROM outbox WHERE status <> 'delivered' AND idempotency_key IN (SELECT value FROM json_each(?)) ORDER BY id").all(
       JSON.stringify(keys),
     ) as { key: string; id: number; status: OutboxStatus }[];
@@ -183,7 +167,7 @@ export class Store implements HealthBook {
    * Whether any single-message record (delivery or outbox entry) has a key under this bulk
    * message's key: when none has, a run need not look its recipients up one batch at a time.
    */
-  hasSingleRecordsUnder(runKey: string): boolean {
+  async hasSingleRecordsUnder(runKey: string): Promise<boolean> {
     const from = `${runKey}/`;
     const to = `${runKey}0`; // '0' sorts right after '/'
     const delivered = this.sql('SELECT 1 FROM deliveries WHERE idempotency_key >= ? AND idempotency_key < ? LIMIT 1').get(from, to);
@@ -192,7 +176,7 @@ export class Store implements HealthBook {
   }
 
   /** Which of these keys were delivered since a time (one query for a whole batch). */
-  deliveredAmong(keys: string[], since: number): Set<string> {
+  async deliveredAmong(keys: string[], since: number): Promise<Set<string>> {
     const rows = this.sql('SELECT idempotency_key AS key FROM deliveries WHERE delivered_at >= ? AND idempotency_key IN (SELECT value FROM json_each(?))').all(since, JSON.stringify(keys)) as { key: string }[];
     return new Set(rows.map((r) => r.key));
   }
@@ -202,19 +186,23 @@ export class Store implements HealthBook {
    * Notes that these recipients of a bulk message (by digest) are being handed to a provider;
    * returns the batch id.
    */
-  markInFlight(runKey: string, digests: string[], owner: string, provider: string, now: number): number {
+  async markInFlight(runKey: string, digests: string[], owner: string, provider: string, now: number): Promise<number> {
     const result = this.sql('INSERT INTO bulk_in_flight (run_key, owner, provider, keys_json, started_at) VALUES (?, ?, ?, ?, ?)').run(runKey, owner, provider, JSON.stringify(digests), now);
     return Number(result.lastInsertRowid);
   }
 
   /** Narrows a batch to the recipients (digests) still unsettled, or removes it when none are left. */
-  settleInFlight(batchId: number, stillOpen: string[] = []): void {
+  async settleInFlight(batchId: number, stillOpen: string[] = []): Promise<void> {
+    this.settleInFlightNow(batchId, stillOpen);
+  }
+
+  private settleInFlightNow(batchId: number, stillOpen: string[]): void {
     if (stillOpen.length === 0) this.sql('DELETE FROM bulk_in_flight WHERE id = ?').run(batchId);
     else this.sql('UPDATE bulk_in_flight SET keys_json = ? WHERE id = ?').run(JSON.stringify(stillOpen), batchId);
   }
 
   /** The batches of one bulk message that earlier runs left in flight: recipient digest → batch. */
-  inFlightOf(runKey: string): Map<string, { batchId: number; provider: string }> {
+  async inFlightOf(runKey: string): Promise<Map<string, { batchId: number; provider: string }>> {
     const rows = this.sql('SELECT id, provider, keys_json FROM bulk_in_flight WHERE run_key = ?').all(runKey) as { id: number; provider: string; keys_json: string }[];
     const digests = new Map<string, { batchId: number; provider: string }>();
     for (const row of rows) for (const stored of JSON.parse(row.keys_json) as string[]) digests.set(digestOf(stored), { batchId: row.id, provider: row.provider });
@@ -222,15 +210,25 @@ export class Store implements HealthBook {
   }
 
   /** Removes recipients whose fate has been recorded elsewhere (outbox, ledger) from their in-flight batch. */
-  resolveInFlight(batchId: number, resolvedDigests: Set<string>): void {
+  async queueInDoubt(items: { message: EmailMessage; chain: string[]; reason: string; batchId: number; digest: string }[], settled: { batchId: number; digest: string }[], now: number): Promise<number[]> {
+    return this.atomically(() => {
+      const ids = items.map((item) => this.enqueueNow(item.message, item.chain, 'ambiguous', item.reason, [], now));
+      const resolved = new Map<number, Set<string>>();
+      for (const { batchId, digest } of [...items, ...settled]) (resolved.get(batchId) ?? resolved.set(batchId, new Set()).get(batchId)!).add(digest);
+      for (const [batchId, digests] of resolved) this.resolveInFlight(batchId, digests);
+      return ids;
+    });
+  }
+
+  private resolveInFlight(batchId: number, resolvedDigests: Set<string>): void {
     const row = this.sql('SELECT keys_json FROM bulk_in_flight WHERE id = ?').get(batchId) as { keys_json: string } | undefined;
     if (!row) return;
     const digests = (JSON.parse(row.keys_json) as string[]).map(digestOf);
-    this.settleInFlight(batchId, digests.filter((digest) => !resolvedDigests.has(digest)));
+    this.settleInFlightNow(batchId, digests.filter((digest) => !resolvedDigests.has(digest)));
   }
 
   /** Takes the run of a message (a bulk run, or one send): returns the live holder when another run has it. */
-  claimRunLock(runKey: string, owner: string, now: number, staleAfterMs: number, isOwnerAlive: (owner: string) => boolean): string | undefined {
+  async claimRunLock(runKey: string, owner: string, now: number, staleAfterMs: number, isOwnerAlive: (owner: string) => boolean): Promise<string | undefined> {
     return this.atomically(() => {
       const row = this.sql('SELECT owner, heartbeat_at FROM bulk_run_locks WHERE run_key = ?').get(runKey) as { owner: string; heartbeat_at: number } | undefined;
       if (row && row.owner !== owner && row.heartbeat_at > now - staleAfterMs && isOwnerAlive(row.owner)) return row.owner;
@@ -239,28 +237,28 @@ export class Store implements HealthBook {
     });
   }
 
-  heartbeatRunLock(runKey: string, owner: string, now: number): void {
+  async heartbeatRunLock(runKey: string, owner: string, now: number): Promise<void> {
     this.sql('UPDATE bulk_run_locks SET heartbeat_at = ? WHERE run_key = ? AND owner = ?').run(now, runKey, owner);
   }
 
-  releaseRunLock(runKey: string, owner: string): void {
+  async releaseRunLock(runKey: string, owner: string): Promise<void> {
     this.sql('DELETE FROM bulk_run_locks WHERE run_key = ? AND owner = ?').run(runKey, owner);
   }
 
   // ── usage ledger ──
-  addUsage(month: string, provider: string, type: string, emails: number): void {
+  private addUsage(month: string, provider: string, type: string, emails: number): void {
     this
       .sql('INSERT INTO usage (month, provider, type, emails) VALUES (?, ?, ?, ?) ON CONFLICT (month, provider, type) DO UPDATE SET emails = emails + excluded.emails')
       .run(month, provider, type, emails);
   }
 
-  usageByProvider(month: string): Record<string, number> {
+  async usageByProvider(month: string): Promise<Record<string, number>> {
     const rows = this.sql('SELECT provider, SUM(emails) AS emails FROM usage WHERE month = ? GROUP BY provider').all(month) as { provider: string; emails: number }[];
     return Object.fromEntries(rows.map((r) => [r.provider, r.emails]));
   }
 
-  // ── provider health (HealthBook) ──
-  get(provider: string): HealthRecord | undefined {
+  // ── provider health ──
+  async healthOf(provider: string): Promise<HealthRecord | undefined> {
     const row = this.sql('SELECT * FROM health WHERE provider = ?').get(provider) as
       | { provider: string; consecutive_failures: number; open_until: number | null; last_error: string | null; last_failure_at: number | null; last_success_at: number | null }
       | undefined;
@@ -275,7 +273,7 @@ export class Store implements HealthBook {
     };
   }
 
-  put(record: HealthRecord): void {
+  async saveHealth(record: HealthRecord): Promise<void> {
     this
       .sql(
         `INSERT INTO health (provider, consecutive_failures, open_until, last_error, last_failure_at, last_success_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -287,7 +285,11 @@ export class Store implements HealthBook {
 
   // ── outbox ──
   /** Stores an undelivered message; a message whose key is already waiting keeps its entry (returned). */
-  enqueue(message: EmailMessage, chain: string[], status: 'pending' | 'ambiguous', reason: string, attempts: Attempt[], now: number): number {
+  async enqueue(message: EmailMessage, chain: string[], status: 'pending' | 'ambiguous', reason: string, attempts: Attempt[], now: number): Promise<number> {
+    return this.enqueueNow(message, chain, status, reason, attempts, now);
+  }
+
+  private enqueueNow(message: EmailMessage, chain: string[], status: 'pending' | 'ambiguous', reason: string, attempts: Attempt[], now: number): number {
     return this.atomically(() => {
       const existing = this.sql("SELECT id, attempts_json FROM outbox WHERE idempotency_key = ? AND status IN ('pending', 'ambiguous')").get(message.idempotencyKey) as
         | { id: number; attempts_json: string }
@@ -309,7 +311,7 @@ export class Store implements HealthBook {
    * marked as sending. If the run dies, the next claim finds a dead lease holder that was sending
    * and makes the entry ambiguous (it may have been delivered), so no rerun resends it blindly.
    */
-  recordSendStart(message: EmailMessage, chain: string[], owner: string, now: number, leaseMs: number): number {
+  async recordSendStart(message: EmailMessage, chain: string[], owner: string, now: number, leaseMs: number): Promise<number> {
     const result = this
       .sql(
         "INSERT INTO outbox (idempotency_key, message_json, chain_json, status, reason, attempts_json, tries, lease_owner, lease_until, sending_since, created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, '[]', 0, ?, ?, ?, ?, ?)",
@@ -319,16 +321,16 @@ export class Store implements HealthBook {
   }
 
   /** The send recorded by recordSendStart ended with an answer (delivered or rejected): its entry goes. */
-  forgetSendStart(id: number, owner: string): void {
+  async forgetSendStart(id: number, owner: string): Promise<void> {
     this.sql('DELETE FROM outbox WHERE id = ? AND lease_owner = ?').run(id, owner);
   }
 
-  getEntry(id: number): OutboxEntry | undefined {
+  async getEntry(id: number): Promise<OutboxEntry | undefined> {
     const row = this.sql('SELECT * FROM outbox WHERE id = ?').get(id) as OutboxRow | undefined;
     return row && toEntry(row);
   }
 
-  listEntries(includeClosed: boolean): OutboxEntry[] {
+  async listEntries(includeClosed: boolean): Promise<OutboxEntry[]> {
     const sql = includeClosed ? 'SELECT * FROM outbox ORDER BY id' : "SELECT * FROM outbox WHERE status IN ('pending', 'ambiguous') ORDER BY id";
     return (this.sql(sql).all() as OutboxRow[]).map(toEntry);
   }
@@ -338,13 +340,13 @@ export class Store implements HealthBook {
    * A lease held by a process that no longer exists (killed) is taken over; if that process was
    * in the middle of sending, the outcome is unknown and the entry becomes ambiguous instead.
    */
-  claim(
+  async claim(
     id: number,
     owner: string,
     now: number,
     leaseMs: number,
     options: { force: boolean; isOwnerAlive: (owner: string) => boolean; isRepeat: (delivery: Delivery, entry: OutboxEntry) => boolean },
-  ): { entry?: OutboxEntry; refused?: string; deliveredEarlier?: Delivery } {
+  ): Promise<{ entry?: OutboxEntry; refused?: string; deliveredEarlier?: Delivery }> {
     // Scanning a bulk run's batches can take a while: done before taking the write lock. Safe,
     // because a bulk run never sends a key that waits in the outbox.
     const key = (this.sql('SELECT idempotency_key FROM outbox WHERE id = ?').get(id) as { idempotency_key: string } | undefined)?.idempotency_key;
@@ -375,12 +377,12 @@ export class Store implements HealthBook {
   }
 
   /** Marks that a claimed entry is being handed to a provider (so a crash now means "ambiguous"). */
-  markSending(id: number, owner: string, now: number): void {
+  async markSending(id: number, owner: string, now: number): Promise<void> {
     this.sql('UPDATE outbox SET sending_since = ? WHERE id = ? AND lease_owner = ?').run(now, id, owner);
   }
 
   /** Ends a retry: records its attempts and new status, and releases the lease. */
-  finishRetry(id: number, owner: string, update: { status: OutboxStatus; reason: string | null; attempts: Attempt[]; provider?: string; messageId?: string }, now: number): void {
+  async finishRetry(id: number, owner: string, update: { status: OutboxStatus; reason: string | null; attempts: Attempt[]; provider?: string; messageId?: string }, now: number): Promise<void> {
     this.atomically(() => {
       const row = this.sql('SELECT attempts_json, status FROM outbox WHERE id = ? AND lease_owner = ?').get(id, owner) as { attempts_json: string; status: OutboxStatus } | undefined;
       if (!row) return;
@@ -395,7 +397,7 @@ export class Store implements HealthBook {
   }
 
   /** Drops a waiting entry; refuses one that a live retry is sending right now. */
-  drop(id: number, now: number, isOwnerAlive: (owner: string) => boolean): { status?: OutboxStatus; busy?: string } {
+  async drop(id: number, now: number, isOwnerAlive: (owner: string) => boolean): Promise<{ status?: OutboxStatus; busy?: string }> {
     return this.atomically(() => {
       const row = this.sql('SELECT status, lease_owner, lease_until FROM outbox WHERE id = ?').get(id) as { status: OutboxStatus; lease_owner: string | null; lease_until: number | null } | undefined;
       if (!row) return {};

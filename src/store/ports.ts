@@ -1,0 +1,127 @@
+import type { Attempt } from '../core/chain-runner.js';
+import type { HealthRecord } from '../core/health.js';
+import type { EmailMessage } from '../core/message.js';
+
+/**
+ * What the rest of the program asks of the durable store, as four repositories. A backend (one
+ * folder: src/store/sqlite/, later PostgreSQL) implements all four; every method is async so that
+ * a networked database can implement the same contract.
+ */
+
+export type OutboxStatus = 'pending' | 'ambiguous' | 'delivered' | 'rejected' | 'dropped';
+
+export interface OutboxEntry {
+  id: number;
+  idempotencyKey: string;
+  message: EmailMessage;
+  chain: string[];
+  status: OutboxStatus;
+  reason: string | null;
+  attempts: Attempt[];
+  tries: number;
+  provider: string | null;
+  messageId: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Delivery {
+  provider: string;
+  messageId: string;
+  deliveredAt: number;
+}
+
+/** A batch call a bulk run made: accepted recipients (digests, ids in order) and those still undecided. */
+export interface AcceptedBatch {
+  provider: string;
+  digests: string[];
+  messageIds: string[];
+  /** The in-flight record of the call. */
+  batchId: number;
+  /** Recipients of the call whose fate is not recorded yet (kept in flight). */
+  stillOpen: string[];
+}
+
+/** Messages no provider took, waiting for a retry; claimed under leases so no two runs send one. */
+export interface OutboxRepository {
+  /** Stores an undelivered message; a message whose key is already waiting keeps its entry (returned). */
+  enqueue(message: EmailMessage, chain: string[], status: 'pending' | 'ambiguous', reason: string, attempts: Attempt[], now: number): Promise<number>;
+  /** A single send about to call a provider: an entry leased to this run, marked as sending. */
+  recordSendStart(message: EmailMessage, chain: string[], owner: string, now: number, leaseMs: number): Promise<number>;
+  /** The send recorded by recordSendStart got an answer (delivered or rejected): its entry goes. */
+  forgetSendStart(id: number, owner: string): Promise<void>;
+  openEntryFor(key: string): Promise<{ id: number; status: 'pending' | 'ambiguous' } | undefined>;
+  /** Of these keys, those with an outbox entry not delivered (one query for a batch): key → entry. */
+  outboxEntriesAmong(keys: string[]): Promise<Map<string, { id: number; status: OutboxStatus }>>;
+  getEntry(id: number): Promise<OutboxEntry | undefined>;
+  listEntries(includeClosed: boolean): Promise<OutboxEntry[]>;
+  /**
+   * Claims an entry for one retry run. A lease held by a process that no longer exists is taken
+   * over; if it was sending, the entry becomes ambiguous instead. A delivery that makes the entry
+   * a repeat (isRepeat) closes it as delivered.
+   */
+  claim(
+    id: number,
+    owner: string,
+    now: number,
+    leaseMs: number,
+    options: { force: boolean; isOwnerAlive: (owner: string) => boolean; isRepeat: (delivery: Delivery, entry: OutboxEntry) => boolean },
+  ): Promise<{ entry?: OutboxEntry; refused?: string; deliveredEarlier?: Delivery }>;
+  /** A claimed entry is being handed to a provider (a crash now means "ambiguous"). */
+  markSending(id: number, owner: string, now: number): Promise<void>;
+  /** Ends a retry: records its attempts and new status, and releases the lease. */
+  finishRetry(id: number, owner: string, update: { status: OutboxStatus; reason: string | null; attempts: Attempt[]; provider?: string; messageId?: string }, now: number): Promise<void>;
+  /** Drops a waiting entry; refuses one that a live retry is sending right now. */
+  drop(id: number, now: number, isOwnerAlive: (owner: string) => boolean): Promise<{ status?: OutboxStatus; busy?: string }>;
+}
+
+/** "This idempotency key was delivered" (single sends, bulk batches) and the monthly usage ledger. */
+export interface DeliveryLedger {
+  findDelivery(key: string): Promise<Delivery | undefined>;
+  /** Records a delivery, counts it as usage, and closes any waiting outbox entry of that key — atomically. */
+  recordDelivery(message: EmailMessage, provider: string, messageId: string, now: number, emails: number): Promise<void>;
+  /** Records accepted bulk batches and narrows their in-flight records, in one transaction. */
+  recordBulkBatches(runKey: string, type: string, batches: AcceptedBatch[], now: number): Promise<void>;
+  /** Visits the digest of every recipient the bulk runs of one message delivered since a time. */
+  forEachBulkDeliveredDigest(runKey: string, since: number, visit: (digest: string) => void): Promise<void>;
+  /** Whether any single-message record (delivery or outbox entry) has a key under this bulk message's key. */
+  hasSingleRecordsUnder(runKey: string): Promise<boolean>;
+  /** Which of these keys were delivered since a time (one query for a batch). */
+  deliveredAmong(keys: string[], since: number): Promise<Set<string>>;
+  usageByProvider(month: string): Promise<Record<string, number>>;
+}
+
+/** One circuit per provider, shared by every process on the store. */
+export interface HealthRepository {
+  healthOf(provider: string): Promise<HealthRecord | undefined>;
+  saveHealth(record: HealthRecord): Promise<void>;
+}
+
+/** One live run per message (run locks) and the bulk batches handed to a provider but not yet settled. */
+export interface RunRepository {
+  /** Takes the run of a message: returns the live holder when another run has it. */
+  claimRunLock(runKey: string, owner: string, now: number, staleAfterMs: number, isOwnerAlive: (owner: string) => boolean): Promise<string | undefined>;
+  heartbeatRunLock(runKey: string, owner: string, now: number): Promise<void>;
+  releaseRunLock(runKey: string, owner: string): Promise<void>;
+  /** Notes that these recipients (digests) are being handed to a provider; returns the batch id. */
+  markInFlight(runKey: string, digests: string[], owner: string, provider: string, now: number): Promise<number>;
+  /** Narrows a batch to the recipients still unsettled, or removes it when none are left. */
+  settleInFlight(batchId: number, stillOpen?: string[]): Promise<void>;
+  /** The batches of one bulk message that earlier runs left in flight: digest → batch. */
+  inFlightOf(runKey: string): Promise<Map<string, { batchId: number; provider: string }>>;
+  /**
+   * Recipients an earlier run left in flight go to the outbox as ambiguous and out of their
+   * in-flight records, with those whose fate is known otherwise (`settled`), in one transaction;
+   * returns the outbox ids in order.
+   */
+  queueInDoubt(items: { message: EmailMessage; chain: string[]; reason: string; batchId: number; digest: string }[], settled: { batchId: number; digest: string }[], now: number): Promise<number[]>;
+}
+
+/** The whole store: every repository, and closing it. */
+export interface Store extends OutboxRepository, DeliveryLedger, HealthRepository, RunRepository {
+  close(): Promise<void>;
+}
+
+export function monthKey(time: number): string {
+  return new Date(time).toISOString().slice(0, 7);
+}
