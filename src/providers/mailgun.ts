@@ -3,7 +3,7 @@ import { ProviderError, type ErrorClass } from '../core/errors.js';
 import type { EmailMessage } from '../core/message.js';
 import { parseRetryAfter } from '../core/retry-after.js';
 import { baseUrlSchema, commonProviderFields } from './common-config.js';
-import { CONNECT_TIMEOUT, HttpTransport, type TransportResponse } from './http-transport.js';
+import { watchHttpAnswers, type AnswerWatch, type HttpAnswer } from './http-answers.js';
 import { bulkRecipientKey } from '../core/bulk-key.js';
 import { escapeHtml, MERGE_FIELD, mergeValue, oneLine } from '../core/merge.js';
 import { IDEMPOTENCY_HEADER, type BulkRecipient, type RecipientStatus, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
@@ -25,8 +25,8 @@ const REGION_URL = { us: 'https://api.mailgun.net', eu: 'https://api.eu.mailgun.
 export type MailgunForm = Record<string, string | string[] | { data: Blob; filename: string }[]>;
 
 /**
- * Builds the form fields. Every value is a non-empty string, as Mailgun reads them: `false` is
- * sent as "no", and objects (variables) as JSON text.
+ * Builds the form fields. Every value is a non-empty string: mailgun.js silently drops falsy
+ * values (so `false` is sent as "no") and cannot encode objects (so variables are JSON text).
  */
 export function toMailgunForm(message: EmailMessage): { form: MailgunForm; warnings: string[] } {
   const warnings: string[] = [];
@@ -54,24 +54,25 @@ export function toMailgunForm(message: EmailMessage): { form: MailgunForm; warni
     else form[`v:${key}`] = value;
   }
   if (message.attachments.length) {
-    // A typed Blob: its type becomes the file part's Content-Type.
+    // A typed Blob: mailgun.js keeps a Blob's type, but builds untyped Blobs from Buffers.
     form.attachment = message.attachments.map((a) => ({ data: new Blob([Buffer.from(a.contentBase64, 'base64')], { type: a.contentType }), filename: a.filename }));
   }
   return { form, warnings };
 }
 
 interface MailgunErrorShape {
+  type?: string;
   status: number;
   message: string;
   details?: unknown;
 }
 
-const NETWORK_BEFORE_SEND = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_NETWORK', CONNECT_TIMEOUT]);
+const NETWORK_BEFORE_SEND = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_NETWORK']);
 const NETWORK_MAYBE_SENT = new Set(['ECONNABORTED', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE']);
 
 /**
- * Network failures come as the errno in `message` (status 0; mailgun.js gave them status 400): look
- * at the message first.
+ * mailgun.js reports network failures as status 400 with the errno as message: look at the message
+ * first. Status 0 means no answer came (the adapter sees the answers below the SDK).
  */
 export function classifyMailgunError(error: MailgunErrorShape): { errorClass: ErrorClass; detail: string } {
   const details = typeof error.details === 'string' ? error.details : JSON.stringify(error.details ?? '');
@@ -215,82 +216,57 @@ class MailgunProvider implements Provider {
     return form;
   }
 
-  /** Nothing to load: the call goes out over node:http (see post). */
-  async prepare(): Promise<void> {}
+  async prepare(): Promise<void> {
+    await this.getClient();
+  }
 
-  /** Keep-alive connections shared by this provider's calls. */
-  private readonly transport = new HttpTransport();
+  /** Built once: a mailgun.js client sets up some forty API wrappers. */
+  private client?: Promise<{ messages: { create(domain: string, data: never): Promise<{ id?: string; status?: number }> } }>;
+
+  /** Without `useFetch`, the SDK's HTTP client goes over node:http(s), where post watches the answers. */
+  private getClient() {
+    this.client ??= import('mailgun.js').then(({ default: Mailgun }) =>
+      new Mailgun(FormData).client({ username: 'api', key: this.config.apiKey, url: this.baseUrl, timeout: this.options.timeoutMs }),
+    );
+    return this.client;
+  }
 
   /**
-   * POST /v3/{domain}/messages over our own transport rather than mailgun.js: the SDK drops the
-   * answer's headers from its errors, so a 429's Retry-After could not be honoured (it waited the
-   * retry delay instead, or burnt every try on a long one). Errors take the shape the SDK gave them.
+   * The SDK's call, its answer watched below the SDK: mailgun.js keeps the status and body of a
+   * failed call but drops the headers, and a 429's Retry-After says when to try again.
    */
   private async post(form: MailgunForm): Promise<string> {
-    const { body, contentType } = await encodeForm(form);
-    let response: TransportResponse;
+    const client = await this.getClient();
+    const watch: AnswerWatch = {};
+    let result: { id?: string };
     try {
-      response = await this.transport.fetch(`${this.baseUrl}/v3/${encodeURIComponent(this.config.domain)}/messages`, {
-        method: 'POST',
-        headers: { authorization: `Basic ${Buffer.from(`api:${this.config.apiKey}`).toString('base64')}`, 'content-type': contentType },
-        body,
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-      });
+      // The SDK's message type is a union keyed on template/html/text; our form has the same fields.
+      result = await watchHttpAnswers(watch, () => client.messages.create(this.config.domain, form as never));
     } catch (error) {
-      throw this.toProviderError(networkFailure(error));
+      const shaped = error as MailgunErrorShape;
+      if (shaped?.type !== 'MailgunAPIError') throw error;
+      throw this.toProviderError(shaped, watch.answer);
     }
-    const text = await response.text();
-    // A 200 with this text is the API's root page: the base URL is not the API.
-    if (text.trim() === 'Mailgun Magnificent API') throw this.toProviderError({ status: response.status, message: 'Incorrect url' });
-    const answer = parseJsonObject(text);
-    if (!response.ok) {
-      const shaped = { status: response.status, message: stringField(answer, 'error') ?? response.statusText, details: answer ? stringField(answer, 'message') ?? '' : text };
-      throw this.toProviderError(shaped, parseRetryAfter(response.headers.get('retry-after')));
-    }
-    const id = stringField(answer, 'id');
-    if (!id) throw new ProviderError('Mailgun answered without a message id', { provider: this.name, errorClass: 'ambiguous' });
-    return id;
+    if (!result.id) throw new ProviderError('Mailgun answered without a message id', { provider: this.name, errorClass: 'ambiguous' });
+    return result.id;
   }
 
-  private toProviderError(shaped: MailgunErrorShape, retryAfterMs?: number): ProviderError {
-    const { errorClass, detail } = classifyMailgunError(shaped);
-    return new ProviderError(detail, { provider: this.name, errorClass, httpStatus: shaped.status || undefined, code: shaped.message || undefined, retryAfterMs });
+  private toProviderError(error: MailgunErrorShape, answer: HttpAnswer | undefined): ProviderError {
+    const { errorClass, detail } = classifyMailgunError(asAnswered(error, answer));
+    const retryAfterMs = answer?.status === 429 ? parseRetryAfter(answer.headers['retry-after']) : undefined;
+    return new ProviderError(detail, { provider: this.name, errorClass, httpStatus: answer?.status, code: error.message || undefined, retryAfterMs });
   }
 }
 
-/** The form as multipart/form-data bytes (arrays become repeated fields, attachments files). */
-async function encodeForm(form: MailgunForm): Promise<{ body: Uint8Array; contentType: string }> {
-  const data = new FormData();
-  for (const [name, value] of Object.entries(form)) {
-    if (typeof value === 'string') data.append(name, value);
-    else for (const item of value) {
-      if (typeof item === 'string') data.append(name, item);
-      else data.append(name, item.data, item.filename);
-    }
-  }
-  const encoded = new Response(data);
-  return { body: new Uint8Array(await encoded.arrayBuffer()), contentType: encoded.headers.get('content-type')! };
-}
-
-/** A failed call, in the SDK's shape: the errno as message, status 0 (no answer). */
-function networkFailure(error: unknown): MailgunErrorShape {
-  const failure = error as Error & { cause?: { code?: string } };
-  if (failure?.name === 'TimeoutError' || failure?.name === 'AbortError') return { status: 0, message: 'ECONNABORTED' };
-  return { status: 0, message: failure?.cause?.code ?? failure?.message ?? String(error) };
-}
-
-function parseJsonObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return value && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function stringField(object: Record<string, unknown> | undefined, key: string): string | undefined {
-  const value = object?.[key];
-  return typeof value === 'string' && value !== '' ? value : undefined;
+/**
+ * The SDK's error, told with what was seen below it: a call that got no answer has status 0 (the
+ * SDK says 400, as if Mailgun had refused it), and an empty body no details (the SDK puts its HTTP
+ * client's "Request failed with status code 503" there).
+ */
+function asAnswered(error: MailgunErrorShape, answer: HttpAnswer | undefined): MailgunErrorShape {
+  if (!answer) return { ...error, status: 0 };
+  const filler = error.details === `Request failed with status code ${error.status}`;
+  return filler ? { ...error, details: '' } : error;
 }
 
 export const mailgunDefinition: ProviderDefinition<MailgunConfig> = {
@@ -298,7 +274,7 @@ export const mailgunDefinition: ProviderDefinition<MailgunConfig> = {
   label: 'Mailgun',
   configSchema,
   secretKeys: ['apiKey'],
-  // The key travels as HTTP Basic `api:<key>`: a proxy that echoes the header must not show it.
+  // mailgun.js sends the key as HTTP Basic `api:<key>`: a proxy that echoes the header must not show it.
   derivedSecrets: (config) => [Buffer.from(`api:${config.apiKey}`).toString('base64')],
   maxMessageBytes: () => MAILGUN_MAX_MESSAGE_BYTES,
   create: (name, config, options) => new MailgunProvider(name, config, options),

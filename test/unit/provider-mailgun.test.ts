@@ -64,3 +64,25 @@ describe('mailgun adapter against the fake API', () => {
     expect(await failure(provider({}, 200).send(message))).toMatchObject({ errorClass: 'ambiguous' });
   });
 });
+
+describe('mailgun adapter: the SDK call and the answers seen below it', () => {
+  it('the call goes out through mailgun.js (its HTTP client, axios, names itself)', async () => {
+    await provider().send(message);
+    expect(mailgun.requests[0].headers['user-agent']).toMatch(/^axios\//);
+  });
+
+  it('calls at once each get the Retry-After of their own answer', async () => {
+    // The first answer comes late: the answers arrive in the other order than the requests.
+    mailgun.failNext({ status: 429, body: { message: 'Too many requests' }, headers: { 'Retry-After': '40' }, delayMs: 300 }, { status: 429, body: { message: 'Too many requests' }, headers: { 'Retry-After': '5' } });
+    const adapter = provider();
+    const settled: number[] = [];
+    await Promise.all([0, 1].map(async () => settled.push((await failure(adapter.send(message))).retryAfterMs!)));
+    expect(settled).toEqual([5000, 40_000]);
+  });
+
+  it('a connection closed without an answer is ambiguous and has no HTTP status', async () => {
+    mailgun.failNext({ destroy: true });
+    const error = await failure(provider().send(message));
+    expect(error).toMatchObject({ errorClass: 'ambiguous', httpStatus: undefined, retryAfterMs: undefined });
+  });
+});
