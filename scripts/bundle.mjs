@@ -6,6 +6,10 @@
 // config loaders with require(). The metafile says which sources each chunk holds (tests read it).
 import { rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
+import { PROVIDER_DEFINITIONS } from '../dist/providers/registry.js';
+
+// Each ESP's definition names its SDK packages (tsc has compiled the registry by now).
+const sdkPackages = PROVIDER_DEFINITIONS.flatMap((definition) => definition.sdkPackages);
 
 // Chunk names carry content hashes: clear the old ones.
 rmSync('dist/bundle', { recursive: true, force: true });
@@ -17,7 +21,7 @@ const result = await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['postmark', 'mailgun.js', 'nodemailer', 'better-sqlite3', '@inquirer/prompts', 'cosmiconfig'],
+  external: [...sdkPackages, 'better-sqlite3', '@inquirer/prompts', 'cosmiconfig'],
   // Bundled CommonJS packages (commander, yaml) call require() for Node's built-in modules.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   metafile: true,

@@ -6,6 +6,7 @@ import { describeRefusal } from '../core/refused.js';
 import type { Route } from '../core/router.js';
 import { closestMatch } from '../core/suggest.js';
 import { assertFitsProviders } from '../providers/message-size.js';
+import { PROVIDER_TYPES } from '../providers/registry.js';
 import type { Dispatch, Dispatcher } from './dispatcher.js';
 import { newLeaseOwner } from './lease-owner.js';
 import { queueCopyForRefused } from './refused-recipients.js';
@@ -60,7 +61,12 @@ export async function routeMessage(dispatcher: Dispatcher, message: EmailMessage
 /** Some provider is configured, and a forced one is one of them (checked before anything is opened). */
 export function assertCanRoute(config: Config, forceProvider: string | undefined, forceProviderField = 'provider'): void {
   if (forceProvider) assertKnownProvider(config, forceProvider, forceProviderField);
-  if (Object.keys(config.providers).length === 0) throw new UserError('no providers configured', { hint: 'add postmark, mailgun or smtp under providers: in the config' });
+  if (Object.keys(config.providers).length === 0) throw new UserError('no providers configured', { hint: `add ${oneOf(PROVIDER_TYPES)} under providers: in the config` });
+}
+
+/** "a, b or c" */
+function oneOf(words: readonly string[]): string {
+  return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
 }
 
 export function assertKnownProvider(config: Config, name: string, field: string): void {

@@ -97,15 +97,23 @@ export function buildProgram(): Command {
     .action(lazy(() => import('./commands/failover-configure.js')));
   failover.command('show').description('print the current chain and retry policy').action(lazy(() => import('./commands/failover-show.js')));
 
-  program
-    .command('cost')
-    .description('what sending costs')
+  const cost = program.command('cost').description('what sending costs');
+  // The strategies are 'hybrid' and one per provider type of the registry, which loads every
+  // adapter's config schema (zod): read once a `cost` command is on the way (its run, its help,
+  // `cost help estimate`), not for `--help`.
+  const strategy = new Option('--strategy <strategy>', 'strategies to show (a provider type: all mail through it)').default('all');
+  program.hook('preSubcommand', async (_program, subcommand) => {
+    if (subcommand !== cost) return;
+    const { strategyChoices } = await import('../cost/model.js');
+    strategy.choices(strategyChoices());
+  });
+  cost
     .command('estimate')
     .description('monthly cost per provider and strategy, with the savings of the hybrid routing')
     .option('--volume <n>', 'emails per month in total')
     .option('--transactional <n>', 'of which transactional')
     .option('--marketing <n>', 'of which marketing')
-    .addOption(new Option('--strategy <strategy>', 'strategies to show').choices(['all', 'hybrid', 'postmark', 'mailgun', 'smtp']).default('all'))
+    .addOption(strategy)
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'csv', 'markdown']).default('table'))
     .option('--sweep <from:to:step>', 'cost of each strategy across volumes, with break-even points; the mix given by --volume/--transactional/--marketing applies as proportions')
     .action(lazy(() => import('./commands/cost-estimate.js')));

@@ -1,15 +1,37 @@
 import type { Config } from '../config/validate.js';
+import { UserError } from '../core/errors.js';
 import type { MessageType } from '../core/message.js';
 import { resolveRoute, type RoutingPolicy } from '../core/router.js';
+import { PROVIDER_TYPES } from '../providers/registry.js';
+import { defaultHybridProviders } from './catalog.js';
 import { sumCents, type Cents, type Nanos } from './money.js';
 import { costForVolume, type ProviderCost } from './plan.js';
 import { freeAllowance, resolvePricing, type ProviderPricing } from './pricing.js';
 
-export const SINGLE_STRATEGIES = ['postmark', 'mailgun', 'smtp'] as const;
-export type SingleStrategy = (typeof SINGLE_STRATEGIES)[number];
-export type StrategyName = SingleStrategy | 'hybrid';
+/** A provider type (all mail through one provider of that type, shown as `all-<type>`) or 'hybrid'. */
+export type StrategyName = string;
+
+/** One single-provider strategy per provider type of the registry. */
+export function singleStrategies(): StrategyName[] {
+  return [...PROVIDER_TYPES];
+}
+
 /** Display order; also the tie-break for "cheapest" (a single provider is simpler to run). */
-export const STRATEGIES: readonly StrategyName[] = [...SINGLE_STRATEGIES, 'hybrid'];
+export function strategyNames(): StrategyName[] {
+  return [...singleStrategies(), 'hybrid'];
+}
+
+/** What `--strategy` (or the library's `strategy`) takes: 'all', 'hybrid' or a provider type. */
+export function strategyChoices(): string[] {
+  return ['all', 'hybrid', ...singleStrategies()];
+}
+
+/** The strategies a `--strategy` choice shows; an unknown name is refused with the known ones. */
+export function strategiesShown(choice: string): StrategyName[] {
+  if (choice === 'all') return strategyNames();
+  if (strategyChoices().includes(choice)) return [choice];
+  throw new UserError(`unknown strategy "${choice}"`, { hint: `use one of: ${strategyChoices().join(', ')}` });
+}
 
 export function strategyLabel(strategy: StrategyName): string {
   return strategy === 'hybrid' ? 'hybrid' : `all-${strategy}`;
@@ -25,21 +47,34 @@ export type CostConfig = Pick<Config, 'providers' | 'pricing' | 'routing' | 'fai
 /** What the model knows about the user's setup: prices per provider name and how hybrid routes. */
 export interface CostSetup {
   pricingOf(provider: string): ProviderPricing;
-  /** The provider that carries everything in each single-provider strategy. */
-  singleProvider: Record<SingleStrategy, string>;
+  /** The provider that carries everything in each single-provider strategy, by provider type. */
+  singleProvider: Record<StrategyName, string>;
   routing: RoutingPolicy;
-  /** No providers configured: hybrid is transactional → postmark, marketing → mailgun. */
+  /** No providers configured: hybrid routes each message type as the catalog's `hybridDefaultFor` says. */
   defaultRouting: boolean;
   notes: string[];
 }
 
-export const DEFAULT_HYBRID_NOTE = 'no providers configured: hybrid routes transactional → postmark, marketing → mailgun (built-in catalog prices)';
+function defaultHybridNote(): string {
+  const to = defaultHybridProviders();
+  return `no providers configured: hybrid routes transactional → ${to.transactional}, marketing → ${to.marketing} (built-in catalog prices)`;
+}
+
+/** Each message type to the provider type the catalog names for it (see CatalogEntry.hybridDefaultFor). */
+function defaultHybridRouting(): RoutingPolicy {
+  const to = defaultHybridProviders();
+  return {
+    rules: (['transactional', 'marketing'] as const).map((type) => ({ name: `default: ${type} → ${to[type]}`, when: { type }, use: [to[type]] })),
+    defaultOrder: [to.transactional],
+    failoverEnabled: true,
+  };
+}
 
 export function buildCostSetup(config?: CostConfig): CostSetup {
   const providers = config?.providers ?? {};
   const pricing = config?.pricing ?? {};
   const defaultRouting = Object.keys(providers).length === 0;
-  const notes: string[] = defaultRouting ? [DEFAULT_HYBRID_NOTE] : [];
+  const notes: string[] = defaultRouting ? [defaultHybridNote()] : [];
   const cache = new Map<string, ProviderPricing>();
 
   // An unconfigured name (no config, or a single strategy without that provider) is priced by type.
@@ -53,22 +88,15 @@ export function buildCostSetup(config?: CostConfig): CostSetup {
     return found;
   };
 
-  const singleProvider = {} as Record<SingleStrategy, string>;
-  for (const type of SINGLE_STRATEGIES) {
+  const singleProvider: Record<StrategyName, string> = {};
+  for (const type of singleStrategies()) {
     const configured = Object.values(providers).find((p) => p.type === type);
     singleProvider[type] = configured?.name ?? type;
     if (!configured && !defaultRouting) notes.push(`no ${type} provider configured: all-${type} is priced from ${pricing[type] ? `pricing.${type}` : 'the built-in catalog'}`);
   }
 
   const routing: RoutingPolicy = defaultRouting
-    ? {
-        rules: [
-          { name: 'default: transactional → postmark', when: { type: 'transactional' }, use: ['postmark'] },
-          { name: 'default: marketing → mailgun', when: { type: 'marketing' }, use: ['mailgun'] },
-        ],
-        defaultOrder: ['postmark'],
-        failoverEnabled: true,
-      }
+    ? defaultHybridRouting()
     : { rules: config!.routing.rules, defaultOrder: config!.failover.order, failoverEnabled: config!.failover.enabled };
   return { pricingOf, singleProvider, routing, defaultRouting, notes };
 }
@@ -137,6 +165,7 @@ export function costOfStrategy(setup: CostSetup, strategy: StrategyName, mix: Mi
     for (const a of allocations) perProvider.set(a.provider, (perProvider.get(a.provider) ?? 0) + a.emails);
     providers = [...perProvider].map(([name, emails]) => costForVolume(setup.pricingOf(name), emails));
   } else {
+    if (!Object.hasOwn(setup.singleProvider, strategy)) throw new Error(`unknown strategy "${strategy}"`);
     providers = [costForVolume(setup.pricingOf(setup.singleProvider[strategy]), volume)];
   }
   const problems = providers.filter((p) => !p.feasible).map((p) => p.problem!);
@@ -169,11 +198,11 @@ export interface Estimate {
   mix: Mix;
   strategies: StrategyCost[];
   savings: Saving[];
-  /** Lowest exact cost among the feasible, priced strategies; ties go to the first in STRATEGIES. */
+  /** Lowest exact cost among the feasible, priced strategies; ties go to the first in strategyNames(). */
   cheapest: StrategyName | null;
 }
 
-export function estimate(setup: CostSetup, mix: Mix, strategies: readonly StrategyName[] = STRATEGIES): Estimate {
+export function estimate(setup: CostSetup, mix: Mix, strategies: readonly StrategyName[] = strategyNames()): Estimate {
   const costs = strategies.map((strategy) => costOfStrategy(setup, strategy, mix));
   const hybrid = costs.find((c) => c.strategy === 'hybrid');
   const savings: Saving[] = hybrid

@@ -16,7 +16,7 @@ import { UserError } from '../core/errors.js';
 import { finalizeMessage } from '../core/message.js';
 import { validateMessage } from '../core/validate-message.js';
 import { estimateJson } from '../cost/format.js';
-import { buildCostSetup, STRATEGIES, type StrategyName } from '../cost/model.js';
+import { buildCostSetup, strategiesShown, type StrategyName } from '../cost/model.js';
 import { openExistingStore, openStore } from '../store/open-store.js';
 import type { Store } from '../store/ports.js';
 
@@ -35,7 +35,7 @@ export interface MailerOptions {
 }
 
 export interface CostQuery extends Volumes {
-  /** One strategy, or all of them (default). */
+  /** One strategy ('hybrid' or a provider type), or 'all' of them (default). */
   strategy?: StrategyName | 'all';
 }
 
@@ -100,8 +100,7 @@ export async function createMailer(options: MailerOptions = {}): Promise<Mailer>
       }
     },
     async estimateCost(query) {
-      const strategy = query.strategy ?? 'all';
-      const shown = strategy === 'all' ? STRATEGIES : [strategy];
+      const shown = strategiesShown(query.strategy ?? 'all');
       const setup = buildCostSetup(config);
       const { result, context } = estimateCostReport(setup, resolveMix(query, config.defaults.type), shown);
       return estimateJson(result, context);

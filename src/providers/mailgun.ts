@@ -277,5 +277,17 @@ export const mailgunDefinition: ProviderDefinition<MailgunConfig> = {
   // mailgun.js sends the key as HTTP Basic `api:<key>`: a proxy that echoes the header must not show it.
   derivedSecrets: (config) => [Buffer.from(`api:${config.apiKey}`).toString('base64')],
   maxMessageBytes: () => MAILGUN_MAX_MESSAGE_BYTES,
+  catalog: {
+    readOn: '2026-01',
+    source: 'third-party summaries of mailgun.com/pricing (Mailgun’s own page not read)',
+    plans: [
+      { name: 'flex', monthly: 0, included: 0, overagePer1k: 2.0, unverified: 'pay-as-you-go raised to $2.00/1k in Dec 2025 (was $1.00)' },
+      { name: 'basic', monthly: 15, included: 10_000, overagePer1k: 1.8, unverified: 'Basic overage not published where read; $1.80/1k assumed' },
+      { name: 'foundation', monthly: 35, included: 50_000, overagePer1k: 1.3 },
+      { name: 'scale', monthly: 90, included: 100_000, overagePer1k: 1.1, unverified: 'Scale overage reported between $0.60 and $1.10/1k; $1.10 assumed' },
+    ],
+    hybridDefaultFor: 'marketing',
+  },
+  sdkPackages: ['mailgun.js'],
   create: (name, config, options) => new MailgunProvider(name, config, options),
 };

@@ -293,6 +293,18 @@ export const postmarkDefinition: ProviderDefinition<PostmarkConfig> = {
   configSchema,
   secretKeys: ['serverToken'],
   maxMessageBytes: () => POSTMARK_MAX_MESSAGE_BYTES,
+  catalog: {
+    readOn: '2026-01',
+    source: 'postmarkapp.com/pricing',
+    plans: [
+      { name: 'free', monthly: 0, included: 100, overagePer1k: null },
+      { name: 'basic', monthly: 15, included: 10_000, overagePer1k: 1.8 },
+      { name: 'pro', monthly: 16.5, included: 10_000, overagePer1k: 1.3, unverified: 'overage read from a reseller summary, not Postmark' },
+      { name: 'platform', monthly: 18, included: 10_000, overagePer1k: 1.2, unverified: 'overage read from a reseller summary, not Postmark' },
+    ],
+    hybridDefaultFor: 'transactional',
+  },
+  sdkPackages: ['postmark'],
   create: (name, config, options) => new PostmarkProvider(name, config, options),
 };
 

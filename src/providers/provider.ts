@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Provider } from '../core/provider-port.js';
+import type { CatalogEntry } from '../cost/catalog.js';
 
 export { IDEMPOTENCY_HEADER, type BulkRecipient, type Provider, type RecipientStatus, type SendReceipt } from '../core/provider-port.js';
 
@@ -9,8 +10,10 @@ export interface ProviderOptions {
 }
 
 /**
- * Everything the rest of the program needs to know about one kind of ESP.
- * Adding an ESP = one file exporting a ProviderDefinition + one line in registry.ts.
+ * Everything the rest of the program needs to know about one kind of ESP: config, secrets, limits,
+ * prices and SDK are data here, so that config validation, `cost estimate` (its strategies and
+ * catalog), `route explain`, `send` and the bundle all follow the registry with no list of their own.
+ * Adding an ESP = one file exporting a ProviderDefinition + one line in registry.ts (+ its test fake).
  * Adapters must import their SDK lazily (inside create/send), so that `--help` stays fast.
  */
 export interface ProviderDefinition<Config extends { type: string } = { type: string }> {
@@ -28,5 +31,15 @@ export interface ProviderDefinition<Config extends { type: string } = { type: st
    * (see core/byte-size.ts). Checked before anything is read or sent (providers/message-size.ts).
    */
   maxMessageBytes(config: Config): number;
+  /**
+   * The ESP's published plans, the built-in price list of `cost estimate` (config `pricing` overrides
+   * it). Also gives the `all-<type>` strategy its prices when no provider of the type is configured.
+   */
+  catalog: CatalogEntry;
+  /**
+   * The npm packages of the ESP's SDK. The bundle keeps them out (scripts/bundle.mjs), so they load
+   * from node_modules only when `create`/`send` imports them.
+   */
+  sdkPackages: readonly string[];
   create(name: string, config: Config, options: ProviderOptions): Provider;
 }

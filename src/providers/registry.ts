@@ -3,15 +3,39 @@ import { postmarkDefinition } from './postmark.js';
 import type { ProviderDefinition } from './provider.js';
 import { smtpDefinition } from './smtp.js';
 
-/** Every kind of ESP penguinmails can talk to. A new ESP is one file plus one line here. */
-export const PROVIDER_DEFINITIONS: readonly ProviderDefinition<{ type: string }>[] = [
-  postmarkDefinition as unknown as ProviderDefinition<{ type: string }>,
-  mailgunDefinition as unknown as ProviderDefinition<{ type: string }>,
-  smtpDefinition as unknown as ProviderDefinition<{ type: string }>,
-];
+type AnyProviderDefinition = ProviderDefinition<{ type: string }>;
 
-export function findProviderDefinition(type: string): ProviderDefinition<{ type: string }> | undefined {
-  return PROVIDER_DEFINITIONS.find((definition) => definition.type === type);
+const definitions: AnyProviderDefinition[] = [];
+const types: string[] = [];
+
+/**
+ * Every kind of ESP penguinmails can talk to, in display order. Config validation, the cost
+ * strategies and catalog, `send` and the bundle's externals all read this list.
+ */
+export const PROVIDER_DEFINITIONS: readonly AnyProviderDefinition[] = definitions;
+/** The types of PROVIDER_DEFINITIONS, same order. */
+export const PROVIDER_TYPES: readonly string[] = types;
+
+export function findProviderDefinition(type: string): AnyProviderDefinition | undefined {
+  return definitions.find((definition) => definition.type === type);
 }
 
-export const PROVIDER_TYPES = PROVIDER_DEFINITIONS.map((definition) => definition.type);
+/**
+ * Adds a kind of ESP to the registry. The built-in ones are registered below; a program embedding
+ * penguinmails (or a test) can add its own before using the config, cost or send code.
+ */
+export function registerProviderDefinition<Config extends { type: string }>(definition: ProviderDefinition<Config>): void {
+  if (!/^[a-z][a-z0-9-]*$/.test(definition.type)) throw new Error(`provider type "${definition.type}": lower-case letters, digits and dashes, starting with a letter`);
+  if (definition.type === 'all' || definition.type === 'hybrid') throw new Error(`provider type "${definition.type}" is reserved for a cost strategy`);
+  if (findProviderDefinition(definition.type)) throw new Error(`provider type "${definition.type}" is already registered`);
+  const claimed = definition.catalog.hybridDefaultFor;
+  const claimedBy = claimed && definitions.find((d) => d.catalog.hybridDefaultFor === claimed);
+  if (claimedBy) throw new Error(`provider type "${definition.type}": ${claimedBy.type} already carries ${claimed} mail in the default hybrid`);
+  definitions.push(definition as unknown as AnyProviderDefinition);
+  types.push(definition.type);
+}
+
+// A new ESP is one file plus one line here.
+registerProviderDefinition(postmarkDefinition);
+registerProviderDefinition(mailgunDefinition);
+registerProviderDefinition(smtpDefinition);

@@ -233,5 +233,11 @@ export const smtpDefinition: ProviderDefinition<SmtpConfig> = {
   maxMessageBytes: (config) => parseByteSize(config.maxMessageSize)!,
   // AUTH LOGIN sends the password in base64, AUTH PLAIN "\0user\0password": a server echoing either must not show it.
   derivedSecrets: (config) => (config.auth ? [Buffer.from(config.auth.pass).toString('base64'), Buffer.from(`\0${config.auth.user}\0${config.auth.pass}`).toString('base64')] : []),
+  catalog: {
+    readOn: null,
+    source: 'your own infrastructure: set pricing.<name>.monthly',
+    plans: [{ name: 'infrastructure', monthly: 0, included: 'unlimited', overagePer1k: 0 }],
+  },
+  sdkPackages: ['nodemailer'],
   create: (name, config, options) => new SmtpProvider(name, config, options),
 };

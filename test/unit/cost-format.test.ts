@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { barChart, estimateJson, formatEstimate, renderCsv, renderMarkdownTable, renderTable, type EstimateContext } from '../../src/cost/format.js';
-import { buildCostSetup, estimate, STRATEGIES } from '../../src/cost/model.js';
+import { buildCostSetup, estimate, strategyNames } from '../../src/cost/model.js';
 
 describe('cost formats', () => {
   it('aligns table columns, numbers to the right', () => {
@@ -25,7 +25,7 @@ describe('cost formats', () => {
   it('keeps the chart out unless asked (TTY only), and the JSON money in dollars', () => {
     const setup = buildCostSetup();
     const result = estimate(setup, { transactional: 5_000, marketing: 95_000 });
-    const context: EstimateContext = { shown: STRATEGIES, prices: [setup.pricingOf('postmark')], notes: [], chart: false };
+    const context: EstimateContext = { shown: strategyNames(), prices: [setup.pricingOf('postmark')], notes: [], chart: false };
     expect(formatEstimate(result, context, 'table')).not.toContain('█');
     expect(formatEstimate(result, { ...context, chart: true }, 'table')).toContain('█');
     const doc = estimateJson(result, context);

@@ -4,7 +4,7 @@ import { ExitCode, UserError } from '../../core/errors.js';
 import { commonNotes, estimateCostReport, pricesShown, resolveMix, type Volumes } from '../../app/cost-report.js';
 import { estimateJson, formatEstimate, formatSweep, sweepJson, type CostFormat } from '../../cost/format.js';
 import type { ProviderPricing } from '../../cost/pricing.js';
-import { buildCostSetup, STRATEGIES, type CostSetup, type Mix, type StrategyName } from '../../cost/model.js';
+import { buildCostSetup, strategiesShown, type CostSetup, type Mix, type StrategyName } from '../../cost/model.js';
 import { parseSweep, sweep } from '../../cost/sweep.js';
 import { loadCommandConfig } from '../context.js';
 import type { Output } from '../output.js';
@@ -46,7 +46,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
   const range = typeof options.sweep === 'string' ? parseSweep(options.sweep) : undefined;
   const format: CostFormat = options.json ? 'json' : ((options.format as CostFormat | undefined) ?? 'table');
   const strategyOption = (options.strategy as string | undefined) ?? 'all';
-  const shown: readonly StrategyName[] = strategyOption === 'all' ? STRATEGIES : [strategyOption as StrategyName];
+  const shown: readonly StrategyName[] = strategiesShown(strategyOption);
 
   const config = await loadCommandConfig(options, { requireEnv: false, optional: true });
   const defaultType = config.defaults.type;
