@@ -1,6 +1,6 @@
 import { fieldsInNoRow, mergeFieldNames, missingFieldWarnings } from '../core/merge.js';
 import type { EmailMessage } from '../core/message.js';
-import type { RecipientRow } from '../bulk/recipient-source.js';
+import type { RecipientRow } from '../lists/recipient-source.js';
 
 /**
  * Warns about the template's merge fields that the list does not have — `{{nmae}}` would be empty

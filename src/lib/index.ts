@@ -6,8 +6,8 @@
 import { estimateCostReport, resolveMix, type Volumes } from '../app/cost-report.js';
 import { Dispatcher } from '../app/dispatcher.js';
 import { checkPlatformBody, draftFromBody, type BodyProblem, type PlatformBodyInput } from '../app/platform-body.js';
-import { explainRouteFor, type RouteQuery } from '../app/route-report.js';
-import type { RouteExplanation } from '../cost/explain.js';
+import { explainRouteFor, type RouteQuery } from '../route/report.js';
+import type { RouteExplanation } from '../route/explain.js';
 import { routeMessage, sendMessage, type SendResult } from '../app/send-service.js';
 import { configFromObject, loadConfig } from '../config/load.js';
 import { assertChainResolved } from '../config/unresolved-env.js';
@@ -22,7 +22,7 @@ import type { Store } from '../store/ports.js';
 
 export type { SendResult, SendStatus } from '../app/send-service.js';
 export type { PlatformBodyInput as SendBody, BodyProblem } from '../app/platform-body.js';
-export type { RouteQuery } from '../app/route-report.js';
+export type { RouteQuery } from '../route/report.js';
 export { UserError, ConfigError, MessageValidationError } from '../core/errors.js';
 
 export interface MailerOptions {

@@ -3,9 +3,9 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BoundedDigestSet, DigestBloom, type DigestOverflow } from '../../src/bulk/bounded-digest-set.js';
-import { word } from '../../src/bulk/digest-set.js';
-import { SortedDigestFile, sortRecords } from '../../src/bulk/sorted-digest-file.js';
+import { BoundedDigestSet, DigestBloom, type DigestOverflow } from '../../src/lists/bounded-digest-set.js';
+import { word } from '../../src/lists/digest-set.js';
+import { SortedDigestFile, sortRecords } from '../../src/lists/sorted-digest-file.js';
 
 const digest = (i: number) => createHash('sha256').update(String(i)).digest('hex').slice(0, 24);
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => digest(from + i));

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { DigestSet } from '../../src/bulk/digest-set.js';
+import { DigestSet } from '../../src/lists/digest-set.js';
 
 const digest = (i: number) => createHash('sha256').update(String(i)).digest('hex').slice(0, 24);
 

@@ -7,7 +7,7 @@ import {
   presetFromFlags,
   readCurrentFailover,
   type CurrentFailover,
-} from '../../src/app/failover-answers.js';
+} from '../../src/cli/failover-wizard.js';
 
 const current: CurrentFailover = readCurrentFailover({
   providers: { postmark: { type: 'postmark' }, mailgun: { type: 'mailgun' }, smtp: { type: 'smtp' } },

@@ -1,7 +1,7 @@
 import { screen } from '@inquirer/testing/vitest';
 import { confirm, input, select } from '@inquirer/prompts';
 import { describe, expect, it } from 'vitest';
-import { askFailoverAnswers, type CurrentFailover, type WizardPrompts } from '../../src/app/failover-answers.js';
+import { askFailoverAnswers, type CurrentFailover, type WizardPrompts } from '../../src/cli/failover-wizard.js';
 
 const prompts = { confirm, select, input } as WizardPrompts;
 const DOWN = { name: 'down' };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RateGate } from '../../src/app/rate-gate.js';
+import { RateGate } from '../../src/app/bulk/rate-gate.js';
 
 describe('RateGate', () => {
   it('holds callers while paused; release lets them through at once, and later ones without waiting', async () => {

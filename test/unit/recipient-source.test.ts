@@ -2,8 +2,8 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { MAX_CHARS_PER_RECORD, MAX_COLUMNS, MAX_LINE_CHARS, MAX_LINES_PER_RECORD, readRecipients, RecipientReader, splitCompleteLines, type RecipientRow } from '../../src/bulk/recipient-source.js';
-import { parseCsvLine, parseCsvRecord } from '../../src/bulk/csv.js';
+import { MAX_CHARS_PER_RECORD, MAX_COLUMNS, MAX_LINE_CHARS, MAX_LINES_PER_RECORD, readRecipients, RecipientReader, splitCompleteLines, type RecipientRow } from '../../src/lists/recipient-source.js';
+import { parseCsvLine, parseCsvRecord } from '../../src/lists/csv.js';
 import { tempDir } from '../helpers/cli.js';
 
 /** Reads a list given as stdin in the given pieces (a piece may end anywhere, even inside a character). */

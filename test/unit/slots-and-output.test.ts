@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { Slots } from '../../src/app/rate-gate.js';
+import { Slots } from '../../src/app/bulk/rate-gate.js';
 import { Output } from '../../src/cli/output.js';
 import { countLines, ProgressBar } from '../../src/cli/progress.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';

@@ -17,7 +17,7 @@ import {
   rulesDifferFrom,
   type FailoverAnswers,
   type WizardPrompts,
-} from '../../app/failover-answers.js';
+} from '../failover-wizard.js';
 import type { Rule } from '../../core/router.js';
 import type { Output } from '../output.js';
 

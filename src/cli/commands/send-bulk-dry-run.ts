@@ -1,6 +1,6 @@
 import type { Dispatcher } from '../../app/dispatcher.js';
-import { BoundedDigestSet } from '../../bulk/bounded-digest-set.js';
-import { listName, readRecipients } from '../../bulk/recipient-source.js';
+import { BoundedDigestSet } from '../../lists/bounded-digest-set.js';
+import { listName, readRecipients } from '../../lists/recipient-source.js';
 import { ListFieldCheck } from '../list-field-check.js';
 import { groupThousands } from '../../cost/money.js';
 import { recipientDigest, type BulkRecipient } from '../../core/bulk-key.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { BulkSender, type BulkStats } from '../../app/bulk-sender.js';
+import { BulkSender, type BulkStats } from '../../app/bulk/bulk-sender.js';
 import { Dispatcher } from '../../app/dispatcher.js';
-import { listFormatOf, listName, RecipientReader, type RecipientRow } from '../../bulk/recipient-source.js';
+import { listFormatOf, listName, RecipientReader, type RecipientRow } from '../../lists/recipient-source.js';
 import { ListFieldCheck } from '../list-field-check.js';
 import { groupThousands } from '../../cost/money.js';
 import { ExitCode, UserError } from '../../core/errors.js';

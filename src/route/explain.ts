@@ -4,10 +4,10 @@ import type { ErrorClass } from '../core/errors.js';
 import { circuitState, describeHealth, type CircuitState, type HealthRecord } from '../core/health.js';
 import type { MessageType, Priority } from '../core/message.js';
 import { describeConditions, resolveRoute, type Route, type Rule, type RuleCondition } from '../core/router.js';
-import { dollars, formatNanos, groupThousands, nanosToDollars } from './money.js';
-import type { CostSetup } from './model.js';
-import { formatCount, marginalCost } from './plan.js';
-import { freeAllowance } from './pricing.js';
+import { dollars, formatNanos, groupThousands, nanosToDollars } from '../cost/money.js';
+import type { CostSetup } from '../cost/model.js';
+import { formatCount, marginalCost } from '../cost/plan.js';
+import { freeAllowance } from '../cost/pricing.js';
 
 export interface ExplainInput {
   type: MessageType;

@@ -1,6 +1,6 @@
 import type { Config } from '../config/validate.js';
 import type { MessageType, Priority } from '../core/message.js';
-import { explainRoute, type RouteExplanation } from '../cost/explain.js';
+import { explainRoute, type RouteExplanation } from './explain.js';
 import { buildCostSetup } from '../cost/model.js';
 import { monthKey, type Store } from '../store/ports.js';
 

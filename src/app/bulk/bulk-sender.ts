@@ -1,15 +1,17 @@
-import { bulkResumeMs } from '../core/idempotency.js';
-import { bulkRecipientKey, recipientDigest } from '../core/bulk-key.js';
-import { ProviderError, UserError } from '../core/errors.js';
-import { runChain, type ItemAnswer } from '../core/chain-runner.js';
-import { personalise } from '../core/merge.js';
-import type { EmailMessage } from '../core/message.js';
-import type { BulkRecipient, RecipientStatus } from '../core/provider-port.js';
-import { BoundedDigestSet } from '../bulk/bounded-digest-set.js';
-import type { RecipientRow } from '../bulk/recipient-source.js';
-import type { Dispatcher } from './dispatcher.js';
-import { newLeaseOwner } from './lease-owner.js';
-import { withRunLock } from './run-lock.js';
+import { ResumeFilter, type ResumeReport } from './resume.js';
+import { FLUSH_MS as LEDGER_FLUSH_MS, LedgerBuffer } from './ledger-buffer.js';
+import { bulkResumeMs } from '../../core/idempotency.js';
+import { recipientDigest } from '../../core/bulk-key.js';
+import { ProviderError, UserError } from '../../core/errors.js';
+import { runChain, type ItemAnswer } from '../../core/chain-runner.js';
+import { personalise } from '../../core/merge.js';
+import type { EmailMessage } from '../../core/message.js';
+import type { BulkRecipient, RecipientStatus } from '../../core/provider-port.js';
+import { BoundedDigestSet } from '../../lists/bounded-digest-set.js';
+import type { RecipientRow } from '../../lists/recipient-source.js';
+import type { Dispatcher } from '../dispatcher.js';
+import { newLeaseOwner } from '../lease-owner.js';
+import { withRunLock } from '../run-lock.js';
 import { RateGate, Semaphore, Slots } from './rate-gate.js';
 
 export type RecipientOutcome = 'delivered' | 'rejected' | 'queued' | 'invalid' | 'skipped';
@@ -51,13 +53,6 @@ export interface BulkOptions {
 }
 
 const MAX_FAILURES_KEPT = 100;
-/**
- * Deliveries are written to the ledger in groups, a row per batch, several batches a transaction.
- * Safe to defer, because a batch's in-flight record is only removed in the same transaction: a
- * crash before the write leaves it "in doubt", never resent.
- */
-const LEDGER_FLUSH_ROWS = 5_000;
-const LEDGER_FLUSH_MS = 250;
 
 /**
  * The next batch of at most `size` recipients with no email address twice: a Mailgun batch keys
@@ -95,17 +90,13 @@ export class BulkSender {
   /** Recipients sent on their own after their batch failed for them: no more calls at once than --concurrency. */
   private readonly singleCalls: Semaphore;
   private readonly store;
-  private inDoubt = new Map<string, { batchId: number; provider: string }>();
   /** Recipients this run has taken (a repeated row is sent once), as their key's digest. */
   private readonly taken: BoundedDigestSet;
-  /** Recipients delivered by earlier runs of this message. */
-  private readonly deliveredEarlier: BoundedDigestSet;
-  private lookUpEachBatch = true;
+  /** What earlier runs of this message did: who is not to be sent again. */
+  private readonly resume: ResumeFilter<Pending>;
   private stopRequested = false;
-  /** Accepted batches not yet written to the ledger; recipients by digest. */
-  private ledgerBuffer: { provider: string; digests: string[]; messageIds: string[]; batchId: number; stillOpen: string[] }[] = [];
-  private ledgerRows = 0;
-  private lastLedgerFlush = Date.now();
+  /** Accepted batches not yet written to the ledger. */
+  private readonly ledger: LedgerBuffer;
 
   constructor(
     private readonly dispatcher: Dispatcher,
@@ -119,8 +110,10 @@ export class BulkSender {
       if (!warned) options.onWarning?.(`could not move recipients to a temporary file (${error instanceof Error ? error.message : String(error)}); keeping them in memory instead (set TMPDIR to a writable directory with room)`);
       warned = true;
     };
+    this.ledger = new LedgerBuffer(this.store, this.runKey, options.template.type, dispatcher.now);
     this.taken = new BoundedDigestSet({ memoryLimit: options.digestsInMemory, onSpillFailure });
-    this.deliveredEarlier = new BoundedDigestSet({ memoryLimit: options.digestsInMemory, onSpillFailure });
+    const since = () => dispatcher.now() - bulkResumeMs(options.template, dispatcher.config.idempotency);
+    this.resume = new ResumeFilter<Pending>(this.store, this.runKey, options.chain, (r) => this.personal(r), since, dispatcher.now, { memoryLimit: options.digestsInMemory, onSpillFailure });
   }
 
   /** The message's key: every recipient key of this bulk message starts with it. */
@@ -128,19 +121,11 @@ export class BulkSender {
     return this.options.template.idempotencyKey;
   }
 
-  /**
-   * Deliveries of this message older than this do not make a rerun skip their recipients: the same
-   * list with the same content weeks later is a new mailing (at least 7 days, see bulkResumeMs).
-   */
-  private get resumeSince(): number {
-    return this.dispatcher.now() - bulkResumeMs(this.options.template, this.dispatcher.config.idempotency);
-  }
-
   /** Stops taking new recipients (Ctrl-C): calls under way finish, the ledger is written. */
   stop(): void {
     this.stopRequested = true;
     for (const gate of this.gates.values()) gate.release();
-    void this.flushLedger();
+    void this.ledger.flush();
   }
 
   get interrupted(): boolean {
@@ -155,24 +140,20 @@ export class BulkSender {
       return await withRunLock(this.store, this.runKey, () => this.runWithLock(rows), { maxWaitMs: 0, busy, owner: this.owner, now: this.dispatcher.now, onReleaseFailure });
     } finally {
       this.taken.close();
-      this.deliveredEarlier.close();
+      this.resume.close();
     }
   }
 
   private async runWithLock(rows: AsyncIterable<RecipientRow[]>): Promise<BulkStats> {
     // Batches of this message that an earlier run left in flight: that run died, their fate is unknown.
-    this.inDoubt = await this.store.inFlightOf(this.runKey);
-    await this.store.forEachBulkDeliveredDigest(this.runKey, this.resumeSince, (digest) => this.deliveredEarlier.add(digest));
-    // Only bulk runs of this message write keys under its key, and this run holds its lock: when
-    // none is in the store now, none of the recipients it reads can turn up there on their own.
-    this.lookUpEachBatch = await this.store.hasSingleRecordsUnder(this.runKey);
+    await this.resume.load();
     const slots = new Slots(this.options.concurrency);
     const batchSize = this.batchSizeFor(this.options.chain[0]);
     let candidates: Pending[] = [];
     let chunk: Pending[] = [];
     const flush = async (force: boolean) => {
       // Ledger look-ups are done per batch, not per recipient: one query for many keys.
-      chunk.push(...(await this.notYetHandled(candidates)));
+      chunk.push(...(await this.resume.notYetHandled(candidates, this.resumeReport)));
       candidates = [];
       while ((chunk.length >= batchSize || (force && chunk.length > 0)) && !slots.failed && !this.stopRequested) {
         const { batch, rest } = takeBatch(chunk, batchSize);
@@ -187,7 +168,7 @@ export class BulkSender {
       }
     };
     // Accepted batches are recorded at least this often, even while every worker waits (429 pause).
-    const ledgerTimer = setInterval(() => void this.flushLedger(), LEDGER_FLUSH_MS);
+    const ledgerTimer = setInterval(() => void this.ledger.flush(), LEDGER_FLUSH_MS);
     ledgerTimer.unref();
     try {
       reading: for await (const chunkOfRows of rows) {
@@ -214,7 +195,7 @@ export class BulkSender {
         await slots.drain();
       } finally {
         clearInterval(ledgerTimer);
-        await this.flushLedger();
+        await this.ledger.flush();
       }
     }
     this.stats.rateLimitPauses = [...this.gates.values()].reduce((sum, gate) => sum + gate.pauses, 0);
@@ -227,57 +208,16 @@ export class BulkSender {
     return Math.max(1, Math.min(max, this.options.batchSize ?? max));
   }
 
-  /**
-   * Keeps only recipients this run must send. Skipped: delivered before, or with an outbox entry
-   * (waiting, dropped or rejected: the outbox decides, not a rerun). Left in flight by a run that
-   * died: unknown fate, so into the outbox as ambiguous — and out of that in-flight record.
-   */
-  private async notYetHandled(recipients: Pending[]): Promise<Pending[]> {
-    // A first run of a message: nothing to look up.
-    if (recipients.length === 0 || (!this.lookUpEachBatch && this.inDoubt.size === 0 && this.deliveredEarlier.size === 0)) return recipients;
-    const keyOf = (recipient: Pending) => bulkRecipientKey(this.runKey, recipient.digest);
-    const keys = this.lookUpEachBatch ? recipients.map(keyOf) : [];
-    // Outbox first, ledger second: a concurrent `queue retry` records the delivery before it
-    // closes the entry, so this order cannot miss a message that moves between the two.
-    const inOutbox = this.lookUpEachBatch ? await this.store.outboxEntriesAmong(keys) : new Map<string, { id: number; status: string }>();
-    const deliveredAlone = this.lookUpEachBatch ? await this.store.deliveredAmong(keys, this.resumeSince) : new Set<string>();
-    const inDoubt: { recipient: Pending; batchId: number; reason: string }[] = [];
-    const settled: { batchId: number; digest: string }[] = [];
-    const kept = recipients.filter((recipient) => {
-      const { digest } = recipient;
-      const key = keyOf(recipient);
-      const earlierBatch = this.inDoubt.get(digest);
-      if ((this.deliveredEarlier.size > 0 && this.deliveredEarlier.has(digest)) || deliveredAlone.has(key)) {
-        this.stats.skipped++;
-        if (earlierBatch) settled.push({ batchId: earlierBatch.batchId, digest });
-        return false;
-      }
-      const entry = inOutbox.get(key);
-      if (entry) {
-        this.reportOutboxEntry(recipient, entry);
-        if (earlierBatch) settled.push({ batchId: earlierBatch.batchId, digest });
-      }
-      else if (earlierBatch) {
-        const reason = `an earlier run was killed after handing this message to ${earlierBatch.provider}; it may have been delivered`;
-        inDoubt.push({ recipient, batchId: earlierBatch.batchId, reason });
-      }
-      return !entry && !earlierBatch;
-    });
-    if (inDoubt.length || settled.length) {
-      // Queued as ambiguous and taken out of their in-flight records together (one transaction).
-      const items = inDoubt.map(({ recipient, batchId, reason }) => ({ message: this.personal(recipient), chain: this.options.chain, reason, batchId, digest: recipient.digest }));
-      const ids = await this.store.queueInDoubt(items, settled, this.dispatcher.now());
-      inDoubt.forEach(({ recipient, reason }, i) => this.fail({ line: recipient.line, email: recipient.email, outcome: 'queued', reason, outboxId: ids[i] }));
-    }
-    return kept;
-  }
-
-  private reportOutboxEntry(recipient: Pending, entry: { id: number; status: string }): void {
-    const where = { line: recipient.line, email: recipient.email, outboxId: entry.id };
-    if (entry.status === 'dropped') this.stats.skipped++;
-    else if (entry.status === 'rejected') this.fail({ ...where, outcome: 'rejected', reason: 'rejected earlier (see queue show)' });
-    else this.fail({ ...where, outcome: 'queued', reason: `already waiting in the outbox (${entry.status}) from an earlier run: use queue retry` });
-  }
+  private readonly resumeReport: ResumeReport<Pending> = {
+    skipped: () => void this.stats.skipped++,
+    inOutbox: (recipient, entry) => {
+      const where = { line: recipient.line, email: recipient.email, outboxId: entry.id };
+      if (entry.status === 'dropped') this.stats.skipped++;
+      else if (entry.status === 'rejected') this.fail({ ...where, outcome: 'rejected', reason: 'rejected earlier (see queue show)' });
+      else this.fail({ ...where, outcome: 'queued', reason: `already waiting in the outbox (${entry.status}) from an earlier run: use queue retry` });
+    },
+    queuedInDoubt: (recipient, reason, outboxId) => this.fail({ line: recipient.line, email: recipient.email, outcome: 'queued', reason, outboxId }),
+  };
 
   private personal(recipient: BulkRecipient): EmailMessage {
     return personalise(this.options.template, recipient);
@@ -325,7 +265,7 @@ export class BulkSender {
     this.progress();
     // Their fate is recorded now (ledger, outbox): the in-flight records can go.
     if (openBatches.size) {
-      await this.flushLedger();
+      await this.ledger.flush();
       for (const batchId of openBatches) await this.store.settleInFlight(batchId);
     }
     await this.deliverEachOnItsOwn(alone);
@@ -379,9 +319,7 @@ export class BulkSender {
       return;
     }
     if (stillOpen.length) openBatches.add(batchId);
-    this.ledgerBuffer.push({ provider: name, digests, messageIds, batchId, stillOpen });
-    this.ledgerRows += digests.length;
-    if (this.ledgerRows >= LEDGER_FLUSH_ROWS || Date.now() - this.lastLedgerFlush >= LEDGER_FLUSH_MS) await this.flushLedger();
+    await this.ledger.add({ provider: name, digests, messageIds, batchId, stillOpen });
   }
 
   private byProvider(name: string): { delivered: number; rejected: number } {
@@ -411,15 +349,6 @@ export class BulkSender {
         }),
       ),
     );
-  }
-
-  private async flushLedger(): Promise<void> {
-    const entries = this.ledgerBuffer;
-    if (entries.length === 0) return;
-    this.ledgerBuffer = [];
-    this.ledgerRows = 0;
-    this.lastLedgerFlush = Date.now();
-    await this.store.recordBulkBatches(this.runKey, this.options.template.type, entries, this.dispatcher.now());
   }
 
   private async queueAll(recipients: Pending[], reason: string, status: 'pending' | 'ambiguous'): Promise<void> {
