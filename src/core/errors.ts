@@ -44,6 +44,8 @@ export const ExitCode = {
   rejected: 3,
   queued: 4,
   partial: 5,
+  /** Stopped by Ctrl-C / SIGTERM (a bulk run) or cancelled (the wizard): the conventional 128 + SIGINT. */
+  interrupted: 130,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 

@@ -21,9 +21,6 @@ import {
 import type { Rule } from '../../core/router.js';
 import type { Output } from '../output.js';
 
-/** Ctrl-C in the wizard: the conventional 128 + SIGINT. */
-export const EXIT_CANCELLED = 130;
-
 function isPromptExit(error: unknown): boolean {
   return error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError');
 }
@@ -153,7 +150,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
   } catch (error) {
     if (isPromptExit(error)) {
       output.error(`cancelled: ${shownPath} ${target.exists ? 'is unchanged' : 'was not created'}`);
-      return EXIT_CANCELLED;
+      return ExitCode.interrupted;
     }
     throw error;
   }

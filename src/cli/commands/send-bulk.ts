@@ -10,6 +10,7 @@ import { validateMessage } from '../../core/validate-message.js';
 import { composeDraft, parsePayload, type SendFlags } from '../compose.js';
 import { assertKnownProvider } from '../../app/send-service.js';
 import { loadCommandConfig, openStore } from '../context.js';
+import { exitCodeFor } from '../exit-codes.js';
 import type { GlobalOptions, Output } from '../output.js';
 import { countLines, ProgressBar } from '../progress.js';
 import { parseCount, readTextInput } from '../read-input.js';
@@ -17,8 +18,6 @@ import { previewBulkSend } from './send-bulk-dry-run.js';
 
 const MEMORY_RECIPIENTS_ENV = 'PENGUINMAILS_BULK_MEMORY_RECIPIENTS';
 
-/** Stopped by Ctrl-C / SIGTERM: the conventional 128 + SIGINT. */
-const EXIT_INTERRUPTED = 130;
 
 /**
  * A bulk send is marketing unless --type or the payload says otherwise: Postmark takes bulk mail
@@ -126,8 +125,8 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     };
     printSummary(output, report);
     if (output.json) output.emitJson(report);
-    if (sender.interrupted) return EXIT_INTERRUPTED;
-    return status === 'delivered' ? ExitCode.ok : status === 'queued' ? ExitCode.queued : status === 'rejected' ? ExitCode.rejected : ExitCode.partial;
+    if (sender.interrupted) return ExitCode.interrupted;
+    return exitCodeFor(status);
   } finally {
     await dispatcher.close();
     await store?.close();

@@ -14,14 +14,13 @@ import { loadCommandConfig, openStore } from '../context.js';
 import type { Output } from '../output.js';
 import { readTextInput } from '../read-input.js';
 import { renderAttempt } from '../render-attempts.js';
+import { exitCodeFor } from '../exit-codes.js';
 import { suggestCommand } from '../suggest-command.js';
 
 type SendOptions = SendFlags & { payload?: string; recipients?: string; dryRun?: boolean; failover?: boolean; config?: string; concurrency?: string; batchSize?: string; resume?: boolean };
 
 /** Flags that only mean something for a list: on a single send they would be silently ignored. */
 const BULK_ONLY_FLAGS = { concurrency: '--concurrency', batchSize: '--batch-size', resume: '--resume' } as const;
-
-const EXIT_FOR_STATUS = { delivered: ExitCode.ok, duplicate: ExitCode.ok, partial: ExitCode.partial, rejected: ExitCode.rejected, queued: ExitCode.queued } as const;
 
 export async function run(options: Record<string, unknown>, output: Output, command: Command): Promise<number> {
   const flags = options as SendOptions;
@@ -101,7 +100,7 @@ function printResult(output: Output, { result, warnings }: SendReport, message: 
     output.error(`not delivered: ${result.reason}`, `stored in the outbox as #${id} (${config.failover.outboxPath}); ${retry}`);
   }
   if (output.json) output.emitJson(result);
-  return EXIT_FOR_STATUS[result.status];
+  return exitCodeFor(result.status);
 }
 
 /** A repeat was not sent: how to send it anyway (SPEC send → Idempotency). */
