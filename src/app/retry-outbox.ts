@@ -25,7 +25,16 @@ export interface RetryResult {
  * transaction with a lease, so concurrent runs never send it twice, and marked "sending" just
  * before hand-over, so a run killed mid-send leaves it ambiguous rather than resent blindly.
  */
-export async function retryOutboxEntries(dispatcher: Dispatcher, ids: number[], options: { force: boolean }): Promise<RetryResult[]> {
+export interface RetryOptions {
+  /** Resend ambiguous entries too (a person checked them). */
+  force: boolean;
+  /** Probe providers marked down too (default: a retry asked for by hand does). */
+  ignoreCircuit?: boolean;
+  /** When an entry still not delivered is due again (the worker's backoff), by its tries so far. */
+  nextAttemptAt?: (tries: number) => number;
+}
+
+export async function retryOutboxEntries(dispatcher: Dispatcher, ids: number[], options: RetryOptions): Promise<RetryResult[]> {
   const store = dispatcher.store!;
   const owner = newLeaseOwner();
   const results: RetryResult[] = [];
@@ -45,7 +54,7 @@ export async function retryOutboxEntries(dispatcher: Dispatcher, ids: number[], 
     }
     const chain = entry.chain.filter((name) => dispatcher.config.providers[name]);
     const outcome = await dispatcher.deliver(entry.message, chain.length ? chain : dispatcher.config.failover.order, {
-      ignoreCircuit: true,
+      ignoreCircuit: options.ignoreCircuit ?? true,
       beforeSend: () => store.markSending(id, owner, dispatcher.now()),
       waitingSince: Date.parse(entry.createdAt),
     });
@@ -57,7 +66,8 @@ export async function retryOutboxEntries(dispatcher: Dispatcher, ids: number[], 
       retryCopyId = (await queueCopyForRefused(store, entry.message, outcome.refused, chain, outcome.provider!, dispatcher.now())).retryCopyId;
       reason = `delivered, but ${outcome.provider} refused ${refusedText}${retryCopyId ? `; a copy for those refused for now waits as #${retryCopyId}` : ''}`;
     }
-    await store.finishRetry(id, owner, { status, reason, attempts: outcome.attempts, provider: outcome.provider, messageId: outcome.messageId }, dispatcher.now());
+    const nextAttemptAt = status === 'pending' ? options.nextAttemptAt?.(entry.tries + 1) : undefined;
+    await store.finishRetry(id, owner, { status, reason, attempts: outcome.attempts, provider: outcome.provider, messageId: outcome.messageId, nextAttemptAt }, dispatcher.now());
     results.push({
       id,
       status,

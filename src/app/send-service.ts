@@ -9,6 +9,7 @@ import { assertFitsProviders } from '../providers/message-size.js';
 import { PROVIDER_TYPES } from '../providers/registry.js';
 import type { Dispatch, Dispatcher } from './dispatcher.js';
 import { newLeaseOwner } from './lease-owner.js';
+import { backoffMs } from './outbox-worker.js';
 import { queueCopyForRefused } from './refused-recipients.js';
 import { leaseMs, retryOutboxEntries } from './retry-outbox.js';
 import { withMessageLock } from './run-lock.js';
@@ -111,7 +112,9 @@ async function deliverRecorded(dispatcher: Dispatcher, message: EmailMessage, ch
   if (entryId !== undefined) {
     if (dispatch.status === 'undelivered') {
       const status = dispatch.ambiguous ? 'ambiguous' : 'pending';
-      await store.finishRetry(entryId, owner, { status, reason: dispatch.reason ?? 'not delivered', attempts: dispatch.attempts }, dispatcher.now());
+      // The worker's first retry comes after one backoff, not at its next pass.
+      const nextAttemptAt = dispatcher.now() + backoffMs(1, dispatcher.config.worker);
+      await store.finishRetry(entryId, owner, { status, reason: dispatch.reason ?? 'not delivered', attempts: dispatch.attempts, nextAttemptAt }, dispatcher.now());
       outboxId = entryId;
     } else {
       // Delivered or rejected: the ledger (or the answer) holds the outcome, not the outbox.

@@ -71,7 +71,7 @@ export function buildProgram(): Command {
     .action(lazy(() => import('./commands/send.js')));
 
   const queue = program.command('queue').description('messages waiting in the outbox for a later retry');
-  queue.command('list').description('list messages in the outbox').option('--all', 'include delivered and dropped').action(lazy(() => import('./commands/queue-list.js')));
+  queue.command('list').description('list messages in the outbox (waiting, ambiguous, expired)').option('--all', 'include delivered and dropped').action(lazy(() => import('./commands/queue-list.js')));
   queue.command('show <id>').description('show one outbox message with its attempts').action(lazy(() => import('./commands/queue-show.js')));
   queue
     .command('retry [id]')
@@ -79,6 +79,11 @@ export function buildProgram(): Command {
     .option('--all', 'retry every pending message')
     .option('--force', 'also resend messages whose earlier outcome was ambiguous (may duplicate)')
     .action(lazy(() => import('./commands/queue-retry.js')));
+  queue
+    .command('work')
+    .description('retry due outbox messages by themselves, with backoff, until stopped (the worker of serve, without the server)')
+    .option('--once', 'one pass, then exit (cron, CI); exit 4 if messages still wait')
+    .action(lazy(() => import('./commands/queue-work.js')));
   queue.command('drop <id>').description('remove a message from the outbox without sending it').action(lazy(() => import('./commands/queue-drop.js')));
 
   const failover = program.command('failover').description('the failover chain and retry policy');

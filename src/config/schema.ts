@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { durationSchema } from '../providers/common-config.js';
+import { byteSizeSchema, durationSchema } from '../providers/common-config.js';
 
 const messageType = z.enum(['transactional', 'marketing']);
 const priority = z.enum(['normal', 'critical']);
@@ -82,6 +82,32 @@ export const configFileSchema = z.strictObject({
       keep: durationSchema.default('30d'),
     })
     .default({ window: '10m', keep: '30d' }),
+  /** `penguinmails serve`: the platform API. */
+  server: z
+    .strictObject({
+      listen: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'give host:port, e.g. 127.0.0.1:8025').default('127.0.0.1:8025'),
+      /** A request never waits longer: what is left goes on in the background and the answer is 202. */
+      requestBudget: durationSchema.default('10s'),
+      bodyLimit: byteSizeSchema.default('10MB'),
+      /** On SIGTERM/SIGINT: how long sends under way may take to finish. */
+      shutdownGrace: durationSchema.default('30s'),
+      /** Requests per API key per window. */
+      rateLimit: z.strictObject({ max: z.number().int().min(1).default(600), window: durationSchema.default('1m') }).default({ max: 600, window: '1m' }),
+    })
+    .default({ listen: '127.0.0.1:8025', requestBudget: '10s', bodyLimit: '10MB', shutdownGrace: '30s', rateLimit: { max: 600, window: '1m' } }),
+  /** The outbox worker (`serve`, `queue work`): retries waiting messages by itself. */
+  worker: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** The first wait before a retry (default: failover.retry.delay), doubling up to maxBackoff. */
+      backoff: durationSchema.optional(),
+      maxBackoff: durationSchema.default('1h'),
+      /** An entry not delivered this long after it was stored becomes `expired`. */
+      maxAge: durationSchema.default('72h'),
+      /** How often the worker looks for due entries. */
+      interval: durationSchema.default('5s'),
+    })
+    .default({ enabled: true, maxBackoff: '1h', maxAge: '72h', interval: '5s' }),
   routing: z.strictObject({ rules: z.array(routingRuleSchema).default([]) }).default({ rules: [] }),
   pricing: z.record(z.string(), pricingOverrideSchema).default({}),
 });

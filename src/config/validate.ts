@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parseByteSize } from '../core/byte-size.js';
 import { parseDuration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
 import type { IdempotencyPolicy } from '../core/idempotency.js';
@@ -30,6 +31,25 @@ export interface FailoverPolicy {
   health: { failureThreshold: number; cooldownMs: number };
 }
 
+export interface ServerSettings {
+  host: string;
+  port: number;
+  requestBudgetMs: number;
+  bodyLimitBytes: number;
+  shutdownGraceMs: number;
+  rateLimit: { max: number; windowMs: number };
+}
+
+export interface WorkerPolicy {
+  enabled: boolean;
+  /** The first wait before a retry, doubling per try up to maxBackoffMs. */
+  backoffMs: number;
+  maxBackoffMs: number;
+  /** Entries older than this become `expired`. */
+  maxAgeMs: number;
+  intervalMs: number;
+}
+
 export interface Config {
   /** The file it came from; undefined for the built-in defaults. */
   filePath?: string;
@@ -37,6 +57,8 @@ export interface Config {
   providers: Record<string, ProviderEntry>;
   failover: FailoverPolicy;
   idempotency: IdempotencyPolicy;
+  server: ServerSettings;
+  worker: WorkerPolicy;
   routing: ConfigFile['routing'];
   pricing: ConfigFile['pricing'];
   /** Providers whose `${VAR}`s are not set, by name: usable only once they are (see assertChainResolved). */
@@ -126,6 +148,14 @@ export function validateConfig(raw: unknown, options: { filePath?: string; baseD
       health: { failureThreshold: file.failover.health.failureThreshold, cooldownMs: parseDuration(file.failover.health.cooldown)! },
     },
     idempotency: { windowMs: parseDuration(file.idempotency.window)!, keepMs: parseDuration(file.idempotency.keep)! },
+    server: serverSettings(file.server),
+    worker: {
+      enabled: file.worker.enabled,
+      backoffMs: Math.max(1000, parseDuration(file.worker.backoff ?? retry.delay ?? '30s')!),
+      maxBackoffMs: parseDuration(file.worker.maxBackoff)!,
+      maxAgeMs: parseDuration(file.worker.maxAge)!,
+      intervalMs: parseDuration(file.worker.interval)!,
+    },
     routing: file.routing,
     pricing: file.pricing,
     unresolvedEnv: {},
@@ -138,4 +168,16 @@ function registerSecretsAt(value: unknown, key: string): void {
     if (k === key && typeof v === 'string') registerSecret(v);
     else registerSecretsAt(v, key);
   }
+}
+
+function serverSettings(server: ConfigFile['server']): ServerSettings {
+  const at = server.listen.lastIndexOf(':');
+  return {
+    host: server.listen.slice(0, at).replace(/^\[|\]$/g, ''),
+    port: Number(server.listen.slice(at + 1)),
+    requestBudgetMs: parseDuration(server.requestBudget)!,
+    bodyLimitBytes: parseByteSize(server.bodyLimit)!,
+    shutdownGraceMs: parseDuration(server.shutdownGrace)!,
+    rateLimit: { max: server.rateLimit.max, windowMs: parseDuration(server.rateLimit.window)! },
+  };
 }

@@ -8,7 +8,8 @@ import type { EmailMessage } from '../core/message.js';
  * a networked database can implement the same contract.
  */
 
-export type OutboxStatus = 'pending' | 'ambiguous' | 'delivered' | 'rejected' | 'dropped';
+/** expired: retried by the worker until `worker.maxAge` without success (kept, listed, never sent). */
+export type OutboxStatus = 'pending' | 'ambiguous' | 'delivered' | 'rejected' | 'dropped' | 'expired';
 
 export interface OutboxEntry {
   id: number;
@@ -21,6 +22,8 @@ export interface OutboxEntry {
   tries: number;
   provider: string | null;
   messageId: string | null;
+  /** When the worker tries a pending entry again (null: as soon as it runs). */
+  nextAttemptAt: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -69,8 +72,17 @@ export interface OutboxRepository {
   ): Promise<{ entry?: OutboxEntry; refused?: string; deliveredEarlier?: Delivery }>;
   /** A claimed entry is being handed to a provider (a crash now means "ambiguous"). */
   markSending(id: number, owner: string, now: number): Promise<void>;
-  /** Ends a retry: records its attempts and new status, and releases the lease. */
-  finishRetry(id: number, owner: string, update: { status: OutboxStatus; reason: string | null; attempts: Attempt[]; provider?: string; messageId?: string }, now: number): Promise<void>;
+  /** Ends a retry: records its attempts and new status (and when to try again), and releases the lease. */
+  finishRetry(
+    id: number,
+    owner: string,
+    update: { status: OutboxStatus; reason: string | null; attempts: Attempt[]; provider?: string; messageId?: string; nextAttemptAt?: number },
+    now: number,
+  ): Promise<void>;
+  /** Pending entries due for the worker (not leased, next attempt reached), oldest first. */
+  dueEntries(now: number, limit: number): Promise<OutboxEntry[]>;
+  /** Pending entries first stored before `createdBefore` become `expired` (not leased ones only); returns their ids. */
+  expireEntries(createdBefore: number, reason: string, now: number): Promise<number[]>;
   /** Drops a waiting entry; refuses one that a live retry is sending right now. */
   drop(id: number, now: number, isOwnerAlive: (owner: string) => boolean): Promise<{ status?: OutboxStatus; busy?: string }>;
 }
@@ -117,8 +129,26 @@ export interface RunRepository {
   queueInDoubt(items: { message: EmailMessage; chain: string[]; reason: string; batchId: number; digest: string }[], settled: { batchId: number; digest: string }[], now: number): Promise<number[]>;
 }
 
+export interface ApiKeyRecord {
+  name: string;
+  createdAt: string;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+}
+
+/** API keys of `serve`: only a hash of each key is stored. */
+export interface KeyRepository {
+  /** Stores a new key's hash under a name; false when the name is taken. */
+  createKey(name: string, keyHash: string, now: number): Promise<boolean>;
+  listKeys(): Promise<ApiKeyRecord[]>;
+  /** Revokes a key by name; false when there is no such live key. */
+  revokeKey(name: string, now: number): Promise<boolean>;
+  /** The live (not revoked) key with this hash, if any. */
+  findKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;
+}
+
 /** The whole store: every repository, and closing it. */
-export interface Store extends OutboxRepository, DeliveryLedger, HealthRepository, RunRepository {
+export interface Store extends OutboxRepository, DeliveryLedger, HealthRepository, RunRepository, KeyRepository {
   close(): Promise<void>;
 }
 

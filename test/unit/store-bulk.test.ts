@@ -82,3 +82,25 @@ describe('bulk batches in the store', () => {
     expect(await store.hasSingleRecordsUnder(RUN)).toBe(true);
   });
 });
+
+describe('schema migrations', () => {
+  it('an outbox written by an earlier version is migrated once: its entries kept, `expired` and backoff available', async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'penguinmails-old-')), 'outbox.db');
+    const old = new Database(file);
+    old.exec(`CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, idempotency_key TEXT NOT NULL, message_json TEXT NOT NULL, chain_json TEXT NOT NULL,
+      status TEXT NOT NULL CHECK (status IN ('pending', 'ambiguous', 'delivered', 'rejected', 'dropped')), reason TEXT, attempts_json TEXT NOT NULL DEFAULT '[]',
+      tries INTEGER NOT NULL DEFAULT 0, provider TEXT, message_id TEXT, lease_owner TEXT, lease_until INTEGER, sending_since INTEGER, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)`);
+    old.prepare("INSERT INTO outbox (idempotency_key, message_json, chain_json, status, reason, tries, created_at, updated_at) VALUES ('k', '{}', '[\"postmark\"]', 'pending', 'down', 1, 1, 1)").run();
+    old.close();
+    const [first, second] = await Promise.all([SqliteStore.open(file), SqliteStore.open(file)]);
+    stores.push(first, second);
+    expect((await first.listEntries(false)).map((e) => [e.id, e.status, e.nextAttemptAt])).toEqual([[1, 'pending', null]]);
+    expect(await first.expireEntries(2, 'too old', 3)).toEqual([1]);
+    expect((await second.getEntry(1))?.status).toBe('expired');
+    expect(await first.createKey('ci', 'hash-1', 4)).toBe(true);
+    expect(await second.createKey('ci', 'hash-2', 5)).toBe(false);
+    const raw = new Database(file, { readonly: true });
+    expect(raw.pragma('user_version', { simple: true })).toBe(1);
+    raw.close();
+  });
+});

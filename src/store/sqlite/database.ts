@@ -80,6 +80,66 @@ CREATE TABLE IF NOT EXISTS usage (
 );
 `;
 
+/**
+ * Schema changes after the first version, applied in order, each once (PRAGMA user_version says
+ * how many have been): every process opening the file runs the missing ones inside one write
+ * transaction, so two processes starting together migrate once.
+ */
+const MIGRATIONS: string[] = [
+  // 1: the outbox learns `expired` (the worker's maxAge) and when an entry is due again (backoff);
+  //    API keys for `serve`, stored as hashes.
+  `
+  CREATE TABLE outbox_next (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    idempotency_key TEXT NOT NULL,
+    message_json TEXT NOT NULL,
+    chain_json TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'ambiguous', 'delivered', 'rejected', 'dropped', 'expired')),
+    reason TEXT,
+    attempts_json TEXT NOT NULL DEFAULT '[]',
+    tries INTEGER NOT NULL DEFAULT 0,
+    provider TEXT,
+    message_id TEXT,
+    lease_owner TEXT,
+    lease_until INTEGER,
+    sending_since INTEGER,
+    next_attempt_at INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  INSERT INTO outbox_next (id, idempotency_key, message_json, chain_json, status, reason, attempts_json, tries, provider, message_id, lease_owner, lease_until, sending_since, created_at, updated_at)
+    SELECT id, idempotency_key, message_json, chain_json, status, reason, attempts_json, tries, provider, message_id, lease_owner, lease_until, sending_since, created_at, updated_at FROM outbox;
+  DROP TABLE outbox;
+  ALTER TABLE outbox_next RENAME TO outbox;
+  CREATE INDEX outbox_status ON outbox(status, next_attempt_at);
+  CREATE UNIQUE INDEX outbox_open_key ON outbox(idempotency_key) WHERE status IN ('pending', 'ambiguous');
+  CREATE TABLE api_keys (
+    name TEXT PRIMARY KEY,
+    key_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER,
+    last_used_at INTEGER
+  );
+  `,
+];
+
+/** Brings the schema up to date; safe when several processes open a new or old file at once. */
+function migrate(db: SqliteDatabase): void {
+  withBusyRetry(() => db.exec(SCHEMA));
+  const applied = () => db.pragma('user_version', { simple: true }) as number;
+  if (applied() >= MIGRATIONS.length) return;
+  withBusyRetry(() =>
+    db
+      .transaction(() => {
+        for (let version = applied(); version < MIGRATIONS.length; version++) {
+          db.exec(MIGRATIONS[version]);
+          db.pragma(`user_version = ${version + 1}`);
+        }
+      })
+      .immediate(),
+  );
+}
+
 /** Waits this long for another process's write lock before SQLite gives up with SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 10_000;
 
@@ -100,7 +160,7 @@ export async function openDatabase(filePath: string): Promise<SqliteDatabase> {
   db.pragma('wal_autocheckpoint = 4000');
   // The delivery ledger's keys are random: a bigger page cache keeps bulk inserts off the disk.
   db.pragma('cache_size = -8000');
-  withBusyRetry(() => db.exec(SCHEMA));
+  migrate(db);
   return db;
 }
 

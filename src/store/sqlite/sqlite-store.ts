@@ -4,7 +4,7 @@ import type { HealthRecord } from '../../core/health.js';
 import { splitBulkRecipientKey } from '../../core/bulk-key.js';
 import type { EmailMessage } from '../../core/message.js';
 import { redactSecrets } from '../../core/secrets.js';
-import { monthKey, type AcceptedBatch, type Delivery, type OutboxEntry, type OutboxStatus, type Store } from '../ports.js';
+import { monthKey, type AcceptedBatch, type ApiKeyRecord, type Delivery, type OutboxEntry, type OutboxStatus, type Store } from '../ports.js';
 import { openDatabase, withBusyRetry } from './database.js';
 
 interface OutboxRow {
@@ -21,8 +21,22 @@ interface OutboxRow {
   lease_owner: string | null;
   lease_until: number | null;
   sending_since: number | null;
+  next_attempt_at: number | null;
   created_at: number;
   updated_at: number;
+}
+
+interface KeyRow {
+  name: string;
+  key_hash: string;
+  created_at: number;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
+function toKey(row: KeyRow): ApiKeyRecord {
+  const iso = (time: number | null) => (time === null ? null : new Date(time).toISOString());
+  return { name: row.name, createdAt: new Date(row.created_at).toISOString(), revokedAt: iso(row.revoked_at), lastUsedAt: iso(row.last_used_at) };
 }
 
 function toEntry(row: OutboxRow): OutboxEntry {
@@ -37,6 +51,7 @@ function toEntry(row: OutboxRow): OutboxEntry {
     tries: row.tries,
     provider: row.provider,
     messageId: row.message_id,
+    nextAttemptAt: row.next_attempt_at === null ? null : new Date(row.next_attempt_at).toISOString(),
     createdAt: new Date(row.created_at).toISOString(),
     updatedAt: new Date(row.updated_at).toISOString(),
   };
@@ -331,7 +346,7 @@ export class SqliteStore implements Store {
   }
 
   async listEntries(includeClosed: boolean): Promise<OutboxEntry[]> {
-    const sql = includeClosed ? 'SELECT * FROM outbox ORDER BY id' : "SELECT * FROM outbox WHERE status IN ('pending', 'ambiguous') ORDER BY id";
+    const sql = includeClosed ? 'SELECT * FROM outbox ORDER BY id' : "SELECT * FROM outbox WHERE status IN ('pending', 'ambiguous', 'expired') ORDER BY id";
     return (this.sql(sql).all() as OutboxRow[]).map(toEntry);
   }
 
@@ -382,7 +397,7 @@ export class SqliteStore implements Store {
   }
 
   /** Ends a retry: records its attempts and new status, and releases the lease. */
-  async finishRetry(id: number, owner: string, update: { status: OutboxStatus; reason: string | null; attempts: Attempt[]; provider?: string; messageId?: string }, now: number): Promise<void> {
+  async finishRetry(id: number, owner: string, update: { status: OutboxStatus; reason: string | null; attempts: Attempt[]; provider?: string; messageId?: string; nextAttemptAt?: number }, now: number): Promise<void> {
     this.atomically(() => {
       const row = this.sql('SELECT attempts_json, status FROM outbox WHERE id = ? AND lease_owner = ?').get(id, owner) as { attempts_json: string; status: OutboxStatus } | undefined;
       if (!row) return;
@@ -390,10 +405,44 @@ export class SqliteStore implements Store {
       const status = row.status === 'dropped' && update.status !== 'delivered' ? 'dropped' : update.status;
       this
         .sql(
-          'UPDATE outbox SET status = ?, reason = ?, attempts_json = ?, tries = tries + 1, provider = COALESCE(?, provider), message_id = COALESCE(?, message_id), lease_owner = NULL, lease_until = NULL, sending_since = NULL, updated_at = ? WHERE id = ?',
+          'UPDATE outbox SET status = ?, reason = ?, attempts_json = ?, tries = tries + 1, provider = COALESCE(?, provider), message_id = COALESCE(?, message_id), next_attempt_at = ?, lease_owner = NULL, lease_until = NULL, sending_since = NULL, updated_at = ? WHERE id = ?',
         )
-        .run(status, update.reason === null ? null : redactSecrets(update.reason), attemptsJson(attempts), update.provider ?? null, update.messageId ?? null, now, id);
+        .run(status, update.reason === null ? null : redactSecrets(update.reason), attemptsJson(attempts), update.provider ?? null, update.messageId ?? null, update.nextAttemptAt ?? null, now, id);
     });
+  }
+
+  async dueEntries(now: number, limit: number): Promise<OutboxEntry[]> {
+    const rows = this
+      .sql("SELECT * FROM outbox WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?) AND (lease_until IS NULL OR lease_until <= ?) ORDER BY COALESCE(next_attempt_at, 0), id LIMIT ?")
+      .all(now, now, limit) as OutboxRow[];
+    return rows.map(toEntry);
+  }
+
+  async expireEntries(createdBefore: number, reason: string, now: number): Promise<number[]> {
+    return this.atomically(() => {
+      const rows = this.sql("SELECT id FROM outbox WHERE status = 'pending' AND created_at < ? AND (lease_until IS NULL OR lease_until <= ?)").all(createdBefore, now) as { id: number }[];
+      const expire = this.sql("UPDATE outbox SET status = 'expired', reason = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ?");
+      for (const { id } of rows) expire.run(reason, now, id);
+      return rows.map((r) => r.id);
+    });
+  }
+
+  // ── API keys ──
+  async createKey(name: string, keyHash: string, now: number): Promise<boolean> {
+    return this.sql('INSERT OR IGNORE INTO api_keys (name, key_hash, created_at) VALUES (?, ?, ?)').run(name, keyHash, now).changes === 1;
+  }
+
+  async listKeys(): Promise<ApiKeyRecord[]> {
+    return (this.sql('SELECT * FROM api_keys ORDER BY created_at, name').all() as KeyRow[]).map(toKey);
+  }
+
+  async revokeKey(name: string, now: number): Promise<boolean> {
+    return this.sql('UPDATE api_keys SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL').run(now, name).changes === 1;
+  }
+
+  async findKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
+    const row = this.sql('SELECT * FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL').get(keyHash) as KeyRow | undefined;
+    return row && toKey(row);
   }
 
   /** Drops a waiting entry; refuses one that a live retry is sending right now. */
