@@ -21,7 +21,8 @@ const result = await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: [...sdkPackages, 'better-sqlite3', '@inquirer/prompts', 'cosmiconfig'],
+  // The server's packages (Fastify and its plugins, prom-client) stay outside too: only `serve` loads them.
+  external: [...sdkPackages, 'better-sqlite3', '@inquirer/prompts', 'cosmiconfig', 'fastify', '@fastify/*', 'prom-client'],
   // Bundled CommonJS packages (commander, yaml) call require() for Node's built-in modules.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   metafile: true,

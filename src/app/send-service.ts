@@ -45,6 +45,8 @@ export interface SendHooks {
   /** Another run sends the same message right now: this one waits for it. */
   onWait?: (holder: string) => void;
   onReleaseFailure?: (error: unknown) => void;
+  /** The send is on record as this outbox entry (before any provider is called): a caller that stops waiting can point to it. */
+  onRecorded?: (outboxId: number) => void;
 }
 
 /**
@@ -91,21 +93,25 @@ export async function sendMessage(dispatcher: Dispatcher, message: EmailMessage,
     message.idempotencyKey,
     async () => {
       const waiting = await store.openEntryFor(message.idempotencyKey);
-      if (waiting) return retryWaitingEntry(dispatcher, message, waiting);
-      return deliverRecorded(dispatcher, message, chain);
+      if (waiting) {
+        hooks.onRecorded?.(waiting.id);
+        return retryWaitingEntry(dispatcher, message, waiting);
+      }
+      return deliverRecorded(dispatcher, message, chain, hooks.onRecorded);
     },
     { onWait: hooks.onWait, onReleaseFailure: hooks.onReleaseFailure, maxWaitMs: leaseMs(dispatcher) },
   );
 }
 
 /** Delivers with the attempt on record: an outbox entry leased to this run exists while providers are called. */
-async function deliverRecorded(dispatcher: Dispatcher, message: EmailMessage, chain: string[]): Promise<SendReport> {
+async function deliverRecorded(dispatcher: Dispatcher, message: EmailMessage, chain: string[], onRecorded?: (outboxId: number) => void): Promise<SendReport> {
   const store = dispatcher.store!;
   const owner = newLeaseOwner();
   let entryId: number | undefined;
   const dispatch = await dispatcher.deliver(message, chain, {
     beforeSend: async () => {
       entryId = await store.recordSendStart(message, chain, owner, dispatcher.now(), leaseMs(dispatcher));
+      onRecorded?.(entryId);
     },
   });
   let outboxId: number | null = null;

@@ -86,6 +86,18 @@ export function buildProgram(): Command {
     .action(lazy(() => import('./commands/queue-work.js')));
   queue.command('drop <id>').description('remove a message from the outbox without sending it').action(lazy(() => import('./commands/queue-drop.js')));
 
+  program
+    .command('serve')
+    .description('run the platform API (POST /api/v1/emails/send …) and the outbox worker until SIGTERM/SIGINT')
+    .option('--listen <host:port>', 'address to listen on (default: server.listen, else 127.0.0.1:8025; port 0 picks a free one)')
+    .addHelpText('after', '\nExamples:\n  penguinmails keys create --name my-app\n  penguinmails serve --listen 127.0.0.1:8025')
+    .action(lazy(() => import('./commands/serve.js')));
+
+  const keys = program.command('keys').description('API keys of serve (Authorization: Bearer <key>)');
+  keys.command('create').description('make a key and print it once (only its hash is stored)').option('--name <name>', 'a name for the key (who uses it)').action(lazy(() => import('./commands/keys-create.js')));
+  keys.command('list').description('list the keys by name (the keys themselves are not kept)').action(lazy(() => import('./commands/keys-list.js')));
+  keys.command('revoke <name>').description('revoke a key: requests with it get 401 from then on').action(lazy(() => import('./commands/keys-revoke.js')));
+
   const failover = program.command('failover').description('the failover chain and retry policy');
   failover
     .command('configure')

@@ -143,8 +143,8 @@ export interface KeyRepository {
   listKeys(): Promise<ApiKeyRecord[]>;
   /** Revokes a key by name; false when there is no such live key. */
   revokeKey(name: string, now: number): Promise<boolean>;
-  /** The live (not revoked) key with this hash, if any. */
-  findKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;
+  /** The live (not revoked) key with this hash, if any, with the hash stored (for a constant-time check). */
+  findKeyByHash(keyHash: string): Promise<(ApiKeyRecord & { keyHash: string }) | undefined>;
 }
 
 /** The whole store: every repository, and closing it. */

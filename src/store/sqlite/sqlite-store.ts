@@ -440,9 +440,9 @@ export class SqliteStore implements Store {
     return this.sql('UPDATE api_keys SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL').run(now, name).changes === 1;
   }
 
-  async findKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
+  async findKeyByHash(keyHash: string): Promise<(ApiKeyRecord & { keyHash: string }) | undefined> {
     const row = this.sql('SELECT * FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL').get(keyHash) as KeyRow | undefined;
-    return row && toKey(row);
+    return row && { ...toKey(row), keyHash: row.key_hash };
   }
 
   /** Drops a waiting entry; refuses one that a live retry is sending right now. */

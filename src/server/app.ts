@@ -1,0 +1,75 @@
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import type { Writable } from 'node:stream';
+import { requireApiKey } from './auth.js';
+import type { ServerContext } from './context.js';
+import { clientErrorHandler, errorDocument, errorHandler } from './errors.js';
+import { emailRoutes } from './routes/emails.js';
+import { opsRoutes } from './routes/ops.js';
+
+export interface AppOptions {
+  /** Where log lines go (already redacting: see RedactingLog). */
+  log: Writable;
+  logLevel: string;
+}
+
+/**
+ * The Fastify application: routes are thin over the application layer (the send service, the
+ * bulk sender, the store). No key, secret or stack trace reaches a client or a log line.
+ */
+export async function buildApp(context: ServerContext, options: AppOptions): Promise<FastifyInstance> {
+  const { server } = context.config;
+  const app = Fastify({
+    logger: { level: options.logLevel, stream: options.log, redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '****' } },
+    // One line per request is written in onResponse (without headers); Fastify's two are left out.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: server.bodyLimitBytes,
+    clientErrorHandler,
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: true, strict: false } },
+  });
+  // Bodies are JSON only: anything else is 415 (Fastify would otherwise take text/plain as a string).
+  app.removeContentTypeParser(['text/plain']);
+  // Response schemas document the answers (OpenAPI); answers are serialised as they are.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  app.setErrorHandler(errorHandler(server.bodyLimitBytes));
+  app.setNotFoundHandler((request, reply) => reply.code(404).send(errorDocument(`no route ${request.method} ${request.url.split('?')[0]}`, [], 'GET /api/v1/openapi.json lists the routes')));
+
+  // Shutting down: nothing new is accepted (liveness still answers).
+  app.addHook('onRequest', async (request, reply) => {
+    if (context.shuttingDown && request.url !== '/healthz') {
+      reply.header('Connection', 'close').header('Retry-After', '5');
+      return reply.code(503).send(errorDocument('the server is shutting down: nothing was accepted', [], 'send it again to another instance, or once this one is back'));
+    }
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), key: request.apiKeyName }, 'request');
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'penguinmails platform API', version: '1', description: 'Send email through the configured providers with routing, failover and a durable outbox.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key from `penguinmails keys create`' } } },
+    },
+  });
+
+  opsRoutes(app, context);
+  await app.register(
+    async (api) => {
+      api.addHook('onRequest', requireApiKey(context.store));
+      // Per key (authentication has run by now: route hooks come after the scope's own).
+      await api.register(rateLimit, {
+        max: server.rateLimit.max,
+        timeWindow: server.rateLimit.windowMs,
+        keyGenerator: (request) => request.apiKeyName ?? request.ip,
+        errorResponseBuilder: (_request, limit) => ({ statusCode: 429, message: `rate limited: this key made more than ${limit.max} requests in server.rateLimit.window; retry in ${limit.after}` }),
+      });
+      emailRoutes(api, context);
+      api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    },
+    { prefix: '/api/v1' },
+  );
+  return app;
+}

@@ -1,0 +1,122 @@
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { BodyProblem } from '../app/platform-body.js';
+import { formatByteSize } from '../core/byte-size.js';
+import { MessageValidationError, UserError } from '../core/errors.js';
+
+/** The answer to a request that was not acted on (SPEC serve: 400 and the other 4xx): nothing was sent. */
+export interface ErrorDocument {
+  status: 'error';
+  error: string;
+  hint?: string;
+  details: BodyProblem[];
+}
+
+export function errorDocument(error: string, details: BodyProblem[] = [], hint?: string): ErrorDocument {
+  return { status: 'error', error, ...(hint ? { hint } : {}), details };
+}
+
+/** A request the server refuses as it stands (400 unless said otherwise), with each problem by its path. */
+export class BadRequest extends Error {
+  constructor(
+    message: string,
+    readonly details: BodyProblem[] = [],
+    readonly hint?: string,
+    readonly statusCode = 400,
+  ) {
+    super(message);
+    this.name = 'BadRequest';
+  }
+}
+
+const NOTHING_SENT = 'nothing was sent; correct each field listed and send again';
+
+/**
+ * The message checks speak of fields the CLI's way ("to[0]: …", `idempotency key "…": …`):
+ * each problem becomes a detail named by its path in the JSON body (or the header it came from).
+ */
+export function validationRequest(error: MessageValidationError, keyFromHeader: boolean): BadRequest {
+  const details = error.problems.map((problem) => bodyProblemOf(problem, keyFromHeader));
+  return new BadRequest('invalid message', details, NOTHING_SENT);
+}
+
+function bodyProblemOf(problem: string, keyFromHeader: boolean): BodyProblem {
+  if (problem.startsWith('idempotency key')) {
+    return { path: keyFromHeader ? 'Idempotency-Key (header)' : 'idempotency_key', message: problem.slice(problem.indexOf('": ') + 3) };
+  }
+  const header = /^header "([^"]*)": (.*)$/.exec(problem);
+  if (header) return { path: `headers.${header[1]}`, message: header[2] };
+  const metadata = /^metadata "([^"]*)": (.*)$/.exec(problem);
+  if (metadata) return { path: `metadata.${metadata[1]}`, message: metadata[2] };
+  if (problem.startsWith('body: missing')) return { path: 'html_body', message: 'missing: give html_body or text_body (or both)' };
+  if (problem.startsWith('from: missing')) return { path: 'from', message: 'missing: give from, or set defaults.from in the config' };
+  const at = problem.indexOf(': ');
+  if (at < 0) return { path: '(body)', message: problem };
+  const field = problem.slice(0, at);
+  const renamed: Record<string, string> = { replyTo: 'reply_to', campaign: 'campaign_id', 'to/cc/bcc': 'to' };
+  return { path: renamed[field] ?? field, message: problem.slice(at + 2).replace(' (use --recipients for bulk)', ' (use POST /api/v1/emails/bulk for bulk)') };
+}
+
+/** Fastify's own refusals (body parsing and limits), in words a client can act on. */
+function fastifyRefusal(error: FastifyError, bodyLimitBytes: number): { status: number; document: ErrorDocument } | undefined {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, document: errorDocument(`the body is larger than server.bodyLimit (${formatByteSize(bodyLimitBytes)})`, [], 'nothing was sent; send large lists in several bulk requests') };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { status: 415, document: errorDocument(`unsupported content type "${error.message.match(/'([^']*)'/)?.[1] ?? ''}": send the body as application/json`, [], 'add the header Content-Type: application/json; nothing was sent') };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { status: 400, document: errorDocument('the body is empty: send one JSON object', [], 'nothing was sent') };
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return { status: 400, document: errorDocument('the body is not valid JSON', [], 'nothing was sent; send one JSON object (check quotes, commas and brackets)') };
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { status: 400, document: errorDocument('the Content-Length header does not match the body', [], 'nothing was sent') };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Every error a route lets through ends here: clients get a JSON document, never a stack trace;
+ * anything unexpected is logged (redacted by the log stream) and answered as a plain 500.
+ */
+export function errorHandler(bodyLimitBytes: number) {
+  return (error: FastifyError & { details?: BodyProblem[] }, request: FastifyRequest, reply: FastifyReply) => {
+    const bad = error instanceof MessageValidationError ? validationRequest(error, false) : error;
+    if (bad instanceof BadRequest) return reply.code(bad.statusCode).send(errorDocument(bad.message, bad.details, bad.hint));
+    if (error instanceof UserError) return reply.code(400).send(errorDocument(error.message, detailsFromMessage(error.message), error.hint ?? 'nothing was sent'));
+    const refusal = fastifyRefusal(error, bodyLimitBytes);
+    if (refusal) return reply.code(refusal.status).send(refusal.document);
+    if (error.statusCode === 429) return reply.code(429).send(errorDocument(error.message, [], 'wait for the number of seconds in Retry-After; nothing was sent'));
+    if (error.validation) {
+      const details = error.validation.map((v) => ({ path: v.instancePath.replace(/^\//, '').replace(/\//g, '.') || '(request)', message: v.message ?? 'invalid' }));
+      return reply.code(400).send(errorDocument('invalid request', details, NOTHING_SENT));
+    }
+    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) return reply.code(error.statusCode).send(errorDocument(error.message));
+    request.log.error({ err: { type: error.name, message: error.message, stack: error.stack } }, 'request failed');
+    return reply.code(500).send(errorDocument('internal error', [], 'the server log has the details; the message may wait in the outbox: GET /api/v1/emails/{idempotency key} tells'));
+  };
+}
+
+/** "provider: unknown provider …" → a detail for the field it names. */
+function detailsFromMessage(message: string): BodyProblem[] {
+  const named = /^([a-z_]+): (.+)$/s.exec(message);
+  return named ? [{ path: named[1], message: named[2] }] : [];
+}
+
+/**
+ * A request Node's HTTP parser refuses before Fastify sees it: a header value with CR or LF in
+ * it, a malformed request line, headers too large. Answered as JSON, and the connection closed.
+ */
+export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const document = tooLarge
+    ? errorDocument('the request headers are too large')
+    : errorDocument('malformed HTTP request: a header name or value is not valid (header values must not contain CR or LF)', [], 'nothing was sent');
+  const body = JSON.stringify(document);
+  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}

@@ -1,0 +1,79 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Attempt } from '../core/chain-runner.js';
+import { circuitState } from '../core/health.js';
+import type { Store } from '../store/ports.js';
+
+const CIRCUIT_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
+
+/**
+ * `GET /metrics` (Prometheus text, `penguinmails_` prefix). Labels are provider names (config
+ * names), statuses and outcomes only: never a key, an address or a secret.
+ */
+export class ServerMetrics {
+  readonly registry = new Registry();
+  private readonly sends: Counter<'provider' | 'outcome'>;
+  private readonly attempts: Counter<'provider' | 'outcome'>;
+  private readonly failovers: Counter<'from' | 'to'>;
+  private readonly retries: Counter<'provider'>;
+  private readonly duration: Histogram<'outcome'>;
+
+  constructor(store: Store, providers: string[]) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'penguinmails_' });
+    this.sends = new Counter({ name: 'penguinmails_sends_total', help: 'Messages sent through the API or retried by the worker, by provider and outcome (delivered, duplicate, queued, rejected, partial)', labelNames: ['provider', 'outcome'], registers });
+    this.attempts = new Counter({ name: 'penguinmails_provider_attempts_total', help: 'Calls to a provider, by provider and outcome (delivered, transient, provider-unusable, permanent, ambiguous, skipped)', labelNames: ['provider', 'outcome'], registers });
+    this.failovers = new Counter({ name: 'penguinmails_failovers_total', help: 'Times a message went on from one provider to the next', labelNames: ['from', 'to'], registers });
+    this.retries = new Counter({ name: 'penguinmails_retries_total', help: 'Tries of a provider after its first one for the same message', labelNames: ['provider'], registers });
+    this.duration = new Histogram({
+      name: 'penguinmails_send_duration_seconds',
+      help: 'Time from an API send request to its outcome (sends past the request budget included, until they end)',
+      labelNames: ['outcome'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    new Gauge({
+      name: 'penguinmails_outbox_waiting',
+      help: 'Outbox entries waiting, by status (pending: the worker retries them; ambiguous: a person decides; expired: past worker.maxAge)',
+      labelNames: ['status'],
+      registers,
+      async collect() {
+        const counts: Record<string, number> = { pending: 0, ambiguous: 0, expired: 0 };
+        for (const entry of await store.listEntries(false)) counts[entry.status] = (counts[entry.status] ?? 0) + 1;
+        for (const [status, count] of Object.entries(counts)) this.set({ status }, count);
+      },
+    });
+    new Gauge({
+      name: 'penguinmails_provider_circuit_state',
+      help: 'Circuit breaker per provider: 0 closed (healthy), 1 half-open (probing), 2 open (skipped)',
+      labelNames: ['provider'],
+      registers,
+      async collect() {
+        const now = Date.now();
+        for (const provider of providers) this.set({ provider }, CIRCUIT_VALUE[circuitState(await store.healthOf(provider), now)]);
+      },
+    });
+  }
+
+  /** One provider call (the dispatcher's onAttempt). */
+  recordAttempt(attempt: Attempt): void {
+    this.attempts.inc({ provider: attempt.provider, outcome: attempt.outcome });
+    if (attempt.try > 1) this.retries.inc({ provider: attempt.provider });
+  }
+
+  /** A message's outcome, with the provider switches its attempts show; `seconds` for API sends. */
+  recordResult(outcome: string, provider: string | null | undefined, attempts: Attempt[], seconds?: number): void {
+    this.sends.inc({ provider: provider ?? 'none', outcome });
+    for (let i = 1; i < attempts.length; i++) {
+      if (attempts[i].provider !== attempts[i - 1].provider) this.failovers.inc({ from: attempts[i - 1].provider, to: attempts[i].provider });
+    }
+    if (seconds !== undefined) this.duration.observe({ outcome }, seconds);
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

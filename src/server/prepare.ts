@@ -1,0 +1,36 @@
+import type { Dispatcher } from '../app/dispatcher.js';
+import { draftFromBody, type PlatformBody } from '../app/platform-body.js';
+import { routeMessage } from '../app/send-service.js';
+import { assertChainResolved } from '../config/unresolved-env.js';
+import { MessageValidationError } from '../core/errors.js';
+import { finalizeMessage, type EmailMessage, type MessageType } from '../core/message.js';
+import { validateMessage } from '../core/validate-message.js';
+import { validationRequest } from './errors.js';
+
+export interface PreparedSend {
+  message: EmailMessage;
+  chain: string[];
+  /** Which routing rule gave the chain. */
+  rule: string;
+}
+
+/**
+ * From a checked body to a routed message, the library's steps (src/lib/index.ts): draft over
+ * the config's defaults, validate, give it its idempotency key, route. The `Idempotency-Key`
+ * header, when given, is the message's key (it overrides the body's `idempotency_key`).
+ */
+export async function prepareSend(dispatcher: Dispatcher, body: PlatformBody, keyHeader: string | undefined, options: { defaultType?: MessageType } = {}): Promise<PreparedSend> {
+  const { config } = dispatcher;
+  const draft = draftFromBody(body, { ...config.defaults, type: body.type ?? options.defaultType ?? config.defaults.type });
+  if (keyHeader !== undefined) draft.idempotencyKey = keyHeader;
+  try {
+    validateMessage(draft);
+  } catch (error) {
+    if (error instanceof MessageValidationError) throw validationRequest(error, keyHeader !== undefined);
+    throw error;
+  }
+  const message = finalizeMessage(draft);
+  const route = await routeMessage(dispatcher, message, { forceProvider: body.provider, forceProviderField: 'provider' });
+  assertChainResolved(config, route.chain);
+  return { message, chain: route.chain, rule: route.source };
+}

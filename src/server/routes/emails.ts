@@ -1,0 +1,142 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { checkPlatformBody, type BodyProblem } from '../../app/platform-body.js';
+import type { SendStatus } from '../../app/send-service.js';
+import { checkRecipients } from '../bulk-jobs.js';
+import type { ServerContext } from '../context.js';
+import { BadRequest, errorDocument } from '../errors.js';
+import { currentResult } from '../message-status.js';
+import { prepareSend } from '../prepare.js';
+import { BULK_BODY_SCHEMA, BULK_REPORT_SCHEMA, COMMON_ERRORS, CURRENT_RESULT_SCHEMA, ERROR_SCHEMA, IDEMPOTENCY_HEADER_SCHEMA, RESULT_SCHEMA, SEND_BODY_SCHEMA } from '../schemas.js';
+import { sendWithinBudget } from '../send-within-budget.js';
+
+/**
+ * HTTP status of a result (SPEC serve). `partial` (delivered, some recipients refused) is 200:
+ * the message went out; the document's `refused` lists who did not get it.
+ */
+export const HTTP_STATUS: Record<SendStatus, number> = { delivered: 200, duplicate: 200, partial: 200, queued: 202, rejected: 422 };
+
+const NOTHING_SENT = 'nothing was sent; correct each field listed and send again';
+
+/** Marketing unless the body says otherwise, as for `send --recipients` (Postmark takes bulk mail on its broadcast stream only). */
+const BULK_DEFAULT_TYPE = 'marketing';
+
+function keyHeader(request: FastifyRequest): string | undefined {
+  const value = request.headers['idempotency-key'];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** The body's problems by path (zod's check is the reference; Fastify's JSON schema check agrees with it). */
+function bodyProblems(request: FastifyRequest, zodProblems: BodyProblem[] | undefined): BodyProblem[] | undefined {
+  if (zodProblems) return zodProblems;
+  if (!request.validationError) return undefined;
+  const validation = (request.validationError as { validation?: { instancePath: string; message?: string }[] }).validation ?? [];
+  return validation.map((v) => ({ path: v.instancePath.replace(/^\//, '').replace(/\//g, '.') || '(body)', message: v.message ?? 'invalid' }));
+}
+
+export function emailRoutes(app: FastifyInstance, context: ServerContext): void {
+  app.post(
+    '/emails/send',
+    {
+      attachValidation: true,
+      schema: {
+        summary: 'Send one message',
+        description: 'Routes the message and walks the provider chain. Waits at most server.requestBudget: a send still under way then goes on in the background and the answer is 202 (queued) with its outbox id.',
+        tags: ['emails'],
+        security: [{ bearer: [] }],
+        headers: IDEMPOTENCY_HEADER_SCHEMA,
+        body: SEND_BODY_SCHEMA,
+        response: {
+          200: { ...RESULT_SCHEMA, description: 'delivered, duplicate (delivered earlier: not sent again) or partial (delivered; `refused` lists recipients who were not)' },
+          202: { ...RESULT_SCHEMA, description: 'queued: waiting in the outbox (outboxId); the worker retries it' },
+          400: { ...ERROR_SCHEMA, description: 'Invalid request: every problem in details[] by its path' },
+          413: { ...ERROR_SCHEMA, description: 'Body larger than server.bodyLimit' },
+          415: { ...ERROR_SCHEMA, description: 'Not application/json' },
+          422: { ...RESULT_SCHEMA, description: 'rejected: permanently refused (invalid or suppressed recipient, bad content); no other provider was tried' },
+          ...COMMON_ERRORS,
+        },
+      },
+    },
+    async (request, reply) => {
+      const checked = checkPlatformBody(request.body);
+      const problems = bodyProblems(request, checked.ok ? undefined : checked.problems);
+      if (problems || !checked.ok) throw new BadRequest('invalid request body', problems ?? [], NOTHING_SENT);
+      const prepared = await prepareSend(context.dispatcher, checked.body, keyHeader(request));
+      const result = await sendWithinBudget(context, prepared, (error) => request.log.error({ err: { message: error instanceof Error ? error.message : String(error) } }, 'a send that went on past the request budget failed'));
+      return reply.code(HTTP_STATUS[result.status]).send(result);
+    },
+  );
+
+  app.post(
+    '/emails/bulk',
+    {
+      attachValidation: true,
+      schema: {
+        summary: 'Send one personalised copy per recipient',
+        description: "Starts a bulk run through the providers' batch APIs (as `send --recipients`); GET /api/v1/bulk/{bulkId} reports on it. Posting the same bulk again skips the recipients already delivered.",
+        tags: ['emails'],
+        security: [{ bearer: [] }],
+        headers: IDEMPOTENCY_HEADER_SCHEMA,
+        body: BULK_BODY_SCHEMA,
+        response: {
+          202: { type: 'object', properties: { bulkId: { type: 'string' } }, description: 'The run has started' },
+          400: { ...ERROR_SCHEMA, description: 'Invalid request: every problem in details[] by its path' },
+          413: { ...ERROR_SCHEMA, description: 'Body larger than server.bodyLimit' },
+          ...COMMON_ERRORS,
+        },
+      },
+    },
+    async (request, reply) => {
+      const raw = request.body;
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new BadRequest('invalid bulk request', [{ path: '(body)', message: 'the body must be one JSON object' }], NOTHING_SENT);
+      const { recipients: rawRecipients, ...rest } = raw as Record<string, unknown>;
+      const listFields = ['to', 'cc', 'bcc'].filter((field) => field in rest);
+      if (listFields.length) throw new BadRequest('invalid bulk request', listFields.map((path) => ({ path, message: '"recipients" gives the recipients of a bulk send: leave this out' })), NOTHING_SENT);
+      const checked = checkPlatformBody(rest);
+      if (!checked.ok) throw new BadRequest('invalid bulk request', checked.problems, NOTHING_SENT);
+      const recipients = checkRecipients(rawRecipients);
+      // The template is checked as a message to a stand-in recipient; each row gets its own copy.
+      // The template is checked and routed as a message to a stand-in recipient (as the CLI does); each row gets its own copy.
+      const { message: template, chain, rule } = await prepareSend(context.dispatcher, { ...checked.body, to: ['recipient@example.com'] }, keyHeader(request), { defaultType: BULK_DEFAULT_TYPE });
+      const bulkId = context.bulkJobs.start(context.dispatcher, template, { chain, source: rule }, recipients);
+      return reply.code(202).send({ bulkId });
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/bulk/:id',
+    {
+      schema: {
+        summary: 'The report of a bulk run so far',
+        description: 'Kept in memory by the server process that runs it: after a restart the report is gone (the deliveries are in the ledger).',
+        tags: ['emails'],
+        security: [{ bearer: [] }],
+        params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
+        response: { 200: BULK_REPORT_SCHEMA, 404: { ...ERROR_SCHEMA, description: 'No such bulk run in this server process' }, ...COMMON_ERRORS },
+      },
+    },
+    async (request, reply) => {
+      const report = context.bulkJobs.report(request.params.id);
+      if (!report) return reply.code(404).send(errorDocument(`no bulk run "${request.params.id}" in this server`, [], 'bulk reports are kept in memory by the process that ran them, until it stops'));
+      return report;
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/emails/:id',
+    {
+      schema: {
+        summary: "A message's current result",
+        description: 'By idempotency key or outbox id: delivered, queued (waiting in the outbox), rejected, dropped or expired.',
+        tags: ['emails'],
+        security: [{ bearer: [] }],
+        params: { type: 'object', properties: { id: { type: 'string', description: 'idempotency key or outbox id' } }, required: ['id'] },
+        response: { 200: CURRENT_RESULT_SCHEMA, 404: { ...ERROR_SCHEMA, description: 'Unknown id' }, ...COMMON_ERRORS },
+      },
+    },
+    async (request, reply) => {
+      const result = await currentResult(context.store, request.params.id, context.handedOut);
+      if (!result) return reply.code(404).send(errorDocument(`no message with outbox id or idempotency key "${request.params.id}"`, [], 'a message answered 422 (rejected) is not kept'));
+      return result;
+    },
+  );
+}

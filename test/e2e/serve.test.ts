@@ -1,0 +1,352 @@
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { request as httpRequest } from 'node:http';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAILGUN_KEY } from '../fakes/fake-mailgun.js';
+import { POSTMARK_TOKEN } from '../fakes/fake-postmark.js';
+import { runCli } from '../helpers/cli.js';
+import { writeTestConfig } from '../helpers/config.js';
+import { useFakeEsps } from '../helpers/fake-esps.js';
+import { createKey, startServer, type ServerProcess } from '../helpers/serve.js';
+
+// `penguinmails serve` (SPEC serve — the platform API): the built CLI as a server process, real
+// HTTP requests, the fake ESPs behind it.
+const { postmark, mailgun } = useFakeEsps();
+const DOWN = { status: 503, body: { ErrorCode: 100, Message: 'Maintenance' } };
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const BODY = { from: 'Penguin <noreply@example.com>', to: 'ada@example.com', subject: 'Hello', text_body: 'Hi Ada' };
+
+/** The idempotency keys of the single messages the fake Postmark received. */
+function postmarkKeys(): string[] {
+  return postmark.sent.filter((s) => s.path === '/email').map((s) => (s.body?.Headers as { Name: string; Value: string }[]).find((h) => /idempotency/i.test(h.Name))!.Value);
+}
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+function client(server: () => ServerProcess, key: () => string) {
+  return {
+    async send(body: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+      return call(server().url, 'POST', '/api/v1/emails/send', { authorization: `Bearer ${key()}`, 'content-type': 'application/json', ...headers }, typeof body === 'string' ? body : JSON.stringify(body));
+    },
+    async get(pathname: string, headers: Record<string, string> = {}): Promise<Answer> {
+      return call(server().url, 'GET', pathname, { authorization: `Bearer ${key()}`, ...headers });
+    },
+  };
+}
+
+async function call(base: string, method: string, pathname: string, headers: Record<string, string>, body?: string): Promise<Answer> {
+  const response = await fetch(base + pathname, { method, headers, body });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // Prometheus text, or an error page
+  }
+  return { status: response.status, headers: response.headers, body: parsed };
+}
+
+/** Polls until `check` holds (the worker and background sends take their time). */
+async function eventually<T>(probe: () => Promise<T>, check: (value: T) => boolean, ms = 8_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (check(value) || Date.now() > deadline) return value;
+    await pause(100);
+  }
+}
+
+/** A request written by hand: fetch refuses to send a header value with CR or LF in it. */
+function rawRequest(base: string, text: string): Promise<string> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(text));
+    let answer = '';
+    socket.on('data', (d) => (answer += d));
+    socket.on('end', () => resolve(answer));
+    socket.on('error', reject);
+    setTimeout(() => socket.destroy(), 5_000);
+  });
+}
+
+/** A body of `bytes` bytes (with a Content-Length, as a client sends it) and the answer's status and body. */
+function postLarge(base: string, key: string, bytes: number): Promise<{ status: number; body: string }> {
+  const body = JSON.stringify({ ...BODY, text_body: 'x'.repeat(bytes) });
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${base}/api/v1/emails/send`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+    });
+    // The server answers 413 without reading the rest: the upload may then end with a reset.
+    req.on('error', (error) => (error.message.includes('EPIPE') || error.message.includes('ECONNRESET') ? undefined : reject(error)));
+    req.end(body);
+  });
+}
+
+describe('serve', () => {
+  let server: ServerProcess;
+  let dir: string;
+  let configPath: string;
+  let key = '';
+  let otherKey = '';
+  const api = client(() => server, () => key);
+
+  beforeAll(async () => {
+    ({ dir, configPath } = writeTestConfig({
+      postmarkUrl: postmark.url,
+      mailgunUrl: mailgun.url,
+      order: ['postmark', 'mailgun'],
+      attempts: 1,
+      extra: { server: { requestBudget: '2s', rateLimit: { max: 1000 } }, worker: { interval: '200ms', backoff: '1s' } },
+    }));
+    key = await createKey(configPath, 'app');
+    otherKey = await createKey(configPath, 'other');
+    server = await startServer(configPath, dir);
+  });
+  afterAll(async () => {
+    expect(await server?.stop()).toBe(0);
+  });
+
+  it('listens on 127.0.0.1 by default, answers /healthz and /readyz without a key', async () => {
+    expect(new URL(server.url).hostname).toBe('127.0.0.1');
+    expect(await call(server.url, 'GET', '/healthz', {})).toMatchObject({ status: 200, body: { status: 'ok' } });
+    expect(await call(server.url, 'GET', '/readyz', {})).toMatchObject({ status: 200, body: { status: 'ready' } });
+  });
+
+  it('401 with WWW-Authenticate: Bearer for a missing, unknown or revoked key; nothing sent', async () => {
+    const missing = await call(server.url, 'POST', '/api/v1/emails/send', { 'content-type': 'application/json' }, JSON.stringify(BODY));
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    expect(missing.body).toMatchObject({ status: 'error', error: expect.stringContaining('missing API key') });
+    const unknown = await api.send(BODY, { authorization: 'Bearer pm_live_not-a-key-of-ours' });
+    expect(unknown.status).toBe(401);
+    expect(unknown.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    const doomed = await createKey(configPath, 'doomed');
+    expect((await api.get('/api/v1/emails/nothing-here', { authorization: `Bearer ${doomed}` })).status).toBe(404);
+    expect((await runCli(['keys', 'revoke', 'doomed', '--config', configPath])).code).toBe(0);
+    const revoked = await api.send(BODY, { authorization: `Bearer ${doomed}` });
+    expect(revoked.status).toBe(401);
+    expect(revoked.body.error).toContain('unknown or revoked');
+    expect(postmark.requests).toHaveLength(0);
+  });
+
+  it('200 delivered; the same Idempotency-Key again → 200 duplicate, delivered once; GET /emails/{key} tells', async () => {
+    const first = await api.send(BODY, { 'idempotency-key': 'order-1001' });
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ status: 'delivered', provider: 'postmark', idempotencyKey: 'order-1001', outboxId: null });
+    // The header overrides the body's key.
+    const again = await api.send({ ...BODY, idempotency_key: 'something-else' }, { 'idempotency-key': 'order-1001' });
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ status: 'duplicate', duplicateOf: { provider: 'postmark', messageId: first.body.messageId } });
+    expect(postmarkKeys()).toEqual(['order-1001']);
+    const now = await api.get('/api/v1/emails/order-1001');
+    expect(now).toMatchObject({ status: 200, body: { status: 'delivered', provider: 'postmark', messageId: first.body.messageId } });
+    expect((await api.get('/api/v1/emails/no-such-message')).status).toBe(404);
+  });
+
+  it('422 rejected: a recipient the provider refuses for good; no failover', async () => {
+    postmark.inactive.add('gone@example.com');
+    const answer = await api.send({ ...BODY, to: 'gone@example.com' });
+    expect(answer.status).toBe(422);
+    expect(answer.body).toMatchObject({ status: 'rejected', provider: 'postmark' });
+    expect(mailgun.requests).toHaveLength(0);
+  });
+
+  it('400 names every invalid field by its path; unknown fields too; nothing sent', async () => {
+    const answer = await api.send({ ...BODY, to: 42, type: 'newsletter', subjcet: 'typo', track_opens: 'yes' });
+    expect(answer.status).toBe(400);
+    expect(answer.body.status).toBe('error');
+    expect(answer.body.error).toBeTruthy();
+    const paths = answer.body.details.map((d: { path: string }) => d.path).sort();
+    expect(paths).toEqual(['subjcet', 'to', 'track_opens', 'type']);
+    expect(answer.body.details.find((d: { path: string }) => d.path === 'subjcet').message).toContain('did you mean "subject"');
+    const message = await api.send({ ...BODY, to: ['ada@example.com', 'not an address'], headers: { 'X-Note': 'a\r\nBcc: victim@example.com' } });
+    expect(message.status).toBe(400);
+    expect(message.body.details).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'to[1]' }), expect.objectContaining({ path: 'headers.X-Note', message: expect.stringContaining('CR/LF') })]));
+    const badKey = await api.send(BODY, { 'idempotency-key': 'has spaces and ünïcode' });
+    expect(badKey.status).toBe(400);
+    expect(badKey.body.details).toEqual([expect.objectContaining({ path: 'Idempotency-Key (header)' })]);
+    expect(postmark.requests).toHaveLength(0);
+  });
+
+  it('malformed JSON 400, wrong content type 415, 11 MB body 413, CR/LF in a header 400: each with a clear error, nothing sent', async () => {
+    const malformed = await api.send('{"to": "ada@example.com", ');
+    expect(malformed).toMatchObject({ status: 400, body: { status: 'error', error: expect.stringContaining('not valid JSON') } });
+    const wrongType = await api.send(JSON.stringify(BODY), { 'content-type': 'text/plain' });
+    expect(wrongType).toMatchObject({ status: 415, body: { status: 'error', error: expect.stringContaining('application/json') } });
+    const form = await api.send('to=ada@example.com', { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(form.status).toBe(415);
+    const large = await postLarge(server.url, key, 11 * 1024 * 1024);
+    expect(large.status).toBe(413);
+    expect(JSON.parse(large.body)).toMatchObject({ status: 'error', error: expect.stringContaining('server.bodyLimit') });
+    const body = JSON.stringify(BODY);
+    const injected = await rawRequest(
+      server.url,
+      `POST /api/v1/emails/send HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nIdempotency-Key: abc\rBcc: victim@example.com\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
+    expect(injected).toMatch(/^HTTP\/1\.1 400/);
+    expect(injected).toContain('CR or LF');
+    expect(postmark.requests).toHaveLength(0);
+    // The server is still there for the next request.
+    expect((await call(server.url, 'GET', '/healthz', {})).status).toBe(200);
+  });
+
+  it('all providers down → 202 queued with its outbox id; once they are back the worker delivers it once, by itself', async () => {
+    postmark.persistentFault = DOWN;
+    mailgun.persistentFault = { status: 503, body: 'down' };
+    const queued = await api.send(BODY, { 'idempotency-key': 'outage-1' });
+    expect(queued.status).toBe(202);
+    expect(queued.body).toMatchObject({ status: 'queued', outboxId: expect.any(Number) });
+    expect((await api.get(`/api/v1/emails/${queued.body.outboxId}`)).body).toMatchObject({ status: 'queued', idempotencyKey: 'outage-1' });
+    postmark.persistentFault = undefined;
+    mailgun.persistentFault = undefined;
+    const later = await eventually(
+      () => api.get('/api/v1/emails/outage-1'),
+      (a) => a.body.status === 'delivered',
+    );
+    expect(later.body).toMatchObject({ status: 'delivered', provider: 'postmark' });
+    await pause(500); // another worker pass or two: still once
+    expect(postmarkKeys().filter((k) => k === 'outage-1')).toHaveLength(2); // the failed try and the delivery
+    expect(postmark.requests.filter((r) => r.path === '/email')).toHaveLength(2);
+  });
+
+  it('server.requestBudget runs out → 202 with the outbox id; the send goes on and is delivered once', async () => {
+    postmark.latencyMs = 2_600;
+    const started = Date.now();
+    const answer = await api.send(BODY, { 'idempotency-key': 'slow-1' });
+    expect(Date.now() - started).toBeLessThan(2_500);
+    expect(answer.status).toBe(202);
+    expect(answer.body).toMatchObject({ status: 'queued', outboxId: expect.any(Number), reason: expect.stringContaining('requestBudget') });
+    const byId = await eventually(
+      () => api.get(`/api/v1/emails/${answer.body.outboxId}`),
+      (a) => a.body.status === 'delivered',
+    );
+    expect(byId.body).toMatchObject({ status: 'delivered', provider: 'postmark', idempotencyKey: 'slow-1' });
+    postmark.latencyMs = 0;
+    await pause(500);
+    expect(postmarkKeys()).toEqual(['slow-1']);
+  });
+
+  it('50 concurrent requests, 10 keys shared among them → each key delivered once', async () => {
+    const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => api.send({ ...BODY, subject: `Hello ${i % 10}` }, { 'idempotency-key': `burst-${i % 10}` })));
+    expect(answers.map((a) => a.status).filter((s) => s !== 200)).toEqual([]);
+    expect(answers.filter((a) => a.body.status === 'delivered')).toHaveLength(10);
+    expect(answers.filter((a) => a.body.status === 'duplicate')).toHaveLength(40);
+    expect(postmarkKeys().sort()).toEqual(Array.from({ length: 10 }, (_, i) => `burst-${i}`).sort());
+  });
+
+  it('POST /emails/bulk → 202 {bulkId}; GET /bulk/{id} reports the run', async () => {
+    const recipients = [{ email: 'a@example.com', name: 'A' }, { email: 'b@example.com', name: 'B' }, { email: 'not-an-address', name: 'C' }];
+    const started = await call(server.url, 'POST', '/api/v1/emails/bulk', { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, JSON.stringify({ ...BODY, to: undefined, subject: 'Hi {{name}}', recipients }));
+    expect(started.status).toBe(202);
+    expect(started.body.bulkId).toEqual(expect.any(String));
+    const report = await eventually(
+      () => api.get(`/api/v1/bulk/${started.body.bulkId}`),
+      (a) => a.body.status !== 'running',
+    );
+    expect(report.body).toMatchObject({ status: 'partial', recipients: 3, delivered: 2, invalid: 1 });
+    const batch = postmark.sent.find((s) => s.path === '/email/batch');
+    expect(batch?.body.map((m: { Subject: string }) => m.Subject).sort()).toEqual(['Hi A', 'Hi B']);
+    const withTo = await call(server.url, 'POST', '/api/v1/emails/bulk', { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, JSON.stringify({ ...BODY, recipients }));
+    expect(withTo.status).toBe(400);
+    expect(withTo.body.details).toEqual([expect.objectContaining({ path: 'to' })]);
+    expect((await api.get('/api/v1/bulk/unknown-id')).status).toBe(404);
+  });
+
+  it('/metrics: sends by provider and outcome, attempts, outbox, circuits, send durations', async () => {
+    await api.send(BODY, { 'idempotency-key': 'metrics-1' });
+    const metrics = await call(server.url, 'GET', '/metrics', {});
+    expect(metrics.status).toBe(200);
+    const text = metrics.body as string;
+    expect(text).toMatch(/penguinmails_sends_total\{provider="postmark",outcome="delivered"\} \d+/);
+    expect(text).toMatch(/penguinmails_provider_attempts_total\{provider="postmark",outcome="transient"\} \d+/);
+    expect(text).toContain('penguinmails_failovers_total');
+    expect(text).toContain('penguinmails_retries_total');
+    expect(text).toMatch(/penguinmails_outbox_waiting\{status="pending"\} \d+/);
+    expect(text).toMatch(/penguinmails_provider_circuit_state\{provider="mailgun"\} \d/);
+    expect(text).toContain('penguinmails_send_duration_seconds_bucket');
+    expect(text).not.toContain(key);
+  });
+
+  it('GET /api/v1/openapi.json describes every route', async () => {
+    const doc = await api.get('/api/v1/openapi.json');
+    expect(doc.status).toBe(200);
+    expect(Object.keys(doc.body.paths).sort()).toEqual(['/api/v1/bulk/{id}', '/api/v1/emails/bulk', '/api/v1/emails/send', '/api/v1/emails/{id}', '/healthz', '/metrics', '/readyz']);
+    expect(doc.body.paths['/api/v1/emails/send'].post.requestBody.content['application/json'].schema.properties).toHaveProperty('html_body');
+    expect(Object.keys(doc.body.paths['/api/v1/emails/send'].post.responses)).toEqual(expect.arrayContaining(['200', '202', '400', '401', '413', '422', '429', '503']));
+  });
+
+  it('no API key or ESP secret in any log line, even when sent in a URL', async () => {
+    await api.get(`/api/v1/emails/x?token=${otherKey}`);
+    await api.send(BODY, { authorization: `Bearer ${otherKey}x` });
+    const logs = server.output();
+    expect(logs).toContain('"status":200');
+    for (const secret of [key, otherKey, POSTMARK_TOKEN, MAILGUN_KEY]) expect(logs).not.toContain(secret);
+    expect(logs).not.toMatch(/pm_live_[A-Za-z0-9_-]{5,}/);
+    // The store keeps hashes only.
+    const db = readFileSync(path.join(dir, 'outbox.db'));
+    expect(db.includes(Buffer.from(key))).toBe(false);
+  });
+});
+
+describe('serve: rate limits and shutdown', () => {
+  let server: ServerProcess;
+  let configPath: string;
+  let dir: string;
+  const keys: string[] = [];
+
+  beforeAll(async () => {
+    ({ dir, configPath } = writeTestConfig({
+      postmarkUrl: postmark.url,
+      order: ['postmark'],
+      attempts: 1,
+      extra: { server: { rateLimit: { max: 3, window: '1m' }, shutdownGrace: '10s' }, worker: { enabled: false } },
+    }));
+    for (const name of ['one', 'two', 'three']) keys.push(await createKey(configPath, name));
+    server = await startServer(configPath, dir);
+  });
+  afterAll(() => {
+    if (server.child.exitCode === null) server.child.kill('SIGKILL');
+  });
+
+  it('429 with Retry-After once a key is over server.rateLimit; other keys go on', async () => {
+    const as = (k: string) => ({ authorization: `Bearer ${k}` });
+    for (let i = 0; i < 3; i++) expect((await call(server.url, 'GET', '/api/v1/emails/x', as(keys[0]))).status).toBe(404);
+    const limited = await call(server.url, 'POST', '/api/v1/emails/send', { ...as(keys[0]), 'content-type': 'application/json' }, JSON.stringify(BODY));
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(limited.body).toMatchObject({ status: 'error', error: expect.stringContaining('rate limited') });
+    expect((await call(server.url, 'GET', '/api/v1/emails/x', as(keys[1]))).status).toBe(404);
+    expect(postmark.requests).toHaveLength(0);
+  });
+
+  it('SIGTERM with sends in flight: new requests get 503, those under way are delivered, exit 0', async () => {
+    postmark.latencyMs = 1_500;
+    const headers = { authorization: `Bearer ${keys[2]}`, 'content-type': 'application/json' };
+    const inFlight = ['a', 'b'].map((k) => call(server.url, 'POST', '/api/v1/emails/send', { ...headers, 'idempotency-key': `term-${k}` }, JSON.stringify(BODY)));
+    await eventually(
+      async () => postmark.requests.length,
+      (n) => n === 2,
+      5_000,
+    );
+    server.child.kill('SIGTERM');
+    await pause(300);
+    const refused = await call(server.url, 'POST', '/api/v1/emails/send', { ...headers, 'idempotency-key': 'term-late' }, JSON.stringify(BODY)).catch((error: Error) => ({ status: 0, error }));
+    expect(refused.status).toBe(503);
+    const answers = await Promise.all(inFlight);
+    expect(answers.map((a) => [a.status, a.body.status])).toEqual([
+      [200, 'delivered'],
+      [200, 'delivered'],
+    ]);
+    expect(await server.exited).toBe(0);
+    expect(postmarkKeys().sort()).toEqual(['term-a', 'term-b']);
+    const outbox = await runCli(['queue', 'list', '--all', '--config', configPath, '--json']);
+    expect(outbox.json().entries).toEqual([]);
+  });
+});
