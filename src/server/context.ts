@@ -17,6 +17,8 @@ export interface ServerContext {
   handedOut: HandedOutIds;
   /** Set once SIGTERM/SIGINT arrived: new requests get 503. */
   shuttingDown: boolean;
+  /** Requests waiting for a send: called when the shutdown grace is over, they answer 202 at once. */
+  waitingRequests: Set<() => void>;
 }
 
 declare module 'fastify' {

@@ -58,12 +58,12 @@ function bodyProblemOf(problem: string, keyFromHeader: boolean): BodyProblem {
 }
 
 /** Fastify's own refusals (body parsing and limits), in words a client can act on. */
-function fastifyRefusal(error: FastifyError, bodyLimitBytes: number): { status: number; document: ErrorDocument } | undefined {
+function fastifyRefusal(error: FastifyError, request: FastifyRequest, bodyLimitBytes: number): { status: number; document: ErrorDocument } | undefined {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return { status: 413, document: errorDocument(`the body is larger than server.bodyLimit (${formatByteSize(bodyLimitBytes)})`, [], 'nothing was sent; send large lists in several bulk requests') };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return { status: 415, document: errorDocument(`unsupported content type "${error.message.match(/'([^']*)'/)?.[1] ?? ''}": send the body as application/json`, [], 'add the header Content-Type: application/json; nothing was sent') };
+      return { status: 415, document: errorDocument(`unsupported content type "${request.headers['content-type'] ?? ''}": send the body as application/json`, [], 'add the header Content-Type: application/json; nothing was sent') };
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return { status: 400, document: errorDocument('the body is empty: send one JSON object', [], 'nothing was sent') };
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -84,7 +84,7 @@ export function errorHandler(bodyLimitBytes: number) {
     const bad = error instanceof MessageValidationError ? validationRequest(error, false) : error;
     if (bad instanceof BadRequest) return reply.code(bad.statusCode).send(errorDocument(bad.message, bad.details, bad.hint));
     if (error instanceof UserError) return reply.code(400).send(errorDocument(error.message, detailsFromMessage(error.message), error.hint ?? 'nothing was sent'));
-    const refusal = fastifyRefusal(error, bodyLimitBytes);
+    const refusal = fastifyRefusal(error, request, bodyLimitBytes);
     if (refusal) return reply.code(refusal.status).send(refusal.document);
     if (error.statusCode === 429) return reply.code(429).send(errorDocument(error.message, [], 'wait for the number of seconds in Retry-After; nothing was sent'));
     if (error.validation) {

@@ -20,12 +20,19 @@ export async function sendWithinBudget(context: ServerContext, { message, chain 
     () => undefined,
   );
   let timer: NodeJS.Timeout | undefined;
-  const budget = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), context.config.server.requestBudgetMs)));
+  let stopWaiting = () => undefined as void;
+  // The budget ends early when a shutdown's grace is over: the answer is then 202 like any late send.
+  const budget = new Promise<undefined>((resolve) => {
+    stopWaiting = () => resolve(undefined);
+    timer = setTimeout(stopWaiting, context.config.server.requestBudgetMs);
+  });
+  context.waitingRequests.add(stopWaiting);
   try {
     const report = await Promise.race([sending, budget]);
     if (report) return report.result;
   } finally {
     clearTimeout(timer);
+    context.waitingRequests.delete(stopWaiting);
   }
   sending.catch(onLateFailure);
   if (outboxId !== null) context.handedOut.remember(outboxId, message.idempotencyKey);
@@ -37,8 +44,9 @@ export async function sendWithinBudget(context: ServerContext, { message, chain 
     attempts: [],
     outboxId,
     idempotencyKey: message.idempotencyKey,
-    reason:
-      outboxId === null
+    reason: context.shuttingDown
+      ? 'the server is shutting down with this send under way: it stays in the outbox (ambiguous if the provider may have it)'
+      : outboxId === null
         ? `another send of this message was still under way after server.requestBudget (${budgetText}); this one waits for it in the background`
         : `still sending after server.requestBudget (${budgetText}): the send goes on in the background and, if not delivered, the worker retries it`,
   };

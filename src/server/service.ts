@@ -51,7 +51,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const dispatcher = new Dispatcher(config, store, { onAttempt: (attempt) => metrics.recordAttempt(attempt) });
   const log = new RedactingLog(options.log);
   const bulkJobs = new BulkJobs((message) => app.log.warn({ bulk: true }, message));
-  const context: ServerContext = { config, store, dispatcher, metrics, inFlight: new InFlight(), bulkJobs, handedOut: new HandedOutIds(), shuttingDown: false };
+  const context: ServerContext = { config, store, dispatcher, metrics, inFlight: new InFlight(), bulkJobs, handedOut: new HandedOutIds(), shuttingDown: false, waitingRequests: new Set() };
   const app = await buildApp(context, { log, logLevel: options.logLevel });
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address() as AddressInfo;
@@ -89,6 +89,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       await within(workerStopped, Math.max(0, deadline - Date.now()));
       unfinished = context.inFlight.size;
       if (unfinished > 0) app.log.warn({ unfinished }, 'shutdown grace over: sends still under way stay in the outbox (ambiguous if a provider may have them)');
+      for (const stopWaiting of context.waitingRequests) stopWaiting();
       await within(app.close(), 5_000);
       await dispatcher.close();
       // A send cut short still holds the store; closing it under that send would only add errors.

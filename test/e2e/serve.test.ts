@@ -74,18 +74,31 @@ function rawRequest(base: string, text: string): Promise<string> {
   });
 }
 
-/** A body of `bytes` bytes (with a Content-Length, as a client sends it) and the answer's status and body. */
+/**
+ * A body of about `bytes` bytes, streamed (chunked, as a client that does not know its size sends
+ * it): the server reads up to server.bodyLimit, answers 413 and reads no further.
+ */
 function postLarge(base: string, key: string, bytes: number): Promise<{ status: number; body: string }> {
   const body = JSON.stringify({ ...BODY, text_body: 'x'.repeat(bytes) });
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${base}/api/v1/emails/send`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+    let answered = false;
+    const req = httpRequest(`${base}/api/v1/emails/send`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' } }, (res) => {
+      answered = true;
       let text = '';
       res.on('data', (d) => (text += d));
       res.on('end', () => resolve({ status: res.statusCode!, body: text }));
     });
-    // The server answers 413 without reading the rest: the upload may then end with a reset.
-    req.on('error', (error) => (error.message.includes('EPIPE') || error.message.includes('ECONNRESET') ? undefined : reject(error)));
-    req.end(body);
+    req.on('error', (error) => (answered ? undefined : reject(error)));
+    const chunk = 64 * 1024;
+    let at = 0;
+    const writeMore = (): void => {
+      while (at < body.length && !answered) {
+        const flowing = req.write(body.slice(at, (at += chunk)));
+        if (!flowing) return void req.once('drain', writeMore);
+      }
+      req.end();
+    };
+    writeMore();
   });
 }
 
@@ -348,5 +361,27 @@ describe('serve: rate limits and shutdown', () => {
     expect(postmarkKeys().sort()).toEqual(['term-a', 'term-b']);
     const outbox = await runCli(['queue', 'list', '--all', '--config', configPath, '--json']);
     expect(outbox.json().entries).toEqual([]);
+  });
+});
+
+describe('serve: a send that outlasts the shutdown grace', () => {
+  it('is answered 202 and stays in the outbox; the process exits 0', async () => {
+    const { dir, configPath } = writeTestConfig({ postmarkUrl: postmark.url, order: ['postmark'], attempts: 1, extra: { server: { shutdownGrace: '300ms' }, worker: { enabled: false } } });
+    const key = await createKey(configPath, 'app');
+    const server = await startServer(configPath, dir);
+    postmark.latencyMs = 2_500;
+    const pending = call(server.url, 'POST', '/api/v1/emails/send', { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'idempotency-key': 'cut-short' }, JSON.stringify(BODY));
+    await eventually(
+      async () => postmark.requests.length,
+      (n) => n === 1,
+      5_000,
+    );
+    server.child.kill('SIGTERM');
+    const answer = await pending;
+    expect(answer.status).toBe(202);
+    expect(answer.body).toMatchObject({ status: 'queued', outboxId: expect.any(Number), reason: expect.stringContaining('shutting down') });
+    expect(await server.exited).toBe(0);
+    const outbox = (await runCli(['queue', 'list', '--config', configPath, '--json'])).json();
+    expect(outbox.entries).toEqual([expect.objectContaining({ id: answer.body.outboxId, idempotencyKey: 'cut-short' })]);
   });
 });

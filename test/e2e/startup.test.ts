@@ -19,7 +19,7 @@ function traceImports(args: string[]): Promise<string[]> {
   });
 }
 
-const SDKS = /node_modules\/(postmark|mailgun\.js|nodemailer|better-sqlite3|@inquirer)\//;
+const SDKS = /node_modules\/(postmark|mailgun\.js|nodemailer|better-sqlite3|@inquirer|fastify|@fastify|prom-client)\//;
 
 /** The sources (our modules and the bundled packages) inside the bundle files a run loaded. */
 function bundledSources(imports: string[]): string[] {
@@ -51,7 +51,7 @@ describe('start-up', () => {
   });
 
   it('every command has --help with exit 0', async () => {
-    for (const command of [[], ['send'], ['queue'], ['queue', 'list'], ['queue', 'retry'], ['failover', 'configure'], ['failover', 'show'], ['cost', 'estimate'], ['route', 'explain']]) {
+    for (const command of [[], ['send'], ['queue'], ['queue', 'list'], ['queue', 'retry'], ['failover', 'configure'], ['failover', 'show'], ['cost', 'estimate'], ['route', 'explain'], ['serve'], ['keys', 'create'], ['keys', 'revoke']]) {
       const result = await runCli([...command, '--help']);
       expect(result.code, command.join(' ')).toBe(0);
       expect(result.stdout).toContain('Usage: penguinmails');
