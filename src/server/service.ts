@@ -93,7 +93,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       await within(app.close(), 5_000);
       await dispatcher.close();
       // A send cut short still holds the store; closing it under that send would only add errors.
-      if (unfinished === 0) await store.close();
+      if (unfinished === 0 && context.bulkJobs.running === 0) await store.close();
       return { unfinished };
     },
   };
