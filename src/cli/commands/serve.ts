@@ -12,6 +12,10 @@ const LISTEN = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 export async function run(options: Record<string, unknown>, output: Output, _command: Command): Promise<number> {
   const config = await loadCommandConfig(options, { requireEnv: true, warn: (message) => output.warn(message) });
   const { host, port } = typeof options.listen === 'string' ? parseListen(options.listen) : config.server;
+  // Said once at the start rather than found out by the first message routed through them.
+  for (const [provider, missing] of Object.entries(config.unresolvedEnv)) {
+    output.warn(`provider "${provider}" cannot send until ${missing.map((m) => m.variable).join(', ')} ${missing.length === 1 ? 'is' : 'are'} set: messages routed only through it will be refused (400)`);
+  }
   const store = await openStore(config);
   const { startService } = await import('../../server/service.js');
   const logLevel = output.quiet ? 'warn' : output.verbose ? 'debug' : 'info';
