@@ -67,7 +67,7 @@ function describeLimit(limit: SizeLimit): string {
 }
 
 function cannotRead(file: string, error: unknown): UserError {
-  return new UserError(`--attach: cannot read ${file} (${(error as NodeJS.ErrnoException).code})`);
+  return new UserError(`--attach: cannot read ${file} (${(error as NodeJS.ErrnoException).code})`, { hint: 'check the path; nothing was sent' });
 }
 
 function tooLarge(file: string, bytes: number, limit: SizeLimit): UserError {

@@ -53,6 +53,9 @@ async function parseYaml(filePath: string, text: string): Promise<unknown> {
   }
   const value = document.toJS() as unknown;
   if (value === null || value === undefined) throw emptyConfigError(filePath);
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError(`config ${filePath} must be a map of settings (defaults:, providers:, failover:, …), not ${Array.isArray(value) ? 'a list' : 'a single value'}`, 'see penguinmails.config.example.yaml for its shape');
+  }
   return value;
 }
 

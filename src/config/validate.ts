@@ -126,6 +126,10 @@ export function validateConfig(raw: unknown, options: { filePath?: string; baseD
     if (!known.includes(name) && !PROVIDER_TYPES.includes(name)) problems.push(unknownProviderProblem(`pricing.${name}`, name, known));
   }
 
+  const [windowMs, keepMs] = [parseDuration(file.idempotency.window)!, parseDuration(file.idempotency.keep)!];
+  if (keepMs === 0) problems.push('idempotency.keep: must be longer than 0 (it is how long an explicit --idempotency-key is delivered at most once)');
+  else if (keepMs < windowMs) problems.push(`idempotency.keep: ${file.idempotency.keep} is shorter than idempotency.window (${file.idempotency.window}); an explicit key must hold at least as long as a derived one`);
+
   if (problems.length > 0) {
     throw new ConfigError(`invalid config ${fileLabel}:\n  ${problems.join('\n  ')}`, 'fix the keys above; see penguinmails.config.example.yaml');
   }
