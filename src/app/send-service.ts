@@ -104,8 +104,14 @@ async function deliverRecorded(dispatcher: Dispatcher, message: EmailMessage, ch
   const owner = newLeaseOwner();
   let entryId: number | undefined;
   const dispatch = await dispatcher.deliver(message, chain, {
-    beforeSend: async () => {
-      entryId = await store.recordSendStart(message, chain, owner, dispatcher.now(), leaseMs(dispatcher));
+    // Recorded before the first call; marked "sending" only while a provider has the message, so a
+    // run killed between tries (or before any) leaves it pending, and one killed mid-call ambiguous.
+    beforeCall: async () => {
+      entryId ??= await store.recordSendStart(message, chain, owner, dispatcher.now(), leaseMs(dispatcher));
+      await store.markSending(entryId, owner, dispatcher.now());
+    },
+    afterRefusal: async () => {
+      if (entryId !== undefined) await store.clearSending(entryId, owner);
     },
   });
   let outboxId: number | null = null;

@@ -63,6 +63,37 @@ describe('an interrupted single send is never sent again blindly', () => {
     expect(postmark.requests).toHaveLength(1);
   });
 
+  it('killed while waiting between tries (nothing handed over) → the rerun sends it, once', async () => {
+    const { configPath } = writeTestConfig({ postmarkUrl: postmark.url, mailgunUrl: mailgun.url, smtpPort: smtp.port, order: ['postmark'], attempts: 2, delay: '4s' });
+    postmark.persistentFault = { status: 503, body: { ErrorCode: 100, Message: 'Maintenance' } };
+    const first = startSend(configPath);
+    await until(() => postmark.requests.length === 1);
+    await new Promise((r) => setTimeout(r, 300));
+    first.child.kill('SIGKILL');
+    await first.exited;
+    postmark.persistentFault = undefined;
+    const rerun = await runCli(sendArgs(configPath), { env: TEST_ENV });
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(rerun.json()).toMatchObject({ status: 'delivered' });
+    expect(postmark.requests).toHaveLength(2);
+  });
+
+  it('queue retry stops before claiming an entry whose chain lacks a secret: the entry stays pending, not ambiguous', async () => {
+    const { configPath } = writeTestConfig({ postmarkUrl: postmark.url, mailgunUrl: mailgun.url, order: ['postmark', 'mailgun'], attempts: 1 });
+    postmark.persistentFault = { status: 503, body: { ErrorCode: 100, Message: 'Maintenance' } };
+    mailgun.persistentFault = { status: 503, body: { message: 'down' } };
+    const queued = await runCli(sendArgs(configPath), { env: TEST_ENV });
+    expect(queued.code).toBe(4);
+    postmark.persistentFault = undefined;
+    mailgun.persistentFault = undefined;
+    const noKey = await runCli(['queue', 'retry', '--all', '--config', configPath], { env: { ...TEST_ENV, MAILGUN_API_KEY: undefined } });
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toContain('MAILGUN_API_KEY is not set');
+    const retried = await runCli(['queue', 'retry', '--all', '--config', configPath, '--json'], { env: TEST_ENV });
+    expect(retried.code, retried.stdout).toBe(0);
+    expect(retried.json().results).toEqual([expect.objectContaining({ status: 'delivered' })]);
+  });
+
   it('a send that ends normally leaves no outbox entry behind', async () => {
     const { configPath } = writeTestConfig({ postmarkUrl: postmark.url, mailgunUrl: mailgun.url, smtpPort: smtp.port });
     const result = await runCli(sendArgs(configPath), { env: TEST_ENV });
