@@ -53,7 +53,8 @@ export interface OutboxRepository {
   recordSendStart(message: EmailMessage, chain: string[], owner: string, now: number, leaseMs: number): Promise<number>;
   /** The send recorded by recordSendStart got an answer (delivered or rejected): its entry goes. */
   forgetSendStart(id: number, owner: string): Promise<void>;
-  openEntryFor(key: string): Promise<{ id: number; status: 'pending' | 'ambiguous' } | undefined>;
+  /** The waiting entry of a key, if any (createdAt in ms). */
+  openEntryFor(key: string): Promise<{ id: number; status: 'pending' | 'ambiguous'; createdAt: number } | undefined>;
   /** Of these keys, those with an outbox entry not delivered (one query for a batch): key → entry. */
   outboxEntriesAmong(keys: string[]): Promise<Map<string, { id: number; status: OutboxStatus }>>;
   getEntry(id: number): Promise<OutboxEntry | undefined>;

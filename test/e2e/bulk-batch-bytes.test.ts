@@ -11,7 +11,8 @@ const { postmark } = useFakeEsps();
 
 describe('bulk batches and attachments', () => {
   it('a list with an attachment is split into Postmark batches under 50 MB each, everyone once', async () => {
-    const { dir, configPath } = writeTestConfig({ postmarkUrl: postmark.url, order: ['postmark'] });
+    // Large requests: a generous timeout, so a busy machine does not turn a slow answer into "ambiguous".
+    const { dir, configPath } = writeTestConfig({ postmarkUrl: postmark.url, order: ['postmark'], timeout: '30s' });
     writeFileSync(path.join(dir, 'brochure.pdf'), randomBytes(300_000));
     writeFileSync(path.join(dir, 'list.csv'), ['email', ...Array.from({ length: 250 }, (_, i) => `u${i}@example.com`)].join('\n'));
     const result = await runCli(['send', '--config', configPath, '--recipients', path.join(dir, 'list.csv'), '--subject', 'Hi', '--text', 'x', '--type', 'marketing', '--attach', path.join(dir, 'brochure.pdf'), '--json'], { env: TEST_ENV, timeoutMs: 60_000 });

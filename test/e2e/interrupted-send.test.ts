@@ -94,6 +94,38 @@ describe('an interrupted single send is never sent again blindly', () => {
     expect(retried.json().results).toEqual([expect.objectContaining({ status: 'delivered' })]);
   });
 
+  it('Ctrl-C mid-send says what became of the message (one JSON document, exit 130)', async () => {
+    const { configPath } = writeTestConfig({ postmarkUrl: postmark.url, mailgunUrl: mailgun.url, smtpPort: smtp.port, timeout: '10s' });
+    postmark.latencyMs = 2000;
+    const child = spawn(process.execPath, [BIN, ...sendArgs(configPath)], { env: { ...process.env, ...TEST_ENV, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await until(() => postmark.requests.length === 1);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(JSON.parse(stdout)).toMatchObject({ status: 'interrupted', exitCode: 130, outboxId: expect.any(Number) });
+    expect(stderr).toContain('interrupted: it waits in the outbox as #');
+  });
+
+  it('a send while a queue retry of the same waiting message runs waits for it and reports its delivery', async () => {
+    const { configPath } = writeTestConfig({ postmarkUrl: postmark.url, mailgunUrl: mailgun.url, order: ['postmark'], attempts: 1, timeout: '10s' });
+    postmark.persistentFault = { status: 503, body: { ErrorCode: 100, Message: 'Maintenance' } };
+    const queued = await runCli(sendArgs(configPath), { env: TEST_ENV });
+    expect(queued.code).toBe(4);
+    postmark.persistentFault = undefined;
+    postmark.latencyMs = 1500;
+    const retry = runCli(['queue', 'retry', String(queued.json().outboxId), '--config', configPath, '--json'], { env: TEST_ENV });
+    await until(() => postmark.requests.length === 2);
+    const send = await runCli(sendArgs(configPath), { env: TEST_ENV });
+    expect((await retry).code).toBe(0);
+    expect(send.code, send.stdout).toBe(0);
+    expect(send.json()).toMatchObject({ status: 'delivered', outboxId: queued.json().outboxId });
+    expect(postmark.requests).toHaveLength(2);
+  });
+
   it('a send that ends normally leaves no outbox entry behind', async () => {
     const { configPath } = writeTestConfig({ postmarkUrl: postmark.url, mailgunUrl: mailgun.url, smtpPort: smtp.port });
     const result = await runCli(sendArgs(configPath), { env: TEST_ENV });

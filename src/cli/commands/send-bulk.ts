@@ -107,7 +107,8 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     const report = {
       status: sender.interrupted ? 'interrupted' : status,
       route: { chain: route.chain, rule: route.source },
-      recipients: stats.read,
+      // The list's rows: after Ctrl-C, those read and those counted after (when they could be).
+      recipients: sender.interrupted ? reader.rowsYielded + (unreadRows ?? 0) : stats.read,
       delivered: stats.delivered,
       skippedAlreadyDelivered: stats.skipped,
       duplicateRows: stats.duplicates,

@@ -166,8 +166,11 @@ export class SqliteStore implements Store {
   }
 
   /** The waiting outbox entry of a key, if any. */
-  async openEntryFor(key: string): Promise<{ id: number; status: 'pending' | 'ambiguous' } | undefined> {
-    return this.sql("SELECT id, status FROM outbox WHERE idempotency_key = ? AND status IN ('pending', 'ambiguous')").get(key) as { id: number; status: 'pending' | 'ambiguous' } | undefined;
+  async openEntryFor(key: string): Promise<{ id: number; status: 'pending' | 'ambiguous'; createdAt: number } | undefined> {
+    const row = this.sql("SELECT id, status, created_at FROM outbox WHERE idempotency_key = ? AND status IN ('pending', 'ambiguous')").get(key) as
+      | { id: number; status: 'pending' | 'ambiguous'; created_at: number }
+      | undefined;
+    return row && { id: row.id, status: row.status, createdAt: row.created_at };
   }
 
   /** Of these keys, those with an outbox entry not delivered (one query for a whole batch): key → entry. */
