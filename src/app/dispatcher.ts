@@ -1,5 +1,5 @@
 import { assertChainResolved } from '../config/unresolved-env.js';
-import type { Config } from '../config/validate.js';
+import type { Config } from '../config/types.js';
 import { deliverWithFailover, type Attempt, type DeliveryOutcome } from '../core/failover.js';
 import { isRepeatDelivery } from '../core/idempotency.js';
 import { recipientCount, type EmailMessage } from '../core/message.js';

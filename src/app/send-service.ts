@@ -1,4 +1,4 @@
-import type { Config } from '../config/validate.js';
+import type { Config } from '../config/types.js';
 import { formatDuration } from '../core/duration.js';
 import { UserError } from '../core/errors.js';
 import type { Attempt } from '../core/failover.js';

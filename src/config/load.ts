@@ -3,7 +3,8 @@ import path from 'node:path';
 import { parseDocument, type YAMLError } from 'yaml';
 import { ConfigError } from '../core/errors.js';
 import { interpolateEnv } from './interpolate.js';
-import { validateConfig, type Config } from './validate.js';
+import type { Config } from './types.js';
+import { validateConfig } from './validate.js';
 
 export interface LoadOptions {
   /** `--config`: an explicit file, which must exist. */

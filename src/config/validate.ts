@@ -2,68 +2,19 @@ import path from 'node:path';
 import { parseByteSize } from '../core/byte-size.js';
 import { parseDuration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
-import type { IdempotencyPolicy } from '../core/idempotency.js';
 import { registerSecret } from '../core/secrets.js';
 import { closestMatch } from '../core/suggest.js';
 import { findProviderDefinition, PROVIDER_TYPES } from '../providers/registry.js';
 import { describeIssues } from './issues.js';
 import { configFileSchema, type ConfigFile } from './schema.js';
+import type { Config, ProviderEntry, ServerSettings } from './types.js';
+
+export type { Config, FailoverPolicy, ProviderEntry, ServerSettings, WorkerPolicy } from './types.js';
 
 export { formatIssuePath } from './issues.js';
 
 export const DEFAULT_PROVIDER_TIMEOUT_MS = 30_000;
 
-export interface ProviderEntry {
-  name: string;
-  type: string;
-  /** The adapter's parsed config (its `configSchema` output). */
-  settings: { type: string } & Record<string, unknown>;
-  timeoutMs: number;
-  plan?: string;
-}
-
-export interface FailoverPolicy {
-  enabled: boolean;
-  order: string[];
-  retry: { attempts: number; delayMs: number; maxRetryAfterMs: number };
-  outboxPath: string;
-  resendAmbiguous: boolean;
-  health: { failureThreshold: number; cooldownMs: number };
-}
-
-export interface ServerSettings {
-  host: string;
-  port: number;
-  requestBudgetMs: number;
-  bodyLimitBytes: number;
-  shutdownGraceMs: number;
-  rateLimit: { max: number; windowMs: number };
-}
-
-export interface WorkerPolicy {
-  enabled: boolean;
-  /** The first wait before a retry, doubling per try up to maxBackoffMs. */
-  backoffMs: number;
-  maxBackoffMs: number;
-  /** Entries older than this become `expired`. */
-  maxAgeMs: number;
-  intervalMs: number;
-}
-
-export interface Config {
-  /** The file it came from; undefined for the built-in defaults. */
-  filePath?: string;
-  defaults: ConfigFile['defaults'];
-  providers: Record<string, ProviderEntry>;
-  failover: FailoverPolicy;
-  idempotency: IdempotencyPolicy;
-  server: ServerSettings;
-  worker: WorkerPolicy;
-  routing: ConfigFile['routing'];
-  pricing: ConfigFile['pricing'];
-  /** Providers whose `${VAR}`s are not set, by name: usable only once they are (see assertChainResolved). */
-  unresolvedEnv: Record<string, { path: string; variable: string }[]>;
-}
 
 function unknownProviderProblem(where: string, name: string, known: string[]): string {
   const suggestion = closestMatch(name, known);

@@ -11,7 +11,7 @@ import type { RouteExplanation } from '../route/explain.js';
 import { routeMessage, sendMessage, type SendResult } from '../app/send-service.js';
 import { configFromObject, loadConfig } from '../config/load.js';
 import { assertChainResolved } from '../config/unresolved-env.js';
-import type { Config } from '../config/validate.js';
+import type { Config } from '../config/types.js';
 import { parseAddress } from '../core/address.js';
 import { UserError } from '../core/errors.js';
 import { finalizeMessage } from '../core/message.js';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { Dispatcher } from '../../app/dispatcher.js';
 import { assertCanRoute, routeMessage, sendMessage, type SendReport } from '../../app/send-service.js';
 import { assertChainResolved } from '../../config/unresolved-env.js';
-import type { Config } from '../../config/validate.js';
+import type { Config } from '../../config/types.js';
 import { ExitCode, UserError } from '../../core/errors.js';
 import { describeHealth } from '../../core/health.js';
 import { finalizeMessage, type EmailMessage } from '../../core/message.js';
