@@ -1,5 +1,5 @@
 import { assertChainResolved } from '../config/unresolved-env.js';
-import type { Config } from '../config/validate.js';
+import type { Config } from '../config/types.js';
 import { deliverWithFailover, type Attempt, type DeliveryOutcome } from '../core/failover.js';
 import { isRepeatDelivery } from '../core/idempotency.js';
 import { recipientCount, type EmailMessage } from '../core/message.js';
@@ -81,7 +81,14 @@ export class Dispatcher {
   async deliver(
     message: EmailMessage,
     chain: string[],
-    options: { ignoreCircuit?: boolean; beforeSend?: () => Promise<void>; ledgerChecked?: boolean; waitingSince?: number } = {},
+    options: {
+      ignoreCircuit?: boolean;
+      /** Before each provider call, and after one that refused without taking the message (see FailoverDeps). */
+      beforeCall?: () => Promise<void>;
+      afterRefusal?: () => Promise<void>;
+      ledgerChecked?: boolean;
+      waitingSince?: number;
+    } = {},
   ): Promise<Dispatch> {
     const earlier = options.ledgerChecked ? undefined : await this.store?.findDelivery(message.idempotencyKey);
     if (earlier && isRepeatDelivery(message, earlier.deliveredAt, this.now(), this.config.idempotency, options.waitingSince)) {
@@ -94,7 +101,6 @@ export class Dispatcher {
         duplicateOf: { provider: earlier.provider, messageId: earlier.messageId, deliveredAt: new Date(earlier.deliveredAt).toISOString() },
       };
     }
-    await options.beforeSend?.();
     const { failover } = this.config;
     const outcome = await deliverWithFailover(
       message,
@@ -107,6 +113,8 @@ export class Dispatcher {
         health: this.store ? { book: this.store, policy: failover.health } : undefined,
         ignoreCircuit: options.ignoreCircuit,
         onAttempt: this.options.onAttempt,
+        beforeCall: options.beforeCall,
+        afterRefusal: options.afterRefusal,
       },
     );
     if (outcome.status === 'delivered' && this.store) {

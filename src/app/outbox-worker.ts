@@ -1,4 +1,4 @@
-import type { WorkerPolicy } from '../config/validate.js';
+import type { WorkerPolicy } from '../config/types.js';
 import type { Dispatcher } from './dispatcher.js';
 import { retryOutboxEntries, type RetryResult } from './retry-outbox.js';
 

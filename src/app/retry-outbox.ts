@@ -1,4 +1,5 @@
 import type { Attempt } from '../core/failover.js';
+import { assertChainResolved } from '../config/unresolved-env.js';
 import { isRepeatDelivery } from '../core/idempotency.js';
 import type { OutboxEntry } from '../store/ports.js';
 import type { RecipientStatus } from '../core/provider-port.js';
@@ -42,6 +43,9 @@ export async function retryOutboxEntries(dispatcher: Dispatcher, ids: number[], 
     const now = dispatcher.now();
     const isRepeat = (delivery: { deliveredAt: number }, waiting: OutboxEntry) =>
       isRepeatDelivery(waiting.message, delivery.deliveredAt, now, dispatcher.config.idempotency, Date.parse(waiting.createdAt));
+    // Every secret of the entry's chain before it is claimed: a missing one stops here, changing nothing.
+    const peek = await store.getEntry(id);
+    if (peek) assertChainResolved(dispatcher.config, chainOf(peek, dispatcher));
     const { entry, refused, deliveredEarlier } = await store.claim(id, owner, now, leaseMs(dispatcher), { force: options.force, isOwnerAlive: isLeaseOwnerAlive, isRepeat });
     if (deliveredEarlier) {
       const reason = `already delivered by ${deliveredEarlier.provider} under the same idempotency key; not sent again`;
@@ -52,10 +56,11 @@ export async function retryOutboxEntries(dispatcher: Dispatcher, ids: number[], 
       results.push({ id, status: 'skipped', reason: refused, attempts: [] });
       continue;
     }
-    const chain = entry.chain.filter((name) => dispatcher.config.providers[name]);
-    const outcome = await dispatcher.deliver(entry.message, chain.length ? chain : dispatcher.config.failover.order, {
+    const chain = chainOf(entry, dispatcher);
+    const outcome = await dispatcher.deliver(entry.message, chain, {
       ignoreCircuit: options.ignoreCircuit ?? true,
-      beforeSend: () => store.markSending(id, owner, dispatcher.now()),
+      beforeCall: () => store.markSending(id, owner, dispatcher.now()),
+      afterRefusal: () => store.clearSending(id, owner),
       waitingSince: Date.parse(entry.createdAt),
     });
     const status = outcome.status === 'undelivered' ? (outcome.ambiguous ? 'ambiguous' : 'pending') : outcome.status === 'duplicate' ? 'delivered' : outcome.status;
@@ -80,6 +85,12 @@ export async function retryOutboxEntries(dispatcher: Dispatcher, ids: number[], 
     });
   }
   return results;
+}
+
+/** The entry's chain, less providers no longer configured (or failover.order when none is left). */
+function chainOf(entry: OutboxEntry, dispatcher: Dispatcher): string[] {
+  const chain = entry.chain.filter((name) => dispatcher.config.providers[name]);
+  return chain.length ? chain : dispatcher.config.failover.order;
 }
 
 /** Long enough for a whole failover run, so a slow but live retry keeps its claim. */

@@ -1,4 +1,5 @@
-import type { Config } from '../config/validate.js';
+import type { Config } from '../config/types.js';
+import { formatDuration } from '../core/duration.js';
 import { UserError } from '../core/errors.js';
 import type { Attempt } from '../core/failover.js';
 import type { EmailMessage } from '../core/message.js';
@@ -7,6 +8,7 @@ import type { Route } from '../core/router.js';
 import { closestMatch } from '../core/suggest.js';
 import { assertFitsProviders } from '../providers/message-size.js';
 import { PROVIDER_TYPES } from '../providers/registry.js';
+import type { OutboxEntry } from '../store/ports.js';
 import type { Dispatch, Dispatcher } from './dispatcher.js';
 import { newLeaseOwner } from './lease-owner.js';
 import { backoffMs } from './outbox-worker.js';
@@ -33,6 +35,8 @@ export interface SendResult {
   refused?: { address: string; reason: string; permanent: boolean }[];
   /** The message already waited in the outbox: that entry was retried instead of sending another copy. */
   retriedEntry?: { id: number; status: string };
+  /** Notes worth the sender's attention (a provider could not carry a field, a repeat was re-keyed…). */
+  warnings?: string[];
 }
 
 export interface SendReport {
@@ -41,12 +45,21 @@ export interface SendReport {
   warnings: string[];
 }
 
+/**
+ * Whether the message waiting in the outbox is this one. It always is for a given key; for a key
+ * derived from the content, an ambiguous copy older than idempotency.window is an earlier message.
+ */
+function isSameMessage(dispatcher: Dispatcher, message: EmailMessage, waiting: { status: string; createdAt: number }): boolean {
+  if (message.idempotencyKeySource !== 'derived' || waiting.status !== 'ambiguous') return true;
+  return dispatcher.now() - waiting.createdAt < dispatcher.config.idempotency.windowMs;
+}
+
 export interface SendHooks {
+  /** The attempt was put on record as this outbox entry (before the first provider call). */
+  onRecorded?: (outboxId: number) => void;
   /** Another run sends the same message right now: this one waits for it. */
   onWait?: (holder: string) => void;
   onReleaseFailure?: (error: unknown) => void;
-  /** The send is on record as this outbox entry (before any provider is called): a caller that stops waiting can point to it. */
-  onRecorded?: (outboxId: number) => void;
 }
 
 /**
@@ -88,30 +101,47 @@ export function assertKnownProvider(config: Config, name: string, field: string)
 export async function sendMessage(dispatcher: Dispatcher, message: EmailMessage, chain: string[], hooks: SendHooks = {}): Promise<SendReport> {
   const store = dispatcher.store;
   if (!store) throw new Error('sendMessage needs a store');
-  return withMessageLock(
+  const report = await withMessageLock(
     store,
     message.idempotencyKey,
     async () => {
       const waiting = await store.openEntryFor(message.idempotencyKey);
-      if (waiting) {
-        hooks.onRecorded?.(waiting.id);
-        return retryWaitingEntry(dispatcher, message, waiting);
+      if (!waiting) return deliverRecorded(dispatcher, message, chain, hooks);
+      if (!isSameMessage(dispatcher, message, waiting)) {
+        // An identical message past the window is a new one (SPEC): it must not stay chained to an
+        // earlier copy that waits for a person; it gets a key of its own.
+        const fresh: EmailMessage = { ...message, idempotencyKey: `${message.idempotencyKey}.t${dispatcher.now().toString(36)}` };
+        const report = await deliverRecorded(dispatcher, fresh, chain, hooks);
+        report.warnings.unshift(`an identical message from ${new Date(waiting.createdAt).toISOString()} waits in the outbox as #${waiting.id} (ambiguous); this one, outside idempotency.window, was sent as a new message`);
+        return report;
       }
-      return deliverRecorded(dispatcher, message, chain, hooks.onRecorded);
+      // The message is on record already: as that entry.
+      hooks.onRecorded?.(waiting.id);
+      return retryWaitingEntry(dispatcher, message, waiting);
     },
     { onWait: hooks.onWait, onReleaseFailure: hooks.onReleaseFailure, maxWaitMs: leaseMs(dispatcher) },
   );
+  if (report.warnings.length) report.result.warnings = report.warnings;
+  return report;
 }
 
 /** Delivers with the attempt on record: an outbox entry leased to this run exists while providers are called. */
-async function deliverRecorded(dispatcher: Dispatcher, message: EmailMessage, chain: string[], onRecorded?: (outboxId: number) => void): Promise<SendReport> {
+async function deliverRecorded(dispatcher: Dispatcher, message: EmailMessage, chain: string[], hooks: SendHooks): Promise<SendReport> {
   const store = dispatcher.store!;
   const owner = newLeaseOwner();
   let entryId: number | undefined;
   const dispatch = await dispatcher.deliver(message, chain, {
-    beforeSend: async () => {
-      entryId = await store.recordSendStart(message, chain, owner, dispatcher.now(), leaseMs(dispatcher));
-      onRecorded?.(entryId);
+    // Recorded before the first call; marked "sending" only while a provider has the message, so a
+    // run killed between tries (or before any) leaves it pending, and one killed mid-call ambiguous.
+    beforeCall: async () => {
+      if (entryId === undefined) {
+        entryId = await store.recordSendStart(message, chain, owner, dispatcher.now(), leaseMs(dispatcher));
+        hooks.onRecorded?.(entryId);
+      }
+      await store.markSending(entryId, owner, dispatcher.now());
+    },
+    afterRefusal: async () => {
+      if (entryId !== undefined) await store.clearSending(entryId, owner);
     },
   });
   let outboxId: number | null = null;
@@ -128,6 +158,7 @@ async function deliverRecorded(dispatcher: Dispatcher, message: EmailMessage, ch
     }
   }
   const result = resultOf(message, dispatch, outboxId);
+  if (result.status === 'duplicate') result.reason = howToSendAgain(message, dispatcher.config);
   if (dispatch.refused) {
     const queued = await queueCopyForRefused(store, message, dispatch.refused, chain, dispatch.provider!, dispatcher.now());
     result.status = 'partial';
@@ -135,6 +166,14 @@ async function deliverRecorded(dispatcher: Dispatcher, message: EmailMessage, ch
     result.refused = [...queued.split.permanent.map((r) => ({ ...r, permanent: true })), ...queued.split.temporary.map((r) => ({ ...r, permanent: false }))];
   }
   return { result, warnings: dispatch.warnings };
+}
+
+/** A repeat was not sent: why, and how to send it anyway (SPEC send → Idempotency). */
+function howToSendAgain(message: EmailMessage, config: Config): string {
+  if (message.idempotencyKeySource === 'derived') {
+    return `an identical message within ${formatDuration(config.idempotency.windowMs)} counts as a repeat (idempotency.window): not sent again; to send it now, give it its own idempotency key (--idempotency-key, idempotency_key in the body, or the Idempotency-Key header)`;
+  }
+  return `idempotency key ${message.idempotencyKey} was delivered already (kept for ${formatDuration(config.idempotency.keepMs)}, idempotency.keep): not sent again; use another idempotency key (--idempotency-key, idempotency_key, Idempotency-Key) to send it again`;
 }
 
 function resultOf(message: EmailMessage, dispatch: Dispatch, outboxId: number | null): SendResult {
@@ -153,16 +192,30 @@ function resultOf(message: EmailMessage, dispatch: Dispatch, outboxId: number | 
   };
 }
 
+/** The entry once a live retry holding it (if any) has finished with it, or as it is after one lease at most. */
+async function settledEntry(dispatcher: Dispatcher, id: number, skippedBecause: string): Promise<OutboxEntry | undefined> {
+  const store = dispatcher.store!;
+  let entry = await store.getEntry(id);
+  if (!skippedBecause.startsWith('being retried by')) return entry;
+  const first = entry?.updatedAt;
+  const giveUpAt = Date.now() + leaseMs(dispatcher);
+  while (entry && entry.status === 'pending' && entry.updatedAt === first && Date.now() < giveUpAt) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    entry = await store.getEntry(id);
+  }
+  return entry;
+}
+
 /**
  * The same message (same idempotency key) already waits in the outbox: sending a second copy could
  * duplicate an ambiguous one or race a `queue retry`, so that entry is retried instead, under its lease.
  */
 async function retryWaitingEntry(dispatcher: Dispatcher, message: EmailMessage, waiting: { id: number; status: string }): Promise<SendReport> {
-  const store = dispatcher.store!;
   const warnings = [`this message already waits in the outbox as #${waiting.id} (${waiting.status}): retrying that entry instead of sending another copy`];
   const [retry] = await retryOutboxEntries(dispatcher, [waiting.id], { force: false });
-  // Closed by someone else between the look-up and the claim: report what it became.
-  const now = retry.status === 'skipped' ? await store.getEntry(waiting.id) : undefined;
+  // Another run (a `queue retry`, the worker) is sending it right now: wait for its outcome, as two
+  // identical sends wait for each other. Closed by someone else meanwhile: report what it became.
+  const now = retry.status === 'skipped' ? await settledEntry(dispatcher, waiting.id, retry.reason ?? '') : undefined;
   const finalStatus = now?.status === 'delivered' ? 'delivered' : retry.status;
   const status: SendStatus = retry.refused ? 'partial' : finalStatus === 'delivered' || finalStatus === 'rejected' ? finalStatus : 'queued';
   const ambiguous = retry.status === 'ambiguous' || (retry.status === 'skipped' && now?.status === 'ambiguous');

@@ -1,7 +1,7 @@
 import { createReadStream, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Config } from '../config/validate.js';
+import type { Config } from '../config/types.js';
 import { splitAddressList } from '../core/address.js';
 import { checkPlatformBody, draftFromBody, PLATFORM_BODY_FIELDS, type PlatformBody } from '../app/platform-body.js';
 import { base64Length, formatByteSize } from '../core/byte-size.js';
@@ -67,7 +67,7 @@ function describeLimit(limit: SizeLimit): string {
 }
 
 function cannotRead(file: string, error: unknown): UserError {
-  return new UserError(`--attach: cannot read ${file} (${(error as NodeJS.ErrnoException).code})`);
+  return new UserError(`--attach: cannot read ${file} (${(error as NodeJS.ErrnoException).code})`, { hint: 'check the path; nothing was sent' });
 }
 
 function tooLarge(file: string, bytes: number, limit: SizeLimit): UserError {

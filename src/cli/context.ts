@@ -1,5 +1,5 @@
 import { loadConfig } from '../config/load.js';
-import type { Config } from '../config/validate.js';
+import type { Config } from '../config/types.js';
 import { UserError } from '../core/errors.js';
 import { openExistingStore } from '../store/open-store.js';
 import type { Store } from '../store/ports.js';

@@ -5,7 +5,8 @@ import { ConfigError } from '../core/errors.js';
 import { interpolateEnv } from './interpolate.js';
 import { formatIssuePath } from './issues.js';
 import { describeYamlError } from './load.js';
-import { validateConfig, type Config } from './validate.js';
+import type { Config } from './types.js';
+import { validateConfig } from './validate.js';
 
 /** What `failover configure` may change; absent fields are left as they are. */
 export interface FailoverChange {

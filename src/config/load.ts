@@ -3,7 +3,8 @@ import path from 'node:path';
 import { parseDocument, type YAMLError } from 'yaml';
 import { ConfigError } from '../core/errors.js';
 import { interpolateEnv } from './interpolate.js';
-import { validateConfig, type Config } from './validate.js';
+import type { Config } from './types.js';
+import { validateConfig } from './validate.js';
 
 export interface LoadOptions {
   /** `--config`: an explicit file, which must exist. */
@@ -53,6 +54,9 @@ async function parseYaml(filePath: string, text: string): Promise<unknown> {
   }
   const value = document.toJS() as unknown;
   if (value === null || value === undefined) throw emptyConfigError(filePath);
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError(`config ${filePath} must be a map of settings (defaults:, providers:, failover:, …), not ${Array.isArray(value) ? 'a list' : 'a single value'}`, 'see penguinmails.config.example.yaml for its shape');
+  }
   return value;
 }
 

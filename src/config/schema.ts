@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { byteSizeSchema, durationSchema } from '../providers/common-config.js';
+import { byteSizeSchema, durationSchema } from './value-schemas.js';
 
 const messageType = z.enum(['transactional', 'marketing']);
 const priority = z.enum(['normal', 'critical']);

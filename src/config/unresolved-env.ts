@@ -1,5 +1,5 @@
 import { ConfigError } from '../core/errors.js';
-import type { Config } from './validate.js';
+import type { Config } from './types.js';
 
 /**
  * Fails (exit 2) when a provider of this chain refers to an environment variable that is not set;

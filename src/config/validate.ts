@@ -2,68 +2,19 @@ import path from 'node:path';
 import { parseByteSize } from '../core/byte-size.js';
 import { parseDuration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
-import type { IdempotencyPolicy } from '../core/idempotency.js';
 import { registerSecret } from '../core/secrets.js';
 import { closestMatch } from '../core/suggest.js';
 import { findProviderDefinition, PROVIDER_TYPES } from '../providers/registry.js';
 import { describeIssues } from './issues.js';
 import { configFileSchema, type ConfigFile } from './schema.js';
+import type { Config, ProviderEntry, ServerSettings } from './types.js';
+
+export type { Config, FailoverPolicy, ProviderEntry, ServerSettings, WorkerPolicy } from './types.js';
 
 export { formatIssuePath } from './issues.js';
 
 export const DEFAULT_PROVIDER_TIMEOUT_MS = 30_000;
 
-export interface ProviderEntry {
-  name: string;
-  type: string;
-  /** The adapter's parsed config (its `configSchema` output). */
-  settings: { type: string } & Record<string, unknown>;
-  timeoutMs: number;
-  plan?: string;
-}
-
-export interface FailoverPolicy {
-  enabled: boolean;
-  order: string[];
-  retry: { attempts: number; delayMs: number; maxRetryAfterMs: number };
-  outboxPath: string;
-  resendAmbiguous: boolean;
-  health: { failureThreshold: number; cooldownMs: number };
-}
-
-export interface ServerSettings {
-  host: string;
-  port: number;
-  requestBudgetMs: number;
-  bodyLimitBytes: number;
-  shutdownGraceMs: number;
-  rateLimit: { max: number; windowMs: number };
-}
-
-export interface WorkerPolicy {
-  enabled: boolean;
-  /** The first wait before a retry, doubling per try up to maxBackoffMs. */
-  backoffMs: number;
-  maxBackoffMs: number;
-  /** Entries older than this become `expired`. */
-  maxAgeMs: number;
-  intervalMs: number;
-}
-
-export interface Config {
-  /** The file it came from; undefined for the built-in defaults. */
-  filePath?: string;
-  defaults: ConfigFile['defaults'];
-  providers: Record<string, ProviderEntry>;
-  failover: FailoverPolicy;
-  idempotency: IdempotencyPolicy;
-  server: ServerSettings;
-  worker: WorkerPolicy;
-  routing: ConfigFile['routing'];
-  pricing: ConfigFile['pricing'];
-  /** Providers whose `${VAR}`s are not set, by name: usable only once they are (see assertChainResolved). */
-  unresolvedEnv: Record<string, { path: string; variable: string }[]>;
-}
 
 function unknownProviderProblem(where: string, name: string, known: string[]): string {
   const suggestion = closestMatch(name, known);
@@ -125,6 +76,10 @@ export function validateConfig(raw: unknown, options: { filePath?: string; baseD
   for (const name of Object.keys(file.pricing)) {
     if (!known.includes(name) && !PROVIDER_TYPES.includes(name)) problems.push(unknownProviderProblem(`pricing.${name}`, name, known));
   }
+
+  const [windowMs, keepMs] = [parseDuration(file.idempotency.window)!, parseDuration(file.idempotency.keep)!];
+  if (keepMs === 0) problems.push('idempotency.keep: must be longer than 0 (it is how long an explicit --idempotency-key is delivered at most once)');
+  else if (keepMs < windowMs) problems.push(`idempotency.keep: ${file.idempotency.keep} is shorter than idempotency.window (${file.idempotency.window}); an explicit key must hold at least as long as a derived one`);
 
   if (problems.length > 0) {
     throw new ConfigError(`invalid config ${fileLabel}:\n  ${problems.join('\n  ')}`, 'fix the keys above; see penguinmails.config.example.yaml');

@@ -1,5 +1,6 @@
 import { runChain, type Attempt, type HealthBook, type RetryPolicy } from './chain-runner.js';
 import { circuitState, type HealthPolicy } from './health.js';
+import { ProviderError } from './errors.js';
 import { cloneMessage, type EmailMessage } from './message.js';
 import type { Provider, RecipientStatus } from './provider-port.js';
 
@@ -28,6 +29,10 @@ export interface FailoverDeps {
   /** Try every provider even while its circuit is open (a `queue retry` asked for by hand). */
   ignoreCircuit?: boolean;
   onAttempt?(attempt: Attempt): void;
+  /** Before each provider call (a run that dies from here on may have handed the message over). */
+  beforeCall?(): Promise<void>;
+  /** After a call that failed without handing the message over (anything but ambiguous). */
+  afterRefusal?(): Promise<void>;
 }
 
 /**
@@ -42,7 +47,16 @@ export async function deliverWithFailover(message: EmailMessage, chain: string[]
     if (records.every((record) => circuitState(record, deps.now()) === 'open')) warnings.push('every provider of the chain is marked down; probing them anyway rather than queueing untried');
   }
   const result = await runChain([message], chain, policy, {
-    call: async (name, [item]) => [{ ok: true as const, value: await (await deps.getProvider(name)).send(cloneMessage(item)) }],
+    call: async (name, [item]) => {
+      const provider = await deps.getProvider(name);
+      await deps.beforeCall?.();
+      try {
+        return [{ ok: true as const, value: await provider.send(cloneMessage(item)) }];
+      } catch (error) {
+        if (error instanceof ProviderError && error.errorClass !== 'ambiguous') await deps.afterRefusal?.();
+        throw error;
+      }
+    },
     now: deps.now,
     wait: (_provider, ms) => deps.sleep(ms),
     health,

@@ -13,6 +13,8 @@ export interface Provider {
   readonly type: string;
   /** Most recipients one `sendBulk` call takes (the ESP's batch limit). */
   readonly maxBulkRecipients: number;
+  /** Most bytes one `sendBulk` call may carry, where the ESP sends each copy whole (Postmark's 50 MB batch). */
+  readonly maxBulkBytes?: number;
   send(message: EmailMessage): Promise<SendReceipt>;
   /**
    * Sends one personalised copy of `template` per recipient, in as few API calls as the ESP allows

@@ -1,4 +1,4 @@
-import type { Config } from '../config/validate.js';
+import type { Config } from '../config/types.js';
 import { UserError } from '../core/errors.js';
 import type { MessageType } from '../core/message.js';
 import { resolveRoute, type RoutingPolicy } from '../core/router.js';

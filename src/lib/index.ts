@@ -11,7 +11,8 @@ import type { RouteExplanation } from '../route/explain.js';
 import { routeMessage, sendMessage, type SendResult } from '../app/send-service.js';
 import { configFromObject, loadConfig } from '../config/load.js';
 import { assertChainResolved } from '../config/unresolved-env.js';
-import type { Config } from '../config/validate.js';
+import type { Config } from '../config/types.js';
+import { parseAddress } from '../core/address.js';
 import { UserError } from '../core/errors.js';
 import { finalizeMessage } from '../core/message.js';
 import { validateMessage } from '../core/validate-message.js';
@@ -31,7 +32,7 @@ export interface MailerOptions {
   /** Where discovery starts and an object config's relative paths (the outbox) resolve. Default: process.cwd(). */
   cwd?: string;
   /** Where `${VAR}` values come from. Default: process.env. */
-  env?: NodeJS.ProcessEnv;
+  env?: Record<string, string | undefined>;
 }
 
 export interface CostQuery extends Volumes {
@@ -92,6 +93,7 @@ export async function createMailer(options: MailerOptions = {}): Promise<Mailer>
     },
     async explainRoute(query = {}) {
       // An explanation creates no file: the ledger and health are read only if a send made them.
+      checkRouteQuery(query);
       const readOnly = store ?? (await openExistingStore(config));
       try {
         return routeDocument(await explainRouteFor(config, readOnly, query));
@@ -100,6 +102,7 @@ export async function createMailer(options: MailerOptions = {}): Promise<Mailer>
       }
     },
     async estimateCost(query) {
+      for (const field of ['volume', 'transactional', 'marketing'] as const) checkCount(query[field], field);
       const shown = strategiesShown(query.strategy ?? 'all');
       const setup = buildCostSetup(config);
       const { result, context } = estimateCostReport(setup, resolveMix(query, config.defaults.type), shown);
@@ -113,3 +116,22 @@ export async function createMailer(options: MailerOptions = {}): Promise<Mailer>
   };
 }
 
+const MAX_VOLUME = 1_000_000_000_000;
+
+/** The same checks the CLI's flags get: a bad query is a UserError, not a nonsense answer. */
+function checkCount(value: unknown, field: string): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_VOLUME) {
+    throw new UserError(`${field}: ${JSON.stringify(value)} is not a whole number from 0 to ${MAX_VOLUME}`);
+  }
+}
+
+function checkRouteQuery(query: RouteQuery): void {
+  const oneOf = (field: string, value: unknown, allowed: readonly string[]) => {
+    if (value !== undefined && !allowed.includes(value as string)) throw new UserError(`${field}: ${JSON.stringify(value)} is not one of ${allowed.join(', ')}`);
+  };
+  oneOf('type', query.type, ['transactional', 'marketing']);
+  oneOf('priority', query.priority, ['normal', 'critical']);
+  checkCount(query.monthlyVolume, 'monthlyVolume');
+  if (query.to !== undefined && (typeof query.to !== 'string' || !parseAddress(query.to))) throw new UserError(`to: ${JSON.stringify(query.to)} is not an email address`);
+}

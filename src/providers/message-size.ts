@@ -1,4 +1,4 @@
-import type { ProviderEntry } from '../config/validate.js';
+import type { ProviderEntry } from '../config/types.js';
 import { formatByteSize, parseByteSize } from '../core/byte-size.js';
 import { UserError } from '../core/errors.js';
 import type { EmailMessage } from '../core/message.js';

@@ -153,6 +153,8 @@ function clientOptions(config: PostmarkConfig, options: ProviderOptions) {
 }
 
 export const POSTMARK_MAX_BATCH = 500;
+/** Postmark's limit for a whole /email/batch request. */
+export const POSTMARK_MAX_BATCH_BYTES = 50_000_000;
 
 /**
  * One message of a batch, whose JSON body is built only when the SDK serialises the batch. The SDK
@@ -177,6 +179,7 @@ class BatchMessage {
 class PostmarkProvider implements Provider {
   readonly type = 'postmark';
   readonly maxBulkRecipients = POSTMARK_MAX_BATCH;
+  readonly maxBulkBytes = POSTMARK_MAX_BATCH_BYTES;
   constructor(
     readonly name: string,
     private readonly config: PostmarkConfig,

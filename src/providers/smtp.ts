@@ -4,7 +4,8 @@ import { bareAddress } from '../core/address.js';
 import { ProviderError, type ErrorClass } from '../core/errors.js';
 import type { EmailMessage } from '../core/message.js';
 import { parseByteSize } from '../core/byte-size.js';
-import { byteSizeSchema, commonProviderFields } from './common-config.js';
+import { byteSizeSchema } from '../config/value-schemas.js';
+import { commonProviderFields } from './common-config.js';
 import { personalise } from '../core/merge.js';
 import { IDEMPOTENCY_HEADER, type BulkRecipient, type RecipientStatus, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
 

@@ -1,4 +1,4 @@
-import type { FailoverPolicy } from '../config/validate.js';
+import type { FailoverPolicy } from '../config/types.js';
 import { formatDuration } from '../core/duration.js';
 import type { ErrorClass } from '../core/errors.js';
 import { circuitState, describeHealth, type CircuitState, type HealthRecord } from '../core/health.js';

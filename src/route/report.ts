@@ -1,4 +1,4 @@
-import type { Config } from '../config/validate.js';
+import type { Config } from '../config/types.js';
 import type { MessageType, Priority } from '../core/message.js';
 import { explainRoute, type RouteExplanation } from './explain.js';
 import { buildCostSetup } from '../cost/model.js';

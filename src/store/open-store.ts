@@ -1,4 +1,4 @@
-import type { Config } from '../config/validate.js';
+import type { Config } from '../config/types.js';
 import { UserError } from '../core/errors.js';
 import type { Store } from './ports.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';

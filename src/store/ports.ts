@@ -49,11 +49,12 @@ export interface AcceptedBatch {
 export interface OutboxRepository {
   /** Stores an undelivered message; a message whose key is already waiting keeps its entry (returned). */
   enqueue(message: EmailMessage, chain: string[], status: 'pending' | 'ambiguous', reason: string, attempts: Attempt[], now: number): Promise<number>;
-  /** A single send about to call a provider: an entry leased to this run, marked as sending. */
+  /** A single send about to call its first provider: an entry leased to this run (markSending follows). */
   recordSendStart(message: EmailMessage, chain: string[], owner: string, now: number, leaseMs: number): Promise<number>;
   /** The send recorded by recordSendStart got an answer (delivered or rejected): its entry goes. */
   forgetSendStart(id: number, owner: string): Promise<void>;
-  openEntryFor(key: string): Promise<{ id: number; status: 'pending' | 'ambiguous' } | undefined>;
+  /** The waiting entry of a key, if any (createdAt in ms). */
+  openEntryFor(key: string): Promise<{ id: number; status: 'pending' | 'ambiguous'; createdAt: number } | undefined>;
   /** Of these keys, those with an outbox entry not delivered (one query for a batch): key → entry. */
   outboxEntriesAmong(keys: string[]): Promise<Map<string, { id: number; status: OutboxStatus }>>;
   getEntry(id: number): Promise<OutboxEntry | undefined>;
@@ -72,6 +73,8 @@ export interface OutboxRepository {
   ): Promise<{ entry?: OutboxEntry; refused?: string; deliveredEarlier?: Delivery }>;
   /** A claimed entry is being handed to a provider (a crash now means "ambiguous"). */
   markSending(id: number, owner: string, now: number): Promise<void>;
+  /** The provider answered that it did not take it: a crash now leaves it pending, not ambiguous. */
+  clearSending(id: number, owner: string): Promise<void>;
   /** Ends a retry: records its attempts and new status (and when to try again), and releases the lease. */
   finishRetry(
     id: number,

@@ -41,6 +41,7 @@ describe('an interrupted bulk run', () => {
     expect(report.delivered).toBeLessThan(ROWS);
     const { notSent, delivered, skippedAlreadyDelivered, duplicateRows, rejected, queued, invalid } = report;
     expect(notSent + delivered + skippedAlreadyDelivered + duplicateRows + rejected + queued + invalid).toBe(ROWS);
+    expect(report.recipients).toBe(ROWS);
     // Nobody was sent twice, and each of the rest is left for the rerun.
     const sentTo = postmark.sent.flatMap((s) => s.body.map((m: { To: string }) => m.To));
     expect(new Set(sentTo).size).toBe(delivered);

@@ -52,6 +52,25 @@ describe('idempotency window and keep', () => {
     expect(postmark.requests).toHaveLength(2);
   });
 
+  it('an identical alert past the window is sent even while the earlier copy waits as ambiguous', async () => {
+    const { configPath } = writeTestConfig({ postmarkUrl: postmark.url, order: ['postmark'], timeout: '500ms', extra: { idempotency: { window: '1s' } } });
+    postmark.failNext({ delayMs: 1200, status: 200, body: {} });
+    const first = await runCli(args(configPath), { env: TEST_ENV });
+    expect(first.json()).toMatchObject({ status: 'queued', ambiguous: true });
+    await pause(1300);
+    const later = await runCli(args(configPath), { env: TEST_ENV });
+    expect(later.code, later.stderr).toBe(0);
+    expect(later.json()).toMatchObject({ status: 'delivered', warnings: [expect.stringContaining(`waits in the outbox as #${first.json().outboxId} (ambiguous)`)] });
+    expect(postmark.requests).toHaveLength(2);
+  });
+
+  it('a duplicate says in its result why it was not sent and how to send it again', async () => {
+    const configPath = config({ window: '10m' });
+    await runCli(args(configPath), { env: TEST_ENV });
+    const repeat = (await runCli(args(configPath), { env: TEST_ENV })).json();
+    expect(repeat.reason).toMatch(/idempotency\.window.*own idempotency key/);
+  });
+
   it('a bad window is a config error naming the key', async () => {
     const result = await runCli(args(config({ window: 'soon' })), { env: TEST_ENV });
     expect(result.code).toBe(2);

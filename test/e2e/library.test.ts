@@ -96,6 +96,28 @@ describe('library: import { createMailer } from "penguinmails"', () => {
     expect(cost.strategies.map((s: { strategy: string }) => s.strategy)).toEqual(expect.arrayContaining(['postmark', 'mailgun', 'smtp', 'hybrid']));
   });
 
+  it('refuses a bad cost or route query as the CLI does (UserError), not with a nonsense answer', async () => {
+    const dir = appDir();
+    writeFileSync(path.join(dir, 'penguinmails.config.yaml'), readFileSync(path.join(ROOT, 'penguinmails.config.example.yaml')));
+    const app = `
+      import { createMailer } from 'penguinmails';
+      const mailer = await createMailer();
+      const errors = [];
+      for (const call of [() => mailer.estimateCost({ volume: -5 }), () => mailer.estimateCost({ volume: 'lots' }), () => mailer.explainRoute({ type: 'bogus' }), () => mailer.explainRoute({ to: 'not-an-address' })]) {
+        try { await call(); errors.push('no error'); } catch (error) { errors.push(error.name + ': ' + error.message); }
+      }
+      await mailer.close();
+      console.log(JSON.stringify(errors));`;
+    const result = await runApp(dir, app, [], { POSTMARK_SERVER_TOKEN: 'x', MAILGUN_API_KEY: 'y', SMTP_PASSWORD: 'z' });
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual([
+      'UserError: volume: -5 is not a whole number from 0 to 1000000000000',
+      'UserError: volume: "lots" is not a whole number from 0 to 1000000000000',
+      'UserError: type: "bogus" is not one of transactional, marketing',
+      'UserError: to: "not-an-address" is not an email address',
+    ]);
+  });
+
   it('importing it loads no ESP SDK and no SQLite', async () => {
     const dir = appDir();
     const traceFile = path.join(dir, 'imports.txt');

@@ -51,3 +51,4 @@ describe('suggested commands carry the --config the user gave', () => {
     expect(result.stderr).toContain(`penguinmails queue retry 1 --config ${configPath}`);
   });
 });
+

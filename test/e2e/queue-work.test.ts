@@ -18,7 +18,8 @@ function setup(worker: Record<string, unknown> = {}) {
 
 describe('queue work', () => {
   it('all down → queued; ESPs back → the worker delivers it once, after its backoff', async () => {
-    const { send, work, configPath } = setup();
+    // A backoff long enough that the first pass falls inside it even on a busy machine.
+    const { send, work, configPath } = setup({ backoff: '4s' });
     postmark.persistentFault = DOWN;
     const queued = await send();
     expect(queued.code).toBe(4);
@@ -26,7 +27,7 @@ describe('queue work', () => {
     const early = await work();
     expect(early.json().results).toEqual([]);
     expect(early.code).toBe(4);
-    await pause(1100);
+    await pause(4100);
     const due = await work();
     expect(due.code, due.stderr).toBe(0);
     expect(due.json().results).toEqual([expect.objectContaining({ id: queued.json().outboxId, status: 'delivered' })]);

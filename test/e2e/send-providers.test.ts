@@ -28,6 +28,8 @@ describe('send through each provider with the real SDKs', () => {
     const json = result.json();
     expect(json).toMatchObject({ status: 'delivered', provider: 'postmark', outboxId: null });
     expect(json.attempts).toEqual([expect.objectContaining({ provider: 'postmark', try: 1, outcome: 'delivered' })]);
+    // What a provider could not carry is in the result, not only on stderr (the library has no stderr).
+    expect(json.warnings).toEqual([expect.stringContaining('one Tag per message')]);
     expect(postmark.sent).toHaveLength(1);
     const { path: url, token, body } = postmark.sent[0];
     expect(url).toBe('/email');

@@ -1,3 +1,4 @@
+import { estimateMessageBytes } from '../../providers/message-size.js';
 import { ResumeFilter, type ResumeReport } from './resume.js';
 import { FLUSH_MS as LEDGER_FLUSH_MS, LedgerBuffer } from './ledger-buffer.js';
 import { bulkResumeMs } from '../../core/idempotency.js';
@@ -203,9 +204,16 @@ export class BulkSender {
     return this.stats;
   }
 
+  /**
+   * Recipients per call: the provider's count limit, and where each copy travels whole (Postmark's
+   * batch), as many as fit its byte limit (attachments make copies large).
+   */
   private batchSizeFor(providerName: string): number {
-    const max = this.dispatcher.provider(providerName).maxBulkRecipients;
-    return Math.max(1, Math.min(max, this.options.batchSize ?? max));
+    const provider = this.dispatcher.provider(providerName);
+    // A margin for each copy's own fields (addresses, headers, JSON) beyond the body and attachments.
+    const copyBytes = Math.ceil(estimateMessageBytes(this.options.template) * 1.05) + 4_096;
+    const bySize = provider.maxBulkBytes ? Math.floor(provider.maxBulkBytes / copyBytes) : Infinity;
+    return Math.max(1, Math.min(provider.maxBulkRecipients, bySize, this.options.batchSize ?? Infinity));
   }
 
   private readonly resumeReport: ResumeReport<Pending> = {

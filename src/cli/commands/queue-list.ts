@@ -13,7 +13,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
       tries: e.tries, attempts: e.attempts.length, reason: e.reason, createdAt: e.createdAt, updatedAt: e.updatedAt, idempotencyKey: e.idempotencyKey,
     }));
     if (output.json) {
-      output.emitJson({ outbox: config.failover.outboxPath, entries: summary });
+      output.emitJson({ status: 'ok', outbox: config.failover.outboxPath, entries: summary });
       return ExitCode.ok;
     }
     if (entries.length === 0) {

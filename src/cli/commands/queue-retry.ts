@@ -30,7 +30,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
       const which = ambiguousLeft.slice(0, 10).map((id) => `#${id}`).join(', ') + (ambiguousLeft.length > 10 ? ', …' : '');
       output.warn(`left alone: ${ambiguousLeft.length} ambiguous entr${ambiguousLeft.length === 1 ? 'y' : 'ies'} (${which}) that may have been delivered; check, then \`${suggestCommand('queue retry <id> --force', options)}\` sends one anyway`);
     }
-    if (output.json) output.emitJson({ results, ...(ambiguousLeft.length ? { ambiguousLeft } : {}) });
+    if (output.json) output.emitJson({ status: 'ok', results, ...(ambiguousLeft.length ? { ambiguousLeft } : {}) });
     else {
       if (results.length === 0) output.line('nothing to retry');
       for (const r of results) {

@@ -1,3 +1,4 @@
+import { assertFitsProviders } from '../../providers/message-size.js';
 import type { Command } from 'commander';
 import { BulkSender, type BulkStats } from '../../app/bulk/bulk-sender.js';
 import { Dispatcher } from '../../app/dispatcher.js';
@@ -58,6 +59,8 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
   const dispatcher = new Dispatcher(config, store);
   try {
     const route = await dispatcher.route(template, { forceProvider, noFailover: flags.failover === false });
+    // Each copy carries the template's attachments: one the first provider cannot take stops here.
+    assertFitsProviders(template, route, config.providers);
     if (flags.dryRun) return await previewBulkSend(output, dispatcher, template, route, flags.recipients, batchSize);
 
     // Set-up, not sending: the first batches would otherwise wait while the SDK loads.
@@ -104,7 +107,8 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     const report = {
       status: sender.interrupted ? 'interrupted' : status,
       route: { chain: route.chain, rule: route.source },
-      recipients: stats.read,
+      // The list's rows: after Ctrl-C, those read and those counted after (when they could be).
+      recipients: sender.interrupted ? reader.rowsYielded + (unreadRows ?? 0) : stats.read,
       delivered: stats.delivered,
       skippedAlreadyDelivered: stats.skipped,
       duplicateRows: stats.duplicates,

@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { Dispatcher } from '../../app/dispatcher.js';
 import { assertCanRoute, routeMessage, sendMessage, type SendReport } from '../../app/send-service.js';
 import { assertChainResolved } from '../../config/unresolved-env.js';
-import type { Config } from '../../config/validate.js';
-import { formatDuration } from '../../core/duration.js';
+import type { Config } from '../../config/types.js';
 import { ExitCode, UserError } from '../../core/errors.js';
 import { describeHealth } from '../../core/health.js';
 import { finalizeMessage, type EmailMessage } from '../../core/message.js';
@@ -48,12 +47,28 @@ export async function run(options: Record<string, unknown>, output: Output, comm
     if (flags.dryRun) return printDryRun(output, dispatcher, message, route);
     assertChainResolved(config, route.chain);
 
-    const report = await sendMessage(dispatcher, message, route.chain, {
-      onWait: (holder) => output.warn(`another penguinmails run (${holder}) is sending this message: waiting for it to finish`),
-      onReleaseFailure: (error) =>
-        output.warn(`could not let go of this message's run lock (${error instanceof Error ? error.message : String(error)}); a later send of it may wait until this process has ended`),
-    });
-    return printResult(output, report, message, config, flags);
+    // Ctrl-C / SIGTERM mid-send: say what became of the message before going (exit 130).
+    let recordedAs: number | undefined;
+    const interrupted = () => {
+      const where = recordedAs === undefined ? 'nothing was handed to a provider yet' : `it waits in the outbox as #${recordedAs}; if a provider had it already, a rerun reports it ambiguous instead of resending`;
+      output.error(`interrupted: ${where}`, recordedAs === undefined ? 'run the command again to send it' : `see \`${suggestCommand(`queue show ${recordedAs}`, flags)}\``);
+      if (output.json) output.emitJson({ status: 'interrupted', exitCode: ExitCode.interrupted, idempotencyKey: message.idempotencyKey, outboxId: recordedAs ?? null });
+      process.exit(ExitCode.interrupted);
+    };
+    process.once('SIGINT', interrupted);
+    process.once('SIGTERM', interrupted);
+    try {
+      const report = await sendMessage(dispatcher, message, route.chain, {
+        onRecorded: (outboxId) => (recordedAs = outboxId),
+        onWait: (holder) => output.warn(`another penguinmails run (${holder}) is sending this message: waiting for it to finish`),
+        onReleaseFailure: (error) =>
+          output.warn(`could not let go of this message's run lock (${error instanceof Error ? error.message : String(error)}); a later send of it may wait until this process has ended`),
+      });
+      return printResult(output, report, flags, config);
+    } finally {
+      process.removeListener('SIGINT', interrupted);
+      process.removeListener('SIGTERM', interrupted);
+    }
   } finally {
     await dispatcher.close();
     await store?.close();
@@ -75,7 +90,7 @@ function printDryRun(output: Output, dispatcher: Dispatcher, message: EmailMessa
   return ExitCode.ok;
 }
 
-function printResult(output: Output, { result, warnings }: SendReport, message: EmailMessage, config: Config, flags: SendOptions): number {
+function printResult(output: Output, { result, warnings }: SendReport, flags: SendOptions, config: Config): number {
   for (const warning of warnings) output.warn(warning);
   const queueCommand = (args: string) => suggestCommand(`queue ${args}`, flags);
   const via = `via ${result.provider} — message id ${result.messageId}`;
@@ -83,7 +98,7 @@ function printResult(output: Output, { result, warnings }: SendReport, message: 
   else if (result.status === 'duplicate') {
     const first = result.duplicateOf!;
     output.line(`${output.c.ok('duplicate')}: already delivered ${first.deliveredAt} via ${first.provider} — message id ${first.messageId}; not sent again`);
-    output.warn(howToSendAgain(message, config));
+    output.warn(result.reason!);
   } else if (result.status === 'partial') {
     output.line(`${output.c.warn('partly delivered')} ${via}`);
     for (const r of result.refused ?? []) {
@@ -103,10 +118,3 @@ function printResult(output: Output, { result, warnings }: SendReport, message: 
   return exitCodeFor(result.status);
 }
 
-/** A repeat was not sent: how to send it anyway (SPEC send → Idempotency). */
-function howToSendAgain(message: EmailMessage, config: Config): string {
-  if (message.idempotencyKeySource === 'derived') {
-    return `an identical message within ${formatDuration(config.idempotency.windowMs)} counts as a repeat (idempotency.window); to send it again now, give it its own --idempotency-key`;
-  }
-  return `idempotency key ${message.idempotencyKey} was delivered already (kept for ${formatDuration(config.idempotency.keepMs)}, idempotency.keep); use another --idempotency-key to send it again`;
-}

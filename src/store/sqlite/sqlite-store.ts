@@ -166,8 +166,11 @@ export class SqliteStore implements Store {
   }
 
   /** The waiting outbox entry of a key, if any. */
-  async openEntryFor(key: string): Promise<{ id: number; status: 'pending' | 'ambiguous' } | undefined> {
-    return this.sql("SELECT id, status FROM outbox WHERE idempotency_key = ? AND status IN ('pending', 'ambiguous')").get(key) as { id: number; status: 'pending' | 'ambiguous' } | undefined;
+  async openEntryFor(key: string): Promise<{ id: number; status: 'pending' | 'ambiguous'; createdAt: number } | undefined> {
+    const row = this.sql("SELECT id, status, created_at FROM outbox WHERE idempotency_key = ? AND status IN ('pending', 'ambiguous')").get(key) as
+      | { id: number; status: 'pending' | 'ambiguous'; created_at: number }
+      | undefined;
+    return row && { id: row.id, status: row.status, createdAt: row.created_at };
   }
 
   /** Of these keys, those with an outbox entry not delivered (one query for a whole batch): key → entry. */
@@ -331,7 +334,7 @@ export class SqliteStore implements Store {
       .sql(
         "INSERT INTO outbox (idempotency_key, message_json, chain_json, status, reason, attempts_json, tries, lease_owner, lease_until, sending_since, created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, '[]', 0, ?, ?, ?, ?, ?)",
       )
-      .run(message.idempotencyKey, JSON.stringify(message), JSON.stringify(chain), `being sent by ${owner}`, owner, now + leaseMs, now, now, now);
+      .run(message.idempotencyKey, JSON.stringify(message), JSON.stringify(chain), `being sent by ${owner}`, owner, now + leaseMs, null, now, now);
     return Number(result.lastInsertRowid);
   }
 
@@ -392,6 +395,10 @@ export class SqliteStore implements Store {
   }
 
   /** Marks that a claimed entry is being handed to a provider (so a crash now means "ambiguous"). */
+  async clearSending(id: number, owner: string): Promise<void> {
+    this.sql('UPDATE outbox SET sending_since = NULL WHERE id = ? AND lease_owner = ?').run(id, owner);
+  }
+
   async markSending(id: number, owner: string, now: number): Promise<void> {
     this.sql('UPDATE outbox SET sending_since = ? WHERE id = ? AND lease_owner = ?').run(now, id, owner);
   }

@@ -1,0 +1,55 @@
+import type { IdempotencyPolicy } from '../core/idempotency.js';
+import type { ConfigFile } from './schema.js';
+
+/** The checked config every command and the library work from (built by validate.ts). */
+export interface ProviderEntry {
+  name: string;
+  type: string;
+  /** The adapter's parsed config (its `configSchema` output). */
+  settings: { type: string } & Record<string, unknown>;
+  timeoutMs: number;
+  plan?: string;
+}
+
+export interface FailoverPolicy {
+  enabled: boolean;
+  order: string[];
+  retry: { attempts: number; delayMs: number; maxRetryAfterMs: number };
+  outboxPath: string;
+  resendAmbiguous: boolean;
+  health: { failureThreshold: number; cooldownMs: number };
+}
+
+export interface ServerSettings {
+  host: string;
+  port: number;
+  requestBudgetMs: number;
+  bodyLimitBytes: number;
+  shutdownGraceMs: number;
+  rateLimit: { max: number; windowMs: number };
+}
+
+export interface WorkerPolicy {
+  enabled: boolean;
+  /** The first wait before a retry, doubling per try up to maxBackoffMs. */
+  backoffMs: number;
+  maxBackoffMs: number;
+  /** Entries older than this become `expired`. */
+  maxAgeMs: number;
+  intervalMs: number;
+}
+
+export interface Config {
+  /** The file it came from; undefined for the built-in defaults. */
+  filePath?: string;
+  defaults: ConfigFile['defaults'];
+  providers: Record<string, ProviderEntry>;
+  failover: FailoverPolicy;
+  idempotency: IdempotencyPolicy;
+  server: ServerSettings;
+  worker: WorkerPolicy;
+  routing: ConfigFile['routing'];
+  pricing: ConfigFile['pricing'];
+  /** Providers whose `${VAR}`s are not set, by name: usable only once they are (see assertChainResolved). */
+  unresolvedEnv: Record<string, { path: string; variable: string }[]>;
+}

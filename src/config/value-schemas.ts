@@ -1,0 +1,12 @@
+import * as z from 'zod';
+import { parseByteSize } from '../core/byte-size.js';
+import { parseDuration } from '../core/duration.js';
+
+/** Config values of a general kind, used by the config file's schema and by each adapter's. */
+export const durationSchema = z
+  .union([z.string(), z.number()])
+  .refine((value) => parseDuration(value) !== undefined, { message: 'not a duration (use e.g. 500ms, 30s, 2m, 1h, 7d)' });
+
+export const byteSizeSchema = z
+  .union([z.string(), z.number()])
+  .refine((value) => parseByteSize(value) !== undefined, { message: 'not a size (use e.g. 25MB, 500KB, or a number of bytes)' });
