@@ -296,6 +296,9 @@ class SesProvider implements Provider {
    * version only logs a warning and keeps waiting).
    */
   private getSdk() {
+    // The SDK warns on stderr, once per process, that its releases from 2027 need Node 22: news
+    // for whoever upgrades the dependency, not for someone sending mail. Set to "false" to see it.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     this.sdk ??= import('@aws-sdk/client-sesv2').then((module) => ({
       module,
       client: new module.SESv2Client({
