@@ -40,8 +40,8 @@ export class FakeSes extends HttpFake {
   sandbox = false;
   /** Addresses a SendEmail refuses as MessageRejected "Illegal address". */
   readonly illegalAddresses = new Set<string>();
-  /** Per recipient, a bulk entry status other than SUCCESS. */
-  readonly entryFailures = new Map<string, { Status: string; Error: string }>();
+  /** Per recipient, a bulk entry status other than SUCCESS (for `times` calls, else every call). */
+  readonly entryFailures = new Map<string, { Status: string; Error: string; times?: number }>();
   /** Every copy accepted, personalised. */
   readonly copies: SesCopy[] = [];
 
@@ -106,8 +106,8 @@ export class FakeSes extends HttpFake {
     const defaults = safeJsonText(template.TemplateData) ?? {};
     const results = entries.map((entry) => {
       const to: string[] = entry?.Destination?.ToAddresses ?? [];
-      const failure = to.map((address) => this.entryFailures.get(address.toLowerCase())).find(Boolean);
-      if (failure) return failure;
+      const failed = to.map((address) => address.toLowerCase()).find((address) => this.entryFailures.has(address));
+      if (failed) return this.entryFailure(failed);
       const sandboxRefused = this.sandbox && to.find((address) => !this.verifiedIdentities?.has(address.toLowerCase()));
       if (sandboxRefused) return { Status: 'MESSAGE_REJECTED', Error: `Email address is not verified. The following identities failed the check in region ${SES_REGION.toUpperCase()}: ${sandboxRefused}` };
       const data = { ...defaults, ...(safeJsonText(entry?.ReplacementEmailContent?.ReplacementTemplate?.ReplacementTemplateData) ?? {}) };
@@ -126,6 +126,15 @@ export class FakeSes extends HttpFake {
       return { Status: 'SUCCESS', MessageId: messageId() };
     });
     return { status: 200, body: { BulkEmailEntryResults: results } };
+  }
+
+  private entryFailure(address: string): { Status: string; Error: string } {
+    const { Status, Error, times } = this.entryFailures.get(address)!;
+    if (times !== undefined) {
+      if (times <= 1) this.entryFailures.delete(address);
+      else this.entryFailures.set(address, { Status, Error, times: times - 1 });
+    }
+    return { Status, Error };
   }
 
   /** MessageRejected for an unverified From, a sandbox recipient not verified, or an illegal address. */
