@@ -334,7 +334,7 @@ export const sesDefinition: ProviderDefinition<SesConfig> = {
         monthly: 0,
         included: 0,
         overagePer1k: 0.1,
-        unverified: 'from 2026-07-21 new accounts default to the "Essentials" tier ($0.16/1k) and the 3,000/month free tier is withdrawn; read from the AWS price list, not confirmed on the pricing page',
+        unverified: 'from 2026-07-21 new accounts default to the Essentials tier ($0.16/1k) and the 3,000/month free tier is withdrawn; read from the AWS price list, not confirmed on the pricing page',
       },
       { name: 'essentials', monthly: 0, included: 0, overagePer1k: 0.16, unverified: 'the default for accounts opened from 2026-07-21; read from the AWS price list' },
     ],
