@@ -80,6 +80,9 @@ export function toSendEmailInput(message: EmailMessage, config: Pick<SesConfig, 
   if (message.replyTo) input.ReplyToAddresses = [message.replyTo];
   if (tags.length) input.EmailTags = tags;
   if (config.configurationSet) input.ConfigurationSetName = config.configurationSet;
+  if (message.trackOpens !== undefined || message.trackLinks !== undefined) {
+    warnings.push('ses: open and click tracking are set by the configuration set, not per message; --track-opens/--track-links not sent');
+  }
   return { input, warnings };
 }
 

@@ -69,6 +69,12 @@ describe('ses adapter against the fake API, through @aws-sdk/client-sesv2', () =
     expect(body.Content.Simple.Attachments).toEqual([{ FileName: 'a.txt', ContentType: 'text/plain', ContentDisposition: 'ATTACHMENT', RawContent: Buffer.from('hello').toString('base64') }]);
   });
 
+  it('tracking is the configuration set’s: asked per message, it is not sent and a warning says so', async () => {
+    const receipt = await provider().send(message({ trackOpens: true }));
+    expect(receipt.warnings).toEqual([expect.stringContaining('set by the configuration set')]);
+    expect(JSON.stringify(ses.sent[0].body)).not.toMatch(/track/i);
+  });
+
   it('MessageRejected for an unverified From is provider-unusable; for an illegal address permanent', async () => {
     ses.verifiedIdentities = new Set(['other.example.com']);
     expect(await failure(provider().send(message()))).toMatchObject({ errorClass: 'provider-unusable', httpStatus: 400, code: 'MessageRejected' });
