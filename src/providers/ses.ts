@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { SESv2Client, SendBulkEmailCommandInput, SendEmailCommandInput } from '@aws-sdk/client-sesv2';
+import { parseAddress } from '../core/address.js';
 import { bulkRecipientKey } from '../core/bulk-key.js';
 import { ProviderError, type ErrorClass } from '../core/errors.js';
 import { escapeHtml, MERGE_FIELD, mergeValue, oneLine } from '../core/merge.js';
@@ -52,6 +53,16 @@ export function toEmailTags(message: Pick<EmailMessage, 'tags' | 'campaignId' | 
   return { tags, warnings };
 }
 
+/**
+ * SES takes addresses as 7-bit text: a display name with other characters goes as an RFC 2047
+ * encoded word (`Pingüino <a@x>` → `=?UTF-8?B?UGluZ8O8aW5v?= <a@x>`).
+ */
+export function sesAddress(input: string): string {
+  const parsed = parseAddress(input);
+  if (!parsed?.name || /^[\x20-\x7e]*$/.test(parsed.name)) return input;
+  return `=?UTF-8?B?${Buffer.from(parsed.name).toString('base64')}?= <${parsed.address}>`;
+}
+
 function headersOf(message: Pick<EmailMessage, 'headers'>): { Name: string; Value: string }[] {
   return message.headers.map((h) => ({ Name: h.name, Value: h.value }));
 }
@@ -73,11 +84,15 @@ export function toSendEmailInput(message: EmailMessage, config: Pick<SesConfig, 
   };
   if (message.attachments.length) simple.Attachments = attachmentsOf(message);
   const input: SendEmailCommandInput = {
-    FromEmailAddress: message.from,
-    Destination: { ToAddresses: [...message.to], ...(message.cc.length ? { CcAddresses: [...message.cc] } : {}), ...(message.bcc.length ? { BccAddresses: [...message.bcc] } : {}) },
+    FromEmailAddress: sesAddress(message.from),
+    Destination: {
+      ToAddresses: message.to.map(sesAddress),
+      ...(message.cc.length ? { CcAddresses: message.cc.map(sesAddress) } : {}),
+      ...(message.bcc.length ? { BccAddresses: message.bcc.map(sesAddress) } : {}),
+    },
     Content: { Simple: simple },
   };
-  if (message.replyTo) input.ReplyToAddresses = [message.replyTo];
+  if (message.replyTo) input.ReplyToAddresses = [sesAddress(message.replyTo)];
   if (tags.length) input.EmailTags = tags;
   if (config.configurationSet) input.ConfigurationSetName = config.configurationSet;
   if (message.trackOpens !== undefined || message.trackLinks !== undefined) {
@@ -140,7 +155,7 @@ export function toSendBulkEmailInput(template: EmailMessage, recipients: BulkRec
   if (template.headers.length) defaultTemplate.Headers = headersOf(template);
   if (template.attachments.length) defaultTemplate.Attachments = attachmentsOf(template);
   const input: SendBulkEmailCommandInput = {
-    FromEmailAddress: template.from,
+    FromEmailAddress: sesAddress(template.from),
     DefaultContent: { Template: defaultTemplate },
     BulkEmailEntries: recipients.map((recipient) => ({
       Destination: { ToAddresses: [recipient.email] },
@@ -148,7 +163,7 @@ export function toSendBulkEmailInput(template: EmailMessage, recipients: BulkRec
       ReplacementHeaders: [{ Name: IDEMPOTENCY_HEADER, Value: bulkRecipientKey(template.idempotencyKey, recipient.digest) }],
     })),
   };
-  if (template.replyTo) input.ReplyToAddresses = [template.replyTo];
+  if (template.replyTo) input.ReplyToAddresses = [sesAddress(template.replyTo)];
   if (tags.length) input.DefaultEmailTags = tags;
   if (config.configurationSet) input.ConfigurationSetName = config.configurationSet;
   return input;

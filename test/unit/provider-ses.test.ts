@@ -3,7 +3,7 @@ import { recipientDigest } from '../../src/core/bulk-key.js';
 import { ProviderError } from '../../src/core/errors.js';
 import { finalizeMessage, type EmailMessage } from '../../src/core/message.js';
 import { IDEMPOTENCY_HEADER } from '../../src/core/provider-port.js';
-import { classifyBulkEntry, classifySesError, sesDefinition, toSesTemplate } from '../../src/providers/ses.js';
+import { classifyBulkEntry, classifySesError, sesAddress, sesDefinition, toSesTemplate } from '../../src/providers/ses.js';
 import { FakeSes, SES_ACCESS_KEY_ID, SES_REGION, SES_SECRET_ACCESS_KEY, sesError } from '../fakes/fake-ses.js';
 import { CLOSED_PORT } from '../helpers/config.js';
 
@@ -176,6 +176,12 @@ describe('ses classification', () => {
     expect(classifyBulkEntry('INVALID_PARAMETER', 'bad').errorClass).toBe('permanent');
     expect(classifyBulkEntry('MAIL_FROM_DOMAIN_NOT_VERIFIED', undefined).errorClass).toBe('provider-unusable');
     expect(classifyBulkEntry('SOMETHING_NEW', undefined).errorClass).toBe('ambiguous');
+  });
+
+  it('a display name SES cannot take as is becomes an RFC 2047 encoded word', () => {
+    expect(sesAddress('Pingüino <a@example.com>')).toBe(`=?UTF-8?B?${Buffer.from('Pingüino').toString('base64')}?= <a@example.com>`);
+    expect(sesAddress('Penguin <a@example.com>')).toBe('Penguin <a@example.com>');
+    expect(sesAddress('a@example.com')).toBe('a@example.com');
   });
 
   it('merge field names become plain variables, once per part', () => {
