@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SENDGRID_KEY } from '../fakes/fake-sendgrid.js';
+import { SENDGRID_KEY, sendGridRateLimited } from '../fakes/fake-sendgrid.js';
 import { SES_ACCESS_KEY_ID, SES_SECRET_ACCESS_KEY, sesError } from '../fakes/fake-ses.js';
 import { useFakeEsps } from '../helpers/fake-esps.js';
 import { runCli } from '../helpers/cli.js';
@@ -51,6 +51,17 @@ describe('send through SendGrid and SES', () => {
     const second = await send(['ses', 'sendgrid']);
     expect(second.code, second.stderr).toBe(0);
     expect(outcomes(second.json())).toEqual(['ses#1:transient', 'ses#2:transient', 'ses#3:transient', 'sendgrid#1:delivered']);
+  });
+
+  it('a SendGrid 429 waits until X-RateLimit-Reset, then tries again', async () => {
+    const fault = sendGridRateLimited(3);
+    const resetAt = Number(fault.headers!['X-RateLimit-Reset']) * 1000;
+    sendgrid.failNext(fault);
+    const result = await send(['sendgrid', 'ses']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(outcomes(result.json())).toEqual(['sendgrid#1:transient', 'sendgrid#2:delivered']);
+    // The second try waited for the reset (the run cannot have ended before it).
+    expect(Date.now()).toBeGreaterThanOrEqual(resetAt - 50);
   });
 
   it('a SendGrid 400 field error is rejected (exit 3) and SES is never called', async () => {

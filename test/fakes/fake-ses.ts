@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { HttpFake, type Fault, type RecordedRequest, type Reply } from './http-fake.js';
 
 export const SES_ACCESS_KEY_ID = 'AKIAFAKESES0TEST';
@@ -30,8 +30,8 @@ function errorReply(status: number, type: string, message: string): Reply {
 
 /**
  * Answers like email.<region>.amazonaws.com (SES v2, restJson1): SendEmail and SendBulkEmail, errors
- * named by x-amzn-ErrorType. The SigV4 signature is not recomputed, but a request must carry one
- * made with the test access key for the region and the `ses` service.
+ * named by x-amzn-ErrorType. A request is accepted only when SigV4-signed with the test key pair for
+ * the region and the `ses` service.
  */
 export class FakeSes extends HttpFake {
   /** When set, only these identities may be the From address (others: MessageRejected). */
@@ -60,10 +60,15 @@ export class FakeSes extends HttpFake {
 
   protected handle(request: RecordedRequest): Reply {
     const auth = String(request.headers.authorization ?? '');
-    const credential = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=[^,]+, Signature=[0-9a-f]{64}$/.exec(auth);
-    if (!credential || !request.headers['x-amz-date']) return errorReply(403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
-    if (credential[1] !== SES_ACCESS_KEY_ID) return errorReply(403, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
-    if (credential[2] !== SES_REGION || credential[3] !== 'ses') return errorReply(403, 'InvalidSignatureException', `Credential should be scoped to a valid region and service 'ses'.`);
+    const signed = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(auth);
+    const amzDate = String(request.headers['x-amz-date'] ?? '');
+    if (!signed || !amzDate) return errorReply(403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
+    const [, accessKeyId, day, region, service, signedHeaders, signature] = signed;
+    if (accessKeyId !== SES_ACCESS_KEY_ID) return errorReply(403, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
+    if (region !== SES_REGION || service !== 'ses') return errorReply(403, 'InvalidSignatureException', `Credential should be scoped to a valid region and service 'ses'.`);
+    if (signature !== sigV4Signature(request, { day, amzDate, region, service, signedHeaders })) {
+      return errorReply(403, 'InvalidSignatureException', 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.');
+    }
     const body = safeJson(request.rawBody);
     if (request.method === 'POST' && request.path === '/v2/email/outbound-emails') return this.sendEmail(body);
     if (request.method === 'POST' && request.path === '/v2/email/outbound-bulk-emails') return this.sendBulkEmail(body);
@@ -149,6 +154,24 @@ export class FakeSes extends HttpFake {
     if (illegal) return errorReply(400, 'MessageRejected', `Illegal address`);
     return undefined;
   }
+}
+
+/**
+ * The SigV4 signature of a request made with the test secret: canonical request (method, path,
+ * query, the signed headers, the payload's SHA-256), string to sign, key derived by date, region
+ * and service. Enough for the SDK's requests (no query strings, single-valued headers).
+ */
+function sigV4Signature(request: RecordedRequest, scope: { day: string; amzDate: string; region: string; service: string; signedHeaders: string }): string {
+  const names = scope.signedHeaders.split(';');
+  const headerLines = names.map((name) => `${name}:${String(request.headers[name] ?? '').trim().replace(/\s+/g, ' ')}\n`).join('');
+  const [path, query = ''] = request.path.split('?');
+  const payloadHash = createHash('sha256').update(request.rawBody).digest('hex');
+  const canonical = [request.method, path, query, headerLines, scope.signedHeaders, payloadHash].join('\n');
+  const credentialScope = `${scope.day}/${scope.region}/${scope.service}/aws4_request`;
+  const toSign = ['AWS4-HMAC-SHA256', scope.amzDate, credentialScope, createHash('sha256').update(canonical).digest('hex')].join('\n');
+  const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data).digest();
+  const key = hmac(hmac(hmac(hmac(`AWS4${SES_SECRET_ACCESS_KEY}`, scope.day), scope.region), scope.service), 'aws4_request');
+  return createHmac('sha256', key).update(toSign).digest('hex');
 }
 
 function render(text: string, data: Record<string, unknown>): string {

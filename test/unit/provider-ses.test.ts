@@ -91,12 +91,13 @@ describe('ses adapter against the fake API, through @aws-sdk/client-sesv2', () =
 
   it('wrong credentials are provider-unusable; the SDK’s retries are off', async () => {
     expect(await failure(provider({ accessKeyId: 'AKIAWRONG' }).send(message()))).toMatchObject({ errorClass: 'provider-unusable', httpStatus: 403, code: 'UnrecognizedClientException' });
+    expect(await failure(provider({ secretAccessKey: 'not-the-secret' }).send(message()))).toMatchObject({ errorClass: 'provider-unusable', httpStatus: 403, code: 'InvalidSignatureException' });
     ses.failNext(sesError(429, 'TooManyRequestsException', 'Too Many Requests'));
     expect(await failure(provider().send(message()))).toMatchObject({ errorClass: 'transient', httpStatus: 429, code: 'TooManyRequestsException' });
     ses.failNext(sesError(500, 'InternalFailure', 'internal'));
     expect(await failure(provider().send(message()))).toMatchObject({ errorClass: 'transient', httpStatus: 500 });
     // One request each: the SDK did not retry the 429 or the 500.
-    expect(ses.requests).toHaveLength(3);
+    expect(ses.requests).toHaveLength(4);
   });
 
   it('each named error in its class', async () => {
