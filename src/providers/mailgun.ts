@@ -278,13 +278,16 @@ export const mailgunDefinition: ProviderDefinition<MailgunConfig> = {
   derivedSecrets: (config) => [Buffer.from(`api:${config.apiKey}`).toString('base64')],
   maxMessageBytes: () => MAILGUN_MAX_MESSAGE_BYTES,
   catalog: {
-    readOn: '2026-01',
-    source: 'third-party summaries of mailgun.com/pricing (Mailgun’s own page not read)',
+    readOn: '2026',
+    source: 'third-party summaries of mailgun.com/pricing and Mailgun’s help centre (Mailgun’s pricing page not read)',
     plans: [
       { name: 'flex', monthly: 0, included: 0, overagePer1k: 2.0, unverified: 'pay-as-you-go raised to $2.00/1k in Dec 2025 (was $1.00)' },
       { name: 'basic', monthly: 15, included: 10_000, overagePer1k: 1.8, unverified: 'Basic overage not published where read; $1.80/1k assumed' },
-      { name: 'foundation', monthly: 35, included: 50_000, overagePer1k: 1.3 },
-      { name: 'scale', monthly: 90, included: 100_000, overagePer1k: 1.1, unverified: 'Scale overage reported between $0.60 and $1.10/1k; $1.10 assumed' },
+      { name: 'foundation', monthly: 35, included: 50_000, overagePer1k: 1.3, unverified: 'overage $1.30/1k from a summary; Mailgun’s own older help article says $1.00' },
+      // Scale's overage is tiered in Mailgun's help centre (about $0.80 → $0.65 → $0.50 → $0.40 from
+      // 1M → $0.35); a plan here has one overage rate, so its first tier stands for all: an upper
+      // bound, which overstates volumes well past 100k.
+      { name: 'scale', monthly: 90, included: 100_000, overagePer1k: 0.8, unverified: 'tiered overage (~$0.80 falling to ~$0.35/1k) priced at its first tier, $0.80/1k' },
     ],
     hybridDefaultFor: 'marketing',
   },

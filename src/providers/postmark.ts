@@ -297,13 +297,15 @@ export const postmarkDefinition: ProviderDefinition<PostmarkConfig> = {
   secretKeys: ['serverToken'],
   maxMessageBytes: () => POSTMARK_MAX_MESSAGE_BYTES,
   catalog: {
-    readOn: '2026-01',
-    source: 'postmarkapp.com/pricing',
+    readOn: '2026-08',
+    source: 'postmarkapp.com/pricing (2026-08 summary); the 50k tier from Postmark support article 1286',
     plans: [
       { name: 'free', monthly: 0, included: 100, overagePer1k: null },
       { name: 'basic', monthly: 15, included: 10_000, overagePer1k: 1.8 },
       { name: 'pro', monthly: 16.5, included: 10_000, overagePer1k: 1.3, unverified: 'overage read from a reseller summary, not Postmark' },
       { name: 'platform', monthly: 18, included: 10_000, overagePer1k: 1.2, unverified: 'overage read from a reseller summary, not Postmark' },
+      // The pricing slider's higher tiers (125k, 300k) are left out: their prices were not confirmed.
+      { name: 'basic-50k', monthly: 55, included: 50_000, overagePer1k: null, unverified: 'its overage rate was not read: priced as capped at 50,000' },
     ],
     hybridDefaultFor: 'transactional',
   },

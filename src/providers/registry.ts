@@ -1,5 +1,7 @@
 import { mailgunDefinition } from './mailgun.js';
 import { postmarkDefinition } from './postmark.js';
+import { sendgridDefinition } from './sendgrid.js';
+import { sesDefinition } from './ses.js';
 import type { ProviderDefinition } from './provider.js';
 import { smtpDefinition } from './smtp.js';
 
@@ -39,3 +41,5 @@ export function registerProviderDefinition<Config extends { type: string }>(defi
 registerProviderDefinition(postmarkDefinition);
 registerProviderDefinition(mailgunDefinition);
 registerProviderDefinition(smtpDefinition);
+registerProviderDefinition(sendgridDefinition);
+registerProviderDefinition(sesDefinition);

@@ -25,9 +25,10 @@ describe('cost estimate', () => {
     expect(result.code).toBe(0);
     const doc = result.json();
     // SMTP's $0 is a placeholder for infrastructure nobody priced: it cannot be the cheapest.
-    expect(doc).toMatchObject({ status: 'ok', currency: 'USD', volume: 100_000, transactional: 5_000, marketing: 95_000, cheapest: 'mailgun' });
+    expect(doc).toMatchObject({ status: 'ok', currency: 'USD', volume: 100_000, transactional: 5_000, marketing: 95_000, cheapest: 'ses' });
     const totals = Object.fromEntries(doc.strategies.map((s: any) => [s.label, s.total]));
-    expect(totals).toEqual({ 'all-postmark': 126, 'all-mailgun': 90, 'all-smtp': null, hybrid: 105 });
+    // SendGrid Pro $89.95 for 100,000; SES 100 × $0.10.
+    expect(totals).toEqual({ 'all-postmark': 126, 'all-mailgun': 90, 'all-smtp': null, 'all-sendgrid': 89.95, 'all-ses': 10, hybrid: 105 });
     const hybrid = doc.strategies.find((s: any) => s.strategy === 'hybrid');
     expect(hybrid.providers).toEqual([
       expect.objectContaining({ provider: 'postmark', plan: 'basic', emails: 5_000, baseFee: 15, included: 10_000, overageEmails: 0, overagePer1k: 1.8, overage: 0, total: 15 }),
@@ -37,9 +38,11 @@ describe('cost estimate', () => {
       ['all-postmark', 21],
       ['all-mailgun', -15],
       ['all-smtp', null],
+      ['all-sendgrid', -15.05],
+      ['all-ses', -95],
     ]);
     expect(doc.notes.join('\n')).toMatch(/hybrid routes transactional → postmark, marketing → mailgun/);
-    expect(doc.prices.find((p: any) => p.provider === 'postmark')).toMatchObject({ origin: 'catalog', readOn: '2026-01' });
+    expect(doc.prices.find((p: any) => p.provider === 'postmark')).toMatchObject({ origin: 'catalog', readOn: '2026-08' });
   });
 
   it('prints an aligned table with the breakdown, the savings and the catalog date', async () => {
@@ -54,7 +57,7 @@ describe('cost estimate', () => {
     expect(result.stdout).toMatch(/total\s+100,000\s+\$105\.00/);
     expect(result.stdout).toContain('vs all-postmark: hybrid saves $21.00 (16.7%)');
     expect(result.stdout).toContain('vs all-mailgun: hybrid costs $15.00 more');
-    expect(result.stdout).toContain('built-in catalog, read 2026-01');
+    expect(result.stdout).toContain('built-in catalog, read 2026-08');
     expect(result.stdout).not.toContain('█'); // not a TTY: no bar chart
   });
 
@@ -64,7 +67,8 @@ describe('cost estimate', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/all-postmark\s+postmark\s+flat\s+100,000\s+\$0\.00\s+0\s+100,000\s+\$1\.25\s+\$125\.00\s+\$125\.00/);
     expect(result.stdout).toMatch(/all-mailgun\s+mailgun\s+foundation\s+100,000\s+\$35\.00\s+50,000\s+50,000\s+\$2\.00\s+\$100\.00\s+\$135\.00/);
-    expect(result.stdout).toContain('Cheapest: all-postmark ($125.00)');
+    // SES, priced from the built-in catalog (no ses provider configured), undercuts both: 100 × $0.10.
+    expect(result.stdout).toContain('Cheapest: all-ses ($10.00)');
   });
 
   it('writes CSV with money as plain numbers of dollars', async () => {

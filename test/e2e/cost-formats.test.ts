@@ -138,7 +138,9 @@ describe('cost estimate: unpriced SMTP infrastructure is never "cheapest"', () =
     expect(example.stdout).not.toContain('not priced');
     const priced = await runCli(['cost', 'estimate', '--volume', '100000', '--json'], { cwd: tempDir({ 'penguinmails.config.yaml': PRICED_CONFIG }) });
     expect(priced.json().strategies.find((s: any) => s.strategy === 'smtp')).toMatchObject({ priced: true, total: 40 });
-    expect(priced.json().cheapest).toBe('smtp');
+    // Priced, the relay is compared: $40 beats Postmark and Mailgun; only SES ($10 from the catalog) is cheaper.
+    expect(priced.json().savings.find((s: any) => s.versus === 'smtp')).toMatchObject({ hybridSaves: expect.any(Number) });
+    expect(priced.json().cheapest).toBe('ses');
   });
 
   it('the sweep leaves it out of the cheapest column and the break-even points', async () => {

@@ -10,6 +10,9 @@ pricing:
   postmark: { plans: [ { name: flat, monthly: 0, included: 0, overagePer1k: 1.25 } ] }
   mailgun: { plans: [ { name: foundation, monthly: 35, included: 50000, overagePer1k: 2.00 } ] }
   smtp: { monthly: 500 }
+  # Priced out of the way: the break-evens checked here are between Postmark and Mailgun.
+  sendgrid: { monthly: 1000 }
+  ses: { monthly: 1000 }
 `;
 
 describe('cost estimate --sweep', () => {
@@ -29,6 +32,8 @@ describe('cost estimate --sweep', () => {
       ['postmark', 37.5],
       ['mailgun', 35],
       ['smtp', 500],
+      ['sendgrid', 1000],
+      ['ses', 1000],
       ['hybrid', 37.5], // no rules: failover.order puts postmark first
     ]);
   });
@@ -47,11 +52,12 @@ describe('cost estimate --sweep', () => {
     const result = await runCli(['cost', 'estimate', '--volume', '100', '--transactional', '20', '--sweep', '1000:2000:1000', '--format', 'csv'], { cwd: tempDir() });
     expect(result.code).toBe(0);
     const lines = result.stdout.trim().split('\n');
-    expect(lines[0]).toBe('volume,transactional,marketing,all-postmark,all-mailgun,all-smtp,hybrid,cheapest');
-    // 1,000: postmark basic 15; mailgun flex 2; hybrid 200 → postmark basic 15 + 800 → mailgun flex 1.60.
+    expect(lines[0]).toBe('volume,transactional,marketing,all-postmark,all-mailgun,all-smtp,all-sendgrid,all-ses,hybrid,cheapest');
+    // 1,000: postmark basic 15; mailgun flex 2; sendgrid essentials 19.95; ses 1 × $0.10;
+    // hybrid 200 → postmark basic 15 + 800 → mailgun flex 1.60.
     // SMTP is not priced (no config): its column is empty and it is not the cheapest.
-    expect(lines[1]).toBe('1000,200,800,15,2,,16.6,all-mailgun');
-    expect(lines[2]).toBe('2000,400,1600,15,4,,18.2,all-mailgun');
+    expect(lines[1]).toBe('1000,200,800,15,2,,19.95,0.1,16.6,all-ses');
+    expect(lines[2]).toBe('2000,400,1600,15,4,,19.95,0.2,18.2,all-ses');
   });
 
   it('a lone --transactional or --marketing is refused (a share of what?); --volume alone is warned about', async () => {

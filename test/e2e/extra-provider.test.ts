@@ -40,14 +40,14 @@ describe('an ESP added by registering its definition', () => {
     expect(doc.strategies[0].providers[0]).toMatchObject({ provider: 'acme', plan: 'starter', emails: 3000, baseFee: 5, overage: 2 });
 
     const help = await withAcme(['cost', 'estimate', '--help']);
-    expect(help.stdout.replace(/\s+/g, ' ')).toContain('"postmark", "mailgun", "smtp", "acme"');
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain('"postmark", "mailgun", "smtp", "sendgrid", "ses", "acme"');
   });
 
   it('takes part in the hybrid and in "all" strategies', async () => {
     const result = await withAcme(['cost', 'estimate', '--volume', '3000', '--transactional', '1000', '--json']);
     expect(result.code, result.stderr).toBe(0);
     const doc = result.json();
-    expect(doc.strategies.map((s: any) => s.strategy)).toEqual(['postmark', 'mailgun', 'smtp', 'acme', 'hybrid']);
+    expect(doc.strategies.map((s: any) => s.strategy)).toEqual(['postmark', 'mailgun', 'smtp', 'sendgrid', 'ses', 'acme', 'hybrid']);
     const hybrid = doc.strategies.find((s: any) => s.strategy === 'hybrid');
     expect(hybrid.providers.map((p: any) => [p.provider, p.emails])).toEqual([
       ['postmark', 1000],
@@ -83,13 +83,13 @@ describe('an ESP added by registering its definition', () => {
   it('is named among the known types when a config gets a type wrong', async () => {
     const result = await runCli(['route', 'explain', '--json'], { cwd: tempDir({ 'penguinmails.config.yaml': 'providers:\n  x: { type: acmee }\n' }), bin: WITH_ACME });
     expect(result.code).toBe(2);
-    expect(result.json().error).toContain('unknown provider type "acmee" (known: postmark, mailgun, smtp, acme)');
+    expect(result.json().error).toContain('unknown provider type "acmee" (known: postmark, mailgun, smtp, sendgrid, ses, acme)');
   });
 
   it('is not known to the CLI without it', async () => {
     const result = await runCli(['cost', 'estimate', '--volume', '10', '--strategy', 'acme'], { cwd: tempDir() });
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain("argument 'acme' is invalid. Allowed choices are all, hybrid, postmark, mailgun, smtp.");
+    expect(result.stderr).toContain("argument 'acme' is invalid. Allowed choices are all, hybrid, postmark, mailgun, smtp, sendgrid, ses.");
   });
 });
 

@@ -4,12 +4,18 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { MAILGUN_DOMAIN, MAILGUN_KEY } from '../fakes/fake-mailgun.js';
 import { POSTMARK_TOKEN } from '../fakes/fake-postmark.js';
+import { SENDGRID_KEY } from '../fakes/fake-sendgrid.js';
+import { SES_ACCESS_KEY_ID, SES_REGION, SES_SECRET_ACCESS_KEY } from '../fakes/fake-ses.js';
 import { tempDir } from './cli.js';
 
 export interface TestConfigOptions {
   postmarkUrl?: string;
   mailgunUrl?: string;
   smtpPort?: number;
+  /** Adds a `sendgrid` provider pointing there (left out otherwise). */
+  sendgridUrl?: string;
+  /** Adds an `ses` provider pointing there (left out otherwise). */
+  sesUrl?: string;
   order?: string[];
   attempts?: number;
   delay?: string;
@@ -21,6 +27,8 @@ export interface TestConfigOptions {
 
 /** The environment holding the secrets the test config refers to. */
 export const TEST_ENV = { POSTMARK_SERVER_TOKEN: POSTMARK_TOKEN, MAILGUN_API_KEY: MAILGUN_KEY };
+/** TEST_ENV with the SendGrid and SES secrets too. */
+export const ALL_ESPS_ENV = { ...TEST_ENV, SENDGRID_API_KEY: SENDGRID_KEY, AWS_ACCESS_KEY_ID: SES_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: SES_SECRET_ACCESS_KEY };
 
 /** A loopback port nobody listens on (bound, then released), for "connection refused". */
 export const CLOSED_PORT = await new Promise<number>((resolve) => {
@@ -40,6 +48,10 @@ export function testConfig(options: TestConfigOptions = {}): Record<string, unkn
       postmark: { type: 'postmark', serverToken: '${POSTMARK_SERVER_TOKEN}', baseUrl: options.postmarkUrl ?? closed, timeout: options.timeout ?? '3s' },
       mailgun: { type: 'mailgun', apiKey: '${MAILGUN_API_KEY}', domain: MAILGUN_DOMAIN, baseUrl: options.mailgunUrl ?? closed, timeout: options.timeout ?? '3s' },
       smtp: { type: 'smtp', host: '127.0.0.1', port: options.smtpPort ?? CLOSED_PORT, secure: false, ignoreTLS: true, timeout: options.timeout ?? '3s' },
+      ...(options.sendgridUrl ? { sendgrid: { type: 'sendgrid', apiKey: '${SENDGRID_API_KEY}', baseUrl: options.sendgridUrl, timeout: options.timeout ?? '3s' } } : {}),
+      ...(options.sesUrl
+        ? { ses: { type: 'ses', region: SES_REGION, accessKeyId: '${AWS_ACCESS_KEY_ID}', secretAccessKey: '${AWS_SECRET_ACCESS_KEY}', baseUrl: options.sesUrl, timeout: options.timeout ?? '3s' } }
+        : {}),
     },
     failover: {
       order: options.order ?? ['postmark', 'mailgun', 'smtp'],

@@ -9,6 +9,9 @@ function configured(raw: unknown) {
   return buildCostSetup(validateConfig(raw, { baseDir: '/tmp' }));
 }
 
+/** The strategies these tests compare (SendGrid and SES would undercut them: their own tests are below). */
+const FIRST_THREE = ['postmark', 'mailgun', 'smtp', 'hybrid'];
+
 const exampleSetup = () => configured(parse(readFileSync(`${ROOT}/penguinmails.config.example.yaml`, 'utf8')));
 
 const flatPricingConfig = {
@@ -27,7 +30,7 @@ const flatPricingConfig = {
 
 describe('strategies', () => {
   it('flat Postmark $1.25/1k vs Mailgun Foundation $35 for 50k + $2.00/1k at 100k', () => {
-    const result = estimate(configured(flatPricingConfig), { transactional: 100_000, marketing: 0 });
+    const result = estimate(configured(flatPricingConfig), { transactional: 100_000, marketing: 0 }, FIRST_THREE);
     const total = (s: string) => result.strategies.find((c) => c.strategy === s)!.totalCents;
     expect(total('postmark')).toBe(12_500); // 100 × 1.25
     expect(total('mailgun')).toBe(13_500); // 35 + 50 × 2.00
@@ -54,9 +57,13 @@ describe('strategies', () => {
       { versus: 'mailgun', label: 'all-mailgun', savingsCents: -1_500, percent: -16.7, noComparison: null },
       // The catalog's SMTP is a $0 placeholder for infrastructure nobody priced: nothing to compare.
       { versus: 'smtp', label: 'all-smtp', savingsCents: null, percent: null, noComparison: 'smtp infrastructure not priced' },
+      // all-sendgrid: pro 89.95 for 100,000 (essentials is capped at 50,000)
+      { versus: 'sendgrid', label: 'all-sendgrid', savingsCents: -1_505, percent: -16.7, noComparison: null },
+      // all-ses: 100 × 0.10 = 10.00
+      { versus: 'ses', label: 'all-ses', savingsCents: -9_500, percent: -950, noComparison: null },
     ]);
     expect(byName.smtp.priced).toBe(false);
-    expect(result.cheapest).toBe('mailgun');
+    expect(result.cheapest).toBe('ses');
   });
 
   it('totals always equal the sum of their rounded parts', () => {
@@ -102,12 +109,52 @@ describe('hybrid routing through the config rules', () => {
 
   it('marks a strategy impossible when a capped plan is exceeded', () => {
     const setup = configured({ ...flatPricingConfig, providers: { ...flatPricingConfig.providers, postmark: { type: 'postmark', serverToken: 'x', plan: 'free' } }, pricing: {} });
-    const result = estimate(setup, { transactional: 500, marketing: 0 });
+    const result = estimate(setup, { transactional: 500, marketing: 0 }, FIRST_THREE);
     const postmark = result.strategies.find((s) => s.strategy === 'postmark')!;
     expect(postmark.feasible).toBe(false);
     expect(postmark.problems[0]).toMatch(/pinned plan "free" is capped at 100/);
     expect(result.savings.find((s) => s.versus === 'postmark')!.savingsCents).toBeNull();
     // SMTP without pricing.smtp is not priced, so mailgun (flex, $1.00) is the cheapest possible.
     expect(result.cheapest).toBe('mailgun');
+  });
+});
+
+describe('the built-in catalog, checked by hand', () => {
+  const single = (type: string, emails: number) => {
+    const cost = costOfStrategy(buildCostSetup(), type, { transactional: emails, marketing: 0 });
+    return [cost.providers[0].plan, cost.feasible ? cost.totalCents : 'capped'];
+  };
+
+  it('sendgrid: essentials $19.95 for 50,000, pro $89.95 for 100,000, no overage read', () => {
+    expect(single('sendgrid', 1_000)).toEqual(['essentials', 1_995]);
+    expect(single('sendgrid', 50_000)).toEqual(['essentials', 1_995]);
+    expect(single('sendgrid', 100_000)).toEqual(['pro', 8_995]);
+    expect(single('sendgrid', 1_000_000)).toEqual(['pro', 'capped']);
+  });
+
+  it('ses: $0.10 per 1,000', () => {
+    expect(single('ses', 1_000)).toEqual(['pay-as-you-go', 10]);
+    expect(single('ses', 50_000)).toEqual(['pay-as-you-go', 500]);
+    expect(single('ses', 100_000)).toEqual(['pay-as-you-go', 1_000]);
+    expect(single('ses', 1_000_000)).toEqual(['pay-as-you-go', 10_000]);
+  });
+
+  it("postmark: the $55 tier carries 50,000; past it the 10k plans' overage", () => {
+    expect(single('postmark', 1_000)).toEqual(['basic', 1_500]);
+    // basic-50k 55.00 (platform: 18 + 40 × 1.20 = 66.00)
+    expect(single('postmark', 50_000)).toEqual(['basic-50k', 5_500]);
+    // platform: 18 + 90 × 1.20 = 126.00
+    expect(single('postmark', 100_000)).toEqual(['platform', 12_600]);
+    // platform: 18 + 990 × 1.20 = 1,206.00
+    expect(single('postmark', 1_000_000)).toEqual(['platform', 120_600]);
+  });
+
+  it("mailgun: foundation $35 for 50,000; scale $90 for 100,000 + $0.80/1k (its first overage tier)", () => {
+    // flex: 1 × 2.00
+    expect(single('mailgun', 1_000)).toEqual(['flex', 200]);
+    expect(single('mailgun', 50_000)).toEqual(['foundation', 3_500]);
+    expect(single('mailgun', 100_000)).toEqual(['scale', 9_000]);
+    // scale: 90 + 900 × 0.80 = 810.00
+    expect(single('mailgun', 1_000_000)).toEqual(['scale', 81_000]);
   });
 });

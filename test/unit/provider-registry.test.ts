@@ -32,7 +32,7 @@ describe('the provider registry', () => {
     expect(() => registerProviderDefinition(definition('all'))).toThrow('reserved for a cost strategy');
     expect(() => registerProviderDefinition(definition('Big Mail'))).toThrow('lower-case letters, digits and dashes');
     expect(() => registerProviderDefinition(definition('rival', { hybridDefaultFor: 'marketing' }))).toThrow('mailgun already carries marketing mail in the default hybrid');
-    expect(PROVIDER_TYPES).toEqual(['postmark', 'mailgun', 'smtp']);
+    expect(PROVIDER_TYPES).toEqual(['postmark', 'mailgun', 'smtp', 'sendgrid', 'ses']);
   });
 
   it('prices the default hybrid from the catalog data of the definitions', () => {
@@ -48,8 +48,8 @@ describe('the provider registry', () => {
     const zeta = definition('zeta');
     registerProviderDefinition(zeta);
     expect(PROVIDER_DEFINITIONS.at(-1)).toBe(zeta);
-    expect(strategyNames()).toEqual(['postmark', 'mailgun', 'smtp', 'zeta', 'hybrid']);
-    expect(strategyChoices()).toEqual(['all', 'hybrid', 'postmark', 'mailgun', 'smtp', 'zeta']);
+    expect(strategyNames()).toEqual(['postmark', 'mailgun', 'smtp', 'sendgrid', 'ses', 'zeta', 'hybrid']);
+    expect(strategyChoices()).toEqual(['all', 'hybrid', 'postmark', 'mailgun', 'smtp', 'sendgrid', 'ses', 'zeta']);
     expect(strategiesShown('zeta')).toEqual(['zeta']);
     expect(catalogEntry('zeta')).toBe(zeta.catalog);
 
@@ -65,7 +65,7 @@ describe('the provider registry', () => {
     try {
       strategiesShown('sendgird');
     } catch (error) {
-      expect((error as UserError).hint).toMatch(/^use one of: all, hybrid, postmark, mailgun, smtp/);
+      expect((error as UserError).hint).toMatch(/^use one of: all, hybrid, postmark, mailgun, smtp, sendgrid, ses/);
     }
   });
 });
@@ -83,7 +83,7 @@ describe('provider types outside src/providers', () => {
     const outside = sources(path.join(ROOT, 'src')).filter((file) => !file.includes(`${path.sep}providers${path.sep}`));
     const found = outside.flatMap((file) => {
       const text = readFileSync(file, 'utf8');
-      return ['postmark', 'mailgun', 'smtp'].filter((type) => text.includes(`'${type}'`) || text.includes(`"${type}"`)).map((type) => `${path.relative(ROOT, file)}: '${type}'`);
+      return ['postmark', 'mailgun', 'smtp', 'sendgrid', 'ses'].filter((type) => text.includes(`'${type}'`) || text.includes(`"${type}"`)).map((type) => `${path.relative(ROOT, file)}: '${type}'`);
     });
     expect(found).toEqual([]);
   });
