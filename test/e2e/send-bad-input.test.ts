@@ -73,8 +73,8 @@ describe('bad input is refused with exit 2 and nothing is sent', () => {
   });
 
   it('unknown provider type and unknown keys', async () => {
-    const dir = tempDir({ 'c.yaml': 'providers:\n  sg: { type: sendgrid }\n  pm: { type: postmark, serverToken: x, sever: y }\n' });
-    const result = await expectUsageError(['send', '--config', path.join(dir, 'c.yaml'), ...args()], /providers\.sg\.type: unknown provider type "sendgrid" \(known: postmark, mailgun, smtp\)/);
+    const dir = tempDir({ 'c.yaml': 'providers:\n  sp: { type: sparkpost }\n  pm: { type: postmark, serverToken: x, sever: y }\n' });
+    const result = await expectUsageError(['send', '--config', path.join(dir, 'c.yaml'), ...args()], /providers\.sp\.type: unknown provider type "sparkpost" \(known: postmark, mailgun, smtp, sendgrid, ses\)/);
     expect(result.stderr).toMatch(/providers\.pm: unknown key "sever"/);
   });
 

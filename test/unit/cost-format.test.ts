@@ -29,7 +29,7 @@ describe('cost formats', () => {
     expect(formatEstimate(result, context, 'table')).not.toContain('█');
     expect(formatEstimate(result, { ...context, chart: true }, 'table')).toContain('█');
     const doc = estimateJson(result, context);
-    expect(doc.strategies.map((s) => s.total)).toEqual([126, 90, null, 105]);
+    expect(doc.strategies.map((s) => s.total)).toEqual([126, 90, null, 89.95, 10, 105]);
     expect(doc.prices[0].plans[1]).toEqual({ name: 'basic', monthly: 15, included: 10_000, overagePer1k: 1.8, unverified: null });
   });
 });

@@ -30,7 +30,7 @@ describe('plan choice at each boundary (built-in catalog)', () => {
     [13_001, 'pro', 2040], // pro 20.4013 < basic 20.4018
     [25_000, 'pro', 3600], // pro 16.50 + 19.50 = 36.00 = platform 18 + 18
     [25_001, 'platform', 3600],
-    [50_000, 'platform', 6600], // 18 + 40 × 1.20 = 66.00
+    [50_000, 'basic-50k', 5500], // the $55 tier for 50,000 (platform would be 18 + 40 × 1.20 = 66.00)
     [100_000, 'platform', 12600], // 18 + 90 × 1.20
   ];
   it.each(postmarkCases)('postmark %i emails → %s, %i cents', (emails, plan, cents) => {
@@ -52,7 +52,7 @@ describe('plan choice at each boundary (built-in catalog)', () => {
     [92_307, 'foundation', 9000], // 35 + 42,307 × 0.0013 = 89.9991
     [92_308, 'scale', 9000],
     [100_000, 'scale', 9000],
-    [110_000, 'scale', 10100], // 90 + 10 × 1.10
+    [110_000, 'scale', 9800], // 90 + 10 × 0.80 (Scale's first overage tier)
   ];
   it.each(mailgunCases)('mailgun %i emails → %s, %i cents', (emails, plan, cents) => {
     const cost = costForVolume(mailgun, emails);
@@ -75,7 +75,7 @@ describe('pinned plans', () => {
 
   it('refuses a pinned plan that does not exist, naming the plans', () => {
     const setup = configured({ providers: { pm: { ...providers.pm, plan: 'gold' } } });
-    expect(() => setup.pricingOf('pm')).toThrow(/pinned plan "gold" is not one of its plans \(free, basic, pro, platform\)/);
+    expect(() => setup.pricingOf('pm')).toThrow(/pinned plan "gold" is not one of its plans \(free, basic, pro, platform, basic-50k\)/);
   });
 });
 
@@ -127,7 +127,7 @@ describe('marginal cost and free tier', () => {
 
   it('is the overage price per email beyond the included emails', () => {
     expect(marginalCost(postmark, 20_000).marginal).toBe(dollars('0.0013')); // pro at 20,000
-    expect(marginalCost(mailgun, 120_000).marginal).toBe(dollars('0.0011'));
+    expect(marginalCost(mailgun, 120_000).marginal).toBe(dollars('0.0008'));
   });
 
   it('is impossible past a pinned hard cap', () => {

@@ -51,6 +51,8 @@ describe('sweep', () => {
       [101, 'postmark basic'],
       [13_001, 'postmark pro'],
       [25_001, 'postmark platform'],
+      [40_834, 'postmark basic-50k'], // the $55 tier for 50,000, capped: platform again past it
+      [50_001, 'postmark platform'],
     ]);
     expect(changes('mailgun')).toEqual([
       [7_501, 'mailgun basic'],
