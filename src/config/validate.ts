@@ -9,8 +9,6 @@ import { describeIssues } from './issues.js';
 import { configFileSchema, type ConfigFile } from './schema.js';
 import type { Config, ProviderEntry, ServerSettings } from './types.js';
 
-export type { Config, FailoverPolicy, ProviderEntry, ServerSettings, WorkerPolicy } from './types.js';
-
 export { formatIssuePath } from './issues.js';
 
 export const DEFAULT_PROVIDER_TIMEOUT_MS = 30_000;

@@ -1,5 +1,5 @@
 import type { Dispatcher } from '../app/dispatcher.js';
-import type { Config } from '../config/validate.js';
+import type { Config } from '../config/types.js';
 import type { Store } from '../store/ports.js';
 import type { BulkJobs } from './bulk-jobs.js';
 import type { InFlight } from './in-flight.js';

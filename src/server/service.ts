@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { redactApiKeys } from '../app/api-keys.js';
 import { Dispatcher } from '../app/dispatcher.js';
-import type { Config } from '../config/validate.js';
+import type { Config } from '../config/types.js';
 import { redactSecrets } from '../core/secrets.js';
 import type { Store } from '../store/ports.js';
 import { buildApp } from './app.js';

@@ -1,6 +1,6 @@
 import { runWorkerPass, type WorkerPass } from '../app/outbox-worker.js';
 import type { Dispatcher } from '../app/dispatcher.js';
-import type { WorkerPolicy } from '../config/validate.js';
+import type { WorkerPolicy } from '../config/types.js';
 
 /** The outbox worker inside `serve`: one pass right away, then one every worker.interval (never two at once). */
 export class WorkerLoop {
