@@ -1,5 +1,6 @@
+import { bulkCounts, bulkStatus } from '../app/bulk/bulk-report.js';
 import { randomUUID } from 'node:crypto';
-import { BulkSender, type BulkFailure, type BulkStats } from '../app/bulk/bulk-sender.js';
+import { BulkSender, type BulkFailure } from '../app/bulk/bulk-sender.js';
 import type { Dispatcher } from '../app/dispatcher.js';
 import type { BodyProblem } from '../app/platform-body.js';
 import { isBareAddress } from '../core/address.js';
@@ -96,15 +97,7 @@ export class BulkJobs {
       ...(job.error ? { error: job.error } : {}),
       route: { chain: job.chain, rule: job.rule },
       recipients: stats.read,
-      delivered: stats.delivered,
-      skippedAlreadyDelivered: stats.skipped,
-      duplicateRows: stats.duplicates,
-      rejected: stats.rejected,
-      queued: stats.queued,
-      invalid: stats.invalid,
-      calls: stats.calls,
-      byProvider: stats.byProvider,
-      rateLimitPauses: stats.rateLimitPauses,
+      ...bulkCounts(stats),
       failures: failures as BulkFailure[],
       failuresNotListed: failuresNotKept,
       startedAt: new Date(job.startedAt).toISOString(),
@@ -132,15 +125,3 @@ export class BulkJobs {
   }
 }
 
-/**
- * The status of a finished run, as `send --recipients` gives it: nothing sent and nothing waiting
- * is rejected; nothing sent but some waiting is queued unless some were refused too (partial).
- */
-function bulkStatus(stats: BulkStats): 'delivered' | 'partial' | 'queued' | 'rejected' {
-  const sent = stats.delivered + stats.skipped;
-  const failed = stats.rejected + stats.queued + stats.invalid;
-  if (failed === 0) return 'delivered';
-  if (sent > 0) return 'partial';
-  if (stats.queued === 0) return 'rejected';
-  return stats.rejected + stats.invalid === 0 ? 'queued' : 'partial';
-}

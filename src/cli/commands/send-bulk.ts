@@ -1,3 +1,4 @@
+import { bulkCounts, bulkStatus } from '../../app/bulk/bulk-report.js';
 import { assertFitsProviders } from '../../providers/message-size.js';
 import type { Command } from 'commander';
 import { BulkSender, type BulkStats } from '../../app/bulk/bulk-sender.js';
@@ -99,25 +100,13 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     // Not an error (a nightly job's list can be empty), but seldom what was meant.
     if (stats.read === 0 && !sender.interrupted) output.warn(`${listName(flags.recipients)} has no recipient rows: nothing was sent`);
 
-    const sent = stats.delivered + stats.skipped;
-    const failed = stats.rejected + stats.queued + stats.invalid;
-    // Nothing sent and nothing waiting: rejected (3). Nothing sent but some waiting: all queued (4)
-    // only when nothing was refused for good besides; a mix is partial (5), as some sent.
-    const status = failed === 0 ? 'delivered' : sent > 0 ? 'partial' : stats.queued === 0 ? 'rejected' : stats.rejected + stats.invalid === 0 ? 'queued' : 'partial';
+    const status = bulkStatus(stats);
     const report = {
       status: sender.interrupted ? 'interrupted' : status,
       route: { chain: route.chain, rule: route.source },
       // The list's rows: after Ctrl-C, those read and those counted after (when they could be).
       recipients: sender.interrupted ? reader.rowsYielded + (unreadRows ?? 0) : stats.read,
-      delivered: stats.delivered,
-      skippedAlreadyDelivered: stats.skipped,
-      duplicateRows: stats.duplicates,
-      rejected: stats.rejected,
-      queued: stats.queued,
-      invalid: stats.invalid,
-      calls: stats.calls,
-      byProvider: stats.byProvider,
-      rateLimitPauses: stats.rateLimitPauses,
+      ...bulkCounts(stats),
       // Ctrl-C: the rows not sent, for the rerun (the counts above then add up to the list's rows):
       // those taken but not sent yet, and those not read. Unknown (null) when the rest of the list
       // could not be counted (stdin): then at least the rows known of.
