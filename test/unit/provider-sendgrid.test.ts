@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { recipientDigest } from '../../src/core/bulk-key.js';
-import { ProviderError } from '../../src/core/errors.js';
 import { finalizeMessage, type EmailMessage } from '../../src/core/message.js';
 import { IDEMPOTENCY_HEADER } from '../../src/core/provider-port.js';
 import { classifySendGridError, rateLimitResetMs, sendgridDefinition } from '../../src/providers/sendgrid.js';
 import { FakeSendGrid, SENDGRID_KEY, sendGridRateLimited } from '../fakes/fake-sendgrid.js';
+import { failure, recipients } from '../helpers/adapter-test.js';
 import { CLOSED_PORT } from '../helpers/config.js';
 
 const sendgrid = new FakeSendGrid();
@@ -23,19 +22,6 @@ function message(overrides: Partial<EmailMessage> = {}): EmailMessage {
 function provider(settings: Record<string, unknown> = {}, timeoutMs = 3000) {
   const config = sendgridDefinition.configSchema.parse({ type: 'sendgrid', apiKey: SENDGRID_KEY, baseUrl: sendgrid.url, ...settings });
   return sendgridDefinition.create('sg', config, { timeoutMs });
-}
-
-async function failure(send: Promise<unknown>): Promise<ProviderError> {
-  const error = await send.then(() => undefined, (e: unknown) => e);
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
-}
-
-function recipients(count: number, fields: (i: number) => Record<string, string> = () => ({})) {
-  return Array.from({ length: count }, (_, i) => {
-    const row = { email: `r${i}@example.com`, fields: fields(i) };
-    return { ...row, digest: recipientDigest(row) };
-  });
 }
 
 describe('sendgrid adapter against the fake API, through @sendgrid/client', () => {

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { recipientDigest } from '../../src/core/bulk-key.js';
-import { ProviderError } from '../../src/core/errors.js';
 import { finalizeMessage, type EmailMessage } from '../../src/core/message.js';
 import { IDEMPOTENCY_HEADER } from '../../src/core/provider-port.js';
 import { classifyBulkEntry, classifySesError, sesAddress, sesDefinition, toSesTemplate } from '../../src/providers/ses.js';
 import { FakeSes, SES_ACCESS_KEY_ID, SES_REGION, SES_SECRET_ACCESS_KEY, sesError } from '../fakes/fake-ses.js';
+import { failure, recipients } from '../helpers/adapter-test.js';
 import { CLOSED_PORT } from '../helpers/config.js';
 
 const ses = new FakeSes();
@@ -19,19 +18,6 @@ function message(overrides: Partial<EmailMessage> = {}): EmailMessage {
 function provider(settings: Record<string, unknown> = {}, timeoutMs = 3000) {
   const config = sesDefinition.configSchema.parse({ type: 'ses', region: SES_REGION, accessKeyId: SES_ACCESS_KEY_ID, secretAccessKey: SES_SECRET_ACCESS_KEY, baseUrl: ses.url, ...settings });
   return sesDefinition.create('ses', config, { timeoutMs });
-}
-
-async function failure(send: Promise<unknown>): Promise<ProviderError> {
-  const error = await send.then(() => undefined, (e: unknown) => e);
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
-}
-
-function recipients(count: number, fields: (i: number) => Record<string, string> = () => ({})) {
-  return Array.from({ length: count }, (_, i) => {
-    const row = { email: `r${i}@example.com`, fields: fields(i) };
-    return { ...row, digest: recipientDigest(row) };
-  });
 }
 
 describe('ses adapter against the fake API, through @aws-sdk/client-sesv2', () => {
