@@ -20,7 +20,7 @@ export async function withOutboxEntry<T>(options: GlobalOptions, idText: string 
   const id = parseCount(idText, 'id', { min: 1 })!;
   const config = await loadCommandConfig(options, { requireEnv: false });
   const store = await openExistingStore(config);
-  if (!store) throw new UserError(`no outbox entry #${id}: the outbox is empty (${config.failover.outboxPath} does not exist yet)`);
+  if (!store) throw new UserError(`no outbox entry #${id}: the outbox is empty (${config.store.label} does not exist yet)`);
   try {
     return await work(store, id);
   } finally {

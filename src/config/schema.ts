@@ -73,6 +73,25 @@ export const configFileSchema = z.strictObject({
         .default({ failureThreshold: 3, cooldown: '5m' }),
     })
     .default({ enabled: true, retry: {}, outbox: '.penguinmails/outbox.db', resendAmbiguous: false, health: { failureThreshold: 3, cooldown: '5m' } }),
+  /**
+   * Where everything durable lives (SPEC store): a SQLite file path, or a postgres:// URL — as a
+   * string, or as { url, poolSize, statementTimeout, schema } to tune the PostgreSQL pool.
+   * Unset: failover.outbox (the older key), .penguinmails/outbox.db by default.
+   */
+  store: z
+    .union([
+      z.string().min(1, 'give a SQLite file path or a postgres:// URL'),
+      z.strictObject({
+        url: z.string().min(1, 'give a SQLite file path or a postgres:// URL'),
+        /** Connections per process (PostgreSQL). */
+        poolSize: z.number().int().min(1, 'at least 1 connection').max(100, 'at most 100 connections per process').default(10),
+        /** A statement running longer is cancelled (PostgreSQL). */
+        statementTimeout: durationSchema.default('30s'),
+        /** The PostgreSQL schema holding penguinmails' tables (created on first use). */
+        schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a schema name: lower-case letters, digits and _').default('penguinmails'),
+      }),
+    ])
+    .optional(),
   /** How long a send is remembered to stop repeats (SPEC send → Idempotency). */
   idempotency: z
     .strictObject({

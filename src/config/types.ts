@@ -15,10 +15,17 @@ export interface FailoverPolicy {
   enabled: boolean;
   order: string[];
   retry: { attempts: number; delayMs: number; maxRetryAfterMs: number };
-  outboxPath: string;
   resendAmbiguous: boolean;
   health: { failureThreshold: number; cooldownMs: number };
 }
+
+/** Where everything durable lives: the embedded SQLite file, or a PostgreSQL database shared by many processes. */
+export type StoreSettings =
+  /** configKey: where the path was set (store, or the older failover.outbox), for messages. */
+  | { kind: 'sqlite'; path: string; label: string; configKey: string }
+  | { kind: 'postgres'; url: string; poolSize: number; statementTimeoutMs: number; schema: string; label: string }
+  /** `store: ${VAR}` with VAR not set (allowed for commands that open no store). */
+  | { kind: 'unresolved'; variable: string; label: string };
 
 export interface ServerSettings {
   host: string;
@@ -45,6 +52,7 @@ export interface Config {
   defaults: ConfigFile['defaults'];
   providers: Record<string, ProviderEntry>;
   failover: FailoverPolicy;
+  store: StoreSettings;
   idempotency: IdempotencyPolicy;
   server: ServerSettings;
   worker: WorkerPolicy;

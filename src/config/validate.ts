@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { parseByteSize } from '../core/byte-size.js';
 import { parseDuration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
@@ -7,6 +6,7 @@ import { closestMatch } from '../core/suggest.js';
 import { findProviderDefinition, PROVIDER_TYPES } from '../providers/registry.js';
 import { describeIssues } from './issues.js';
 import { configFileSchema, type ConfigFile } from './schema.js';
+import { storeSettings } from './store-settings.js';
 import type { Config, ProviderEntry, ServerSettings } from './types.js';
 
 export { formatIssuePath } from './issues.js';
@@ -79,6 +79,8 @@ export function validateConfig(raw: unknown, options: { filePath?: string; baseD
   if (keepMs === 0) problems.push('idempotency.keep: must be longer than 0 (it is how long an explicit --idempotency-key is delivered at most once)');
   else if (keepMs < windowMs) problems.push(`idempotency.keep: ${file.idempotency.keep} is shorter than idempotency.window (${file.idempotency.window}); an explicit key must hold at least as long as a derived one`);
 
+  const store = storeSettings(file, raw, options.baseDir, problems);
+
   if (problems.length > 0) {
     throw new ConfigError(`invalid config ${fileLabel}:\n  ${problems.join('\n  ')}`, 'fix the keys above; see penguinmails.config.example.yaml');
   }
@@ -96,10 +98,10 @@ export function validateConfig(raw: unknown, options: { filePath?: string; baseD
         delayMs: parseDuration(retry.delay ?? '30s')!,
         maxRetryAfterMs: parseDuration(retry.maxRetryAfter ?? '2m')!,
       },
-      outboxPath: path.resolve(options.baseDir, file.failover.outbox),
       resendAmbiguous: file.failover.resendAmbiguous,
       health: { failureThreshold: file.failover.health.failureThreshold, cooldownMs: parseDuration(file.failover.health.cooldown)! },
     },
+    store,
     idempotency: { windowMs: parseDuration(file.idempotency.window)!, keepMs: parseDuration(file.idempotency.keep)! },
     server: serverSettings(file.server),
     worker: {

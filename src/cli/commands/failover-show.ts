@@ -37,7 +37,8 @@ export async function run(options: Record<string, unknown>, output: Output, _com
         maxRetryAfterMs: failover.retry.maxRetryAfterMs,
       },
       health: { failureThreshold: failover.health.failureThreshold, cooldown: formatDuration(failover.health.cooldownMs), cooldownMs: failover.health.cooldownMs },
-      outbox: failover.outboxPath,
+      outbox: config.store.label,
+      store: config.store.kind,
       resendAmbiguous: failover.resendAmbiguous,
       routingRules: config.routing.rules.length,
       routes: routing.routes,
@@ -56,7 +57,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
   const { attempts, delayMs, maxRetryAfterMs } = failover.retry;
   output.line(`${label('retry')}${attempts} ${attempts === 1 ? 'try' : 'tries'} per provider, ${formatDuration(delayMs)} apart; a Retry-After over ${formatDuration(maxRetryAfterMs)} moves on to the next provider`);
   output.line(`${label('health')}a provider is skipped after ${failover.health.failureThreshold} failures in a row, for ${formatDuration(failover.health.cooldownMs)}`);
-  output.line(`${label('outbox')}${failover.outboxPath}`);
+  output.line(`${label('outbox')}${config.store.label}`);
   output.line(`${label('ambiguous')}${failover.resendAmbiguous ? 'resent on the next provider (resendAmbiguous: true)' : 'kept in the outbox, never resent blindly'}`);
   if (config.routing.rules.length > 0) {
     const count = config.routing.rules.length;

@@ -13,11 +13,11 @@ export async function run(options: Record<string, unknown>, output: Output, _com
       tries: e.tries, attempts: e.attempts.length, reason: e.reason, createdAt: e.createdAt, updatedAt: e.updatedAt, idempotencyKey: e.idempotencyKey,
     }));
     if (output.json) {
-      output.emitJson({ status: 'ok', outbox: config.failover.outboxPath, entries: summary });
+      output.emitJson({ status: 'ok', outbox: config.store.label, entries: summary });
       return ExitCode.ok;
     }
     if (entries.length === 0) {
-      output.line(`the outbox is empty (${config.failover.outboxPath})`);
+      output.line(`the outbox is empty (${config.store.label})`);
       return ExitCode.ok;
     }
     output.line(output.c.bold(pad(['ID', 'STATUS', 'TRIES', 'CREATED', 'TO', 'SUBJECT'])));

@@ -112,7 +112,7 @@ function printResult(output: Output, { result, warnings }: SendReport, flags: Se
     const retry = result.ambiguous
       ? `the provider may already have it: check before resending; \`${queueCommand(`retry ${id} --force`)}\` resends it`
       : `\`${queueCommand(`retry ${id}`)}\` retries it (or \`${queueCommand(`show ${id}`)}\` to see why)`;
-    output.error(`not delivered: ${result.reason}`, `stored in the outbox as #${id} (${config.failover.outboxPath}); ${retry}`);
+    output.error(`not delivered: ${result.reason}`, `stored in the outbox as #${id} (${config.store.label}); ${retry}`);
   }
   if (output.json) output.emitJson(result);
   return exitCodeFor(result.status);

@@ -1,0 +1,94 @@
+/**
+ * The PostgreSQL schema, as numbered migrations: each runs once, in order, recorded in
+ * schema_migrations (see migrate.ts). Idempotency keys use the "C" collation: the store asks for
+ * key ranges ("every key under <message key>/"), which need byte order, not the locale's.
+ */
+export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'outbox, delivery ledger, health, run locks, usage, API keys',
+    sql: `
+CREATE TABLE outbox (
+  id BIGSERIAL PRIMARY KEY,
+  idempotency_key TEXT COLLATE "C" NOT NULL,
+  message_json TEXT NOT NULL,
+  chain_json TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'ambiguous', 'delivered', 'rejected', 'dropped', 'expired')),
+  reason TEXT,
+  attempts_json TEXT NOT NULL DEFAULT '[]',
+  tries INTEGER NOT NULL DEFAULT 0,
+  provider TEXT,
+  message_id TEXT,
+  lease_owner TEXT,
+  lease_until BIGINT,
+  sending_since BIGINT,
+  next_attempt_at BIGINT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+CREATE INDEX outbox_key ON outbox (idempotency_key);
+CREATE UNIQUE INDEX outbox_open_key ON outbox (idempotency_key) WHERE status IN ('pending', 'ambiguous');
+
+CREATE TABLE deliveries (
+  idempotency_key TEXT COLLATE "C" PRIMARY KEY,
+  provider TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  delivered_at BIGINT NOT NULL
+);
+
+-- One row per accepted bulk batch: recipient digests and message ids in order (one id when the
+-- provider answered one for the whole call).
+CREATE TABLE bulk_deliveries (
+  id BIGSERIAL PRIMARY KEY,
+  run_key TEXT COLLATE "C" NOT NULL,
+  provider TEXT NOT NULL,
+  digests TEXT[] NOT NULL,
+  message_ids TEXT[] NOT NULL,
+  delivered_at BIGINT NOT NULL
+);
+CREATE INDEX bulk_deliveries_run ON bulk_deliveries (run_key, delivered_at);
+
+CREATE TABLE health (
+  provider TEXT PRIMARY KEY,
+  consecutive_failures INTEGER NOT NULL,
+  open_until BIGINT,
+  last_error TEXT,
+  last_failure_at BIGINT,
+  last_success_at BIGINT
+);
+
+CREATE TABLE bulk_in_flight (
+  id BIGSERIAL PRIMARY KEY,
+  run_key TEXT COLLATE "C" NOT NULL,
+  owner TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  digests TEXT[] NOT NULL,
+  started_at BIGINT NOT NULL
+);
+CREATE INDEX bulk_in_flight_run ON bulk_in_flight (run_key);
+
+CREATE TABLE run_locks (
+  run_key TEXT COLLATE "C" PRIMARY KEY,
+  owner TEXT NOT NULL,
+  heartbeat_at BIGINT NOT NULL
+);
+
+CREATE TABLE usage (
+  month TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  type TEXT NOT NULL,
+  emails BIGINT NOT NULL,
+  PRIMARY KEY (month, provider, type)
+);
+
+CREATE TABLE api_keys (
+  name TEXT PRIMARY KEY,
+  key_hash TEXT NOT NULL UNIQUE,
+  created_at BIGINT NOT NULL,
+  revoked_at BIGINT,
+  last_used_at BIGINT
+);
+`,
+  },
+];

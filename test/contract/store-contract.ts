@@ -1,0 +1,396 @@
+import { hostname } from 'node:os';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { EmailMessage } from '../../src/core/message.js';
+import { registerSecret } from '../../src/core/secrets.js';
+import type { OutboxEntry, Store } from '../../src/store/ports.js';
+
+/**
+ * The store contract: what every backend (SQLite, PostgreSQL) must do, as one list of cases with
+ * one set of expected results. A backend's test file supplies how to open a fresh store, and a
+ * second handle on the same store (another process, as far as the store can tell).
+ */
+export interface StoreBackend {
+  /** Opens a new, empty store and returns it with a function opening another handle on it. */
+  open(): Promise<{ store: Store; another: () => Promise<Store> }>;
+  /** Called once after all cases (drop the database or schema). */
+  cleanup?(): Promise<void>;
+}
+
+const MINUTE = 60_000;
+const T0 = Date.UTC(2026, 11, 6, 12, 0, 0);
+const alive = () => true;
+const dead = () => false;
+const never = () => false;
+const OWNER_A = `${hostname()}:1:aaaa`;
+const OWNER_B = `${hostname()}:2:bbbb`;
+
+export function message(key: string, overrides: Partial<EmailMessage> = {}): EmailMessage {
+  return {
+    from: 'app@example.com',
+    to: ['ada@example.org'],
+    cc: [],
+    bcc: [],
+    subject: 'Hello',
+    text: 'Hi',
+    type: 'transactional',
+    priority: 'normal',
+    tags: [],
+    metadata: {},
+    headers: [],
+    attachments: [],
+    idempotencyKey: key,
+    ...overrides,
+  } as EmailMessage;
+}
+
+const attempt = (provider: string, error: string) => ({ provider, try: 1, ok: false, error, classification: 'transient' }) as never;
+
+export function defineStoreContract(backendName: string, backend: StoreBackend): void {
+  describe(`store contract on ${backendName}`, () => {
+    const opened: Store[] = [];
+    let store: Store;
+    let another: () => Promise<Store>;
+
+    beforeAll(async () => {
+      registerSecret('sk-contract-secret-123');
+    });
+    afterEach(async () => {
+      for (const s of opened.splice(0)) await s.close();
+    });
+    afterAll(async () => {
+      await backend.cleanup?.();
+    });
+    const fresh = async () => {
+      const handle = await backend.open();
+      store = handle.store;
+      opened.push(store);
+      another = async () => {
+        const second = await handle.another();
+        opened.push(second);
+        return second;
+      };
+    };
+
+    describe('outbox', () => {
+      it('stores a message once per waiting key: a second enqueue adds its attempts to the same entry', async () => {
+        await fresh();
+        const id = await store.enqueue(message('k1'), ['postmark', 'mailgun'], 'pending', 'all down', [attempt('postmark', '503')], T0);
+        const again = await store.enqueue(message('k1'), ['postmark', 'mailgun'], 'ambiguous', 'timed out', [attempt('mailgun', 'timeout')], T0 + 1000);
+        expect(again).toBe(id);
+        const entry = (await store.getEntry(id))!;
+        expect(entry).toMatchObject({ id, idempotencyKey: 'k1', chain: ['postmark', 'mailgun'], status: 'ambiguous', reason: 'timed out', tries: 2, provider: null, messageId: null, nextAttemptAt: null });
+        expect(entry.attempts.map((a) => a.provider)).toEqual(['postmark', 'mailgun']);
+        expect(entry.message).toEqual(message('k1'));
+        expect(entry.createdAt).toBe(new Date(T0).toISOString());
+        expect(entry.updatedAt).toBe(new Date(T0 + 1000).toISOString());
+        expect(await store.openEntryFor('k1')).toEqual({ id, status: 'ambiguous', createdAt: T0 });
+        expect(await store.openEntryFor('k2')).toBeUndefined();
+        expect(await store.getEntry(id + 1000)).toBeUndefined();
+      });
+
+      it('masks known secrets in reasons and attempts before writing them', async () => {
+        await fresh();
+        const id = await store.enqueue(message('k-secret'), ['postmark'], 'pending', 'refused key sk-contract-secret-123', [attempt('postmark', 'bad key sk-contract-secret-123')], T0);
+        const entry = (await store.getEntry(id))!;
+        expect(JSON.stringify(entry)).not.toContain('sk-contract-secret-123');
+        expect(entry.reason).toContain('****');
+      });
+
+      it('lists waiting entries in order, and closed ones only when asked', async () => {
+        await fresh();
+        const a = await store.enqueue(message('a'), ['p'], 'pending', 'down', [], T0);
+        const b = await store.enqueue(message('b'), ['p'], 'ambiguous', 'timeout', [], T0);
+        const c = await store.enqueue(message('c'), ['p'], 'pending', 'down', [], T0);
+        expect(await store.drop(c, T0, alive)).toEqual({ status: 'dropped' });
+        expect((await store.listEntries(false)).map((e) => e.id)).toEqual([a, b]);
+        expect((await store.listEntries(true)).map((e) => [e.id, e.status])).toEqual([
+          [a, 'pending'],
+          [b, 'ambiguous'],
+          [c, 'dropped'],
+        ]);
+        expect(await store.outboxEntriesAmong(['a', 'c', 'zzz'])).toEqual(
+          new Map([
+            ['a', { id: a, status: 'pending' }],
+            ['c', { id: c, status: 'dropped' }],
+          ]),
+        );
+      });
+
+      it('claims under a lease: a live holder refuses others; a dead holder is taken over', async () => {
+        await fresh();
+        const id = await store.enqueue(message('k'), ['p'], 'pending', 'down', [], T0);
+        const first = await store.claim(id, OWNER_A, T0, MINUTE, { force: false, isOwnerAlive: alive, isRepeat: never });
+        expect(first.entry?.id).toBe(id);
+        const second = await store.claim(id, OWNER_B, T0 + 1000, MINUTE, { force: false, isOwnerAlive: alive, isRepeat: never });
+        expect(second).toEqual({ refused: `being retried by ${OWNER_A}` });
+        const afterDeath = await store.claim(id, OWNER_B, T0 + 2000, MINUTE, { force: false, isOwnerAlive: dead, isRepeat: never });
+        expect(afterDeath.entry?.id).toBe(id);
+        // An expired lease is free even if its holder lives.
+        const afterExpiry = await store.claim(id, OWNER_A, T0 + 2000 + MINUTE + 1, MINUTE, { force: false, isOwnerAlive: alive, isRepeat: never });
+        expect(afterExpiry.entry?.id).toBe(id);
+        expect(await store.claim(9_999_999, OWNER_A, T0, MINUTE, { force: false, isOwnerAlive: alive, isRepeat: never })).toEqual({ refused: 'no such entry' });
+      });
+
+      it('a holder that died while sending leaves the entry ambiguous: refused without force, claimed with it', async () => {
+        await fresh();
+        const id = await store.enqueue(message('k'), ['p'], 'pending', 'down', [], T0);
+        await store.claim(id, OWNER_A, T0, MINUTE, { force: false, isOwnerAlive: alive, isRepeat: never });
+        await store.markSending(id, OWNER_A, T0 + 10);
+        const refused = await store.claim(id, OWNER_B, T0 + 20, MINUTE, { force: false, isOwnerAlive: dead, isRepeat: never });
+        expect(refused.refused).toMatch(/ambiguous/);
+        expect((await store.getEntry(id))!.status).toBe('ambiguous');
+        expect((await store.getEntry(id))!.reason).toMatch(/interrupted while sending/);
+        const forced = await store.claim(id, OWNER_B, T0 + 30, MINUTE, { force: true, isOwnerAlive: dead, isRepeat: never });
+        expect(forced.entry?.status).toBe('ambiguous');
+      });
+
+      it('a holder that died after the provider refused (clearSending) leaves it pending', async () => {
+        await fresh();
+        const id = await store.enqueue(message('k'), ['p'], 'pending', 'down', [], T0);
+        await store.claim(id, OWNER_A, T0, MINUTE, { force: false, isOwnerAlive: alive, isRepeat: never });
+        await store.markSending(id, OWNER_A, T0 + 10);
+        await store.clearSending(id, OWNER_A);
+        const claimed = await store.claim(id, OWNER_B, T0 + 20, MINUTE, { force: false, isOwnerAlive: dead, isRepeat: never });
+        expect(claimed.entry?.status).toBe('pending');
+      });
+
+      it('a claim finds a delivery of the same key and closes the entry as delivered', async () => {
+        await fresh();
+        const id = await store.enqueue(message('k'), ['p'], 'pending', 'down', [], T0);
+        await store.recordDelivery(message('k'), 'postmark', 'pm-1', T0 + 5, 1);
+        // recordDelivery already closed the unleased entry; a leased one is closed by the claim.
+        expect((await store.getEntry(id))!.status).toBe('delivered');
+        const id2 = await store.enqueue(message('k2'), ['p'], 'pending', 'down', [], T0);
+        await store.claim(id2, OWNER_A, T0, MINUTE, { force: false, isOwnerAlive: alive, isRepeat: never });
+        await store.recordDelivery(message('k2'), 'mailgun', 'mg-1', T0 + 5, 1);
+        expect((await store.getEntry(id2))!.status).toBe('pending');
+        const claimed = await store.claim(id2, OWNER_B, T0 + 10, MINUTE, { force: false, isOwnerAlive: dead, isRepeat: () => true });
+        expect(claimed).toEqual({ deliveredEarlier: { provider: 'mailgun', messageId: 'mg-1', deliveredAt: T0 + 5 } });
+        expect(await store.getEntry(id2)).toMatchObject({ status: 'delivered', provider: 'mailgun', messageId: 'mg-1' });
+        expect(await store.claim(id2, OWNER_B, T0 + 20, MINUTE, { force: false, isOwnerAlive: alive, isRepeat: never })).toEqual({ refused: 'already delivered' });
+      });
+
+      it('finishRetry records attempts, status and next attempt, and releases the lease; only its holder may', async () => {
+        await fresh();
+        const id = await store.enqueue(message('k'), ['p'], 'pending', 'down', [attempt('p', 'first')], T0);
+        await store.claim(id, OWNER_A, T0, MINUTE, { force: false, isOwnerAlive: alive, isRepeat: never });
+        await store.finishRetry(id, OWNER_B, { status: 'delivered', reason: null, attempts: [] }, T0 + 1);
+        expect((await store.getEntry(id))!.status).toBe('pending');
+        await store.finishRetry(id, OWNER_A, { status: 'pending', reason: 'still down', attempts: [attempt('p', 'second')], nextAttemptAt: T0 + MINUTE }, T0 + 2);
+        const entry = (await store.getEntry(id))!;
+        expect(entry).toMatchObject({ status: 'pending', reason: 'still down', tries: 2, nextAttemptAt: new Date(T0 + MINUTE).toISOString() });
+        expect(entry.attempts.map((a) => a.error)).toEqual(['first', 'second']);
+        // Released: another run claims it at once.
+        expect((await store.claim(id, OWNER_B, T0 + 3, MINUTE, { force: false, isOwnerAlive: alive, isRepeat: never })).entry?.id).toBe(id);
+        await store.finishRetry(id, OWNER_B, { status: 'delivered', reason: null, attempts: [], provider: 'mailgun', messageId: 'mg-9' }, T0 + 4);
+        expect(await store.getEntry(id)).toMatchObject({ status: 'delivered', provider: 'mailgun', messageId: 'mg-9', reason: null });
+      });
+
+      it('an entry dropped during its retry stays dropped unless the retry delivered it', async () => {
+        await fresh();
+        const id = await store.enqueue(message('k'), ['p'], 'pending', 'down', [], T0);
+        await store.claim(id, OWNER_A, T0, MINUTE, { force: false, isOwnerAlive: alive, isRepeat: never });
+        expect(await store.drop(id, T0 + 1, alive)).toEqual({ status: 'pending', busy: OWNER_A });
+        expect(await store.drop(id, T0 + 1, dead)).toEqual({ status: 'dropped' });
+        await store.finishRetry(id, OWNER_A, { status: 'pending', reason: 'down', attempts: [] }, T0 + 2);
+        expect((await store.getEntry(id))!.status).toBe('dropped');
+        expect(await store.drop(id, T0 + 3, alive)).toEqual({ status: 'dropped' });
+        expect(await store.drop(424242, T0, alive)).toEqual({});
+      });
+
+      it('gives the worker due, unleased pending entries, oldest due first', async () => {
+        await fresh();
+        const later = await store.enqueue(message('later'), ['p'], 'pending', 'down', [], T0);
+        const now = await store.enqueue(message('now'), ['p'], 'pending', 'down', [], T0);
+        const leased = await store.enqueue(message('leased'), ['p'], 'pending', 'down', [], T0);
+        await store.enqueue(message('ambiguous'), ['p'], 'ambiguous', 'timeout', [], T0);
+        await store.claim(later, OWNER_A, T0, MINUTE, { force: false, isOwnerAlive: alive, isRepeat: never });
+        await store.finishRetry(later, OWNER_A, { status: 'pending', reason: 'down', attempts: [], nextAttemptAt: T0 + 10 * MINUTE }, T0);
+        await store.claim(leased, OWNER_A, T0, MINUTE, { force: false, isOwnerAlive: alive, isRepeat: never });
+        expect((await store.dueEntries(T0 + 1, 10)).map((e) => e.id)).toEqual([now]);
+        expect((await store.dueEntries(T0 + 10 * MINUTE, 10)).map((e) => e.id)).toEqual([now, leased, later]);
+        expect((await store.dueEntries(T0 + 10 * MINUTE, 1)).map((e) => e.id)).toEqual([now]);
+      });
+
+      it('expires old pending entries that no one holds, and says which', async () => {
+        await fresh();
+        const old = await store.enqueue(message('old'), ['p'], 'pending', 'down', [], T0);
+        const oldLeased = await store.enqueue(message('old-leased'), ['p'], 'pending', 'down', [], T0);
+        await store.enqueue(message('old-ambiguous'), ['p'], 'ambiguous', 'timeout', [], T0);
+        await store.enqueue(message('young'), ['p'], 'pending', 'down', [], T0 + 10 * MINUTE);
+        await store.claim(oldLeased, OWNER_A, T0 + 10 * MINUTE, MINUTE, { force: false, isOwnerAlive: alive, isRepeat: never });
+        expect(await store.expireEntries(T0 + 5 * MINUTE, 'older than 5m', T0 + 10 * MINUTE)).toEqual([old]);
+        expect(await store.getEntry(old)).toMatchObject({ status: 'expired', reason: 'older than 5m' });
+        expect((await store.listEntries(false)).map((e) => e.idempotencyKey)).toEqual(['old', 'old-leased', 'old-ambiguous', 'young']);
+      });
+
+      it('records a single send before its first call and forgets it after an answer', async () => {
+        await fresh();
+        const id = await store.recordSendStart(message('s1'), ['p'], OWNER_A, T0, MINUTE);
+        expect(await store.openEntryFor('s1')).toEqual({ id, status: 'pending', createdAt: T0 });
+        expect((await store.claim(id, OWNER_B, T0 + 1, MINUTE, { force: false, isOwnerAlive: alive, isRepeat: never })).refused).toBe(`being retried by ${OWNER_A}`);
+        await store.forgetSendStart(id, OWNER_B);
+        expect(await store.getEntry(id)).toBeDefined();
+        await store.forgetSendStart(id, OWNER_A);
+        expect(await store.getEntry(id)).toBeUndefined();
+      });
+    });
+
+    describe('delivery ledger and usage', () => {
+      it('records a delivery once per key (the latest wins), counts usage per month and provider', async () => {
+        await fresh();
+        await store.recordDelivery(message('d1'), 'postmark', 'pm-1', T0, 1);
+        await store.recordDelivery(message('d2', { type: 'marketing' } as Partial<EmailMessage>), 'postmark', 'pm-2', T0, 3);
+        await store.recordDelivery(message('d1'), 'mailgun', 'mg-1', T0 + 1000, 1);
+        expect(await store.findDelivery('d1')).toEqual({ provider: 'mailgun', messageId: 'mg-1', deliveredAt: T0 + 1000 });
+        expect(await store.findDelivery('nope')).toBeUndefined();
+        expect(await store.usageByProvider('2026-12')).toEqual({ postmark: 4, mailgun: 1 });
+        expect(await store.usageByProvider('2026-11')).toEqual({});
+        expect(await store.deliveredAmong(['d1', 'd2', 'd3'], T0 + 500)).toEqual(new Set(['d1']));
+        expect(await store.deliveredAmong(['d1', 'd2', 'd3'], 0)).toEqual(new Set(['d1', 'd2']));
+      });
+
+      it('knows whether single records exist under a bulk message key (exactly that prefix)', async () => {
+        await fresh();
+        expect(await store.hasSingleRecordsUnder('run')).toBe(false);
+        await store.recordDelivery(message('run0'), 'p', 'x', T0, 1);
+        await store.recordDelivery(message('runner/abc'), 'p', 'x', T0, 1);
+        expect(await store.hasSingleRecordsUnder('run')).toBe(false);
+        await store.enqueue(message('run/abcdef'), ['p'], 'pending', 'down', [], T0);
+        expect(await store.hasSingleRecordsUnder('run')).toBe(true);
+        await store.recordDelivery(message('other/x'), 'p', 'x', T0, 1);
+        expect(await store.hasSingleRecordsUnder('other')).toBe(true);
+      });
+    });
+
+    describe('bulk batches', () => {
+      const RUN = 'pm_run/with-a-slash';
+      const digests = ['aaaaaaaaaaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbbbbbbbbbb', 'cccccccccccccccccccccccc'];
+
+      it('records accepted batches by digest, finds each recipient, and narrows the in-flight record', async () => {
+        await fresh();
+        const batchId = await store.markInFlight(RUN, digests, OWNER_A, 'postmark', T0);
+        expect([...(await store.inFlightOf(RUN)).entries()]).toEqual(digests.map((d) => [d, { batchId, provider: 'postmark' }]));
+        await store.recordBulkBatches(RUN, 'marketing', [{ provider: 'postmark', digests: digests.slice(0, 2), messageIds: ['id-0', 'id-1'], batchId, stillOpen: [digests[2]] }], T0 + 1);
+        expect(await store.findDelivery(`${RUN}/${digests[1]}`)).toEqual({ provider: 'postmark', messageId: 'id-1', deliveredAt: T0 + 1 });
+        expect(await store.findDelivery(`${RUN}/${digests[2]}`)).toBeUndefined();
+        expect([...(await store.inFlightOf(RUN)).keys()]).toEqual([digests[2]]);
+        const seen: string[] = [];
+        await store.forEachBulkDeliveredDigest(RUN, T0, (d) => seen.push(d));
+        expect(seen.sort()).toEqual(digests.slice(0, 2));
+        const none: string[] = [];
+        await store.forEachBulkDeliveredDigest(RUN, T0 + 2, (d) => none.push(d));
+        expect(none).toEqual([]);
+        expect(await store.usageByProvider('2026-12')).toEqual({ postmark: 2 });
+      });
+
+      it('stores one message id for a batch that got one id (Mailgun)', async () => {
+        await fresh();
+        const batchId = await store.markInFlight(RUN, digests, OWNER_A, 'mailgun', T0);
+        await store.recordBulkBatches(RUN, 'marketing', [{ provider: 'mailgun', digests, messageIds: ['<one@mg>', '<one@mg>', '<one@mg>'], batchId, stillOpen: [] }], T0);
+        for (const d of digests) expect((await store.findDelivery(`${RUN}/${d}`))?.messageId).toBe('<one@mg>');
+        expect((await store.inFlightOf(RUN)).size).toBe(0);
+      });
+
+      it('queues recipients left in doubt as ambiguous and settles the rest, in one step', async () => {
+        await fresh();
+        const batchId = await store.markInFlight(RUN, digests, OWNER_A, 'mailgun', T0);
+        const ids = await store.queueInDoubt(
+          [{ message: message(`${RUN}/${digests[0]}`), chain: ['mailgun'], reason: 'run died mid-call', batchId, digest: digests[0] }],
+          [{ batchId, digest: digests[1] }],
+          T0 + 1,
+        );
+        expect(ids).toHaveLength(1);
+        expect(await store.getEntry(ids[0])).toMatchObject({ status: 'ambiguous', reason: 'run died mid-call', idempotencyKey: `${RUN}/${digests[0]}` });
+        expect([...(await store.inFlightOf(RUN)).keys()]).toEqual([digests[2]]);
+        await store.settleInFlight(batchId);
+        expect((await store.inFlightOf(RUN)).size).toBe(0);
+      });
+    });
+
+    describe('run locks', () => {
+      it('one live run per key: refused while its holder lives and beats, taken when stale or dead', async () => {
+        await fresh();
+        expect(await store.claimRunLock('send:k', OWNER_A, T0, MINUTE, alive)).toBeUndefined();
+        expect(await store.claimRunLock('send:k', OWNER_A, T0 + 1, MINUTE, alive)).toBeUndefined();
+        expect(await store.claimRunLock('send:k', OWNER_B, T0 + 2, MINUTE, alive)).toBe(OWNER_A);
+        await store.heartbeatRunLock('send:k', OWNER_A, T0 + MINUTE);
+        expect(await store.claimRunLock('send:k', OWNER_B, T0 + MINUTE + 10, MINUTE, alive)).toBe(OWNER_A);
+        expect(await store.claimRunLock('send:k', OWNER_B, T0 + 2 * MINUTE + 1, MINUTE, alive)).toBeUndefined();
+        expect(await store.claimRunLock('send:k', OWNER_A, T0 + 2 * MINUTE + 2, MINUTE, dead)).toBeUndefined();
+        await store.releaseRunLock('send:k', OWNER_B);
+        expect(await store.claimRunLock('send:k', OWNER_B, T0 + 2 * MINUTE + 3, MINUTE, alive)).toBe(OWNER_A);
+        await store.releaseRunLock('send:k', OWNER_A);
+        expect(await store.claimRunLock('send:k', OWNER_B, T0 + 2 * MINUTE + 4, MINUTE, alive)).toBeUndefined();
+      });
+    });
+
+    describe('provider health and API keys', () => {
+      it('keeps one circuit per provider, with secrets masked in its last error', async () => {
+        await fresh();
+        expect(await store.healthOf('postmark')).toBeUndefined();
+        await store.saveHealth({ provider: 'postmark', consecutiveFailures: 3, openUntil: T0 + MINUTE, lastError: '401 for sk-contract-secret-123', lastFailureAt: T0 });
+        expect(await store.healthOf('postmark')).toEqual({ provider: 'postmark', consecutiveFailures: 3, openUntil: T0 + MINUTE, lastError: '401 for ****', lastFailureAt: T0, lastSuccessAt: undefined });
+        await store.saveHealth({ provider: 'postmark', consecutiveFailures: 0, lastSuccessAt: T0 + 2 });
+        expect(await store.healthOf('postmark')).toEqual({ provider: 'postmark', consecutiveFailures: 0, openUntil: undefined, lastError: undefined, lastFailureAt: undefined, lastSuccessAt: T0 + 2 });
+        expect(await (await another()).healthOf('postmark')).toMatchObject({ consecutiveFailures: 0 });
+      });
+
+      it('stores API keys by hash: unique names and hashes, revocation hides a key', async () => {
+        await fresh();
+        expect(await store.createKey('ci', 'hash-1', T0)).toBe(true);
+        expect(await store.createKey('ci', 'hash-2', T0)).toBe(false);
+        expect(await store.createKey('other', 'hash-1', T0)).toBe(false);
+        expect(await store.createKey('app', 'hash-3', T0 + 1)).toBe(true);
+        expect(await store.listKeys()).toEqual([
+          { name: 'ci', createdAt: new Date(T0).toISOString(), revokedAt: null, lastUsedAt: null },
+          { name: 'app', createdAt: new Date(T0 + 1).toISOString(), revokedAt: null, lastUsedAt: null },
+        ]);
+        expect(await store.findKeyByHash('hash-1')).toMatchObject({ name: 'ci', keyHash: 'hash-1' });
+        expect(await store.revokeKey('ci', T0 + 2)).toBe(true);
+        expect(await store.revokeKey('ci', T0 + 3)).toBe(false);
+        expect(await store.revokeKey('nobody', T0 + 3)).toBe(false);
+        expect(await store.findKeyByHash('hash-1')).toBeUndefined();
+        expect((await store.listKeys())[0].revokedAt).toBe(new Date(T0 + 2).toISOString());
+      });
+    });
+
+    describe('two handles on one store (as two processes)', () => {
+      it('of 12 simultaneous claims of one entry, exactly one wins', async () => {
+        await fresh();
+        const handles = [store, await another(), await another()];
+        const id = await store.enqueue(message('race'), ['p'], 'pending', 'down', [], T0);
+        const results = await Promise.all(
+          Array.from({ length: 12 }, (_, i) => handles[i % 3].claim(id, `${hostname()}:${100 + i}:x`, T0, MINUTE, { force: false, isOwnerAlive: alive, isRepeat: never })),
+        );
+        expect(results.filter((r) => r.entry)).toHaveLength(1);
+        for (const r of results.filter((r) => !r.entry)) expect(r.refused).toMatch(/^being retried by/);
+      });
+
+      it('of 12 simultaneous enqueues of one key, one entry results, with every attempt', async () => {
+        await fresh();
+        const handles = [store, await another()];
+        const ids = await Promise.all(Array.from({ length: 12 }, (_, i) => handles[i % 2].enqueue(message('same'), ['p'], 'pending', 'down', [attempt('p', `try ${i}`)], T0 + i)));
+        expect(new Set(ids).size).toBe(1);
+        const entry = (await store.getEntry(ids[0])) as OutboxEntry;
+        expect(entry.tries).toBe(12);
+        expect(entry.attempts).toHaveLength(12);
+      });
+
+      it('of 12 simultaneous run-lock claims, exactly one holds the lock', async () => {
+        await fresh();
+        const handles = [store, await another()];
+        const holders = await Promise.all(Array.from({ length: 12 }, (_, i) => handles[i % 2].claimRunLock('bulk:k', `${hostname()}:${200 + i}:y`, T0, MINUTE, alive)));
+        expect(holders.filter((h) => h === undefined)).toHaveLength(1);
+      });
+
+      it('a delivery recorded through one handle is seen by the other at once', async () => {
+        await fresh();
+        const other = await another();
+        await store.recordDelivery(message('seen'), 'postmark', 'pm-7', T0, 1);
+        expect(await other.findDelivery('seen')).toMatchObject({ messageId: 'pm-7' });
+        expect(await other.usageByProvider('2026-12')).toEqual({ postmark: 1 });
+      });
+    });
+  });
+}
