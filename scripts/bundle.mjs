@@ -22,7 +22,7 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   // The server's packages (Fastify and its plugins, prom-client) stay outside too: only `serve` loads them.
-  external: [...sdkPackages, 'better-sqlite3', '@inquirer/prompts', 'cosmiconfig', 'fastify', '@fastify/*', 'prom-client'],
+  external: [...sdkPackages, 'better-sqlite3', '@inquirer/prompts', 'cosmiconfig', 'fastify', '@fastify/*', 'prom-client', 'pg'],
   // Bundled CommonJS packages (commander, yaml) call require() for Node's built-in modules.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   metafile: true,

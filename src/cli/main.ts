@@ -98,6 +98,22 @@ export function buildProgram(): Command {
   keys.command('list').description('list the keys by name (the keys themselves are not kept)').action(lazy(() => import('./commands/keys-list.js')));
   keys.command('revoke <name>').description('revoke a key: requests with it get 401 from then on').action(lazy(() => import('./commands/keys-revoke.js')));
 
+  const store = program.command('store').description('where outbox, ledger, health and keys live (SQLite file or PostgreSQL)');
+  store
+    .command('migrate')
+    .description('bring the store schema up to date (every process does on start; this is for deploy pipelines)')
+    .option('--store <url-or-path>', 'the store to migrate (default: store: in the config)')
+    .option('--schema <name>', 'PostgreSQL schema (with --store; default: penguinmails)')
+    .action(lazy(() => import('./commands/store-migrate.js')));
+  store
+    .command('copy')
+    .description('copy a SQLite outbox and ledger into an empty PostgreSQL store, checking every row arrived')
+    .option('--from <path>', 'the SQLite file (e.g. .penguinmails/outbox.db)')
+    .option('--to <url>', 'the postgres:// URL (default: store: in the config)')
+    .option('--schema <name>', 'PostgreSQL schema (with --to; default: penguinmails)')
+    .addHelpText('after', '\nExample:\n  penguinmails store copy --from .penguinmails/outbox.db --to "$DATABASE_URL"')
+    .action(lazy(() => import('./commands/store-copy.js')));
+
   const failover = program.command('failover').description('the failover chain and retry policy');
   failover
     .command('configure')

@@ -150,8 +150,15 @@ export interface KeyRepository {
   findKeyByHash(keyHash: string): Promise<(ApiKeyRecord & { keyHash: string }) | undefined>;
 }
 
-/** The whole store: every repository, and closing it. */
+/** A store's schema version, and the migrations that opening it applied (none when up to date). */
+export interface SchemaReport {
+  version: number;
+  applied: { version: number; name: string }[];
+}
+
+/** The whole store: every repository, its schema, and closing it. */
 export interface Store extends OutboxRepository, DeliveryLedger, HealthRepository, RunRepository, KeyRepository {
+  readonly schema: SchemaReport;
   close(): Promise<void>;
 }
 

@@ -23,6 +23,8 @@ export interface TestConfigOptions {
   failover?: Record<string, unknown>;
   rules?: unknown[];
   timeout?: string;
+  /** `store:` (a SQLite path or PostgreSQL settings) instead of failover.outbox: outbox.db. */
+  store?: unknown;
 }
 
 /** The environment holding the secrets the test config refers to. */
@@ -56,9 +58,10 @@ export function testConfig(options: TestConfigOptions = {}): Record<string, unkn
     failover: {
       order: options.order ?? ['postmark', 'mailgun', 'smtp'],
       retry: { attempts: options.attempts ?? 3, delay: options.delay ?? '10ms' },
-      outbox: 'outbox.db',
+      ...(options.store === undefined ? { outbox: 'outbox.db' } : {}),
       ...options.failover,
     },
+    ...(options.store === undefined ? {} : { store: options.store }),
     routing: { rules: options.rules ?? [] },
     ...options.extra,
   };

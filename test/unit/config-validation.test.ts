@@ -22,7 +22,8 @@ const errorOf = (raw: unknown) => {
 describe('validateConfig', () => {
   it('fills defaults', () => {
     const config = validateConfig({ providers }, { baseDir: '/srv/app' });
-    expect(config.failover).toMatchObject({ enabled: true, order: ['postmark', 'mailgun', 'smtp'], retry: { attempts: 3, delayMs: 30_000, maxRetryAfterMs: 120_000 }, outboxPath: '/srv/app/.penguinmails/outbox.db' });
+    expect(config.failover).toMatchObject({ enabled: true, order: ['postmark', 'mailgun', 'smtp'], retry: { attempts: 3, delayMs: 30_000, maxRetryAfterMs: 120_000 } });
+    expect(config.store).toEqual({ kind: 'sqlite', path: '/srv/app/.penguinmails/outbox.db', label: '/srv/app/.penguinmails/outbox.db', configKey: 'failover.outbox' });
     expect(config.providers.smtp.settings).toMatchObject({ port: 587, secure: false });
     expect(config.providers.mailgun.settings).toMatchObject({ region: 'us' });
   });
@@ -35,6 +36,31 @@ describe('validateConfig', () => {
     expect(errorOf({ providers: { mg: { type: 'mailgun', apiKey: 'k', domain: 'd', region: 'asia' } } })).toContain('providers.mg.region');
     expect(errorOf({ providers, defualts: {} })).toContain('unknown key "defualts"');
     expect(errorOf({ providers: { smtp: { type: 'smtp', host: 'h', port: 70000 } } })).toContain('providers.smtp.port');
+  });
+});
+
+describe('store: one machine or many', () => {
+  it('takes a SQLite path (store, or the older failover.outbox) or a PostgreSQL URL whose password it never shows', () => {
+    expect(validateConfig({ store: 'data/pm.db' }, { baseDir: '/srv/app' }).store).toMatchObject({ kind: 'sqlite', path: '/srv/app/data/pm.db', configKey: 'store' });
+    expect(validateConfig({ failover: { outbox: 'old.db' } }, { baseDir: '/srv/app' }).store).toMatchObject({ kind: 'sqlite', path: '/srv/app/old.db', configKey: 'failover.outbox' });
+    const pg = validateConfig({ store: 'postgresql://mail:s3cr%40t-pw@db.internal:6432/mail' }, { baseDir: '/' }).store;
+    expect(pg).toEqual({ kind: 'postgres', url: 'postgresql://mail:s3cr%40t-pw@db.internal:6432/mail', poolSize: 10, statementTimeoutMs: 30_000, schema: 'penguinmails', label: 'PostgreSQL database "mail" on db.internal:6432 (schema penguinmails)' });
+    expect(redactSecrets('password s3cr@t-pw leaked')).toBe('password **** leaked');
+    const tuned = validateConfig({ store: { url: 'postgres://db/mail', poolSize: 3, statementTimeout: '5s', schema: 'mail_app' } }, { baseDir: '/' }).store;
+    expect(tuned).toMatchObject({ kind: 'postgres', poolSize: 3, statementTimeoutMs: 5000, schema: 'mail_app' });
+    expect(validateConfig({ store: '${DATABASE_URL}' }, { baseDir: '/' }).store).toMatchObject({ kind: 'unresolved', variable: 'DATABASE_URL' });
+  });
+  it.each([
+    [{ store: 'a.db', failover: { outbox: 'b.db' } }, 'store: set either store or failover.outbox'],
+    [{ store: 'mysql://db/mail' }, 'store: "mysql://" is not a store penguinmails knows'],
+    [{ store: '' }, 'store'],
+    [{ store: { url: 'postgres://db/mail', poolSize: 0 } }, 'store.poolSize'],
+    [{ store: { url: 'postgres://db/mail', schema: 'drop table' } }, 'store.schema'],
+    [{ store: { url: 'postgres://db/mail', statementTimeout: 'soon' } }, 'store.statementTimeout'],
+    [{ store: { url: 'local.db', poolSize: 5 } }, 'apply to a PostgreSQL store only'],
+    [{ store: { url: 'postgres://db/mail', pool: 5 } }, 'store'],
+  ])('refuses %j', (raw, expected) => {
+    expect(errorOf(raw)).toContain(expected);
   });
 });
 

@@ -1,15 +1,11 @@
 import type { Pool } from 'pg';
 import { UserError } from '../../core/errors.js';
+import type { SchemaReport } from '../ports.js';
 import { inTransaction } from './connect.js';
 import { MIGRATIONS } from './schema.js';
 
-export interface MigrationReport {
-  schema: string;
-  /** The schema's version after migrating. */
-  version: number;
-  /** Migrations this call applied (none when another process had already). */
-  applied: { version: number; name: string }[];
-}
+/** Migrations this call applied are none when another process had already applied them. */
+export type MigrationReport = SchemaReport;
 
 /**
  * Brings the schema up to date. Runs under a transaction-scoped advisory lock, so processes
@@ -34,7 +30,7 @@ export async function migrate(pool: Pool, schema: string): Promise<MigrationRepo
       applied.push({ version: migration.version, name: migration.name });
     }
     const version = Math.max(current, ...applied.map((m) => m.version));
-    return { schema, version, applied };
+    return { version, applied };
   });
 }
 

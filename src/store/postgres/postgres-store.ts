@@ -51,7 +51,7 @@ export class PostgresStore implements Store {
   private constructor(
     private readonly pool: Pool,
     private readonly clock: DatabaseClock,
-    readonly migration: MigrationReport,
+    readonly schema: MigrationReport,
   ) {}
 
   static async open(options: PostgresOptions): Promise<PostgresStore> {

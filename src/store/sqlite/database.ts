@@ -1,6 +1,7 @@
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
+import type { SchemaReport } from '../ports.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS outbox (
@@ -123,22 +124,32 @@ const MIGRATIONS: string[] = [
   `,
 ];
 
-/** Brings the schema up to date; safe when several processes open a new or old file at once. */
-function migrate(db: SqliteDatabase): void {
+/**
+ * Brings the schema up to date; safe when several processes open a new or old file at once.
+ * Returns the schema version (the base schema is 0) and the migrations this call applied.
+ */
+function migrate(db: SqliteDatabase): SchemaReport {
   withBusyRetry(() => db.exec(SCHEMA));
-  const applied = () => db.pragma('user_version', { simple: true }) as number;
-  if (applied() >= MIGRATIONS.length) return;
-  withBusyRetry(() =>
-    db
-      .transaction(() => {
-        for (let version = applied(); version < MIGRATIONS.length; version++) {
-          db.exec(MIGRATIONS[version]);
-          db.pragma(`user_version = ${version + 1}`);
-        }
-      })
-      .immediate(),
-  );
+  const current = () => db.pragma('user_version', { simple: true }) as number;
+  const applied: SchemaReport['applied'] = [];
+  if (current() < MIGRATIONS.length) {
+    withBusyRetry(() =>
+      db
+        .transaction(() => {
+          applied.length = 0;
+          for (let version = current(); version < MIGRATIONS.length; version++) {
+            db.exec(MIGRATIONS[version]);
+            db.pragma(`user_version = ${version + 1}`);
+            applied.push({ version: version + 1, name: MIGRATION_NAMES[version] });
+          }
+        })
+        .immediate(),
+    );
+  }
+  return { version: current(), applied };
 }
+
+const MIGRATION_NAMES = ['outbox expired status and next attempt; API keys'];
 
 /** Waits this long for another process's write lock before SQLite gives up with SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 10_000;
@@ -148,7 +159,7 @@ const BUSY_TIMEOUT_MS = 10_000;
  * The file holds message bodies and provider answers: it is readable by its owner only (0600,
  * and SQLite gives its -wal and -shm files the same mode).
  */
-export async function openDatabase(filePath: string): Promise<SqliteDatabase> {
+export async function openDatabase(filePath: string): Promise<{ db: SqliteDatabase; schema: SchemaReport }> {
   const { default: Database } = await import('better-sqlite3');
   if (filePath !== ':memory:') createPrivateFile(filePath);
   const db = new Database(filePath);
@@ -160,8 +171,7 @@ export async function openDatabase(filePath: string): Promise<SqliteDatabase> {
   db.pragma('wal_autocheckpoint = 4000');
   // The delivery ledger's keys are random: a bigger page cache keeps bulk inserts off the disk.
   db.pragma('cache_size = -8000');
-  migrate(db);
-  return db;
+  return { db, schema: migrate(db) };
 }
 
 /** Creates the file (and its directory) for the owner alone; tightens an existing file that others could read. */

@@ -4,7 +4,7 @@ import type { HealthRecord } from '../../core/health.js';
 import { splitBulkRecipientKey } from '../../core/bulk-key.js';
 import type { EmailMessage } from '../../core/message.js';
 import { redactSecrets } from '../../core/secrets.js';
-import { monthKey, type AcceptedBatch, type ApiKeyRecord, type Delivery, type OutboxEntry, type OutboxStatus, type Store } from '../ports.js';
+import { monthKey, type AcceptedBatch, type ApiKeyRecord, type Delivery, type OutboxEntry, type OutboxStatus, type SchemaReport, type Store } from '../ports.js';
 import { openDatabase, withBusyRetry } from './database.js';
 
 interface OutboxRow {
@@ -64,7 +64,11 @@ function toEntry(row: OutboxRow): OutboxEntry {
 export class SqliteStore implements Store {
   private readonly statements = new Map<string, Statement>();
 
-  private constructor(private readonly db: SqliteDatabase) {}
+  private constructor(
+    private readonly db: SqliteDatabase,
+    /** The schema version, and what opening this store migrated. */
+    readonly schema: SchemaReport,
+  ) {}
 
   /** Prepared once per text: preparing is costly, and each statement holds native memory until GC. */
   private sql(text: string): Statement {
@@ -77,7 +81,8 @@ export class SqliteStore implements Store {
   }
 
   static async open(filePath: string): Promise<SqliteStore> {
-    return new SqliteStore(await openDatabase(filePath));
+    const { db, schema } = await openDatabase(filePath);
+    return new SqliteStore(db, schema);
   }
 
   /**

@@ -1,0 +1,113 @@
+import { describe, expect, it, afterAll } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { CLOSED_PORT, TEST_ENV, writeTestConfig } from '../helpers/config.js';
+import { useFakeEsps } from '../helpers/fake-esps.js';
+import { freshSchema, testPostgresUrl } from '../helpers/postgres.js';
+
+// SPEC store: the CLI on a PostgreSQL store — `store migrate`, `store copy`, a send and its
+// outbox, and every bad store value a clear error that changes nothing.
+const url = testPostgresUrl();
+const { postmark } = useFakeEsps();
+const DOWN = { status: 503, body: { ErrorCode: 100, Message: 'Maintenance' } };
+const schemas: { drop: () => Promise<void> }[] = [];
+afterAll(async () => {
+  for (const schema of schemas) await schema.drop();
+});
+
+function schema(): string {
+  const made = freshSchema('pm_cli');
+  schemas.push(made);
+  return made.name;
+}
+
+async function countRows(schemaName: string, table: string): Promise<number> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return Number((await client.query(`SELECT count(*) AS n FROM ${schemaName}.${table}`)).rows[0].n);
+  } finally {
+    await client.end();
+  }
+}
+
+describe.skipIf(!url)('the CLI on a PostgreSQL store', () => {
+  it('store migrate: applies the schema once, then says it is up to date; four at once migrate once', async () => {
+    const name = schema();
+    const runs = await Promise.all([1, 2, 3, 4].map(() => runCli(['store', 'migrate', '--store', url, '--schema', name, '--json'])));
+    for (const run of runs) expect(run.code, run.stderr).toBe(0);
+    const applied = runs.flatMap((run) => run.json().applied);
+    expect(applied).toEqual([{ version: 1, name: expect.any(String) }]);
+    expect(await countRows(name, 'schema_migrations')).toBe(1);
+    const again = await runCli(['store', 'migrate', '--store', url, '--schema', name]);
+    expect(again.stdout).toMatch(/schema up to date \(version 1\)/);
+  });
+
+  it('send with every ESP down → stored in PostgreSQL; ESP back → queue retry delivers it once', async () => {
+    const { configPath } = writeTestConfig({ postmarkUrl: postmark.url, order: ['postmark'], attempts: 1, store: { url, schema: schema() } });
+    postmark.persistentFault = DOWN;
+    const queued = await runCli(['send', '--config', configPath, '--to', 'a@example.com', '--subject', 'S', '--text', 't', '--idempotency-key', 'pg-1', '--json'], { env: TEST_ENV });
+    expect(queued.code, queued.stderr).toBe(4);
+    expect(queued.stderr).toMatch(/PostgreSQL database "test"/);
+    const list = (await runCli(['queue', 'list', '--config', configPath, '--json'])).json();
+    expect(list.entries).toEqual([expect.objectContaining({ id: queued.json().outboxId, status: 'pending' })]);
+    postmark.persistentFault = undefined;
+    const retried = await runCli(['queue', 'retry', '--all', '--config', configPath, '--json'], { env: TEST_ENV });
+    expect(retried.code, retried.stderr).toBe(0);
+    const again = await runCli(['send', '--config', configPath, '--to', 'a@example.com', '--subject', 'S', '--text', 't', '--idempotency-key', 'pg-1', '--json'], { env: TEST_ENV });
+    expect(again.json().status).toBe('duplicate');
+    expect(postmark.requests).toHaveLength(2); // the refused first try, and the one delivery
+  });
+
+  it('store copy: moves a SQLite outbox, ledger and keys into an empty PostgreSQL store, and refuses a second copy', async () => {
+    const { configPath, dir } = writeTestConfig({ postmarkUrl: postmark.url, order: ['postmark'], attempts: 1 });
+    const send = (key: string) => runCli(['send', '--config', configPath, '--to', 'a@example.com', '--subject', key, '--text', 't', '--idempotency-key', key, '--json'], { env: TEST_ENV });
+    expect((await send('delivered-1')).code).toBe(0);
+    postmark.persistentFault = DOWN;
+    const waiting = (await send('waiting-1')).json().outboxId;
+    postmark.persistentFault = undefined;
+    expect((await runCli(['keys', 'create', '--name', 'ci', '--config', configPath])).code).toBe(0);
+
+    const name = schema();
+    const copy = await runCli(['store', 'copy', '--from', `${dir}/outbox.db`, '--to', url, '--schema', name, '--json']);
+    expect(copy.code, copy.stderr).toBe(0);
+    expect(copy.json().copied).toMatchObject({ outbox: 1, deliveries: 1, apiKeys: 1, usage: 1 });
+
+    // The copied store is the one a config pointing at PostgreSQL now uses.
+    const { configPath: pgConfig } = writeTestConfig({ postmarkUrl: postmark.url, order: ['postmark'], attempts: 1, store: { url, schema: name } });
+    const list = (await runCli(['queue', 'list', '--config', pgConfig, '--json'])).json();
+    expect(list.entries).toEqual([expect.objectContaining({ id: waiting, status: 'pending' })]);
+    const repeat = await runCli(['send', '--config', pgConfig, '--to', 'a@example.com', '--subject', 'delivered-1', '--text', 't', '--idempotency-key', 'delivered-1', '--json'], { env: TEST_ENV });
+    expect(repeat.json().status).toBe('duplicate');
+    expect((await runCli(['keys', 'list', '--config', pgConfig, '--json'])).json().keys).toEqual([expect.objectContaining({ name: 'ci' })]);
+    // New entries do not reuse copied ids.
+    postmark.persistentFault = DOWN;
+    const next = await runCli(['send', '--config', pgConfig, '--to', 'b@example.com', '--subject', 'new', '--text', 't', '--json'], { env: TEST_ENV });
+    expect(next.json().outboxId).toBeGreaterThan(waiting);
+
+    const second = await runCli(['store', 'copy', '--from', `${dir}/outbox.db`, '--to', url, '--schema', name]);
+    expect(second.code).toBe(2);
+    expect(second.stderr).toMatch(/is not empty \(2 outbox entries/);
+    expect(await countRows(name, 'outbox')).toBe(2);
+  });
+
+  it('bad store values: each a clear error (exit 2) that names the problem and never shows a password', async () => {
+    const cases: [string[], RegExp][] = [
+      [['store', 'migrate', '--store', `postgres://postgres:hunter2pw@127.0.0.1:${CLOSED_PORT}/test`], /cannot use the store .*ECONNREFUSED[\s\S]*hint: is PostgreSQL running there/],
+      [['store', 'migrate', '--store', url.replace(/\/[^/]*$/, '/no_such_database_pm')], /database "no_such_database_pm" does not exist[\s\S]*createdb/],
+      [['store', 'migrate', '--store', 'mysql://db/mail'], /"mysql:\/\/" is not a store penguinmails knows/],
+      [['store', 'migrate', '--store', url, '--schema', 'Bad-Name'], /schema name/],
+      [['store', 'copy', '--from', '/nonexistent/outbox.db', '--to', url], /--from \/nonexistent\/outbox.db: no such file/],
+      [['store', 'copy', '--from', url, '--to', url], /--from must be a SQLite file/],
+      [['store', 'copy', '--to', url], /store copy needs --from/],
+    ];
+    for (const [args, expected] of cases) {
+      const run = await runCli(args);
+      expect(run.code, `${args.join(' ')}\n${run.stderr}`).toBe(2);
+      expect(run.stderr).toMatch(expected);
+      expect(run.stderr + run.stdout).not.toContain('hunter2pw');
+    }
+    const copyToSqlite = await runCli(['store', 'copy', '--from', '/nonexistent/outbox.db', '--to', 'other.db']);
+    expect(copyToSqlite.code).toBe(2);
+  });
+});
