@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, UserError } from '../core/errors.js';
+import { redactSecrets } from '../core/secrets.js';
 import { Output, type GlobalOptions } from './output.js';
 
 /** A command's implementation: loaded only when that command runs, so `--help` stays light. */
@@ -223,6 +224,13 @@ function reportError(error: unknown, argv: string[]): number {
     if (wantsJson) output.emitJson({ status: 'error', exitCode: ExitCode.usage, error: message, hint });
     return ExitCode.usage;
   }
+  if (isStoreConnectionLost(error)) {
+    const message = `lost the connection to the store: ${redactSecrets((error as Error).message)}`;
+    const hint = 'check that PostgreSQL is up, then run the command again; a message it had delivered is not sent twice';
+    output.error(message, hint);
+    if (wantsJson) output.emitJson({ status: 'error', exitCode: ExitCode.usage, error: message, hint });
+    return ExitCode.usage;
+  }
   const err = error as Error;
   output.error(`internal error: ${err?.message ?? String(error)}`, 'this is a bug in penguinmails; run with --verbose and report it');
   if (argv.includes('--verbose') || argv.includes('-v')) process.stderr.write(`${err?.stack ?? ''}\n`);
@@ -230,10 +238,20 @@ function reportError(error: unknown, argv: string[]): number {
   return ExitCode.internal;
 }
 
-/** SQLite gave up waiting for another process's lock: contention, not a bug. */
+/**
+ * The store gave up waiting for another process (SQLite's busy lock; PostgreSQL's statement
+ * timeout or a lock it could not get): contention, not a bug.
+ */
 function isDatabaseContention(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
-  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === '57014' || code === '55P03';
+}
+
+/** PostgreSQL went away mid-run (restart, network): the environment's problem, not a bug. */
+function isStoreConnectionLost(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && /^(08|57P0)/.test(code)) return true;
+  return typeof message === 'string' && /Connection terminated|connection to the database was lost/i.test(message);
 }
 
 /** The command words of argv ("queue retry "), for a hint pointing at that command's --help. */

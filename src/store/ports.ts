@@ -150,6 +150,65 @@ export interface KeyRepository {
   findKeyByHash(keyHash: string): Promise<(ApiKeyRecord & { keyHash: string }) | undefined>;
 }
 
+/** What a provider's webhook told us about a message (SPEC events), normalised. */
+export type DeliveryEventType = 'delivered' | 'deferred' | 'bounced' | 'complained' | 'unsubscribed' | 'opened' | 'clicked' | 'rejected';
+
+export interface DeliveryEvent {
+  /** Unique per event: a provider's retry of the same event is stored once (e.g. "postmark:bounce:123"). */
+  eventKey: string;
+  type: DeliveryEventType;
+  /** For `bounced`: hard (the address does not exist) or soft (full mailbox, greylisting…). */
+  bounce?: 'hard' | 'soft';
+  /** The provider's name in the config (the webhook URL's {provider-name}). */
+  provider: string;
+  providerMessageId: string | null;
+  /** Our idempotency key, when the provider message id matches a delivery in the ledger. */
+  idempotencyKey: string | null;
+  /** Lower-cased. */
+  recipient: string;
+  occurredAt: number;
+  /** The provider's payload for this event, as JSON. */
+  raw: string;
+}
+
+export interface StoredEvent extends DeliveryEvent {
+  id: number;
+  receivedAt: number;
+}
+
+/** Events received from providers' webhooks, each stored once. */
+export interface EventRepository {
+  /** Stores events (fills idempotencyKey from the ledger where it can); returns those that were new. */
+  recordEvents(events: DeliveryEvent[], now: number): Promise<StoredEvent[]>;
+  /** Newest first. `to` matches the recipient (lower-cased); `since` the time it happened. */
+  listEvents(filter: { type?: DeliveryEventType; since?: number; to?: string; limit: number }): Promise<StoredEvent[]>;
+  /** Removes events received before a time (the retention setting); returns how many. */
+  pruneEvents(receivedBefore: number): Promise<number>;
+}
+
+/** An address no message may go to (SPEC suppressions): for every sending domain ('*'), or one. */
+export interface Suppression {
+  /** Lower-cased. */
+  address: string;
+  /** '*' for every sending domain, else the From domain it applies to (lower-cased). */
+  scope: string;
+  /** e.g. 'hard bounce', 'spam complaint', 'unsubscribed', 'added by hand'. */
+  reason: string;
+  /** Who said so: a provider name, 'manual', 'import'. */
+  source: string;
+  createdAt: number;
+}
+
+export interface SuppressionRepository {
+  /** Adds suppressions; an address already suppressed in that scope keeps its first record. Returns how many were new. */
+  addSuppressions(suppressions: Suppression[]): Promise<number>;
+  /** Removes an address (from one scope, or from all when scope is undefined); returns how many records went. */
+  removeSuppression(address: string, scope?: string): Promise<number>;
+  listSuppressions(): Promise<Suppression[]>;
+  /** Of these addresses, those suppressed for mail from this domain (globally or for it): address → record. */
+  suppressedAmong(addresses: string[], sendingDomain: string): Promise<Map<string, Suppression>>;
+}
+
 /** A store's schema version, and the migrations that opening it applied (none when up to date). */
 export interface SchemaReport {
   version: number;
@@ -157,7 +216,7 @@ export interface SchemaReport {
 }
 
 /** The whole store: every repository, its schema, and closing it. */
-export interface Store extends OutboxRepository, DeliveryLedger, HealthRepository, RunRepository, KeyRepository {
+export interface Store extends OutboxRepository, DeliveryLedger, HealthRepository, RunRepository, KeyRepository, EventRepository, SuppressionRepository {
   readonly schema: SchemaReport;
   close(): Promise<void>;
 }
