@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EmailMessage } from '../../src/core/message.js';
 import { registerSecret } from '../../src/core/secrets.js';
-import type { OutboxEntry, Store } from '../../src/store/ports.js';
+import type { DeliveryEvent, OutboxEntry, Store } from '../../src/store/ports.js';
 
 /**
  * The store contract: what every backend (SQLite, PostgreSQL) must do, as one list of cases with
@@ -336,6 +336,12 @@ export function defineStoreContract(backendName: string, backend: StoreBackend):
         expect(await (await another()).healthOf('postmark')).toMatchObject({ consecutiveFailures: 0 });
       });
 
+      it('reports its schema version', async () => {
+        await fresh();
+        expect(store.schema.version).toBeGreaterThanOrEqual(2);
+        expect((await another()).schema.applied).toEqual([]);
+      });
+
       it('stores API keys by hash: unique names and hashes, revocation hides a key', async () => {
         await fresh();
         expect(await store.createKey('ci', 'hash-1', T0)).toBe(true);
@@ -352,6 +358,64 @@ export function defineStoreContract(backendName: string, backend: StoreBackend):
         expect(await store.revokeKey('nobody', T0 + 3)).toBe(false);
         expect(await store.findKeyByHash('hash-1')).toBeUndefined();
         expect((await store.listKeys())[0].revokedAt).toBe(new Date(T0 + 2).toISOString());
+      });
+    });
+
+    describe('delivery events and suppressions', () => {
+      const bounce = (key: string, overrides: Partial<DeliveryEvent> = {}): DeliveryEvent => ({
+        eventKey: key,
+        type: 'bounced',
+        bounce: 'hard',
+        provider: 'postmark',
+        providerMessageId: 'pm-1',
+        idempotencyKey: null,
+        recipient: 'Ada@Example.org',
+        occurredAt: T0,
+        raw: '{"RecordType":"Bounce"}',
+        ...overrides,
+      });
+
+      it('stores each event once, matched to our key through the delivery ledger, newest first', async () => {
+        await fresh();
+        await store.recordDelivery(message('order-1'), 'postmark', 'pm-1', T0 - 1000, 1);
+        const first = await store.recordEvents([bounce('postmark:bounce:1'), bounce('postmark:open:2', { type: 'opened', bounce: undefined, occurredAt: T0 + 5, providerMessageId: 'unknown' })], T0 + 10);
+        expect(first.map((e) => [e.eventKey, e.idempotencyKey, e.recipient])).toEqual([
+          ['postmark:bounce:1', 'order-1', 'ada@example.org'],
+          ['postmark:open:2', null, 'ada@example.org'],
+        ]);
+        // A webhook retry of the same event: nothing new.
+        expect(await store.recordEvents([bounce('postmark:bounce:1')], T0 + 20)).toEqual([]);
+        const listed = await store.listEvents({ limit: 10 });
+        expect(listed.map((e) => e.eventKey)).toEqual(['postmark:open:2', 'postmark:bounce:1']);
+        expect(listed[1]).toMatchObject({ type: 'bounced', bounce: 'hard', provider: 'postmark', providerMessageId: 'pm-1', receivedAt: T0 + 10, raw: '{"RecordType":"Bounce"}' });
+        expect((await store.listEvents({ type: 'bounced', limit: 10 })).map((e) => e.eventKey)).toEqual(['postmark:bounce:1']);
+        expect((await store.listEvents({ since: T0 + 1, limit: 10 })).map((e) => e.eventKey)).toEqual(['postmark:open:2']);
+        expect(await store.listEvents({ to: 'ADA@example.org', limit: 1 })).toHaveLength(1);
+        expect(await store.listEvents({ to: 'bob@example.org', limit: 10 })).toEqual([]);
+        expect(await store.pruneEvents(T0 + 11)).toBe(2);
+        expect(await store.listEvents({ limit: 10 })).toEqual([]);
+      });
+
+      it('suppresses an address globally or for one sending domain; the first record of a scope stays', async () => {
+        await fresh();
+        const added = await store.addSuppressions([
+          { address: 'Ada@Example.org', scope: '*', reason: 'hard bounce', source: 'postmark', createdAt: T0 },
+          { address: 'bob@example.org', scope: 'News.Example.com', reason: 'unsubscribed', source: 'mailgun', createdAt: T0 + 1 },
+          { address: 'ada@example.org', scope: '*', reason: 'spam complaint', source: 'mailgun', createdAt: T0 + 2 },
+        ]);
+        expect(added).toBe(2);
+        expect(await store.listSuppressions()).toEqual([
+          { address: 'ada@example.org', scope: '*', reason: 'hard bounce', source: 'postmark', createdAt: T0 },
+          { address: 'bob@example.org', scope: 'news.example.com', reason: 'unsubscribed', source: 'mailgun', createdAt: T0 + 1 },
+        ]);
+        const forShop = await store.suppressedAmong(['ADA@example.org', 'bob@example.org', 'cy@example.org'], 'shop.example.com');
+        expect([...forShop.keys()]).toEqual(['ada@example.org']);
+        const forNews = await store.suppressedAmong(['ada@example.org', 'bob@example.org'], 'news.example.com');
+        expect([...forNews.keys()].sort()).toEqual(['ada@example.org', 'bob@example.org']);
+        expect(await store.removeSuppression('BOB@example.org', 'shop.example.com')).toBe(0);
+        expect(await store.removeSuppression('BOB@example.org')).toBe(1);
+        expect((await store.suppressedAmong(['bob@example.org'], 'news.example.com')).size).toBe(0);
+        expect(await store.addSuppressions([])).toBe(0);
       });
     });
 

@@ -5,7 +5,8 @@ import { splitBulkRecipientKey } from '../../core/bulk-key.js';
 import type { EmailMessage } from '../../core/message.js';
 import { UserError } from '../../core/errors.js';
 import { redactSecrets } from '../../core/secrets.js';
-import { monthKey, type AcceptedBatch, type ApiKeyRecord, type Delivery, type OutboxEntry, type OutboxStatus, type Store } from '../ports.js';
+import { monthKey, type AcceptedBatch, type ApiKeyRecord, type Delivery, type OutboxEntry, type DeliveryEvent, type DeliveryEventType, type OutboxStatus, type Store, type StoredEvent, type Suppression } from '../ports.js';
+import { toEvent, toSuppression, type EventRow, type SuppressionRow } from '../event-rows.js';
 import { DatabaseClock } from './clock.js';
 import { inTransaction, openPool, RunAgain, unreachable, type PostgresOptions, type Query } from './connect.js';
 import { migrate, type MigrationReport } from './migrate.js';
@@ -480,6 +481,78 @@ export class PostgresStore implements Store {
       await query("UPDATE outbox SET status = 'dropped', updated_at = $1 WHERE id = $2", [at, id]);
       return { status: 'dropped' };
     });
+  }
+
+  // ── delivery events and suppressions ──
+  async recordEvents(events: DeliveryEvent[], now: number): Promise<StoredEvent[]> {
+    return this.atomically(async (query) => {
+      const stored: StoredEvent[] = [];
+      for (const event of events) {
+        let idempotencyKey = event.idempotencyKey;
+        if (idempotencyKey === null && event.providerMessageId !== null) {
+          const { rows } = await query<{ idempotency_key: string }>('SELECT idempotency_key FROM deliveries WHERE message_id = $1 AND provider = $2 LIMIT 1', [event.providerMessageId, event.provider]);
+          idempotencyKey = rows[0]?.idempotency_key ?? null;
+        }
+        const recipient = event.recipient.toLowerCase();
+        const { rows } = await query<{ id: number }>(
+          `INSERT INTO events (event_key, type, bounce, provider, provider_message_id, idempotency_key, recipient, occurred_at, received_at, raw_json)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (event_key) DO NOTHING RETURNING id`,
+          [event.eventKey, event.type, event.bounce ?? null, event.provider, event.providerMessageId, idempotencyKey, recipient, event.occurredAt, this.db(now), redactSecrets(event.raw)],
+        );
+        if (rows[0]) stored.push({ ...event, idempotencyKey, recipient, id: rows[0].id, receivedAt: now });
+      }
+      return stored;
+    });
+  }
+
+  async listEvents(filter: { type?: DeliveryEventType; since?: number; to?: string; limit: number }): Promise<StoredEvent[]> {
+    const { rows } = await this.query<EventRow>(
+      `SELECT * FROM events WHERE ($1::text IS NULL OR type = $1) AND ($2::bigint IS NULL OR occurred_at >= $2) AND ($3::text IS NULL OR recipient = $3)
+       ORDER BY occurred_at DESC, id DESC LIMIT $4`,
+      [filter.type ?? null, filter.since ?? null, filter.to?.toLowerCase() ?? null, filter.limit],
+    );
+    return rows.map((row) => ({ ...toEvent(row), receivedAt: this.host(row.received_at) }));
+  }
+
+  async pruneEvents(receivedBefore: number): Promise<number> {
+    return (await this.query('DELETE FROM events WHERE received_at < $1', [this.db(receivedBefore)])).rowCount ?? 0;
+  }
+
+  async addSuppressions(suppressions: Suppression[]): Promise<number> {
+    if (suppressions.length === 0) return 0;
+    const { rowCount } = await this.query(
+      `INSERT INTO suppressions (address, scope, reason, source, created_at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) ON CONFLICT (address, scope) DO NOTHING`,
+      [
+        suppressions.map((s) => s.address.toLowerCase()),
+        suppressions.map((s) => s.scope.toLowerCase()),
+        suppressions.map((s) => s.reason),
+        suppressions.map((s) => s.source),
+        suppressions.map((s) => s.createdAt),
+      ],
+    );
+    return rowCount ?? 0;
+  }
+
+  async removeSuppression(address: string, scope?: string): Promise<number> {
+    const result =
+      scope === undefined
+        ? await this.query('DELETE FROM suppressions WHERE address = $1', [address.toLowerCase()])
+        : await this.query('DELETE FROM suppressions WHERE address = $1 AND scope = $2', [address.toLowerCase(), scope.toLowerCase()]);
+    return result.rowCount ?? 0;
+  }
+
+  async listSuppressions(): Promise<Suppression[]> {
+    return (await this.query<SuppressionRow>('SELECT * FROM suppressions ORDER BY created_at, address, scope')).rows.map(toSuppression);
+  }
+
+  async suppressedAmong(addresses: string[], sendingDomain: string): Promise<Map<string, Suppression>> {
+    const { rows } = await this.query<SuppressionRow>("SELECT * FROM suppressions WHERE scope IN ('*', $1) AND address = ANY($2::text[]) ORDER BY scope = '*'", [
+      sendingDomain.toLowerCase(),
+      addresses.map((a) => a.toLowerCase()),
+    ]);
+    // A global record wins over a domain's (sorted last, so set last).
+    return new Map(rows.map((row) => [row.address, toSuppression(row)]));
   }
 
   // ── API keys ──

@@ -91,4 +91,35 @@ CREATE TABLE api_keys (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'delivery events and suppressions',
+    sql: `
+CREATE TABLE events (
+  id BIGSERIAL PRIMARY KEY,
+  event_key TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  bounce TEXT,
+  provider TEXT NOT NULL,
+  provider_message_id TEXT,
+  idempotency_key TEXT,
+  recipient TEXT NOT NULL,
+  occurred_at BIGINT NOT NULL,
+  received_at BIGINT NOT NULL,
+  raw_json TEXT NOT NULL
+);
+CREATE INDEX events_recipient ON events (recipient, occurred_at);
+CREATE INDEX events_occurred ON events (occurred_at);
+CREATE INDEX events_received ON events (received_at);
+CREATE TABLE suppressions (
+  address TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  source TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (address, scope)
+);
+CREATE INDEX deliveries_message_id ON deliveries (message_id);
+`,
+  },
 ];

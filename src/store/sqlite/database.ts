@@ -122,6 +122,34 @@ const MIGRATIONS: string[] = [
     last_used_at INTEGER
   );
   `,
+  // 2: delivery events from providers' webhooks (each stored once) and the suppression list.
+  `
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_key TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    bounce TEXT,
+    provider TEXT NOT NULL,
+    provider_message_id TEXT,
+    idempotency_key TEXT,
+    recipient TEXT NOT NULL,
+    occurred_at INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    raw_json TEXT NOT NULL
+  );
+  CREATE INDEX events_recipient ON events(recipient, occurred_at);
+  CREATE INDEX events_occurred ON events(occurred_at);
+  CREATE INDEX events_received ON events(received_at);
+  CREATE TABLE suppressions (
+    address TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    source TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (address, scope)
+  ) WITHOUT ROWID;
+  CREATE INDEX deliveries_message_id ON deliveries(message_id);
+  `,
 ];
 
 /**
@@ -149,7 +177,7 @@ function migrate(db: SqliteDatabase): SchemaReport {
   return { version: current(), applied };
 }
 
-const MIGRATION_NAMES = ['outbox expired status and next attempt; API keys'];
+const MIGRATION_NAMES = ['outbox expired status and next attempt; API keys', 'delivery events and suppressions'];
 
 /** Waits this long for another process's write lock before SQLite gives up with SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 10_000;

@@ -4,7 +4,8 @@ import type { HealthRecord } from '../../core/health.js';
 import { splitBulkRecipientKey } from '../../core/bulk-key.js';
 import type { EmailMessage } from '../../core/message.js';
 import { redactSecrets } from '../../core/secrets.js';
-import { monthKey, type AcceptedBatch, type ApiKeyRecord, type Delivery, type OutboxEntry, type OutboxStatus, type SchemaReport, type Store } from '../ports.js';
+import { monthKey, type AcceptedBatch, type ApiKeyRecord, type Delivery, type OutboxEntry, type DeliveryEvent, type DeliveryEventType, type OutboxStatus, type SchemaReport, type Store, type StoredEvent, type Suppression } from '../ports.js';
+import { toEvent, toSuppression, type EventRow, type SuppressionRow } from '../event-rows.js';
 import { openDatabase, withBusyRetry } from './database.js';
 
 interface OutboxRow {
@@ -455,6 +456,69 @@ export class SqliteStore implements Store {
   async findKeyByHash(keyHash: string): Promise<(ApiKeyRecord & { keyHash: string }) | undefined> {
     const row = this.sql('SELECT * FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL').get(keyHash) as KeyRow | undefined;
     return row && { ...toKey(row), keyHash: row.key_hash };
+  }
+
+  // ── delivery events and suppressions ──
+  async recordEvents(events: DeliveryEvent[], now: number): Promise<StoredEvent[]> {
+    return this.atomically(() => {
+      const stored: StoredEvent[] = [];
+      for (const event of events) {
+        const idempotencyKey = event.idempotencyKey ?? this.keyOfMessageId(event.provider, event.providerMessageId);
+        const result = this
+          .sql(
+            'INSERT OR IGNORE INTO events (event_key, type, bounce, provider, provider_message_id, idempotency_key, recipient, occurred_at, received_at, raw_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          )
+          .run(event.eventKey, event.type, event.bounce ?? null, event.provider, event.providerMessageId, idempotencyKey, event.recipient.toLowerCase(), event.occurredAt, now, redactSecrets(event.raw));
+        if (result.changes === 1) stored.push({ ...event, idempotencyKey, recipient: event.recipient.toLowerCase(), id: Number(result.lastInsertRowid), receivedAt: now });
+      }
+      return stored;
+    });
+  }
+
+  /** The idempotency key of the single send a provider gave this message id. */
+  private keyOfMessageId(provider: string, messageId: string | null): string | null {
+    if (messageId === null) return null;
+    const row = this.sql('SELECT idempotency_key FROM deliveries WHERE message_id = ? AND provider = ?').get(messageId, provider) as { idempotency_key: string } | undefined;
+    return row?.idempotency_key ?? null;
+  }
+
+  async listEvents(filter: { type?: DeliveryEventType; since?: number; to?: string; limit: number }): Promise<StoredEvent[]> {
+    const rows = this
+      .sql(
+        `SELECT * FROM events WHERE (? IS NULL OR type = ?) AND (? IS NULL OR occurred_at >= ?) AND (? IS NULL OR recipient = ?) ORDER BY occurred_at DESC, id DESC LIMIT ?`,
+      )
+      .all(filter.type ?? null, filter.type ?? null, filter.since ?? null, filter.since ?? null, filter.to?.toLowerCase() ?? null, filter.to?.toLowerCase() ?? null, filter.limit) as EventRow[];
+    return rows.map(toEvent);
+  }
+
+  async pruneEvents(receivedBefore: number): Promise<number> {
+    return this.sql('DELETE FROM events WHERE received_at < ?').run(receivedBefore).changes;
+  }
+
+  async addSuppressions(suppressions: Suppression[]): Promise<number> {
+    return this.atomically(() => {
+      let added = 0;
+      const insert = this.sql('INSERT OR IGNORE INTO suppressions (address, scope, reason, source, created_at) VALUES (?, ?, ?, ?, ?)');
+      for (const s of suppressions) added += insert.run(s.address.toLowerCase(), s.scope.toLowerCase(), s.reason, s.source, s.createdAt).changes;
+      return added;
+    });
+  }
+
+  async removeSuppression(address: string, scope?: string): Promise<number> {
+    if (scope === undefined) return this.sql('DELETE FROM suppressions WHERE address = ?').run(address.toLowerCase()).changes;
+    return this.sql('DELETE FROM suppressions WHERE address = ? AND scope = ?').run(address.toLowerCase(), scope.toLowerCase()).changes;
+  }
+
+  async listSuppressions(): Promise<Suppression[]> {
+    return (this.sql('SELECT * FROM suppressions ORDER BY created_at, address, scope').all() as SuppressionRow[]).map(toSuppression);
+  }
+
+  async suppressedAmong(addresses: string[], sendingDomain: string): Promise<Map<string, Suppression>> {
+    const rows = this
+      .sql("SELECT * FROM suppressions WHERE scope IN ('*', ?) AND address IN (SELECT value FROM json_each(?)) ORDER BY scope = '*'")
+      .all(sendingDomain.toLowerCase(), JSON.stringify(addresses.map((a) => a.toLowerCase()))) as SuppressionRow[];
+    // A global record wins over a domain's (sorted last, so set last).
+    return new Map(rows.map((row) => [row.address, toSuppression(row)]));
   }
 
   /** Drops a waiting entry; refuses one that a live retry is sending right now. */

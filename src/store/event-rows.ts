@@ -1,0 +1,44 @@
+import type { DeliveryEventType, StoredEvent, Suppression } from './ports.js';
+
+/** Rows of the events and suppressions tables, as both backends store them (same columns). */
+export interface EventRow {
+  id: number;
+  event_key: string;
+  type: DeliveryEventType;
+  bounce: 'hard' | 'soft' | null;
+  provider: string;
+  provider_message_id: string | null;
+  idempotency_key: string | null;
+  recipient: string;
+  occurred_at: number;
+  received_at: number;
+  raw_json: string;
+}
+
+export interface SuppressionRow {
+  address: string;
+  scope: string;
+  reason: string;
+  source: string;
+  created_at: number;
+}
+
+export function toEvent(row: EventRow): StoredEvent {
+  return {
+    id: row.id,
+    eventKey: row.event_key,
+    type: row.type,
+    ...(row.bounce ? { bounce: row.bounce } : {}),
+    provider: row.provider,
+    providerMessageId: row.provider_message_id,
+    idempotencyKey: row.idempotency_key,
+    recipient: row.recipient,
+    occurredAt: row.occurred_at,
+    receivedAt: row.received_at,
+    raw: row.raw_json,
+  };
+}
+
+export function toSuppression(row: SuppressionRow): Suppression {
+  return { address: row.address, scope: row.scope, reason: row.reason, source: row.source, createdAt: row.created_at };
+}
