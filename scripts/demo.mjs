@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// A demo that needs no ESP account: Postmark and Mailgun point at a closed local port (down),
-// the final SMTP fallback is a catcher started here. Watch the failover, then the caught mail.
+// A demo that needs no ESP account: Postmark, Mailgun, SendGrid and Amazon SES point at a closed
+// local port (down), the final SMTP fallback is a catcher started here. Watch the failover through
+// all five, then the caught mail, then what a month of mail would cost on each provider.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -38,14 +39,16 @@ const dir = mkdtempSync(path.join(tmpdir(), 'penguinmails-demo-'));
 const configPath = path.join(dir, 'penguinmails.config.yaml');
 writeFileSync(
   configPath,
-  `# demo config: Postmark and Mailgun are "down" (a closed local port), SMTP is a local catcher
+  `# demo config: Postmark, Mailgun, SendGrid and SES are "down" (a closed local port), SMTP is a local catcher
 defaults: { from: "Penguin Demo <demo@penguinmails.test>" }
 providers:
   postmark: { type: postmark, serverToken: "\${POSTMARK_SERVER_TOKEN}", baseUrl: "http://127.0.0.1:${closedPort}" }
   mailgun:  { type: mailgun, apiKey: "\${MAILGUN_API_KEY}", domain: mg.penguinmails.test, baseUrl: "http://127.0.0.1:${closedPort}" }
+  sendgrid: { type: sendgrid, apiKey: "\${SENDGRID_API_KEY}", baseUrl: "http://127.0.0.1:${closedPort}" }
+  ses:      { type: ses, region: us-east-1, accessKeyId: "\${AWS_ACCESS_KEY_ID}", secretAccessKey: "\${AWS_SECRET_ACCESS_KEY}", baseUrl: "http://127.0.0.1:${closedPort}" }
   smtp:     { type: smtp, host: 127.0.0.1, port: ${smtpPort}, ignoreTLS: true }
 failover:
-  order: [postmark, mailgun, smtp]
+  order: [postmark, mailgun, sendgrid, ses, smtp]
   retry: { attempts: 2, delay: 300ms }
   outbox: outbox.db
 `,
@@ -57,7 +60,14 @@ function penguinmails(args) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(root, 'bin/penguinmails.js'), ...args], {
       stdio: 'inherit',
-      env: { ...process.env, POSTMARK_SERVER_TOKEN: 'demo-postmark-token', MAILGUN_API_KEY: 'demo-mailgun-key' },
+      env: {
+        ...process.env,
+        POSTMARK_SERVER_TOKEN: 'demo-postmark-token',
+        MAILGUN_API_KEY: 'demo-mailgun-key',
+        SENDGRID_API_KEY: 'SG.demo-sendgrid-key',
+        AWS_ACCESS_KEY_ID: 'AKIADEMOKEY',
+        AWS_SECRET_ACCESS_KEY: 'demo-ses-secret',
+      },
     });
     child.on('close', resolve);
   });

@@ -131,7 +131,11 @@ export function configFromObject(raw: unknown, options: Pick<LoadOptions, 'env' 
     throw new ConfigError(`config ${label}:\n  ${lines.join('\n  ')}`, `export ${needed[0].variable}=… before running penguinmails`);
   }
   if (options.requireEnv === false) {
-    for (const m of missing) options.warn?.(`config ${label}: ${m.path}: environment variable ${m.variable} is not set (a real send would stop here)`);
+    for (const m of missing) {
+      const provider = ofProvider(m.path);
+      const stops = provider === undefined ? 'a real send would stop here' : `a real send through ${provider} would stop here`;
+      options.warn?.(`config ${label}: ${m.path}: environment variable ${m.variable} is not set (${stops})`);
+    }
   }
   const config = validateConfig(value, { filePath: options.filePath, baseDir: options.baseDir });
   for (const m of missing) {

@@ -1,19 +1,10 @@
 import * as z from 'zod';
+import { planSchema } from './plan-schema.js';
 import { byteSizeSchema, durationSchema } from './value-schemas.js';
 
 const messageType = z.enum(['transactional', 'marketing']);
 const priority = z.enum(['normal', 'critical']);
 const providerChain = z.array(z.string().min(1)).min(1, 'give at least one provider');
-
-export const planSchema = z.strictObject({
-  name: z.string().min(1),
-  /** Monthly fee in USD. */
-  monthly: z.number().min(0),
-  /** Emails included in the fee. */
-  included: z.number().int().min(0),
-  /** USD per 1,000 emails beyond `included`; null = hard cap, no sending beyond it. */
-  overagePer1k: z.number().min(0).nullable(),
-});
 
 export const pricingOverrideSchema = z.strictObject({
   /** Replaces the provider's built-in plans. */
@@ -133,6 +124,5 @@ export const configFileSchema = z.strictObject({
 
 export type ConfigFile = z.infer<typeof configFileSchema>;
 export type RoutingRule = z.infer<typeof routingRuleSchema>;
-export type Plan = z.infer<typeof planSchema>;
 export type PricingOverride = z.infer<typeof pricingOverrideSchema>;
 export type MessageTypeName = z.infer<typeof messageType>;

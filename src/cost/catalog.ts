@@ -1,17 +1,18 @@
+import type { PlanOverageInput } from '../config/plan-schema.js';
 import type { MessageType } from '../core/message.js';
 import { findProviderDefinition, PROVIDER_DEFINITIONS } from '../providers/registry.js';
 
 /**
  * Built-in list prices: each ESP's published plans live in its ProviderDefinition (`catalog`), next
  * to the rest of what adding that ESP takes. Config `pricing` (keyed by provider name or type)
- * overrides them. Money in USD; `overagePer1k: null` = hard cap, nothing can be sent beyond `included`.
+ * overrides them. Money in USD. A plan's overage is one rate (`overagePer1k`; null = hard cap,
+ * nothing can be sent beyond `included`) or rates by volume tier (`overage`, see config/plan-schema.ts).
  */
-export interface CatalogPlan {
+export interface CatalogPlan extends PlanOverageInput {
   name: string;
   monthly: number;
   /** Emails included in the monthly fee; 'unlimited' for flat-cost infrastructure. */
   included: number | 'unlimited';
-  overagePer1k: number | null;
   /** Why this figure should be checked before relying on it. */
   unverified?: string;
 }

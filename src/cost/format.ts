@@ -1,7 +1,7 @@
 import { centsToDollars, formatCents, formatNanos, groupThousands, nanosToDollars } from './money.js';
 import { strategyLabel, type Estimate, type Saving, type StrategyCost, type StrategyName } from './model.js';
 import { formatCount, type ProviderCost } from './plan.js';
-import type { ProviderPricing } from './pricing.js';
+import type { PlanPrice, ProviderPricing } from './pricing.js';
 import { describeBreakEven, type Sweep } from './sweep.js';
 
 export type CostFormat = 'table' | 'json' | 'csv' | 'markdown';
@@ -72,7 +72,7 @@ function breakdownGrid(result: Estimate, context: EstimateContext): Grid {
         money(p.baseFeeCents),
         formatCount(p.included),
         groupThousands(p.overageEmails),
-        !p.priced ? '—' : p.overagePer1k === null ? 'capped' : formatNanos(p.overagePer1k),
+        overageRateCell(p),
         money(p.overageCents),
         (p.feasible ? '' : '✗ ') + (p.priced ? formatCents(p.totalCents) : NOT_PRICED),
       ]);
@@ -84,6 +84,25 @@ function breakdownGrid(result: Estimate, context: EstimateContext): Grid {
     align: ['left', 'left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
     rows,
   };
+}
+
+/** "$1.20"; "capped"; on a tiered plan the rates of the tiers reached, "$0.80→$0.65→$0.50". */
+function overageRateCell(p: ProviderCost): string {
+  if (!p.priced) return '—';
+  if (p.overagePer1k === null) return 'capped';
+  if (p.overageLines.length > 1) return p.overageLines.map((line) => formatNanos(line.per1k)).join('→');
+  return formatNanos(p.overagePer1k);
+}
+
+/** "scale overage: $0.80/1k up to 250,000 emails a month, $0.65/1k up to 750,000, then $0.35/1k". */
+function describeTiers(plan: PlanPrice): string {
+  const tiers = plan.overage ?? [];
+  const rates = tiers.map((tier, i) => {
+    const rate = `${formatNanos(tier.per1k)}/1k`;
+    if (!Number.isFinite(tier.upTo)) return `then ${rate}`;
+    return `${rate} up to ${groupThousands(tier.upTo)}${i === 0 ? ' emails a month' : ''}`;
+  });
+  return `${plan.name} overage by tier: ${rates.join(', ')}`;
 }
 
 function strategyTotal(strategy: StrategyCost): string {
@@ -112,8 +131,9 @@ function priceLines(context: EstimateContext): string[] {
   return context.prices.map((p) => {
     const from = p.origin === 'config' ? 'config pricing' : p.readOn ? `built-in catalog, read ${p.readOn}` : `${NOT_PRICED}: your own infrastructure, set pricing.${p.provider}.monthly`;
     const pinned = p.pinned ? `, plan pinned to ${p.pinned}` : '';
+    const tiers = p.priced ? p.plans.filter((plan) => (plan.overage?.length ?? 0) > 1).map(describeTiers) : [];
     const unverified = p.plans.filter((plan) => plan.unverified).map((plan) => `⚠ ${plan.name}: ${plan.unverified}`);
-    return [`${p.provider} (${p.type}): ${from}${pinned}`, ...unverified, ...p.notes].join('\n    ');
+    return [`${p.provider} (${p.type}): ${from}${pinned}`, ...tiers, ...unverified, ...p.notes].join('\n    ');
   });
 }
 
@@ -192,6 +212,11 @@ function providerFields(p: ProviderCost) {
     overageEmails: p.overageEmails,
     overagePer1k: p.priced && p.overagePer1k !== null ? nanosToDollars(p.overagePer1k) : null,
     overage: money(p.overageCents),
+    // A tiered plan's invoice lines; null for a plan with one rate (or none).
+    overageTiers:
+      p.priced && p.tiered
+        ? p.overageLines.map((line) => ({ above: line.above, upTo: countOrNull(line.upTo), emails: line.emails, per1k: nanosToDollars(line.per1k), overage: centsToDollars(line.cents) }))
+        : null,
     total: money(p.totalCents),
     feasible: p.feasible,
     problem: p.problem ?? null,
@@ -256,7 +281,9 @@ export function pricesJson(prices: ProviderPricing[]) {
       // The catalog's $0 for your own infrastructure is a placeholder, not a price.
       monthly: p.priced ? nanosToDollars(plan.monthly) : null,
       included: countOrNull(plan.included),
-      overagePer1k: p.priced && plan.overagePer1k !== null ? nanosToDollars(plan.overagePer1k) : null,
+      // The first (or only) overage rate; null for a hard cap.
+      overagePer1k: p.priced && plan.overage !== null ? nanosToDollars(plan.overage[0].per1k) : null,
+      overageTiers: p.priced && plan.overage !== null && plan.overage.length > 1 ? plan.overage.map((tier) => ({ upTo: countOrNull(tier.upTo), per1k: nanosToDollars(tier.per1k) })) : null,
       unverified: plan.unverified ?? null,
     })),
     notes: p.notes,

@@ -1,4 +1,4 @@
-import { formatNanos, groupThousands, perThousand, toCents, type Cents, type Nanos } from './money.js';
+import { formatNanos, groupThousands, perThousand, sumCents, toCents, type Cents, type Nanos } from './money.js';
 import type { PlanPrice, ProviderPricing } from './pricing.js';
 
 /** One provider's bill for a month: the invoice lines, rounded to cents, and the exact cost. */
@@ -11,7 +11,16 @@ export interface ProviderCost {
   baseFeeCents: Cents;
   included: number;
   overageEmails: number;
+  /**
+   * The overage rate at this volume: that of the tier the month's last email fell in (the first
+   * tier's while inside `included`); null on a hard-capped plan.
+   */
   overagePer1k: Nanos | null;
+  /** The plan bills overage by volume tier (more than one rate). */
+  tiered: boolean;
+  /** The overage invoice lines, one per tier reached (empty inside `included`). */
+  overageLines: OverageLine[];
+  /** Sum of the overage lines, each rounded to the cent. */
   overageCents: Cents;
   /** baseFeeCents + overageCents. */
   totalCents: Cents;
@@ -25,19 +34,55 @@ export interface ProviderCost {
   unverified?: string;
 }
 
+/** One overage tier's line on the invoice: the month's emails above `above` up to `upTo`, at one rate. */
+export interface OverageLine {
+  above: number;
+  /** The tier's end; Infinity for the open-ended last tier. */
+  upTo: number;
+  emails: number;
+  per1k: Nanos;
+  amount: Nanos;
+  /** The line rounded once to the cent, as an invoice shows it. */
+  cents: Cents;
+}
+
 interface PlanBill {
   plan: PlanPrice;
   overageEmails: number;
-  overage: Nanos;
+  lines: OverageLine[];
   exact: Nanos;
   feasible: boolean;
 }
 
+/**
+ * The overage of `emails` in a month, tier by tier: each email is priced by the tier its place in
+ * the month falls in (on a plan including 100,000 with a tier up to 250,000, the 250,001st email
+ * pays the next tier's rate, and the ones before it keep theirs).
+ */
+function overageLines(plan: PlanPrice, emails: number): OverageLine[] {
+  const lines: OverageLine[] = [];
+  let above = plan.included;
+  for (const tier of plan.overage ?? []) {
+    if (emails <= above) break;
+    const count = Math.min(emails, tier.upTo) - above;
+    const amount = perThousand(count, tier.per1k);
+    lines.push({ above, upTo: tier.upTo, emails: count, per1k: tier.per1k, amount, cents: toCents(amount) });
+    above = tier.upTo;
+  }
+  return lines;
+}
+
 function bill(plan: PlanPrice, emails: number): PlanBill {
   const beyond = Math.max(0, emails - plan.included);
-  if (beyond > 0 && plan.overagePer1k === null) return { plan, overageEmails: beyond, overage: 0n, exact: plan.monthly, feasible: false };
-  const overage = beyond > 0 ? perThousand(beyond, plan.overagePer1k!) : 0n;
-  return { plan, overageEmails: beyond, overage, exact: plan.monthly + overage, feasible: true };
+  if (beyond > 0 && plan.overage === null) return { plan, overageEmails: beyond, lines: [], exact: plan.monthly, feasible: false };
+  const lines = overageLines(plan, emails);
+  return { plan, overageEmails: beyond, lines, exact: lines.reduce((sum, line) => sum + line.amount, plan.monthly), feasible: true };
+}
+
+/** The rate of the tier the month's last email fell in; the first tier's inside `included`. */
+function currentRate(plan: PlanPrice, lines: readonly OverageLine[]): Nanos | null {
+  if (plan.overage === null) return null;
+  return lines.at(-1)?.per1k ?? plan.overage[0].per1k;
 }
 
 /** The plan for a volume: the pinned one, else the cheapest that can carry it (ties: first listed). */
@@ -53,7 +98,7 @@ export function costForVolume(pricing: ProviderPricing, emails: number): Provide
   const chosen = pickBill(pricing, emails);
   const { plan } = chosen;
   const baseFeeCents = toCents(plan.monthly);
-  const overageCents = toCents(chosen.overage);
+  const overageCents = sumCents(chosen.lines.map((line) => line.cents));
   return {
     provider: pricing.provider,
     type: pricing.type,
@@ -63,7 +108,9 @@ export function costForVolume(pricing: ProviderPricing, emails: number): Provide
     baseFeeCents,
     included: plan.included,
     overageEmails: chosen.overageEmails,
-    overagePer1k: plan.overagePer1k,
+    overagePer1k: currentRate(plan, chosen.lines),
+    tiered: (plan.overage?.length ?? 0) > 1,
+    overageLines: chosen.lines,
     overageCents,
     totalCents: baseFeeCents + overageCents,
     exact: chosen.exact,
@@ -100,8 +147,12 @@ export function marginalCost(pricing: ProviderPricing, monthToDate: number): Mar
   if (next.plan !== current.plan) explanation = `moves ${pricing.provider} from ${current.plan} to ${next.plan} (${formatNanos(marginal)} more this month)`;
   else if (!Number.isFinite(current.included)) explanation = `flat monthly cost on ${current.plan}: nothing per email`;
   else if (includedLeft > 0) explanation = `included in ${current.plan} (${formatCount(includedLeft)} of ${formatCount(current.included)} left)`;
-  else explanation = `overage on ${current.plan} at ${formatNanos(current.overagePer1k ?? 0n)}/1k`;
+  else explanation = `overage on ${current.plan} at ${formatNanos(next.overagePer1k ?? 0n)}/1k${next.tiered ? ` (${describeTierOf(next.overageLines.at(-1)!)})` : ''}`;
   return { current, next, marginal, includedLeft, explanation };
+}
+
+function describeTierOf(line: OverageLine): string {
+  return Number.isFinite(line.upTo) ? `its tier up to ${groupThousands(line.upTo)} emails a month` : `its last tier, above ${groupThousands(line.above)} emails a month`;
 }
 
 /** "12,345", or "unlimited" for flat-cost infrastructure. */

@@ -1,15 +1,27 @@
+import { formatIssuePath } from '../config/issues.js';
+import { planOverageProblems, type Plan } from '../config/plan-schema.js';
 import type { PricingOverride } from '../config/schema.js';
 import { UserError } from '../core/errors.js';
 import { catalogEntry, type CatalogPlan } from './catalog.js';
 import { dollars, type Nanos } from './money.js';
+
+/** One overage rate: for the month's emails above the previous tier's `upTo` (or the plan's `included`) up to this `upTo`. */
+export interface OverageTier {
+  /** The month's email count this rate runs up to; Infinity for the last tier. */
+  upTo: number;
+  per1k: Nanos;
+}
 
 export interface PlanPrice {
   name: string;
   monthly: Nanos;
   /** Emails included in the fee; Infinity for flat-cost infrastructure. */
   included: number;
-  /** Price per 1,000 emails beyond `included`; null = hard cap. */
-  overagePer1k: Nanos | null;
+  /**
+   * Prices per 1,000 emails beyond `included`, in rising tiers, the last one open-ended (a plan
+   * with one overage rate has one tier); null = hard cap, nothing can be sent beyond `included`.
+   */
+  overage: OverageTier[] | null;
   unverified?: string;
 }
 
@@ -52,7 +64,7 @@ export function resolvePricing(provider: string, type: string, inputs: PricingIn
     if (override.monthly !== undefined) notes.push(`${where}.monthly ignored: plans are given`);
   } else if (override.monthly !== undefined) {
     const name = catalog?.plans.length === 1 ? catalog.plans[0].name : 'flat';
-    plans = [{ name, monthly: parseMoney(override.monthly, `${where}.monthly`), included: Infinity, overagePer1k: 0n }];
+    plans = [{ name, monthly: parseMoney(override.monthly, `${where}.monthly`), included: Infinity, overage: [{ upTo: Infinity, per1k: 0n }] }];
   } else if (catalog) {
     plans = catalog.plans.map((plan) => toPlanPrice(plan, `catalog ${type}.${plan.name}`));
     origin = 'catalog';
@@ -70,16 +82,30 @@ export function resolvePricing(provider: string, type: string, inputs: PricingIn
   return { provider, type, plans, pinned, origin, priced, readOn: origin === 'catalog' ? (catalog?.readOn ?? undefined) : undefined, notes };
 }
 
-function toPlanPrice(plan: CatalogPlan | { name: string; monthly: number; included: number; overagePer1k: number | null }, where: string): PlanPrice {
-  const overage = plan.overagePer1k === null ? null : parseMoney(plan.overagePer1k, `${where}.overagePer1k`);
-  if (overage !== null && overage % 1000n !== 0n) throw new UserError(`${where}.overagePer1k: at most 6 decimals`);
+/** A config plan (already checked by its schema) or a catalog plan (checked here) as exact money. */
+function toPlanPrice(plan: CatalogPlan | Plan, where: string): PlanPrice {
+  const [problem] = planOverageProblems(plan);
+  if (problem) throw new UserError(`${[where, formatIssuePath(problem.path)].filter(Boolean).join('.')}: ${problem.message}`);
   return {
     name: plan.name,
     monthly: parseMoney(plan.monthly, `${where}.monthly`),
     included: plan.included === 'unlimited' ? Infinity : plan.included,
-    overagePer1k: overage,
+    overage: toOverageTiers(plan, where),
     unverified: 'unverified' in plan ? plan.unverified : undefined,
   };
+}
+
+function toOverageTiers(plan: CatalogPlan | Plan, where: string): OverageTier[] | null {
+  if (plan.overage) return plan.overage.map((tier, i) => ({ upTo: tier.upTo ?? Infinity, per1k: parsePer1k(tier.per1k, `${where}.overage[${i}].per1k`) }));
+  if (plan.overagePer1k === null || plan.overagePer1k === undefined) return null;
+  return [{ upTo: Infinity, per1k: parsePer1k(plan.overagePer1k, `${where}.overagePer1k`) }];
+}
+
+/** A price per 1,000 whose price per email is exact: at most 6 decimals. */
+function parsePer1k(value: number, where: string): Nanos {
+  const price = parseMoney(value, where);
+  if (price % 1000n !== 0n) throw new UserError(`${where}: at most 6 decimals`);
+  return price;
 }
 
 function parseMoney(value: number, where: string): Nanos {

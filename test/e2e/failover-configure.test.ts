@@ -73,7 +73,7 @@ describe('failover configure (flags)', () => {
   });
 
   it.each([
-    [['--primary', 'mailgn', '--fallback', 'smtp'], '--primary: unknown provider "mailgn" (known: postmark, mailgun, smtp) — did you mean "mailgun"?'],
+    [['--primary', 'mailgn', '--fallback', 'smtp'], '--primary: unknown provider "mailgn" (known: postmark, mailgun, smtp, sendgrid, ses) — did you mean "mailgun"?'],
     [['--primary', 'smtp', '--fallback', 'smtp'], '--fallback: "smtp" is already the primary'],
     [['--retry-attempts=-1'], '--retry-attempts -1: must be a whole number from 1 to 10'],
     [['--retry-attempts', '11'], '--retry-attempts 11: must be a whole number from 1 to 10'],
@@ -103,10 +103,10 @@ describe('failover configure (flags)', () => {
   });
 
   it('warns about problems the file already had, but still edits it', async () => {
-    const p = project(EXAMPLE.replace('use: [mailgun, smtp] }', 'use: [mailgun, ses] }'));
+    const p = project(EXAMPLE.replace('use: [mailgun, smtp] }', 'use: [mailgun, sparkpost] }'));
     const result = await configure(p.dir, ['--retry-attempts', '4', '--yes']);
     expect(result.code).toBe(0);
-    expect(result.stderr).toContain('routing.rules[3].use[1]: unknown provider "ses"');
+    expect(result.stderr).toContain('routing.rules[3].use[1]: unknown provider "sparkpost"');
   });
 
   it('creates the config from the example when none exists, and says where', async () => {

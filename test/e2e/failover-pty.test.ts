@@ -69,7 +69,7 @@ describe.skipIf(!hasScript)('failover configure on a real terminal', () => {
     await pty.waitFor('Fallback provider');
     pty.send(KEY.enter); // postmark
     await pty.waitFor('Final fallback');
-    pty.send(KEY.down); // from smtp to "end the chain here"
+    pty.send(KEY.down + KEY.down + KEY.down); // from smtp past sendgrid and ses to "end the chain here"
     pty.send(KEY.enter);
     await pty.waitFor('Tries per provider');
     pty.send('0');
@@ -108,6 +108,8 @@ describe.skipIf(!hasScript)('failover configure on a real terminal', () => {
     pty.send(KEY.enter); // postmark
     await pty.waitFor('Final fallback');
     pty.send(KEY.enter); // smtp
+    await pty.waitFor('Fallback #3');
+    pty.send(KEY.enter); // "end the chain here", the suggestion past today's three
     await pty.waitFor('transactional/normal    postmark → mailgun → smtp  rule 2 (type: transactional)');
     await pty.waitFor('failover.order is used by no message');
     await pty.waitFor('Use mailgun → postmark → smtp for all 4 routing rules too?');
@@ -134,7 +136,8 @@ describe.skipIf(!hasScript)('failover configure on a real terminal', () => {
 
     await pty.waitFor('Enable failover?');
     pty.send(KEY.enter);
-    for (const prompt of ['Primary provider', 'Fallback provider', 'Final fallback', 'Delay between tries']) {
+    // Each suggestion is today's: postmark, mailgun, smtp, then "end the chain here" (Fallback #3).
+    for (const prompt of ['Primary provider', 'Fallback provider', 'Final fallback', 'Fallback #3', 'Delay between tries']) {
       await pty.waitFor(prompt);
       pty.send(KEY.enter);
     }

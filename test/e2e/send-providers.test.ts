@@ -136,7 +136,7 @@ describe('send through each provider with the real SDKs', () => {
     const result = await runCli(['send', '--config', configPath, '--dry-run', '--to', 'a@example.com', '--subject', 's', '--text', 't'], { env: { POSTMARK_SERVER_TOKEN: undefined, MAILGUN_API_KEY: undefined } });
     expect(result.code, result.stderr).toBe(0);
     // …but says what a real send would stop at, naming the variable and where the config uses it.
-    expect(result.stderr).toMatch(/warning: config .*: providers\.postmark\.serverToken: environment variable POSTMARK_SERVER_TOKEN is not set \(a real send would stop here\)/);
+    expect(result.stderr).toMatch(/warning: config .*: providers\.postmark\.serverToken: environment variable POSTMARK_SERVER_TOKEN is not set \(a real send through postmark would stop here\)/);
     expect(result.stderr).toMatch(/providers\.mailgun\.apiKey: environment variable MAILGUN_API_KEY is not set/);
     const real = await runCli(['send', '--config', configPath, '--to', 'a@example.com', '--subject', 's', '--text', 't'], { env: { POSTMARK_SERVER_TOKEN: undefined, MAILGUN_API_KEY: undefined } });
     expect(real.code).toBe(2);

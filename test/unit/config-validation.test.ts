@@ -74,6 +74,13 @@ describe('config problems in plain words', () => {
     [{ providers, routing: { rules: [{ when: { type: 'bulk' }, use: ['smtp'] }] } }, 'routing.rules[0].when.type: must be one of: transactional, marketing'],
     [{ providers, routing: { rules: [{ when: { monthlyVolume: { below: -1 } }, use: ['smtp'] }] } }, 'routing.rules[0].when.monthlyVolume.below: must be at least 0'],
     [{ providers, pricing: { smtp: { plans: [{ name: 'x', monthly: 1, included: 1 }] } } }, 'pricing.smtp.plans[0].overagePer1k: required (a number or null)'],
+    // Tiered overage: `overage` instead of overagePer1k, tiers rising above `included`, the last open-ended.
+    [{ providers, pricing: { mailgun: { plans: [{ name: 'x', monthly: 1, included: 100, overagePer1k: 1, overage: [{ upTo: null, per1k: 1 }] }] } } }, 'pricing.mailgun.plans[0]: give overagePer1k (one rate) or overage (tiers), not both'],
+    [{ providers, pricing: { mailgun: { plans: [{ name: 'x', monthly: 1, included: 100, overage: [{ upTo: 100, per1k: 1 }, { upTo: null, per1k: 1 }] }] } } }, "pricing.mailgun.plans[0].overage[0].upTo: must be above the plan's included emails (100)"],
+    [{ providers, pricing: { mailgun: { plans: [{ name: 'x', monthly: 1, included: 100, overage: [{ upTo: 250, per1k: 1 }, { upTo: 200, per1k: 1 }, { upTo: null, per1k: 1 }] }] } } }, "pricing.mailgun.plans[0].overage[1].upTo: must be above the previous tier's upTo (250)"],
+    [{ providers, pricing: { mailgun: { plans: [{ name: 'x', monthly: 1, included: 100, overage: [{ upTo: 250, per1k: 1 }] }] } } }, 'pricing.mailgun.plans[0].overage[0].upTo: the last tier must be open-ended (upTo: null)'],
+    [{ providers, pricing: { mailgun: { plans: [{ name: 'x', monthly: 1, included: 100, overage: [{ upTo: null, per1k: 1 }, { upTo: null, per1k: 1 }] }] } } }, 'pricing.mailgun.plans[0].overage[0].upTo: only the last tier can be open-ended (upTo: null)'],
+    [{ providers, pricing: { mailgun: { plans: [{ name: 'x', monthly: 1, included: 100, overage: [{ upTo: null }] }] } } }, 'pricing.mailgun.plans[0].overage[0].per1k: required (a number)'],
     [{ providers: { 'my relay': { type: 'smtp', host: 'h' } } }, 'provider names use letters, digits, - and _'],
   ])('%j → %s', (raw, message) => {
     const error = errorOf(raw);

@@ -30,6 +30,38 @@ describe('cost formats', () => {
     expect(formatEstimate(result, { ...context, chart: true }, 'table')).toContain('█');
     const doc = estimateJson(result, context);
     expect(doc.strategies.map((s) => s.total)).toEqual([126, 90, null, 89.95, 10, 105]);
-    expect(doc.prices[0].plans[1]).toEqual({ name: 'basic', monthly: 15, included: 10_000, overagePer1k: 1.8, unverified: null });
+    expect(doc.prices[0].plans[1]).toEqual({ name: 'basic', monthly: 15, included: 10_000, overagePer1k: 1.8, overageTiers: null, unverified: null });
+  });
+
+  it("shows a tiered plan's rates and its invoice lines", () => {
+    const setup = buildCostSetup();
+    const result = estimate(setup, { transactional: 0, marketing: 1_000_000 }, ['mailgun']);
+    const context: EstimateContext = { shown: ['mailgun'], prices: [setup.pricingOf('mailgun')], notes: [], chart: false };
+    const table = formatEstimate(result, context, 'table');
+    // 90 + 150 × 0.80 + 500 × 0.65 + 250 × 0.50 = 90 + 120 + 325 + 125 = 660.00
+    expect(table).toMatch(/all-mailgun +mailgun +scale +1,000,000 +\$90\.00 +100,000 +900,000 +\$0\.80→\$0\.65→\$0\.50 +\$570\.00 +\$660\.00/);
+    expect(table).toContain('scale overage by tier: $0.80/1k up to 250,000 emails a month, $0.65/1k up to 750,000, $0.50/1k up to 1,000,000, $0.40/1k up to 2,500,000, then $0.35/1k');
+    const doc = estimateJson(result, context);
+    expect(doc.strategies[0].providers[0]).toMatchObject({
+      plan: 'scale',
+      overagePer1k: 0.5,
+      overage: 570,
+      total: 660,
+      overageTiers: [
+        { above: 100_000, upTo: 250_000, emails: 150_000, per1k: 0.8, overage: 120 },
+        { above: 250_000, upTo: 750_000, emails: 500_000, per1k: 0.65, overage: 325 },
+        { above: 750_000, upTo: 1_000_000, emails: 250_000, per1k: 0.5, overage: 125 },
+      ],
+    });
+    expect(doc.prices[0].plans.find((plan) => plan.name === 'scale')).toMatchObject({
+      overagePer1k: 0.8,
+      overageTiers: [
+        { upTo: 250_000, per1k: 0.8 },
+        { upTo: 750_000, per1k: 0.65 },
+        { upTo: 1_000_000, per1k: 0.5 },
+        { upTo: 2_500_000, per1k: 0.4 },
+        { upTo: null, per1k: 0.35 },
+      ],
+    });
   });
 });

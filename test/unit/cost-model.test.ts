@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { validateConfig } from '../../src/config/validate.js';
 import { allocateHybrid, buildCostSetup, costOfStrategy, estimate } from '../../src/cost/model.js';
+import { dollars } from '../../src/cost/money.js';
 import { ROOT } from '../helpers/cli.js';
 
 function configured(raw: unknown) {
@@ -68,10 +69,11 @@ describe('strategies', () => {
 
   it('totals always equal the sum of their rounded parts', () => {
     const setup = exampleSetup();
-    for (const volume of [1, 7, 999, 1_001, 12_345, 33_333, 87_654, 250_001]) {
+    for (const volume of [1, 7, 999, 1_001, 12_345, 33_333, 87_654, 250_001, 777_777, 2_600_007]) {
       const result = estimate(setup, { transactional: Math.floor(volume / 3), marketing: volume - Math.floor(volume / 3) });
       for (const strategy of result.strategies) {
         expect(strategy.totalCents).toBe(strategy.providers.reduce((sum, p) => sum + p.baseFeeCents + p.overageCents, 0));
+        for (const p of strategy.providers) expect(p.overageCents).toBe(p.overageLines.reduce((sum, line) => sum + line.cents, 0));
         expect(strategy.providers.reduce((sum, p) => sum + p.emails, 0)).toBe(volume);
       }
     }
@@ -120,41 +122,78 @@ describe('hybrid routing through the config rules', () => {
 });
 
 describe('the built-in catalog, checked by hand', () => {
+  // Each provider alone at 1k, 50k, 100k and 1M emails a month: every plan is priced by hand and the
+  // cheapest one that can carry the volume must be the one the model picks.
   const single = (type: string, emails: number) => {
     const cost = costOfStrategy(buildCostSetup(), type, { transactional: emails, marketing: 0 });
     return [cost.providers[0].plan, cost.feasible ? cost.totalCents : 'capped'];
   };
 
   it('sendgrid: essentials $19.95 for 50,000, pro $89.95 for 100,000, no overage read', () => {
+    // 1k and 50k: essentials 19.95 (pro 89.95)
     expect(single('sendgrid', 1_000)).toEqual(['essentials', 1_995]);
     expect(single('sendgrid', 50_000)).toEqual(['essentials', 1_995]);
+    // 100k: essentials is capped at 50,000 → pro 89.95
     expect(single('sendgrid', 100_000)).toEqual(['pro', 8_995]);
+    // 1M: both plans are capped (no overage published) → not possible
     expect(single('sendgrid', 1_000_000)).toEqual(['pro', 'capped']);
   });
 
   it('ses: $0.10 per 1,000', () => {
-    expect(single('ses', 1_000)).toEqual(['pay-as-you-go', 10]);
-    expect(single('ses', 50_000)).toEqual(['pay-as-you-go', 500]);
-    expect(single('ses', 100_000)).toEqual(['pay-as-you-go', 1_000]);
-    expect(single('ses', 1_000_000)).toEqual(['pay-as-you-go', 10_000]);
+    // pay-as-you-go 0.10/1k is always below essentials 0.16/1k
+    expect(single('ses', 1_000)).toEqual(['pay-as-you-go', 10]); // 1 × 0.10 = 0.10 (essentials 0.16)
+    expect(single('ses', 50_000)).toEqual(['pay-as-you-go', 500]); // 50 × 0.10 = 5.00 (essentials 8.00)
+    expect(single('ses', 100_000)).toEqual(['pay-as-you-go', 1_000]); // 100 × 0.10 = 10.00 (essentials 16.00)
+    expect(single('ses', 1_000_000)).toEqual(['pay-as-you-go', 10_000]); // 1,000 × 0.10 = 100.00 (essentials 160.00)
+  });
+
+  it('smtp: the $0 placeholder for your own infrastructure, never priced', () => {
+    for (const emails of [1_000, 50_000, 100_000, 1_000_000]) {
+      const cost = costOfStrategy(buildCostSetup(), 'smtp', { transactional: emails, marketing: 0 });
+      expect(cost.providers[0]).toMatchObject({ plan: 'infrastructure', totalCents: 0, overageEmails: 0, priced: false });
+      expect(cost.priced).toBe(false);
+    }
   });
 
   it("postmark: the $55 tier carries 50,000; past it the 10k plans' overage", () => {
+    // 1k: free is capped at 100; basic 15.00, pro 16.50, platform 18.00, basic-50k 55.00 → basic
     expect(single('postmark', 1_000)).toEqual(['basic', 1_500]);
-    // basic-50k 55.00 (platform: 18 + 40 × 1.20 = 66.00)
+    // 50k: basic 15 + 40 × 1.80 = 87.00; pro 16.50 + 40 × 1.30 = 68.50; platform 18 + 40 × 1.20 = 66.00;
+    //      basic-50k 55.00 → basic-50k
     expect(single('postmark', 50_000)).toEqual(['basic-50k', 5_500]);
-    // platform: 18 + 90 × 1.20 = 126.00
+    // 100k: basic 15 + 90 × 1.80 = 177.00; pro 16.50 + 90 × 1.30 = 133.50; platform 18 + 90 × 1.20 = 126.00;
+    //       basic-50k capped at 50,000 → platform
     expect(single('postmark', 100_000)).toEqual(['platform', 12_600]);
-    // platform: 18 + 990 × 1.20 = 1,206.00
+    // 1M: basic 15 + 990 × 1.80 = 1,797.00; pro 16.50 + 990 × 1.30 = 1,303.50; platform 18 + 990 × 1.20 = 1,206.00
     expect(single('postmark', 1_000_000)).toEqual(['platform', 120_600]);
   });
 
-  it("mailgun: foundation $35 for 50,000; scale $90 for 100,000 + $0.80/1k (its first overage tier)", () => {
-    // flex: 1 × 2.00
+  it("mailgun: foundation $35 for 50,000; scale $90 for 100,000 then tiered overage", () => {
+    // 1k: flex 1 × 2.00 = 2.00; basic 15.00 → flex
     expect(single('mailgun', 1_000)).toEqual(['flex', 200]);
+    // 50k: flex 50 × 2.00 = 100.00; basic 15 + 40 × 1.80 = 87.00; foundation 35.00; scale 90.00 → foundation
     expect(single('mailgun', 50_000)).toEqual(['foundation', 3_500]);
+    // 100k: flex 200.00; basic 15 + 90 × 1.80 = 177.00; foundation 35 + 50 × 1.30 = 100.00; scale 90.00 → scale
     expect(single('mailgun', 100_000)).toEqual(['scale', 9_000]);
-    // scale: 90 + 900 × 0.80 = 810.00
-    expect(single('mailgun', 1_000_000)).toEqual(['scale', 81_000]);
+    // 1M: scale 90
+    //       + 150,000 (100,001–250,000) × 0.80/1k = 120.00
+    //       + 500,000 (250,001–750,000) × 0.65/1k = 325.00
+    //       + 250,000 (750,001–1,000,000) × 0.50/1k = 125.00
+    //       = 660.00 (one flat $0.80 would say 810.00; foundation 35 + 950 × 1.30 = 1,270.00)
+    expect(single('mailgun', 1_000_000)).toEqual(['scale', 66_000]);
+    // 3M: 660.00 + 1,500,000 (to 2,500,000) × 0.40/1k = 600.00 + 500,000 × 0.35/1k = 175.00 → 1,435.00
+    expect(single('mailgun', 3_000_000)).toEqual(['scale', 143_500]);
+  });
+
+  it("bills each of Mailgun Scale's tiers as its own invoice line", () => {
+    const scale = costOfStrategy(buildCostSetup(), 'mailgun', { transactional: 0, marketing: 1_000_000 }).providers[0];
+    expect(scale.overageLines.map(({ above, upTo, emails, cents }) => [above, upTo, emails, cents])).toEqual([
+      [100_000, 250_000, 150_000, 12_000],
+      [250_000, 750_000, 500_000, 32_500],
+      [750_000, 1_000_000, 250_000, 12_500],
+    ]);
+    expect(scale).toMatchObject({ tiered: true, overageEmails: 900_000, overageCents: 57_000, baseFeeCents: 9_000, totalCents: 66_000 });
+    // The rate at this volume: the tier the 1,000,000th email fell in.
+    expect(scale.overagePer1k).toBe(dollars('0.5'));
   });
 });

@@ -53,6 +53,14 @@ describe('plan choice at each boundary (built-in catalog)', () => {
     [92_308, 'scale', 9000],
     [100_000, 'scale', 9000],
     [110_000, 'scale', 9800], // 90 + 10 × 0.80 (Scale's first overage tier)
+    // Scale's overage tiers, each email at its own tier's rate:
+    [250_000, 'scale', 21000], // 90 + 150 × 0.80 = 210.00
+    [250_001, 'scale', 21000], // 210 + 1 × 0.00065 = 210.00065: the new tier's line rounds to 0.00
+    [251_000, 'scale', 21065], // 210 + 1 × 0.65 = 210.65
+    [750_000, 'scale', 53500], // 210 + 500 × 0.65 = 535.00
+    [1_000_000, 'scale', 66000], // 535 + 250 × 0.50 = 660.00
+    [2_500_000, 'scale', 126000], // 660 + 1,500 × 0.40 = 1,260.00
+    [2_600_000, 'scale', 129500], // 1,260 + 100 × 0.35 = 1,295.00
   ];
   it.each(mailgunCases)('mailgun %i emails → %s, %i cents', (emails, plan, cents) => {
     const cost = costForVolume(mailgun, emails);
@@ -106,6 +114,24 @@ describe('config overrides', () => {
     expect(costForVolume(setup.pricingOf('pm2'), 1_000)).toMatchObject({ plan: 'own', totalCents: 200 });
   });
 
+  it('takes tiered overage in a plan, next to plans with one rate', () => {
+    const setup = configured({
+      providers: { mg: providers.mg },
+      pricing: {
+        mg: {
+          plans: [
+            { name: 'flat', monthly: 35, included: 50_000, overagePer1k: 1.3 },
+            { name: 'tiered', monthly: 90, included: 100_000, overage: [{ upTo: 200_000, per1k: 1 }, { upTo: null, per1k: 0.5 }] },
+          ],
+        },
+      },
+    });
+    // flat 35 + 250 × 1.30 = 360.00; tiered 90 + 100 × 1.00 + 100 × 0.50 = 240.00
+    expect(costForVolume(setup.pricingOf('mg'), 300_000)).toMatchObject({ plan: 'tiered', totalCents: 24000, overageCents: 15000, tiered: true });
+    // flat 35 + 50 × 1.30 = 100.00; tiered 90.00 (all included)
+    expect(costForVolume(setup.pricingOf('mg'), 100_000)).toMatchObject({ plan: 'tiered', totalCents: 9000, overageLines: [] });
+  });
+
   it('monthly alone is a flat cost with unlimited emails', () => {
     const setup = configured({ providers: { relay: { type: 'smtp', host: 'smtp.example.com' } }, pricing: { relay: { monthly: 49.99 } } });
     expect(costForVolume(setup.pricingOf('relay'), 1_000_000)).toMatchObject({ plan: 'infrastructure', totalCents: 4999, overageEmails: 0, included: Infinity });
@@ -128,6 +154,15 @@ describe('marginal cost and free tier', () => {
   it('is the overage price per email beyond the included emails', () => {
     expect(marginalCost(postmark, 20_000).marginal).toBe(dollars('0.0013')); // pro at 20,000
     expect(marginalCost(mailgun, 120_000).marginal).toBe(dollars('0.0008'));
+  });
+
+  it("follows a tiered plan's tiers: the next email pays the rate of the tier it falls in", () => {
+    // The 250,000th Scale email is the last at $0.80/1k; the 250,001st is the first at $0.65/1k.
+    expect(marginalCost(mailgun, 249_999).marginal).toBe(dollars('0.0008'));
+    const intoNextTier = marginalCost(mailgun, 250_000);
+    expect(intoNextTier.marginal).toBe(dollars('0.00065'));
+    expect(intoNextTier.explanation).toBe('overage on scale at $0.65/1k (its tier up to 750,000 emails a month)');
+    expect(marginalCost(mailgun, 3_000_000).explanation).toBe('overage on scale at $0.35/1k (its last tier, above 2,500,000 emails a month)');
   });
 
   it('is impossible past a pinned hard cap', () => {

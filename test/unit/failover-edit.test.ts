@@ -111,7 +111,7 @@ describe('checkEditedConfig', () => {
     const bad = EXAMPLE.replace('order: [postmark, mailgun, smtp]', 'order: [postmark, mailgn, postmark]');
     const error = await checkEditedConfig(EXAMPLE, bad, options).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as Error).message).toContain('failover.order[1]: unknown provider "mailgn" (known: postmark, mailgun, smtp) — did you mean "mailgun"?');
+    expect((error as Error).message).toContain('failover.order[1]: unknown provider "mailgn" (known: postmark, mailgun, smtp, sendgrid, ses) — did you mean "mailgun"?');
     expect((error as Error).message).toContain('failover.order[2]: "postmark" appears twice in the chain');
   });
 
