@@ -139,12 +139,19 @@ export class Dispatcher {
     return outcome;
   }
 
-  /** A refusal saying an address is dead (Postmark 406, SMTP 5.1.1) puts it on the suppression list. */
+  /**
+   * A refusal saying an address is dead (Postmark 406, SMTP 5.1.1) puts it on the suppression list.
+   * Best effort: the outcome is already decided and recorded, so a store failure here is a warning.
+   */
   private async learnDeadAddresses(message: EmailMessage, outcome: Dispatch): Promise<void> {
     const refusals = outcome.status === 'rejected' ? wholeMessageRefusals(message, outcome.attempts) : permanentRefusals(outcome.refused);
     if (refusals.length === 0) return;
-    const learnt = await suppressDeadAddresses(this.store!, this.config, refusals, this.now());
-    if (learnt.length) outcome.warnings.push(learntText(learnt));
+    try {
+      const learnt = await suppressDeadAddresses(this.store!, this.config, refusals, this.now());
+      if (learnt.length) outcome.warnings.push(learntText(learnt));
+    } catch (error) {
+      outcome.warnings.push(`could not put ${refusals.map((r) => r.address).join(', ')} on the suppression list (${error instanceof Error ? error.message : String(error)}); \`suppressions add\` does it by hand`);
+    }
   }
 
   async close(): Promise<void> {

@@ -246,6 +246,15 @@ export class BulkSender {
     });
   }
 
+  /** Best effort: a store failure here leaves these rows rejected as reported, with a warning. */
+  private async suppressDeadAddresses(refusals: Refusal[]): Promise<void> {
+    try {
+      this.stats.newlySuppressed += (await suppressDeadAddresses(this.store, this.dispatcher.config, refusals, this.dispatcher.now())).length;
+    } catch (error) {
+      this.options.onWarning?.(`could not put ${refusals.length} refused address(es) on the suppression list (${error instanceof Error ? error.message : String(error)})`);
+    }
+  }
+
   private readonly resumeReport: ResumeReport<Pending> = {
     skipped: () => void this.stats.skipped++,
     inOutbox: (recipient, entry) => {
@@ -301,7 +310,7 @@ export class BulkSender {
       }
     }
     // Dead addresses (Postmark 406, SMTP 5.1.1) go on the suppression list: one store call per batch.
-    if (refusals.length) this.stats.newlySuppressed += (await suppressDeadAddresses(this.store, this.dispatcher.config, refusals, this.dispatcher.now())).length;
+    if (refusals.length) await this.suppressDeadAddresses(refusals);
     for (const { item, provider, error } of outcome.ambiguous) await this.queueAll([item], `${provider}: ${error.message}`, 'ambiguous');
     if (outcome.undelivered.length) await this.queueAll(outcome.undelivered, `every provider failed for this batch${outcome.reasons.length ? ` (${outcome.reasons.join('; ')})` : ''}`, 'pending');
     this.progress();
