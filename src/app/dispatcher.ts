@@ -9,6 +9,8 @@ import { freeAllowance } from '../cost/pricing.js';
 import { findProviderDefinition } from '../providers/registry.js';
 import type { Provider } from '../providers/provider.js';
 import { monthKey, type Store } from '../store/ports.js';
+import { suppressedReason, suppressedRecipientsOf, suppressionText, type SuppressedRecipient } from './suppression-check.js';
+import { learntText, permanentRefusals, suppressDeadAddresses, wholeMessageRefusals } from './suppression-learning.js';
 
 export interface DispatchOptions {
   now?: () => number;
@@ -21,6 +23,10 @@ export interface Dispatch extends Omit<DeliveryOutcome, 'status'> {
   /** duplicate: delivered earlier under the same idempotency key (see duplicateOf); nothing was sent. */
   status: DeliveryOutcome['status'] | 'duplicate';
   duplicateOf?: { provider: string; messageId: string; deliveredAt: string };
+  /** Rejected before any provider was called: these recipients are on the suppression list. */
+  suppressed?: SuppressedRecipient[];
+  /** The message overrides the list (ignoreSuppressions): these listed recipients were sent to anyway. */
+  ignoredSuppressions?: SuppressedRecipient[];
 }
 
 /**
@@ -101,8 +107,13 @@ export class Dispatcher {
         duplicateOf: { provider: earlier.provider, messageId: earlier.messageId, deliveredAt: new Date(earlier.deliveredAt).toISOString() },
       };
     }
+    // Before any provider: one store query for all the recipients (SPEC: never routed round).
+    const listed = this.store ? await suppressedRecipientsOf(this.store, message) : [];
+    if (listed.length && !message.ignoreSuppressions) {
+      return { status: 'rejected', attempts: [], warnings: [], reason: suppressedReason(listed, recipientCount(message)), suppressed: listed };
+    }
     const { failover } = this.config;
-    const outcome = await deliverWithFailover(
+    const outcome: Dispatch = await deliverWithFailover(
       message,
       chain,
       { attempts: failover.retry.attempts, delayMs: failover.retry.delayMs, maxRetryAfterMs: failover.retry.maxRetryAfterMs, resendAmbiguous: failover.resendAmbiguous },
@@ -120,7 +131,27 @@ export class Dispatcher {
     if (outcome.status === 'delivered' && this.store) {
       await this.store.recordDelivery(message, outcome.provider!, outcome.messageId!, this.now(), recipientCount(message));
     }
+    if (message.ignoreSuppressions) {
+      outcome.ignoredSuppressions = listed;
+      if (listed.length) outcome.warnings.unshift(`sent despite the suppression list (override asked for): ${listed.map(suppressionText).join(', ')}`);
+    }
+    if (this.store) await this.learnDeadAddresses(message, outcome);
     return outcome;
+  }
+
+  /**
+   * A refusal saying an address is dead (Postmark 406, SMTP 5.1.1) puts it on the suppression list.
+   * Best effort: the outcome is already decided and recorded, so a store failure here is a warning.
+   */
+  private async learnDeadAddresses(message: EmailMessage, outcome: Dispatch): Promise<void> {
+    const refusals = outcome.status === 'rejected' ? wholeMessageRefusals(message, outcome.attempts) : permanentRefusals(outcome.refused);
+    if (refusals.length === 0) return;
+    try {
+      const learnt = await suppressDeadAddresses(this.store!, this.config, refusals, this.now());
+      if (learnt.length) outcome.warnings.push(learntText(learnt));
+    } catch (error) {
+      outcome.warnings.push(`could not put ${refusals.map((r) => r.address).join(', ')} on the suppression list (${error instanceof Error ? error.message : String(error)}); \`suppressions add\` does it by hand`);
+    }
   }
 
   async close(): Promise<void> {

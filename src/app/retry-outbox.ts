@@ -7,6 +7,7 @@ import { describeRefusal } from '../core/refused.js';
 import { queueCopyForRefused } from './refused-recipients.js';
 import type { Dispatcher } from './dispatcher.js';
 import { isLeaseOwnerAlive, newLeaseOwner } from './lease-owner.js';
+import type { SuppressedRecipient } from './suppression-check.js';
 
 export interface RetryResult {
   id: number;
@@ -19,6 +20,8 @@ export interface RetryResult {
   refused?: RecipientStatus[];
   /** The outbox entry holding a copy for the recipients refused only for now. */
   retryCopyId?: number;
+  /** Rejected without a provider call: these recipients went on the suppression list meanwhile. */
+  suppressed?: SuppressedRecipient[];
 }
 
 /**
@@ -82,6 +85,7 @@ export async function retryOutboxEntries(dispatcher: Dispatcher, ids: number[], 
       attempts: outcome.attempts,
       ...(outcome.refused ? { refused: outcome.refused } : {}),
       ...(retryCopyId ? { retryCopyId } : {}),
+      ...(outcome.suppressed ? { suppressed: outcome.suppressed } : {}),
     });
   }
   return results;

@@ -15,6 +15,7 @@ import { backoffMs } from './outbox-worker.js';
 import { queueCopyForRefused } from './refused-recipients.js';
 import { leaseMs, retryOutboxEntries } from './retry-outbox.js';
 import { withMessageLock } from './run-lock.js';
+import type { SuppressedRecipient } from './suppression-check.js';
 
 export type SendStatus = 'delivered' | 'duplicate' | 'queued' | 'rejected' | 'partial';
 
@@ -35,6 +36,10 @@ export interface SendResult {
   refused?: { address: string; reason: string; permanent: boolean }[];
   /** The message already waited in the outbox: that entry was retried instead of sending another copy. */
   retriedEntry?: { id: number; status: string };
+  /** status rejected before any provider was called: these recipients are on the suppression list. */
+  suppressed?: SuppressedRecipient[];
+  /** The send overrode the suppression list (--ignore-suppressions): the listed recipients it went to anyway (maybe none). */
+  ignoredSuppressions?: SuppressedRecipient[];
   /** Notes worth the sender's attention (a provider could not carry a field, a repeat was re-keyed…). */
   warnings?: string[];
 }
@@ -189,6 +194,8 @@ function resultOf(message: EmailMessage, dispatch: Dispatch, outboxId: number | 
     reason: dispatch.reason ?? null,
     ...(dispatch.ambiguous ? { ambiguous: true as const } : {}),
     ...(dispatch.duplicateOf ? { duplicateOf: dispatch.duplicateOf } : {}),
+    ...(dispatch.suppressed ? { suppressed: dispatch.suppressed } : {}),
+    ...(dispatch.ignoredSuppressions ? { ignoredSuppressions: dispatch.ignoredSuppressions } : {}),
   };
 }
 
@@ -231,6 +238,7 @@ async function retryWaitingEntry(dispatcher: Dispatcher, message: EmailMessage, 
       reason: retry.reason ?? null,
       ...(ambiguous ? { ambiguous: true as const } : {}),
       ...(retry.refused ? { refused: retry.refused.flatMap((r) => describeRefusal(r) ?? []) } : {}),
+      ...(retry.suppressed ? { suppressed: retry.suppressed } : {}),
       retriedEntry: { id: waiting.id, status: waiting.status },
     },
   };

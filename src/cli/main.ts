@@ -67,6 +67,7 @@ export function buildProgram(): Command {
     .option('--concurrency <n>', 'bulk: parallel provider calls', '4')
     .option('--batch-size <n>', 'bulk: at most this many recipients per provider call (default: the provider limit)')
     .option('--resume', 'bulk: resume an interrupted run (recipients already delivered are always skipped)')
+    .option('--ignore-suppressions', 'send even to addresses on the suppression list (said in the result)')
     .option('--dry-run', 'resolve the route and print each provider request without sending')
     .addHelpText('after', '\nExamples:\n  penguinmails send --to ada@example.com --subject Hi --text "Hello"\n  penguinmails send --payload body.json --dry-run\n  penguinmails send --recipients list.csv --subject "Hi {{name}}" --html-file news.html --type marketing\n\nEnvironment:\n  PENGUINMAILS_BULK_MEMORY_RECIPIENTS   bulk: recipients kept in memory; past\n                                        that, on disk under TMPDIR (10000 to\n                                        5000000, default: 250000)')
     .action(lazy(() => import('./commands/send.js')));
@@ -98,6 +99,50 @@ export function buildProgram(): Command {
   keys.command('create').description('make a key and print it once (only its hash is stored)').option('--name <name>', 'a name for the key (who uses it)').action(lazy(() => import('./commands/keys-create.js')));
   keys.command('list').description('list the keys by name (the keys themselves are not kept)').action(lazy(() => import('./commands/keys-list.js')));
   keys.command('revoke <name>').description('revoke a key: requests with it get 401 from then on').action(lazy(() => import('./commands/keys-revoke.js')));
+
+  const suppressions = program
+    .command('suppressions')
+    .description('addresses no message may go to (hard bounces, complaints, unsubscribes, by hand): sends to them are rejected before any provider');
+  suppressions
+    .command('list')
+    .description('list the suppressed addresses with scope, reason, source and date')
+    .addHelpText('after', '\nExamples:\n  penguinmails suppressions list\n  penguinmails suppressions list --json')
+    .action(lazy(() => import('./commands/suppressions-list.js')));
+  suppressions
+    .command('add <address>')
+    .description('suppress an address: sends to it are rejected (exit 3) before any provider is called')
+    .option('--scope <domain>', 'only for mail from this From domain (default: every sending domain, *)')
+    .option('--reason <text>', 'why (default: "added by hand")')
+    .addHelpText('after', '\nExamples:\n  penguinmails suppressions add ada@example.com --reason "asked by phone"\n  penguinmails suppressions add ada@example.com --scope news.example.org')
+    .action(lazy(() => import('./commands/suppressions-add.js')));
+  suppressions
+    .command('remove <address>')
+    .description('take an address off the list (from every scope, or only --scope)')
+    .option('--scope <domain>', 'only the record for this From domain (* for the global one)')
+    .addHelpText('after', '\nExample:\n  penguinmails suppressions remove ada@example.com')
+    .action(lazy(() => import('./commands/suppressions-remove.js')));
+  suppressions
+    .command('import <csv>')
+    .description('add every address of a CSV (address[,scope,reason], header row optional; - for stdin); a file with a bad row imports nothing')
+    .addHelpText('after', '\nExamples:\n  penguinmails suppressions import bounced.csv\n  penguinmails suppressions export > list.csv && penguinmails --config other.yaml suppressions import list.csv\n\nCSV:\n  address,scope,reason\n  ada@example.com,*,hard bounce\n  bob@example.com,news.example.org,unsubscribed')
+    .action(lazy(() => import('./commands/suppressions-import.js')));
+  suppressions
+    .command('export')
+    .description('print the list as CSV on stdout (address,scope,reason,source,created_at), which import reads back')
+    .addHelpText('after', '\nExample:\n  penguinmails suppressions export > suppressions.csv')
+    .action(lazy(() => import('./commands/suppressions-export.js')));
+
+  program
+    .command('events')
+    .description("what providers' webhooks reported about sent mail (delivered, bounced, complained, …)")
+    .command('list')
+    .description('list stored delivery events, newest first')
+    .addOption(new Option('--type <type>', 'only this type').choices(['delivered', 'deferred', 'bounced', 'complained', 'unsubscribed', 'opened', 'clicked', 'rejected']))
+    .option('--since <time|duration>', 'only events since a time (2026-01-31, 2026-01-31T12:00:00Z) or that long ago (24h, 7d)')
+    .option('--to <address>', 'only events of this recipient')
+    .option('--limit <n>', 'at most this many (default: 100)')
+    .addHelpText('after', '\nExamples:\n  penguinmails events list --type bounced --since 24h\n  penguinmails events list --to ada@example.com --json')
+    .action(lazy(() => import('./commands/events-list.js')));
 
   const store = program.command('store').description('where outbox, ledger, health and keys live (SQLite file or PostgreSQL)');
   store

@@ -41,9 +41,15 @@ export interface EmailMessage {
    * against repeats within `idempotency.window`. Absent means given by the user.
    */
   idempotencyKeySource?: 'derived';
+  /**
+   * Sent even to addresses on the suppression list (`send --ignore-suppressions`): a deliberate
+   * override that travels with the message, so its outbox retries keep it. Not part of the content
+   * (set after the key is derived).
+   */
+  ignoreSuppressions?: true;
 }
 
-export type MessageDraft = Omit<EmailMessage, 'idempotencyKey' | 'idempotencyKeySource'> & { idempotencyKey?: string };
+export type MessageDraft = Omit<EmailMessage, 'idempotencyKey' | 'idempotencyKeySource' | 'ignoreSuppressions'> & { idempotencyKey?: string };
 
 export function recipientCount(message: Pick<EmailMessage, 'to' | 'cc' | 'bcc'>): number {
   return message.to.length + message.cc.length + message.bcc.length;

@@ -22,6 +22,7 @@ import { openExistingStore, openStore } from '../store/open-store.js';
 import type { Store } from '../store/ports.js';
 
 export type { SendResult, SendStatus } from '../app/send-service.js';
+export type { SuppressedRecipient } from '../app/suppression-check.js';
 export type { PlatformBodyInput as SendBody, BodyProblem } from '../app/platform-body.js';
 export type { RouteQuery } from '../route/report.js';
 export { UserError, ConfigError, MessageValidationError } from '../core/errors.js';
@@ -40,9 +41,20 @@ export interface CostQuery extends Volumes {
   strategy?: StrategyName | 'all';
 }
 
+export interface SendOptions {
+  /**
+   * Send even to addresses on the suppression list (a deliberate override, as `send
+   * --ignore-suppressions`): the result's `ignoredSuppressions` lists the ones it went to anyway.
+   */
+  ignoreSuppressions?: boolean;
+}
+
 export interface Mailer {
-  /** Sends one message (the platform API body). Never throws for a delivery outcome: read `status`. */
-  send(body: PlatformBodyInput): Promise<SendResult>;
+  /**
+   * Sends one message (the platform API body). Never throws for a delivery outcome: read `status`
+   * (`rejected` with `suppressed` when a recipient is on the suppression list).
+   */
+  send(body: PlatformBodyInput, options?: SendOptions): Promise<SendResult>;
   /** Where a message would go and why: the `route explain --json` document. */
   explainRoute(query?: RouteQuery): Promise<ReturnType<typeof routeDocument>>;
   /** The month's cost per provider and strategy: the `cost estimate --json` document. */
@@ -80,12 +92,13 @@ export async function createMailer(options: MailerOptions = {}): Promise<Mailer>
   };
 
   return {
-    async send(body) {
+    async send(body, sendOptions = {}) {
       const checked = checkPlatformBody(body);
       if (!checked.ok) throw new InvalidBodyError(checked.problems);
       const draft = draftFromBody(checked.body, config.defaults);
       validateMessage(draft);
       const message = finalizeMessage(draft);
+      if (sendOptions.ignoreSuppressions === true) message.ignoreSuppressions = true;
       const sender = await open();
       const route = await routeMessage(sender, message, { forceProvider: checked.body.provider, forceProviderField: 'provider' });
       assertChainResolved(config, route.chain);

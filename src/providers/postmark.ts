@@ -312,6 +312,8 @@ export const postmarkDefinition: ProviderDefinition<PostmarkConfig> = {
     hybridDefaultFor: 'transactional',
   },
   sdkPackages: ['postmark'],
+  // Postmark keeps its own list of inactive addresses (hard bounce, spam complaint, manual): ours follows it.
+  deadAddressReason: ({ code }) => (code === INACTIVE_RECIPIENT_CODE ? 'inactive recipient at Postmark (406: hard bounce, spam complaint or manual suppression)' : undefined),
   create: (name, config, options) => new PostmarkProvider(name, config, options),
 };
 

@@ -41,5 +41,11 @@ export interface ProviderDefinition<Config extends { type: string } = { type: st
    * from node_modules only when `create`/`send` imports them.
    */
   sdkPackages: readonly string[];
+  /**
+   * When a refusal by this ESP says the address itself is dead or blocked for good (Postmark's 406
+   * inactive recipient, an SMTP 550 5.1.1 user unknown), the reason to put it on the suppression
+   * list; undefined for any other refusal (a bad message, a policy block, a full mailbox).
+   */
+  deadAddressReason?(refusal: { code?: string | number; message: string }): string | undefined;
   create(name: string, config: Config, options: ProviderOptions): Provider;
 }

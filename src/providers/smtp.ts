@@ -77,6 +77,8 @@ interface SmtpErrorShape extends Error {
   responseCode?: number;
   response?: string;
   rejected?: string[];
+  /** EENVELOPE: the refusal of each recipient. */
+  rejectedErrors?: SmtpErrorShape[];
   timeoutType?: string;
 }
 
@@ -92,7 +94,9 @@ export function smtpReply(error: Pick<SmtpErrorShape, 'response' | 'message' | '
 }
 
 export function classifySmtpError(error: SmtpErrorShape): { errorClass: ErrorClass; detail: string } {
-  const response = `: ${smtpReply(error)}`;
+  // Every recipient refused: nodemailer's response is the last refusal only; each one is named.
+  const refusals = error.rejectedErrors && error.rejectedErrors.length > 1 ? error.rejectedErrors.map(smtpReply).join('; ') : undefined;
+  const response = `: ${refusals ?? smtpReply(error)}`;
   const code = error.responseCode;
   switch (error.code) {
     case 'EAUTH':
@@ -129,6 +133,19 @@ export function classifySmtpError(error: SmtpErrorShape): { errorClass: ErrorCla
   }
   if (error.code === 'EENVELOPE' || error.code === 'EMESSAGE') return { errorClass: 'permanent', detail: smtpReply(error) };
   return { errorClass: 'transient', detail: error.message };
+}
+
+/**
+ * A permanent reply saying the mailbox does not exist: the enhanced status 5.1.1 (bad destination
+ * mailbox) or 5.1.10 (null MX), or the usual words for it. Other 5xx replies (policy blocks 5.7.x,
+ * a generic "mailbox unavailable") are refusals of this message, not proof the address is dead.
+ */
+const DEAD_MAILBOX = /\b5\.1\.(?:1|10)\b|user unknown|unknown user|no such (?:user|mailbox|recipient)|(?:mailbox|address|recipient|user) (?:does not exist|not found)/i;
+
+export function smtpDeadAddressReason({ code, message }: { code?: string | number; message: string }): string | undefined {
+  if (typeof code !== 'number' || code < 500 || code > 599 || !DEAD_MAILBOX.test(message)) return undefined;
+  const enhanced = /\b5\.\d{1,3}\.\d{1,3}\b/.exec(message)?.[0];
+  return `user unknown (SMTP ${code}${enhanced ? ` ${enhanced}` : ''})`;
 }
 
 class SmtpProvider implements Provider {
@@ -240,5 +257,6 @@ export const smtpDefinition: ProviderDefinition<SmtpConfig> = {
     plans: [{ name: 'infrastructure', monthly: 0, included: 'unlimited', overagePer1k: 0 }],
   },
   sdkPackages: ['nodemailer'],
+  deadAddressReason: smtpDeadAddressReason,
   create: (name, config, options) => new SmtpProvider(name, config, options),
 };

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { stringify } from 'yaml';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, tempDir } from '../helpers/cli.js';
+import { ROOT, runCli, tempDir } from '../helpers/cli.js';
 import { TEST_ENV, testConfig } from '../helpers/config.js';
 import { useFakeEsps } from '../helpers/fake-esps.js';
 
@@ -32,6 +33,28 @@ function runApp(dir: string, code: string, extraArgs: string[] = [], env: Record
 }
 
 describe('library: import { createMailer } from "penguinmails"', () => {
+  it('a suppressed recipient is a rejected result naming it; send(body, { ignoreSuppressions: true }) sends anyway and says so', async () => {
+    const dir = appDir();
+    const config = testConfig({ postmarkUrl: postmark.url, order: ['postmark'] });
+    writeFileSync(path.join(dir, 'penguinmails.config.yaml'), stringify(config));
+    const added = await runCli(['suppressions', 'add', 'ada@example.com', '--config', path.join(dir, 'penguinmails.config.yaml')], { cwd: dir });
+    expect(added.code, added.stderr).toBe(0);
+    const app = `
+      import { createMailer } from 'penguinmails';
+      const mailer = await createMailer({ config: ${JSON.stringify(config)} });
+      const body = { from: 'shop@example.com', to: 'ada@example.com', subject: 'Hi', text_body: 'Hello' };
+      const refused = await mailer.send(body);
+      const forced = await mailer.send(body, { ignoreSuppressions: true });
+      await mailer.close();
+      console.log(JSON.stringify({ refused, forced }));`;
+    const result = await runApp(dir, app);
+    expect(result.code, result.stderr).toBe(0);
+    const { refused, forced } = JSON.parse(result.stdout);
+    expect(refused).toMatchObject({ status: 'rejected', provider: null, suppressed: [expect.objectContaining({ address: 'ada@example.com', source: 'manual' })] });
+    expect(forced).toMatchObject({ status: 'delivered', ignoredSuppressions: [expect.objectContaining({ address: 'ada@example.com' })], warnings: [expect.stringContaining('sent despite the suppression list')] });
+    expect(postmark.sent).toHaveLength(1);
+  });
+
   it('sends the platform body through the same core as the CLI, and repeats are duplicates', async () => {
     const dir = appDir();
     const config = testConfig({ postmarkUrl: postmark.url, mailgunUrl: mailgun.url, order: ['postmark', 'mailgun'] });

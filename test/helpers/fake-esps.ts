@@ -32,6 +32,7 @@ export function useFakeEsps(smtpOptions: FakeSmtpOptions = {}, options: FakeEsps
     esps.mailgun.parsed.length = 0;
     esps.mailgun.latencyMs = 0;
     esps.smtp.messages.length = 0;
+    esps.smtp.connections = 0;
     esps.sendgrid.reset();
     esps.sendgrid.verifiedSenders = undefined;
     esps.sendgrid.invalidAddresses.clear();

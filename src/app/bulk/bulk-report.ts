@@ -21,6 +21,11 @@ export function bulkCounts(stats: BulkStats) {
     skippedAlreadyDelivered: stats.skipped,
     duplicateRows: stats.duplicates,
     rejected: stats.rejected,
+    /** Of the rejected: on the suppression list (no provider called for them). */
+    suppressed: stats.suppressed,
+    ...(stats.suppressionsIgnored ? { suppressionsIgnored: stats.suppressionsIgnored } : {}),
+    /** Refused by a provider as dead (Postmark 406, SMTP 5.1.1): now on the suppression list. */
+    newlySuppressed: stats.newlySuppressed,
     queued: stats.queued,
     invalid: stats.invalid,
     calls: stats.calls,

@@ -14,6 +14,8 @@ import type { Dispatcher } from '../dispatcher.js';
 import { newLeaseOwner } from '../lease-owner.js';
 import { withRunLock } from '../run-lock.js';
 import { RateGate, Semaphore, Slots } from './rate-gate.js';
+import { suppressedAmong, suppressionText } from '../suppression-check.js';
+import { suppressDeadAddresses, type Refusal } from '../suppression-learning.js';
 
 export type RecipientOutcome = 'delivered' | 'rejected' | 'queued' | 'invalid' | 'skipped';
 
@@ -35,6 +37,12 @@ export interface BulkStats {
   skipped: number;
   /** Rows repeating an earlier row of the list (same recipient and fields): sent once. */
   duplicates: number;
+  /** Of the rejected: rows whose address is on the suppression list (no provider was called for them). */
+  suppressed: number;
+  /** Rows sent although their address is on the suppression list (the template's ignoreSuppressions). */
+  suppressionsIgnored: number;
+  /** Addresses a provider refused as dead (Postmark 406, SMTP 5.1.1) that this run put on the suppression list. */
+  newlySuppressed: number;
   calls: Record<string, number>;
   byProvider: Record<string, { delivered: number; rejected: number }>;
   rateLimitPauses: number;
@@ -80,7 +88,7 @@ type Pending = BulkRecipient & { line: number };
  * failures go through the single-message engine on their own, never resending the accepted ones.
  */
 export class BulkSender {
-  readonly stats: BulkStats = { read: 0, delivered: 0, rejected: 0, queued: 0, invalid: 0, skipped: 0, duplicates: 0, calls: {}, byProvider: {}, rateLimitPauses: 0 };
+  readonly stats: BulkStats = { read: 0, delivered: 0, rejected: 0, queued: 0, invalid: 0, skipped: 0, duplicates: 0, suppressed: 0, suppressionsIgnored: 0, newlySuppressed: 0, calls: {}, byProvider: {}, rateLimitPauses: 0 };
   readonly failures: BulkFailure[] = [];
   failuresNotKept = 0;
   private readonly owner = newLeaseOwner();
@@ -153,8 +161,8 @@ export class BulkSender {
     let candidates: Pending[] = [];
     let chunk: Pending[] = [];
     const flush = async (force: boolean) => {
-      // Ledger look-ups are done per batch, not per recipient: one query for many keys.
-      chunk.push(...(await this.resume.notYetHandled(candidates, this.resumeReport)));
+      // Ledger and suppression look-ups are done per batch, not per recipient: one query for many keys.
+      chunk.push(...(await this.withoutSuppressed(await this.resume.notYetHandled(candidates, this.resumeReport))));
       candidates = [];
       while ((chunk.length >= batchSize || (force && chunk.length > 0)) && !slots.failed && !this.stopRequested) {
         const { batch, rest } = takeBatch(chunk, batchSize);
@@ -216,6 +224,37 @@ export class BulkSender {
     return Math.max(1, Math.min(provider.maxBulkRecipients, bySize, this.options.batchSize ?? Infinity));
   }
 
+  /**
+   * Recipients on the suppression list are rejected rows, before any provider call (one store
+   * query for the batch); the others go on. With the template's ignoreSuppressions they are sent,
+   * and counted as such.
+   */
+  private async withoutSuppressed(recipients: Pending[]): Promise<Pending[]> {
+    if (recipients.length === 0) return recipients;
+    const listed = await suppressedAmong(this.store, recipients.map((r) => r.email.toLowerCase()), this.options.template.from);
+    if (listed.size === 0) return recipients;
+    if (this.options.template.ignoreSuppressions) {
+      this.stats.suppressionsIgnored += recipients.filter((r) => listed.has(r.email.toLowerCase())).length;
+      return recipients;
+    }
+    return recipients.filter((recipient) => {
+      const suppression = listed.get(recipient.email.toLowerCase());
+      if (!suppression) return true;
+      this.stats.suppressed++;
+      this.fail({ line: recipient.line, email: recipient.email, outcome: 'rejected', reason: `on the suppression list: ${suppressionText(suppression)}; not sent` });
+      return false;
+    });
+  }
+
+  /** Best effort: a store failure here leaves these rows rejected as reported, with a warning. */
+  private async suppressDeadAddresses(refusals: Refusal[]): Promise<void> {
+    try {
+      this.stats.newlySuppressed += (await suppressDeadAddresses(this.store, this.dispatcher.config, refusals, this.dispatcher.now())).length;
+    } catch (error) {
+      this.options.onWarning?.(`could not put ${refusals.length} refused address(es) on the suppression list (${error instanceof Error ? error.message : String(error)})`);
+    }
+  }
+
   private readonly resumeReport: ResumeReport<Pending> = {
     skipped: () => void this.stats.skipped++,
     inOutbox: (recipient, entry) => {
@@ -260,14 +299,18 @@ export class BulkSender {
       this.byProvider(provider).delivered++;
     }
     const alone: { recipient: Pending; chain: string[] }[] = [];
+    const refusals: Refusal[] = [];
     for (const { item, provider, error, wholeCall } of outcome.rejected) {
       // A whole batch refused does not say which recipient was at fault: each is tried on its own.
       if (wholeCall) alone.push({ recipient: item, chain: chain.slice(chain.indexOf(provider)) });
       else {
         this.byProvider(provider).rejected++;
         this.fail({ line: item.line, email: item.email, outcome: 'rejected', reason: `${provider}: ${error.message}` });
+        refusals.push({ address: item.email.toLowerCase(), provider, code: error.code, message: error.message });
       }
     }
+    // Dead addresses (Postmark 406, SMTP 5.1.1) go on the suppression list: one store call per batch.
+    if (refusals.length) await this.suppressDeadAddresses(refusals);
     for (const { item, provider, error } of outcome.ambiguous) await this.queueAll([item], `${provider}: ${error.message}`, 'ambiguous');
     if (outcome.undelivered.length) await this.queueAll(outcome.undelivered, `every provider failed for this batch${outcome.reasons.length ? ` (${outcome.reasons.join('; ')})` : ''}`, 'pending');
     this.progress();

@@ -30,7 +30,7 @@ const BULK_DEFAULT_TYPE: MessageType = 'marketing';
 /** After Ctrl-C, the rest of the list is counted for the report for at most this long. */
 const COUNT_UNREAD_BUDGET_MS = 10_000;
 
-type BulkFlags = SendFlags & GlobalOptions & { payload?: string; recipients: string; dryRun?: boolean; failover?: boolean; concurrency?: string; batchSize?: string; resume?: boolean };
+type BulkFlags = SendFlags & GlobalOptions & { payload?: string; recipients: string; dryRun?: boolean; failover?: boolean; concurrency?: string; batchSize?: string; resume?: boolean; ignoreSuppressions?: boolean };
 
 export async function runBulk(flags: BulkFlags, output: Output, _command: Command): Promise<number> {
   if (flags.to?.length || flags.cc?.length || flags.bcc?.length) throw new UserError('--recipients gives the recipients: do not combine it with --to/--cc/--bcc');
@@ -52,6 +52,7 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
   const { draft, forceProvider } = await composeDraft({ ...flags, type: givenType ?? BULK_DEFAULT_TYPE, to: ['recipient@example.com'] }, payload ? { ...payload, to: [] } : undefined, config);
   validateMessage(draft);
   const template = finalizeMessage(draft);
+  if (flags.ignoreSuppressions) template.ignoreSuppressions = true;
   if (forceProvider) assertKnownProvider(config, forceProvider, '--provider');
   // Said once, as it decides the Postmark stream and the routing rules.
   if (!givenType) output.warn(`no --type given: a bulk send goes as ${BULK_DEFAULT_TYPE} (Postmark's broadcast stream, the marketing routing rules); add --type transactional if these are transactional messages`);
@@ -137,13 +138,14 @@ async function* checkingFields(rows: AsyncIterable<RecipientRow[]>, check: ListF
   }
 }
 
-function printSummary(output: Output, report: { notSent?: number | null; notSentAtLeast?: number; recipients: number; delivered: number; skippedAlreadyDelivered: number; duplicateRows: number; rejected: number; queued: number; invalid: number; calls: Record<string, number>; byProvider: BulkStats['byProvider']; failures: { line?: number; email?: string; outcome: string; reason: string; outboxId?: number }[]; failuresNotListed: number; elapsedMs: number; rateLimitPauses: number }): void {
+function printSummary(output: Output, report: { notSent?: number | null; notSentAtLeast?: number; recipients: number; delivered: number; skippedAlreadyDelivered: number; duplicateRows: number; rejected: number; suppressed: number; suppressionsIgnored?: number; newlySuppressed: number; queued: number; invalid: number; calls: Record<string, number>; byProvider: BulkStats['byProvider']; failures: { line?: number; email?: string; outcome: string; reason: string; outboxId?: number }[]; failuresNotListed: number; elapsedMs: number; rateLimitPauses: number }): void {
   const rows: [string, number][] = [
     ['recipients read', report.recipients],
     ['delivered', report.delivered],
     ['already delivered (skipped)', report.skippedAlreadyDelivered],
     ['duplicate rows (sent once)', report.duplicateRows],
     ['rejected (permanent)', report.rejected],
+    ...(report.suppressed ? [['  of which suppressed', report.suppressed] as [string, number]] : []),
     ['queued in the outbox', report.queued],
     ['invalid rows', report.invalid],
   ];
@@ -154,6 +156,8 @@ function printSummary(output: Output, report: { notSent?: number | null; notSent
     const counts = report.byProvider[provider] ?? { delivered: 0, rejected: 0 };
     output.line(`${`${provider}`.padEnd(30)}${groupThousands(counts.delivered).padStart(10)} delivered in ${groupThousands(calls)} call(s)`);
   }
+  if (report.suppressionsIgnored) output.warn(`sent to ${groupThousands(report.suppressionsIgnored)} address(es) on the suppression list (--ignore-suppressions)`);
+  if (report.newlySuppressed) output.line(`${groupThousands(report.newlySuppressed)} address(es) refused as dead (Postmark 406, SMTP 5.1.1) are now on the suppression list`);
   if (report.rateLimitPauses) output.line(`rate limited ${report.rateLimitPauses} time(s): the run slowed down`);
   output.line(`took ${(report.elapsedMs / 1000).toFixed(1)}s`);
   for (const f of report.failures) {

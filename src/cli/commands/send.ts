@@ -16,7 +16,7 @@ import { renderAttempt } from '../render-attempts.js';
 import { exitCodeFor } from '../exit-codes.js';
 import { suggestCommand } from '../suggest-command.js';
 
-type SendOptions = SendFlags & { payload?: string; recipients?: string; dryRun?: boolean; failover?: boolean; config?: string; concurrency?: string; batchSize?: string; resume?: boolean };
+type SendOptions = SendFlags & { payload?: string; recipients?: string; dryRun?: boolean; failover?: boolean; config?: string; concurrency?: string; batchSize?: string; resume?: boolean; ignoreSuppressions?: boolean };
 
 /** Flags that only mean something for a list: on a single send they would be silently ignored. */
 const BULK_ONLY_FLAGS = { concurrency: '--concurrency', batchSize: '--batch-size', resume: '--resume' } as const;
@@ -34,6 +34,8 @@ export async function run(options: Record<string, unknown>, output: Output, comm
   const { draft, forceProvider } = await composeDraft(flags, payload, config);
   validateMessage(draft);
   const message = finalizeMessage(draft);
+  // A deliberate override: it travels with the message (an outbox retry of it keeps it).
+  if (flags.ignoreSuppressions) message.ignoreSuppressions = true;
   const forceProviderField = flags.provider ? '--provider' : 'payload.provider';
   assertCanRoute(config, forceProvider, forceProviderField);
 
@@ -105,6 +107,9 @@ function printResult(output: Output, { result, warnings }: SendReport, flags: Se
       if (r.permanent) output.error(`${r.address} refused for good: ${r.reason}`);
       else output.error(`${r.address} refused for now: ${r.reason}`, `a copy for the refused recipients waits in the outbox as #${result.outboxId}; \`${queueCommand(`retry ${result.outboxId}`)}\` sends it`);
     }
+  } else if (result.status === 'rejected' && result.suppressed) {
+    const remove = result.suppressed.map((s) => `\`${suggestCommand(`suppressions remove ${s.address}${s.scope === '*' ? '' : ` --scope ${s.scope}`}`, flags)}\``).join(', ');
+    output.error(`rejected before any provider was called: ${result.reason}`, `nothing was sent; if an address works again: ${remove}; to send anyway once: --ignore-suppressions`);
   } else if (result.status === 'rejected') {
     output.error(`rejected${result.provider ? ` by ${result.provider}` : ''}: ${result.reason}`, 'this is permanent for this message: no other provider was tried (fix the recipient or content)');
   } else {
