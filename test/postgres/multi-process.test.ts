@@ -85,6 +85,8 @@ if (!testPostgresUrl()) {
         postmarkUrl: postmark.url,
         order: ['postmark'],
         attempts: 1,
+        // Held calls (the bulk case) must not time out before the server holding them is killed.
+        timeout: '30s',
         failover: { health: { failureThreshold: 3, cooldown: '300ms' } },
         extra: {
           // Every process of the test on one schema of the test server; a small pool each.
@@ -139,7 +141,7 @@ if (!testPostgresUrl()) {
       postmark.persistentFault = undefined;
       postmark.latencyMs = 30; // calls overlap: the processes race for the same entries
       const retried = await retry.done;
-      // Its first entry failed while the ESP was down: it waits for the workers (exit 4).
+      // Its first call failed while the ESP was down: that entry waits for the workers (exit 4).
       expect(retried.code, retried.stderr).toBe(4);
       expect(worker.exitCode, '`queue work` is still running').toBeNull();
 
@@ -159,7 +161,8 @@ if (!testPostgresUrl()) {
       expect([...accepted.keys()].sort()).toEqual([...keys].sort());
       expect([...accepted.entries()].filter(([, n]) => n !== 1)).toEqual([]);
       const results = retried.json().results as { id: number; status: string; reason?: string }[];
-      expect(results[0].status).toBe('pending');
+      // The entry whose call failed while the ESP was down (the workers had leased some others).
+      expect(results.some((r) => r.status === 'pending')).toBe(true);
       expect(results.every((r) => ['pending', 'delivered', 'skipped'].includes(r.status))).toBe(true);
       // Both sides did part of the work: the CLI some entries, the workers the rest (its skipped
       // ones: leased by a worker, or delivered by one since the CLI listed them).
