@@ -12,11 +12,11 @@
  * of each, and each figure is the median of its rounds: on the shared 2-core machine, load from
  * elsewhere comes and goes, and turns spread it over both.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
+import { loadSend, median, runProcess, SEND_BODY, startListening, type LoadFigures } from './bench-processes.js';
 
 const [seconds = 10, connections = 50, latencyMs = 20, rounds = 2, cliSends = 20] = process.argv.slice(2).map(Number);
 for (const [name, value, min] of [['seconds', seconds, 1], ['connections', connections, 1], ['latencyMs', latencyMs, 0], ['rounds', rounds, 1], ['cliSends', cliSends, 0]] as const) {
@@ -30,61 +30,10 @@ const bin = path.join(root, 'bin/penguinmails.js');
 const helpers = path.join(import.meta.dirname, 'serve-helpers.js');
 const dir = mkdtempSync(path.join(tmpdir(), 'penguinmails-bench-serve-'));
 const children: ChildProcess[] = [];
-const BODY = { from: 'noreply@example.com', to: 'ada@example.com', subject: 'Your receipt', text_body: 'Thank you for your order.' };
-
-/** Starts a process and waits for its `listening on <url>` line. */
-function start(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  const child = spawn(process.execPath, args, { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(child);
-  let text = '';
-  return new Promise((resolve, reject) => {
-    child.stderr!.on('data', (chunk) => {
-      text += chunk;
-      const url = /listening on (http:\/\/\S+)/.exec(text)?.[1];
-      if (url) {
-        text = '';
-        resolve(url);
-      } else if (text.length > 100_000) text = text.slice(-10_000);
-    });
-    child.on('close', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${text}`)));
-  });
-}
-
-function run(command: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, command, { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  child.stdin.end(input);
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
-
-let sequence = 0;
-interface Figures {
-  rps: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-  errors: number;
-}
-
-async function load(url: string, durationSeconds: number, headers: Record<string, string>): Promise<Figures> {
-  const result = await autocannon({
-    url: `${url}/api/v1/emails/send`,
-    connections,
-    duration: durationSeconds,
-    requests: [
-      {
-        method: 'POST',
-        setupRequest: (request) => ({ ...request, headers: { ...headers, 'content-type': 'application/json', 'idempotency-key': `bench-${process.pid}-${++sequence}` }, body: JSON.stringify(BODY) }),
-      },
-    ],
-  });
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors + result.timeouts };
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const start = async (args: string[]) => (await startListening(args, dir, children)).url;
+const run = (command: string[], input: string) => runProcess(command, dir, input);
+const load = (url: string, durationSeconds: number, headers: Record<string, string>) => loadSend(url, durationSeconds, connections, headers);
+type Figures = LoadFigures;
 
 try {
   const esp = await start([helpers, 'fake-postmark', String(latencyMs)]);
@@ -125,7 +74,7 @@ server: { rateLimit: { max: 100000000 } }
     const times: number[] = [];
     for (let i = 0; i < cliSends; i++) {
       const started = performance.now();
-      const sent = await run([bin, 'send', '--payload', '-', '--config', config, '--idempotency-key', `bench-cli-${process.pid}-${i}`, '--json'], JSON.stringify(BODY));
+      const sent = await run([bin, 'send', '--payload', '-', '--config', config, '--idempotency-key', `bench-cli-${process.pid}-${i}`, '--json'], JSON.stringify(SEND_BODY));
       times.push(performance.now() - started);
       if (sent.code !== 0) throw new Error(`penguinmails send exited ${sent.code}: ${sent.stderr}`);
     }

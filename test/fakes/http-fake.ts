@@ -38,6 +38,11 @@ export abstract class HttpFake {
   latencyMs = 0;
   /** Benchmarks turn this off: a hundred thousand recorded bodies would make the fake itself slow. */
   keepBodies = true;
+  /**
+   * Awaited before a request is answered (after it is recorded): a test holds some calls this way,
+   * as an ESP that has the request but has not answered yet when its caller is killed.
+   */
+  beforeAnswer?: (request: RecordedRequest) => Promise<void> | void;
   private server?: Server;
   url = '';
 
@@ -53,6 +58,7 @@ export abstract class HttpFake {
     this.requests.length = 0;
     this.faults.length = 0;
     this.persistentFault = undefined;
+    this.beforeAnswer = undefined;
   }
 
   async start(port = 0): Promise<string> {
@@ -81,6 +87,7 @@ export abstract class HttpFake {
     const recorded: RecordedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, rawBody: Buffer.concat(chunks) };
     this.requests.push(recorded);
     const fault = this.faults.shift() ?? this.persistentFault;
+    await this.beforeAnswer?.(recorded);
     if (fault?.destroy) {
       await waitUntil(arrived + (fault.delayMs ?? 0) + this.latencyMs);
       req.socket.destroy();

@@ -21,14 +21,15 @@ export type Query = <Row extends QueryResultRow = QueryResultRow>(text: string, 
 export async function openPool(options: PostgresOptions): Promise<Pool> {
   const { default: pg } = await import('pg');
   const bigintAsNumber = (value: string) => Number(value);
+  const { connectionString, settings } = withOurSettings(options.url, options.schema);
   const pool = new pg.Pool({
-    connectionString: options.url,
+    connectionString,
     max: options.poolSize,
     statement_timeout: options.statementTimeoutMs,
     connectionTimeoutMillis: 10_000,
     application_name: 'penguinmails',
     // Unqualified table names resolve in our schema (created by the first migration).
-    options: `-c search_path=${options.schema}`,
+    options: settings,
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
         oid === pg.types.builtins.INT8 ? bigintAsNumber : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
@@ -44,6 +45,26 @@ export async function openPool(options: PostgresOptions): Promise<Pool> {
     throw unreachable(options, error);
   }
   return pool;
+}
+
+/**
+ * The connection string, and the server settings each connection starts with: our search_path,
+ * after any the URL gives (`?options=-c%20synchronous_commit%3Doff`). pg lets a connection
+ * string's parameters replace the config's, so a URL's `options` left in place would drop our
+ * search_path and put the tables in `public`; the later `-c` wins, so ours goes last.
+ */
+function withOurSettings(url: string, schema: string): { connectionString: string; settings: string } {
+  const ours = `-c search_path=${schema}`;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { connectionString: url, settings: ours };
+  }
+  const theirs = parsed.searchParams.get('options');
+  if (theirs === null) return { connectionString: url, settings: ours };
+  parsed.searchParams.delete('options');
+  return { connectionString: parsed.toString(), settings: `${theirs} ${ours}` };
 }
 
 /** The store cannot be reached or used: the user's to fix (exit 2), with what PostgreSQL said. */
