@@ -66,4 +66,6 @@ export interface Config {
   pricing: ConfigFile['pricing'];
   /** Providers whose `${VAR}`s are not set, by name: usable only once they are (see assertChainResolved). */
   unresolvedEnv: Record<string, { path: string; variable: string }[]>;
+  /** Likewise for the settings of providers' webhooks (a provider sends without them; its webhook answers 503). */
+  unresolvedWebhookEnv: Record<string, { path: string; variable: string }[]>;
 }

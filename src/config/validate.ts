@@ -115,6 +115,7 @@ export function validateConfig(raw: unknown, options: { filePath?: string; baseD
     routing: file.routing,
     pricing: file.pricing,
     unresolvedEnv: {},
+    unresolvedWebhookEnv: {},
   };
 }
 

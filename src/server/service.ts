@@ -71,6 +71,9 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     (error) => app.log.error({ err: { message: error instanceof Error ? error.message : String(error) } }, 'worker pass failed'),
   );
   if (config.worker.enabled) worker.start();
+  for (const [provider, missing] of Object.entries(config.unresolvedWebhookEnv)) {
+    app.log.warn({ provider, variables: missing.map((m) => m.variable) }, 'this webhook answers 503 until its environment variables are set (sending through the provider is not affected)');
+  }
   const retention = new EventRetention(
     store,
     config.events.retentionMs,

@@ -47,7 +47,7 @@ function writeConfig(dir: string, extra: Record<string, unknown> = {}): string {
   providers.ses = { type: 'ses', region: 'us-east-1', accessKeyId: 'AKIDNOTUSED', secretAccessKey: 'not-used', webhook: { topicArns: [SNS_TOPIC], snsBaseUrl: sns.url } };
   // Without webhook settings, and with its secret's variable unset.
   providers['postmark-plain'] = { type: 'postmark', serverToken: 'unused-token' };
-  providers['postmark-unset'] = { type: 'postmark', serverToken: 'unused-token', webhook: { username: 'x', password: '${PENGUINMAILS_TEST_UNSET_VARIABLE}' } };
+  providers['postmark-unset'] = { type: 'postmark', serverToken: '${POSTMARK_SERVER_TOKEN}', baseUrl: postmark.url, webhook: { username: 'x', password: '${PENGUINMAILS_TEST_UNSET_VARIABLE}' } };
   const configPath = path.join(dir, 'penguinmails.config.yaml');
   writeFileSync(configPath, stringify({ ...base, ...extra }));
   return configPath;
@@ -271,6 +271,10 @@ describe('webhooks', () => {
     const unset = await hook('postmark-unset', postmarkRecord.bounce('x@example.com'), { authorization: basic('x', '${PENGUINMAILS_TEST_UNSET_VARIABLE}') });
     expect(unset).toMatchObject({ status: 503, body: { error: expect.stringContaining('not set on this server') } });
     expect(await eventsTo('x@example.com')).toEqual([]);
+    expect(server.output()).toMatch(/"provider":"postmark-unset","variables":\["PENGUINMAILS_TEST_UNSET_VARIABLE"\].*answers 503/);
+    // The webhook's secret is not needed to send through the provider.
+    const sent = await call(server.url, 'POST', '/api/v1/emails/send', { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, JSON.stringify({ provider: 'postmark-unset', to: 'x@example.com', subject: 'Hi', text_body: 'Hi' }));
+    expect(sent.body).toMatchObject({ status: 'delivered', provider: 'postmark-unset', attempts: [expect.objectContaining({ provider: 'postmark-unset', outcome: 'delivered' })] });
   });
 
   it('GET /api/v1/events filters by type, since and recipient; bad parameters → 400 naming each; a key is needed', async () => {

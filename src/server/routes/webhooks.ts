@@ -60,7 +60,7 @@ export async function webhookRoutes(app: FastifyInstance, context: ServerContext
       if (missing.length > 0) {
         return refuse(reply, name, 404, `the webhook of provider "${name}" is not set up: nothing was stored`, `set providers.${name}.${support.setup} in the config and restart serve`);
       }
-      const unresolved = (context.config.unresolvedEnv[name] ?? []).filter((m) => support.configKeys.some((key) => m.path === `providers.${name}.${key}` || m.path.startsWith(`providers.${name}.${key}.`)));
+      const unresolved = context.config.unresolvedWebhookEnv[name] ?? [];
       if (unresolved.length > 0) {
         request.log.error({ provider: name, variables: unresolved.map((m) => m.variable) }, 'webhook refused: its secret comes from an environment variable that is not set');
         return refuse(reply, name, 503, `the webhook secret of provider "${name}" is not set on this server: nothing was stored`, 'the server log names the environment variable; the provider retries later');
