@@ -43,8 +43,11 @@ export function parseSnsMessage(payload: unknown, headerType: string | undefined
   const type = payload.Type;
   if (type !== 'Notification' && type !== 'SubscriptionConfirmation' && type !== 'UnsubscribeConfirmation') throw malformed('not an SNS message: Type must be Notification, SubscriptionConfirmation or UnsubscribeConfirmation');
   if (headerType !== undefined && headerType !== type) throw malformed(`the header x-amz-sns-message-type (${headerType}) does not match the body's Type (${type})`);
-  for (const field of [...SIGNED_FIELDS[type].filter((f) => f !== 'Subject'), 'SignatureVersion', 'Signature', 'SigningCertURL'] as const) {
-    if (typeof payload[field] !== 'string') throw (field.startsWith('Sig') ? unauthorized : malformed)(`the SNS message has no ${field}`);
+  for (const field of SIGNED_FIELDS[type].filter((f) => f !== 'Subject')) {
+    if (typeof payload[field] !== 'string') throw malformed(`the SNS message has no ${field}`);
+  }
+  for (const field of ['SignatureVersion', 'Signature', 'SigningCertURL']) {
+    if (typeof payload[field] !== 'string') throw unauthorized(`the SNS message is not signed: it has no ${field}`);
   }
   return payload as unknown as SnsMessage;
 }
@@ -88,7 +91,13 @@ export class SnsVerifier {
       throw unauthorized(`SigningCertURL is not an SNS certificate of ${region}: ${message.SigningCertURL}`);
     }
     const key = await this.certificate(message.SigningCertURL, now);
-    if (!verify(algorithm, Buffer.from(canonicalText(message), 'utf8'), key, Buffer.from(message.Signature, 'base64'))) throw unauthorized('wrong SNS signature');
+    let valid = false;
+    try {
+      valid = verify(algorithm, Buffer.from(canonicalText(message), 'utf8'), key, Buffer.from(message.Signature, 'base64'));
+    } catch {
+      valid = false;
+    }
+    if (!valid) throw unauthorized('wrong SNS signature');
   }
 
   private certificate(url: string, now: number): Promise<KeyObject> {
