@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseDocument, type YAMLError } from 'yaml';
 import { ConfigError } from '../core/errors.js';
 import { interpolateEnv } from './interpolate.js';
+import { isWebhookSetting } from './unresolved-env.js';
 import type { Config } from './types.js';
 import { validateConfig } from './validate.js';
 
@@ -140,7 +141,10 @@ export function configFromObject(raw: unknown, options: Pick<LoadOptions, 'env' 
   const config = validateConfig(value, { filePath: options.filePath, baseDir: options.baseDir });
   for (const m of missing) {
     const provider = ofProvider(m.path);
-    if (provider !== undefined) (config.unresolvedEnv[provider] ??= []).push(m);
+    if (provider === undefined) continue;
+    // A webhook's secret is not needed to send: only that provider's webhook waits for it.
+    const unresolved = isWebhookSetting(config, provider, m.path) ? config.unresolvedWebhookEnv : config.unresolvedEnv;
+    (unresolved[provider] ??= []).push(m);
   }
   return config;
 }

@@ -118,6 +118,13 @@ export const configFileSchema = z.strictObject({
       interval: durationSchema.default('5s'),
     })
     .default({ enabled: true, maxBackoff: '1h', maxAge: '72h', interval: '5s' }),
+  /** Delivery events from the providers' webhooks (`serve`). */
+  events: z
+    .strictObject({
+      /** Events received longer ago are removed (0: kept for ever). Suppressions are kept regardless. */
+      retention: durationSchema.default('30d'),
+    })
+    .default({ retention: '30d' }),
   routing: z.strictObject({ rules: z.array(routingRuleSchema).default([]) }).default({ rules: [] }),
   pricing: z.record(z.string(), pricingOverrideSchema).default({}),
 });

@@ -46,6 +46,11 @@ export interface WorkerPolicy {
   intervalMs: number;
 }
 
+export interface EventSettings {
+  /** Events received longer ago are pruned by `serve`; 0 keeps them. */
+  retentionMs: number;
+}
+
 export interface Config {
   /** The file it came from; undefined for the built-in defaults. */
   filePath?: string;
@@ -56,8 +61,11 @@ export interface Config {
   idempotency: IdempotencyPolicy;
   server: ServerSettings;
   worker: WorkerPolicy;
+  events: EventSettings;
   routing: ConfigFile['routing'];
   pricing: ConfigFile['pricing'];
   /** Providers whose `${VAR}`s are not set, by name: usable only once they are (see assertChainResolved). */
   unresolvedEnv: Record<string, { path: string; variable: string }[]>;
+  /** Likewise for the settings of providers' webhooks (a provider sends without them; its webhook answers 503). */
+  unresolvedWebhookEnv: Record<string, { path: string; variable: string }[]>;
 }

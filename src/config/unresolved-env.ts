@@ -1,5 +1,16 @@
 import { ConfigError } from '../core/errors.js';
+import { findProviderDefinition } from '../providers/registry.js';
 import type { Config } from './types.js';
+
+/** Whether a config path (providers.<name>.…) is one of the settings of that provider's webhook. */
+export function isWebhookSetting(config: Pick<Config, 'providers'>, provider: string, path: string): boolean {
+  const type = config.providers[provider]?.type;
+  const keys = (type && findProviderDefinition(type)?.webhook?.configKeys) || [];
+  return keys.some((key) => {
+    const at = `providers.${provider}.${key}`;
+    return path === at || path.startsWith(`${at}.`) || path.startsWith(`${at}[`);
+  });
+}
 
 /**
  * Fails (exit 2) when a provider of this chain refers to an environment variable that is not set;

@@ -111,9 +111,11 @@ export function validateConfig(raw: unknown, options: { filePath?: string; baseD
       maxAgeMs: parseDuration(file.worker.maxAge)!,
       intervalMs: parseDuration(file.worker.interval)!,
     },
+    events: { retentionMs: parseDuration(file.events.retention)! },
     routing: file.routing,
     pricing: file.pricing,
     unresolvedEnv: {},
+    unresolvedWebhookEnv: {},
   };
 }
 

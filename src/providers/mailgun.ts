@@ -14,6 +14,8 @@ const configSchema = z.strictObject({
   domain: z.string().min(1, 'missing sending domain'),
   region: z.enum(['us', 'eu']).default('us'),
   baseUrl: baseUrlSchema.optional(),
+  /** Delivery webhooks: Mailgun's HTTP webhook signing key (not the API key). */
+  webhookSigningKey: z.string().min(1, 'missing webhook signing key').optional(),
   ...commonProviderFields,
 });
 export type MailgunConfig = z.infer<typeof configSchema>;
@@ -273,7 +275,7 @@ export const mailgunDefinition: ProviderDefinition<MailgunConfig> = {
   type: 'mailgun',
   label: 'Mailgun',
   configSchema,
-  secretKeys: ['apiKey'],
+  secretKeys: ['apiKey', 'webhookSigningKey'],
   // mailgun.js sends the key as HTTP Basic `api:<key>`: a proxy that echoes the header must not show it.
   derivedSecrets: (config) => [Buffer.from(`api:${config.apiKey}`).toString('base64')],
   maxMessageBytes: () => MAILGUN_MAX_MESSAGE_BYTES,
@@ -309,4 +311,5 @@ export const mailgunDefinition: ProviderDefinition<MailgunConfig> = {
   },
   sdkPackages: ['mailgun.js'],
   create: (name, config, options) => new MailgunProvider(name, config, options),
+  webhook: { configKeys: ['webhookSigningKey'], setup: 'webhookSigningKey (Sending → Webhooks → HTTP webhook signing key)', load: () => import('./webhooks/mailgun.js').then((m) => m.createReceiver) },
 };

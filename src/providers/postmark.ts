@@ -16,6 +16,8 @@ const configSchema = z.strictObject({
   /** Stream used for marketing mail: Postmark requires bulk mail on a broadcast stream. */
   broadcastStream: z.string().min(1).default('broadcast'),
   baseUrl: baseUrlSchema.optional(),
+  /** Delivery webhooks: the HTTP Basic credentials written into the webhook URL at Postmark. */
+  webhook: z.strictObject({ username: z.string().min(1, 'missing user name'), password: z.string().min(1, 'missing password') }).optional(),
   ...commonProviderFields,
 });
 export type PostmarkConfig = z.infer<typeof configSchema>;
@@ -294,7 +296,9 @@ export const postmarkDefinition: ProviderDefinition<PostmarkConfig> = {
   type: 'postmark',
   label: 'Postmark',
   configSchema,
-  secretKeys: ['serverToken'],
+  secretKeys: ['serverToken', 'password'],
+  // The webhook credentials travel as an Authorization: Basic header.
+  derivedSecrets: (config) => (config.webhook ? [Buffer.from(`${config.webhook.username}:${config.webhook.password}`).toString('base64')] : []),
   maxMessageBytes: () => POSTMARK_MAX_MESSAGE_BYTES,
   catalog: {
     readOn: '2026-08',
@@ -315,6 +319,7 @@ export const postmarkDefinition: ProviderDefinition<PostmarkConfig> = {
   // Postmark keeps its own list of inactive addresses (hard bounce, spam complaint, manual): ours follows it.
   deadAddressReason: ({ code }) => (code === INACTIVE_RECIPIENT_CODE ? 'inactive recipient at Postmark (406: hard bounce, spam complaint or manual suppression)' : undefined),
   create: (name, config, options) => new PostmarkProvider(name, config, options),
+  webhook: { configKeys: ['webhook'], setup: 'webhook: { username, password } (the credentials in the webhook URL)', load: () => import('./webhooks/postmark.js').then((m) => m.createReceiver) },
 };
 
 /** An attachment's content is shown as its size: a preview of a 300 KB file would be 400 KB of base64. */

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Provider } from '../core/provider-port.js';
 import type { CatalogEntry } from '../cost/catalog.js';
+import type { CreateWebhookReceiver } from './webhooks/webhook.js';
 
 export { IDEMPOTENCY_HEADER, type BulkRecipient, type Provider, type RecipientStatus, type SendReceipt } from '../core/provider-port.js';
 
@@ -13,7 +14,8 @@ export interface ProviderOptions {
  * Everything the rest of the program needs to know about one kind of ESP: config, secrets, limits,
  * prices and SDK are data here, so that config validation, `cost estimate` (its strategies and
  * catalog), `route explain`, `send` and the bundle all follow the registry with no list of their own.
- * Adding an ESP = one file exporting a ProviderDefinition + one line in registry.ts (+ its test fake).
+ * Adding an ESP = one file exporting a ProviderDefinition + one line in registry.ts (+ its test fake);
+ * if it has delivery webhooks, their file in webhooks/ too, named by `webhook.load`.
  * Adapters must import their SDK lazily (inside create/send), so that `--help` stays fast.
  */
 export interface ProviderDefinition<Config extends { type: string } = { type: string }> {
@@ -48,4 +50,18 @@ export interface ProviderDefinition<Config extends { type: string } = { type: st
    */
   deadAddressReason?(refusal: { code?: string | number; message: string }): string | undefined;
   create(name: string, config: Config, options: ProviderOptions): Provider;
+  /** The ESP's delivery webhooks (`POST /api/v1/webhooks/{name}`), when it has them. */
+  webhook?: WebhookSupport<Config>;
+}
+
+export interface WebhookSupport<Config> {
+  /**
+   * The config keys the webhook needs (e.g. `webhook`, `webhookSigningKey`), which the provider's
+   * configSchema declares: while one is unset, the route answers 404 naming them.
+   */
+  configKeys: string[];
+  /** What to set, for that answer and the README, e.g. "webhook: { username, password }". */
+  setup: string;
+  /** The webhook's file (src/providers/webhooks/<type>.ts), imported by `serve` on its first webhook. */
+  load(): Promise<CreateWebhookReceiver<Config>>;
 }

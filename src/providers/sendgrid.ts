@@ -1,3 +1,4 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import * as z from 'zod';
 import { parseAddress } from '../core/address.js';
 import { bulkRecipientKey } from '../core/bulk-key.js';
@@ -7,10 +8,34 @@ import type { EmailMessage } from '../core/message.js';
 import { baseUrlSchema, commonProviderFields } from './common-config.js';
 import { IDEMPOTENCY_HEADER, type BulkRecipient, type Provider, type ProviderDefinition, type ProviderOptions, type RecipientStatus, type SendReceipt } from './provider.js';
 
+/**
+ * The signed Event Webhook's verification key as SendGrid shows it (base64 of the DER public
+ * key), or as a PEM block.
+ */
+export function sendgridPublicKey(value: string): KeyObject {
+  const trimmed = value.trim();
+  return trimmed.includes('-----BEGIN') ? createPublicKey(trimmed) : createPublicKey({ key: Buffer.from(trimmed, 'base64'), format: 'der', type: 'spki' });
+}
+
+const publicKeySchema = z
+  .string()
+  .min(1, 'missing public key')
+  .refine((value) => {
+    // A ${VAR} not set is reported when a webhook arrives (see the webhook route), not here.
+    if (value.includes('${')) return true;
+    try {
+      return sendgridPublicKey(value).asymmetricKeyType === 'ec';
+    } catch {
+      return false;
+    }
+  }, 'not an ECDSA public key: paste the "Verification Key" of the signed Event Webhook (base64)');
+
 const configSchema = z.strictObject({
   type: z.literal('sendgrid'),
   apiKey: z.string().min(1, 'missing API key'),
   baseUrl: baseUrlSchema.optional(),
+  /** Delivery webhooks: the signed Event Webhook's verification key. */
+  webhookPublicKey: publicKeySchema.optional(),
   ...commonProviderFields,
 });
 export type SendGridConfig = z.infer<typeof configSchema>;
@@ -387,4 +412,5 @@ export const sendgridDefinition: ProviderDefinition<SendGridConfig> = {
   },
   sdkPackages: ['@sendgrid/client'],
   create: (name, config, options) => new SendGridProvider(name, config, options),
+  webhook: { configKeys: ['webhookPublicKey'], setup: 'webhookPublicKey (the signed Event Webhook\'s verification key)', load: () => import('./webhooks/sendgrid.js').then((m) => m.createReceiver) },
 };

@@ -17,6 +17,13 @@ const configSchema = z.strictObject({
   configurationSet: z.string().min(1).optional(),
   /** Endpoint override (tests, VPC endpoints); http only for loopback. */
   baseUrl: baseUrlSchema.optional(),
+  /** Delivery events through SNS: the topics accepted, and (tests, gateways) where else SNS's certificates may come from. */
+  webhook: z
+    .strictObject({
+      topicArns: z.array(z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+$/, 'not an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)')).min(1, 'give the ARN of at least one SNS topic'),
+      snsBaseUrl: baseUrlSchema.optional(),
+    })
+    .optional(),
   ...commonProviderFields,
 });
 export type SesConfig = z.infer<typeof configSchema>;
@@ -359,4 +366,5 @@ export const sesDefinition: ProviderDefinition<SesConfig> = {
   },
   sdkPackages: ['@aws-sdk/client-sesv2'],
   create: (name, config, options) => new SesProvider(name, config, options),
+  webhook: { configKeys: ['webhook'], setup: 'webhook: { topicArns: [<SNS topic ARN>] }', load: () => import('./webhooks/ses.js').then((m) => m.createReceiver) },
 };

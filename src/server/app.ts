@@ -6,7 +6,9 @@ import { requireApiKey } from './auth.js';
 import type { ServerContext } from './context.js';
 import { clientErrorHandler, errorDocument, errorHandler } from './errors.js';
 import { emailRoutes } from './routes/emails.js';
+import { eventRoutes } from './routes/events.js';
 import { opsRoutes } from './routes/ops.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 export interface AppOptions {
   /** Where log lines go (already redacting: see RedactingLog). */
@@ -56,6 +58,8 @@ export async function buildApp(context: ServerContext, options: AppOptions): Pro
   });
 
   opsRoutes(app, context);
+  // No API key here: each provider proves itself its own way (and no rate limit per key either).
+  await app.register((webhooks) => webhookRoutes(webhooks, context), { prefix: '/api/v1/webhooks' });
   await app.register(
     async (api) => {
       api.addHook('onRequest', requireApiKey(context.store));
@@ -67,6 +71,7 @@ export async function buildApp(context: ServerContext, options: AppOptions): Pro
         errorResponseBuilder: (_request, limit) => ({ statusCode: 429, message: `rate limited: this key made more than ${limit.max} requests in server.rateLimit.window; retry in ${limit.after}` }),
       });
       emailRoutes(api, context);
+      eventRoutes(api, context);
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: '/api/v1' },

@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Attempt } from '../core/chain-runner.js';
 import { circuitState } from '../core/health.js';
-import type { Store } from '../store/ports.js';
+import type { DeliveryEvent, Store } from '../store/ports.js';
 
 const CIRCUIT_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
 
@@ -16,6 +16,8 @@ export class ServerMetrics {
   private readonly failovers: Counter<'from' | 'to'>;
   private readonly retries: Counter<'provider'>;
   private readonly duration: Histogram<'outcome'>;
+  private readonly events: Counter<'provider' | 'type'>;
+  private readonly webhooks: Counter<'provider' | 'status'>;
 
   constructor(store: Store, providers: string[]) {
     const registers = [this.registry];
@@ -29,6 +31,18 @@ export class ServerMetrics {
       help: 'Time from an API send request to its outcome (sends past the request budget included, until they end)',
       labelNames: ['outcome'],
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.events = new Counter({
+      name: 'penguinmails_events_received_total',
+      help: "Delivery events received by the providers' webhooks (repeats included), by provider and type (delivered, deferred, bounced_hard, bounced_soft, complained, unsubscribed, opened, clicked, rejected)",
+      labelNames: ['provider', 'type'],
+      registers,
+    });
+    this.webhooks = new Counter({
+      name: 'penguinmails_webhook_requests_total',
+      help: 'Webhook requests for a configured provider, by provider and HTTP status (401: bad credentials or signature)',
+      labelNames: ['provider', 'status'],
       registers,
     });
     new Gauge({
@@ -67,6 +81,12 @@ export class ServerMetrics {
       if (attempts[i].provider !== attempts[i - 1].provider) this.failovers.inc({ from: attempts[i - 1].provider, to: attempts[i].provider });
     }
     if (seconds !== undefined) this.duration.observe({ outcome }, seconds);
+  }
+
+  /** A webhook request for a configured provider (never an unknown name: callers choose the label values). */
+  recordWebhook(provider: string, status: number, events: DeliveryEvent[]): void {
+    this.webhooks.inc({ provider, status: String(status) });
+    for (const event of events) this.events.inc({ provider, type: event.type === 'bounced' ? `bounced_${event.bounce ?? 'soft'}` : event.type });
   }
 
   text(): Promise<string> {

@@ -8,6 +8,7 @@ import type { Store } from '../store/ports.js';
 import { buildApp } from './app.js';
 import { BulkJobs } from './bulk-jobs.js';
 import type { ServerContext } from './context.js';
+import { EventRetention } from './event-retention.js';
 import { InFlight } from './in-flight.js';
 import { HandedOutIds } from './message-status.js';
 import { ServerMetrics } from './metrics.js';
@@ -70,6 +71,17 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     (error) => app.log.error({ err: { message: error instanceof Error ? error.message : String(error) } }, 'worker pass failed'),
   );
   if (config.worker.enabled) worker.start();
+  for (const [provider, missing] of Object.entries(config.unresolvedWebhookEnv)) {
+    app.log.warn({ provider, variables: missing.map((m) => m.variable) }, 'this webhook answers 503 until its environment variables are set (sending through the provider is not affected)');
+  }
+  const retention = new EventRetention(
+    store,
+    config.events.retentionMs,
+    dispatcher.now,
+    (count) => app.log.info({ events: count }, 'removed events past events.retention'),
+    (error) => app.log.error({ err: { message: error instanceof Error ? error.message : String(error) } }, 'removing old events failed'),
+  );
+  await retention.start();
 
   return {
     url: `http://${host}:${address.port}`,
@@ -78,7 +90,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       const graceMs = config.server.shutdownGraceMs;
       const deadline = Date.now() + graceMs;
       app.log.info({ inFlight: context.inFlight.size, bulkRuns: context.bulkJobs.running, graceMs }, 'shutting down: finishing the sends under way');
-      const workerStopped = worker.stop();
+      const workerStopped = Promise.all([worker.stop(), retention.stop()]);
       let unfinished = await context.inFlight.drain(graceMs);
       await within(context.bulkJobs.settled(), deadline - Date.now());
       if (context.bulkJobs.running > 0) {

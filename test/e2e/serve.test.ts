@@ -290,7 +290,19 @@ describe('serve', () => {
   it('GET /api/v1/openapi.json describes every route', async () => {
     const doc = await api.get('/api/v1/openapi.json');
     expect(doc.status).toBe(200);
-    expect(Object.keys(doc.body.paths).sort()).toEqual(['/api/v1/bulk/{id}', '/api/v1/emails/bulk', '/api/v1/emails/send', '/api/v1/emails/{id}', '/healthz', '/metrics', '/readyz']);
+    expect(Object.keys(doc.body.paths).sort()).toEqual([
+      '/api/v1/bulk/{id}',
+      '/api/v1/emails/bulk',
+      '/api/v1/emails/send',
+      '/api/v1/emails/{id}',
+      '/api/v1/events',
+      '/api/v1/suppressions',
+      '/api/v1/suppressions/{address}',
+      '/api/v1/webhooks/{provider}',
+      '/healthz',
+      '/metrics',
+      '/readyz',
+    ]);
     expect(doc.body.paths['/api/v1/emails/send'].post.requestBody.content['application/json'].schema.properties).toHaveProperty('html_body');
     expect(Object.keys(doc.body.paths['/api/v1/emails/send'].post.responses)).toEqual(expect.arrayContaining(['200', '202', '400', '401', '413', '422', '429', '503']));
   });

@@ -39,6 +39,22 @@ describe('validateConfig', () => {
   });
 });
 
+describe('webhook settings and events.retention', () => {
+  it('are checked like the rest, each problem by its path', () => {
+    expect(errorOf({ providers: { pm: { type: 'postmark', serverToken: 't', webhook: { username: 'u' } } } })).toContain('providers.pm.webhook.password');
+    expect(errorOf({ providers: { sg: { type: 'sendgrid', apiKey: 'k', webhookPublicKey: 'bm90IGEga2V5' } } })).toContain('providers.sg.webhookPublicKey: not an ECDSA public key');
+    expect(errorOf({ providers: { ses: { type: 'ses', region: 'us-east-1', accessKeyId: 'a', secretAccessKey: 's', webhook: { topicArns: [] } } } })).toContain('providers.ses.webhook.topicArns');
+    expect(errorOf({ providers: { ses: { type: 'ses', region: 'us-east-1', accessKeyId: 'a', secretAccessKey: 's', webhook: { topicArns: ['my-topic'] } } } })).toContain('providers.ses.webhook.topicArns[0]: not an SNS topic ARN');
+    expect(errorOf({ providers: { ses: { type: 'ses', region: 'us-east-1', accessKeyId: 'a', secretAccessKey: 's', webhook: { topicArns: ['arn:aws:sns:us-east-1:123456789012:t'], snsBaseUrl: 'http://sns.example.com' } } } })).toContain('providers.ses.webhook.snsBaseUrl');
+    expect(errorOf({ providers, events: { retention: 'forever' } })).toContain('events.retention: not a duration');
+    expect(validateConfig({ providers }, { baseDir: '/' }).events).toEqual({ retentionMs: 30 * 86_400_000 });
+  });
+  it('keeps webhook secrets out of every output', () => {
+    validateConfig({ providers: { pm: { type: 'postmark', serverToken: 'tok-1234', webhook: { username: 'hooks', password: 'pm-hook-pw-77' } }, mg: { type: 'mailgun', apiKey: 'key-1', domain: 'd', webhookSigningKey: 'mg-sign-key-88' } } }, { baseDir: '/' });
+    expect(redactSecrets('pm-hook-pw-77 mg-sign-key-88 ' + Buffer.from('hooks:pm-hook-pw-77').toString('base64'))).toBe('**** **** ****');
+  });
+});
+
 describe('store: one machine or many', () => {
   it('takes a SQLite path (store, or the older failover.outbox) or a PostgreSQL URL whose password it never shows', () => {
     expect(validateConfig({ store: 'data/pm.db' }, { baseDir: '/srv/app' }).store).toMatchObject({ kind: 'sqlite', path: '/srv/app/data/pm.db', configKey: 'store' });

@@ -1,0 +1,188 @@
+import type { FastifyInstance } from 'fastify';
+import { eventDocument, suppressionDocument } from '../../app/events.js';
+import type { BodyProblem } from '../../app/platform-body.js';
+import { isBareAddress } from '../../core/address.js';
+import type { DeliveryEventType } from '../../store/ports.js';
+import type { ServerContext } from '../context.js';
+import { BadRequest, errorDocument } from '../errors.js';
+import { COMMON_ERRORS, ERROR_SCHEMA } from '../schemas.js';
+
+export const EVENT_TYPES: readonly DeliveryEventType[] = ['delivered', 'deferred', 'bounced', 'complained', 'unsubscribed', 'opened', 'clicked', 'rejected'];
+export const MAX_EVENTS = 1000;
+const DEFAULT_EVENTS = 100;
+const DOMAIN = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/i;
+const NOTHING_CHANGED = 'nothing was changed; correct each field listed and send again';
+
+const EVENT_SCHEMA = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    type: { type: 'string', enum: EVENT_TYPES },
+    bounce: { type: 'string', enum: ['hard', 'soft'], description: 'bounced only' },
+    provider: { type: 'string' },
+    messageId: { type: 'string', nullable: true, description: "the provider's message id" },
+    idempotencyKey: { type: 'string', nullable: true, description: 'our key, when the message id matches a delivery in the ledger' },
+    recipient: { type: 'string' },
+    occurredAt: { type: 'string', format: 'date-time' },
+    receivedAt: { type: 'string', format: 'date-time' },
+    eventKey: { type: 'string' },
+    raw: { description: "the provider's payload of the event" },
+  },
+};
+
+const SUPPRESSION_SCHEMA = {
+  type: 'object',
+  properties: {
+    address: { type: 'string' },
+    scope: { type: 'string', description: "'*' for every sending domain, else the From domain it applies to" },
+    reason: { type: 'string' },
+    source: { type: 'string', description: 'a provider name (webhooks), api:<key name>, manual, import' },
+    createdAt: { type: 'string', format: 'date-time' },
+  },
+};
+
+/** Query parameters and body fields not known to a route: each one a problem, by name. */
+function unknownFields(given: Record<string, unknown>, known: string[]): BodyProblem[] {
+  return Object.keys(given)
+    .filter((field) => !known.includes(field))
+    .map((path) => ({ path, message: `unknown field (known: ${known.join(', ')})` }));
+}
+
+function eventQuery(query: Record<string, unknown>): { type?: DeliveryEventType; since?: number; to?: string; limit: number } {
+  const problems = unknownFields(query, ['type', 'since', 'to', 'limit']);
+  const single = (name: string): string | undefined => {
+    const value = query[name];
+    if (Array.isArray(value)) problems.push({ path: name, message: 'give it once' });
+    return typeof value === 'string' ? value : undefined;
+  };
+  const [type, since, to, limit] = [single('type'), single('since'), single('to'), single('limit')];
+  if (type !== undefined && !EVENT_TYPES.includes(type as DeliveryEventType)) problems.push({ path: 'type', message: `must be one of ${EVENT_TYPES.join(', ')}` });
+  const sinceMs = since === undefined ? undefined : Date.parse(since);
+  if (since !== undefined && !(/^\d{4}-\d{2}-\d{2}/.test(since) && Number.isFinite(sinceMs))) problems.push({ path: 'since', message: 'not an ISO 8601 time (e.g. 2026-05-01 or 2026-05-01T12:00:00Z)' });
+  if (to !== undefined && !isBareAddress(to)) problems.push({ path: 'to', message: 'not an email address' });
+  const count = limit === undefined ? DEFAULT_EVENTS : /^\d{1,7}$/.test(limit) ? Number(limit) : NaN;
+  if (!(count >= 1 && count <= MAX_EVENTS)) problems.push({ path: 'limit', message: `a whole number from 1 to ${MAX_EVENTS}` });
+  if (problems.length > 0) throw new BadRequest('invalid query', problems, 'GET /api/v1/openapi.json describes the parameters');
+  return { ...(type ? { type: type as DeliveryEventType } : {}), ...(sinceMs !== undefined ? { since: sinceMs } : {}), ...(to ? { to } : {}), limit: count };
+}
+
+function newSuppression(body: unknown): { address: string; scope: string; reason: string } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BadRequest('invalid request body', [{ path: '(body)', message: 'send one JSON object: {"address", "scope"?, "reason"?}' }], NOTHING_CHANGED);
+  const fields = body as Record<string, unknown>;
+  const problems = unknownFields(fields, ['address', 'scope', 'reason']);
+  const { address, scope = '*', reason = 'added by hand' } = fields;
+  if (address === undefined) problems.push({ path: 'address', message: 'missing: the email address not to send to' });
+  else if (typeof address !== 'string' || !isBareAddress(address.trim())) problems.push({ path: 'address', message: 'not an email address (give the bare address: ada@example.com)' });
+  if (typeof scope !== 'string' || (scope !== '*' && !DOMAIN.test(scope))) problems.push({ path: 'scope', message: '"*" (every sending domain) or a sending domain such as news.example.com' });
+  if (typeof reason !== 'string' || reason.trim() === '' || reason.length > 200) problems.push({ path: 'reason', message: 'a text of 1 to 200 characters' });
+  if (problems.length > 0) throw new BadRequest('invalid request body', problems, NOTHING_CHANGED);
+  return { address: (address as string).trim().toLowerCase(), scope: (scope as string).toLowerCase(), reason: (reason as string).trim() };
+}
+
+/** The events the providers' webhooks reported, and the suppression list (bearer key). */
+export function eventRoutes(app: FastifyInstance, context: ServerContext): void {
+  const { store } = context;
+
+  app.get(
+    '/events',
+    {
+      attachValidation: true,
+      schema: {
+        summary: "Delivery events reported by the providers' webhooks",
+        description: 'Newest first. Each event is stored once, however often the provider sent it.',
+        tags: ['events'],
+        security: [{ bearer: [] }],
+        querystring: {
+          type: 'object',
+          properties: {
+            type: { type: 'string', enum: EVENT_TYPES },
+            since: { type: 'string', description: 'ISO 8601 time: events that happened at or after it' },
+            to: { type: 'string', description: 'the recipient' },
+            limit: { type: 'string', pattern: '^[0-9]+$', description: `how many, 1 to ${MAX_EVENTS} (default ${DEFAULT_EVENTS})` },
+          },
+        },
+        response: { 200: { type: 'object', properties: { events: { type: 'array', items: EVENT_SCHEMA } } }, 400: { ...ERROR_SCHEMA, description: 'Invalid query: every problem in details[] by its parameter' }, ...COMMON_ERRORS },
+      },
+    },
+    async (request) => {
+      // The checks are by hand (the schema documents them): query values are strings, and each problem names its parameter.
+      const events = await store.listEvents(eventQuery(request.query as Record<string, unknown>));
+      return { events: events.map(eventDocument) };
+    },
+  );
+
+  app.get(
+    '/suppressions',
+    {
+      schema: {
+        summary: 'The suppression list',
+        description: 'Addresses no message goes to (globally, scope "*", or for one sending domain): hard bounces, complaints and unsubscribes reported by webhooks, and those added by hand.',
+        tags: ['suppressions'],
+        security: [{ bearer: [] }],
+        response: { 200: { type: 'object', properties: { suppressions: { type: 'array', items: SUPPRESSION_SCHEMA } } }, ...COMMON_ERRORS },
+      },
+    },
+    async () => ({ suppressions: (await store.listSuppressions()).map(suppressionDocument) }),
+  );
+
+  app.post(
+    '/suppressions',
+    {
+      attachValidation: true,
+      schema: {
+        summary: 'Suppress an address',
+        tags: ['suppressions'],
+        security: [{ bearer: [] }],
+        body: {
+          type: 'object',
+          required: ['address'],
+          properties: {
+            address: { type: 'string', description: 'the bare address' },
+            scope: { type: 'string', description: '"*" (default: every sending domain) or a sending domain' },
+            reason: { type: 'string', description: 'default "added by hand"' },
+          },
+          additionalProperties: false,
+        },
+        response: {
+          201: { type: 'object', properties: { added: { type: 'boolean', enum: [true] }, suppression: SUPPRESSION_SCHEMA }, description: 'Added' },
+          200: { type: 'object', properties: { added: { type: 'boolean', enum: [false] }, suppression: SUPPRESSION_SCHEMA }, description: 'Already suppressed in that scope: the first record stays' },
+          400: { ...ERROR_SCHEMA, description: 'Invalid request: every problem in details[] by its field' },
+          ...COMMON_ERRORS,
+        },
+      },
+    },
+    async (request, reply) => {
+      const suppression = { ...newSuppression(request.body), source: `api:${request.apiKeyName ?? 'unknown'}`, createdAt: context.dispatcher.now() };
+      if ((await store.addSuppressions([suppression])) > 0) return reply.code(201).send({ added: true, suppression: suppressionDocument(suppression) });
+      const earlier = (await store.listSuppressions()).find((s) => s.address === suppression.address && s.scope === suppression.scope) ?? suppression;
+      return reply.code(200).send({ added: false, suppression: suppressionDocument(earlier) });
+    },
+  );
+
+  app.delete<{ Params: { address: string } }>(
+    '/suppressions/:address',
+    {
+      attachValidation: true,
+      schema: {
+        summary: 'Remove an address from the suppression list',
+        description: 'From every scope, or from one with ?scope=. Messages may go to it again.',
+        tags: ['suppressions'],
+        security: [{ bearer: [] }],
+        params: { type: 'object', properties: { address: { type: 'string' } }, required: ['address'] },
+        querystring: { type: 'object', properties: { scope: { type: 'string', description: '"*" or a sending domain: remove from that scope only' } } },
+        response: { 200: { type: 'object', properties: { removed: { type: 'integer' } } }, 404: { ...ERROR_SCHEMA, description: 'The address is not suppressed (in that scope)' }, 400: ERROR_SCHEMA, ...COMMON_ERRORS },
+      },
+    },
+    async (request, reply) => {
+      const query = request.query as Record<string, unknown>;
+      const problems = unknownFields(query, ['scope']);
+      const scope = query.scope;
+      if (scope !== undefined && (typeof scope !== 'string' || (scope !== '*' && !DOMAIN.test(scope)))) problems.push({ path: 'scope', message: '"*" or a sending domain such as news.example.com' });
+      if (problems.length > 0) throw new BadRequest('invalid query', problems, NOTHING_CHANGED);
+      const address = request.params.address.trim();
+      const removed = await store.removeSuppression(address, scope as string | undefined);
+      if (removed === 0) return reply.code(404).send(errorDocument(`${address} is not on the suppression list${scope ? ` for scope "${scope}"` : ''}`, [], 'GET /api/v1/suppressions lists it'));
+      return { removed };
+    },
+  );
+}

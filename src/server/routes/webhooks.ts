@@ -1,0 +1,97 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { ingestEvents } from '../../app/events.js';
+import { findProviderDefinition } from '../../providers/registry.js';
+import { WebhookRefused, type WebhookReceiver } from '../../providers/webhooks/webhook.js';
+import type { ServerContext } from '../context.js';
+import { errorDocument } from '../errors.js';
+import { ERROR_SCHEMA } from '../schemas.js';
+
+const RECEIPT_SCHEMA = {
+  type: 'object',
+  description: 'Accepted: the events are stored (each once) and hard bounces, complaints and unsubscribes suppressed.',
+  properties: {
+    status: { type: 'string', enum: ['ok'] },
+    received: { type: 'integer', description: 'events in the payload that penguinmails keeps' },
+    stored: { type: 'integer', description: 'of those, the ones not stored before (a retry of the provider stores nothing)' },
+    suppressed: { type: 'integer', description: 'addresses newly put on the suppression list' },
+    ignored: { type: 'integer', description: 'events of kinds not kept (e.g. Mailgun "accepted", SES "Send")' },
+    note: { type: 'string', description: 'e.g. "SNS subscription to … confirmed"' },
+  },
+};
+
+/**
+ * `POST /api/v1/webhooks/{provider-name}`: delivery events from a provider of the config. No API
+ * key: each provider proves itself its own way, checked by its webhook file
+ * (src/providers/webhooks/<type>.ts, loaded on the first request). The body is kept as raw bytes
+ * whatever its content type (signatures are over the bytes; SNS posts JSON as text/plain).
+ */
+export async function webhookRoutes(app: FastifyInstance, context: ServerContext): Promise<void> {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  const receivers = new Map<string, Promise<WebhookReceiver>>();
+
+  app.post<{ Params: { provider: string } }>(
+    '/:provider',
+    {
+      schema: {
+        summary: "Delivery events from a provider's webhook",
+        description:
+          'Point the provider\'s webhook at https://<host>/api/v1/webhooks/<provider-name>. No API key: Postmark sends HTTP Basic credentials (providers.<name>.webhook.username/password, written into the URL); Mailgun signs with HMAC-SHA256 (webhookSigningKey; 5-minute replay window, tokens used once); SendGrid signs the event batch with ECDSA (webhookPublicKey); SES posts through an SNS topic (webhook.topicArns; SNS signatures verified, subscriptions confirmed). The body is the provider\'s payload as it sends it.',
+        tags: ['events'],
+        security: [],
+        params: { type: 'object', properties: { provider: { type: 'string', description: 'the provider\'s name in the config' } }, required: ['provider'] },
+        response: {
+          200: RECEIPT_SCHEMA,
+          400: { ...ERROR_SCHEMA, description: 'Malformed payload: nothing stored' },
+          401: { ...ERROR_SCHEMA, description: 'Missing or wrong credentials or signature (or a replay): nothing stored' },
+          404: { ...ERROR_SCHEMA, description: 'No such provider in the config, or its webhook is not set up' },
+          502: { ...ERROR_SCHEMA, description: 'An SNS subscription could not be confirmed' },
+          503: { ...ERROR_SCHEMA, description: 'Shutting down, a webhook secret\'s environment variable is not set, or an SNS certificate could not be fetched: the provider retries later' },
+        },
+      },
+    },
+    async (request, reply) => {
+      const name = request.params.provider;
+      const entry = Object.hasOwn(context.config.providers, name) ? context.config.providers[name] : undefined;
+      if (!entry) return reply.code(404).send(errorDocument(`no provider "${name}" in the config`, [], 'the webhook URL ends in the name of a provider of the config: /api/v1/webhooks/<provider-name>'));
+      const support = findProviderDefinition(entry.type)?.webhook;
+      if (!support) return reply.code(404).send(errorDocument(`provider "${name}" (${entry.type}) has no delivery webhooks`));
+      const missing = support.configKeys.filter((key) => entry.settings[key] === undefined);
+      if (missing.length > 0) {
+        return refuse(reply, name, 404, `the webhook of provider "${name}" is not set up: nothing was stored`, `set providers.${name}.${support.setup} in the config and restart serve`);
+      }
+      const unresolved = context.config.unresolvedWebhookEnv[name] ?? [];
+      if (unresolved.length > 0) {
+        request.log.error({ provider: name, variables: unresolved.map((m) => m.variable) }, 'webhook refused: its secret comes from an environment variable that is not set');
+        return refuse(reply, name, 503, `the webhook secret of provider "${name}" is not set on this server: nothing was stored`, 'the server log names the environment variable; the provider retries later');
+      }
+
+      let receiver = receivers.get(name);
+      if (!receiver) {
+        receiver = support.load().then((create) => create(name, entry.settings));
+        receivers.set(name, receiver);
+        receiver.catch(() => receivers.delete(name));
+      }
+      const now = context.dispatcher.now();
+      let receipt;
+      try {
+        receipt = await (await receiver).receive({ headers: request.headers, body: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0), now });
+      } catch (error) {
+        if (!(error instanceof WebhookRefused)) throw error;
+        request.log.warn({ provider: name, status: error.status, reason: error.message }, 'webhook refused');
+        if (error.options.wwwAuthenticate) reply.header('WWW-Authenticate', error.options.wwwAuthenticate);
+        return refuse(reply, name, error.status, error.message, error.options.hint ?? 'nothing was stored');
+      }
+      const { stored, suppressed } = await ingestEvents(context.store, receipt.events, now);
+      receipt.onStored?.();
+      context.metrics.recordWebhook(name, 200, receipt.events);
+      request.log.info({ provider: name, received: receipt.events.length, stored: stored.length, suppressed, ignored: receipt.ignored, note: receipt.note }, 'webhook');
+      return reply.code(200).send({ status: 'ok', received: receipt.events.length, stored: stored.length, suppressed, ignored: receipt.ignored, ...(receipt.note ? { note: receipt.note } : {}) });
+    },
+  );
+
+  function refuse(reply: FastifyReply, provider: string, status: number, message: string, hint: string) {
+    context.metrics.recordWebhook(provider, status, []);
+    return reply.code(status).send(errorDocument(message, [], hint));
+  }
+}
