@@ -1,7 +1,7 @@
 import { isBareAddress } from '../core/address.js';
 import { parseDuration } from '../core/duration.js';
 import { UserError } from '../core/errors.js';
-import type { DeliveryEventType, EventRepository, StoredEvent } from '../store/ports.js';
+import type { DeliveryEventType, EventRepository } from '../store/ports.js';
 
 /** The normalised event types (SPEC "Events and suppressions"). */
 export const EVENT_TYPES: readonly DeliveryEventType[] = ['delivered', 'deferred', 'bounced', 'complained', 'unsubscribed', 'opened', 'clicked', 'rejected'];
@@ -49,28 +49,4 @@ function sinceTime(text: string, now: number, flag: string): number {
   const time = /^\d{4}-\d{2}-\d{2}/.test(trimmed) ? Date.parse(trimmed) : NaN;
   if (Number.isNaN(time)) throw new UserError(`${flag}: "${text}" is neither a time nor a duration`, { hint: 'e.g. 2026-01-31, 2026-01-31T12:00:00Z, or 24h, 7d, 30m back from now' });
   return time;
-}
-
-/** An event as `events list --json` shows it: times in ISO, the provider's payload as JSON. */
-export function eventDocument(event: StoredEvent) {
-  return {
-    id: event.id,
-    type: event.type,
-    ...(event.bounce ? { bounce: event.bounce } : {}),
-    recipient: event.recipient,
-    provider: event.provider,
-    providerMessageId: event.providerMessageId,
-    idempotencyKey: event.idempotencyKey,
-    occurredAt: new Date(event.occurredAt).toISOString(),
-    receivedAt: new Date(event.receivedAt).toISOString(),
-    raw: parsedOrText(event.raw),
-  };
-}
-
-function parsedOrText(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return raw;
-  }
 }

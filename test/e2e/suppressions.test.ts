@@ -336,7 +336,7 @@ describe('events list', () => {
     const ids = async (...args: string[]) => {
       const result = await cli(configPath, ['events', 'list', '--json', ...args]);
       expect(result.code, result.stderr).toBe(0);
-      return result.json().events.map((e: { providerMessageId: string }) => e.providerMessageId);
+      return result.json().events.map((e: { messageId: string }) => e.messageId);
     };
     expect(await ids()).toEqual(['msg-4', 'msg-3', 'msg-2', 'msg-1']);
     expect(await ids('--type', 'bounced')).toEqual(['msg-2']);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { checkedEventFilter, eventDocument } from '../../app/event-query.js';
+import { checkedEventFilter } from '../../app/event-query.js';
+import { eventDocument } from '../../app/events.js';
 import { ExitCode } from '../../core/errors.js';
 import { loadCommandConfig, openExistingStore } from '../context.js';
 import type { Output } from '../output.js';
@@ -23,7 +24,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
     output.line(output.c.bold(`${'TIME'.padEnd(21)}${'TYPE'.padEnd(19)}${'RECIPIENT'.padEnd(width)}${'PROVIDER'.padEnd(12)}MESSAGE ID`));
     for (const e of events) {
       const type = e.bounce ? `${e.type} (${e.bounce})` : e.type;
-      output.line(`${e.occurredAt.slice(0, 19).replace('T', ' ').padEnd(21)}${type.padEnd(19)}${e.recipient.padEnd(width)}${e.provider.padEnd(12)}${e.providerMessageId ?? '-'}`);
+      output.line(`${e.occurredAt.slice(0, 19).replace('T', ' ').padEnd(21)}${type.padEnd(19)}${e.recipient.padEnd(width)}${e.provider.padEnd(12)}${e.messageId ?? '-'}`);
     }
     if (events.length === filter.limit) output.line(output.c.dim(`the newest ${filter.limit} shown; --limit shows more, --since/--type/--to narrow`));
     return ExitCode.ok;

@@ -5,35 +5,8 @@ import { splitBulkRecipientKey } from '../../core/bulk-key.js';
 import type { EmailMessage } from '../../core/message.js';
 import { redactSecrets } from '../../core/secrets.js';
 import { monthKey, type AcceptedBatch, type ApiKeyRecord, type Delivery, type OutboxEntry, type DeliveryEvent, type DeliveryEventType, type OutboxStatus, type SchemaReport, type Store, type StoredEvent, type Suppression } from '../ports.js';
-import { toEvent, toSuppression, type EventRow, type SuppressionRow } from '../event-rows.js';
+import { toEvent, toSuppression, type EventRow, type KeyRow, type OutboxRow, type SuppressionRow } from '../rows.js';
 import { openDatabase, withBusyRetry } from './database.js';
-
-interface OutboxRow {
-  id: number;
-  idempotency_key: string;
-  message_json: string;
-  chain_json: string;
-  status: OutboxStatus;
-  reason: string | null;
-  attempts_json: string;
-  tries: number;
-  provider: string | null;
-  message_id: string | null;
-  lease_owner: string | null;
-  lease_until: number | null;
-  sending_since: number | null;
-  next_attempt_at: number | null;
-  created_at: number;
-  updated_at: number;
-}
-
-interface KeyRow {
-  name: string;
-  key_hash: string;
-  created_at: number;
-  revoked_at: number | null;
-  last_used_at: number | null;
-}
 
 function toKey(row: KeyRow): ApiKeyRecord {
   const iso = (time: number | null) => (time === null ? null : new Date(time).toISOString());

@@ -1,6 +1,33 @@
-import type { DeliveryEventType, StoredEvent, Suppression } from './ports.js';
+import type { DeliveryEventType, OutboxStatus, StoredEvent, Suppression } from './ports.js';
 
-/** Rows of the events and suppressions tables, as both backends store them (same columns). */
+/** Table rows as both backends store them (same columns; times in ms). */
+export interface OutboxRow {
+  id: number;
+  idempotency_key: string;
+  message_json: string;
+  chain_json: string;
+  status: OutboxStatus;
+  reason: string | null;
+  attempts_json: string;
+  tries: number;
+  provider: string | null;
+  message_id: string | null;
+  lease_owner: string | null;
+  lease_until: number | null;
+  sending_since: number | null;
+  next_attempt_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface KeyRow {
+  name: string;
+  key_hash: string;
+  created_at: number;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
 export interface EventRow {
   id: number;
   event_key: string;
