@@ -3,15 +3,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { FakeSns, SNS_TOPIC } from '../fakes/fake-sns.js';
-import { tempDir } from '../helpers/cli.js';
-import { testConfig } from '../helpers/config.js';
+import { runCli, tempDir } from '../helpers/cli.js';
+import { TEST_ENV, testConfig } from '../helpers/config.js';
 import { useFakeEsps } from '../helpers/fake-esps.js';
 import { createKey, startServer, type ServerProcess } from '../helpers/serve.js';
 import { mailgunEventData, mailgunSignature, postmark as postmarkRecord, sendgridEvent, sendgridKeys, ses, signSendgrid } from '../helpers/webhook-payloads.js';
 
 // `POST /api/v1/webhooks/{provider-name}` (SPEC Events and suppressions): the built CLI's `serve`,
 // real HTTP, payloads shaped as each provider documents them, signed the provider's way.
-const { postmark } = useFakeEsps();
+const { postmark, mailgun, smtp } = useFakeEsps();
 const sns = new FakeSns();
 
 const POSTMARK_HOOK = { username: 'postmark-hooks', password: 'hook-pass-7Qx9' };
@@ -85,6 +85,17 @@ describe('webhooks', () => {
   });
 
   describe('Postmark (HTTP Basic credentials in the webhook URL)', () => {
+    it('issue #20 end to end: a hard bounce posted in Postmark\'s format makes the next send to that address exit 3, with no request to any ESP', async () => {
+      const bounced = await postmarkHook(postmarkRecord.bounce('bounced.once@example.com', { id: 2001 }));
+      expect(bounced.body).toMatchObject({ stored: 1, suppressed: 1 });
+      const before = { postmark: postmark.requests.length, mailgun: mailgun.requests.length, smtp: smtp.messages.length };
+      const send = await runCli(['send', '--config', configPath, '--to', 'Bounced.Once@example.com', '--subject', 'Hi', '--text', 'again', '--json'], { env: TEST_ENV });
+      expect(send.code, send.stderr).toBe(3);
+      expect(send.json()).toMatchObject({ status: 'rejected' });
+      expect(send.stderr).toMatch(/bounced\.once@example\.com/);
+      expect({ postmark: postmark.requests.length, mailgun: mailgun.requests.length, smtp: smtp.messages.length }).toEqual(before);
+    });
+
     it('a hard bounce with the right credentials is stored once and suppresses the address; a retry stores nothing', async () => {
       const record = postmarkRecord.bounce('Gone.Away@Example.com', { id: 1001 });
       const first = await postmarkHook(record);
