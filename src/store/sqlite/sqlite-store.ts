@@ -459,6 +459,10 @@ export class SqliteStore implements Store {
     return row && { ...toKey(row), keyHash: row.key_hash };
   }
 
+  async noteKeyUsed(name: string, at: number): Promise<void> {
+    await this.group.write(() => this.sql('UPDATE api_keys SET last_used_at = ? WHERE name = ? AND (last_used_at IS NULL OR last_used_at < ?)').run(at, name, at));
+  }
+
   /** Drops a waiting entry; refuses one that a live retry is sending right now. */
   async drop(id: number, now: number, isOwnerAlive: (owner: string) => boolean): Promise<{ status?: OutboxStatus; busy?: string }> {
     return this.atomically(() => {
