@@ -63,7 +63,9 @@ export class Dispatcher {
   /** The route of a message: rules over this month's usage ledger (volume, free tiers left). */
   async route(message: Pick<EmailMessage, 'type' | 'priority'>, options: { forceProvider?: string; noFailover?: boolean } = {}): Promise<Route> {
     const { config } = this;
-    const usage = this.store ? await this.store.usageByProvider(monthKey(this.now())) : {};
+    // The usage ledger is read only when a rule looks at it (one query less per message otherwise).
+    const needsUsage = config.routing.rules.some((rule) => rule.when.monthlyVolume !== undefined || rule.when.freeTierLeft !== undefined);
+    const usage = this.store && needsUsage ? await this.store.usageByProvider(monthKey(this.now())) : {};
     const monthlyVolume = Object.values(usage).reduce((sum, n) => sum + n, 0);
     return resolveRoute(
       { rules: config.routing.rules, defaultOrder: config.failover.order, failoverEnabled: config.failover.enabled },

@@ -80,6 +80,8 @@ export interface ChainOutcome<Item, Value> {
   attempts: Attempt[];
   /** Why the last provider did not deliver the undelivered ones. */
   reasons: string[];
+  /** Every provider of the chain was marked down at the start: they were probed anyway. */
+  allMarkedDown?: true;
 }
 
 /**
@@ -100,6 +102,7 @@ export async function runChain<Item, Value>(items: Item[], chain: string[], poli
     const name = chain[index];
     const records = health && !deps.ignoreCircuit ? await Promise.all(chain.slice(index).map((n) => health.book.healthOf(n))) : [];
     const isOpen = records.map((record) => circuitState(record, deps.now()) === 'open');
+    if (index === 0 && records.length > 0 && isOpen.every(Boolean)) outcome.allMarkedDown = true;
     // When every provider left is marked down, probe them anyway rather than give up untried.
     if (isOpen[0] && !isOpen.every(Boolean)) {
       const note = `marked ${describeHealth(records[0], deps.now())}`;

@@ -1,5 +1,5 @@
 import { runChain, type Attempt, type HealthBook, type RetryPolicy } from './chain-runner.js';
-import { circuitState, type HealthPolicy } from './health.js';
+import type { HealthPolicy } from './health.js';
 import { ProviderError } from './errors.js';
 import { cloneMessage, type EmailMessage } from './message.js';
 import type { Provider, RecipientStatus } from './provider-port.js';
@@ -40,12 +40,7 @@ export interface FailoverDeps {
  * fresh copy of the message; nothing is resent after an ambiguous outcome.
  */
 export async function deliverWithFailover(message: EmailMessage, chain: string[], policy: RetryPolicy, deps: FailoverDeps): Promise<DeliveryOutcome> {
-  const warnings: string[] = [];
   const { health } = deps;
-  if (!deps.ignoreCircuit && health) {
-    const records = await Promise.all(chain.map((name) => health.book.healthOf(name)));
-    if (records.every((record) => circuitState(record, deps.now()) === 'open')) warnings.push('every provider of the chain is marked down; probing them anyway rather than queueing untried');
-  }
   const result = await runChain([message], chain, policy, {
     call: async (name, [item]) => {
       const provider = await deps.getProvider(name);
@@ -64,6 +59,7 @@ export async function deliverWithFailover(message: EmailMessage, chain: string[]
     onAttempt: deps.onAttempt,
   });
   const { attempts } = result;
+  const warnings = result.allMarkedDown ? ['every provider of the chain is marked down; probing them anyway rather than queueing untried'] : [];
   const [delivered] = result.delivered;
   if (delivered) {
     const receipt = delivered.value;

@@ -62,7 +62,7 @@ export async function buildApp(context: ServerContext, options: AppOptions): Pro
   await app.register((webhooks) => webhookRoutes(webhooks, context), { prefix: '/api/v1/webhooks' });
   await app.register(
     async (api) => {
-      api.addHook('onRequest', requireApiKey(context.store));
+      api.addHook('onRequest', requireApiKey(context.store, (error) => app.log.warn({ err: { message: error instanceof Error ? error.message : String(error) } }, "could not note an API key's last use")));
       // Per key (authentication has run by now: route hooks come after the scope's own).
       await api.register(rateLimit, {
         max: server.rateLimit.max,

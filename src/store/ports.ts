@@ -148,6 +148,12 @@ export interface KeyRepository {
   revokeKey(name: string, now: number): Promise<boolean>;
   /** The live (not revoked) key with this hash, if any, with the hash stored (for a constant-time check). */
   findKeyByHash(keyHash: string): Promise<(ApiKeyRecord & { keyHash: string }) | undefined>;
+  /**
+   * Sets the lastUsedAt of the key named `name` to `at` (epoch ms), revoked or not, unless it is
+   * already at or after `at` (it never moves back); nothing happens when there is no such key.
+   * The server calls it at most once a minute per key, not on every request.
+   */
+  noteKeyUsed(name: string, at: number): Promise<void>;
 }
 
 /** What a provider's webhook told us about a message (SPEC events), normalised. */

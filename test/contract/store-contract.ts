@@ -353,6 +353,9 @@ export function defineStoreContract(backendName: string, backend: StoreBackend):
           { name: 'app', createdAt: new Date(T0 + 1).toISOString(), revokedAt: null, lastUsedAt: null },
         ]);
         expect(await store.findKeyByHash('hash-1')).toMatchObject({ name: 'ci', keyHash: 'hash-1' });
+        await store.noteKeyUsed('ci', T0 + 60_000);
+        await store.noteKeyUsed('ci', T0 + 30_000); // an older use never moves it back
+        expect((await store.listKeys())[0].lastUsedAt).toBe(new Date(T0 + 60_000).toISOString());
         expect(await store.revokeKey('ci', T0 + 2)).toBe(true);
         expect(await store.revokeKey('ci', T0 + 3)).toBe(false);
         expect(await store.revokeKey('nobody', T0 + 3)).toBe(false);

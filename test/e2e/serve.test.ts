@@ -141,12 +141,30 @@ describe('serve', () => {
     expect(unknown.status).toBe(401);
     expect(unknown.headers.get('www-authenticate')).toMatch(/^Bearer/);
     const doomed = await createKey(configPath, 'doomed');
-    expect((await api.get('/api/v1/emails/nothing-here', { authorization: `Bearer ${doomed}` })).status).toBe(404);
+    const lookUp = () => api.get('/api/v1/emails/nothing-here', { authorization: `Bearer ${doomed}` });
+    expect((await lookUp()).status).toBe(404);
     expect((await runCli(['keys', 'revoke', 'doomed', '--config', configPath])).code).toBe(0);
+    // A valid key is trusted for a second (src/server/key-check.ts): refused within that.
+    const revokedAt = Date.now();
+    expect((await eventually(lookUp, (answer) => answer.status === 401, 3_000)).status).toBe(401);
+    expect(Date.now() - revokedAt).toBeLessThan(2_000); // 1 s, and room for a busy machine
     const revoked = await api.send(BODY, { authorization: `Bearer ${doomed}` });
     expect(revoked.status).toBe(401);
     expect(revoked.body.error).toContain('unknown or revoked');
     expect(postmark.requests).toHaveLength(0);
+  });
+
+  it("a key's lastUsedAt is written by its first request (then at most once a minute); keys list shows it", async () => {
+    const lastUsed = async (name: string) => (await runCli(['keys', 'list', '--config', configPath, '--json'])).json().keys.find((k: { name: string }) => k.name === name).lastUsedAt;
+    const watcher = await createKey(configPath, 'watcher');
+    expect(await lastUsed('watcher')).toBeNull();
+    const before = Date.now();
+    expect((await api.get('/api/v1/emails/nothing-here', { authorization: `Bearer ${watcher}` })).status).toBe(404);
+    const first = await lastUsed('watcher');
+    expect(Date.parse(first)).toBeGreaterThanOrEqual(before - 1);
+    expect(Date.parse(first)).toBeLessThanOrEqual(Date.now());
+    expect((await api.get('/api/v1/emails/nothing-here', { authorization: `Bearer ${watcher}` })).status).toBe(404);
+    expect(await lastUsed('watcher')).toBe(first);
   });
 
   it('200 delivered; the same Idempotency-Key again → 200 duplicate, delivered once; GET /emails/{key} tells', async () => {

@@ -58,12 +58,14 @@ describe('withMessageLock', () => {
   });
 
   it('keeps its lock fresh while a long send runs, so it is not taken over as stale', async () => {
-    vi.useFakeTimers();
+    // The heartbeat's interval only: the store commits its writes on setImmediate (group commit).
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     const store = await openStore();
     let clock = Date.now();
     let finish!: () => void;
     const running = withMessageLock(store, 'key-4', () => new Promise<void>((resolve) => (finish = resolve)), { maxWaitMs: MINUTE, now: () => clock });
-    await vi.advanceTimersByTimeAsync(0);
+    // The lock is taken once the store's next group commit has run.
+    await new Promise((resolve) => setImmediate(resolve));
     clock += 11 * MINUTE;
     await vi.advanceTimersByTimeAsync(5_000);
     // Another host's run (its holder cannot be checked) finds a fresh heartbeat: not stale.

@@ -542,6 +542,10 @@ export class PostgresStore implements Store {
     return (await this.query('UPDATE api_keys SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL', [this.db(now), name])).rowCount === 1;
   }
 
+  async noteKeyUsed(name: string, at: number): Promise<void> {
+    await this.query('UPDATE api_keys SET last_used_at = $1 WHERE name = $2 AND (last_used_at IS NULL OR last_used_at < $1)', [this.db(at), name]);
+  }
+
   async findKeyByHash(keyHash: string): Promise<(ApiKeyRecord & { keyHash: string }) | undefined> {
     const { rows } = await this.query<KeyRow>('SELECT * FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL', [keyHash]);
     return rows[0] && { ...this.toKey(rows[0]), keyHash: rows[0].key_hash };

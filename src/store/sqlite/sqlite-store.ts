@@ -7,6 +7,7 @@ import { redactSecrets } from '../../core/secrets.js';
 import { monthKey, type AcceptedBatch, type ApiKeyRecord, type Delivery, type OutboxEntry, type DeliveryEvent, type DeliveryEventType, type OutboxStatus, type SchemaReport, type Store, type StoredEvent, type Suppression } from '../ports.js';
 import { toEvent, toSuppression, type EventRow, type KeyRow, type OutboxRow, type SuppressionRow } from '../rows.js';
 import { openDatabase, withBusyRetry } from './database.js';
+import { GroupCommit } from './group-commit.js';
 
 function toKey(row: KeyRow): ApiKeyRecord {
   const iso = (time: number | null) => (time === null ? null : new Date(time).toISOString());
@@ -37,6 +38,8 @@ function toEntry(row: OutboxRow): OutboxEntry {
  */
 export class SqliteStore implements Store {
   private readonly statements = new Map<string, Statement>();
+  /** The small writes of single sends, committed together (see group-commit.ts). */
+  private readonly group = new GroupCommit((work) => this.atomically(work));
 
   private constructor(
     private readonly db: SqliteDatabase,
@@ -69,6 +72,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.group.flush();
     this.db.close();
   }
 
@@ -126,7 +130,7 @@ export class SqliteStore implements Store {
 
   /** Records a delivery, counts it in the usage ledger, and closes any outbox entry of that key — atomically. */
   async recordDelivery(message: EmailMessage, provider: string, messageId: string, now: number, emails: number): Promise<void> {
-    this.atomically(() => {
+    return this.group.write(() => {
       // A key sent again once its idempotency window had passed: the ledger keeps the latest delivery.
       this
         .sql(
@@ -226,7 +230,7 @@ export class SqliteStore implements Store {
 
   /** Takes the run of a message (a bulk run, or one send): returns the live holder when another run has it. */
   async claimRunLock(runKey: string, owner: string, now: number, staleAfterMs: number, isOwnerAlive: (owner: string) => boolean): Promise<string | undefined> {
-    return this.atomically(() => {
+    return this.group.write(() => {
       const row = this.sql('SELECT owner, heartbeat_at FROM bulk_run_locks WHERE run_key = ?').get(runKey) as { owner: string; heartbeat_at: number } | undefined;
       if (row && row.owner !== owner && row.heartbeat_at > now - staleAfterMs && isOwnerAlive(row.owner)) return row.owner;
       this.sql('INSERT OR REPLACE INTO bulk_run_locks (run_key, owner, heartbeat_at) VALUES (?, ?, ?)').run(runKey, owner, now);
@@ -239,7 +243,7 @@ export class SqliteStore implements Store {
   }
 
   async releaseRunLock(runKey: string, owner: string): Promise<void> {
-    this.sql('DELETE FROM bulk_run_locks WHERE run_key = ? AND owner = ?').run(runKey, owner);
+    await this.group.write(() => this.sql('DELETE FROM bulk_run_locks WHERE run_key = ? AND owner = ?').run(runKey, owner));
   }
 
   // ── usage ledger ──
@@ -309,17 +313,20 @@ export class SqliteStore implements Store {
    * and makes the entry ambiguous (it may have been delivered), so no rerun resends it blindly.
    */
   async recordSendStart(message: EmailMessage, chain: string[], owner: string, now: number, leaseMs: number): Promise<number> {
-    const result = this
-      .sql(
-        "INSERT INTO outbox (idempotency_key, message_json, chain_json, status, reason, attempts_json, tries, lease_owner, lease_until, sending_since, created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, '[]', 0, ?, ?, ?, ?, ?)",
-      )
-      .run(message.idempotencyKey, JSON.stringify(message), JSON.stringify(chain), `being sent by ${owner}`, owner, now + leaseMs, null, now, now);
+    const messageJson = JSON.stringify(message);
+    const result = await this.group.write(() =>
+      this
+        .sql(
+          "INSERT INTO outbox (idempotency_key, message_json, chain_json, status, reason, attempts_json, tries, lease_owner, lease_until, sending_since, created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, '[]', 0, ?, ?, ?, ?, ?)",
+        )
+        .run(message.idempotencyKey, messageJson, JSON.stringify(chain), `being sent by ${owner}`, owner, now + leaseMs, null, now, now),
+    );
     return Number(result.lastInsertRowid);
   }
 
   /** The send recorded by recordSendStart ended with an answer (delivered or rejected): its entry goes. */
   async forgetSendStart(id: number, owner: string): Promise<void> {
-    this.sql('DELETE FROM outbox WHERE id = ? AND lease_owner = ?').run(id, owner);
+    await this.group.write(() => this.sql('DELETE FROM outbox WHERE id = ? AND lease_owner = ?').run(id, owner));
   }
 
   async getEntry(id: number): Promise<OutboxEntry | undefined> {
@@ -375,11 +382,11 @@ export class SqliteStore implements Store {
 
   /** Marks that a claimed entry is being handed to a provider (so a crash now means "ambiguous"). */
   async clearSending(id: number, owner: string): Promise<void> {
-    this.sql('UPDATE outbox SET sending_since = NULL WHERE id = ? AND lease_owner = ?').run(id, owner);
+    await this.group.write(() => this.sql('UPDATE outbox SET sending_since = NULL WHERE id = ? AND lease_owner = ?').run(id, owner));
   }
 
   async markSending(id: number, owner: string, now: number): Promise<void> {
-    this.sql('UPDATE outbox SET sending_since = ? WHERE id = ? AND lease_owner = ?').run(now, id, owner);
+    await this.group.write(() => this.sql('UPDATE outbox SET sending_since = ? WHERE id = ? AND lease_owner = ?').run(now, id, owner));
   }
 
   /** Ends a retry: records its attempts and new status, and releases the lease. */
@@ -492,6 +499,10 @@ export class SqliteStore implements Store {
       .all(sendingDomain.toLowerCase(), JSON.stringify(addresses.map((a) => a.toLowerCase()))) as SuppressionRow[];
     // A global record wins over a domain's (sorted last, so set last).
     return new Map(rows.map((row) => [row.address, toSuppression(row)]));
+  }
+
+  async noteKeyUsed(name: string, at: number): Promise<void> {
+    await this.group.write(() => this.sql('UPDATE api_keys SET last_used_at = ? WHERE name = ? AND (last_used_at IS NULL OR last_used_at < ?)').run(at, name, at));
   }
 
   /** Drops a waiting entry; refuses one that a live retry is sending right now. */
