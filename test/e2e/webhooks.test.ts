@@ -86,7 +86,7 @@ describe('webhooks', () => {
 
   describe('Postmark (HTTP Basic credentials in the webhook URL)', () => {
     it('issue #20 end to end: a hard bounce posted in Postmark\'s format makes the next send to that address exit 3, with no request to any ESP', async () => {
-      const bounced = await postmarkHook(postmarkRecord.bounce('bounced.once@example.com', { id: 2001 }));
+      const bounced = await postmarkHook(postmarkRecord.bounce('bounced.once@example.com', { id: 9001 }));
       expect(bounced.body).toMatchObject({ stored: 1, suppressed: 1 });
       const before = { postmark: postmark.requests.length, mailgun: mailgun.requests.length, smtp: smtp.messages.length };
       const send = await runCli(['send', '--config', configPath, '--to', 'Bounced.Once@example.com', '--subject', 'Hi', '--text', 'again', '--json'], { env: TEST_ENV });
