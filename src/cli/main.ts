@@ -25,7 +25,7 @@ function collect(value: string, previous: string[] = []): string[] {
 
 export function buildProgram(): Command {
   const program = new Command('penguinmails')
-    .description('Send email through Postmark, Mailgun and SMTP with routing, failover and a durable outbox — and see what it costs.')
+    .description('Send email through Postmark, Mailgun, SendGrid, Amazon SES and SMTP with routing, failover and a durable outbox — and see what it costs.')
     .version('0.1.0', '-V, --version')
     .option('-c, --config <path>', 'config file (default: PENGUINMAILS_CONFIG, else search for penguinmails.config.yaml)')
     .option('--json', 'print one JSON document on stdout (for scripts)')
