@@ -11,6 +11,9 @@ import { DatabaseClock } from './clock.js';
 import { inTransaction, openPool, RunAgain, unreachable, type PostgresOptions, type Query } from './connect.js';
 import { migrate, type MigrationReport } from './migrate.js';
 
+/** Rows each month's usage of a provider and type is spread over (migration 3). */
+const USAGE_SHARDS = 16;
+
 type EnqueueStatus = 'pending' | 'ambiguous';
 const OPEN = "status IN ('pending', 'ambiguous')";
 
@@ -182,11 +185,14 @@ export class PostgresStore implements Store {
   }
 
   private async addUsage(query: Query, month: string, provider: string, type: string, emails: number): Promise<void> {
-    await query('INSERT INTO usage (month, provider, type, emails) VALUES ($1, $2, $3, $4) ON CONFLICT (month, provider, type) DO UPDATE SET emails = usage.emails + excluded.emails', [
+    // One of 16 rows per month, provider and type (see migration 3): concurrent deliveries rarely wait on each other.
+    const shard = Math.floor(Math.random() * USAGE_SHARDS);
+    await query('INSERT INTO usage (month, provider, type, shard, emails) VALUES ($1, $2, $3, $5, $4) ON CONFLICT (month, provider, type, shard) DO UPDATE SET emails = usage.emails + excluded.emails', [
       month,
       provider,
       type,
       emails,
+      shard,
     ]);
   }
 

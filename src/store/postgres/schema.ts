@@ -122,4 +122,16 @@ CREATE TABLE suppressions (
 CREATE INDEX deliveries_message_id ON deliveries (message_id);
 `,
   },
+  {
+    version: 3,
+    name: 'usage counted in shards',
+    // Every delivery adds to its month's usage row, and a row stays locked until its transaction
+    // commits: with many senders that one row serialised them all (bench/store.ts saw most
+    // connections waiting on it). Each delivery now adds to one of 16 rows; readers sum them.
+    sql: `
+ALTER TABLE usage ADD COLUMN shard SMALLINT NOT NULL DEFAULT 0;
+ALTER TABLE usage DROP CONSTRAINT usage_pkey;
+ALTER TABLE usage ADD PRIMARY KEY (month, provider, type, shard);
+`,
+  },
 ];
