@@ -1,4 +1,4 @@
-import type { DeliveryEventType, OutboxStatus, StoredEvent, Suppression } from './ports.js';
+import type { ApiKeyRecord, DeliveryEventType, OutboxEntry, OutboxStatus, StoredEvent, Suppression } from './ports.js';
 
 /** Table rows as both backends store them (same columns; times in ms). */
 export interface OutboxRow {
@@ -68,4 +68,33 @@ export function toEvent(row: EventRow): StoredEvent {
 
 export function toSuppression(row: SuppressionRow): Suppression {
   return { address: row.address, scope: row.scope, reason: row.reason, source: row.source, createdAt: row.created_at };
+}
+
+/** A stored time (ms) as ISO text; `toHost` turns a database-clock time into this host's (PostgreSQL). */
+function isoTime(time: number | null, toHost: (time: number) => number): string | null {
+  return time === null ? null : new Date(toHost(time)).toISOString();
+}
+
+const sameClock = (time: number) => time;
+
+export function toEntry(row: OutboxRow, toHost = sameClock): OutboxEntry {
+  return {
+    id: row.id,
+    idempotencyKey: row.idempotency_key,
+    message: JSON.parse(row.message_json),
+    chain: JSON.parse(row.chain_json),
+    status: row.status,
+    reason: row.reason,
+    attempts: JSON.parse(row.attempts_json),
+    tries: row.tries,
+    provider: row.provider,
+    messageId: row.message_id,
+    nextAttemptAt: isoTime(row.next_attempt_at, toHost),
+    createdAt: isoTime(row.created_at, toHost)!,
+    updatedAt: isoTime(row.updated_at, toHost)!,
+  };
+}
+
+export function toKey(row: KeyRow, toHost = sameClock): ApiKeyRecord {
+  return { name: row.name, createdAt: isoTime(row.created_at, toHost)!, revokedAt: isoTime(row.revoked_at, toHost), lastUsedAt: isoTime(row.last_used_at, toHost) };
 }

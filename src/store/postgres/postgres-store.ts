@@ -6,7 +6,7 @@ import type { EmailMessage } from '../../core/message.js';
 import { UserError } from '../../core/errors.js';
 import { redactSecrets } from '../../core/secrets.js';
 import { monthKey, type AcceptedBatch, type ApiKeyRecord, type Delivery, type OutboxEntry, type DeliveryEvent, type DeliveryEventType, type OutboxStatus, type Store, type StoredEvent, type Suppression } from '../ports.js';
-import { toEvent, toSuppression, type EventRow, type KeyRow, type OutboxRow, type SuppressionRow } from '../rows.js';
+import { toEntry, toEvent, toKey, toSuppression, type EventRow, type KeyRow, type OutboxRow, type SuppressionRow } from '../rows.js';
 import { DatabaseClock } from './clock.js';
 import { inTransaction, openPool, RunAgain, unreachable, type PostgresOptions, type Query } from './connect.js';
 import { migrate, type MigrationReport } from './migrate.js';
@@ -65,30 +65,12 @@ export class PostgresStore implements Store {
     return time === null ? null : this.clock.toHost(time);
   }
 
-  private iso(time: number | null): string | null {
-    return time === null ? null : new Date(this.clock.toHost(time)).toISOString();
-  }
-
   private toEntry(row: OutboxRow): OutboxEntry {
-    return {
-      id: row.id,
-      idempotencyKey: row.idempotency_key,
-      message: JSON.parse(row.message_json),
-      chain: JSON.parse(row.chain_json),
-      status: row.status,
-      reason: row.reason,
-      attempts: JSON.parse(row.attempts_json),
-      tries: row.tries,
-      provider: row.provider,
-      messageId: row.message_id,
-      nextAttemptAt: this.iso(row.next_attempt_at),
-      createdAt: this.iso(row.created_at)!,
-      updatedAt: this.iso(row.updated_at)!,
-    };
+    return toEntry(row, (time) => this.clock.toHost(time));
   }
 
   private toKey(row: KeyRow): ApiKeyRecord {
-    return { name: row.name, createdAt: this.iso(row.created_at)!, revokedAt: this.iso(row.revoked_at), lastUsedAt: this.iso(row.last_used_at) };
+    return toKey(row, (time) => this.clock.toHost(time));
   }
 
   // ── delivery ledger ──

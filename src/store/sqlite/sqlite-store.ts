@@ -5,32 +5,9 @@ import { splitBulkRecipientKey } from '../../core/bulk-key.js';
 import type { EmailMessage } from '../../core/message.js';
 import { redactSecrets } from '../../core/secrets.js';
 import { monthKey, type AcceptedBatch, type ApiKeyRecord, type Delivery, type OutboxEntry, type DeliveryEvent, type DeliveryEventType, type OutboxStatus, type SchemaReport, type Store, type StoredEvent, type Suppression } from '../ports.js';
-import { toEvent, toSuppression, type EventRow, type KeyRow, type OutboxRow, type SuppressionRow } from '../rows.js';
+import { toEntry, toEvent, toKey, toSuppression, type EventRow, type KeyRow, type OutboxRow, type SuppressionRow } from '../rows.js';
 import { openDatabase, withBusyRetry } from './database.js';
 import { GroupCommit } from './group-commit.js';
-
-function toKey(row: KeyRow): ApiKeyRecord {
-  const iso = (time: number | null) => (time === null ? null : new Date(time).toISOString());
-  return { name: row.name, createdAt: new Date(row.created_at).toISOString(), revokedAt: iso(row.revoked_at), lastUsedAt: iso(row.last_used_at) };
-}
-
-function toEntry(row: OutboxRow): OutboxEntry {
-  return {
-    id: row.id,
-    idempotencyKey: row.idempotency_key,
-    message: JSON.parse(row.message_json),
-    chain: JSON.parse(row.chain_json),
-    status: row.status,
-    reason: row.reason,
-    attempts: JSON.parse(row.attempts_json),
-    tries: row.tries,
-    provider: row.provider,
-    messageId: row.message_id,
-    nextAttemptAt: row.next_attempt_at === null ? null : new Date(row.next_attempt_at).toISOString(),
-    createdAt: new Date(row.created_at).toISOString(),
-    updatedAt: new Date(row.updated_at).toISOString(),
-  };
-}
 
 /**
  * The embedded backend: every repository of ports.ts over one SQLite file (better-sqlite3 is
@@ -336,7 +313,7 @@ export class SqliteStore implements Store {
 
   async listEntries(includeClosed: boolean): Promise<OutboxEntry[]> {
     const sql = includeClosed ? 'SELECT * FROM outbox ORDER BY id' : "SELECT * FROM outbox WHERE status IN ('pending', 'ambiguous', 'expired') ORDER BY id";
-    return (this.sql(sql).all() as OutboxRow[]).map(toEntry);
+    return (this.sql(sql).all() as OutboxRow[]).map((row) => toEntry(row));
   }
 
   /**
@@ -408,7 +385,7 @@ export class SqliteStore implements Store {
     const rows = this
       .sql("SELECT * FROM outbox WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?) AND (lease_until IS NULL OR lease_until <= ?) ORDER BY COALESCE(next_attempt_at, 0), id LIMIT ?")
       .all(now, now, limit) as OutboxRow[];
-    return rows.map(toEntry);
+    return rows.map((row) => toEntry(row));
   }
 
   async expireEntries(createdBefore: number, reason: string, now: number): Promise<number[]> {
@@ -426,7 +403,7 @@ export class SqliteStore implements Store {
   }
 
   async listKeys(): Promise<ApiKeyRecord[]> {
-    return (this.sql('SELECT * FROM api_keys ORDER BY created_at, name').all() as KeyRow[]).map(toKey);
+    return (this.sql('SELECT * FROM api_keys ORDER BY created_at, name').all() as KeyRow[]).map((row) => toKey(row));
   }
 
   async revokeKey(name: string, now: number): Promise<boolean> {
