@@ -8,7 +8,7 @@ import { POSTMARK_TOKEN } from '../fakes/fake-postmark.js';
 import { runCli } from '../helpers/cli.js';
 import { writeTestConfig } from '../helpers/config.js';
 import { useFakeEsps } from '../helpers/fake-esps.js';
-import { createKey, startServer, type ServerProcess } from '../helpers/serve.js';
+import { call, createKey, startServer, type Answer, type ServerProcess } from '../helpers/serve.js';
 
 // `penguinmails serve` (SPEC serve — the platform API): the built CLI as a server process, real
 // HTTP requests, the fake ESPs behind it.
@@ -22,11 +22,6 @@ function postmarkKeys(): string[] {
   return postmark.sent.filter((s) => s.path === '/email').map((s) => (s.body?.Headers as { Name: string; Value: string }[]).find((h) => /idempotency/i.test(h.Name))!.Value);
 }
 
-interface Answer {
-  status: number;
-  headers: Headers;
-  body: any;
-}
 
 function client(server: () => ServerProcess, key: () => string) {
   return {
@@ -39,17 +34,6 @@ function client(server: () => ServerProcess, key: () => string) {
   };
 }
 
-async function call(base: string, method: string, pathname: string, headers: Record<string, string>, body?: string): Promise<Answer> {
-  const response = await fetch(base + pathname, { method, headers, body });
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // Prometheus text, or an error page
-  }
-  return { status: response.status, headers: response.headers, body: parsed };
-}
 
 /** Polls until `check` holds (the worker and background sends take their time). */
 async function eventually<T>(probe: () => Promise<T>, check: (value: T) => boolean, ms = 8_000): Promise<T> {

@@ -6,7 +6,7 @@ import { FakeSns, SNS_TOPIC } from '../fakes/fake-sns.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { TEST_ENV, testConfig } from '../helpers/config.js';
 import { useFakeEsps } from '../helpers/fake-esps.js';
-import { createKey, startServer, type ServerProcess } from '../helpers/serve.js';
+import { call, createKey, startServer, type ServerProcess } from '../helpers/serve.js';
 import { mailgunEventData, mailgunSignature, postmark as postmarkRecord, sendgridEvent, sendgridKeys, ses, signSendgrid } from '../helpers/webhook-payloads.js';
 
 // `POST /api/v1/webhooks/{provider-name}` (SPEC Events and suppressions): the built CLI's `serve`,
@@ -18,23 +18,7 @@ const POSTMARK_HOOK = { username: 'postmark-hooks', password: 'hook-pass-7Qx9' }
 const MAILGUN_SIGNING_KEY = 'mg-signing-key-4f1c0d9e';
 const sendgrid = sendgridKeys();
 
-interface Answer {
-  status: number;
-  headers: Headers;
-  body: any;
-}
 
-async function call(base: string, method: string, pathname: string, headers: Record<string, string> = {}, body?: string): Promise<Answer> {
-  const response = await fetch(base + pathname, { method, headers, body });
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // Prometheus text
-  }
-  return { status: response.status, headers: response.headers, body: parsed };
-}
 
 const basic = (username: string, password: string) => `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 

@@ -60,3 +60,22 @@ export async function createKey(configPath: string, name: string): Promise<strin
   if (created.code !== 0) throw new Error(`keys create failed: ${created.stderr}`);
   return created.json().key;
 }
+
+export interface Answer {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+/** One HTTP request to a test server; the body parsed as JSON when it is JSON (else kept as text). */
+export async function call(base: string, method: string, pathname: string, headers: Record<string, string> = {}, body?: string): Promise<Answer> {
+  const response = await fetch(base + pathname, { method, headers, body });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // Prometheus text, or an error page
+  }
+  return { status: response.status, headers: response.headers, body: parsed };
+}
