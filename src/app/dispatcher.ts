@@ -1,5 +1,6 @@
 import { assertChainResolved } from '../config/unresolved-env.js';
 import type { Config } from '../config/types.js';
+import type { AlertSink } from '../core/alert.js';
 import { deliverWithFailover, type Attempt, type DeliveryOutcome } from '../core/failover.js';
 import { isRepeatDelivery } from '../core/idempotency.js';
 import { recipientCount, type EmailMessage } from '../core/message.js';
@@ -16,6 +17,8 @@ export interface DispatchOptions {
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   onAttempt?: (attempt: Attempt) => void;
+  /** Where failovers, circuits opening, budget caps and quotas reached are reported (issue #22). */
+  alerts?: AlertSink;
 }
 
 /** Result of one message through route → ledger check → failover → ledger/outbox. */
