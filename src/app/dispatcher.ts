@@ -10,6 +10,7 @@ import { freeAllowance } from '../cost/pricing.js';
 import { findProviderDefinition } from '../providers/registry.js';
 import type { Provider } from '../providers/provider.js';
 import { monthKey, type Store } from '../store/ports.js';
+import { SendRateLimiter } from './send-rate-limiter.js';
 import { suppressedReason, suppressedRecipientsOf, suppressionText, type SuppressedRecipient } from './suppression-check.js';
 import { learntText, permanentRefusals, suppressDeadAddresses, wholeMessageRefusals } from './suppression-learning.js';
 
@@ -40,6 +41,8 @@ export class Dispatcher {
   private readonly providers = new Map<string, Provider>();
   readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
+  /** Send-side rate limits (providers.<n>.rateLimit), counted in the store; none without one (dry runs). */
+  readonly rateLimiter: SendRateLimiter | undefined;
 
   constructor(
     readonly config: Config,
@@ -48,6 +51,7 @@ export class Dispatcher {
   ) {
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.rateLimiter = store ? new SendRateLimiter(config, store, { now: this.now, sleep: this.sleep, alerts: options.alerts }) : undefined;
   }
 
   provider(name: string): Provider {
@@ -97,6 +101,8 @@ export class Dispatcher {
       /** Before each provider call, and after one that refused without taking the message (see FailoverDeps). */
       beforeCall?: () => Promise<void>;
       afterRefusal?: () => Promise<void>;
+      /** Before the first wait for a provider's rate limit (the send's attempt goes on record first). */
+      beforeRateWait?: () => Promise<void>;
       ledgerChecked?: boolean;
       waitingSince?: number;
     } = {},
@@ -131,6 +137,7 @@ export class Dispatcher {
         onAttempt: this.options.onAttempt,
         beforeCall: options.beforeCall,
         afterRefusal: options.afterRefusal,
+        admit: this.rateLimiter && ((name, item) => this.rateLimiter!.admitMessage(name, recipientCount(item), { beforeWait: options.beforeRateWait })),
       },
     );
     if (outcome.status === 'delivered' && this.store) {

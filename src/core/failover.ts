@@ -29,6 +29,11 @@ export interface FailoverDeps {
   /** Try every provider even while its circuit is open (a `queue retry` asked for by hand). */
   ignoreCircuit?: boolean;
   onAttempt?(attempt: Attempt): void;
+  /**
+   * Before each provider call: the provider's send-side rate limit (issue #22) waits for room, or
+   * throws a provider-unusable ProviderError (`rateLimitReached`) to move on to the next provider.
+   */
+  admit?(provider: string, message: EmailMessage): Promise<void>;
   /** Before each provider call (a run that dies from here on may have handed the message over). */
   beforeCall?(): Promise<void>;
   /** After a call that failed without handing the message over (anything but ambiguous). */
@@ -44,6 +49,7 @@ export async function deliverWithFailover(message: EmailMessage, chain: string[]
   const result = await runChain([message], chain, policy, {
     call: async (name, [item]) => {
       const provider = await deps.getProvider(name);
+      await deps.admit?.(name, item);
       await deps.beforeCall?.();
       try {
         return [{ ok: true as const, value: await provider.send(cloneMessage(item)) }];

@@ -145,3 +145,15 @@ export function grantable(limits: RateLimit[], windows: StoredWindow[], want: nu
 export function windowState(window: StoredWindow, windowMs: number, now: number): WindowState {
   return { used: window.used, resetsInMs: Math.max(0, window.start + windowMs - now) };
 }
+
+/** Error code of the items of a call not made because the run is stopping (Ctrl-C during a rate-limit wait). */
+export const RUN_STOPPED_CODE = 'run-stopped';
+
+export function runStopped(provider: string): ProviderError {
+  return new ProviderError('not sent: the run is stopping', { provider, errorClass: 'transient', code: RUN_STOPPED_CODE });
+}
+
+/** Failures of our own making (a limit of ours, a stop): they say nothing about the provider's health. */
+export function isOwnRefusal(error: ProviderError): boolean {
+  return error.code === RATE_LIMIT_CODE || error.code === RUN_STOPPED_CODE;
+}
