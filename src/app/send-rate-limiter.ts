@@ -1,7 +1,7 @@
 import type { Config } from '../config/types.js';
 import type { AlertSink } from '../core/alert.js';
 import { formatClockUtc } from '../core/health.js';
-import { DAY, messageCost, rateLimitReached, shortfallOf, windowName, type RateLimit } from '../core/rate-limit.js';
+import { DAY, messageCost, rateLimitReached, shortfallOf, tailWait, windowName, type RateLimit } from '../core/rate-limit.js';
 import type { Store } from '../store/ports.js';
 
 export interface RateWaitHooks {
@@ -71,6 +71,14 @@ export class SendRateLimiter {
       const now = this.clock.now();
       const spent = this.spent.get(provider);
       if (spent && spent.until > now) throw rateLimitReached(provider, spent.limit, spent.used, spent.until - now, now);
+      const tail = tailWait(limits, now);
+      if (tail > 0) {
+        if (!waited) await hooks.beforeWait?.();
+        waited = true;
+        await (hooks.sleep ?? this.clock.sleep)(tail + PAST_THE_TURN_MS);
+        if (hooks.stopped?.()) return 0;
+        continue;
+      }
       const { granted, windows } = await this.store.takeRate(provider, limits, want, atLeast, now);
       if (granted > 0) return granted;
       const short = shortfallOf(limits, windows, atLeast, this.config.failover.retry.maxRetryAfterMs);

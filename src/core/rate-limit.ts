@@ -157,3 +157,17 @@ export function runStopped(provider: string): ProviderError {
 export function isOwnRefusal(error: ProviderError): boolean {
   return error.code === RATE_LIMIT_CODE || error.code === RUN_STOPPED_CODE;
 }
+
+/**
+ * A send taken just before its window turns reaches the provider after it has turned, where it
+ * counts against the next window too. So nothing is taken in the last moments of a window (15 %
+ * of it, at most 150 ms): returns how long to wait for the window to turn, 0 when not in its tail.
+ */
+export function tailWait(limits: RateLimit[], now: number): number {
+  let wait = 0;
+  for (const limit of limits) {
+    const left = limit.windowMs - (now % limit.windowMs);
+    if (left <= Math.min(150, limit.windowMs * 0.15)) wait = Math.max(wait, left);
+  }
+  return wait;
+}

@@ -8,7 +8,7 @@ import type { Alert } from '../../src/core/alert.js';
 import { runChain } from '../../src/core/chain-runner.js';
 import { ProviderError } from '../../src/core/errors.js';
 import type { HealthRecord } from '../../src/core/health.js';
-import { DAY, isRateLimitReached, messageCost, parseRateLimit, parseRateLimits, rateLimitReached, shortfallOf } from '../../src/core/rate-limit.js';
+import { DAY, isRateLimitReached, messageCost, parseRateLimit, parseRateLimits, rateLimitReached, shortfallOf, tailWait } from '../../src/core/rate-limit.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
 const T0 = Date.UTC(2026, 11, 6, 12, 0, 0);
@@ -58,6 +58,16 @@ describe('what a shortfall leads to', () => {
     expect(shortfallOf(limits, [room, room, { used: 1000, resetsInMs: 500 }], 1, 120_000)).toMatchObject({ action: 'move-on', limit: { label: '1000/d' } });
     // A message of 4 does not fit in the 3 left of this second.
     expect(shortfallOf(limits, [{ used: 7, resetsInMs: 300 }, room, room], 4, 120_000)).toMatchObject({ action: 'wait' });
+  });
+});
+
+describe('the tail of a window', () => {
+  it('is left alone (a send taken then reaches the provider in its next window): wait for the turn', () => {
+    const limits = [parseRateLimit('10/s')!, parseRateLimit('600/m')!, parseRateLimit('1000/d')!];
+    expect(tailWait(limits, T0 + 800)).toBe(0);
+    expect(tailWait(limits, T0 + 900)).toBe(100);
+    expect(tailWait(limits, T0 + 59_950)).toBe(50);
+    expect(tailWait(limits, Date.UTC(2026, 11, 6, 23, 59, 59, 990))).toBe(10);
   });
 });
 
