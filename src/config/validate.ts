@@ -1,5 +1,6 @@
 import { parseByteSize } from '../core/byte-size.js';
 import { parseDuration } from '../core/duration.js';
+import { checkBaseUrl } from '../core/loopback.js';
 import { ConfigError } from '../core/errors.js';
 import { registerSecret } from '../core/secrets.js';
 import { closestMatch } from '../core/suggest.js';
@@ -7,7 +8,7 @@ import { findProviderDefinition, PROVIDER_TYPES } from '../providers/registry.js
 import { describeIssues } from './issues.js';
 import { configFileSchema, type ConfigFile } from './schema.js';
 import { storeSettings } from './store-settings.js';
-import type { Config, ProviderEntry, ServerSettings } from './types.js';
+import type { AlertSettings, Config, ProviderEntry, ServerSettings } from './types.js';
 
 export { formatIssuePath } from './issues.js';
 
@@ -80,12 +81,16 @@ export function validateConfig(raw: unknown, options: { filePath?: string; baseD
   else if (keepMs < windowMs) problems.push(`idempotency.keep: ${file.idempotency.keep} is shorter than idempotency.window (${file.idempotency.window}); an explicit key must hold at least as long as a derived one`);
 
   const store = storeSettings(file, raw, options.baseDir, problems);
+  const alertUrlProblem = file.alerts.webhook && checkBaseUrl(file.alerts.webhook.url);
+  if (alertUrlProblem) problems.push(`alerts.webhook.url: ${alertUrlProblem}`);
+  if (file.alerts.webhook && parseDuration(file.alerts.webhook.timeout) === 0) problems.push('alerts.webhook.timeout: must be longer than 0 (e.g. 5s)');
 
   if (problems.length > 0) {
     throw new ConfigError(`invalid config ${fileLabel}:\n  ${problems.join('\n  ')}`, 'fix the keys above; see penguinmails.config.example.yaml');
   }
 
   const retry = file.failover.retry;
+  if (file.alerts.webhook) registerSecret(file.alerts.webhook.secret);
   return {
     filePath: options.filePath,
     defaults: file.defaults,
@@ -112,6 +117,7 @@ export function validateConfig(raw: unknown, options: { filePath?: string; baseD
       intervalMs: parseDuration(file.worker.interval)!,
     },
     events: { retentionMs: parseDuration(file.events.retention)! },
+    alerts: alertSettings(file.alerts),
     routing: file.routing,
     pricing: file.pricing,
     unresolvedEnv: {},
@@ -125,6 +131,16 @@ function registerSecretsAt(value: unknown, key: string): void {
     if (k === key && typeof v === 'string') registerSecret(v);
     else registerSecretsAt(v, key);
   }
+}
+
+function alertSettings(alerts: ConfigFile['alerts']): AlertSettings {
+  const { webhook } = alerts;
+  return {
+    coalesceMs: parseDuration(alerts.coalesce)!,
+    ...(webhook
+      ? { webhook: { url: webhook.url, secret: webhook.secret, timeoutMs: parseDuration(webhook.timeout)!, retries: webhook.retries, queueLimit: webhook.queueLimit } }
+      : {}),
+  };
 }
 
 function serverSettings(server: ConfigFile['server']): ServerSettings {
