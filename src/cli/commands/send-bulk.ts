@@ -2,6 +2,7 @@ import { bulkCounts, bulkStatus } from '../../app/bulk/bulk-report.js';
 import { assertFitsProviders } from '../../providers/message-size.js';
 import type { Command } from 'commander';
 import { BulkSender, type BulkStats } from '../../app/bulk/bulk-sender.js';
+import { openAlerts } from '../../app/alerts/open-alerts.js';
 import { Dispatcher } from '../../app/dispatcher.js';
 import { listFormatOf, listName, RecipientReader, type RecipientRow } from '../../lists/recipient-source.js';
 import { ListFieldCheck } from '../list-field-check.js';
@@ -58,7 +59,8 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
   if (!givenType) output.warn(`no --type given: a bulk send goes as ${BULK_DEFAULT_TYPE} (Postmark's broadcast stream, the marketing routing rules); add --type transactional if these are transactional messages`);
 
   const store = flags.dryRun ? undefined : await openStore(config);
-  const dispatcher = new Dispatcher(config, store);
+  const alerts = store ? openAlerts(config, store, { warn: (message) => output.warn(message) }) : undefined;
+  const dispatcher = new Dispatcher(config, store, { alerts });
   try {
     const route = await dispatcher.route(template, { forceProvider, noFailover: flags.failover === false });
     // Each copy carries the template's attachments: one the first provider cannot take stops here.
@@ -122,6 +124,7 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     if (sender.interrupted) return ExitCode.interrupted;
     return exitCodeFor(status);
   } finally {
+    await alerts?.close();
     await dispatcher.close();
     await store?.close();
   }
