@@ -45,7 +45,7 @@ export class AlertHub implements AlertSink {
     this.coalescer = new AlertCoalescer(settings.coalesceMs);
     const { webhook } = settings;
     if (webhook?.unresolvedVariable) this.warn(`alerts.webhook: environment variable ${webhook.unresolvedVariable} is not set: alerts are not POSTed (they are still stored as events)`);
-    else if (webhook) this.webhook = new AlertWebhookSender(webhook, { ...options.webhook, now: this.now, warn: this.warn });
+    else if (webhook) this.webhook = new AlertWebhookSender(webhook, { ...options.webhook, warn: this.warn });
   }
 
   raise(alert: Alert): void {

@@ -5,6 +5,7 @@ import { signatureHeader, SIGNATURE_HEADER } from './signature.js';
 export interface WebhookSenderOptions {
   /** The first wait before a retry, doubling per retry (1s, 2s, 4s…). */
   backoffMs?: number;
+  /** The clock the signature's timestamp is read from (the receiver compares it with its own). */
   now?: () => number;
   warn?: (message: string) => void;
 }
@@ -19,7 +20,9 @@ type WebhookSettings = NonNullable<AlertSettings['webhook']>;
  * timer is unref'd so a finished CLI command is held only by `drain`'s grace.
  */
 export class AlertWebhookSender {
+  /** Waiting to be POSTed (the one being POSTed is `inFlight`). */
   private readonly queue: AlertDocument[] = [];
+  private inFlight: AlertDocument | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
   private abort: AbortController | undefined;
@@ -45,8 +48,9 @@ export class AlertWebhookSender {
     return new URL(this.settings.url).origin;
   }
 
+  /** Alerts not POSTed yet: waiting, and the one under way. */
   get waiting(): number {
-    return this.queue.length;
+    return this.queue.length + (this.inFlight ? 1 : 0);
   }
 
   enqueue(document: AlertDocument): void {
@@ -56,7 +60,7 @@ export class AlertWebhookSender {
       if (this.counts.dropped++ === 0) this.warn(`alert webhook ${this.target}: more than ${this.settings.queueLimit} alerts waiting (alerts.webhook.queueLimit); dropping the oldest (they stay in the events store)`);
     }
     this.queue.push(document);
-    this.running ??= this.work().finally(() => (this.running = undefined));
+    this.running ??= this.work();
   }
 
   /** Waits until every alert waiting is POSTed (or given up on), at most `graceMs`; then stops. Returns how many were left. */
@@ -66,7 +70,7 @@ export class AlertWebhookSender {
       await Promise.race([this.running, new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, graceMs))))]);
       clearTimeout(timer);
     }
-    const left = this.queue.length;
+    const left = this.waiting;
     this.stop();
     return left;
   }
@@ -75,17 +79,23 @@ export class AlertWebhookSender {
   stop(): void {
     this.stopped = true;
     this.queue.length = 0;
+    this.inFlight = undefined;
     this.abort?.abort();
     this.cancelWait?.();
   }
 
   private async work(): Promise<void> {
-    while (this.queue.length > 0 && !this.stopped) {
-      const document = this.queue[0];
-      const delivered = await this.deliver(document);
-      if (this.queue[0] === document) this.queue.shift();
-      if (delivered) this.counts.delivered++;
-      else if (!this.stopped) this.counts.failed++;
+    try {
+      for (let document = this.queue.shift(); document && !this.stopped; document = this.queue.shift()) {
+        this.inFlight = document;
+        const delivered = await this.deliver(document);
+        this.inFlight = undefined;
+        if (delivered) this.counts.delivered++;
+        else if (!this.stopped) this.counts.failed++;
+      }
+    } finally {
+      // In the same tick as the empty queue was seen: the next enqueue starts a new loop.
+      this.running = undefined;
     }
   }
 
