@@ -1,6 +1,5 @@
 import { parseByteSize } from '../core/byte-size.js';
 import { parseDuration } from '../core/duration.js';
-import { checkBaseUrl } from '../core/loopback.js';
 import { ConfigError } from '../core/errors.js';
 import { registerSecret } from '../core/secrets.js';
 import { closestMatch } from '../core/suggest.js';
@@ -81,9 +80,6 @@ export function validateConfig(raw: unknown, options: { filePath?: string; baseD
   else if (keepMs < windowMs) problems.push(`idempotency.keep: ${file.idempotency.keep} is shorter than idempotency.window (${file.idempotency.window}); an explicit key must hold at least as long as a derived one`);
 
   const store = storeSettings(file, raw, options.baseDir, problems);
-  const alertUrlProblem = file.alerts.webhook && checkBaseUrl(file.alerts.webhook.url);
-  if (alertUrlProblem) problems.push(`alerts.webhook.url: ${alertUrlProblem}`);
-  if (file.alerts.webhook && parseDuration(file.alerts.webhook.timeout) === 0) problems.push('alerts.webhook.timeout: must be longer than 0 (e.g. 5s)');
 
   if (problems.length > 0) {
     throw new ConfigError(`invalid config ${fileLabel}:\n  ${problems.join('\n  ')}`, 'fix the keys above; see penguinmails.config.example.yaml');
