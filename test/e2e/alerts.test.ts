@@ -1,9 +1,10 @@
-import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ALERT_SECRET, AlertReceiver } from '../fakes/alert-receiver.js';
-import { runCli } from '../helpers/cli.js';
-import { CLOSED_PORT, TEST_ENV, writeTestConfig, type TestConfigOptions } from '../helpers/config.js';
+import { ROOT, runCli, tempDir } from '../helpers/cli.js';
+import { CLOSED_PORT, TEST_ENV, testConfig, writeTestConfig, type TestConfigOptions } from '../helpers/config.js';
 import { useFakeEsps } from '../helpers/fake-esps.js';
 import { call, createKey, startServer } from '../helpers/serve.js';
 
@@ -168,5 +169,36 @@ describe('failover alerts through the server', () => {
       expect(await server.stop()).toBe(0);
     }
     expect(server.output()).not.toContain(ALERT_SECRET);
+  });
+});
+
+describe('failover alerts through the library', () => {
+  it('mailer.send raises them; mailer.close gets them out; verifyAlertSignature is exported', async () => {
+    postmark.persistentFault = DOWN;
+    const dir = tempDir();
+    mkdirSync(path.join(dir, 'node_modules'));
+    symlinkSync(ROOT, path.join(dir, 'node_modules', 'penguinmails'), 'dir');
+    writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'an-app', type: 'module', private: true }));
+    const config = testConfig({ postmarkUrl: postmark.url, mailgunUrl: mailgun.url, attempts: 1, extra: { alerts: { webhook: { url: `${receiver.url}/alerts`, secret: '${ALERT_SECRET}' } } } });
+    const app = `
+      import { createMailer, verifyAlertSignature } from 'penguinmails';
+      const mailer = await createMailer({ config: ${JSON.stringify(config)} });
+      const result = await mailer.send({ from: 'noreply@example.com', to: 'ada@example.com', subject: 'Hi', text_body: 'Hi' });
+      await mailer.close();
+      console.log(JSON.stringify({ status: result.status, provider: result.provider, verify: typeof verifyAlertSignature }));
+    `;
+    writeFileSync(path.join(dir, 'app.mjs'), app);
+    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, ['app.mjs'], { cwd: dir, env: { ...process.env, ...ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(out.code, out.stderr).toBe(0);
+    expect(JSON.parse(out.stdout)).toEqual({ status: 'delivered', provider: 'mailgun', verify: 'function' });
+    expect(receiver.accepted).toEqual([expect.objectContaining({ kind: 'failover', provider: 'postmark', nextProvider: 'mailgun' })]);
   });
 });
