@@ -59,7 +59,9 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
   if (!givenType) output.warn(`no --type given: a bulk send goes as ${BULK_DEFAULT_TYPE} (Postmark's broadcast stream, the marketing routing rules); add --type transactional if these are transactional messages`);
 
   const store = flags.dryRun ? undefined : await openStore(config);
-  const alerts = store ? openAlerts(config, store, { warn: (message) => output.warn(message) }) : undefined;
+  // Alert warnings (a webhook failing) go above the progress bar once there is one.
+  let warnOfAlerts = (message: string) => output.warn(message);
+  const alerts = store ? openAlerts(config, store, { warn: (message) => warnOfAlerts(message) }) : undefined;
   const dispatcher = new Dispatcher(config, store, { alerts });
   try {
     const route = await dispatcher.route(template, { forceProvider, noFailover: flags.failover === false });
@@ -76,6 +78,7 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     const handled = (s: BulkStats) => s.delivered + s.rejected + s.queued + s.invalid + s.skipped;
     const started = Date.now();
     const warn = (message: string) => (bar ? bar.above(() => output.warn(message)) : output.warn(message));
+    warnOfAlerts = warn;
     const sender = new BulkSender(dispatcher, { chain: route.chain, template, concurrency, batchSize, digestsInMemory, onWarning: warn, onProgress: (s) => bar?.update(handled(s)) });
     // First Ctrl-C: finish the calls under way, write the ledger, report. A second one kills.
     const stop = () => {
