@@ -8,6 +8,7 @@ import { signatureHeader, verifyAlertSignature } from '../../src/app/alerts/sign
 import { AlertWebhookSender } from '../../src/app/alerts/webhook-sender.js';
 import type { AlertSettings } from '../../src/config/types.js';
 import type { Alert } from '../../src/core/alert.js';
+import { registerSecret } from '../../src/core/secrets.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { ALERT_SECRET, AlertReceiver } from '../fakes/alert-receiver.js';
 
@@ -157,6 +158,17 @@ describe('the alert hub (the sink the Dispatcher gets)', () => {
     const events = (await store.listEvents({ limit: 10 })).map((e) => JSON.parse(e.raw));
     expect(events.map((e) => `${e.nextProvider}:${e.folded ?? 0}`).sort()).toEqual(['mailgun:0', 'mailgun:2', 'smtp:0']);
     expect(receiver.accepted).toHaveLength(3);
+  });
+
+  it('masks known secrets a provider error may echo, in the POST and the stored event', async () => {
+    registerSecret('smtp-password-0123456789');
+    const store = await openStore();
+    const hub = new AlertHub(settings(), { store });
+    hub.raise({ ...failover(), details: { reason: 'smtp: 535 auth failed for smtp-password-0123456789' } });
+    await hub.close();
+    expect(receiver.requests[0].rawBody.toString()).not.toContain('smtp-password-0123456789');
+    expect(receiver.accepted[0].details.reason).toBe('smtp: 535 auth failed for ****');
+    expect((await store.listEvents({ limit: 1 }))[0].raw).not.toContain('smtp-password-0123456789');
   });
 
   it('never throws nor fails the send when the store is gone: a warning instead', async () => {

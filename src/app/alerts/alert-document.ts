@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Alert, AlertKind } from '../../core/alert.js';
+import { redactSecrets } from '../../core/secrets.js';
 import type { EventRecord } from '../../store/ports.js';
 
 /** An alert as the webhook POSTs it and the events store keeps it (`raw` of the event). */
@@ -17,7 +18,12 @@ export interface AlertDocument {
   folded?: number;
 }
 
+/** The document of an alert; known secrets are masked (its reason quotes a provider's error, which may echo one). */
 export function alertDocument(alert: Alert, folded: number): AlertDocument {
+  return JSON.parse(redactSecrets(JSON.stringify(plainDocument(alert, folded)))) as AlertDocument;
+}
+
+function plainDocument(alert: Alert, folded: number): AlertDocument {
   return {
     id: randomUUID(),
     kind: alert.kind,
