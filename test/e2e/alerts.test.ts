@@ -172,6 +172,22 @@ describe('failover alerts through the server', () => {
   });
 });
 
+describe('failover alerts at shutdown', () => {
+  it('serve, stopped right after a send whose alert the receiver refused once: the retry still goes out before it exits', async () => {
+    postmark.persistentFault = DOWN;
+    receiver.failNext({ status: 503, body: 'busy' });
+    const { dir, configPath } = setup();
+    const key = await createKey(configPath, 'alerts-shutdown');
+    const server = await startServer(configPath, dir);
+    const body = JSON.stringify({ from: 'Penguin <noreply@example.com>', to: 'ada@example.com', subject: 'Hello', text_body: 'Hi' });
+    const sent = await call(server.url, 'POST', '/api/v1/emails/send', { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body);
+    expect(sent.status).toBe(200);
+    expect(await server.stop()).toBe(0);
+    expect(receiver.requests).toHaveLength(2);
+    expect(receiver.accepted).toEqual([expect.objectContaining({ kind: 'failover', provider: 'postmark' })]);
+  });
+});
+
 describe('failover alerts through the library', () => {
   it('mailer.send raises them; mailer.close gets them out; verifyAlertSignature is exported', async () => {
     postmark.persistentFault = DOWN;
