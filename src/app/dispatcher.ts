@@ -1,6 +1,6 @@
 import { assertChainResolved } from '../config/unresolved-env.js';
 import type { Config } from '../config/types.js';
-import type { AlertSink } from '../core/alert.js';
+import { noAlerts, type AlertSink } from '../core/alert.js';
 import { deliverWithFailover, type Attempt, type DeliveryOutcome } from '../core/failover.js';
 import { isRepeatDelivery } from '../core/idempotency.js';
 import { recipientCount, type EmailMessage } from '../core/message.js';
@@ -48,6 +48,11 @@ export class Dispatcher {
   ) {
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  /** Where failovers, circuits opening and caps reached are told (nobody, unless the edge gave a sink). */
+  get alerts(): AlertSink {
+    return this.options.alerts ?? noAlerts;
   }
 
   provider(name: string): Provider {
@@ -129,6 +134,7 @@ export class Dispatcher {
         health: this.store ? { book: this.store, policy: failover.health } : undefined,
         ignoreCircuit: options.ignoreCircuit,
         onAttempt: this.options.onAttempt,
+        alerts: this.options.alerts,
         beforeCall: options.beforeCall,
         afterRefusal: options.afterRefusal,
       },
