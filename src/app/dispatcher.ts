@@ -1,6 +1,6 @@
 import { assertChainResolved } from '../config/unresolved-env.js';
 import type { Config } from '../config/types.js';
-import type { AlertSink } from '../core/alert.js';
+import { noAlerts, type AlertSink } from '../core/alert.js';
 import { deliverWithFailover, type Attempt, type DeliveryOutcome } from '../core/failover.js';
 import { isRepeatDelivery } from '../core/idempotency.js';
 import { recipientCount, type EmailMessage } from '../core/message.js';
@@ -52,6 +52,11 @@ export class Dispatcher {
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.rateLimiter = store ? new SendRateLimiter(config, store, { now: this.now, sleep: this.sleep, alerts: options.alerts }) : undefined;
+  }
+
+  /** Where failovers, circuits opening and caps reached are told (nobody, unless the edge gave a sink). */
+  get alerts(): AlertSink {
+    return this.options.alerts ?? noAlerts;
   }
 
   provider(name: string): Provider {
@@ -135,6 +140,7 @@ export class Dispatcher {
         health: this.store ? { book: this.store, policy: failover.health } : undefined,
         ignoreCircuit: options.ignoreCircuit,
         onAttempt: this.options.onAttempt,
+        alerts: this.options.alerts,
         beforeCall: options.beforeCall,
         afterRefusal: options.afterRefusal,
         admit: this.rateLimiter && ((name, item) => this.rateLimiter!.admitMessage(name, recipientCount(item), { beforeWait: options.beforeRateWait })),

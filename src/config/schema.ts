@@ -1,5 +1,7 @@
 import * as z from 'zod';
+import { checkBaseUrl } from '../core/loopback.js';
 import { planSchema } from './plan-schema.js';
+import { parseDuration } from '../core/duration.js';
 import { byteSizeSchema, durationSchema } from './value-schemas.js';
 
 const messageType = z.enum(['transactional', 'marketing']);
@@ -125,6 +127,31 @@ export const configFileSchema = z.strictObject({
       retention: durationSchema.default('30d'),
     })
     .default({ retention: '30d' }),
+  /** Operator alerts (issue #22): failovers, circuits opening, caps reached → events, metrics, a signed webhook. */
+  alerts: z
+    .strictObject({
+      /** Repeats of the same alert (kind, provider, next provider) this soon after one are folded into it. */
+      coalesce: durationSchema.default('1m'),
+      webhook: z
+        .strictObject({
+          url: z
+            .string()
+            .min(1, 'give the https:// URL alerts are POSTed to')
+            .superRefine((url, context) => {
+              const problem = checkBaseUrl(url);
+              if (problem) context.addIssue({ code: 'custom', message: problem });
+            }),
+          /** Signs each POST (HMAC-SHA256); use ${ENV}, never the value itself. */
+          secret: z.string().min(16, 'give a secret of at least 16 characters (e.g. "${ALERT_SECRET}")'),
+          timeout: durationSchema.refine((value) => parseDuration(value) !== 0, 'must be longer than 0 (e.g. 5s)').default('5s'),
+          /** Tries after the first one, with doubling waits (1s, 2s, 4s…), on errors, timeouts and 5xx/429. */
+          retries: z.number().int().min(0).max(10, 'at most 10 retries').default(3),
+          /** Alerts waiting to be POSTed at most; past it the oldest are dropped (they stay in the events store). */
+          queueLimit: z.number().int().min(1).max(100_000).default(1000),
+        })
+        .optional(),
+    })
+    .default({ coalesce: '1m' }),
   routing: z.strictObject({ rules: z.array(routingRuleSchema).default([]) }).default({ rules: [] }),
   pricing: z.record(z.string(), pricingOverrideSchema).default({}),
 });

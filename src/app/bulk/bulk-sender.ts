@@ -6,6 +6,7 @@ import { recipientDigest } from '../../core/bulk-key.js';
 import { ProviderError, UserError } from '../../core/errors.js';
 import { runStopped } from '../../core/rate-limit.js';
 import { runChain, type ItemAnswer } from '../../core/chain-runner.js';
+import { alertingChainHooks } from '../../core/failover-alerts.js';
 import { personalise } from '../../core/merge.js';
 import type { EmailMessage } from '../../core/message.js';
 import type { BulkRecipient, RecipientStatus } from '../../core/provider-port.js';
@@ -291,6 +292,8 @@ export class BulkSender {
         return limited && limited.until > this.dispatcher.now() ? limited.reason : this.dispatcher.rateLimiter?.spentReason(name);
       },
       onRetryAfterTooLong: (name, retryAfterMs, reason) => this.rateLimitedUntil.set(name, { until: this.dispatcher.now() + retryAfterMs, reason }),
+      // One alert per switch of this batch, however many recipients it carries.
+      ...alertingChainHooks<Pending>(this.dispatcher.alerts, this.dispatcher.now, { bulk: true }),
       // A retry, or the end of a rate-limit pause, after Ctrl-C: no new call (the rerun sends these).
       beforeCall: async (name) => {
         await this.gateOf(name).wait();

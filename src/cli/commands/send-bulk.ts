@@ -2,6 +2,7 @@ import { bulkCounts, bulkStatus } from '../../app/bulk/bulk-report.js';
 import { assertFitsProviders } from '../../providers/message-size.js';
 import type { Command } from 'commander';
 import { BulkSender, type BulkStats } from '../../app/bulk/bulk-sender.js';
+import { openAlerts } from '../../app/alerts/open-alerts.js';
 import { Dispatcher } from '../../app/dispatcher.js';
 import { listFormatOf, listName, RecipientReader, type RecipientRow } from '../../lists/recipient-source.js';
 import { ListFieldCheck } from '../list-field-check.js';
@@ -58,7 +59,10 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
   if (!givenType) output.warn(`no --type given: a bulk send goes as ${BULK_DEFAULT_TYPE} (Postmark's broadcast stream, the marketing routing rules); add --type transactional if these are transactional messages`);
 
   const store = flags.dryRun ? undefined : await openStore(config);
-  const dispatcher = new Dispatcher(config, store);
+  // Alert warnings (a webhook failing) go above the progress bar once there is one.
+  let warnOfAlerts = (message: string) => output.warn(message);
+  const alerts = store ? openAlerts(config, store, { warn: (message) => warnOfAlerts(message) }) : undefined;
+  const dispatcher = new Dispatcher(config, store, { alerts });
   try {
     const route = await dispatcher.route(template, { forceProvider, noFailover: flags.failover === false });
     // Each copy carries the template's attachments: one the first provider cannot take stops here.
@@ -74,6 +78,7 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     const handled = (s: BulkStats) => s.delivered + s.rejected + s.queued + s.invalid + s.skipped;
     const started = Date.now();
     const warn = (message: string) => (bar ? bar.above(() => output.warn(message)) : output.warn(message));
+    warnOfAlerts = warn;
     const sender = new BulkSender(dispatcher, { chain: route.chain, template, concurrency, batchSize, digestsInMemory, onWarning: warn, onProgress: (s) => bar?.update(handled(s)) });
     // First Ctrl-C: finish the calls under way, write the ledger, report. A second one kills.
     const stop = () => {
@@ -122,6 +127,7 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     if (sender.interrupted) return ExitCode.interrupted;
     return exitCodeFor(status);
   } finally {
+    await alerts?.close();
     await dispatcher.close();
     await store?.close();
   }
