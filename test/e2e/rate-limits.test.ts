@@ -46,7 +46,8 @@ function setup(rateLimit: unknown, options: { order?: string[] } = {}) {
   const send = (to: string) => runCli(['send', '--config', configPath, '--to', to, '--subject', 'One', '--text', 'x', '--json'], { env: TEST_ENV });
   const explain = () => runCli(['route', 'explain', '--config', configPath, '--json'], { env: TEST_ENV });
   const explainText = () => runCli(['route', 'explain', '--config', configPath], { env: TEST_ENV });
-  return { dir, configPath, list, bulk, send, explain, explainText };
+  const events = (extra: string[]) => runCli(['events', 'list', '--config', configPath, ...extra], { env: TEST_ENV });
+  return { dir, configPath, list, bulk, send, explain, explainText, events };
 }
 
 describe('send-side rate limits', () => {
@@ -67,11 +68,16 @@ describe('send-side rate limits', () => {
   }, 60_000);
 
   it('a daily quota of N sends N through the provider and the rest through the next one; route explain shows it spent', async () => {
-    const { list, bulk, send, explain, explainText } = setup(['100/s', '30/d']);
+    const { list, bulk, send, explain, explainText, events } = setup(['100/s', '30/d']);
     const result = await bulk(list('list.csv', 100));
     expect(result.code, result.stderr).toBe(0);
     expect(result.json()).toMatchObject({ delivered: 100, byProvider: { postmark: { delivered: 30 }, mailgun: { delivered: 70 } } });
     expect(postmark.sent.reduce((sum, s) => sum + (s.body as unknown[]).length, 0)).toBe(30);
+    // One alert for the spent quota, stored as an event.
+    const alerts = (await events(['--type', 'rate-limit-quota-reached', '--json'])).json().events;
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ type: 'rate-limit-quota-reached', provider: 'postmark' });
+    expect(alerts[0].raw).toMatchObject({ details: { limit: '30/d', used: 30 } });
 
     const single = await send('ada@example.com');
     expect(single.code, single.stderr).toBe(0);
