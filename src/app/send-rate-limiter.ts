@@ -1,7 +1,7 @@
 import type { Config } from '../config/types.js';
 import type { AlertSink } from '../core/alert.js';
 import { formatClockUtc } from '../core/health.js';
-import { DAY, messageCost, rateLimitReached, shortfallOf, tailWait, windowName, type RateLimit } from '../core/rate-limit.js';
+import { DAY, HOUR, messageCost, rateLimitReached, shortfallOf, tailWait, windowName, type RateLimit } from '../core/rate-limit.js';
 import type { Store } from '../store/ports.js';
 
 export interface RateWaitHooks {
@@ -47,12 +47,29 @@ export class SendRateLimiter {
     return `${provider}: ${rateLimitReached(provider, spent.limit, spent.used, spent.until - now, now).message}`;
   }
 
-  /** One message (all its recipients at once): returns once it may go; throws to move on. */
-  async admitMessage(provider: string, recipients: number, hooks: RateWaitHooks = {}): Promise<void> {
+  /**
+   * One message (all its recipients at once): returns once it may go, with what to call if the
+   * provider then does not take it (see giveBack); throws to move on.
+   */
+  async admitMessage(provider: string, recipients: number, hooks: RateWaitHooks = {}): Promise<(() => Promise<void>) | undefined> {
     const limits = this.limitsOf(provider);
-    if (limits.length === 0) return;
+    if (limits.length === 0) return undefined;
     const cost = messageCost(limits, recipients);
     await this.take(provider, limits, cost, cost, hooks);
+    const takenAt = this.clock.now();
+    return () => this.giveBack(provider, cost, takenAt);
+  }
+
+  /**
+   * Sends taken at `takenAt` that the provider refused without sending (an error, not a timeout):
+   * they go back to its hourly and daily quotas, which count emails sent. Per-second and
+   * per-minute windows keep them: a provider's rate limit counts the calls made, answered or not.
+   */
+  async giveBack(provider: string, count: number, takenAt: number): Promise<void> {
+    const quotas = this.limitsOf(provider).filter((limit) => limit.windowMs >= HOUR);
+    if (quotas.length === 0 || count <= 0) return;
+    this.spent.delete(provider);
+    await this.store.returnRate(provider, quotas, count, takenAt);
   }
 
   /**

@@ -237,6 +237,11 @@ export interface RateLimitRepository {
    * window, shortest first. Returns what was granted and each window's state after the take.
    */
   takeRate(provider: string, limits: RateLimit[], want: number, atLeast: number, now: number): Promise<{ granted: number; windows: WindowState[] }>;
+  /**
+   * Gives `count` back to each of these windows that is still the window of `takenAt` (sends taken
+   * then that the provider did not take after all); a window that has turned is left alone.
+   */
+  returnRate(provider: string, limits: RateLimit[], count: number, takenAt: number): Promise<void>;
   /** Each window's state now, taking nothing (route explain). */
   rateWindows(provider: string, limits: RateLimit[], now: number): Promise<WindowState[]>;
 }

@@ -468,6 +468,20 @@ export function defineStoreContract(backendName: string, backend: StoreBackend):
         expect((await store.takeRate('ses', both, 5, 5, Date.UTC(2026, 11, 7))).granted).toBe(5);
       });
 
+      it('gives sends back to the windows they were taken from, never to a later one, never below 0', async () => {
+        await fresh();
+        const both = limits('10/s', '20/d');
+        await store.takeRate('ses', both, 5, 5, T0);
+        await store.returnRate('ses', both, 3, T0 + 10);
+        expect((await store.rateWindows('ses', both, T0 + 20)).map((w) => w.used)).toEqual([2, 2]);
+        await store.takeRate('ses', both, 4, 4, T0 + 1000);
+        // Taken in the second before: that second's window has turned, the day's has not.
+        await store.returnRate('ses', both, 2, T0 + 500);
+        expect((await store.rateWindows('ses', both, T0 + 1000)).map((w) => w.used)).toEqual([4, 4]);
+        await store.returnRate('ses', both, 50, T0 + 1000);
+        expect((await store.rateWindows('ses', both, T0 + 1000)).map((w) => w.used)).toEqual([0, 0]);
+      });
+
       it('reports each window without taking from it; a clock behind never empties a later window', async () => {
         await fresh();
         const perMinute = limits('600/m');

@@ -5,7 +5,7 @@ import type { HttpFake, RecordedRequest } from '../fakes/http-fake.js';
 import { runCli } from '../helpers/cli.js';
 import { stringify } from 'yaml';
 import { tempDir } from '../helpers/cli.js';
-import { TEST_ENV, testConfig } from '../helpers/config.js';
+import { TEST_ENV, testConfig, type TestConfigOptions } from '../helpers/config.js';
 import { useFakeEsps } from '../helpers/fake-esps.js';
 
 // Send-side rate limits (issue #22) through the built CLI: a bulk run stays under a per-second
@@ -30,10 +30,10 @@ function recipientsIn(request: RecordedRequest): number {
   return new URLSearchParams(text).getAll('to').length || (text.match(/name="to"/g) ?? []).length;
 }
 
-function setup(rateLimit: unknown, options: { order?: string[] } = {}) {
+function setup(rateLimit: unknown, options: TestConfigOptions = {}) {
   const dir = tempDir();
   const configPath = path.join(dir, 'penguinmails.config.yaml');
-  const config = testConfig({ postmarkUrl: postmark.url, mailgunUrl: mailgun.url, order: options.order ?? ['postmark', 'mailgun'] }) as { providers: Record<string, Record<string, unknown>> };
+  const config = testConfig({ postmarkUrl: postmark.url, mailgunUrl: mailgun.url, order: ['postmark', 'mailgun'], ...options }) as { providers: Record<string, Record<string, unknown>> };
   config.providers.postmark.rateLimit = rateLimit;
   writeFileSync(configPath, stringify(config));
   const list = (name: string, rows: number, prefix = 'user') => {
@@ -46,8 +46,9 @@ function setup(rateLimit: unknown, options: { order?: string[] } = {}) {
   const send = (to: string) => runCli(['send', '--config', configPath, '--to', to, '--subject', 'One', '--text', 'x', '--json'], { env: TEST_ENV });
   const explain = () => runCli(['route', 'explain', '--config', configPath, '--json'], { env: TEST_ENV });
   const explainText = () => runCli(['route', 'explain', '--config', configPath], { env: TEST_ENV });
+  const work = () => runCli(['queue', 'work', '--once', '--config', configPath, '--json'], { env: TEST_ENV });
   const events = (extra: string[]) => runCli(['events', 'list', '--config', configPath, ...extra], { env: TEST_ENV });
-  return { dir, configPath, list, bulk, send, explain, explainText, events };
+  return { dir, configPath, list, bulk, send, explain, explainText, events, work };
 }
 
 describe('send-side rate limits', () => {
@@ -97,6 +98,25 @@ describe('send-side rate limits', () => {
     expect(postmarkEntry.health).toBe('healthy');
     const text = await explainText();
     expect(text.stdout).toMatch(/rate limit: {6}100\/s \(\d+ left this second\); 30\/d \(0 left today: quota reached, messages go to the next provider until 00:00:00 UTC\)/);
+  }, 60_000);
+
+  it('the worker keeps to a daily quota too; calls the provider refused do not use it up', async () => {
+    const DOWN = { status: 503, body: { ErrorCode: 100, Message: 'Maintenance' } };
+    const { send, work } = setup('2/d', { attempts: 1, failover: { health: { failureThreshold: 100, cooldown: '5m' } }, extra: { worker: { backoff: '1s' } } });
+    postmark.persistentFault = DOWN;
+    mailgun.persistentFault = { status: 503, body: 'down' };
+    for (let i = 0; i < 4; i++) expect((await send(`user${i}@example.com`)).code).toBe(4);
+    expect(postmark.requests).toHaveLength(4);
+    postmark.reset();
+    mailgun.reset();
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const pass = await work();
+    expect(pass.code, pass.stderr).toBe(0);
+    const results = pass.json().results as { status: string; provider: string }[];
+    expect(results.map((r) => r.status)).toEqual(['delivered', 'delivered', 'delivered', 'delivered']);
+    expect(results.filter((r) => r.provider === 'postmark')).toHaveLength(2);
+    expect(postmark.requests).toHaveLength(2);
+    expect(mailgun.requests).toHaveLength(2);
   }, 60_000);
 
   it('two processes on the same store share one limit', async () => {

@@ -159,6 +159,17 @@ describe('SendRateLimiter over a store (a clock that only moves when the limiter
     await limiter.admitMessage('postmark', 1);
   });
 
+  it('a message the provider did not take goes back to the daily quota (not to the second: that counts calls)', async () => {
+    const { limiter, alerts } = await limiterFor(['10/s', '2/d']);
+    const giveBack = await limiter.admitMessage('postmark', 1);
+    await limiter.admitMessage('postmark', 1);
+    await expect(limiter.admitMessage('postmark', 1)).rejects.toThrow(/daily quota 2\/d reached/);
+    expect(alerts).toHaveLength(1);
+    await giveBack!();
+    await limiter.admitMessage('postmark', 1);
+    await expect(limiter.admitMessage('postmark', 1)).rejects.toThrow(/daily quota 2\/d reached/);
+  });
+
   it('a wait longer than failover.retry.maxRetryAfter moves on instead of waiting', async () => {
     const { limiter, slept, alerts } = await limiterFor('2/m', '10s');
     await limiter.admitBatch('postmark', 2);

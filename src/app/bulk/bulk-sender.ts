@@ -347,6 +347,7 @@ export class BulkSender {
         break;
       }
       const part = recipients.slice(start, start + allowed.count);
+      const takenAt = this.dispatcher.now();
       start += part.length;
       const batchId = await this.store.markInFlight(this.runKey, part.map((r) => r.digest), this.owner, name, this.dispatcher.now());
       this.stats.calls[name] = (this.stats.calls[name] ?? 0) + 1;
@@ -356,11 +357,17 @@ export class BulkSender {
       } catch (error) {
         // Nothing was accepted; a timeout keeps its record until the recipients wait as ambiguous.
         if (error instanceof ProviderError && error.errorClass === 'ambiguous') openBatches.add(batchId);
-        else await this.store.settleInFlight(batchId);
-        if (recipients.length <= size || !(error instanceof ProviderError)) throw error;
+        else {
+          await this.store.settleInFlight(batchId);
+          await this.dispatcher.rateLimiter?.giveBack(name, part.length, takenAt);
+        }
+        // One batch for the whole call throws, as one call; a part of several fails its recipients.
+        if (part.length === recipients.length || !(error instanceof ProviderError)) throw error;
         answers.push(...part.map(() => ({ ok: false as const, error })));
         continue;
       }
+      const notSent = statuses.filter((status) => !status.accepted && status.error.errorClass !== 'ambiguous').length;
+      if (notSent) await this.dispatcher.rateLimiter?.giveBack(name, notSent, takenAt);
       await this.bufferAccepted(name, part, statuses, batchId, openBatches);
       answers.push(...statuses.map((status): ItemAnswer<string> => (status.accepted ? { ok: true, value: status.messageId } : { ok: false, error: status.error })));
     }

@@ -557,6 +557,12 @@ export class PostgresStore implements Store {
     return { granted: row.o_granted, windows };
   }
 
+  async returnRate(provider: string, limits: RateLimit[], count: number, takenAt: number): Promise<void> {
+    if (count <= 0 || limits.length === 0) return;
+    const at = this.db(takenAt);
+    await this.query('UPDATE rate_windows SET used = GREATEST(0, used - $1) WHERE provider = $2 AND window_ms = ANY ($3) AND window_start = $4 - $4 % window_ms', [count, provider, limits.map((l) => l.windowMs), at]);
+  }
+
   async rateWindows(provider: string, limits: RateLimit[], now: number): Promise<WindowState[]> {
     const at = this.db(now);
     const { rows } = await this.query<{ window_ms: number; start: number; used: number }>('SELECT window_ms, window_start AS start, used FROM rate_windows WHERE provider = $1', [provider]);

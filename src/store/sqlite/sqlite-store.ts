@@ -506,6 +506,15 @@ export class SqliteStore implements Store {
     });
   }
 
+  async returnRate(provider: string, limits: RateLimit[], count: number, takenAt: number): Promise<void> {
+    if (count <= 0 || limits.length === 0) return;
+    await this.group.write(() => {
+      for (const limit of limits) {
+        this.sql('UPDATE rate_windows SET used = max(0, used - ?) WHERE provider = ? AND window_ms = ? AND window_start = ?').run(count, provider, limit.windowMs, takenAt - (takenAt % limit.windowMs));
+      }
+    });
+  }
+
   async rateWindows(provider: string, limits: RateLimit[], now: number): Promise<WindowState[]> {
     return limits.map((limit) => windowState(this.rateWindow(provider, limit, now), limit.windowMs, now));
   }
