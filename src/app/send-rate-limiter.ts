@@ -121,6 +121,8 @@ export class SendRateLimiter {
   private alert(provider: string, limit: RateLimit, used: number, resetsInMs: number, now: number): void {
     const key = `${provider}:${limit.label}:${now + resetsInMs}`;
     if (this.alerted.has(key) || !this.clock.alerts) return;
+    // A long-running server meets a few windows a day per provider: forget the old ones now and then.
+    if (this.alerted.size >= 1_000) this.alerted.clear();
     this.alerted.add(key);
     const what = limit.windowMs >= DAY ? `daily quota ${limit.label}` : `rate limit ${limit.label}`;
     this.clock.alerts.raise({
