@@ -4,7 +4,11 @@
  * `rateLimit: <limit>/s` on the provider. Prints the highest and the mean per-second rate against
  * the limit, and whether the limit held within 5 %.
  *
- *   npm run bench:rate-limit -- [recipients=100000] [limitPerSecond=2500] [latencyMs=20] [concurrency=4]
+ *   npm run bench:rate-limit -- [recipients=100000] [limitPerSecond=2500] [latencyMs=20] [concurrency=4] [store=sqlite|postgres]
+ *
+ * `postgres` counts in a PostgreSQL store (PENGUINMAILS_BENCH_DATABASE_URL, else
+ * PENGUINMAILS_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test), in a schema of
+ * its own dropped at the end.
  *
  * The mean is over the whole seconds between the first and the last (a run starts and ends part
  * way through a second). At 2,500/s a 100k run takes about 40 s: long enough for seconds to
@@ -17,7 +21,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FakePostmark, POSTMARK_TOKEN } from '../test/fakes/fake-postmark.js';
 
-const [recipients = 100_000, limit = 2_500, latencyMs = 20, concurrency = 4] = process.argv.slice(2).map(Number);
+const [recipients = 100_000, limit = 2_500, latencyMs = 20, concurrency = 4] = process.argv.slice(2, 6).map(Number);
+const storeKind = process.argv[6] ?? 'sqlite';
+if (storeKind !== 'sqlite' && storeKind !== 'postgres') {
+  console.error(`bench/rate-limit: store must be sqlite or postgres (got ${storeKind})`);
+  process.exit(2);
+}
+const databaseUrl = process.env.PENGUINMAILS_BENCH_DATABASE_URL ?? process.env.PENGUINMAILS_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const schema = `pm_bench_rate_${process.pid}`;
 for (const [name, value, min] of [['recipients', recipients, 1], ['limitPerSecond', limit, 1], ['latencyMs', latencyMs, 0], ['concurrency', concurrency, 1]] as const) {
   if (!Number.isInteger(value) || value < min) {
     console.error(`bench/rate-limit: ${name} must be a whole number ≥ ${min} (got ${value})`);
@@ -54,11 +65,12 @@ try {
     config,
     `providers:
   postmark: { type: postmark, serverToken: "${POSTMARK_TOKEN}", baseUrl: "${postmark.url}", rateLimit: ${limit}/s }
-failover: { order: [postmark], retry: { attempts: 1, delay: 10ms }, outbox: ${path.join(dir, 'outbox.db')} }
+failover: { order: [postmark], retry: { attempts: 1, delay: 10ms } }
+store: ${storeKind === 'postgres' ? `{ url: "${databaseUrl}", schema: ${schema} }` : path.join(dir, 'outbox.db')}
 `,
   );
   const list = await writeList(recipients);
-  console.log(`${recipients.toLocaleString('en-US')} recipients, rateLimit ${limit.toLocaleString('en-US')}/s, ${latencyMs} ms per call, concurrency ${concurrency}\n`);
+  console.log(`${recipients.toLocaleString('en-US')} recipients, rateLimit ${limit.toLocaleString('en-US')}/s, ${latencyMs} ms per call, concurrency ${concurrency}, ${storeKind} store\n`);
 
   const started = performance.now();
   const child = spawn(process.execPath, [path.join(root, 'bin/penguinmails.js'), 'send', '--config', config, '--recipients', list, '--from', 'news@example.com', '--subject', 'Hi {{name}}', '--html', '<p>Hello {{name}}</p>', '--type', 'marketing', '--concurrency', String(concurrency), '--json'], {
@@ -92,4 +104,11 @@ failover: { order: [postmark], retry: { attempts: 1, delay: 10ms }, outbox: ${pa
   if (max > limit * 1.05) process.exitCode = 1;
 } finally {
   rmSync(dir, { recursive: true, force: true });
+  if (storeKind === 'postgres') {
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await client.end();
+  }
 }
