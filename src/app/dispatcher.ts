@@ -1,17 +1,22 @@
 import { assertChainResolved } from '../config/unresolved-env.js';
 import type { Config } from '../config/types.js';
 import type { AlertSink } from '../core/alert.js';
+import { applyBudgets, capsReached, type BudgetedChain, type BudgetVerdict } from '../core/budget.js';
 import { deliverWithFailover, type Attempt, type DeliveryOutcome } from '../core/failover.js';
 import { isRepeatDelivery } from '../core/idempotency.js';
 import { recipientCount, type EmailMessage } from '../core/message.js';
 import { resolveRoute, type Route } from '../core/router.js';
-import { buildCostSetup } from '../cost/model.js';
+import { anyBudget, budgetVerdictFor } from '../cost/budget.js';
+import { buildCostSetup, type CostSetup } from '../cost/model.js';
 import { freeAllowance } from '../cost/pricing.js';
 import { findProviderDefinition } from '../providers/registry.js';
 import type { Provider } from '../providers/provider.js';
 import { monthKey, type Store } from '../store/ports.js';
 import { suppressedReason, suppressedRecipientsOf, suppressionText, type SuppressedRecipient } from './suppression-check.js';
 import { learntText, permanentRefusals, suppressDeadAddresses, wholeMessageRefusals } from './suppression-learning.js';
+
+/** What routing looks at: the type and priority, and when known the recipients and the idempotency key. */
+export type RoutedMessage = Pick<EmailMessage, 'type' | 'priority'> & Partial<Pick<EmailMessage, 'to' | 'cc' | 'bcc' | 'idempotencyKey'>>;
 
 export interface DispatchOptions {
   now?: () => number;
@@ -40,6 +45,9 @@ export class Dispatcher {
   private readonly providers = new Map<string, Provider>();
   readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
+  private costSetup?: CostSetup;
+  /** Budget caps already reported, as "provider month": one alert per cap reached per process. */
+  private readonly capsAlerted = new Set<string>();
 
   constructor(
     readonly config: Config,
@@ -63,18 +71,83 @@ export class Dispatcher {
     return provider;
   }
 
-  /** The route of a message: rules over this month's usage ledger (volume, free tiers left). */
-  async route(message: Pick<EmailMessage, 'type' | 'priority'>, options: { forceProvider?: string; noFailover?: boolean } = {}): Promise<Route> {
+  /**
+   * The route of a message: rules over this month's usage ledger (volume, free tiers left), its
+   * recipients (recipient-domain rules) and its idempotency key (a split's pick).
+   */
+  async route(message: RoutedMessage, options: { forceProvider?: string; noFailover?: boolean } = {}): Promise<Route> {
+    const routeOf = await this.router(options);
+    return routeOf(message);
+  }
+
+  /**
+   * A router over one read of the usage ledger: a bulk send routes each row with it (each row is
+   * its own message: its recipient, its own key), not only the template.
+   */
+  async router(options: { forceProvider?: string; noFailover?: boolean } = {}): Promise<(message: RoutedMessage) => Route> {
     const { config } = this;
     // The usage ledger is read only when a rule looks at it (one query less per message otherwise).
     const needsUsage = config.routing.rules.some((rule) => rule.when.monthlyVolume !== undefined || rule.when.freeTierLeft !== undefined);
     const usage = this.store && needsUsage ? await this.store.usageByProvider(monthKey(this.now())) : {};
     const monthlyVolume = Object.values(usage).reduce((sum, n) => sum + n, 0);
-    return resolveRoute(
-      { rules: config.routing.rules, defaultOrder: config.failover.order, failoverEnabled: config.failover.enabled },
-      { type: message.type, priority: message.priority, monthlyVolume, freeTierLeft: this.freeTierLeft(usage) },
-      options,
-    );
+    const policy = { rules: config.routing.rules, defaultOrder: config.failover.order, failoverEnabled: config.failover.enabled };
+    const freeTierLeft = this.freeTierLeft(usage);
+    return (message) =>
+      resolveRoute(
+        policy,
+        {
+          type: message.type,
+          priority: message.priority,
+          monthlyVolume,
+          freeTierLeft,
+          recipients: message.to ? [...message.to, ...(message.cc ?? []), ...(message.bcc ?? [])] : undefined,
+          splitKey: message.idempotencyKey,
+        },
+        options,
+      );
+  }
+
+  /** Whether some rule routes messages apart by recipient or key (a bulk send must then route each row). */
+  get routesPerMessage(): boolean {
+    return this.config.routing.rules.some((rule) => rule.split !== undefined || rule.when.recipientDomain !== undefined);
+  }
+
+  /** Some provider has a budget cap (and there is a store to price its usage from). */
+  get budgetsApply(): boolean {
+    return anyBudget(this.config) && this.store !== undefined;
+  }
+
+  private setup(): CostSetup {
+    return (this.costSetup ??= buildCostSetup(this.config));
+  }
+
+  /**
+   * The chain after the providers' budget caps (pricing.<name>.budget) for `emails` more emails,
+   * priced from this month's usage ledger (or `usage`, a bulk run's own count); undefined when no
+   * provider of the chain has a cap. Each cap reached raises one alert per month and process.
+   */
+  async budgetChain(chain: string[], emails: number, options: { usage?: Record<string, number>; idempotencyKey?: string } = {}): Promise<BudgetedChain | undefined> {
+    const { config } = this;
+    if (!anyBudget(config) || !this.store) return undefined;
+    const month = monthKey(this.now());
+    const usage = options.usage ?? (await this.store.usageByProvider(month));
+    const verdicts = new Map<string, BudgetVerdict | undefined>(chain.map((name) => [name, budgetVerdictFor(config, this.setup(), name, usage[name] ?? 0, emails)]));
+    if (![...verdicts.values()].some(Boolean)) return undefined;
+    const budgeted = applyBudgets(chain, (name) => verdicts.get(name));
+    for (const verdict of capsReached(budgeted)) {
+      const seen = `${verdict.provider} ${month}`;
+      if (this.capsAlerted.has(seen)) continue;
+      this.capsAlerted.add(seen);
+      this.options.alerts?.raise({
+        kind: 'budget-cap-reached',
+        provider: verdict.provider,
+        message: verdict.text,
+        idempotencyKey: options.idempotencyKey,
+        at: new Date(this.now()),
+        details: { month, spent: verdict.spent, after: verdict.after, cap: verdict.cap.monthly, action: verdict.cap.action },
+      });
+    }
+    return budgeted;
   }
 
   /** "Free tier first" rules: a provider's free plan allowance against this month's usage ledger. */
@@ -118,9 +191,11 @@ export class Dispatcher {
       return { status: 'rejected', attempts: [], warnings: [], reason: suppressedReason(listed, recipientCount(message)), suppressed: listed };
     }
     const { failover } = this.config;
+    const budgeted = await this.budgetChain(chain, recipientCount(message), { idempotencyKey: message.idempotencyKey });
+    if (budgeted && budgeted.chain.length === 0) return overBudget(budgeted);
     const outcome: Dispatch = await deliverWithFailover(
       message,
-      chain,
+      budgeted?.chain ?? chain,
       { attempts: failover.retry.attempts, delayMs: failover.retry.delayMs, maxRetryAfterMs: failover.retry.maxRetryAfterMs, resendAmbiguous: failover.resendAmbiguous },
       {
         getProvider: (name) => this.provider(name),
@@ -133,6 +208,7 @@ export class Dispatcher {
         afterRefusal: options.afterRefusal,
       },
     );
+    if (budgeted) withBudgetNotes(outcome, budgeted);
     if (outcome.status === 'delivered' && this.store) {
       await this.store.recordDelivery(message, outcome.provider!, outcome.messageId!, this.now(), recipientCount(message));
     }
@@ -162,4 +238,22 @@ export class Dispatcher {
   async close(): Promise<void> {
     await Promise.all([...this.providers.values()].map((p) => p.close?.()));
   }
+}
+
+/** A skipped provider as the attempts list shows it. */
+function budgetSkip(verdict: BudgetVerdict): Attempt {
+  return { provider: verdict.provider, try: 0, outcome: 'skipped', ms: 0, note: verdict.text };
+}
+
+/** Every provider of the chain is over its cap (or a `queue` cap comes first): nothing is sent now; the message waits. */
+function overBudget(budgeted: BudgetedChain): Dispatch {
+  const reason = budgeted.heldAt ? budgeted.heldAt.text : `every provider of the chain is over its budget (${budgeted.skipped.map((v) => v.provider).join(', ')})`;
+  return { status: 'undelivered', attempts: budgeted.skipped.map(budgetSkip), warnings: budgeted.warned.map((v) => v.text), reason };
+}
+
+/** The caps' part in an outcome: skipped providers lead the attempts; a hold and warnings are said. */
+function withBudgetNotes(outcome: Dispatch, budgeted: BudgetedChain): void {
+  outcome.attempts.unshift(...budgeted.skipped.map(budgetSkip));
+  outcome.warnings.push(...budgeted.warned.map((v) => v.text));
+  if (budgeted.heldAt && outcome.status === 'undelivered') outcome.reason = `${outcome.reason ?? 'not delivered'}; ${budgeted.heldAt.text}`;
 }

@@ -1,6 +1,6 @@
 import { bulkCounts, bulkStatus } from '../app/bulk/bulk-report.js';
 import { randomUUID } from 'node:crypto';
-import { BulkSender, type BulkFailure } from '../app/bulk/bulk-sender.js';
+import { BulkSender, type BulkFailure, type BulkOptions } from '../app/bulk/bulk-sender.js';
 import type { Dispatcher } from '../app/dispatcher.js';
 import type { BodyProblem } from '../app/platform-body.js';
 import { isBareAddress } from '../core/address.js';
@@ -69,9 +69,9 @@ export class BulkJobs {
 
   constructor(private readonly onWarning: (message: string) => void) {}
 
-  start(dispatcher: Dispatcher, template: EmailMessage, route: { chain: string[]; source: string }, recipients: BulkRecipientInput[]): string {
+  start(dispatcher: Dispatcher, template: EmailMessage, route: { chain: string[]; source: string; routeRow?: BulkOptions['routeRow'] }, recipients: BulkRecipientInput[]): string {
     const id = randomUUID();
-    const sender = new BulkSender(dispatcher, { chain: route.chain, template, concurrency: CONCURRENCY, onWarning: this.onWarning });
+    const sender = new BulkSender(dispatcher, { chain: route.chain, routeRow: route.routeRow, template, concurrency: CONCURRENCY, onWarning: this.onWarning });
     const job: BulkJob = { id, sender, chain: route.chain, rule: route.source, startedAt: Date.now(), done: Promise.resolve() };
     job.done = sender.run(rowsOf(recipients)).then(
       () => void (job.endedAt = Date.now()),

@@ -3,6 +3,7 @@ import { assertFitsProviders } from '../../providers/message-size.js';
 import type { Command } from 'commander';
 import { BulkSender, type BulkStats } from '../../app/bulk/bulk-sender.js';
 import { Dispatcher } from '../../app/dispatcher.js';
+import { rowRouter } from '../../app/bulk/row-routes.js';
 import { listFormatOf, listName, RecipientReader, type RecipientRow } from '../../lists/recipient-source.js';
 import { ListFieldCheck } from '../list-field-check.js';
 import { groupThousands } from '../../cost/money.js';
@@ -74,7 +75,8 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     const handled = (s: BulkStats) => s.delivered + s.rejected + s.queued + s.invalid + s.skipped;
     const started = Date.now();
     const warn = (message: string) => (bar ? bar.above(() => output.warn(message)) : output.warn(message));
-    const sender = new BulkSender(dispatcher, { chain: route.chain, template, concurrency, batchSize, digestsInMemory, onWarning: warn, onProgress: (s) => bar?.update(handled(s)) });
+    const routeRow = await rowRouter(dispatcher, template, { forceProvider, noFailover: flags.failover === false });
+    const sender = new BulkSender(dispatcher, { chain: route.chain, routeRow, template, concurrency, batchSize, digestsInMemory, onWarning: warn, onProgress: (s) => bar?.update(handled(s)) });
     // First Ctrl-C: finish the calls under way, write the ledger, report. A second one kills.
     const stop = () => {
       warn('stopping: finishing the calls under way (Ctrl-C again to kill); rerun the same command to resume');
