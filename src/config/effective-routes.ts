@@ -8,6 +8,7 @@
 import { groupThousands } from '../cost/money.js';
 import { sampleRecipient } from '../core/recipient-domain.js';
 import { describeRule, resolveRoute, ruleLead, type Rule } from '../core/router.js';
+import { splitShares } from '../core/split.js';
 import { routingRuleSchema } from './schema.js';
 
 export const MESSAGE_TYPES = ['transactional', 'marketing'] as const;
@@ -25,6 +26,8 @@ export interface RouteOutcome {
   label: string;
   /** The providers tried, in order (only the first when failover is off). */
   chain: string[];
+  /** The rule's weighted split, when it has one: the chain then starts with each message's pick. */
+  split?: Record<string, number>;
   /** `always`, or the condition under which this outcome applies (e.g. `monthly volume below 1000`). */
   when: string;
 }
@@ -137,6 +140,7 @@ function routeFor(type: MessageTypeName, priority: PriorityName, rules: Rule[], 
       if (perVolume.some((count) => count > 0 && count < states.length)) conditions.push(describeState(rule, rules));
     }
     return {
+      ...(rule?.split ? { split: rule.split } : {}),
       rule: rule ? key + 1 : null,
       source: rule ? `routing.rules[${key}]` : 'failover.order',
       label: rule ? ruleLabel(rule, key) : 'failover.order',
@@ -170,12 +174,17 @@ export function routingLines(summary: RoutingSummary, style: { chain?: (text: st
   const paintChain = style.chain ?? ((text: string) => text);
   const dim = style.dim ?? ((text: string) => text);
   const kindWidth = Math.max(...summary.routes.map((route) => `${route.type}/${route.priority}`.length));
-  const chainText = (chain: string[]) => chain.join(' → ') || '(no providers)';
-  const chainWidth = Math.max(...summary.routes.flatMap((route) => route.outcomes.map((outcome) => chainText(outcome.chain).length)));
+  // A split shows its members and shares first: "{mailgun 90%, ses 10%} → smtp".
+  const chainText = ({ chain, split }: RouteOutcome) => {
+    if (!split) return chain.join(' → ') || '(no providers)';
+    const shares = Object.entries(splitShares(split)).map(([name, share]) => `${name} ${share}%`);
+    return [`{${shares.join(', ')}}`, ...chain.filter((name) => !(name in split))].join(' → ');
+  };
+  const chainWidth = Math.max(...summary.routes.flatMap((route) => route.outcomes.map((outcome) => chainText(outcome).length)));
   return summary.routes.flatMap((route) =>
     route.outcomes.map((outcome, i) => {
       const kind = (i === 0 ? `${route.type}/${route.priority}` : '').padEnd(kindWidth);
-      const chain = chainText(outcome.chain);
+      const chain = chainText(outcome);
       // A conditional outcome names its rule briefly: the condition that follows says the rest.
       const why = outcome.when === 'always' ? outcome.label : `${outcome.rule === null ? outcome.label : shortRuleLabel(outcome)}: ${outcome.when}`;
       return `${kind}  ${paintChain(chain)}${' '.repeat(chainWidth - chain.length)}  ${dim(why)}`;

@@ -53,6 +53,7 @@ export function byWeight(weights: SplitWeights): string[] {
  * known yet, e.g. `route explain` without --idempotency-key), the heaviest member leads.
  */
 export function splitChain(weights: SplitWeights, fallbacks: readonly string[], picked: string | undefined): string[] {
-  const order = [...(picked ? [picked] : []), ...fallbacks, ...byWeight(weights)];
+  const members = byWeight(weights);
+  const order = [picked ?? members[0], ...fallbacks, ...members];
   return [...new Set(order)];
 }

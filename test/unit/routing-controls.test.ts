@@ -47,6 +47,7 @@ describe('weighted split', () => {
   it('chain: the pick, then use, then the other members heaviest first; shares in percent', () => {
     expect(splitChain({ mailgun: 90, smtp: 10, postmark: 30 }, ['postmark'], 'smtp')).toEqual(['smtp', 'postmark', 'mailgun']);
     expect(splitChain({ mailgun: 90, smtp: 10 }, [], undefined)).toEqual(['mailgun', 'smtp']);
+    expect(splitChain({ mailgun: 90, smtp: 10 }, ['postmark'], undefined)).toEqual(['mailgun', 'postmark', 'smtp']);
     expect(splitShares({ mailgun: 2, smtp: 1 })).toEqual({ mailgun: 66.7, smtp: 33.3 });
   });
 
