@@ -97,7 +97,7 @@ describe('recipient-domain rules', () => {
     const { dir, configPath } = live({ rules, order: ['postmark'] });
     const listPath = list(dir, ['a@hotmail.com', 'b@example.com', 'c@outlook.com', 'd@example.com', 'e@example.com']);
     const report = (await bulk(configPath, listPath)).json();
-    expect(report).toMatchObject({ delivered: 5, byProvider: { mailgun: { delivered: 2 }, postmark: { delivered: 3 } } });
+    expect(report).toMatchObject({ delivered: 5, byProvider: { mailgun: { delivered: 2 }, postmark: { delivered: 3 } }, route: { perRow: true } });
     expect(mailgun.parsed.flatMap((p) => p.fields.to).sort()).toEqual(['a@hotmail.com', 'c@outlook.com']);
   });
 });
@@ -148,6 +148,17 @@ describe('budget caps', () => {
     expect(mailgun.requests).toHaveLength(0);
   });
 
+  it('bulk: a batch that would pass a queue cap waits in the outbox (exit 4), nothing called', async () => {
+    const { dir, configPath } = live({ order: ['mailgun', 'postmark'], extra: dollarAnEmail('queue') });
+    const result = await bulk(configPath, list(dir, ['a@example.com', 'b@example.com', 'c@example.com']));
+    expect(result.code).toBe(4);
+    expect(result.json()).toMatchObject({ status: 'queued', queued: 3, route: { perRow: false } });
+    expect(result.json().failures[0].reason).toContain('pricing.mailgun.budget');
+    expect(mailgun.requests.length + postmark.requests.length).toBe(0);
+    const entries = (await runCli(['queue', 'list', '--config', configPath, '--json'])).json().entries;
+    expect(entries.map((e: any) => e.status)).toEqual(['pending', 'pending', 'pending']);
+  });
+
   it('cost estimate marks the strategies that would break a cap (table and --json)', async () => {
     const { configPath } = live({ order: ['mailgun', 'postmark'], extra: dollarAnEmail('failover') });
     const json = (await runCli(['cost', 'estimate', '--config', configPath, '--volume', '10', '--json'])).json();
@@ -167,6 +178,13 @@ describe('bad config: exit 2 naming the path', () => {
     ['budget', { extra: { pricing: { mailgun: { budget: { monthly: 0, action: 'failover' } } } } }, 'pricing.mailgun.budget.monthly: a budget is a positive amount'],
     ['budget action', { extra: { pricing: { mailgun: { budget: { monthly: 5, action: 'stop' } } } } }, 'pricing.mailgun.budget.action: give failover'],
   ];
+  it('route explain refuses an empty --idempotency-key', async () => {
+    const { configPath } = live({ rules: [{ split: FIFTY_FIFTY }] });
+    const result = await runCli(['route', 'explain', '--config', configPath, '--idempotency-key', '']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--idempotency-key');
+  });
+
   it.each(cases)('%s', async (_name, options, message) => {
     const { configPath } = live(options);
     const result = await send(configPath, ['--to', 'ada@example.com']);

@@ -106,7 +106,8 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     const status = bulkStatus(stats);
     const report = {
       status: sender.interrupted ? 'interrupted' : status,
-      route: { chain: route.chain, rule: route.source },
+      // perRow: a split or recipient-domain rule routed each row on its own (the chain is the template's).
+      route: { chain: route.chain, rule: route.source, perRow: routeRow !== undefined },
       // The list's rows: after Ctrl-C, those read and those counted after (when they could be).
       recipients: sender.interrupted ? reader.rowsYielded + (unreadRows ?? 0) : stats.read,
       ...bulkCounts(stats),
