@@ -1,17 +1,16 @@
 import { assertChainResolved } from '../config/unresolved-env.js';
 import type { Config } from '../config/types.js';
 import type { AlertSink } from '../core/alert.js';
-import { applyBudgets, capsReached, type BudgetedChain, type BudgetVerdict } from '../core/budget.js';
 import { deliverWithFailover, type Attempt, type DeliveryOutcome } from '../core/failover.js';
 import { isRepeatDelivery } from '../core/idempotency.js';
 import { recipientCount, type EmailMessage } from '../core/message.js';
 import { resolveRoute, type Route } from '../core/router.js';
-import { anyBudget, budgetVerdictFor } from '../cost/budget.js';
-import { buildCostSetup, type CostSetup } from '../cost/model.js';
+import { buildCostSetup } from '../cost/model.js';
 import { freeAllowance } from '../cost/pricing.js';
 import { findProviderDefinition } from '../providers/registry.js';
 import type { Provider } from '../providers/provider.js';
 import { monthKey, type Store } from '../store/ports.js';
+import { BudgetCaps, overBudget, withBudgetNotes } from './budget-caps.js';
 import { suppressedReason, suppressedRecipientsOf, suppressionText, type SuppressedRecipient } from './suppression-check.js';
 import { learntText, permanentRefusals, suppressDeadAddresses, wholeMessageRefusals } from './suppression-learning.js';
 
@@ -45,9 +44,8 @@ export class Dispatcher {
   private readonly providers = new Map<string, Provider>();
   readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
-  private costSetup?: CostSetup;
-  /** Budget caps already reported, as "provider month": one alert per cap reached per process. */
-  private readonly capsAlerted = new Set<string>();
+  /** pricing.<name>.budget: applied to every chain deliver() walks, and by the bulk sender per batch. */
+  readonly budgets: BudgetCaps;
 
   constructor(
     readonly config: Config,
@@ -56,6 +54,7 @@ export class Dispatcher {
   ) {
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.budgets = new BudgetCaps(config, store, this.now, options.alerts);
   }
 
   provider(name: string): Provider {
@@ -112,44 +111,6 @@ export class Dispatcher {
     return this.config.routing.rules.some((rule) => rule.split !== undefined || rule.when.recipientDomain !== undefined);
   }
 
-  /** Some provider has a budget cap (and there is a store to price its usage from). */
-  get budgetsApply(): boolean {
-    return anyBudget(this.config) && this.store !== undefined;
-  }
-
-  private setup(): CostSetup {
-    return (this.costSetup ??= buildCostSetup(this.config));
-  }
-
-  /**
-   * The chain after the providers' budget caps (pricing.<name>.budget) for `emails` more emails,
-   * priced from this month's usage ledger (or `usage`, a bulk run's own count); undefined when no
-   * provider of the chain has a cap. Each cap reached raises one alert per month and process.
-   */
-  async budgetChain(chain: string[], emails: number, options: { usage?: Record<string, number>; idempotencyKey?: string } = {}): Promise<BudgetedChain | undefined> {
-    const { config } = this;
-    if (!anyBudget(config) || !this.store) return undefined;
-    const month = monthKey(this.now());
-    const usage = options.usage ?? (await this.store.usageByProvider(month));
-    const verdicts = new Map<string, BudgetVerdict | undefined>(chain.map((name) => [name, budgetVerdictFor(config, this.setup(), name, usage[name] ?? 0, emails)]));
-    if (![...verdicts.values()].some(Boolean)) return undefined;
-    const budgeted = applyBudgets(chain, (name) => verdicts.get(name));
-    for (const verdict of capsReached(budgeted)) {
-      const seen = `${verdict.provider} ${month}`;
-      if (this.capsAlerted.has(seen)) continue;
-      this.capsAlerted.add(seen);
-      this.options.alerts?.raise({
-        kind: 'budget-cap-reached',
-        provider: verdict.provider,
-        message: verdict.text,
-        idempotencyKey: options.idempotencyKey,
-        at: new Date(this.now()),
-        details: { month, spent: verdict.spent, after: verdict.after, cap: verdict.cap.monthly, action: verdict.cap.action },
-      });
-    }
-    return budgeted;
-  }
-
   /** "Free tier first" rules: a provider's free plan allowance against this month's usage ledger. */
   private freeTierLeft(usage: Record<string, number>): ((provider: string) => boolean) | undefined {
     if (!this.config.routing.rules.some((rule) => rule.when.freeTierLeft !== undefined)) return undefined;
@@ -191,7 +152,7 @@ export class Dispatcher {
       return { status: 'rejected', attempts: [], warnings: [], reason: suppressedReason(listed, recipientCount(message)), suppressed: listed };
     }
     const { failover } = this.config;
-    const budgeted = await this.budgetChain(chain, recipientCount(message), { idempotencyKey: message.idempotencyKey });
+    const budgeted = await this.budgets.chain(chain, recipientCount(message), { idempotencyKey: message.idempotencyKey });
     if (budgeted && budgeted.chain.length === 0) return overBudget(budgeted);
     const outcome: Dispatch = await deliverWithFailover(
       message,
@@ -240,20 +201,3 @@ export class Dispatcher {
   }
 }
 
-/** A skipped provider as the attempts list shows it. */
-function budgetSkip(verdict: BudgetVerdict): Attempt {
-  return { provider: verdict.provider, try: 0, outcome: 'skipped', ms: 0, note: verdict.text };
-}
-
-/** Every provider of the chain is over its cap (or a `queue` cap comes first): nothing is sent now; the message waits. */
-function overBudget(budgeted: BudgetedChain): Dispatch {
-  const reason = budgeted.heldAt ? budgeted.heldAt.text : `every provider of the chain is over its budget (${budgeted.skipped.map((v) => v.provider).join(', ')})`;
-  return { status: 'undelivered', attempts: budgeted.skipped.map(budgetSkip), warnings: budgeted.warned.map((v) => v.text), reason };
-}
-
-/** The caps' part in an outcome: skipped providers lead the attempts; a hold and warnings are said. */
-function withBudgetNotes(outcome: Dispatch, budgeted: BudgetedChain): void {
-  outcome.attempts.unshift(...budgeted.skipped.map(budgetSkip));
-  outcome.warnings.push(...budgeted.warned.map((v) => v.text));
-  if (budgeted.heldAt && outcome.status === 'undelivered') outcome.reason = `${outcome.reason ?? 'not delivered'}; ${budgeted.heldAt.text}`;
-}

@@ -62,7 +62,7 @@ describe('Dispatcher budget caps', () => {
   it('failover: the provider is left out and shows as skipped; a chain of only capped providers waits', async () => {
     const alerts: Alert[] = [];
     const { store, dispatcher } = await dispatcherWith('failover', alerts);
-    const budgeted = await dispatcher.budgetChain(['mailgun', 'smtp'], 1);
+    const budgeted = await dispatcher.budgets.chain(['mailgun', 'smtp'], 1);
     expect(budgeted).toMatchObject({ chain: ['smtp'], skipped: [{ provider: 'mailgun' }] });
     const only = await dispatcher.deliver(message('c'), ['mailgun']);
     expect(only).toMatchObject({ status: 'undelivered', attempts: [{ provider: 'mailgun', outcome: 'skipped' }], reason: expect.stringContaining('over its budget') });
@@ -72,7 +72,7 @@ describe('Dispatcher budget caps', () => {
 
   it('no cap on the chain: nothing changes', async () => {
     const { store, dispatcher } = await dispatcherWith('warn', []);
-    expect(await dispatcher.budgetChain(['smtp'], 100)).toBeUndefined();
+    expect(await dispatcher.budgets.chain(['smtp'], 100)).toBeUndefined();
     await store.close();
   });
 });

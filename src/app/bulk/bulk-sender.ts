@@ -166,7 +166,7 @@ export class BulkSender {
     await this.resume.load();
     const slots = new Slots(this.options.concurrency);
     const batchSize = this.batchSizeFor(this.options.chain[0]);
-    if (this.dispatcher.budgetsApply) this.usageAtStart = await this.store.usageByProvider(monthKey(this.dispatcher.now()));
+    if (this.dispatcher.budgets.apply) this.usageAtStart = await this.store.usageByProvider(monthKey(this.dispatcher.now()));
     let candidates: Pending[] = [];
     // Rows waiting for a batch, per chain: rows routed apart (split, recipient domain) never share a batch.
     const chunks = new Map<string[], { rows: Pending[]; size: number }>();
@@ -432,7 +432,7 @@ export class BulkSender {
     if (!this.usageAtStart) return chain;
     const usage = { ...this.usageAtStart };
     for (const [name, counts] of Object.entries(this.stats.byProvider)) usage[name] = (usage[name] ?? 0) + counts.delivered;
-    const budgeted = await this.dispatcher.budgetChain(chain, recipients.length, { usage });
+    const budgeted = await this.dispatcher.budgets.chain(chain, recipients.length, { usage });
     if (!budgeted) return chain;
     for (const verdict of [...budgeted.warned, ...budgeted.skipped]) {
       if (!this.budgetWarned.has(verdict.provider)) this.options.onWarning?.(verdict.text);
