@@ -24,7 +24,7 @@ function list(dir: string, emails: string[]): string {
 const bulk = (configPath: string, listPath: string, extra: string[] = []) =>
   runCli(['send', '--config', configPath, '--recipients', listPath, '--subject', 'Hi {{name}}', '--text', 'Hello {{name}}', '--type', 'marketing', '--json', ...extra], { env: TEST_ENV, timeoutMs: 60_000 });
 
-describe('weighted split', () => {
+describe('weighted split', { timeout: 60_000 }, () => {
   const rules = [{ name: 'warm up mailgun', split: FIFTY_FIFTY, use: ['smtp'] }];
 
   it('each message goes to the provider its idempotency key picks; a repeat keeps it', async () => {
@@ -80,7 +80,7 @@ describe('weighted split', () => {
   });
 });
 
-describe('recipient-domain rules', () => {
+describe('recipient-domain rules', { timeout: 60_000 }, () => {
   const rules = [{ name: 'microsoft', when: { recipientDomain: ['outlook.com', 'hotmail.com', '*.live.com'] }, use: ['mailgun'] }];
 
   it('a hotmail recipient goes to another provider; a mixed message does not match (every recipient must)', async () => {
@@ -102,7 +102,7 @@ describe('recipient-domain rules', () => {
   });
 });
 
-describe('budget caps', () => {
+describe('budget caps', { timeout: 60_000 }, () => {
   const to = (i: number) => ['--to', `user${i}@example.com`];
 
   it('failover: the provider over its cap is skipped; route explain shows spend and cap', async () => {
@@ -170,7 +170,7 @@ describe('budget caps', () => {
   });
 });
 
-describe('bad config: exit 2 naming the path', () => {
+describe('bad config: exit 2 naming the path', { timeout: 60_000 }, () => {
   const cases: [string, TestConfigOptions, string][] = [
     ['split weight', { rules: [{ split: { mailgun: -1, postmark: 1 } }] }, 'routing.rules[0].split.mailgun: a weight is a positive number'],
     ['split provider', { rules: [{ split: { mailgum: 1 } }] }, 'routing.rules[0].split.mailgum: unknown provider "mailgum"'],

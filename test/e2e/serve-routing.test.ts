@@ -38,7 +38,7 @@ function serverWith(options: Parameters<typeof writeTestConfig>[0]) {
   };
 }
 
-describe('serve: split and recipient-domain rules', () => {
+describe('serve: split and recipient-domain rules', { timeout: 60_000 }, () => {
   const api = serverWith({ order: ['postmark'], rules: [{ when: { recipientDomain: ['hotmail.com', 'outlook.com'] }, use: ['smtp'] }, { split: FIFTY_FIFTY }] });
 
   it('each message goes to its key’s pick; a hotmail recipient to the domain rule’s provider', async () => {
@@ -70,7 +70,7 @@ describe('serve: split and recipient-domain rules', () => {
   });
 });
 
-describe('serve: a budget cap with action queue', () => {
+describe('serve: a budget cap with action queue', { timeout: 60_000 }, () => {
   const api = serverWith({
     order: ['mailgun', 'postmark'],
     extra: {

@@ -12,7 +12,7 @@ const { postmark, mailgun } = useFakeEsps();
 const schema = freshSchema('pm_routing');
 afterAll(() => (url ? schema.drop() : undefined));
 
-describe.skipIf(!url)('routing controls on a PostgreSQL store', () => {
+describe.skipIf(!url)('routing controls on a PostgreSQL store', { timeout: 60_000 }, () => {
   it('a failover cap moves the third send on; a queue cap holds it in the outbox; a split picks by key', async () => {
     const pricing = (action: string) => ({ mailgun: { plans: [{ name: 'payg', monthly: 0, included: 0, overagePer1k: 1000 }], budget: { monthly: 2.5, action } } });
     const config = (action: string) =>
