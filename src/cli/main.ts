@@ -208,6 +208,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--priority <priority>', 'priority').choices(['normal', 'critical']).default('normal'))
     .option('--to <addr>', 'recipient (checked, shown)')
     .option('--monthly-volume <n>', 'emails sent this month so far (default: the usage ledger)')
+    .option('--idempotency-key <key>', "the message's idempotency key: which provider of a weighted split it gets")
     .action(lazy(() => import('./commands/route-explain.js')));
 
   return program;

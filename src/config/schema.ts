@@ -15,24 +15,49 @@ export const pricingOverrideSchema = z.strictObject({
   monthly: z.number().min(0).optional(),
   /** Pins the plan by name instead of choosing the cheapest. */
   plan: z.string().min(1).optional(),
+  /** A monthly spending cap (USD), priced by the cost model from the usage ledger, and what reaching it does. */
+  budget: z
+    .strictObject({
+      monthly: z.number({ error: 'give the monthly budget in US dollars, e.g. 50' }).positive('a budget is a positive amount of US dollars'),
+      action: z.enum(['failover', 'queue', 'warn'], { error: 'give failover (skip the provider), queue (hold in the outbox) or warn (send anyway)' }),
+    })
+    .optional(),
 });
 
-export const routingRuleSchema = z.strictObject({
-  name: z.string().min(1).optional(),
-  when: z
-    .strictObject({
-      type: messageType.optional(),
-      priority: priority.optional(),
-      monthlyVolume: z
-        .strictObject({ below: z.number().int().min(0).optional(), atLeast: z.number().int().min(0).optional() })
-        .refine((v) => v.below !== undefined || v.atLeast !== undefined, 'give below and/or atLeast')
-        .optional(),
-      /** Matches when the chain's first provider still has free-tier emails this month. */
-      freeTierLeft: z.boolean().optional(),
-    })
-    .default({}),
-  use: providerChain,
-});
+/** `outlook.com`, or `*.example.com` for its subdomains. */
+const domainPattern = z
+  .string()
+  .regex(/^(\*\.)?([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]*$/, 'a domain like outlook.com, or *.example.com for its subdomains');
+
+export const routingRuleSchema = z
+  .strictObject({
+    name: z.string().min(1).optional(),
+    when: z
+      .strictObject({
+        type: messageType.optional(),
+        priority: priority.optional(),
+        monthlyVolume: z
+          .strictObject({ below: z.number().int().min(0).optional(), atLeast: z.number().int().min(0).optional() })
+          .refine((v) => v.below !== undefined || v.atLeast !== undefined, 'give below and/or atLeast')
+          .optional(),
+        /** Matches when the chain's first provider still has free-tier emails this month. */
+        freeTierLeft: z.boolean().optional(),
+        /** Matches when every recipient (To, Cc, Bcc) is at one of these domains. */
+        recipientDomain: z.array(domainPattern).min(1, 'give at least one domain').optional(),
+      })
+      .default({}),
+    /** The chain; with `split`, the fallbacks tried after the split's pick. */
+    use: providerChain.optional(),
+    /** Weighted split by provider name: `{ mailgun: 90, ses: 10 }` (weights, not necessarily percent). */
+    split: z
+      .record(z.string(), z.number({ error: 'a weight is a positive number' }).positive('a weight is a positive number'))
+      .refine((weights) => Object.keys(weights).length > 0, 'give at least one provider and its weight')
+      .optional(),
+  })
+  .superRefine((rule, ctx) => {
+    if (!rule.use && !rule.split) ctx.addIssue({ code: 'custom', path: ['use'], message: 'give the provider chain (use), or a weighted split (split) with optional fallbacks in use' });
+  })
+  .transform((rule) => ({ ...rule, use: rule.use ?? [] }));
 
 /** The config file, before providers are checked against their adapters' schemas. */
 export const configFileSchema = z.strictObject({

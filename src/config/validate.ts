@@ -72,7 +72,12 @@ export function validateConfig(raw: unknown, options: { filePath?: string; baseD
   };
   const order = file.failover.order ?? known;
   if (file.failover.order) checkChain(order, 'failover.order');
-  file.routing.rules.forEach((rule, i) => checkChain(rule.use, `routing.rules[${i}].use`));
+  file.routing.rules.forEach((rule, i) => {
+    checkChain(rule.use, `routing.rules[${i}].use`);
+    for (const name of Object.keys(rule.split ?? {})) {
+      if (!known.includes(name)) problems.push(unknownProviderProblem(`routing.rules[${i}].split.${name}`, name, known));
+    }
+  });
   for (const name of Object.keys(file.pricing)) {
     if (!known.includes(name) && !PROVIDER_TYPES.includes(name)) problems.push(unknownProviderProblem(`pricing.${name}`, name, known));
   }

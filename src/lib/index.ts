@@ -158,4 +158,5 @@ function checkRouteQuery(query: RouteQuery): void {
   oneOf('priority', query.priority, ['normal', 'critical']);
   checkCount(query.monthlyVolume, 'monthlyVolume');
   if (query.to !== undefined && (typeof query.to !== 'string' || !parseAddress(query.to))) throw new UserError(`to: ${JSON.stringify(query.to)} is not an email address`);
+  if (query.idempotencyKey !== undefined && (typeof query.idempotencyKey !== 'string' || query.idempotencyKey === '')) throw new UserError(`idempotencyKey: ${JSON.stringify(query.idempotencyKey)} is not a non-empty string`);
 }

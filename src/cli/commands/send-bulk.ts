@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { BulkSender, type BulkStats } from '../../app/bulk/bulk-sender.js';
 import { openAlerts } from '../../app/alerts/open-alerts.js';
 import { Dispatcher } from '../../app/dispatcher.js';
+import { rowRouter } from '../../app/bulk/row-routes.js';
 import { listFormatOf, listName, RecipientReader, type RecipientRow } from '../../lists/recipient-source.js';
 import { ListFieldCheck } from '../list-field-check.js';
 import { groupThousands } from '../../cost/money.js';
@@ -79,7 +80,8 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     const started = Date.now();
     const warn = (message: string) => (bar ? bar.above(() => output.warn(message)) : output.warn(message));
     warnOfAlerts = warn;
-    const sender = new BulkSender(dispatcher, { chain: route.chain, template, concurrency, batchSize, digestsInMemory, onWarning: warn, onProgress: (s) => bar?.update(handled(s)) });
+    const routeRow = await rowRouter(dispatcher, template, { forceProvider, noFailover: flags.failover === false });
+    const sender = new BulkSender(dispatcher, { chain: route.chain, routeRow, template, concurrency, batchSize, digestsInMemory, onWarning: warn, onProgress: (s) => bar?.update(handled(s)) });
     // First Ctrl-C: finish the calls under way, write the ledger, report. A second one kills.
     const stop = () => {
       warn('stopping: finishing the calls under way (Ctrl-C again to kill); rerun the same command to resume');
@@ -109,7 +111,8 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     const status = bulkStatus(stats);
     const report = {
       status: sender.interrupted ? 'interrupted' : status,
-      route: { chain: route.chain, rule: route.source },
+      // perRow: a split or recipient-domain rule routed each row on its own (the chain is the template's).
+      route: { chain: route.chain, rule: route.source, perRow: routeRow !== undefined },
       // The list's rows: after Ctrl-C, those read and those counted after (when they could be).
       recipients: sender.interrupted ? reader.rowsYielded + (unreadRows ?? 0) : stats.read,
       ...bulkCounts(stats),
