@@ -29,10 +29,23 @@ export function mergeValue(recipient: MergeRecipient, name: string): string {
   return name === 'email' ? recipient.email : '';
 }
 
+/** What JSON text cannot hold as it is: quotes, backslashes, control characters, and surrogates (JSON.stringify escapes a lone one). */
+const NEEDS_JSON_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/**
+ * A string as it reads inside JSON quotes (JSON.stringify's text without the quotes). Most values
+ * need no escaping: they are returned as they are, without a copy.
+ */
+export function jsonStringContent(value: string): string {
+  return NEEDS_JSON_ESCAPE.test(value) ? JSON.stringify(value).slice(1, -1) : value;
+}
+
 /** A text split at its merge fields once, to be filled in for many recipients. */
 export class MergeText {
   /** Literal text at the even indexes, field names at the odd ones. */
   private readonly pieces: string[];
+  /** The same, the literal text escaped for JSON (made on first use). */
+  private jsonPieces?: string[];
 
   constructor(
     text: string,
@@ -45,6 +58,14 @@ export class MergeText {
     const { pieces } = this;
     let out = pieces[0];
     for (let i = 1; i < pieces.length; i += 2) out += this.render(mergeValue(recipient, pieces[i])) + pieces[i + 1];
+    return out;
+  }
+
+  /** fill's text as it reads inside JSON quotes, written without building the plain text first. */
+  fillJson(recipient: MergeRecipient): string {
+    const pieces = (this.jsonPieces ??= this.pieces.map((piece, i) => (i % 2 ? piece : jsonStringContent(piece))));
+    let out = pieces[0];
+    for (let i = 1; i < pieces.length; i += 2) out += jsonStringContent(this.render(mergeValue(recipient, pieces[i]))) + pieces[i + 1];
     return out;
   }
 }
@@ -76,6 +97,11 @@ export class Personaliser {
   /** The subject and bodies for one recipient. */
   texts(recipient: MergeRecipient): Pick<EmailMessage, 'subject' | 'html' | 'text'> {
     return { subject: this.subject.fill(recipient), html: this.html?.fill(recipient), text: this.text?.fill(recipient) };
+  }
+
+  /** The same, each as it reads inside JSON quotes (see jsonStringContent). */
+  jsonTexts(recipient: MergeRecipient): Pick<EmailMessage, 'subject' | 'html' | 'text'> {
+    return { subject: this.subject.fillJson(recipient), html: this.html?.fillJson(recipient), text: this.text?.fillJson(recipient) };
   }
 
   copyFor(recipient: BulkRecipient): EmailMessage {
