@@ -40,32 +40,27 @@ export function jsonStringContent(value: string): string {
   return NEEDS_JSON_ESCAPE.test(value) ? JSON.stringify(value).slice(1, -1) : value;
 }
 
+/** A text split at its merge fields: literal text at the even indexes, field names at the odd ones. */
+export function mergePieces(text: string): string[] {
+  return text.split(MERGE_FIELD_SPLITTER);
+}
+
 /** A text split at its merge fields once, to be filled in for many recipients. */
 export class MergeText {
   /** Literal text at the even indexes, field names at the odd ones. */
   private readonly pieces: string[];
-  /** The same, the literal text escaped for JSON (made on first use). */
-  private jsonPieces?: string[];
 
   constructor(
     text: string,
     private readonly render: (value: string) => string = (value) => value,
   ) {
-    this.pieces = text.split(MERGE_FIELD_SPLITTER);
+    this.pieces = mergePieces(text);
   }
 
   fill(recipient: MergeRecipient): string {
     const { pieces } = this;
     let out = pieces[0];
     for (let i = 1; i < pieces.length; i += 2) out += this.render(mergeValue(recipient, pieces[i])) + pieces[i + 1];
-    return out;
-  }
-
-  /** fill's text as it reads inside JSON quotes, written without building the plain text first. */
-  fillJson(recipient: MergeRecipient): string {
-    const pieces = (this.jsonPieces ??= this.pieces.map((piece, i) => (i % 2 ? piece : jsonStringContent(piece))));
-    let out = pieces[0];
-    for (let i = 1; i < pieces.length; i += 2) out += jsonStringContent(this.render(mergeValue(recipient, pieces[i]))) + pieces[i + 1];
     return out;
   }
 }
@@ -97,11 +92,6 @@ export class Personaliser {
   /** The subject and bodies for one recipient. */
   texts(recipient: MergeRecipient): Pick<EmailMessage, 'subject' | 'html' | 'text'> {
     return { subject: this.subject.fill(recipient), html: this.html?.fill(recipient), text: this.text?.fill(recipient) };
-  }
-
-  /** The same, each as it reads inside JSON quotes (see jsonStringContent). */
-  jsonTexts(recipient: MergeRecipient): Pick<EmailMessage, 'subject' | 'html' | 'text'> {
-    return { subject: this.subject.fillJson(recipient), html: this.html?.fillJson(recipient), text: this.text?.fillJson(recipient) };
   }
 
   copyFor(recipient: BulkRecipient): EmailMessage {

@@ -4,7 +4,8 @@ import { ProviderError, type ErrorClass } from '../core/errors.js';
 import type { EmailMessage } from '../core/message.js';
 import { parseRetryAfter } from '../core/retry-after.js';
 import { baseUrlSchema, commonProviderFields } from './common-config.js';
-import { jsonStringContent, personaliserFor } from '../core/merge.js';
+import { escapeHtml, jsonStringContent, oneLine } from '../core/merge.js';
+import { constant, JsonBytes, JsonMergePart } from './json-bytes.js';
 import { bulkRecipientKey } from '../core/bulk-key.js';
 import { CONNECT_TIMEOUT, HttpTransport, type TransportRequest } from './http-transport.js';
 import { IDEMPOTENCY_HEADER, type BulkRecipient, type RecipientStatus, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
@@ -161,29 +162,63 @@ export const POSTMARK_MAX_BATCH = 500;
 export const POSTMARK_MAX_BATCH_BYTES = 50_000_000;
 
 /**
- * The JSON text of a batch: each recipient's personalised copy, with the fields toPostmarkEmail
- * gives a single message, in the same order. Written out directly, not built as five hundred
- * objects for JSON.stringify to walk: those objects were a bulk run's largest allocation (and the
- * garbage collector's work), and the SDK then held them until Postmark answered.
+ * The JSON body of a batch: each recipient's personalised copy, with the fields toPostmarkEmail
+ * gives a single message, in the same order — byte for byte what JSON.stringify would write. Written
+ * straight into bytes (see JsonBytes), not built as five hundred objects for JSON.stringify to walk:
+ * those objects were a bulk run's largest allocation, and the SDK held them until Postmark answered.
  */
-export function postmarkBatchJson(template: EmailMessage, config: Pick<PostmarkConfig, 'messageStream' | 'broadcastStream'>, recipients: BulkRecipient[]): string {
+export function postmarkBatchBody(template: EmailMessage, config: Pick<PostmarkConfig, 'messageStream' | 'broadcastStream'>, recipients: BulkRecipient[]): Buffer {
+  const parts = batchParts(template, config);
+  const out = new JsonBytes(recipients.length * parts.estimatedBytes);
+  out.raw(OPEN_ARRAY);
+  for (let i = 0; i < recipients.length; i++) {
+    const recipient = recipients[i];
+    if (i) out.raw(COMMA);
+    out.raw(parts.opening);
+    out.string(recipient.email);
+    out.raw(SUBJECT_KEY);
+    parts.subject.write(out, recipient);
+    out.raw(parts.headers);
+    // A digest is hex digits: nothing in it to escape.
+    out.string(recipient.digest);
+    out.raw(CLOSE_HEADERS);
+    // An empty body is left out, as for a single message.
+    for (const [key, part] of parts.bodies) {
+      const start = out.size;
+      out.raw(key);
+      const before = out.size;
+      part.write(out, recipient);
+      if (out.size === before) out.truncate(start);
+      else out.raw(QUOTE);
+    }
+    out.raw(CLOSE_OBJECT);
+  }
+  out.raw(CLOSE_ARRAY);
+  return out.bytes();
+}
+
+const [OPEN_ARRAY, CLOSE_ARRAY, COMMA, QUOTE, CLOSE_OBJECT] = ['[', ']', ',', '"', '}'].map(constant);
+const SUBJECT_KEY = constant('","Subject":"');
+const CLOSE_HEADERS = constant('"}]');
+
+/** What a batch's copies have in common, encoded once per batch. */
+function batchParts(template: EmailMessage, config: Pick<PostmarkConfig, 'messageStream' | 'broadcastStream'>) {
   const { shared } = sharedPostmarkFields(template, config);
   // The shared fields have From at least, so the object's text is `{…}` with something in it.
   const opening = `${JSON.stringify(shared).slice(0, -1)},"To":"`;
-  const headers = template.headers.map((h) => `${JSON.stringify({ Name: h.name, Value: h.value })},`).join('');
-  const keyHeader = `${headers}{"Name":"${IDEMPOTENCY_HEADER}","Value":"${jsonStringContent(bulkRecipientKey(template.idempotencyKey, ''))}`;
-  const personaliser = personaliserFor(template);
-  let json = '[';
-  for (let i = 0; i < recipients.length; i++) {
-    const recipient = recipients[i];
-    const { subject, html, text } = personaliser.jsonTexts(recipient);
-    // A digest is hex digits: nothing in it to escape.
-    json += `${i ? ',' : ''}${opening}${jsonStringContent(recipient.email)}","Subject":"${subject}","Headers":[${keyHeader}${recipient.digest}"}]`;
-    if (html) json += `,"HtmlBody":"${html}"`;
-    if (text) json += `,"TextBody":"${text}"`;
-    json += '}';
-  }
-  return `${json}]`;
+  const headers = `","Headers":[${template.headers.map((h) => `${JSON.stringify({ Name: h.name, Value: h.value })},`).join('')}{"Name":"${IDEMPOTENCY_HEADER}","Value":"${jsonStringContent(bulkRecipientKey(template.idempotencyKey, ''))}`;
+  const bodies: [Buffer, JsonMergePart][] = [];
+  if (template.html !== undefined) bodies.push([constant(',"HtmlBody":"'), new JsonMergePart(template.html, escapeHtml)]);
+  if (template.text !== undefined) bodies.push([constant(',"TextBody":"'), new JsonMergePart(template.text, (value) => value)]);
+  const texts = [template.subject, template.html ?? '', template.text ?? ''].reduce((sum, text) => sum + text.length, 0);
+  return {
+    opening: constant(opening),
+    subject: new JsonMergePart(template.subject, oneLine),
+    headers: constant(headers),
+    bodies,
+    // Per copy: the shared text, the texts with some room for their values, an address and a key.
+    estimatedBytes: opening.length + headers.length + Math.ceil(texts * 1.2) + 150,
+  };
 }
 
 /**
@@ -211,7 +246,7 @@ class PostmarkProvider implements Provider {
 
   previewBulkRequest(template: EmailMessage, recipients: BulkRecipient[]) {
     // Shown as the JSON sent.
-    return this.preview('/email/batch', JSON.parse(postmarkBatchJson(template, this.config, recipients)));
+    return this.preview('/email/batch', JSON.parse(postmarkBatchBody(template, this.config, recipients).toString()));
   }
 
   private preview(path: string, body: unknown) {
@@ -238,8 +273,7 @@ class PostmarkProvider implements Provider {
 
   /** POST /email/batch: answers 200 even when single messages fail, so every element is checked. */
   async sendBulk(template: EmailMessage, recipients: BulkRecipient[]): Promise<RecipientStatus[]> {
-    // Bytes at once: the text is garbage before the call goes out, instead of living as long as it.
-    const body = Buffer.from(postmarkBatchJson(template, this.config, recipients));
+    const body = postmarkBatchBody(template, this.config, recipients);
     const insight: TransportInsight = {};
     const client = this.createClient((this.sdk ??= await import('postmark')), insight, body);
     let responses: { ErrorCode?: number; Message?: string; MessageID?: string }[];

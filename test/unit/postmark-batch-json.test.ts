@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { jsonStringContent, MergeText, personalise } from '../../src/core/merge.js';
+import { escapeHtml, jsonStringContent, MergeText, personalise } from '../../src/core/merge.js';
+import { JsonBytes, JsonMergePart } from '../../src/providers/json-bytes.js';
 import { finalizeMessage, type EmailMessage } from '../../src/core/message.js';
-import { postmarkBatchJson, toPostmarkEmail } from '../../src/providers/postmark.js';
+import { postmarkBatchBody, toPostmarkEmail } from '../../src/providers/postmark.js';
 
 const config = { messageStream: 'outbound', broadcastStream: 'broadcast' };
 
@@ -29,29 +30,33 @@ const recipients = [
   { email: 'ann@example.com', fields: {}, digest: 'ffffffffffffffffffffffff' },
 ];
 
-describe('postmarkBatchJson', () => {
+describe('postmarkBatchBody', () => {
   it('is the JSON of each personalised copy as a single message would be sent', () => {
-    for (const message of [template(), template({ html: undefined }), template({ text: undefined, headers: [], tags: [], metadata: {} }), template({ idempotencyKey: 'given "key"/with\\slash' })]) {
+    for (const message of [template(), template({ html: undefined }), template({ html: '{{plan}}', text: '' }), template({ text: undefined, headers: [], tags: [], metadata: {} }), template({ idempotencyKey: 'given "key"/with\\slash' })]) {
       const expected = recipients.map((r) => toPostmarkEmail(personalise(message, r), config).body);
-      expect(JSON.parse(postmarkBatchJson(message, config, recipients))).toEqual(expected);
+      expect(JSON.parse(postmarkBatchBody(message, config, recipients).toString())).toEqual(expected);
     }
   });
 
   it('writes the same text JSON.stringify does', () => {
     const message = template();
     const expected = JSON.stringify(recipients.map((r) => toPostmarkEmail(personalise(message, r), config).body));
-    expect(postmarkBatchJson(message, config, recipients)).toBe(expected);
+    expect(postmarkBatchBody(message, config, recipients).toString()).toBe(expected);
   });
 });
 
-describe('jsonStringContent and MergeText.fillJson', () => {
+describe('jsonStringContent and JsonMergePart', () => {
   it.each(['plain', 'quote " and \\ backslash', 'line\r\nbreak\ttab\u0000', 'emoji 😀', 'lone \ud800 surrogate', ''])('%j reads back as itself', (value) => {
     expect(JSON.parse(`"${jsonStringContent(value)}"`)).toBe(value);
   });
 
-  it('fills the text fill gives, escaped for JSON', () => {
-    const text = new MergeText('"{{a}}" \\ {{b}}\n', (v) => v.toUpperCase());
-    const recipient = { email: 'a@example.com', fields: { a: 'x"y', b: 'line\nbreak' } };
-    expect(JSON.parse(`"${text.fillJson(recipient)}"`)).toBe(text.fill(recipient));
+  it('writes the text MergeText fills, escaped for JSON, growing its buffer as it needs', () => {
+    const text = '"{{a}}" \\ {{b}} — {{email}}\n';
+    const recipient = { email: 'a@example.com', fields: { a: 'x"y<', b: 'line\nbreak 😀' } };
+    const out = new JsonBytes(1);
+    for (let i = 0; i < 200; i++) new JsonMergePart(text, escapeHtml).write(out, recipient);
+    const first = out.bytes().subarray(0, out.size / 200).toString();
+    expect(JSON.parse(`"${first}"`)).toBe(new MergeText(text, escapeHtml).fill(recipient));
+    expect(out.bytes().toString()).toBe(first.repeat(200));
   });
 });
