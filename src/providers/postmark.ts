@@ -322,8 +322,9 @@ class PostmarkProvider implements Provider {
   private createClient({ ServerClient }: typeof import('postmark'), insight: TransportInsight, writtenBody?: Uint8Array): ServerClient {
     const observingFetch = async (input: string | URL, init?: TransportRequest) => {
       try {
-        if (writtenBody) {
-          if (init?.body !== WRITTEN_BATCH_JSON) throw new TypeError('fetch failed', { cause: Object.assign(new Error('the postmark SDK did not pass the batch on as expected'), { code: BODY_NOT_SENT }) });
+        // The stand-in itself is never sent: without its body to send in its place, nothing is.
+        if (init?.body === WRITTEN_BATCH_JSON || writtenBody) {
+          if (init?.body !== WRITTEN_BATCH_JSON || !writtenBody) throw new TypeError('fetch failed', { cause: Object.assign(new Error('the postmark SDK did not pass the batch on as expected'), { code: BODY_NOT_SENT }) });
           init = { ...init, body: writtenBody };
           writtenBody = undefined;
         }
