@@ -472,6 +472,9 @@ export class SqliteStore implements Store {
   }
 
   async suppressedAmong(addresses: string[], sendingDomain: string): Promise<Map<string, Suppression>> {
+    // An empty list (the common case) answers at once: a bulk run asks once per batch, and looking
+    // a thousand addresses up cost ~1 ms a batch.
+    if (this.sql('SELECT 1 FROM suppressions LIMIT 1').get() === undefined) return new Map();
     const rows = this
       .sql("SELECT * FROM suppressions WHERE scope IN ('*', ?) AND address IN (SELECT value FROM json_each(?)) ORDER BY scope = '*'")
       .all(sendingDomain.toLowerCase(), JSON.stringify(addresses.map((a) => a.toLowerCase()))) as SuppressionRow[];
