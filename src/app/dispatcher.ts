@@ -10,6 +10,7 @@ import { freeAllowance } from '../cost/pricing.js';
 import { findProviderDefinition } from '../providers/registry.js';
 import type { Provider } from '../providers/provider.js';
 import { monthKey, type Store } from '../store/ports.js';
+import { SendRateLimiter } from './send-rate-limiter.js';
 import { BudgetCaps, overBudget, withBudgetNotes } from './budget-caps.js';
 import { suppressedReason, suppressedRecipientsOf, suppressionText, type SuppressedRecipient } from './suppression-check.js';
 import { learntText, permanentRefusals, suppressDeadAddresses, wholeMessageRefusals } from './suppression-learning.js';
@@ -44,6 +45,8 @@ export class Dispatcher {
   private readonly providers = new Map<string, Provider>();
   readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
+  /** Send-side rate limits (providers.<n>.rateLimit), counted in the store; none without one (dry runs). */
+  readonly rateLimiter: SendRateLimiter | undefined;
   /** pricing.<name>.budget: applied to every chain deliver() walks, and by the bulk sender per batch. */
   readonly budgets: BudgetCaps;
 
@@ -54,6 +57,7 @@ export class Dispatcher {
   ) {
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.rateLimiter = store ? new SendRateLimiter(config, store, { now: this.now, sleep: this.sleep, alerts: options.alerts }) : undefined;
     this.budgets = new BudgetCaps(config, store, this.now, options.alerts);
   }
 
@@ -136,6 +140,8 @@ export class Dispatcher {
       /** Before each provider call, and after one that refused without taking the message (see FailoverDeps). */
       beforeCall?: () => Promise<void>;
       afterRefusal?: () => Promise<void>;
+      /** Before the first wait for a provider's rate limit (the send's attempt goes on record first). */
+      beforeRateWait?: () => Promise<void>;
       ledgerChecked?: boolean;
       waitingSince?: number;
     } = {},
@@ -173,6 +179,7 @@ export class Dispatcher {
         alerts: this.options.alerts,
         beforeCall: options.beforeCall,
         afterRefusal: options.afterRefusal,
+        admit: this.rateLimiter && ((name, item) => this.rateLimiter!.admitMessage(name, recipientCount(item), { beforeWait: options.beforeRateWait })),
       },
     );
     if (budgeted) withBudgetNotes(outcome, budgeted);

@@ -135,16 +135,21 @@ async function deliverRecorded(dispatcher: Dispatcher, message: EmailMessage, ch
   const store = dispatcher.store!;
   const owner = newLeaseOwner();
   let entryId: number | undefined;
+  const recordStart = async () => {
+    if (entryId === undefined) {
+      entryId = await store.recordSendStart(message, chain, owner, dispatcher.now(), leaseMs(dispatcher));
+      hooks.onRecorded?.(entryId);
+    }
+  };
   const dispatch = await dispatcher.deliver(message, chain, {
     // Recorded before the first call; marked "sending" only while a provider has the message, so a
     // run killed between tries (or before any) leaves it pending, and one killed mid-call ambiguous.
     beforeCall: async () => {
-      if (entryId === undefined) {
-        entryId = await store.recordSendStart(message, chain, owner, dispatcher.now(), leaseMs(dispatcher));
-        hooks.onRecorded?.(entryId);
-      }
-      await store.markSending(entryId, owner, dispatcher.now());
+      await recordStart();
+      await store.markSending(entryId!, owner, dispatcher.now());
     },
+    // A wait for a rate limit happens on record too (a request past its budget answers with the entry).
+    beforeRateWait: recordStart,
     afterRefusal: async () => {
       if (entryId !== undefined) await store.clearSending(entryId, owner);
     },

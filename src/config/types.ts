@@ -1,4 +1,5 @@
 import type { IdempotencyPolicy } from '../core/idempotency.js';
+import type { RateLimit } from '../core/rate-limit.js';
 import type { ConfigFile } from './schema.js';
 
 /** The checked config every command and the library work from (built by validate.ts). */
@@ -9,6 +10,8 @@ export interface ProviderEntry {
   settings: { type: string } & Record<string, unknown>;
   timeoutMs: number;
   plan?: string;
+  /** `rateLimit`: send-side limits, shortest window first; empty = none. */
+  rateLimits: RateLimit[];
 }
 
 export interface FailoverPolicy {

@@ -1,6 +1,7 @@
 import { parseByteSize } from '../core/byte-size.js';
 import { parseDuration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
+import { parseRateLimits } from '../core/rate-limit.js';
 import { registerSecret } from '../core/secrets.js';
 import { closestMatch } from '../core/suggest.js';
 import { findProviderDefinition, PROVIDER_TYPES } from '../providers/registry.js';
@@ -56,6 +57,7 @@ export function validateConfig(raw: unknown, options: { filePath?: string; baseD
       settings,
       timeoutMs: timeout === undefined ? DEFAULT_PROVIDER_TIMEOUT_MS : parseDuration(timeout)!,
       plan: settings.plan as string | undefined,
+      rateLimits: rateLimitsOf(settings.rateLimit),
     };
   }
 
@@ -124,6 +126,13 @@ export function validateConfig(raw: unknown, options: { filePath?: string; baseD
     unresolvedEnv: {},
     unresolvedWebhookEnv: {},
   };
+}
+
+/** The checked `rateLimit` value (the provider's schema has refused a bad one) as limits. */
+function rateLimitsOf(value: unknown): ProviderEntry['rateLimits'] {
+  if (value === undefined) return [];
+  const parsed = parseRateLimits(value);
+  return 'limits' in parsed ? parsed.limits : [];
 }
 
 function registerSecretsAt(value: unknown, key: string): void {

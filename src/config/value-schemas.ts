@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { parseByteSize } from '../core/byte-size.js';
 import { parseDuration } from '../core/duration.js';
+import { parseRateLimits } from '../core/rate-limit.js';
 
 /** Config values of a general kind, used by the config file's schema and by each adapter's. */
 export const durationSchema = z
@@ -10,3 +11,9 @@ export const durationSchema = z
 export const byteSizeSchema = z
   .union([z.string(), z.number()])
   .refine((value) => parseByteSize(value) !== undefined, { message: 'not a size (use e.g. 25MB, 500KB, or a number of bytes)' });
+
+/** A send-side rate limit (`14/s`, `600/m`, `50000/d`) or a list of them; validate.ts turns it into RateLimit[]. */
+export const rateLimitSchema = z.unknown().superRefine((value, ctx) => {
+  const parsed = parseRateLimits(value);
+  if ('problem' in parsed) ctx.addIssue({ code: 'custom', message: parsed.problem });
+});

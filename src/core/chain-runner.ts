@@ -1,5 +1,6 @@
 import { ProviderError, type ErrorClass } from './errors.js';
 import { circuitState, describeHealth, recordFailure, recordSuccess, successWorthRecording, type HealthPolicy, type HealthRecord } from './health.js';
+import { isOwnRefusal, RUN_STOPPED_CODE } from './rate-limit.js';
 
 /**
  * The failover policy (SPEC "Error policy"), for one message or a batch of recipients alike: the
@@ -146,6 +147,11 @@ export async function runChain<Item, Value>(items: Item[], chain: string[], poli
           outcome.delivered.push({ item, provider: name, value: answer.value });
           return;
         }
+        // Not called: the run stopped while this provider's rate limit held it back.
+        if (answer.error.code === RUN_STOPPED_CODE) {
+          outcome.stopped.push(item);
+          return;
+        }
         lastError = answer.error;
         const action = answer.error.errorClass === 'ambiguous' && policy.resendAmbiguous ? 'retry' : ON_FAILURE[answer.error.errorClass];
         if (action === 'reject') outcome.rejected.push({ item, provider: name, error: answer.error, wholeCall: wholeCallError !== undefined && pending.length > 1 });
@@ -156,6 +162,10 @@ export async function runChain<Item, Value>(items: Item[], chain: string[], poli
           if (answer.error.retryAfterMs !== undefined) retryAfterMs = Math.max(retryAfterMs ?? 0, answer.error.retryAfterMs);
         }
       });
+      if (answers.list.every((answer) => !answer.ok && answer.error.code === RUN_STOPPED_CODE)) {
+        pending = [];
+        break;
+      }
       const attempt = attemptOf(name, tryNumber, ms, answers.list, lastError);
       pending = retryHere;
       if (pending.length === 0 || !lastError) {
@@ -183,7 +193,7 @@ export async function runChain<Item, Value>(items: Item[], chain: string[], poli
     }
     if (forNext.length) {
       const unusable = [...outcome.attempts].reverse().find((a) => a.provider === name && a.outcome === 'provider-unusable');
-      if (unusable) unusable.note = 'provider unusable: moving on without retrying';
+      if (unusable && !unusable.note) unusable.note = 'provider unusable: moving on without retrying';
     }
     pending = [...forNext, ...pending];
     if (pending.length && outcome.reasons.length === 0) outcome.reasons = [`${name}: failed`];
@@ -205,8 +215,8 @@ async function answersOf<Item, Value>(deps: ChainDeps<Item, Value>, name: string
 
 /**
  * A call that answered counts as a success of the provider, however its items fared; a failed
- * call counts against it, unless the message itself was refused or the provider only asked us to
- * slow down (a 429 is not an outage).
+ * call counts against it, unless the message itself was refused, the provider only asked us to
+ * slow down (a 429 is not an outage), or our own send-side rate limit held the call back.
  */
 async function noteHealth(
   health: NonNullable<ChainDeps<unknown, unknown>['health']>,
@@ -218,7 +228,7 @@ async function noteHealth(
   const current = await health.book.healthOf(name);
   if (!failure) {
     if (successWorthRecording(current, now)) await health.book.saveHealth(recordSuccess(current, name, now));
-  } else if (failure.errorClass !== 'permanent' && failure.httpStatus !== 429) {
+  } else if (failure.errorClass !== 'permanent' && failure.httpStatus !== 429 && !isOwnRefusal(failure)) {
     const next = recordFailure(current, name, failure.message, now, health.policy);
     await health.book.saveHealth(next);
     // Closed or probing before, open now: this failure opened the circuit (once per opening).

@@ -31,6 +31,11 @@ export interface FailoverDeps {
   /** Try every provider even while its circuit is open (a `queue retry` asked for by hand). */
   ignoreCircuit?: boolean;
   onAttempt?(attempt: Attempt): void;
+  /**
+   * Before each provider call: the provider's send-side rate limit (issue #22) waits for room, or
+   * throws a provider-unusable ProviderError (`rateLimitReached`) to move on to the next provider.
+   */
+  admit?(provider: string, message: EmailMessage): Promise<(() => Promise<void>) | undefined>;
   /** Before each provider call (a run that dies from here on may have handed the message over). */
   beforeCall?(): Promise<void>;
   /** After a call that failed without handing the message over (anything but ambiguous). */
@@ -48,11 +53,16 @@ export async function deliverWithFailover(message: EmailMessage, chain: string[]
   const result = await runChain([message], chain, policy, {
     call: async (name, [item]) => {
       const provider = await deps.getProvider(name);
+      const giveBack = await deps.admit?.(name, item);
       await deps.beforeCall?.();
       try {
         return [{ ok: true as const, value: await provider.send(cloneMessage(item)) }];
       } catch (error) {
-        if (error instanceof ProviderError && error.errorClass !== 'ambiguous') await deps.afterRefusal?.();
+        if (error instanceof ProviderError && error.errorClass !== 'ambiguous') {
+          await deps.afterRefusal?.();
+          // Not sent: a daily quota has room for it again.
+          await giveBack?.();
+        }
         throw error;
       }
     },

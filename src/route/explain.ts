@@ -1,8 +1,9 @@
 import type { FailoverPolicy } from '../config/types.js';
 import { formatDuration } from '../core/duration.js';
 import type { ErrorClass } from '../core/errors.js';
-import { circuitState, describeHealth, type CircuitState, type HealthRecord } from '../core/health.js';
+import { circuitState, describeHealth, formatClockUtc, type CircuitState, type HealthRecord } from '../core/health.js';
 import type { MessageType, Priority } from '../core/message.js';
+import { windowName, type RateLimit, type WindowState } from '../core/rate-limit.js';
 import { BUDGET_ACTION_TEXT, type BudgetAction } from '../core/budget.js';
 import { describeConditions, resolveRoute, type Route, type Rule, type RuleCondition, type SplitPick } from '../core/router.js';
 import { budgetVerdictFor } from '../cost/budget.js';
@@ -25,7 +26,20 @@ export interface ExplainInput {
   ledgerSource: string;
   /** Health records; undefined = no store to read them from. */
   health?: (provider: string) => HealthRecord | undefined;
+  /** Each provider's rate limits and their windows now (windows undefined: no store to count in yet). */
+  rateLimits?: (provider: string) => { limits: RateLimit[]; windows?: WindowState[] };
   now: number;
+}
+
+/** One send-side rate limit of a provider and what is left of it now. */
+export interface RateLimitExplanation {
+  limit: string;
+  count: number;
+  windowMs: number;
+  used: number;
+  left: number;
+  /** When the window starts again (ISO time). */
+  resetsAt: string;
 }
 
 export interface ProviderExplanation {
@@ -48,6 +62,8 @@ export interface ProviderExplanation {
   circuit: CircuitState | 'unknown';
   /** When a provider marked down is probed again (ISO time); null when it is not down. */
   downUntil: string | null;
+  /** providers.<n>.rateLimit, with what is left of each window now; empty without one. */
+  rateLimits: RateLimitExplanation[];
   /** pricing.<name>.budget against this month's spend; null without a cap. */
   budget: BudgetExplanation | null;
 }
@@ -134,6 +150,7 @@ export function explainRoute(setup: CostSetup, failover: FailoverPolicy, typeOf:
       health: input.health ? describeHealth(record, input.now) : 'no failures recorded (no outbox file yet)',
       circuit: input.health ? circuitState(record, input.now) : 'unknown',
       downUntil: record?.openUntil !== undefined && circuitState(record, input.now) === 'open' ? new Date(record.openUntil).toISOString() : null,
+      rateLimits: explainRateLimits(input.rateLimits?.(name), input.now),
       budget: budgets ? explainBudget(budgets, setup, name, monthToDate) : null,
     };
   });
@@ -153,6 +170,23 @@ export function explainRoute(setup: CostSetup, failover: FailoverPolicy, typeOf:
     providers,
     onError: describeErrorPolicy(route.chain, failover),
   };
+}
+
+function explainRateLimits(rate: { limits: RateLimit[]; windows?: WindowState[] } | undefined, now: number): RateLimitExplanation[] {
+  return (rate?.limits ?? []).map((limit, i) => {
+    const window = rate?.windows?.[i] ?? { used: 0, resetsInMs: limit.windowMs - (now % limit.windowMs) };
+    return { limit: limit.label, count: limit.count, windowMs: limit.windowMs, used: window.used, left: Math.max(0, limit.count - window.used), resetsAt: new Date(now + window.resetsInMs).toISOString() };
+  });
+}
+
+/** "14/s (9 left this second); 50,000/d (0 left today: the next provider until 00:00 UTC)". */
+function describeRateLimits(limits: RateLimitExplanation[]): string {
+  return limits
+    .map((l) => {
+      const spent = l.left === 0 ? `: ${l.windowMs >= 86_400_000 ? 'quota reached, messages go to the next provider' : 'waiting for the next window'} until ${formatClockUtc(Date.parse(l.resetsAt), Date.parse(l.resetsAt))}` : '';
+      return `${l.limit.replace(/^\d+/, (n) => groupThousands(Number(n)))} (${groupThousands(l.left)} left ${windowName(l.windowMs)}${spent})`;
+    })
+    .join('; ');
 }
 
 function explainBudget(budgets: Parameters<typeof budgetVerdictFor>[0], setup: CostSetup, name: string, monthToDate: number): BudgetExplanation | null {
@@ -236,6 +270,7 @@ export function formatExplanation(explanation: RouteExplanation, failover: Failo
       `     free tier left:  ${p.freeTierLeft > 0 ? groupThousands(p.freeTierLeft) : 'none'}`,
       `     health:          ${p.health}`,
     );
+    if (p.rateLimits.length) out.push(`     rate limit:      ${describeRateLimits(p.rateLimits)}`);
     if (p.budget) out.push(`     budget:          $${p.budget.spent.toFixed(2)} of $${p.budget.monthly.toFixed(2)} this month (action: ${p.budget.action}) — ${p.budget.effect}`);
   });
 

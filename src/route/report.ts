@@ -19,6 +19,14 @@ export async function explainRouteFor(config: Config, store: Store | undefined, 
   const month = monthKey(now);
   const ledger = store ? await store.usageByProvider(month) : {};
   const names = Object.keys(config.providers);
+  const rates = new Map(
+    await Promise.all(
+      names.map(async (name) => {
+        const limits = config.providers[name].rateLimits;
+        return [name, { limits, windows: store && limits.length ? await store.rateWindows(name, limits, now) : undefined }] as const;
+      }),
+    ),
+  );
   const health = store ? new Map(await Promise.all(names.map(async (name) => [name, await store.healthOf(name)] as const))) : undefined;
   return explainRoute(buildCostSetup(config), config.failover, (name) => config.providers[name]?.type ?? name, {
     type: query.type ?? config.defaults.type,
@@ -29,6 +37,7 @@ export async function explainRouteFor(config: Config, store: Store | undefined, 
     ledger,
     ledgerSource: store ? `usage ledger, ${month}` : 'no usage ledger yet: nothing sent',
     health: health ? (provider) => health.get(provider) : undefined,
+    rateLimits: (provider) => rates.get(provider) ?? { limits: [] },
     now,
   }, config);
 }

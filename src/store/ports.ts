@@ -2,6 +2,7 @@ import type { AlertKind } from '../core/alert.js';
 import type { Attempt } from '../core/chain-runner.js';
 import type { HealthRecord } from '../core/health.js';
 import type { EmailMessage } from '../core/message.js';
+import type { RateLimit, WindowState } from '../core/rate-limit.js';
 
 /**
  * What the rest of the program asks of the durable store, as four repositories. A backend (one
@@ -223,6 +224,28 @@ export interface SuppressionRepository {
   suppressedAmong(addresses: string[], sendingDomain: string): Promise<Map<string, Suppression>>;
 }
 
+/**
+ * Send-side rate limits (issue #22): one fixed-window counter per provider and window length
+ * (a second, a minute, an hour, a UTC day, aligned on the clock — the database's for PostgreSQL),
+ * shared by every process on the store.
+ */
+export interface RateLimitRepository {
+  /**
+   * Takes up to `want` sends from every window of a provider at once (the same number from each):
+   * as many as the fullest window has left, or none when that is fewer than `atLeast` — atomically,
+   * so concurrent takes through any number of handles never exceed a limit. `limits` are sorted by
+   * window, shortest first. Returns what was granted and each window's state after the take.
+   */
+  takeRate(provider: string, limits: RateLimit[], want: number, atLeast: number, now: number): Promise<{ granted: number; windows: WindowState[] }>;
+  /**
+   * Gives `count` back to each of these windows that is still the window of `takenAt` (sends taken
+   * then that the provider did not take after all); a window that has turned is left alone.
+   */
+  returnRate(provider: string, limits: RateLimit[], count: number, takenAt: number): Promise<void>;
+  /** Each window's state now, taking nothing (route explain). */
+  rateWindows(provider: string, limits: RateLimit[], now: number): Promise<WindowState[]>;
+}
+
 /** A store's schema version, and the migrations that opening it applied (none when up to date). */
 export interface SchemaReport {
   version: number;
@@ -230,7 +253,7 @@ export interface SchemaReport {
 }
 
 /** The whole store: every repository, its schema, and closing it. */
-export interface Store extends OutboxRepository, DeliveryLedger, HealthRepository, RunRepository, KeyRepository, EventRepository, SuppressionRepository {
+export interface Store extends OutboxRepository, DeliveryLedger, HealthRepository, RunRepository, KeyRepository, EventRepository, SuppressionRepository, RateLimitRepository {
   readonly schema: SchemaReport;
   close(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EmailMessage } from '../../src/core/message.js';
+import { parseRateLimits, type RateLimit } from '../../src/core/rate-limit.js';
 import { registerSecret } from '../../src/core/secrets.js';
 import type { DeliveryEvent, OutboxEntry, Store } from '../../src/store/ports.js';
 
@@ -42,6 +43,13 @@ export function message(key: string, overrides: Partial<EmailMessage> = {}): Ema
     ...overrides,
   } as EmailMessage;
 }
+
+/** Limits as the config gives them ("10/s", "[5/s, 12/d]"), sorted as the store expects. */
+const limits = (...labels: string[]): RateLimit[] => {
+  const parsed = parseRateLimits(labels);
+  if ('problem' in parsed) throw new Error(parsed.problem);
+  return parsed.limits;
+};
 
 const attempt = (provider: string, error: string) => ({ provider, try: 1, ok: false, error, classification: 'transient' }) as never;
 
@@ -431,6 +439,61 @@ export function defineStoreContract(backendName: string, backend: StoreBackend):
       });
     });
 
+    describe('send-side rate limits', () => {
+      it('grants up to what the window has left, partly when asked, and nothing below `atLeast`', async () => {
+        await fresh();
+        const perSecond = limits('10/s');
+        expect(await store.takeRate('postmark', perSecond, 4, 4, T0)).toEqual({ granted: 4, windows: [{ used: 4, resetsInMs: 1000 }] });
+        // 6 left: a message of 8 recipients (all or nothing) gets none; a batch (at least 1) gets the 6.
+        expect(await store.takeRate('postmark', perSecond, 8, 8, T0 + 250)).toEqual({ granted: 0, windows: [{ used: 4, resetsInMs: 750 }] });
+        expect(await store.takeRate('postmark', perSecond, 8, 1, T0 + 500)).toEqual({ granted: 6, windows: [{ used: 10, resetsInMs: 500 }] });
+        expect((await store.takeRate('postmark', perSecond, 1, 1, T0 + 999)).granted).toBe(0);
+        // The next second starts from 0; another provider has counters of its own.
+        expect(await store.takeRate('postmark', perSecond, 3, 1, T0 + 1000)).toEqual({ granted: 3, windows: [{ used: 3, resetsInMs: 1000 }] });
+        expect((await store.takeRate('mailgun', perSecond, 10, 10, T0 + 1000)).granted).toBe(10);
+      });
+
+      it('takes from every window at once: the fullest one decides, a daily quota outlasts the seconds', async () => {
+        await fresh();
+        const both = limits('5/s', '12/d');
+        expect((await store.takeRate('ses', both, 5, 1, T0)).granted).toBe(5);
+        expect((await store.takeRate('ses', both, 5, 1, T0 + 1000)).granted).toBe(5);
+        const third = await store.takeRate('ses', both, 5, 1, T0 + 2000);
+        expect(third.granted).toBe(2);
+        expect(third.windows).toEqual([{ used: 2, resetsInMs: 1000 }, { used: 12, resetsInMs: 12 * 3_600_000 - 2000 }]);
+        expect((await store.takeRate('ses', both, 1, 1, T0 + 2500)).granted).toBe(0);
+        // Nothing taken from the second's window when the day refused.
+        expect(await store.rateWindows('ses', both, T0 + 2500)).toEqual([{ used: 2, resetsInMs: 500 }, { used: 12, resetsInMs: 12 * 3_600_000 - 2500 }]);
+        // The next UTC day starts again.
+        expect((await store.takeRate('ses', both, 5, 5, Date.UTC(2026, 11, 7))).granted).toBe(5);
+      });
+
+      it('gives sends back to the windows they were taken from, never to a later one, never below 0', async () => {
+        await fresh();
+        const both = limits('10/s', '20/d');
+        await store.takeRate('ses', both, 5, 5, T0);
+        await store.returnRate('ses', both, 3, T0 + 10);
+        expect((await store.rateWindows('ses', both, T0 + 20)).map((w) => w.used)).toEqual([2, 2]);
+        await store.takeRate('ses', both, 4, 4, T0 + 1000);
+        // Taken in the second before: that second's window has turned, the day's has not.
+        await store.returnRate('ses', both, 2, T0 + 500);
+        expect((await store.rateWindows('ses', both, T0 + 1000)).map((w) => w.used)).toEqual([4, 4]);
+        await store.returnRate('ses', both, 50, T0 + 1000);
+        expect((await store.rateWindows('ses', both, T0 + 1000)).map((w) => w.used)).toEqual([0, 0]);
+      });
+
+      it('reports each window without taking from it; a clock behind never empties a later window', async () => {
+        await fresh();
+        const perMinute = limits('600/m');
+        expect(await store.rateWindows('mailgun', perMinute, T0)).toEqual([{ used: 0, resetsInMs: MINUTE }]);
+        await store.takeRate('mailgun', perMinute, 100, 1, T0 + MINUTE + 5);
+        // A process whose clock is a minute behind still counts the 100 (against that later window).
+        const behind = await store.takeRate('mailgun', perMinute, 50, 1, T0 + 5);
+        expect(behind.granted).toBe(50);
+        expect(await store.rateWindows('mailgun', perMinute, T0 + MINUTE + 10)).toEqual([{ used: 150, resetsInMs: MINUTE - 10 }]);
+      });
+    });
+
     describe('two handles on one store (as two processes)', () => {
       it('of 12 simultaneous claims of one entry, exactly one wins', async () => {
         await fresh();
@@ -458,6 +521,22 @@ export function defineStoreContract(backendName: string, backend: StoreBackend):
         const handles = [store, await another()];
         const holders = await Promise.all(Array.from({ length: 12 }, (_, i) => handles[i % 2].claimRunLock('bulk:k', `${hostname()}:${200 + i}:y`, T0, MINUTE, alive)));
         expect(holders.filter((h) => h === undefined)).toHaveLength(1);
+      });
+
+      it('of 24 simultaneous takes through three handles, the limits are never exceeded', async () => {
+        await fresh();
+        const handles = [store, await another(), await another()];
+        const both = limits('10/s', '25/d');
+        // Whole messages of 3: at most 3 fit in 10, and the other takes get nothing.
+        const whole = await Promise.all(Array.from({ length: 12 }, (_, i) => handles[i % 3].takeRate('postmark', both, 3, 3, T0)));
+        expect(whole.filter((t) => t.granted === 3)).toHaveLength(3);
+        expect(whole.filter((t) => t.granted === 0)).toHaveLength(9);
+        // Batches of 4 taking what is left: exactly the 10 of the next second, then the day's 25 in all.
+        const batches = await Promise.all(Array.from({ length: 12 }, (_, i) => handles[i % 3].takeRate('postmark', both, 4, 1, T0 + 1000)));
+        expect(batches.reduce((sum, t) => sum + t.granted, 0)).toBe(10);
+        const rest = await Promise.all(Array.from({ length: 12 }, (_, i) => handles[i % 3].takeRate('postmark', both, 4, 1, T0 + 2000)));
+        expect(rest.reduce((sum, t) => sum + t.granted, 0)).toBe(25 - 9 - 10);
+        expect((await handles[1].rateWindows('postmark', both, T0 + 2000))[1].used).toBe(25);
       });
 
       it('a delivery recorded through one handle is seen by the other at once', async () => {

@@ -4,6 +4,7 @@ import { FLUSH_MS as LEDGER_FLUSH_MS, LedgerBuffer } from './ledger-buffer.js';
 import { bulkResumeMs } from '../../core/idempotency.js';
 import { recipientDigest } from '../../core/bulk-key.js';
 import { ProviderError, UserError } from '../../core/errors.js';
+import { runStopped } from '../../core/rate-limit.js';
 import { runChain, type ItemAnswer } from '../../core/chain-runner.js';
 import { alertingChainHooks } from '../../core/failover-alerts.js';
 import { personalise } from '../../core/merge.js';
@@ -240,7 +241,9 @@ export class BulkSender {
     // A margin for each copy's own fields (addresses, headers, JSON) beyond the body and attachments.
     const copyBytes = Math.ceil(estimateMessageBytes(this.options.template) * 1.05) + 4_096;
     const bySize = provider.maxBulkBytes ? Math.floor(provider.maxBulkBytes / copyBytes) : Infinity;
-    return Math.max(1, Math.min(provider.maxBulkRecipients, bySize, this.options.batchSize ?? Infinity));
+    // A batch never holds more than the provider's smallest rate-limit window (see docs/bulk.md).
+    const byRate = Math.min(...this.dispatcher.config.providers[providerName].rateLimits.map((limit) => limit.count));
+    return Math.max(1, Math.min(provider.maxBulkRecipients, bySize, byRate, this.options.batchSize ?? Infinity));
   }
 
   /**
@@ -306,7 +309,7 @@ export class BulkSender {
       health: { book: this.store, policy: failover.health },
       skipReason: (name) => {
         const limited = this.rateLimitedUntil.get(name);
-        return limited && limited.until > this.dispatcher.now() ? limited.reason : undefined;
+        return limited && limited.until > this.dispatcher.now() ? limited.reason : this.dispatcher.rateLimiter?.spentReason(name);
       },
       onRetryAfterTooLong: (name, retryAfterMs, reason) => this.rateLimitedUntil.set(name, { until: this.dispatcher.now() + retryAfterMs, reason }),
       // One alert per switch of this batch, however many recipients it carries.
@@ -355,9 +358,17 @@ export class BulkSender {
     const provider = this.dispatcher.provider(name);
     const size = this.batchSizeFor(name);
     const answers: ItemAnswer<string>[] = [];
-    for (let start = 0; start < recipients.length; start += size) {
-      const part = recipients.slice(start, start + size);
+    for (let start = 0; start < recipients.length; ) {
       if (start > 0) await this.gateOf(name).wait();
+      const allowed = await this.rateAllowance(name, Math.min(size, recipients.length - start), start === 0);
+      if (!allowed.ok) {
+        // Out of room at this provider (or stopping): the rest of the call moves on (or stays for the rerun).
+        answers.push(...recipients.slice(start).map(() => ({ ok: false as const, error: allowed.error })));
+        break;
+      }
+      const part = recipients.slice(start, start + allowed.count);
+      const takenAt = this.dispatcher.now();
+      start += part.length;
       const batchId = await this.store.markInFlight(this.runKey, part.map((r) => r.digest), this.owner, name, this.dispatcher.now());
       this.stats.calls[name] = (this.stats.calls[name] ?? 0) + 1;
       let statuses: RecipientStatus[];
@@ -366,15 +377,38 @@ export class BulkSender {
       } catch (error) {
         // Nothing was accepted; a timeout keeps its record until the recipients wait as ambiguous.
         if (error instanceof ProviderError && error.errorClass === 'ambiguous') openBatches.add(batchId);
-        else await this.store.settleInFlight(batchId);
-        if (recipients.length <= size || !(error instanceof ProviderError)) throw error;
+        else {
+          await this.store.settleInFlight(batchId);
+          await this.dispatcher.rateLimiter?.giveBack(name, part.length, takenAt);
+        }
+        // One batch for the whole call throws, as one call; a part of several fails its recipients.
+        if (part.length === recipients.length || !(error instanceof ProviderError)) throw error;
         answers.push(...part.map(() => ({ ok: false as const, error })));
         continue;
       }
+      const notSent = statuses.filter((status) => !status.accepted && status.error.errorClass !== 'ambiguous').length;
+      if (notSent) await this.dispatcher.rateLimiter?.giveBack(name, notSent, takenAt);
       await this.bufferAccepted(name, part, statuses, batchId, openBatches);
       answers.push(...statuses.map((status): ItemAnswer<string> => (status.accepted ? { ok: true, value: status.messageId } : { ok: false, error: status.error })));
     }
     return answers;
+  }
+
+  /**
+   * How many of the next `want` recipients the provider's rate limit lets go now (waiting for the
+   * next window when it is near; a Ctrl-C cuts the wait short). A spent quota fails the rest of
+   * the call; before its first batch, the whole call (thrown, as one failure the runner moves on from).
+   */
+  private async rateAllowance(name: string, want: number, first: boolean): Promise<{ ok: true; count: number } | { ok: false; error: ProviderError }> {
+    const limiter = this.dispatcher.rateLimiter;
+    if (!limiter) return { ok: true, count: want };
+    try {
+      const count = await limiter.admitBatch(name, want, { sleep: (ms) => this.gateOf(name).hold(ms), stopped: () => this.stopRequested });
+      return count > 0 ? { ok: true, count } : { ok: false, error: runStopped(name) };
+    } catch (error) {
+      if (first || !(error instanceof ProviderError)) throw error;
+      return { ok: false, error };
+    }
   }
 
   /** The accepted recipients of one batch go to the ledger buffer; the in-flight record keeps those still undecided. */

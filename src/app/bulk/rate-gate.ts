@@ -20,6 +20,11 @@ export class RateGate {
     for (let left = this.resumeAt - this.now(); left > 0 && !this.released; left = this.resumeAt - this.now()) await this.sleep(left);
   }
 
+  /** Sleeps `ms` (a send-side rate-limit wait: not a pause of the provider's), unless released. */
+  async hold(ms: number): Promise<void> {
+    if (!this.released) await this.sleep(ms);
+  }
+
   /** Ends every wait now, and every later one at once. */
   release(): void {
     this.released = true;

@@ -4,6 +4,7 @@ import type { HealthRecord } from '../../core/health.js';
 import { splitBulkRecipientKey } from '../../core/bulk-key.js';
 import type { EmailMessage } from '../../core/message.js';
 import { UserError } from '../../core/errors.js';
+import { currentWindow, windowState, type RateLimit, type StoredWindow, type WindowState } from '../../core/rate-limit.js';
 import { redactSecrets } from '../../core/secrets.js';
 import { monthKey, type AcceptedBatch, type ApiKeyRecord, type Delivery, type OutboxEntry, type EventRecord, type StoredEventType, type OutboxStatus, type Store, type StoredEvent, type Suppression } from '../ports.js';
 import { toEntry, toEvent, toKey, toSuppression, type EventRow, type KeyRow, type OutboxRow, type SuppressionRow } from '../rows.js';
@@ -537,6 +538,39 @@ export class PostgresStore implements Store {
   async findKeyByHash(keyHash: string): Promise<(ApiKeyRecord & { keyHash: string }) | undefined> {
     const { rows } = await this.query<KeyRow>('SELECT * FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL', [keyHash]);
     return rows[0] && { ...this.toKey(rows[0]), keyHash: rows[0].key_hash };
+  }
+
+  // ── send-side rate limits: one counter per provider and window length (migration 4) ──
+  async takeRate(provider: string, limits: RateLimit[], want: number, atLeast: number, now: number): Promise<{ granted: number; windows: WindowState[] }> {
+    // Windows are aligned on the database's clock, so every host agrees on when one begins.
+    const at = this.db(now);
+    const { rows } = await this.query<{ o_granted: number; o_starts: string[]; o_used: string[] }>('SELECT o_granted, o_starts, o_used FROM take_rate($1, $2, $3, $4, $5, $6)', [
+      provider,
+      limits.map((l) => l.windowMs),
+      limits.map((l) => l.count),
+      at,
+      want,
+      atLeast,
+    ]);
+    const [row] = rows;
+    const windows = limits.map((limit, i) => windowState({ start: Number(row.o_starts[i]), used: Number(row.o_used[i]) }, limit.windowMs, at));
+    return { granted: row.o_granted, windows };
+  }
+
+  async returnRate(provider: string, limits: RateLimit[], count: number, takenAt: number): Promise<void> {
+    if (count <= 0 || limits.length === 0) return;
+    const at = this.db(takenAt);
+    await this.query('UPDATE rate_windows SET used = GREATEST(0, used - $1) WHERE provider = $2 AND window_ms = ANY ($3) AND window_start = $4 - $4 % window_ms', [count, provider, limits.map((l) => l.windowMs), at]);
+  }
+
+  async rateWindows(provider: string, limits: RateLimit[], now: number): Promise<WindowState[]> {
+    const at = this.db(now);
+    const { rows } = await this.query<{ window_ms: number; start: number; used: number }>('SELECT window_ms, window_start AS start, used FROM rate_windows WHERE provider = $1', [provider]);
+    return limits.map((limit) => {
+      const row = rows.find((r) => r.window_ms === limit.windowMs);
+      const stored: StoredWindow | undefined = row && { start: row.start, used: row.used };
+      return windowState(currentWindow(stored, limit.windowMs, at), limit.windowMs, at);
+    });
   }
 }
 

@@ -134,4 +134,52 @@ ALTER TABLE usage DROP CONSTRAINT usage_pkey;
 ALTER TABLE usage ADD PRIMARY KEY (month, provider, type, shard);
 `,
   },
+  {
+    version: 4,
+    name: 'send-side rate limit windows',
+    // One fixed-window counter per provider and window length (issue #22). A take is one call of
+    // take_rate: it locks the provider's counters (shortest window first, as every caller does, so
+    // two takes never deadlock), starts a counter again when its window has passed, and adds what
+    // every window has room for — one round trip, atomic however many processes take at once.
+    sql: `
+CREATE TABLE rate_windows (
+  provider TEXT NOT NULL,
+  window_ms BIGINT NOT NULL,
+  window_start BIGINT NOT NULL,
+  used BIGINT NOT NULL,
+  PRIMARY KEY (provider, window_ms)
+);
+CREATE FUNCTION take_rate(p_provider TEXT, p_window_ms BIGINT[], p_limits BIGINT[], p_now BIGINT, p_want BIGINT, p_at_least BIGINT,
+                          OUT o_granted BIGINT, OUT o_starts BIGINT[], OUT o_used BIGINT[])
+LANGUAGE plpgsql AS $take$
+DECLARE
+  i INT;
+  v_start BIGINT;
+  v_used BIGINT;
+BEGIN
+  o_granted := p_want;
+  o_starts := '{}';
+  o_used := '{}';
+  FOR i IN 1 .. cardinality(p_window_ms) LOOP
+    -- A counter of an earlier window starts again; one of a later window (a clock ahead) is kept.
+    INSERT INTO rate_windows AS r (provider, window_ms, window_start, used)
+      VALUES (p_provider, p_window_ms[i], p_now - p_now % p_window_ms[i], 0)
+      ON CONFLICT (provider, window_ms) DO UPDATE
+        SET window_start = GREATEST(r.window_start, excluded.window_start),
+            used = CASE WHEN r.window_start < excluded.window_start THEN 0 ELSE r.used END
+      RETURNING r.window_start, r.used INTO v_start, v_used;
+    o_starts := o_starts || v_start;
+    o_used := o_used || v_used;
+    o_granted := LEAST(o_granted, p_limits[i] - v_used);
+  END LOOP;
+  IF o_granted < GREATEST(p_at_least, 1) THEN
+    o_granted := 0;
+  ELSE
+    UPDATE rate_windows SET used = used + o_granted WHERE provider = p_provider AND window_ms = ANY (p_window_ms);
+    o_used := ARRAY(SELECT u + o_granted FROM unnest(o_used) WITH ORDINALITY AS t(u, n) ORDER BY n);
+  END IF;
+END
+$take$;
+`,
+  },
 ];

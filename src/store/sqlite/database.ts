@@ -150,6 +150,16 @@ const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX deliveries_message_id ON deliveries(message_id);
   `,
+  // 3: send-side rate limits (issue #22): one fixed-window counter per provider and window length.
+  `
+  CREATE TABLE rate_windows (
+    provider TEXT NOT NULL,
+    window_ms INTEGER NOT NULL,
+    window_start INTEGER NOT NULL,
+    used INTEGER NOT NULL,
+    PRIMARY KEY (provider, window_ms)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /**
@@ -177,7 +187,7 @@ function migrate(db: SqliteDatabase): SchemaReport {
   return { version: current(), applied };
 }
 
-const MIGRATION_NAMES = ['outbox expired status and next attempt; API keys', 'delivery events and suppressions'];
+const MIGRATION_NAMES = ['outbox expired status and next attempt; API keys', 'delivery events and suppressions', 'send-side rate limit windows'];
 
 /** Waits this long for another process's write lock before SQLite gives up with SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 10_000;

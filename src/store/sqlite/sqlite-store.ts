@@ -3,6 +3,7 @@ import type { Attempt } from '../../core/chain-runner.js';
 import type { HealthRecord } from '../../core/health.js';
 import { splitBulkRecipientKey } from '../../core/bulk-key.js';
 import type { EmailMessage } from '../../core/message.js';
+import { currentWindow, grantable, windowState, type RateLimit, type StoredWindow, type WindowState } from '../../core/rate-limit.js';
 import { redactSecrets } from '../../core/secrets.js';
 import { monthKey, type AcceptedBatch, type ApiKeyRecord, type Delivery, type OutboxEntry, type EventRecord, type StoredEventType, type OutboxStatus, type SchemaReport, type Store, type StoredEvent, type Suppression } from '../ports.js';
 import { toEntry, toEvent, toKey, toSuppression, type EventRow, type KeyRow, type OutboxRow, type SuppressionRow } from '../rows.js';
@@ -486,6 +487,46 @@ export class SqliteStore implements Store {
   }
 
   /** Drops a waiting entry; refuses one that a live retry is sending right now. */
+  // ── send-side rate limits: one counter per provider and window length ──
+  async takeRate(provider: string, limits: RateLimit[], want: number, atLeast: number, now: number): Promise<{ granted: number; windows: WindowState[] }> {
+    // A read then a write in one write transaction (shared with concurrent sends' small writes):
+    // no other process can take from these counters in between.
+    return this.group.write(() => {
+      const windows = limits.map((limit) => this.rateWindow(provider, limit, now));
+      const granted = grantable(limits, windows, want, atLeast);
+      if (granted > 0) {
+        limits.forEach((limit, i) => {
+          windows[i] = { start: windows[i].start, used: windows[i].used + granted };
+          this.sql('INSERT INTO rate_windows (provider, window_ms, window_start, used) VALUES (?, ?, ?, ?) ON CONFLICT (provider, window_ms) DO UPDATE SET window_start = excluded.window_start, used = excluded.used').run(
+            provider,
+            limit.windowMs,
+            windows[i].start,
+            windows[i].used,
+          );
+        });
+      }
+      return { granted, windows: limits.map((limit, i) => windowState(windows[i], limit.windowMs, now)) };
+    });
+  }
+
+  async returnRate(provider: string, limits: RateLimit[], count: number, takenAt: number): Promise<void> {
+    if (count <= 0 || limits.length === 0) return;
+    await this.group.write(() => {
+      for (const limit of limits) {
+        this.sql('UPDATE rate_windows SET used = max(0, used - ?) WHERE provider = ? AND window_ms = ? AND window_start = ?').run(count, provider, limit.windowMs, takenAt - (takenAt % limit.windowMs));
+      }
+    });
+  }
+
+  async rateWindows(provider: string, limits: RateLimit[], now: number): Promise<WindowState[]> {
+    return limits.map((limit) => windowState(this.rateWindow(provider, limit, now), limit.windowMs, now));
+  }
+
+  private rateWindow(provider: string, limit: RateLimit, now: number): StoredWindow {
+    const row = this.sql('SELECT window_start AS start, used FROM rate_windows WHERE provider = ? AND window_ms = ?').get(provider, limit.windowMs) as StoredWindow | undefined;
+    return currentWindow(row, limit.windowMs, now);
+  }
+
   async drop(id: number, now: number, isOwnerAlive: (owner: string) => boolean): Promise<{ status?: OutboxStatus; busy?: string }> {
     return this.atomically(() => {
       const row = this.sql('SELECT status, lease_owner, lease_until FROM outbox WHERE id = ?').get(id) as { status: OutboxStatus; lease_owner: string | null; lease_until: number | null } | undefined;
