@@ -114,6 +114,10 @@ describe('budget caps', { timeout: 60_000 }, () => {
     const explained = (await runCli(['route', 'explain', '--config', configPath, '--json'])).json();
     expect(explained.providers[0].budget).toMatchObject({ monthly: 2.5, action: 'failover', spent: 2, reached: true });
     expect((await runCli(['route', 'explain', '--config', configPath])).stdout).toContain('budget:          $2.00 of $2.50 this month (action: failover)');
+    // The cap reached is an alert, stored as an event.
+    const events = (await runCli(['events', 'list', '--config', configPath, '--type', 'budget-cap-reached', '--json'])).json().events;
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: 'budget-cap-reached', provider: 'mailgun', raw: { kind: 'budget-cap-reached', details: expect.objectContaining({}) } });
   });
 
   it('queue: the message waits in the outbox (exit 4, pending) without calling the provider', async () => {
