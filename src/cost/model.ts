@@ -2,7 +2,7 @@ import type { Config } from '../config/types.js';
 import { UserError } from '../core/errors.js';
 import type { MessageType } from '../core/message.js';
 import { resolveRoute, type RoutingPolicy } from '../core/router.js';
-import { PROVIDER_TYPES } from '../providers/registry.js';
+import { PROVIDER_TYPES } from '../providers/provider-types.js';
 import { defaultHybridProviders } from './catalog.js';
 import { sumCents, type Cents, type Nanos } from './money.js';
 import { costForVolume, type ProviderCost } from './plan.js';
