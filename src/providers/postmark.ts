@@ -216,7 +216,7 @@ class PostmarkProvider implements Provider {
   async send(message: EmailMessage): Promise<SendReceipt> {
     const { body, warnings } = toPostmarkEmail(message, this.config);
     const insight: TransportInsight = {};
-    const client = this.createClient((this.sdk ??= await import('postmark')), insight);
+    const client = this.createClient((this.sdk ??= await importPostmark()), insight);
     try {
       const response = await client.sendEmail(body as unknown as Parameters<ServerClient["sendEmail"]>[0]);
       return { messageId: response.MessageID, warnings, refused: inactiveRecipients(response.Message ?? '', this.name) };
@@ -229,7 +229,7 @@ class PostmarkProvider implements Provider {
   async sendBulk(template: EmailMessage, recipients: BulkRecipient[]): Promise<RecipientStatus[]> {
     const bodies = this.batchBodies(template, recipients);
     const insight: TransportInsight = {};
-    const client = this.createClient((this.sdk ??= await import('postmark')), insight);
+    const client = this.createClient((this.sdk ??= await importPostmark()), insight);
     let responses: { ErrorCode?: number; Message?: string; MessageID?: string }[];
     try {
       responses = await client.sendEmailBatch(bodies as unknown as Parameters<ServerClient['sendEmailBatch']>[0]);
@@ -250,7 +250,7 @@ class PostmarkProvider implements Provider {
   }
 
   async prepare(): Promise<void> {
-    this.sdk ??= await import('postmark');
+    this.sdk ??= await importPostmark();
   }
 
   private toProviderError(error: PostmarkErrorShape, insight: TransportInsight): ProviderError {
@@ -288,6 +288,15 @@ class PostmarkProvider implements Provider {
     // The SDK reads only the status and the text of what its fetch answers (see TransportResponse).
     return new ServerClient(this.config.serverToken, { ...clientOptions(this.config, this.options), fetch: observingFetch as unknown as typeof fetch });
   }
+}
+
+/**
+ * The SDK is CommonJS: Node's import() gives its exports as names and as `default`, the bundle's
+ * (scripts/bundle.mjs bundles it into a chunk of its own) only as `default`.
+ */
+async function importPostmark(): Promise<typeof import('postmark')> {
+  const module = await import('postmark');
+  return (module as { default?: typeof import('postmark') }).default ?? module;
 }
 
 /** Postmark's limit per message, attachments counted in base64. */
