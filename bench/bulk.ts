@@ -1,25 +1,34 @@
 /**
  * Bulk-send benchmark: the built CLI sends N recipients through fake Postmark and Mailgun
- * servers that answer after a fixed latency, and is compared with the ideal and with sending one
- * API call per email.
+ * servers that answer after a fixed latency, and is compared with the ideal, with a minimal
+ * batching loop (bench/bulk-floor.ts) and with sending one API call per email.
  *
  *   npm run bench:bulk -- [recipients=100000] [latencyMs=50] [concurrency=4] [baselineSample=2000] [runs=1] [pauseSeconds=30]
  *
+ * Targets (issue #21), each printed with its ratio and "met" or "MISSED", from the medians of the
+ * timed runs; a last line says whether all were met:
+ * - sending time (the report's elapsedMs) ≤ 1.15× the ideal, and the whole process ≤ 1.3×;
+ * - CPU time (user + sys of the CLI process) ≤ 2× the floor's, measured in the same rounds;
+ * - peak RSS ≤ 120 MB.
+ * CPU and peak RSS come from GNU time (/usr/bin/time) around each process: they depend less on how
+ * busy the machine is than wall-clock times do.
+ *
  * Each provider is measured in a process of its own, with fresh fakes warmed by an untimed run
  * (fakes that had just served other runs answered late for a while, which counted as the CLI's
- * time); the timed runs come before the baseline. Before each provider the machine is left idle:
- * on the 2-core VM this was written on, the CPU slowed down after ~20 s of sustained load (a build,
- * the other provider's runs), and Mailgun measured right after Postmark came out ~10% slower than
- * after a pause (1.38× instead of 1.26× the ideal). Mailgun goes first: its short ideal (1.25 s)
- * leaves the least room.
+ * time); each timed round runs the CLI, then the floor. Before each provider the machine is left
+ * idle: on the 2-core VM this was written on, the CPU slowed down after ~20 s of sustained load (a
+ * build, the other provider's runs), and Mailgun measured right after Postmark came out ~10% slower
+ * than after a pause (1.38× instead of 1.26× the ideal). Mailgun goes first: its short ideal
+ * (1.25 s) leaves the least room.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, createWriteStream, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, writeFileSync, createWriteStream, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { FakeMailgun, MAILGUN_DOMAIN, MAILGUN_KEY } from '../test/fakes/fake-mailgun.js';
 import { FakePostmark, POSTMARK_TOKEN } from '../test/fakes/fake-postmark.js';
+import { canMeasureCpu, runTimed, type TimedRun } from './timed-process.js';
 
 const [recipients = 100_000, latencyMs = 50, concurrency = 4, baselineSample = 2_000, runs = 1, pauseSeconds = 30] = process.argv.slice(2).map(Number);
 for (const [name, value, min] of [['recipients', recipients, 1], ['latencyMs', latencyMs, 0], ['concurrency', concurrency, 1], ['baselineSample', baselineSample, 1], ['runs', runs, 1], ['pauseSeconds', pauseSeconds, 0]] as const) {
@@ -58,25 +67,55 @@ failover: { order: [${provider}], retry: { attempts: 1, delay: 10ms }, outbox: $
 }
 
 /** One run of the CLI; a run that did not deliver every recipient stops the benchmark. */
-async function runSend(config: string, list: string, expected: number, extra: string[] = []): Promise<{ wallMs: number; report: any }> {
-  const started = performance.now();
-  const child = spawn(process.execPath, [path.join(root, 'bin/penguinmails.js'), 'send', '--config', config, '--recipients', list, '--from', 'news@example.com', '--subject', 'Hi {{name}}', '--html', '<p>Hello {{name}}</p>', '--type', 'marketing', '--concurrency', String(concurrency), '--json', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const [code] = await once(child, 'close');
-  const wallMs = performance.now() - started;
+async function runSend(config: string, list: string, expected: number, extra: string[] = []): Promise<TimedRun & { report: any }> {
+  const run = await runTimed([path.join(root, 'bin/penguinmails.js'), 'send', '--config', config, '--recipients', list, '--from', 'news@example.com', '--subject', 'Hi {{name}}', '--html', '<p>Hello {{name}}</p>', '--type', 'marketing', '--concurrency', String(concurrency), '--json', ...extra], dir);
   let report: any;
   try {
-    report = JSON.parse(stdout);
+    report = JSON.parse(run.stdout);
   } catch {
     report = undefined;
   }
-  if (code !== 0 || report?.status !== 'delivered' || report.delivered !== expected) {
-    throw new Error(`penguinmails exited ${code} with ${report?.status ?? 'no report'} (${report?.delivered ?? 0} of ${expected} delivered): ${stderr.trim() || report?.error || ''}`);
+  if (run.code !== 0 || report?.status !== 'delivered' || report.delivered !== expected) {
+    throw new Error(`penguinmails exited ${run.code} with ${report?.status ?? 'no report'} (${report?.delivered ?? 0} of ${expected} delivered): ${run.stderr.trim() || report?.error || ''}`);
   }
-  return { wallMs, report };
+  return { ...run, report };
+}
+
+/** One run of the floor (bench/bulk-floor.ts) over the same list, fakes and concurrency. */
+async function runFloor(provider: 'postmark' | 'mailgun', baseUrl: string, list: string): Promise<TimedRun> {
+  const token = provider === 'postmark' ? POSTMARK_TOKEN : MAILGUN_KEY;
+  const run = await runTimed([path.join(import.meta.dirname, 'bulk-floor.js'), provider, baseUrl, list, String(concurrency), token], dir);
+  if (run.code !== 0) throw new Error(`the floor exited ${run.code}: ${run.stderr.trim()}`);
+  const { delivered } = JSON.parse(run.stdout) as { delivered: number };
+  if (delivered !== recipients) throw new Error(`the floor sent ${delivered} of ${recipients}`);
+  return run;
+}
+
+const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
+const median = (values: number[]) => {
+  const order = sorted(values);
+  const middle = Math.floor(order.length / 2);
+  return order.length % 2 ? order[middle] : (order[middle - 1] + order[middle]) / 2;
+};
+const seconds = (ms: number) => (ms / 1000).toFixed(2);
+/** `1.57 s`; with several runs the median, then the range. */
+const spread = (values: number[], show: (value: number) => string) =>
+  values.length === 1 ? show(values[0]) : `${show(median(values))} median of ${values.length}, runs ${show(sorted(values)[0])}–${show(sorted(values).at(-1)!)}`;
+
+interface Target {
+  name: string;
+  /** The measured median, as shown. */
+  shown: string;
+  ratio?: number;
+  limit: number;
+  /** How the ratio is read: against a floor (`×`) or in MB. */
+  unit: '×' | 'MB';
+}
+
+function targetLine(target: Target): string {
+  const measured = target.ratio === undefined ? 'not measured (needs GNU time at /usr/bin/time)' : `${target.ratio.toFixed(target.unit === '×' ? 2 : 0)}${target.unit === '×' ? '×' : ' MB'}`;
+  const verdict = target.ratio !== undefined && target.ratio <= target.limit ? 'met' : 'MISSED';
+  return `  ${verdict.padEnd(7)}${target.name.padEnd(34)}${measured} (target ≤ ${target.limit}${target.unit === '×' ? '×' : ' MB'}) — ${target.shown}`;
 }
 
 async function measure(provider: 'postmark' | 'mailgun'): Promise<void> {
@@ -96,11 +135,13 @@ async function measure(provider: 'postmark' | 'mailgun'): Promise<void> {
 
   // A real API is warm: an untimed run first, so that the fake's own code is compiled.
   await runSend(config('warm-up'), fullList, recipients);
-  const timed: { wallMs: number; report: any; calls: number }[] = [];
+  const timed: (TimedRun & { report: any; calls: number })[] = [];
+  const floors: TimedRun[] = [];
   for (let run = 0; run < runs; run++) {
     fake.reset();
-    const { wallMs, report } = await runSend(config(`batched-${run}`), fullList, recipients);
-    timed.push({ wallMs, report, calls: fake.requests.length });
+    const cli = await runSend(config(`batched-${run}`), fullList, recipients);
+    timed.push({ ...cli, calls: fake.requests.length });
+    floors.push(await runFloor(provider, fake.url, fullList));
   }
   const single = await runSend(config('single'), sampleList, sampleSize, ['--batch-size', '1']);
   await Promise.all([postmark.stop(), mailgun.stop()]);
@@ -108,32 +149,38 @@ async function measure(provider: 'postmark' | 'mailgun'): Promise<void> {
   const baselineMs = (single.wallMs / sampleSize) * recipients;
   const minimum = Math.ceil(recipients / perCall);
   const idealMs = Math.ceil(minimum / concurrency) * latencyMs;
-  const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
-  const median = (values: number[]) => {
-    const order = sorted(values);
-    const middle = Math.floor(order.length / 2);
-    return order.length % 2 ? order[middle] : (order[middle - 1] + order[middle]) / 2;
-  };
-  const seconds = (ms: number) => (ms / 1000).toFixed(2);
-  const timesIdeal = (ms: number) => `${(ms / idealMs).toFixed(2)}×`;
-  /** `1.57 s (1.26×)`; with several runs the median, then the range: `…, runs 1.55–1.60 s (1.24–1.28×)`. */
-  const timing = (values: number[]) => {
-    const middle = median(values);
-    const [low, high] = [sorted(values)[0], sorted(values).at(-1)!];
-    const shown = `${seconds(middle)} s (${timesIdeal(middle)})`;
-    return values.length === 1 ? shown : `${shown} median of ${values.length}, runs ${seconds(low)}–${seconds(high)} s (${timesIdeal(low)}–${timesIdeal(high)})`;
-  };
-  const megabytes = (values: number[]) => (values.length === 1 ? `${values[0]} MB` : `${median(values)} MB median, runs ${sorted(values)[0]}–${sorted(values).at(-1)} MB`);
+  const timesIdeal = (ms: number) => `${seconds(ms)} s (${(ms / idealMs).toFixed(2)}×)`;
   const sendingMs = timed.map((t) => t.report.elapsedMs as number);
   const wallMs = timed.map((t) => t.wallMs);
-  console.log(`${provider}`);
+  const measuredCpu = canMeasureCpu;
+  const cpuMs = timed.map((t) => t.cpuMs ?? 0);
+  const floorCpuMs = floors.map((f) => f.cpuMs ?? 0);
+  // GNU time's peak RSS (the whole process); without it the CLI's own report.
+  const rssMb = timed.map((t) => t.peakRssMb ?? (t.report.peakRssMb as number));
+  const megabytes = (mb: number) => `${mb} MB`;
+  console.log(`${provider}  (load average ${loadavg().map((l) => l.toFixed(2)).join(', ')} at the end)`);
   console.log(`  delivered          ${recipients.toLocaleString('en-US')} of ${recipients.toLocaleString('en-US')}${runs > 1 ? ` in each of ${runs} runs` : ''}`);
   console.log(`  calls              ${[...new Set(timed.map((t) => t.calls))].join(' / ')} (minimum ceil(N/${perCall}) = ${minimum})`);
   console.log(`  ideal              ${seconds(idealMs)} s (${Math.ceil(minimum / concurrency)} rounds × ${latencyMs} ms)`);
-  console.log(`  sending time       ${timing(sendingMs)} — after set-up (config, outbox, SDK) to the last answer`);
-  console.log(`  wall time          ${timing(wallMs)} — the whole process`);
-  console.log(`  peak RSS           ${megabytes(timed.map((t) => t.report.peakRssMb as number))}`);
-  console.log(`  one call per email ${(baselineMs / 1000).toFixed(1)} s (extrapolated from ${sampleSize} recipients in ${seconds(single.wallMs)} s) → batching is ${(baselineMs / median(wallMs)).toFixed(1)}× faster\n`);
+  console.log(`  sending time       ${spread(sendingMs, timesIdeal)} — after set-up (config, outbox, SDK) to the last answer`);
+  console.log(`  wall time          ${spread(wallMs, timesIdeal)} — the whole process`);
+  if (measuredCpu) {
+    console.log(`  CPU (user+sys)     ${spread(cpuMs, (ms) => `${seconds(ms)} s`)}`);
+    console.log(`  floor CPU          ${spread(floorCpuMs, (ms) => `${seconds(ms)} s`)} — a minimal batching loop (bench/bulk-floor.ts), wall ${spread(floors.map((f) => f.wallMs), timesIdeal)}, peak RSS ${spread(floors.map((f) => f.peakRssMb!), megabytes)}`);
+  }
+  console.log(`  peak RSS           ${spread(rssMb, megabytes)}`);
+  console.log(`  one call per email ${(baselineMs / 1000).toFixed(1)} s (extrapolated from ${sampleSize} recipients in ${seconds(single.wallMs)} s) → batching is ${(baselineMs / median(wallMs)).toFixed(1)}× faster`);
+  const targets: Target[] = [
+    { name: 'sending time / ideal', shown: `${seconds(median(sendingMs))} s against ${seconds(idealMs)} s`, ratio: median(sendingMs) / idealMs, limit: 1.15, unit: '×' },
+    { name: 'whole process / ideal', shown: `${seconds(median(wallMs))} s against ${seconds(idealMs)} s`, ratio: median(wallMs) / idealMs, limit: 1.3, unit: '×' },
+    { name: 'CPU / the floor\'s', shown: measuredCpu ? `${seconds(median(cpuMs))} s against ${seconds(median(floorCpuMs))} s` : '', ratio: measuredCpu ? median(cpuMs) / median(floorCpuMs) : undefined, limit: 2, unit: '×' },
+    { name: 'peak RSS', shown: `the median of ${rssMb.length} run${rssMb.length > 1 ? 's' : ''}`, ratio: median(rssMb), limit: 120, unit: 'MB' },
+  ];
+  console.log('  targets');
+  for (const target of targets) console.log(targetLine(target));
+  console.log('');
+  const missed = targets.filter((t) => t.ratio === undefined || t.ratio > t.limit).map((t) => `${provider} ${t.name}`);
+  writeFileSync(path.join(dir, `${provider}-missed.json`), JSON.stringify(missed));
 }
 
 if (phase) {
@@ -143,6 +190,7 @@ if (phase) {
     await writeList('full.csv', recipients);
     await writeList('sample.csv', Math.min(baselineSample, recipients));
     console.log(`${recipients.toLocaleString('en-US')} recipients, ${latencyMs} ms per call, concurrency ${concurrency}${runs > 1 ? `, ${runs} timed runs each` : ''}\n`);
+    const missed: string[] = [];
     for (const provider of ['mailgun', 'postmark']) {
       // Before the first too: `npm run bench:bulk` builds first, and that is load enough.
       if (pauseSeconds > 0) {
@@ -154,8 +202,10 @@ if (phase) {
       if (code !== 0) {
         console.error(`bench/bulk: the ${provider} measurement failed (exit ${code})`);
         process.exitCode = 1;
-      }
+        missed.push(`${provider} (the measurement failed)`);
+      } else missed.push(...(JSON.parse(readFileSync(path.join(dir, `${provider}-missed.json`), 'utf8')) as string[]));
     }
+    console.log(missed.length === 0 ? 'all targets met' : `targets MISSED: ${missed.join('; ')}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,6 +1,6 @@
 import { assertChainResolved } from '../config/unresolved-env.js';
 import type { Config } from '../config/types.js';
-import type { AlertSink } from '../core/alert.js';
+import { noAlerts, type AlertSink } from '../core/alert.js';
 import { deliverWithFailover, type Attempt, type DeliveryOutcome } from '../core/failover.js';
 import { isRepeatDelivery } from '../core/idempotency.js';
 import { recipientCount, type EmailMessage } from '../core/message.js';
@@ -10,8 +10,12 @@ import { freeAllowance } from '../cost/pricing.js';
 import { findProviderDefinition } from '../providers/registry.js';
 import type { Provider } from '../providers/provider.js';
 import { monthKey, type Store } from '../store/ports.js';
+import { BudgetCaps, overBudget, withBudgetNotes } from './budget-caps.js';
 import { suppressedReason, suppressedRecipientsOf, suppressionText, type SuppressedRecipient } from './suppression-check.js';
 import { learntText, permanentRefusals, suppressDeadAddresses, wholeMessageRefusals } from './suppression-learning.js';
+
+/** What routing looks at: the type and priority, and when known the recipients and the idempotency key. */
+export type RoutedMessage = Pick<EmailMessage, 'type' | 'priority'> & Partial<Pick<EmailMessage, 'to' | 'cc' | 'bcc' | 'idempotencyKey'>>;
 
 export interface DispatchOptions {
   now?: () => number;
@@ -40,6 +44,8 @@ export class Dispatcher {
   private readonly providers = new Map<string, Provider>();
   readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
+  /** pricing.<name>.budget: applied to every chain deliver() walks, and by the bulk sender per batch. */
+  readonly budgets: BudgetCaps;
 
   constructor(
     readonly config: Config,
@@ -48,6 +54,12 @@ export class Dispatcher {
   ) {
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.budgets = new BudgetCaps(config, store, this.now, options.alerts);
+  }
+
+  /** Where failovers, circuits opening and caps reached are told (nobody, unless the edge gave a sink). */
+  get alerts(): AlertSink {
+    return this.options.alerts ?? noAlerts;
   }
 
   provider(name: string): Provider {
@@ -63,18 +75,45 @@ export class Dispatcher {
     return provider;
   }
 
-  /** The route of a message: rules over this month's usage ledger (volume, free tiers left). */
-  async route(message: Pick<EmailMessage, 'type' | 'priority'>, options: { forceProvider?: string; noFailover?: boolean } = {}): Promise<Route> {
+  /**
+   * The route of a message: rules over this month's usage ledger (volume, free tiers left), its
+   * recipients (recipient-domain rules) and its idempotency key (a split's pick).
+   */
+  async route(message: RoutedMessage, options: { forceProvider?: string; noFailover?: boolean } = {}): Promise<Route> {
+    const routeOf = await this.router(options);
+    return routeOf(message);
+  }
+
+  /**
+   * A router over one read of the usage ledger: a bulk send routes each row with it (each row is
+   * its own message: its recipient, its own key), not only the template.
+   */
+  async router(options: { forceProvider?: string; noFailover?: boolean } = {}): Promise<(message: RoutedMessage) => Route> {
     const { config } = this;
     // The usage ledger is read only when a rule looks at it (one query less per message otherwise).
     const needsUsage = config.routing.rules.some((rule) => rule.when.monthlyVolume !== undefined || rule.when.freeTierLeft !== undefined);
     const usage = this.store && needsUsage ? await this.store.usageByProvider(monthKey(this.now())) : {};
     const monthlyVolume = Object.values(usage).reduce((sum, n) => sum + n, 0);
-    return resolveRoute(
-      { rules: config.routing.rules, defaultOrder: config.failover.order, failoverEnabled: config.failover.enabled },
-      { type: message.type, priority: message.priority, monthlyVolume, freeTierLeft: this.freeTierLeft(usage) },
-      options,
-    );
+    const policy = { rules: config.routing.rules, defaultOrder: config.failover.order, failoverEnabled: config.failover.enabled };
+    const freeTierLeft = this.freeTierLeft(usage);
+    return (message) =>
+      resolveRoute(
+        policy,
+        {
+          type: message.type,
+          priority: message.priority,
+          monthlyVolume,
+          freeTierLeft,
+          recipients: message.to ? [...message.to, ...(message.cc ?? []), ...(message.bcc ?? [])] : undefined,
+          splitKey: message.idempotencyKey,
+        },
+        options,
+      );
+  }
+
+  /** Whether some rule routes messages apart by recipient or key (a bulk send must then route each row). */
+  get routesPerMessage(): boolean {
+    return this.config.routing.rules.some((rule) => rule.split !== undefined || rule.when.recipientDomain !== undefined);
   }
 
   /** "Free tier first" rules: a provider's free plan allowance against this month's usage ledger. */
@@ -118,9 +157,11 @@ export class Dispatcher {
       return { status: 'rejected', attempts: [], warnings: [], reason: suppressedReason(listed, recipientCount(message)), suppressed: listed };
     }
     const { failover } = this.config;
+    const budgeted = await this.budgets.chain(chain, recipientCount(message), { idempotencyKey: message.idempotencyKey });
+    if (budgeted && budgeted.chain.length === 0) return overBudget(budgeted);
     const outcome: Dispatch = await deliverWithFailover(
       message,
-      chain,
+      budgeted?.chain ?? chain,
       { attempts: failover.retry.attempts, delayMs: failover.retry.delayMs, maxRetryAfterMs: failover.retry.maxRetryAfterMs, resendAmbiguous: failover.resendAmbiguous },
       {
         getProvider: (name) => this.provider(name),
@@ -129,10 +170,12 @@ export class Dispatcher {
         health: this.store ? { book: this.store, policy: failover.health } : undefined,
         ignoreCircuit: options.ignoreCircuit,
         onAttempt: this.options.onAttempt,
+        alerts: this.options.alerts,
         beforeCall: options.beforeCall,
         afterRefusal: options.afterRefusal,
       },
     );
+    if (budgeted) withBudgetNotes(outcome, budgeted);
     if (outcome.status === 'delivered' && this.store) {
       await this.store.recordDelivery(message, outcome.provider!, outcome.messageId!, this.now(), recipientCount(message));
     }
@@ -163,3 +206,4 @@ export class Dispatcher {
     await Promise.all([...this.providers.values()].map((p) => p.close?.()));
   }
 }
+

@@ -1,10 +1,13 @@
 import { isBareAddress } from '../core/address.js';
 import { parseDuration } from '../core/duration.js';
 import { UserError } from '../core/errors.js';
-import type { DeliveryEventType, EventRepository } from '../store/ports.js';
+import { ALERT_KINDS } from '../core/alert.js';
+import type { DeliveryEventType, EventRepository, StoredEventType } from '../store/ports.js';
 
 /** The normalised event types (SPEC "Events and suppressions"). */
-export const EVENT_TYPES: readonly DeliveryEventType[] = ['delivered', 'deferred', 'bounced', 'complained', 'unsubscribed', 'opened', 'clicked', 'rejected'];
+export const DELIVERY_EVENT_TYPES: readonly DeliveryEventType[] = ['delivered', 'deferred', 'bounced', 'complained', 'unsubscribed', 'opened', 'clicked', 'rejected'];
+/** What `--type` / `?type=` may ask for: those, and the kinds of our own alerts (issue #22). */
+export const EVENT_TYPES: readonly StoredEventType[] = [...DELIVERY_EVENT_TYPES, ...ALERT_KINDS];
 
 export const DEFAULT_EVENT_LIMIT = 100;
 export const MAX_EVENT_LIMIT = 10_000;
@@ -24,8 +27,8 @@ export type EventFilter = Parameters<EventRepository['listEvents']>[0];
 export function checkedEventFilter(input: EventQueryInput, now = Date.now(), field: (name: string) => string = (name) => `--${name}`): EventFilter {
   const filter: EventFilter = { limit: DEFAULT_EVENT_LIMIT };
   if (input.type !== undefined) {
-    if (!EVENT_TYPES.includes(input.type as DeliveryEventType)) throw new UserError(`${field('type')}: "${input.type}" is not an event type`, { hint: `one of ${EVENT_TYPES.join(', ')}` });
-    filter.type = input.type as DeliveryEventType;
+    if (!EVENT_TYPES.includes(input.type as StoredEventType)) throw new UserError(`${field('type')}: "${input.type}" is not an event type`, { hint: `one of ${EVENT_TYPES.join(', ')}` });
+    filter.type = input.type as StoredEventType;
   }
   if (input.since !== undefined) filter.since = sinceTime(input.since, now, field('since'));
   if (input.to !== undefined) {

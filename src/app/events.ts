@@ -1,4 +1,4 @@
-import type { DeliveryEvent, EventRepository, StoredEvent, Suppression, SuppressionRepository } from '../store/ports.js';
+import type { DeliveryEvent, EventRepository, StoredEvent, StoredEventType, Suppression, SuppressionRepository } from '../store/ports.js';
 
 /**
  * Delivery events from providers' webhooks, once a webhook file (src/providers/webhooks/) has
@@ -7,7 +7,7 @@ import type { DeliveryEvent, EventRepository, StoredEvent, Suppression, Suppress
  */
 
 /** Why an event suppresses its recipient; events not listed do not. */
-export function suppressionReason(event: Pick<DeliveryEvent, 'type' | 'bounce'>): string | undefined {
+export function suppressionReason(event: { type: StoredEventType; bounce?: DeliveryEvent['bounce'] }): string | undefined {
   if (event.type === 'bounced' && event.bounce === 'hard') return 'hard bounce';
   if (event.type === 'complained') return 'spam complaint';
   if (event.type === 'unsubscribed') return 'unsubscribed';
@@ -49,7 +49,8 @@ export async function pruneEvents(store: EventRepository, retentionMs: number, n
 /** An event as the API and `events list --json` show it: times in ISO 8601, the raw payload as JSON. */
 export interface EventDocument {
   id: number;
-  type: DeliveryEvent['type'];
+  /** A delivery event's type, or an alert's kind (then `recipient` is empty and `raw` the alert). */
+  type: StoredEventType;
   bounce?: 'hard' | 'soft';
   provider: string;
   messageId: string | null;

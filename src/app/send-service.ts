@@ -150,7 +150,10 @@ async function deliverRecorded(dispatcher: Dispatcher, message: EmailMessage, ch
     },
   });
   let outboxId: number | null = null;
-  if (entryId !== undefined) {
+  if (entryId === undefined && dispatch.status === 'undelivered') {
+    // No provider was called (a budget cap holds it, or skips every provider): on record now, for the worker.
+    outboxId = await store.enqueue(message, chain, 'pending', dispatch.reason ?? 'not delivered', dispatch.attempts, dispatcher.now());
+  } else if (entryId !== undefined) {
     if (dispatch.status === 'undelivered') {
       const status = dispatch.ambiguous ? 'ambiguous' : 'pending';
       // The worker's first retry comes after one backoff, not at its next pass.

@@ -134,14 +134,16 @@ export function buildProgram(): Command {
 
   program
     .command('events')
-    .description("what providers' webhooks reported about sent mail (delivered, bounced, complained, …)")
+    .description("what providers' webhooks reported about sent mail (delivered, bounced, complained, …), and our alerts (failover, …)")
     .command('list')
-    .description('list stored delivery events, newest first')
-    .addOption(new Option('--type <type>', 'only this type').choices(['delivered', 'deferred', 'bounced', 'complained', 'unsubscribed', 'opened', 'clicked', 'rejected']))
+    .description('list stored delivery events and alerts, newest first')
+    .addOption(
+      new Option('--type <type>', 'only this type').choices(['delivered', 'deferred', 'bounced', 'complained', 'unsubscribed', 'opened', 'clicked', 'rejected', 'failover', 'circuit-opened', 'budget-cap-reached', 'rate-limit-quota-reached']),
+    )
     .option('--since <time|duration>', 'only events since a time (2026-01-31, 2026-01-31T12:00:00Z) or that long ago (24h, 7d)')
     .option('--to <address>', 'only events of this recipient')
     .option('--limit <n>', 'at most this many (default: 100)')
-    .addHelpText('after', '\nExamples:\n  penguinmails events list --type bounced --since 24h\n  penguinmails events list --to ada@example.com --json')
+    .addHelpText('after', '\nExamples:\n  penguinmails events list --type bounced --since 24h\n  penguinmails events list --type failover --since 7d\n  penguinmails events list --to ada@example.com --json')
     .action(lazy(() => import('./commands/events-list.js')));
 
   const store = program.command('store').description('where outbox, ledger, health and keys live (SQLite file or PostgreSQL)');
@@ -206,6 +208,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--priority <priority>', 'priority').choices(['normal', 'critical']).default('normal'))
     .option('--to <addr>', 'recipient (checked, shown)')
     .option('--monthly-volume <n>', 'emails sent this month so far (default: the usage ledger)')
+    .option('--idempotency-key <key>', "the message's idempotency key: which provider of a weighted split it gets")
     .action(lazy(() => import('./commands/route-explain.js')));
 
   return program;

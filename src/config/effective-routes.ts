@@ -6,7 +6,9 @@
  * name, and each free-tier state of the providers the rules check.
  */
 import { groupThousands } from '../cost/money.js';
-import { describeRule, resolveRoute, type Rule } from '../core/router.js';
+import { sampleRecipient } from '../core/recipient-domain.js';
+import { describeRule, resolveRoute, ruleLead, type Rule } from '../core/router.js';
+import { splitShares } from '../core/split.js';
 import { routingRuleSchema } from './schema.js';
 
 export const MESSAGE_TYPES = ['transactional', 'marketing'] as const;
@@ -24,6 +26,8 @@ export interface RouteOutcome {
   label: string;
   /** The providers tried, in order (only the first when failover is off). */
   chain: string[];
+  /** The rule's weighted split, when it has one: the chain then starts with each message's pick. */
+  split?: Record<string, number>;
   /** `always`, or the condition under which this outcome applies (e.g. `monthly volume below 1000`). */
   when: string;
 }
@@ -67,9 +71,15 @@ function volumeBreakpoints(rules: Rule[]): number[] {
 
 type FreeTierState = Record<string, boolean | undefined>;
 
+/** Recipients to try: any other domain (undefined), and one at a domain of each recipient-domain rule. */
+function recipientCases(rules: Rule[]): (string[] | undefined)[] {
+  const samples = rules.flatMap((rule) => (rule.when.recipientDomain ? [[sampleRecipient(rule.when.recipientDomain[0])]] : []));
+  return [undefined, ...samples];
+}
+
 /** Every combination of unknown / left / none left for the providers the rules check. */
 function freeTierStates(rules: Rule[]): FreeTierState[] {
-  const checked = [...new Set(rules.filter((rule) => rule.when.freeTierLeft !== undefined).map((rule) => rule.use[0]))];
+  const checked = [...new Set(rules.filter((rule) => rule.when.freeTierLeft !== undefined).map(ruleLead))];
   if (checked.length > MAX_FREE_TIER_PROVIDERS) {
     return [undefined, true, false].map((value) => Object.fromEntries(checked.map((name) => [name, value])));
   }
@@ -94,20 +104,25 @@ function describeVolumes(breakpoints: number[], used: boolean[]): string {
   return ranges.join(' or ');
 }
 
-function describeFreeTier(rule: Rule | undefined): string {
-  if (rule?.when.freeTierLeft === true) return `${rule.use[0]} has free tier left`;
-  if (rule?.when.freeTierLeft === false) return `${rule.use[0]} has no free tier left`;
-  return 'when no free-tier rule above matches';
+/** The condition under which an outcome that wins in some states (free tier, recipients) applies. */
+function describeState(rule: Rule | undefined, rules: Rule[]): string {
+  if (rule?.when.recipientDomain) return `recipients at ${rule.when.recipientDomain.join(', ')}`;
+  if (rule?.when.freeTierLeft === true) return `${ruleLead(rule)} has free tier left`;
+  if (rule?.when.freeTierLeft === false) return `${ruleLead(rule)} has no free tier left`;
+  const freeTier = rules.some((r) => r.when.freeTierLeft !== undefined);
+  const domain = rules.some((r) => r.when.recipientDomain !== undefined);
+  if (domain && !freeTier) return 'when no recipient-domain rule above matches';
+  return domain ? 'when no free-tier or recipient-domain rule above matches' : 'when no free-tier rule above matches';
 }
 
 function routeFor(type: MessageTypeName, priority: PriorityName, rules: Rule[], order: string[], enabled: boolean): EffectiveRoute {
   const breakpoints = volumeBreakpoints(rules);
-  const states = freeTierStates(rules);
+  const states = freeTierStates(rules).flatMap((freeTier) => recipientCases(rules).map((recipients) => ({ freeTier, recipients })));
   // For each outcome (rule index, or -1 for failover.order): per volume range, in how many free-tier states it wins.
   const wins = new Map<number, { chain: string[]; perVolume: number[] }>();
   breakpoints.forEach((monthlyVolume, v) => {
     for (const state of states) {
-      const route = resolveRoute({ rules, defaultOrder: order, failoverEnabled: enabled }, { type, priority, monthlyVolume, freeTierLeft: (name) => state[name] });
+      const route = resolveRoute({ rules, defaultOrder: order, failoverEnabled: enabled }, { type, priority, monthlyVolume, freeTierLeft: (name) => state.freeTier[name], recipients: state.recipients });
       const key = route.ruleIndex ?? -1;
       const entry = wins.get(key) ?? { chain: route.chain, perVolume: breakpoints.map(() => 0) };
       entry.perVolume[v]++;
@@ -122,9 +137,10 @@ function routeFor(type: MessageTypeName, priority: PriorityName, rules: Rule[], 
     if (keys.length > 1) {
       const usedAt = perVolume.map((count) => count > 0);
       if (!usedAt.every(Boolean)) conditions.push(describeVolumes(breakpoints, usedAt));
-      if (perVolume.some((count) => count > 0 && count < states.length)) conditions.push(describeFreeTier(rule));
+      if (perVolume.some((count) => count > 0 && count < states.length)) conditions.push(describeState(rule, rules));
     }
     return {
+      ...(rule?.split ? { split: rule.split } : {}),
       rule: rule ? key + 1 : null,
       source: rule ? `routing.rules[${key}]` : 'failover.order',
       label: rule ? ruleLabel(rule, key) : 'failover.order',
@@ -158,12 +174,17 @@ export function routingLines(summary: RoutingSummary, style: { chain?: (text: st
   const paintChain = style.chain ?? ((text: string) => text);
   const dim = style.dim ?? ((text: string) => text);
   const kindWidth = Math.max(...summary.routes.map((route) => `${route.type}/${route.priority}`.length));
-  const chainText = (chain: string[]) => chain.join(' → ') || '(no providers)';
-  const chainWidth = Math.max(...summary.routes.flatMap((route) => route.outcomes.map((outcome) => chainText(outcome.chain).length)));
+  // A split shows its members and shares first: "{mailgun 90%, ses 10%} → smtp".
+  const chainText = ({ chain, split }: RouteOutcome) => {
+    if (!split) return chain.join(' → ') || '(no providers)';
+    const shares = Object.entries(splitShares(split)).map(([name, share]) => `${name} ${share}%`);
+    return [`{${shares.join(', ')}}`, ...chain.filter((name) => !(name in split))].join(' → ');
+  };
+  const chainWidth = Math.max(...summary.routes.flatMap((route) => route.outcomes.map((outcome) => chainText(outcome).length)));
   return summary.routes.flatMap((route) =>
     route.outcomes.map((outcome, i) => {
       const kind = (i === 0 ? `${route.type}/${route.priority}` : '').padEnd(kindWidth);
-      const chain = chainText(outcome.chain);
+      const chain = chainText(outcome);
       // A conditional outcome names its rule briefly: the condition that follows says the rest.
       const why = outcome.when === 'always' ? outcome.label : `${outcome.rule === null ? outcome.label : shortRuleLabel(outcome)}: ${outcome.when}`;
       return `${kind}  ${paintChain(chain)}${' '.repeat(chainWidth - chain.length)}  ${dim(why)}`;

@@ -28,6 +28,9 @@ export function configFromObject(raw: unknown, options: Pick<LoadOptions, 'env' 
     }
   }
   const config = validateConfig(value, { filePath: options.filePath, baseDir: options.baseDir });
+  // Only with requireEnv false (a command that sends nothing): the alert webhook stays silent.
+  const alertSecret = missing.find((m) => m.path === 'alerts.webhook.secret');
+  if (alertSecret && config.alerts.webhook) config.alerts.webhook.unresolvedVariable = alertSecret.variable;
   for (const m of missing) {
     const provider = ofProvider(m.path);
     if (provider === undefined) continue;

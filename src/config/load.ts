@@ -110,4 +110,3 @@ export async function loadConfig(options: LoadOptions = {}): Promise<Config> {
   const { configFromObject } = await import('./from-object.js');
   return configFromObject(found.raw, { ...options, filePath: found.filePath, baseDir: path.dirname(found.filePath) });
 }
-

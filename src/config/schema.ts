@@ -1,5 +1,7 @@
 import * as z from 'zod';
+import { checkBaseUrl } from '../core/loopback.js';
 import { planSchema } from './plan-schema.js';
+import { parseDuration } from '../core/duration.js';
 import { byteSizeSchema, durationSchema } from './value-schemas.js';
 
 const messageType = z.enum(['transactional', 'marketing']);
@@ -13,24 +15,49 @@ export const pricingOverrideSchema = z.strictObject({
   monthly: z.number().min(0).optional(),
   /** Pins the plan by name instead of choosing the cheapest. */
   plan: z.string().min(1).optional(),
+  /** A monthly spending cap (USD), priced by the cost model from the usage ledger, and what reaching it does. */
+  budget: z
+    .strictObject({
+      monthly: z.number({ error: 'give the monthly budget in US dollars, e.g. 50' }).positive('a budget is a positive amount of US dollars'),
+      action: z.enum(['failover', 'queue', 'warn'], { error: 'give failover (skip the provider), queue (hold in the outbox) or warn (send anyway)' }),
+    })
+    .optional(),
 });
 
-export const routingRuleSchema = z.strictObject({
-  name: z.string().min(1).optional(),
-  when: z
-    .strictObject({
-      type: messageType.optional(),
-      priority: priority.optional(),
-      monthlyVolume: z
-        .strictObject({ below: z.number().int().min(0).optional(), atLeast: z.number().int().min(0).optional() })
-        .refine((v) => v.below !== undefined || v.atLeast !== undefined, 'give below and/or atLeast')
-        .optional(),
-      /** Matches when the chain's first provider still has free-tier emails this month. */
-      freeTierLeft: z.boolean().optional(),
-    })
-    .default({}),
-  use: providerChain,
-});
+/** `outlook.com`, or `*.example.com` for its subdomains. */
+const domainPattern = z
+  .string()
+  .regex(/^(\*\.)?([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]*$/, 'a domain like outlook.com, or *.example.com for its subdomains');
+
+export const routingRuleSchema = z
+  .strictObject({
+    name: z.string().min(1).optional(),
+    when: z
+      .strictObject({
+        type: messageType.optional(),
+        priority: priority.optional(),
+        monthlyVolume: z
+          .strictObject({ below: z.number().int().min(0).optional(), atLeast: z.number().int().min(0).optional() })
+          .refine((v) => v.below !== undefined || v.atLeast !== undefined, 'give below and/or atLeast')
+          .optional(),
+        /** Matches when the chain's first provider still has free-tier emails this month. */
+        freeTierLeft: z.boolean().optional(),
+        /** Matches when every recipient (To, Cc, Bcc) is at one of these domains. */
+        recipientDomain: z.array(domainPattern).min(1, 'give at least one domain').optional(),
+      })
+      .default({}),
+    /** The chain; with `split`, the fallbacks tried after the split's pick. */
+    use: providerChain.optional(),
+    /** Weighted split by provider name: `{ mailgun: 90, ses: 10 }` (weights, not necessarily percent). */
+    split: z
+      .record(z.string(), z.number({ error: 'a weight is a positive number' }).positive('a weight is a positive number'))
+      .refine((weights) => Object.keys(weights).length > 0, 'give at least one provider and its weight')
+      .optional(),
+  })
+  .superRefine((rule, ctx) => {
+    if (!rule.use && !rule.split) ctx.addIssue({ code: 'custom', path: ['use'], message: 'give the provider chain (use), or a weighted split (split) with optional fallbacks in use' });
+  })
+  .transform((rule) => ({ ...rule, use: rule.use ?? [] }));
 
 /** The config file, before providers are checked against their adapters' schemas. */
 export const configFileSchema = z.strictObject({
@@ -125,6 +152,31 @@ export const configFileSchema = z.strictObject({
       retention: durationSchema.default('30d'),
     })
     .default({ retention: '30d' }),
+  /** Operator alerts (issue #22): failovers, circuits opening, caps reached → events, metrics, a signed webhook. */
+  alerts: z
+    .strictObject({
+      /** Repeats of the same alert (kind, provider, next provider) this soon after one are folded into it. */
+      coalesce: durationSchema.default('1m'),
+      webhook: z
+        .strictObject({
+          url: z
+            .string()
+            .min(1, 'give the https:// URL alerts are POSTed to')
+            .superRefine((url, context) => {
+              const problem = checkBaseUrl(url);
+              if (problem) context.addIssue({ code: 'custom', message: problem });
+            }),
+          /** Signs each POST (HMAC-SHA256); use ${ENV}, never the value itself. */
+          secret: z.string().min(16, 'give a secret of at least 16 characters (e.g. "${ALERT_SECRET}")'),
+          timeout: durationSchema.refine((value) => parseDuration(value) !== 0, 'must be longer than 0 (e.g. 5s)').default('5s'),
+          /** Tries after the first one, with doubling waits (1s, 2s, 4s…), on errors, timeouts and 5xx/429. */
+          retries: z.number().int().min(0).max(10, 'at most 10 retries').default(3),
+          /** Alerts waiting to be POSTed at most; past it the oldest are dropped (they stay in the events store). */
+          queueLimit: z.number().int().min(1).max(100_000).default(1000),
+        })
+        .optional(),
+    })
+    .default({ coalesce: '1m' }),
   routing: z.strictObject({ rules: z.array(routingRuleSchema).default([]) }).default({ rules: [] }),
   pricing: z.record(z.string(), pricingOverrideSchema).default({}),
 });

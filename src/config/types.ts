@@ -51,6 +51,20 @@ export interface EventSettings {
   retentionMs: number;
 }
 
+export interface AlertSettings {
+  /** Repeats of an alert (kind, provider, next provider) within this are folded into the first. */
+  coalesceMs: number;
+  webhook?: {
+    url: string;
+    secret: string;
+    timeoutMs: number;
+    retries: number;
+    queueLimit: number;
+    /** `${VAR}` of the secret not set (a command that sends nothing): no POST is made. */
+    unresolvedVariable?: string;
+  };
+}
+
 export interface Config {
   /** The file it came from; undefined for the built-in defaults. */
   filePath?: string;
@@ -62,6 +76,7 @@ export interface Config {
   server: ServerSettings;
   worker: WorkerPolicy;
   events: EventSettings;
+  alerts: AlertSettings;
   routing: ConfigFile['routing'];
   pricing: ConfigFile['pricing'];
   /** Providers whose `${VAR}`s are not set, by name: usable only once they are (see assertChainResolved). */

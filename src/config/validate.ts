@@ -7,7 +7,7 @@ import { findProviderDefinition, PROVIDER_TYPES } from '../providers/registry.js
 import { describeIssues } from './issues.js';
 import { configFileSchema, type ConfigFile } from './schema.js';
 import { storeSettings } from './store-settings.js';
-import type { Config, ProviderEntry, ServerSettings } from './types.js';
+import type { AlertSettings, Config, ProviderEntry, ServerSettings } from './types.js';
 
 export { formatIssuePath } from './issues.js';
 
@@ -77,7 +77,12 @@ export function validateConfig(raw: unknown, options: { filePath?: string; baseD
   };
   const order = file.failover.order ?? known;
   if (file.failover.order) checkChain(order, 'failover.order');
-  file.routing.rules.forEach((rule, i) => checkChain(rule.use, `routing.rules[${i}].use`));
+  file.routing.rules.forEach((rule, i) => {
+    checkChain(rule.use, `routing.rules[${i}].use`);
+    for (const name of Object.keys(rule.split ?? {})) {
+      if (!known.includes(name)) problems.push(unknownProviderProblem(`routing.rules[${i}].split.${name}`, name, known));
+    }
+  });
   for (const name of Object.keys(file.pricing)) {
     if (!known.includes(name) && !PROVIDER_TYPES.includes(name)) problems.push(unknownProviderProblem(`pricing.${name}`, name, known));
   }
@@ -93,6 +98,7 @@ export function validateConfig(raw: unknown, options: { filePath?: string; baseD
   }
 
   const retry = file.failover.retry;
+  if (file.alerts.webhook) registerSecret(file.alerts.webhook.secret);
   return {
     filePath: options.filePath,
     defaults: file.defaults,
@@ -119,6 +125,7 @@ export function validateConfig(raw: unknown, options: { filePath?: string; baseD
       intervalMs: parseDuration(file.worker.interval)!,
     },
     events: { retentionMs: parseDuration(file.events.retention)! },
+    alerts: alertSettings(file.alerts),
     routing: file.routing,
     pricing: file.pricing,
     unresolvedEnv: {},
@@ -132,6 +139,16 @@ function registerSecretsAt(value: unknown, key: string): void {
     if (k === key && typeof v === 'string') registerSecret(v);
     else registerSecretsAt(v, key);
   }
+}
+
+function alertSettings(alerts: ConfigFile['alerts']): AlertSettings {
+  const { webhook } = alerts;
+  return {
+    coalesceMs: parseDuration(alerts.coalesce)!,
+    ...(webhook
+      ? { webhook: { url: webhook.url, secret: webhook.secret, timeoutMs: parseDuration(webhook.timeout)!, retries: webhook.retries, queueLimit: webhook.queueLimit } }
+      : {}),
+  };
 }
 
 function serverSettings(server: ConfigFile['server']): ServerSettings {

@@ -28,3 +28,6 @@ export interface AlertSink {
 
 /** For code paths with nobody to tell (dry runs, unit tests of the core). */
 export const noAlerts: AlertSink = { raise() {} };
+
+/** Every kind, for filters and schemas (`events list --type`, `GET /api/v1/events?type=`). */
+export const ALERT_KINDS: readonly AlertKind[] = ['failover', 'circuit-opened', 'budget-cap-reached', 'rate-limit-quota-reached'];

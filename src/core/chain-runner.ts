@@ -65,6 +65,10 @@ export interface ChainDeps<Item, Value> {
   /** Asked before each call: false stops the run here (Ctrl-C); the items not sent are returned as `stopped`. */
   beforeCall?(provider: string, items: Item[]): boolean | Promise<boolean>;
   onAttempt?(attempt: Attempt): void;
+  /** Told when the items still pending leave `from` for the next provider of the chain (a failover; alerts). */
+  onProviderSwitch?(from: string, to: string, items: Item[], reason: string): void;
+  /** Told when this run's failure opens a provider's circuit (alerts). */
+  onCircuitOpened?(provider: string, record: HealthRecord): void;
 }
 
 export interface ChainOutcome<Item, Value> {
@@ -97,6 +101,9 @@ export async function runChain<Item, Value>(items: Item[], chain: string[], poli
   };
   const health = deps.health;
   let pending = items;
+  const switchFrom = (index: number) => {
+    if (pending.length && index + 1 < chain.length) deps.onProviderSwitch?.(chain[index], chain[index + 1], pending, outcome.reasons[0] ?? `${chain[index]}: failed`);
+  };
 
   for (let index = 0; index < chain.length && pending.length > 0; index++) {
     const name = chain[index];
@@ -108,12 +115,14 @@ export async function runChain<Item, Value>(items: Item[], chain: string[], poli
       const note = `marked ${describeHealth(records[0], deps.now())}`;
       record({ provider: name, try: 0, outcome: 'skipped', ms: 0, note });
       outcome.reasons = [`${name}: marked down`];
+      switchFrom(index);
       continue;
     }
     const skipped = deps.skipReason?.(name);
     if (skipped) {
       record({ provider: name, try: 0, outcome: 'skipped', ms: 0, note: skipped });
       outcome.reasons = [skipped];
+      switchFrom(index);
       continue;
     }
     const forNext: Item[] = [];
@@ -126,7 +135,7 @@ export async function runChain<Item, Value>(items: Item[], chain: string[], poli
       const answers = await answersOf(deps, name, pending, tryNumber);
       const ms = deps.now() - started;
       const wholeCallError = answers.failedWhole;
-      if (health) await noteHealth(health, name, wholeCallError, deps.now());
+      if (health) await noteHealth(health, name, wholeCallError, deps.now(), deps.onCircuitOpened);
 
       const retryHere: Item[] = [];
       let retryAfterMs: number | undefined;
@@ -178,6 +187,7 @@ export async function runChain<Item, Value>(items: Item[], chain: string[], poli
     }
     pending = [...forNext, ...pending];
     if (pending.length && outcome.reasons.length === 0) outcome.reasons = [`${name}: failed`];
+    switchFrom(index);
   }
   outcome.undelivered.push(...pending);
   return outcome;
@@ -198,12 +208,21 @@ async function answersOf<Item, Value>(deps: ChainDeps<Item, Value>, name: string
  * call counts against it, unless the message itself was refused or the provider only asked us to
  * slow down (a 429 is not an outage).
  */
-async function noteHealth(health: NonNullable<ChainDeps<unknown, unknown>['health']>, name: string, failure: ProviderError | undefined, now: number): Promise<void> {
+async function noteHealth(
+  health: NonNullable<ChainDeps<unknown, unknown>['health']>,
+  name: string,
+  failure: ProviderError | undefined,
+  now: number,
+  onCircuitOpened?: (provider: string, record: HealthRecord) => void,
+): Promise<void> {
   const current = await health.book.healthOf(name);
   if (!failure) {
     if (successWorthRecording(current, now)) await health.book.saveHealth(recordSuccess(current, name, now));
   } else if (failure.errorClass !== 'permanent' && failure.httpStatus !== 429) {
-    await health.book.saveHealth(recordFailure(current, name, failure.message, now, health.policy));
+    const next = recordFailure(current, name, failure.message, now, health.policy);
+    await health.book.saveHealth(next);
+    // Closed or probing before, open now: this failure opened the circuit (once per opening).
+    if (circuitState(current, now) !== 'open' && circuitState(next, now) === 'open') onCircuitOpened?.(name, next);
   }
 }
 

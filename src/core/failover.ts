@@ -1,3 +1,5 @@
+import type { AlertSink } from './alert.js';
+import { alertingChainHooks } from './failover-alerts.js';
 import { runChain, type Attempt, type HealthBook, type RetryPolicy } from './chain-runner.js';
 import type { HealthPolicy } from './health.js';
 import { ProviderError } from './errors.js';
@@ -33,6 +35,8 @@ export interface FailoverDeps {
   beforeCall?(): Promise<void>;
   /** After a call that failed without handing the message over (anything but ambiguous). */
   afterRefusal?(): Promise<void>;
+  /** Told of each provider switch and circuit opening (issue #22). */
+  alerts?: AlertSink;
 }
 
 /**
@@ -57,6 +61,7 @@ export async function deliverWithFailover(message: EmailMessage, chain: string[]
     health,
     ignoreCircuit: deps.ignoreCircuit,
     onAttempt: deps.onAttempt,
+    ...(deps.alerts ? alertingChainHooks(deps.alerts, deps.now, { idempotencyKey: message.idempotencyKey }) : {}),
   });
   const { attempts } = result;
   const warnings = result.allMarkedDown ? ['every provider of the chain is marked down; probing them anyway rather than queueing untried'] : [];

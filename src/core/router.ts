@@ -1,16 +1,23 @@
 import type { MessageType, Priority } from './message.js';
+import { recipientDomainMismatch } from './recipient-domain.js';
+import { pickFromSplit, splitChain, splitShares, byWeight, type SplitWeights } from './split.js';
 
 export interface RuleCondition {
   type?: MessageType;
   priority?: Priority;
   monthlyVolume?: { below?: number; atLeast?: number };
   freeTierLeft?: boolean;
+  /** Every recipient's domain is one of these (see recipient-domain.ts). */
+  recipientDomain?: string[];
 }
 
 export interface Rule {
   name?: string;
   when: RuleCondition;
+  /** The chain; with `split`, the fallbacks tried after the split's pick (may then be empty). */
   use: string[];
+  /** Weighted split: each message goes first to one member, picked by its idempotency key (split.ts). */
+  split?: SplitWeights;
 }
 
 export interface RouteInput {
@@ -20,6 +27,20 @@ export interface RouteInput {
   monthlyVolume: number;
   /** Whether a provider still has free-tier emails this month; undefined = unknown. */
   freeTierLeft?: (provider: string) => boolean | undefined;
+  /** Every recipient (To, Cc, Bcc); undefined = unknown (a recipient-domain rule then does not match). */
+  recipients?: readonly string[];
+  /** The message's idempotency key: decides a split's pick; undefined = not known yet. */
+  splitKey?: string;
+}
+
+/** A split rule's weights and what this message got. */
+export interface SplitPick {
+  weights: SplitWeights;
+  /** Percent of messages each member gets. */
+  shares: Record<string, number>;
+  /** null when no idempotency key was given (the chain then starts with the heaviest member). */
+  picked: string | null;
+  key: string | null;
 }
 
 export interface RoutingPolicy {
@@ -44,6 +65,13 @@ export interface Route {
   source: string;
   verdicts: RuleVerdict[];
   notes: string[];
+  /** The matched rule splits by weight: its weights and this message's pick. */
+  split?: SplitPick;
+}
+
+/** The provider a rule's free-tier condition looks at: its chain's first (a split's heaviest member). */
+export function ruleLead(rule: Rule): string {
+  return rule.split ? byWeight(rule.split)[0] : rule.use[0];
 }
 
 export function describeRule(rule: Rule, index: number): string {
@@ -57,6 +85,7 @@ export function describeConditions(when: RuleCondition): string {
   if (when.priority) parts.push(`priority: ${when.priority}`);
   if (when.monthlyVolume) parts.push(`monthly volume ${describeBounds(when.monthlyVolume)}`);
   if (when.freeTierLeft !== undefined) parts.push(when.freeTierLeft ? 'free tier left' : 'no free tier left');
+  if (when.recipientDomain) parts.push(`recipients at ${when.recipientDomain.join(', ')}`);
   return parts.join(', ') || 'always';
 }
 
@@ -82,10 +111,12 @@ function firstMismatch(rule: Rule, input: RouteInput): string | undefined {
     if (atLeast !== undefined && !(input.monthlyVolume >= atLeast)) return `monthly volume ${grouped(input.monthlyVolume)} is below ${grouped(atLeast)}`;
   }
   if (when.freeTierLeft !== undefined) {
-    const left = input.freeTierLeft?.(rule.use[0]);
-    if (left === undefined) return `free tier of ${rule.use[0]} unknown`;
-    if (left !== when.freeTierLeft) return when.freeTierLeft ? `${rule.use[0]} has no free tier left` : `${rule.use[0]} still has free tier left`;
+    const lead = ruleLead(rule);
+    const left = input.freeTierLeft?.(lead);
+    if (left === undefined) return `free tier of ${lead} unknown`;
+    if (left !== when.freeTierLeft) return when.freeTierLeft ? `${lead} has no free tier left` : `${lead} still has free tier left`;
   }
+  if (when.recipientDomain) return recipientDomainMismatch(input.recipients, when.recipientDomain);
   return undefined;
 }
 
@@ -94,7 +125,8 @@ function matchReason(rule: Rule, input: RouteInput): string {
   if (rule.when.type) reasons.push(`type is ${input.type}`);
   if (rule.when.priority) reasons.push(`priority is ${input.priority}`);
   if (rule.when.monthlyVolume) reasons.push(`monthly volume ${grouped(input.monthlyVolume)} is ${describeBounds(rule.when.monthlyVolume)}`);
-  if (rule.when.freeTierLeft !== undefined) reasons.push(rule.when.freeTierLeft ? `${rule.use[0]} has free tier left` : `${rule.use[0]} has no free tier left`);
+  if (rule.when.freeTierLeft !== undefined) reasons.push(rule.when.freeTierLeft ? `${ruleLead(rule)} has free tier left` : `${ruleLead(rule)} has no free tier left`);
+  if (rule.when.recipientDomain) reasons.push(`every recipient is at ${rule.when.recipientDomain.join(', ')}`);
   return reasons.join(', ') || 'the rule has no conditions';
 }
 
@@ -104,7 +136,7 @@ function matchReason(rule: Rule, input: RouteInput): string {
  */
 export function resolveRoute(policy: RoutingPolicy, input: RouteInput, options: { forceProvider?: string; noFailover?: boolean } = {}): Route {
   const verdicts: RuleVerdict[] = [];
-  let chosen: { chain: string[]; index: number | null; source: string } | undefined;
+  let chosen: { chain: string[]; index: number | null; source: string; split?: SplitPick } | undefined;
   policy.rules.forEach((rule, index) => {
     const label = describeRule(rule, index);
     if (chosen) {
@@ -115,10 +147,11 @@ export function resolveRoute(policy: RoutingPolicy, input: RouteInput, options: 
     if (mismatch) verdicts.push({ index, label, matched: false, reason: mismatch });
     else {
       verdicts.push({ index, label, matched: true, reason: matchReason(rule, input) });
-      chosen = { chain: [...rule.use], index, source: label };
+      chosen = rule.split ? { ...splitRoute(rule.split, rule.use, input.splitKey), index, source: label } : { chain: [...rule.use], index, source: label };
     }
   });
   const notes: string[] = [];
+  if (chosen?.split && chosen.split.picked === null) notes.push('the split picks by the message\'s idempotency key: none given, so the heaviest member is shown first');
   let chain = chosen?.chain ?? [...policy.defaultOrder];
   const source = chosen?.source ?? (policy.rules.length ? 'failover.order (no rule matched)' : 'failover.order (no routing rules)');
   if (options.forceProvider) {
@@ -129,5 +162,10 @@ export function resolveRoute(policy: RoutingPolicy, input: RouteInput, options: 
     if (chain.length > 1) notes.push(`failover ${options.noFailover ? 'off (--no-failover)' : 'disabled in config'}: only ${chain[0]} is tried`);
     chain = chain.slice(0, 1);
   }
-  return { chain, ruleIndex: chosen?.index ?? null, source, verdicts, notes };
+  return { chain, ruleIndex: chosen?.index ?? null, source, verdicts, notes, ...(chosen?.split ? { split: chosen.split } : {}) };
+}
+
+function splitRoute(weights: SplitWeights, fallbacks: string[], key: string | undefined): { chain: string[]; split: SplitPick } {
+  const picked = key === undefined ? undefined : pickFromSplit(weights, key);
+  return { chain: splitChain(weights, fallbacks, picked), split: { weights: { ...weights }, shares: splitShares(weights), picked: picked ?? null, key: key ?? null } };
 }

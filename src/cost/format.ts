@@ -162,6 +162,8 @@ export function estimateTable(result: Estimate, context: EstimateContext): strin
   const out = [headline(result), '', renderTable(breakdownGrid(result, context))];
   const problems = shownStrategies(result, context).flatMap((s) => s.problems.map((p) => `✗ ${s.label} is not possible: ${p}`));
   if (problems.length) out.push('', ...problems);
+  const overBudget = budgetLines(result, context);
+  if (overBudget.length) out.push('', ...overBudget.map((l) => `! ${l}`));
   if (context.shown.includes('hybrid')) {
     out.push('', 'Hybrid routing:', ...routingLines(result).map((l) => `  ${l}`));
     if (result.savings.length) out.push('Savings of the hybrid:', ...result.savings.map((s) => `  ${describeSaving(s)}`));
@@ -178,6 +180,8 @@ export function estimateMarkdown(result: Estimate, context: EstimateContext): st
   const out = [`### ${headline(result)}`, '', renderMarkdownTable(breakdownGrid(result, context))];
   const problems = shownStrategies(result, context).flatMap((s) => s.problems.map((p) => `- ✗ **${s.label}** is not possible: ${p}`));
   if (problems.length) out.push('', ...problems);
+  const overBudget = budgetLines(result, context);
+  if (overBudget.length) out.push('', ...overBudget.map((l) => `- ! ${l}`));
   if (context.shown.includes('hybrid')) {
     out.push('', '**Hybrid routing**', '', ...routingLines(result).map((l) => `- ${l}`));
     if (result.savings.length) out.push('', '**Savings of the hybrid**', '', ...result.savings.map((s) => `- ${describeSaving(s)}`));
@@ -187,6 +191,15 @@ export function estimateMarkdown(result: Estimate, context: EstimateContext): st
   out.push('', '**Prices**', '', ...priceLines(context).map((l) => `- ${l.replace(/\n {4}/g, '; ')}`));
   if (context.notes.length) out.push('', ...context.notes.map((n) => `> ${n}`));
   return out.join('\n');
+}
+
+const BUDGET_EFFECT = { failover: 'its mail would fail over to the next provider', queue: 'its mail would wait in the outbox', warn: 'it would send anyway, with warnings' } as const;
+
+/** "all-mailgun breaks a budget: mailgun $75.00 > $50.00 a month (pricing.mailgun.budget, action failover: …)". */
+function budgetLines(result: Estimate, context: EstimateContext): string[] {
+  return shownStrategies(result, context).flatMap((s) =>
+    s.budgetBreaches.map((b) => `${s.label} breaks a budget: ${b.provider} would cost $${b.cost.toFixed(2)}, over its $${b.monthly.toFixed(2)} a month (action ${b.action}: once reached, ${BUDGET_EFFECT[b.action]})`),
+  );
 }
 
 /** An email count, or null (JSON) / empty (CSV) for no limit. */
@@ -304,6 +317,7 @@ export function estimateJson(result: Estimate, context: EstimateContext) {
       feasible: s.feasible,
       priced: s.priced,
       problems: s.problems,
+      budgetBreaches: s.budgetBreaches,
       providers: s.providers.map(providerFields),
       ...(s.allocations ? { routing: s.allocations } : {}),
     })),

@@ -1,10 +1,12 @@
 import type { Config } from '../config/types.js';
+import type { BudgetCap } from '../core/budget.js';
 import { UserError } from '../core/errors.js';
 import type { MessageType } from '../core/message.js';
 import { resolveRoute, type RoutingPolicy } from '../core/router.js';
 import { PROVIDER_TYPES } from '../providers/provider-types.js';
 import { defaultHybridProviders } from './catalog.js';
-import { sumCents, type Cents, type Nanos } from './money.js';
+import { budgetCapOf } from './budget.js';
+import { nanosToDollars, sumCents, type Cents, type Nanos } from './money.js';
 import { costForVolume, type ProviderCost } from './plan.js';
 import { freeAllowance, resolvePricing, type ProviderPricing } from './pricing.js';
 
@@ -50,6 +52,8 @@ export interface CostSetup {
   /** The provider that carries everything in each single-provider strategy, by provider type. */
   singleProvider: Record<StrategyName, string>;
   routing: RoutingPolicy;
+  /** pricing.<name>.budget (or pricing.<type>.budget): the monthly cap, if any. */
+  budgetOf(provider: string): BudgetCap | undefined;
   /** No providers configured: hybrid routes each message type as the catalog's `hybridDefaultFor` says. */
   defaultRouting: boolean;
   notes: string[];
@@ -98,7 +102,8 @@ export function buildCostSetup(config?: CostConfig): CostSetup {
   const routing: RoutingPolicy = defaultRouting
     ? defaultHybridRouting()
     : { rules: config!.routing.rules, defaultOrder: config!.failover.order, failoverEnabled: config!.failover.enabled };
-  return { pricingOf, singleProvider, routing, defaultRouting, notes };
+  const budgetOf = (name: string) => budgetCapOf({ providers, pricing }, name);
+  return { pricingOf, singleProvider, routing, budgetOf, defaultRouting, notes };
 }
 
 /** A share of the month's mail and where hybrid routing sends it. */
@@ -126,19 +131,47 @@ export function allocateHybrid(setup: CostSetup, mix: Mix): Allocation[] {
     let remaining = mix[type];
     while (remaining > 0) {
       const route = resolveRoute(setup.routing, { type, priority: 'normal', monthlyVolume: volume, freeTierLeft: (p) => allowanceLeft(p) > 0 });
+      const rule = route.ruleIndex === null ? null : route.ruleIndex + 1;
+      if (route.split) {
+        // A weighted split shares the mail out by its weights (each message's pick is a hash: on a month's volume, the shares).
+        for (const [provider, emails] of splitShare(route.split.weights, remaining)) {
+          used.set(provider, (used.get(provider) ?? 0) + emails);
+          allocations.push({ type, emails, provider, rule, label: route.source });
+        }
+        break;
+      }
       const provider = route.chain[0];
       if (provider === undefined) throw new Error(`no provider for ${type} mail: routing gives an empty chain`);
       const left = allowanceLeft(provider);
       const emails = left > 0 ? Math.min(remaining, left) : remaining;
       used.set(provider, (used.get(provider) ?? 0) + emails);
       const previous = allocations.at(-1);
-      const rule = route.ruleIndex === null ? null : route.ruleIndex + 1;
       if (previous && previous.type === type && previous.provider === provider && previous.rule === rule) previous.emails += emails;
       else allocations.push({ type, emails, provider, rule, label: route.source });
       remaining -= emails;
     }
   }
   return allocations;
+}
+
+/** `emails` shared by weight, whole emails (the remainder goes to the heaviest members first); members with none left out. */
+function splitShare(weights: Record<string, number>, emails: number): [string, number][] {
+  const total = Object.values(weights).reduce((sum, w) => sum + w, 0);
+  const entries = Object.entries(weights).sort(([a, wa], [b, wb]) => wb - wa || (a < b ? -1 : 1));
+  const shares = entries.map(([name, weight]): [string, number] => [name, Math.floor((emails * weight) / total)]);
+  let left = emails - shares.reduce((sum, [, n]) => sum + n, 0);
+  for (let i = 0; left > 0; i = (i + 1) % shares.length, left--) shares[i][1]++;
+  return shares.filter(([, n]) => n > 0);
+}
+
+/** A provider whose bill in a strategy would pass its monthly budget (pricing.<name>.budget). */
+export interface BudgetBreach {
+  provider: string;
+  /** The provider's bill in this strategy, US dollars. */
+  cost: number;
+  /** The cap, US dollars a month. */
+  monthly: number;
+  action: BudgetCap['action'];
 }
 
 export interface StrategyCost {
@@ -152,6 +185,8 @@ export interface StrategyCost {
   /** False when a provider's price is only the unpriced-infrastructure placeholder. */
   priced: boolean;
   problems: string[];
+  /** Providers whose bill would pass their budget cap at this volume (empty: none, or no caps). */
+  budgetBreaches: BudgetBreach[];
   allocations?: Allocation[];
 }
 
@@ -169,7 +204,13 @@ export function costOfStrategy(setup: CostSetup, strategy: StrategyName, mix: Mi
     providers = [costForVolume(setup.pricingOf(setup.singleProvider[strategy]), volume)];
   }
   const problems = providers.filter((p) => !p.feasible).map((p) => p.problem!);
+  const budgetBreaches = providers.flatMap((p): BudgetBreach[] => {
+    const cap = setup.budgetOf(p.provider);
+    const cost = nanosToDollars(p.exact);
+    return cap && cost > cap.monthly + 1e-9 ? [{ provider: p.provider, cost, monthly: cap.monthly, action: cap.action }] : [];
+  });
   return {
+    budgetBreaches,
     strategy,
     label: strategyLabel(strategy),
     providers,

@@ -3,6 +3,8 @@
  * implementation. Importing this module loads no ESP SDK, SQLite or YAML parser: each is loaded
  * by the first call that needs it.
  */
+import type { AlertHub } from '../app/alerts/alert-hub.js';
+import { openAlerts } from '../app/alerts/open-alerts.js';
 import { estimateCostReport, resolveMix, type Volumes } from '../app/cost-report.js';
 import { Dispatcher } from '../app/dispatcher.js';
 import { checkPlatformBody, draftFromBody, type BodyProblem, type PlatformBodyInput } from '../app/platform-body.js';
@@ -27,6 +29,9 @@ export type { SuppressedRecipient } from '../app/suppression-check.js';
 export type { PlatformBodyInput as SendBody, BodyProblem } from '../app/platform-body.js';
 export type { RouteQuery } from '../route/report.js';
 export { UserError, ConfigError, MessageValidationError } from '../core/errors.js';
+/** For a receiver of the alert webhook (`alerts.webhook`): checks `X-Penguinmails-Signature` over the raw body. */
+export { verifyAlertSignature } from '../app/alerts/signature.js';
+export type { AlertDocument } from '../app/alerts/alert-document.js';
 
 export interface MailerOptions {
   /** A config file path, or the config itself (the YAML's shape, `${VAR}`s allowed). Default: the CLI's discovery. */
@@ -35,6 +40,8 @@ export interface MailerOptions {
   cwd?: string;
   /** Where `${VAR}` values come from. Default: process.env. */
   env?: Record<string, string | undefined>;
+  /** Problems that do not stop a send (the alert webhook failing…). Default: process.emitWarning. */
+  onWarning?: (message: string) => void;
 }
 
 export interface CostQuery extends Volumes {
@@ -84,11 +91,13 @@ export async function createMailer(options: MailerOptions = {}): Promise<Mailer>
       : await loadConfig({ configPath: options.config, cwd, env: options.env });
   let store: Store | undefined;
   let dispatcher: Dispatcher | undefined;
+  let alerts: AlertHub | undefined;
   let closed = false;
   const open = async (): Promise<Dispatcher> => {
     if (closed) throw new UserError('this mailer is closed', { hint: 'create another with createMailer()' });
     store ??= await openStore(config);
-    dispatcher ??= new Dispatcher(config, store);
+    alerts ??= openAlerts(config, store, { warn: options.onWarning ?? ((message) => process.emitWarning(message, 'PenguinmailsWarning')) });
+    dispatcher ??= new Dispatcher(config, store, { alerts });
     return dispatcher;
   };
 
@@ -124,6 +133,8 @@ export async function createMailer(options: MailerOptions = {}): Promise<Mailer>
     },
     async close() {
       closed = true;
+      // Alerts raised by the sends: stored, and POSTed within a short grace.
+      await alerts?.close();
       await dispatcher?.close();
       await store?.close();
     },
@@ -148,4 +159,5 @@ function checkRouteQuery(query: RouteQuery): void {
   oneOf('priority', query.priority, ['normal', 'critical']);
   checkCount(query.monthlyVolume, 'monthlyVolume');
   if (query.to !== undefined && (typeof query.to !== 'string' || !parseAddress(query.to))) throw new UserError(`to: ${JSON.stringify(query.to)} is not an email address`);
+  if (query.idempotencyKey !== undefined && (typeof query.idempotencyKey !== 'string' || query.idempotencyKey === '')) throw new UserError(`idempotencyKey: ${JSON.stringify(query.idempotencyKey)} is not a non-empty string`);
 }

@@ -3,7 +3,8 @@
  * quoted field is not closed: the record goes on on the next line, or has a stray quote.
  */
 export function parseCsvLine(line: string): string[] | undefined {
-  return parseCsvRecord(line)?.cells;
+  // Most lines have no quote: split at once, without the record object (a bulk run reads every row here).
+  return line.includes('"') ? parseCsvRecord(line)?.cells : splitPlain(line);
 }
 
 /**

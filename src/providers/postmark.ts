@@ -4,7 +4,8 @@ import { ProviderError, type ErrorClass } from '../core/errors.js';
 import type { EmailMessage } from '../core/message.js';
 import { parseRetryAfter } from '../core/retry-after.js';
 import { baseUrlSchema, commonProviderFields } from './common-config.js';
-import { personaliserFor } from '../core/merge.js';
+import { escapeHtml, jsonStringContent, oneLine } from '../core/merge.js';
+import { constant, JsonBytes, JsonMergePart } from './json-bytes.js';
 import { bulkRecipientKey } from '../core/bulk-key.js';
 import { CONNECT_TIMEOUT, HttpTransport, type TransportRequest } from './http-transport.js';
 import { IDEMPOTENCY_HEADER, type BulkRecipient, type RecipientStatus, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
@@ -114,7 +115,9 @@ interface TransportInsight {
   networkError?: Error & { cause?: { code?: string } };
 }
 
-const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', CONNECT_TIMEOUT, 'UND_ERR_CONNECT_TIMEOUT']);
+/** The SDK passed its fetch some other body than a batch's stand-in (see WRITTEN_BATCH): nothing was sent. */
+const BODY_NOT_SENT = 'PENGUINMAILS_BODY_NOT_SENT';
+const NEVER_CONNECTED = new Set([BODY_NOT_SENT, 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', CONNECT_TIMEOUT, 'UND_ERR_CONNECT_TIMEOUT']);
 const MAINTENANCE_ERROR_CODE = 100;
 /** An inactive (suppressed) recipient: refused for good, never routed round. */
 const INACTIVE_RECIPIENT_CODE = 406;
@@ -160,24 +163,73 @@ export const POSTMARK_MAX_BATCH = 500;
 export const POSTMARK_MAX_BATCH_BYTES = 50_000_000;
 
 /**
- * One message of a batch, whose JSON body is built only when the SDK serialises the batch. The SDK
- * holds on to its argument until Postmark answers; five hundred full bodies held that long made
- * a bulk run spend its time in the garbage collector.
+ * The JSON body of a batch: each recipient's personalised copy, with the fields toPostmarkEmail
+ * gives a single message, in the same order — byte for byte what JSON.stringify would write. Written
+ * straight into bytes (see JsonBytes), not built as five hundred objects for JSON.stringify to walk:
+ * those objects were a bulk run's largest allocation, and the SDK held them until Postmark answered.
  */
-class BatchMessage {
-  constructor(
-    private readonly template: EmailMessage,
-    private readonly shared: SharedFields,
-    private readonly recipient: BulkRecipient,
-  ) {}
-
-  toJSON(): PostmarkEmail {
-    const { email, digest } = this.recipient;
-    const idempotencyKey = bulkRecipientKey(this.template.idempotencyKey, digest);
-    const { subject, html, text } = personaliserFor(this.template).texts(this.recipient);
-    return withAddressing(this.shared, { subject, html, text, to: [email], cc: [], bcc: [], headers: this.template.headers, idempotencyKey });
+export function postmarkBatchBody(template: EmailMessage, config: Pick<PostmarkConfig, 'messageStream' | 'broadcastStream'>, recipients: BulkRecipient[]): Buffer {
+  const parts = batchParts(template, config);
+  const out = new JsonBytes(recipients.length * parts.estimatedBytes);
+  out.raw(OPEN_ARRAY);
+  for (let i = 0; i < recipients.length; i++) {
+    const recipient = recipients[i];
+    if (i) out.raw(COMMA);
+    out.raw(parts.opening);
+    out.string(recipient.email);
+    out.raw(SUBJECT_KEY);
+    parts.subject.write(out, recipient);
+    out.raw(parts.headers);
+    // A digest is hex digits: nothing in it to escape.
+    out.string(recipient.digest);
+    out.raw(CLOSE_HEADERS);
+    // An empty body is left out, as for a single message.
+    for (const [key, part] of parts.bodies) {
+      const start = out.size;
+      out.raw(key);
+      const before = out.size;
+      part.write(out, recipient);
+      if (out.size === before) out.truncate(start);
+      else out.raw(QUOTE);
+    }
+    out.raw(CLOSE_OBJECT);
   }
+  out.raw(CLOSE_ARRAY);
+  return out.bytes();
 }
+
+const [OPEN_ARRAY, CLOSE_ARRAY, COMMA, QUOTE, CLOSE_OBJECT] = ['[', ']', ',', '"', '}'].map(constant);
+const SUBJECT_KEY = constant('","Subject":"');
+const CLOSE_HEADERS = constant('"}]');
+
+/** What a batch's copies have in common, encoded once per batch. */
+function batchParts(template: EmailMessage, config: Pick<PostmarkConfig, 'messageStream' | 'broadcastStream'>) {
+  const { shared } = sharedPostmarkFields(template, config);
+  // The shared fields have From at least, so the object's text is `{…}` with something in it.
+  const opening = `${JSON.stringify(shared).slice(0, -1)},"To":"`;
+  const headers = `","Headers":[${template.headers.map((h) => `${JSON.stringify({ Name: h.name, Value: h.value })},`).join('')}{"Name":"${IDEMPOTENCY_HEADER}","Value":"${jsonStringContent(bulkRecipientKey(template.idempotencyKey, ''))}`;
+  const bodies: [Buffer, JsonMergePart][] = [];
+  if (template.html !== undefined) bodies.push([constant(',"HtmlBody":"'), new JsonMergePart(template.html, escapeHtml)]);
+  if (template.text !== undefined) bodies.push([constant(',"TextBody":"'), new JsonMergePart(template.text, (value) => value)]);
+  const texts = [template.subject, template.html ?? '', template.text ?? ''].reduce((sum, text) => sum + text.length, 0);
+  return {
+    opening: constant(opening),
+    subject: new JsonMergePart(template.subject, oneLine),
+    headers: constant(headers),
+    bodies,
+    // Per copy: the shared text, the texts with some room for their values, an address and a key.
+    estimatedBytes: opening.length + headers.length + Math.ceil(texts * 1.2) + 150,
+  };
+}
+
+/**
+ * What the SDK is given as a batch: its JSON (a short string) is what the SDK hands its fetch, which
+ * sends the batch's text instead (see createClient). The SDK does not look into a batch: it only
+ * serialises it, and a batch serialised twice — by us for its size, by the SDK to send it — cost
+ * as much again.
+ */
+const WRITTEN_BATCH = { toJSON: () => 'penguinmails: the batch body is written by the adapter' };
+const WRITTEN_BATCH_JSON = JSON.stringify(WRITTEN_BATCH);
 
 class PostmarkProvider implements Provider {
   readonly type = 'postmark';
@@ -194,8 +246,8 @@ class PostmarkProvider implements Provider {
   }
 
   previewBulkRequest(template: EmailMessage, recipients: BulkRecipient[]) {
-    // The batch's messages serialise themselves (lazily, for the SDK): shown as the JSON sent.
-    return this.preview('/email/batch', JSON.parse(JSON.stringify(this.batchBodies(template, recipients))));
+    // Shown as the JSON sent.
+    return this.preview('/email/batch', JSON.parse(postmarkBatchBody(template, this.config, recipients).toString()));
   }
 
   private preview(path: string, body: unknown) {
@@ -206,11 +258,6 @@ class PostmarkProvider implements Provider {
       headers: { 'X-Postmark-Server-Token': '****', 'Content-Type': 'application/json' },
       body: Array.isArray(body) ? body.map(withAttachmentsSummarised) : withAttachmentsSummarised(body),
     };
-  }
-
-  private batchBodies(template: EmailMessage, recipients: BulkRecipient[]): BatchMessage[] {
-    const { shared } = sharedPostmarkFields(template, this.config);
-    return recipients.map((recipient) => new BatchMessage(template, shared, recipient));
   }
 
   async send(message: EmailMessage): Promise<SendReceipt> {
@@ -227,12 +274,12 @@ class PostmarkProvider implements Provider {
 
   /** POST /email/batch: answers 200 even when single messages fail, so every element is checked. */
   async sendBulk(template: EmailMessage, recipients: BulkRecipient[]): Promise<RecipientStatus[]> {
-    const bodies = this.batchBodies(template, recipients);
+    const body = postmarkBatchBody(template, this.config, recipients);
     const insight: TransportInsight = {};
-    const client = this.createClient((this.sdk ??= await importPostmark()), insight);
+    const client = this.createClient((this.sdk ??= await importPostmark()), insight, body);
     let responses: { ErrorCode?: number; Message?: string; MessageID?: string }[];
     try {
-      responses = await client.sendEmailBatch(bodies as unknown as Parameters<ServerClient['sendEmailBatch']>[0]);
+      responses = await client.sendEmailBatch(WRITTEN_BATCH as unknown as Parameters<ServerClient['sendEmailBatch']>[0]);
     } catch (error) {
       throw this.toProviderError(error as PostmarkErrorShape, insight);
     }
@@ -269,10 +316,19 @@ class PostmarkProvider implements Provider {
   /** Keep-alive connections shared by this provider's calls. */
   private readonly transport = new HttpTransport();
 
-  /** A client per call, so what its fetch sees belongs to that call. */
-  private createClient({ ServerClient }: typeof import('postmark'), insight: TransportInsight): ServerClient {
+  /**
+   * A client per call, so what its fetch sees belongs to that call. With `writtenBody`, the call
+   * is a batch given to the SDK as WRITTEN_BATCH, and that body is sent in its place.
+   */
+  private createClient({ ServerClient }: typeof import('postmark'), insight: TransportInsight, writtenBody?: Uint8Array): ServerClient {
     const observingFetch = async (input: string | URL, init?: TransportRequest) => {
       try {
+        // The stand-in itself is never sent: without its body to send in its place, nothing is.
+        if (init?.body === WRITTEN_BATCH_JSON || writtenBody) {
+          if (init?.body !== WRITTEN_BATCH_JSON || !writtenBody) throw new TypeError('fetch failed', { cause: Object.assign(new Error('the postmark SDK did not pass the batch on as expected'), { code: BODY_NOT_SENT }) });
+          init = { ...init, body: writtenBody };
+          writtenBody = undefined;
+        }
         const answer = this.transport.fetch(input, init);
         // Not kept while waiting for the answer: a batch's JSON text is large, and one that lives
         // that long is promoted to the old generation, which only a full collection frees.

@@ -3,7 +3,9 @@ import { formatDuration } from '../core/duration.js';
 import type { ErrorClass } from '../core/errors.js';
 import { circuitState, describeHealth, type CircuitState, type HealthRecord } from '../core/health.js';
 import type { MessageType, Priority } from '../core/message.js';
-import { describeConditions, resolveRoute, type Route, type Rule, type RuleCondition } from '../core/router.js';
+import { BUDGET_ACTION_TEXT, type BudgetAction } from '../core/budget.js';
+import { describeConditions, resolveRoute, type Route, type Rule, type RuleCondition, type SplitPick } from '../core/router.js';
+import { budgetVerdictFor } from '../cost/budget.js';
 import { dollars, formatNanos, groupThousands, nanosToDollars } from '../cost/money.js';
 import type { CostSetup } from '../cost/model.js';
 import { formatCount, marginalCost } from '../cost/plan.js';
@@ -13,6 +15,8 @@ export interface ExplainInput {
   type: MessageType;
   priority: Priority;
   to?: string;
+  /** --idempotency-key: decides a weighted split's pick. */
+  idempotencyKey?: string;
   /** --monthly-volume; undefined = the usage ledger. */
   monthlyVolume?: number;
   /** Month-to-date emails per provider from the usage ledger (empty without one). */
@@ -44,6 +48,22 @@ export interface ProviderExplanation {
   circuit: CircuitState | 'unknown';
   /** When a provider marked down is probed again (ISO time); null when it is not down. */
   downUntil: string | null;
+  /** pricing.<name>.budget against this month's spend; null without a cap. */
+  budget: BudgetExplanation | null;
+}
+
+export interface BudgetExplanation {
+  /** US dollars a month. */
+  monthly: number;
+  action: BudgetAction;
+  /** This month's spend so far (the cost model over the month-to-date count). */
+  spent: number;
+  /** The spend with one more email. */
+  afterOneMore: number;
+  /** One more email would pass the cap: the action applies now. */
+  reached: boolean;
+  /** What the cap does, in words. */
+  effect: string;
 }
 
 /** One routing rule as checked for this message; `rule` counts from 1, as the text does. */
@@ -60,27 +80,36 @@ export interface RuleExplanation {
 }
 
 export interface RouteExplanation {
-  message: { type: MessageType; priority: Priority; to: string | null };
+  message: { type: MessageType; priority: Priority; to: string | null; idempotencyKey: string | null };
   monthlyVolume: number;
   monthlyVolumeSource: string;
   matchedRule: { rule: number; label: string } | null;
   source: string;
   rules: RuleExplanation[];
   chain: string[];
+  /** The matched rule's weighted split: weights, shares in percent, and this message's pick (null without --idempotency-key). */
+  split: SplitPick | null;
   notes: string[];
   providers: ProviderExplanation[];
   onError: Record<ErrorClass, string>;
 }
 
-/** Everything `route explain` shows, computed without I/O. */
-export function explainRoute(setup: CostSetup, failover: FailoverPolicy, typeOf: (name: string) => string, input: ExplainInput): RouteExplanation {
+/** Everything `route explain` shows, computed without I/O. `budgets`: the config's providers and pricing (caps). */
+export function explainRoute(setup: CostSetup, failover: FailoverPolicy, typeOf: (name: string) => string, input: ExplainInput, budgets?: Parameters<typeof budgetVerdictFor>[0]): RouteExplanation {
   const fromFlag = input.monthlyVolume !== undefined;
   const monthlyVolume = input.monthlyVolume ?? Object.values(input.ledger).reduce((sum, n) => sum + n, 0);
   // With --monthly-volume there is no per-provider split: each provider is priced as if it carried it all.
   const usageOf = (provider: string) => (fromFlag ? monthlyVolume : (input.ledger[provider] ?? 0));
   const freeLeft = (provider: string) => Math.max(0, freeAllowance(setup.pricingOf(provider)) - usageOf(provider));
 
-  const route = resolveRoute(setup.routing, { type: input.type, priority: input.priority, monthlyVolume, freeTierLeft: (p) => freeLeft(p) > 0 });
+  const route = resolveRoute(setup.routing, {
+    type: input.type,
+    priority: input.priority,
+    monthlyVolume,
+    freeTierLeft: (p) => freeLeft(p) > 0,
+    recipients: input.to ? [input.to] : undefined,
+    splitKey: input.idempotencyKey,
+  });
   const notes = [...route.notes];
   if (fromFlag) notes.push(`month-to-date per provider: each provider is priced as if it had carried all ${groupThousands(monthlyVolume)} emails`);
 
@@ -105,23 +134,32 @@ export function explainRoute(setup: CostSetup, failover: FailoverPolicy, typeOf:
       health: input.health ? describeHealth(record, input.now) : 'no failures recorded (no outbox file yet)',
       circuit: input.health ? circuitState(record, input.now) : 'unknown',
       downUntil: record?.openUntil !== undefined && circuitState(record, input.now) === 'open' ? new Date(record.openUntil).toISOString() : null,
+      budget: budgets ? explainBudget(budgets, setup, name, monthToDate) : null,
     };
   });
 
   const rules = explainRules(setup, route);
   const matched = rules.find((rule) => rule.matched);
   return {
-    message: { type: input.type, priority: input.priority, to: input.to ?? null },
+    message: { type: input.type, priority: input.priority, to: input.to ?? null, idempotencyKey: input.idempotencyKey ?? null },
     monthlyVolume,
     monthlyVolumeSource: fromFlag ? '--monthly-volume' : input.ledgerSource,
     matchedRule: matched ? { rule: matched.rule, label: matched.label } : null,
     source: matched?.label ?? route.source,
     rules,
     chain: route.chain,
+    split: route.split ?? null,
     notes,
     providers,
     onError: describeErrorPolicy(route.chain, failover),
   };
+}
+
+function explainBudget(budgets: Parameters<typeof budgetVerdictFor>[0], setup: CostSetup, name: string, monthToDate: number): BudgetExplanation | null {
+  const verdict = budgetVerdictFor(budgets, setup, name, monthToDate, 1);
+  if (!verdict) return null;
+  const effect = verdict.over ? `cap reached: the next email would be ${BUDGET_ACTION_TEXT[verdict.cap.action]}` : `within budget; once reached, emails are ${BUDGET_ACTION_TEXT[verdict.cap.action]}`;
+  return { monthly: verdict.cap.monthly, action: verdict.cap.action, spent: verdict.spent, afterOneMore: verdict.after, reached: verdict.over, effect };
 }
 
 /** The router's verdicts, numbered from 1, with the rules after the matching one marked as never evaluated. */
@@ -169,7 +207,7 @@ export function describeErrorPolicy(chain: string[], failover: FailoverPolicy): 
 export function formatExplanation(explanation: RouteExplanation, failover: FailoverPolicy): string {
   const { message } = explanation;
   const out: string[] = [
-    `Route for a ${message.type} message, priority ${message.priority}${message.to ? `, to ${message.to}` : ''}`,
+    `Route for a ${message.type} message, priority ${message.priority}${message.to ? `, to ${message.to}` : ''}${message.idempotencyKey ? `, idempotency key ${message.idempotencyKey}` : ''}`,
     `Monthly volume so far: ${groupThousands(explanation.monthlyVolume)} (${explanation.monthlyVolumeSource})`,
     '',
   ];
@@ -181,6 +219,11 @@ export function formatExplanation(explanation: RouteExplanation, failover: Failo
     }
   } else out.push('No routing rules: the chain is failover.order.');
   out.push(`Chain: ${explanation.chain.join(' → ')}  (from ${explanation.source})`);
+  if (explanation.split) {
+    const { shares, picked } = explanation.split;
+    const weights = Object.entries(shares).map(([name, share]) => `${name} ${share}%${name === picked ? ' ← this message' : ''}`);
+    out.push(`Split: ${weights.join(', ')}${picked ? '' : ' (give --idempotency-key to see which one a message gets)'}`);
+  }
   for (const note of explanation.notes) out.push(`  note: ${note}`);
 
   out.push('', 'Providers:');
@@ -193,6 +236,7 @@ export function formatExplanation(explanation: RouteExplanation, failover: Failo
       `     free tier left:  ${p.freeTierLeft > 0 ? groupThousands(p.freeTierLeft) : 'none'}`,
       `     health:          ${p.health}`,
     );
+    if (p.budget) out.push(`     budget:          $${p.budget.spent.toFixed(2)} of $${p.budget.monthly.toFixed(2)} this month (action: ${p.budget.action}) — ${p.budget.effect}`);
   });
 
   out.push('', `If sending fails${failover.enabled ? '' : ' (failover disabled: only the first provider is tried)'}:`);

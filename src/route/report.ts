@@ -8,6 +8,8 @@ export interface RouteQuery {
   type?: MessageType;
   priority?: Priority;
   to?: string;
+  /** Decides a weighted split's pick (the message's idempotency key). */
+  idempotencyKey?: string;
   /** Emails sent this month so far (default: the usage ledger). */
   monthlyVolume?: number;
 }
@@ -22,10 +24,11 @@ export async function explainRouteFor(config: Config, store: Store | undefined, 
     type: query.type ?? config.defaults.type,
     priority: query.priority ?? 'normal',
     to: query.to,
+    idempotencyKey: query.idempotencyKey,
     monthlyVolume: query.monthlyVolume,
     ledger,
     ledgerSource: store ? `usage ledger, ${month}` : 'no usage ledger yet: nothing sent',
     health: health ? (provider) => health.get(provider) : undefined,
     now,
-  });
+  }, config);
 }

@@ -1,6 +1,6 @@
 import { bulkCounts, bulkStatus } from '../app/bulk/bulk-report.js';
 import { randomUUID } from 'node:crypto';
-import { BulkSender, type BulkFailure } from '../app/bulk/bulk-sender.js';
+import { BulkSender, type BulkFailure, type BulkOptions } from '../app/bulk/bulk-sender.js';
 import type { Dispatcher } from '../app/dispatcher.js';
 import type { BodyProblem } from '../app/platform-body.js';
 import { isBareAddress } from '../core/address.js';
@@ -52,6 +52,8 @@ interface BulkJob {
   id: string;
   sender: BulkSender;
   chain: string[];
+  /** A split or recipient-domain rule routes each row on its own (chain is then the template's). */
+  perRow: boolean;
   rule: string;
   startedAt: number;
   endedAt?: number;
@@ -69,10 +71,10 @@ export class BulkJobs {
 
   constructor(private readonly onWarning: (message: string) => void) {}
 
-  start(dispatcher: Dispatcher, template: EmailMessage, route: { chain: string[]; source: string }, recipients: BulkRecipientInput[]): string {
+  start(dispatcher: Dispatcher, template: EmailMessage, route: { chain: string[]; source: string; routeRow?: BulkOptions['routeRow'] }, recipients: BulkRecipientInput[]): string {
     const id = randomUUID();
-    const sender = new BulkSender(dispatcher, { chain: route.chain, template, concurrency: CONCURRENCY, onWarning: this.onWarning });
-    const job: BulkJob = { id, sender, chain: route.chain, rule: route.source, startedAt: Date.now(), done: Promise.resolve() };
+    const sender = new BulkSender(dispatcher, { chain: route.chain, routeRow: route.routeRow, template, concurrency: CONCURRENCY, onWarning: this.onWarning });
+    const job: BulkJob = { id, sender, chain: route.chain, rule: route.source, perRow: route.routeRow !== undefined, startedAt: Date.now(), done: Promise.resolve() };
     job.done = sender.run(rowsOf(recipients)).then(
       () => void (job.endedAt = Date.now()),
       (error: unknown) => {
@@ -95,7 +97,7 @@ export class BulkJobs {
       bulkId: job.id,
       status: running ? 'running' : job.error ? 'error' : job.sender.interrupted ? 'interrupted' : bulkStatus(stats),
       ...(job.error ? { error: job.error } : {}),
-      route: { chain: job.chain, rule: job.rule },
+      route: { chain: job.chain, rule: job.rule, perRow: job.perRow },
       recipients: stats.read,
       ...bulkCounts(stats),
       failures: failures as BulkFailure[],

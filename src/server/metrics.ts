@@ -18,6 +18,7 @@ export class ServerMetrics {
   private readonly duration: Histogram<'outcome'>;
   private readonly events: Counter<'provider' | 'type'>;
   private readonly webhooks: Counter<'provider' | 'status'>;
+  private readonly alerts: Counter<'kind' | 'provider'>;
 
   constructor(store: Store, providers: string[]) {
     const registers = [this.registry];
@@ -43,6 +44,12 @@ export class ServerMetrics {
       name: 'penguinmails_webhook_requests_total',
       help: 'Webhook requests for a configured provider, by provider and HTTP status (401: bad credentials or signature)',
       labelNames: ['provider', 'status'],
+      registers,
+    });
+    this.alerts = new Counter({
+      name: 'penguinmails_alerts_total',
+      help: 'Alerts raised, by kind (failover, circuit-opened, budget-cap-reached, rate-limit-quota-reached) and provider (for a failover: the one given up on); repeats folded by alerts.coalesce are not counted',
+      labelNames: ['kind', 'provider'],
       registers,
     });
     new Gauge({
@@ -87,6 +94,11 @@ export class ServerMetrics {
   recordWebhook(provider: string, status: number, events: DeliveryEvent[]): void {
     this.webhooks.inc({ provider, status: String(status) });
     for (const event of events) this.events.inc({ provider, type: event.type === 'bounced' ? `bounced_${event.bounce ?? 'soft'}` : event.type });
+  }
+
+  /** An alert that went out (the alert sink's count). */
+  recordAlert(alert: { kind: string; provider: string }): void {
+    this.alerts.inc({ kind: alert.kind, provider: alert.provider });
   }
 
   text(): Promise<string> {

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { redactApiKeys } from '../app/api-keys.js';
+import { openAlerts } from '../app/alerts/open-alerts.js';
 import { Dispatcher } from '../app/dispatcher.js';
 import type { Config } from '../config/types.js';
 import { redactSecrets } from '../core/secrets.js';
@@ -49,12 +50,22 @@ export interface RunningService {
 export async function startService(options: ServiceOptions): Promise<RunningService> {
   const { config, store } = options;
   const metrics = new ServerMetrics(store, Object.keys(config.providers));
-  const dispatcher = new Dispatcher(config, store, { onAttempt: (attempt) => metrics.recordAttempt(attempt) });
   const log = new RedactingLog(options.log);
+  // Told before the app exists (a warning about the webhook's secret): the logger is not there yet.
+  const alertWarnings: string[] = [];
+  let warnAlert = (message: string): void => {
+    alertWarnings.push(message);
+  };
+  const alerts = openAlerts(config, store, { count: (alert) => metrics.recordAlert(alert), warn: (message) => warnAlert(message) });
+  const dispatcher = new Dispatcher(config, store, { onAttempt: (attempt) => metrics.recordAttempt(attempt), alerts });
   const bulkJobs = new BulkJobs((message) => app.log.warn({ bulk: true }, message));
   const context: ServerContext = { config, store, dispatcher, metrics, inFlight: new InFlight(), bulkJobs, handedOut: new HandedOutIds(), shuttingDown: false, waitingRequests: new Set() };
   const app = await buildApp(context, { log, logLevel: options.logLevel });
   await app.listen({ host: options.host, port: options.port });
+  warnAlert = (message) => {
+    app.log.warn({ alerts: true }, message);
+  };
+  for (const message of alertWarnings) warnAlert(message);
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
@@ -103,6 +114,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       if (unfinished > 0) app.log.warn({ unfinished }, 'shutdown grace over: sends still under way stay in the outbox (ambiguous if a provider may have them)');
       for (const stopWaiting of context.waitingRequests) stopWaiting();
       await within(app.close(), 5_000);
+      // Alerts of the last sends: stored before the store closes, POSTed within a short grace.
+      await alerts.close();
       await dispatcher.close();
       // A send cut short still holds the store; closing it under that send would only add errors.
       if (unfinished === 0 && context.bulkJobs.running === 0) await store.close();

@@ -1,3 +1,4 @@
+import type { AlertKind } from '../core/alert.js';
 import type { Attempt } from '../core/chain-runner.js';
 import type { HealthRecord } from '../core/health.js';
 import type { EmailMessage } from '../core/message.js';
@@ -158,6 +159,8 @@ export interface KeyRepository {
 
 /** What a provider's webhook told us about a message (SPEC events), normalised. */
 export type DeliveryEventType = 'delivered' | 'deferred' | 'bounced' | 'complained' | 'unsubscribed' | 'opened' | 'clicked' | 'rejected';
+/** The events store also keeps our own alerts (issue #22): `type` is the alert's kind, the recipient empty. */
+export type StoredEventType = DeliveryEventType | AlertKind;
 
 export interface DeliveryEvent {
   /** Unique per event: a provider's retry of the same event is stored once (e.g. "postmark:bounce:123"). */
@@ -177,7 +180,12 @@ export interface DeliveryEvent {
   raw: string;
 }
 
-export interface StoredEvent extends DeliveryEvent {
+/** What the events store takes: a provider's event, or one of our alerts. */
+export interface EventRecord extends Omit<DeliveryEvent, 'type'> {
+  type: StoredEventType;
+}
+
+export interface StoredEvent extends EventRecord {
   id: number;
   receivedAt: number;
 }
@@ -185,9 +193,9 @@ export interface StoredEvent extends DeliveryEvent {
 /** Events received from providers' webhooks, each stored once. */
 export interface EventRepository {
   /** Stores events (fills idempotencyKey from the ledger where it can); returns those that were new. */
-  recordEvents(events: DeliveryEvent[], now: number): Promise<StoredEvent[]>;
+  recordEvents(events: EventRecord[], now: number): Promise<StoredEvent[]>;
   /** Newest first. `to` matches the recipient (lower-cased); `since` the time it happened. */
-  listEvents(filter: { type?: DeliveryEventType; since?: number; to?: string; limit: number }): Promise<StoredEvent[]>;
+  listEvents(filter: { type?: StoredEventType; since?: number; to?: string; limit: number }): Promise<StoredEvent[]>;
   /** Removes events received before a time (the retention setting); returns how many. */
   pruneEvents(receivedBefore: number): Promise<number>;
 }

@@ -1,4 +1,4 @@
-import type { ApiKeyRecord, DeliveryEventType, OutboxEntry, OutboxStatus, StoredEvent, Suppression } from './ports.js';
+import type { ApiKeyRecord, StoredEventType, OutboxEntry, OutboxStatus, StoredEvent, Suppression } from './ports.js';
 
 /** Table rows as both backends store them (same columns; times in ms). */
 export interface OutboxRow {
@@ -31,7 +31,7 @@ export interface KeyRow {
 export interface EventRow {
   id: number;
   event_key: string;
-  type: DeliveryEventType;
+  type: StoredEventType;
   bounce: 'hard' | 'soft' | null;
   provider: string;
   provider_message_id: string | null;

@@ -399,6 +399,15 @@ export function defineStoreContract(backendName: string, backend: StoreBackend):
         expect(await store.listEvents({ limit: 10 })).toEqual([]);
       });
 
+      it('keeps our alerts (issue #22) beside delivery events: the kind as type, no recipient, our key as given', async () => {
+        await fresh();
+        const alert = { eventKey: 'alert:1', type: 'failover' as const, provider: 'postmark', providerMessageId: null, idempotencyKey: 'order-9', recipient: '', occurredAt: T0, raw: '{"kind":"failover"}' };
+        const [stored] = await store.recordEvents([alert, bounce('postmark:bounce:2')], T0 + 1);
+        expect(stored).toMatchObject({ ...alert, receivedAt: T0 + 1 });
+        expect((await store.listEvents({ type: 'failover', limit: 10 })).map((e) => [e.eventKey, e.recipient, e.idempotencyKey])).toEqual([['alert:1', '', 'order-9']]);
+        expect(await store.listEvents({ type: 'circuit-opened', limit: 10 })).toEqual([]);
+      });
+
       it('suppresses an address globally or for one sending domain; the first record of a scope stays', async () => {
         await fresh();
         const added = await store.addSuppressions([

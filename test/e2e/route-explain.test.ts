@@ -50,7 +50,7 @@ describe('route explain — each rule of penguinmails.config.example.yaml', () =
     expect(doc.matchedRule.rule).toBe(4);
     expect(doc.rules[2]).toMatchObject({ rule: 3, evaluated: true, matched: false, reason: 'monthly volume 20,000 is not below 1,000' });
     expect(doc.chain).toEqual(['mailgun', 'smtp']);
-    expect(doc.message).toEqual({ type: 'marketing', priority: 'normal', to: 'ada@example.com' });
+    expect(doc.message).toEqual({ type: 'marketing', priority: 'normal', to: 'ada@example.com', idempotencyKey: null });
     // 20,000 on mailgun: basic 15 + 10 × 1.80 = 33.00 beats foundation 35.00; the next email is overage at $1.80/1k
     expect(doc.providers[0]).toMatchObject({ name: 'mailgun', plan: 'basic', includedLeft: 0, marginalCost: 0.0018, freeTierLeft: 0 });
     expect(doc.onError.transient).toMatch(/3 tries on mailgun, 30s apart .* then smtp the same way; when every provider has failed, the message waits in the outbox .* \(exit 4\)/);

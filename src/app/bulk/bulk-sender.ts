@@ -5,6 +5,7 @@ import { bulkResumeMs } from '../../core/idempotency.js';
 import { recipientDigest } from '../../core/bulk-key.js';
 import { ProviderError, UserError } from '../../core/errors.js';
 import { runChain, type ItemAnswer } from '../../core/chain-runner.js';
+import { alertingChainHooks } from '../../core/failover-alerts.js';
 import { personalise } from '../../core/merge.js';
 import type { EmailMessage } from '../../core/message.js';
 import type { BulkRecipient, RecipientStatus } from '../../core/provider-port.js';
@@ -16,6 +17,7 @@ import { withRunLock } from '../run-lock.js';
 import { RateGate, Semaphore, Slots } from './rate-gate.js';
 import { suppressedAmong, suppressionText } from '../suppression-check.js';
 import { suppressDeadAddresses, type Refusal } from '../suppression-learning.js';
+import { monthKey } from '../../store/ports.js';
 
 export type RecipientOutcome = 'delivered' | 'rejected' | 'queued' | 'invalid' | 'skipped';
 
@@ -49,7 +51,10 @@ export interface BulkStats {
 }
 
 export interface BulkOptions {
+  /** The template's chain: every row's, unless routeRow gives rows their own. */
   chain: string[];
+  /** Each row's chain when rules route rows apart (split, recipient domain; see row-routes.ts). */
+  routeRow?: (row: { email: string; digest: string }) => string[];
   template: EmailMessage;
   concurrency: number;
   /** Caps the provider's batch size (1 = one API call per email, the benchmark baseline). */
@@ -106,6 +111,10 @@ export class BulkSender {
   private stopRequested = false;
   /** Accepted batches not yet written to the ledger. */
   private readonly ledger: LedgerBuffer;
+  /** This month's usage ledger when the run started (budget caps add this run's deliveries to it). */
+  private usageAtStart?: Record<string, number>;
+  /** Budget-cap warnings already given, by provider (said once per run). */
+  private readonly budgetWarned = new Set<string>();
 
   constructor(
     private readonly dispatcher: Dispatcher,
@@ -158,22 +167,32 @@ export class BulkSender {
     await this.resume.load();
     const slots = new Slots(this.options.concurrency);
     const batchSize = this.batchSizeFor(this.options.chain[0]);
+    if (this.dispatcher.budgets.apply) this.usageAtStart = await this.store.usageByProvider(monthKey(this.dispatcher.now()));
     let candidates: Pending[] = [];
-    let chunk: Pending[] = [];
+    // Rows waiting for a batch, per chain: rows routed apart (split, recipient domain) never share a batch.
+    const chunks = new Map<string[], { rows: Pending[]; size: number }>();
+    const chainOf = this.options.routeRow ?? (() => this.options.chain);
     const flush = async (force: boolean) => {
       // Ledger and suppression look-ups are done per batch, not per recipient: one query for many keys.
-      chunk.push(...(await this.withoutSuppressed(await this.resume.notYetHandled(candidates, this.resumeReport))));
+      for (const row of await this.withoutSuppressed(await this.resume.notYetHandled(candidates, this.resumeReport))) {
+        const chain = chainOf(row);
+        let chunk = chunks.get(chain);
+        if (!chunk) chunks.set(chain, (chunk = { rows: [], size: chain === this.options.chain ? batchSize : this.batchSizeFor(chain[0]) }));
+        chunk.rows.push(row);
+      }
       candidates = [];
-      while ((chunk.length >= batchSize || (force && chunk.length > 0)) && !slots.failed && !this.stopRequested) {
-        const { batch, rest } = takeBatch(chunk, batchSize);
-        chunk = rest;
-        // Waiting for a slot can outlast a Ctrl-C: a batch not yet started then stays for the rerun.
-        await slots.run(async () => {
-          if (!this.stopRequested) await this.deliverChunk(batch, this.options.chain);
-        });
-        // Lets the call just started reach its socket before rows are read again: the SDK gets
-        // there through a chain of promise steps, which row parsing would otherwise hold up.
-        await new Promise((resolve) => setImmediate(resolve));
+      for (const [chain, chunk] of chunks) {
+        while ((chunk.rows.length >= chunk.size || (force && chunk.rows.length > 0)) && !slots.failed && !this.stopRequested) {
+          const { batch, rest } = takeBatch(chunk.rows, chunk.size);
+          chunk.rows = rest;
+          // Waiting for a slot can outlast a Ctrl-C: a batch not yet started then stays for the rerun.
+          await slots.run(async () => {
+            if (!this.stopRequested) await this.deliverChunk(batch, chain);
+          });
+          // Lets the call just started reach its socket before rows are read again: the SDK gets
+          // there through a chain of promise steps, which row parsing would otherwise hold up.
+          await new Promise((resolve) => setImmediate(resolve));
+        }
       }
     };
     // Accepted batches are recorded at least this often, even while every worker waits (429 pause).
@@ -274,9 +293,11 @@ export class BulkSender {
    * One batch through the chain runner (the same failover engine as a single message): each call
    * is one provider batch call, recorded in flight before it goes out and in the ledger after.
    */
-  private async deliverChunk(recipients: Pending[], chain: string[]): Promise<void> {
+  private async deliverChunk(recipients: Pending[], routedChain: string[]): Promise<void> {
     const openBatches = new Set<number>();
     const { failover } = this.dispatcher.config;
+    const chain = await this.withinBudget(recipients, routedChain);
+    if (!chain) return;
     const outcome = await runChain<Pending, string>(recipients, chain, { ...failover.retry, resendAmbiguous: failover.resendAmbiguous }, {
       call: (name, items) => this.callProvider(name, items, openBatches),
       now: this.dispatcher.now,
@@ -288,6 +309,8 @@ export class BulkSender {
         return limited && limited.until > this.dispatcher.now() ? limited.reason : undefined;
       },
       onRetryAfterTooLong: (name, retryAfterMs, reason) => this.rateLimitedUntil.set(name, { until: this.dispatcher.now() + retryAfterMs, reason }),
+      // One alert per switch of this batch, however many recipients it carries.
+      ...alertingChainHooks<Pending>(this.dispatcher.alerts, this.dispatcher.now, { bulk: true }),
       // A retry, or the end of a rate-limit pause, after Ctrl-C: no new call (the rerun sends these).
       beforeCall: async (name) => {
         await this.gateOf(name).wait();
@@ -311,8 +334,8 @@ export class BulkSender {
     }
     // Dead addresses (Postmark 406, SMTP 5.1.1) go on the suppression list: one store call per batch.
     if (refusals.length) await this.suppressDeadAddresses(refusals);
-    for (const { item, provider, error } of outcome.ambiguous) await this.queueAll([item], `${provider}: ${error.message}`, 'ambiguous');
-    if (outcome.undelivered.length) await this.queueAll(outcome.undelivered, `every provider failed for this batch${outcome.reasons.length ? ` (${outcome.reasons.join('; ')})` : ''}`, 'pending');
+    for (const { item, provider, error } of outcome.ambiguous) await this.queueAll([item], `${provider}: ${error.message}`, 'ambiguous', routedChain);
+    if (outcome.undelivered.length) await this.queueAll(outcome.undelivered, `every provider failed for this batch${outcome.reasons.length ? ` (${outcome.reasons.join('; ')})` : ''}`, 'pending', routedChain);
     this.progress();
     // Their fate is recorded now (ledger, outbox): the in-flight records can go.
     if (openBatches.size) {
@@ -402,9 +425,31 @@ export class BulkSender {
     );
   }
 
-  private async queueAll(recipients: Pending[], reason: string, status: 'pending' | 'ambiguous'): Promise<void> {
+  /**
+   * The batch's chain after the providers' budget caps (pricing.<name>.budget), counting this run's
+   * deliveries on top of the ledger at the start; undefined when nothing may be sent now (the rows
+   * then wait in the outbox). Batches under way at once are not counted against each other: a run
+   * can pass a cap by up to --concurrency batches.
+   */
+  private async withinBudget(recipients: Pending[], chain: string[]): Promise<string[] | undefined> {
+    if (!this.usageAtStart) return chain;
+    const usage = { ...this.usageAtStart };
+    for (const [name, counts] of Object.entries(this.stats.byProvider)) usage[name] = (usage[name] ?? 0) + counts.delivered;
+    const budgeted = await this.dispatcher.budgets.chain(chain, recipients.length, { usage });
+    if (!budgeted) return chain;
+    for (const verdict of [...budgeted.warned, ...budgeted.skipped]) {
+      if (!this.budgetWarned.has(verdict.provider)) this.options.onWarning?.(verdict.text);
+      this.budgetWarned.add(verdict.provider);
+    }
+    if (budgeted.chain.length > 0) return budgeted.chain;
+    const reason = budgeted.heldAt?.text ?? `every provider of the chain is over its budget (${budgeted.skipped.map((v) => v.provider).join(', ')})`;
+    await this.queueAll(recipients, reason, 'pending', chain);
+    return undefined;
+  }
+
+  private async queueAll(recipients: Pending[], reason: string, status: 'pending' | 'ambiguous', chain: string[]): Promise<void> {
     for (const recipient of recipients) {
-      const outboxId = await this.store.enqueue(this.personal(recipient), this.options.chain, status, reason, [], this.dispatcher.now());
+      const outboxId = await this.store.enqueue(this.personal(recipient), chain, status, reason, [], this.dispatcher.now());
       this.fail({ line: recipient.line, email: recipient.email, outcome: 'queued', reason, outboxId });
     }
     this.progress();

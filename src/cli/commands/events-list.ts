@@ -5,7 +5,12 @@ import { ExitCode } from '../../core/errors.js';
 import { loadCommandConfig, openExistingStore } from '../context.js';
 import type { Output } from '../output.js';
 
-/** `events list`: what providers' webhooks said about sent mail, newest first. */
+function alertText(raw: unknown): string {
+  const message = (raw as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : '-';
+}
+
+/** `events list`: what providers' webhooks said about sent mail, and our alerts, newest first. */
 export async function run(options: Record<string, unknown>, output: Output, _command: Command): Promise<number> {
   const filter = checkedEventFilter({ type: options.type as string | undefined, since: options.since as string | undefined, to: options.to as string | undefined, limit: options.limit as string | undefined });
   const config = await loadCommandConfig(options, { requireEnv: false });
@@ -21,10 +26,12 @@ export async function run(options: Record<string, unknown>, output: Output, _com
       return ExitCode.ok;
     }
     const width = Math.min(48, Math.max(9, ...events.map((e) => e.recipient.length)) + 2);
-    output.line(output.c.bold(`${'TIME'.padEnd(21)}${'TYPE'.padEnd(19)}${'RECIPIENT'.padEnd(width)}${'PROVIDER'.padEnd(12)}MESSAGE ID`));
+    output.line(output.c.bold(`${'TIME'.padEnd(21)}${'TYPE'.padEnd(19)}${'RECIPIENT'.padEnd(width)}${'PROVIDER'.padEnd(12)}MESSAGE ID / ALERT`));
     for (const e of events) {
       const type = e.bounce ? `${e.type} (${e.bounce})` : e.type;
-      output.line(`${e.occurredAt.slice(0, 19).replace('T', ' ').padEnd(21)}${type.padEnd(19)}${e.recipient.padEnd(width)}${e.provider.padEnd(12)}${e.messageId ?? '-'}`);
+      // An alert (issue #22) has no recipient; its sentence says what happened.
+      const last = e.recipient === '' ? alertText(e.raw) : (e.messageId ?? '-');
+      output.line(`${e.occurredAt.slice(0, 19).replace('T', ' ').padEnd(21)}${type.padEnd(19)}${(e.recipient || '-').padEnd(width)}${e.provider.padEnd(12)}${last}`);
     }
     if (events.length === filter.limit) output.line(output.c.dim(`the newest ${filter.limit} shown; --limit shows more, --since/--type/--to narrow`));
     return ExitCode.ok;

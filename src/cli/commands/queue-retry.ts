@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { openAlerts } from '../../app/alerts/open-alerts.js';
 import { Dispatcher } from '../../app/dispatcher.js';
 import { retryOutboxEntries } from '../../app/retry-outbox.js';
 import { ExitCode, UserError } from '../../core/errors.js';
@@ -14,7 +15,8 @@ export async function run(options: Record<string, unknown>, output: Output, _com
   if (idText && options.all) throw new UserError('queue retry: give an id or --all, not both');
   const config = await loadCommandConfig(options, { requireEnv: true });
   const store = await openStore(config);
-  const dispatcher = new Dispatcher(config, store, { onAttempt: (attempt) => output.line(renderAttempt(output, attempt)) });
+  const alerts = openAlerts(config, store, { warn: (message) => output.warn(message) });
+  const dispatcher = new Dispatcher(config, store, { onAttempt: (attempt) => output.line(renderAttempt(output, attempt)), alerts });
   try {
     const open = idText ? [] : await store.listEntries(false);
     const ids = idText ? [parseCount(idText, 'id', { min: 1 })!] : open.filter((e) => e.status === 'pending' || options.force).map((e) => e.id);
@@ -54,6 +56,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
     if (results.some((r) => r.refused)) return ExitCode.partial;
     return ExitCode.ok;
   } finally {
+    await alerts.close();
     await dispatcher.close();
     await store.close();
   }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { openAlerts } from '../../app/alerts/open-alerts.js';
 import { Dispatcher } from '../../app/dispatcher.js';
 import { runWorkerPass, type WorkerPass } from '../../app/outbox-worker.js';
 import { formatDuration } from '../../core/duration.js';
@@ -13,7 +14,8 @@ import type { Output } from '../output.js';
 export async function run(options: Record<string, unknown>, output: Output, _command: Command): Promise<number> {
   const config = await loadCommandConfig(options, { requireEnv: true });
   const store = await openStore(config);
-  const dispatcher = new Dispatcher(config, store);
+  const alerts = openAlerts(config, store, { warn: (message) => output.warn(message) });
+  const dispatcher = new Dispatcher(config, store, { alerts });
   let stopping = false;
   let wake: () => void = () => undefined;
   const stop = () => {
@@ -44,6 +46,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
   } finally {
     process.removeListener('SIGINT', stop);
     process.removeListener('SIGTERM', stop);
+    await alerts.close();
     await dispatcher.close();
     await store.close();
   }

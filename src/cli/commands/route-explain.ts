@@ -20,7 +20,9 @@ export async function run(options: Record<string, unknown>, output: Output, _com
   // An explanation must not create files: read the store only if `send` already made it.
   const store = await openExistingStore(config);
   try {
-    const explanation = await explainRouteFor(config, store, { type: options.type as MessageType | undefined, priority: options.priority as Priority | undefined, to, monthlyVolume });
+    const idempotencyKey = typeof options.idempotencyKey === 'string' ? options.idempotencyKey : undefined;
+    if (idempotencyKey === '') throw new UserError('--idempotency-key: give the message\'s key (it decides which provider of a weighted split it gets)');
+    const explanation = await explainRouteFor(config, store, { type: options.type as MessageType | undefined, priority: options.priority as Priority | undefined, to, idempotencyKey, monthlyVolume });
     if (output.json) output.emitJson({ status: 'ok', currency: 'USD', ...explanation });
     else output.line(formatExplanation(explanation, config.failover));
   } finally {

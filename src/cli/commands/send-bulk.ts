@@ -2,7 +2,9 @@ import { bulkCounts, bulkStatus } from '../../app/bulk/bulk-report.js';
 import { assertFitsProviders } from '../../providers/message-size.js';
 import type { Command } from 'commander';
 import { BulkSender, type BulkStats } from '../../app/bulk/bulk-sender.js';
+import { openAlerts } from '../../app/alerts/open-alerts.js';
 import { Dispatcher } from '../../app/dispatcher.js';
+import { rowRouter } from '../../app/bulk/row-routes.js';
 import { listFormatOf, listName, RecipientReader, type RecipientRow } from '../../lists/recipient-source.js';
 import { ListFieldCheck } from '../list-field-check.js';
 import { groupThousands } from '../../cost/money.js';
@@ -58,7 +60,10 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
   if (!givenType) output.warn(`no --type given: a bulk send goes as ${BULK_DEFAULT_TYPE} (Postmark's broadcast stream, the marketing routing rules); add --type transactional if these are transactional messages`);
 
   const store = flags.dryRun ? undefined : await openStore(config);
-  const dispatcher = new Dispatcher(config, store);
+  // Alert warnings (a webhook failing) go above the progress bar once there is one.
+  let warnOfAlerts = (message: string) => output.warn(message);
+  const alerts = store ? openAlerts(config, store, { warn: (message) => warnOfAlerts(message) }) : undefined;
+  const dispatcher = new Dispatcher(config, store, { alerts });
   try {
     const route = await dispatcher.route(template, { forceProvider, noFailover: flags.failover === false });
     // Each copy carries the template's attachments: one the first provider cannot take stops here.
@@ -74,7 +79,9 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     const handled = (s: BulkStats) => s.delivered + s.rejected + s.queued + s.invalid + s.skipped;
     const started = Date.now();
     const warn = (message: string) => (bar ? bar.above(() => output.warn(message)) : output.warn(message));
-    const sender = new BulkSender(dispatcher, { chain: route.chain, template, concurrency, batchSize, digestsInMemory, onWarning: warn, onProgress: (s) => bar?.update(handled(s)) });
+    warnOfAlerts = warn;
+    const routeRow = await rowRouter(dispatcher, template, { forceProvider, noFailover: flags.failover === false });
+    const sender = new BulkSender(dispatcher, { chain: route.chain, routeRow, template, concurrency, batchSize, digestsInMemory, onWarning: warn, onProgress: (s) => bar?.update(handled(s)) });
     // First Ctrl-C: finish the calls under way, write the ledger, report. A second one kills.
     const stop = () => {
       warn('stopping: finishing the calls under way (Ctrl-C again to kill); rerun the same command to resume');
@@ -104,7 +111,8 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     const status = bulkStatus(stats);
     const report = {
       status: sender.interrupted ? 'interrupted' : status,
-      route: { chain: route.chain, rule: route.source },
+      // perRow: a split or recipient-domain rule routed each row on its own (the chain is the template's).
+      route: { chain: route.chain, rule: route.source, perRow: routeRow !== undefined },
       // The list's rows: after Ctrl-C, those read and those counted after (when they could be).
       recipients: sender.interrupted ? reader.rowsYielded + (unreadRows ?? 0) : stats.read,
       ...bulkCounts(stats),
@@ -122,6 +130,7 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     if (sender.interrupted) return ExitCode.interrupted;
     return exitCodeFor(status);
   } finally {
+    await alerts?.close();
     await dispatcher.close();
     await store?.close();
   }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { openAlerts } from '../../app/alerts/open-alerts.js';
 import { Dispatcher } from '../../app/dispatcher.js';
 import { assertCanRoute, routeMessage, sendMessage, type SendReport } from '../../app/send-service.js';
 import { assertChainResolved } from '../../config/unresolved-env.js';
@@ -40,7 +41,8 @@ export async function run(options: Record<string, unknown>, output: Output, comm
   assertCanRoute(config, forceProvider, forceProviderField);
 
   const store = flags.dryRun ? undefined : await openStore(config);
-  const dispatcher = new Dispatcher(config, store, { onAttempt: (attempt) => output.line(renderAttempt(output, attempt)) });
+  const alerts = store ? openAlerts(config, store, { warn: (message) => output.warn(message) }) : undefined;
+  const dispatcher = new Dispatcher(config, store, { onAttempt: (attempt) => output.line(renderAttempt(output, attempt)), alerts });
   try {
     const route = await routeMessage(dispatcher, message, { forceProvider, forceProviderField, noFailover: flags.failover === false });
     output.detail(`route: ${route.chain.join(' → ')} (${route.source})`);
@@ -72,6 +74,8 @@ export async function run(options: Record<string, unknown>, output: Output, comm
       process.removeListener('SIGTERM', interrupted);
     }
   } finally {
+    // A one-shot send gets its alerts out (stored; POSTed within a short grace) before it exits.
+    await alerts?.close();
     await dispatcher.close();
     await store?.close();
   }

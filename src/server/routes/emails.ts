@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { checkPlatformBody, type BodyProblem } from '../../app/platform-body.js';
+import { rowRouter } from '../../app/bulk/row-routes.js';
 import type { SendStatus } from '../../app/send-service.js';
 import { checkRecipients } from '../bulk-jobs.js';
 import type { ServerContext } from '../context.js';
@@ -97,7 +98,8 @@ export function emailRoutes(app: FastifyInstance, context: ServerContext): void 
       // The template is checked as a message to a stand-in recipient; each row gets its own copy.
       // The template is checked and routed as a message to a stand-in recipient (as the CLI does); each row gets its own copy.
       const { message: template, chain, rule } = await prepareSend(context.dispatcher, { ...checked.body, to: ['recipient@example.com'] }, keyHeader(request), { defaultType: BULK_DEFAULT_TYPE });
-      const bulkId = context.bulkJobs.start(context.dispatcher, template, { chain, source: rule }, recipients);
+      const routeRow = await rowRouter(context.dispatcher, template, { forceProvider: checked.body.provider });
+      const bulkId = context.bulkJobs.start(context.dispatcher, template, { chain, source: rule, routeRow }, recipients);
       return reply.code(202).send({ bulkId });
     },
   );

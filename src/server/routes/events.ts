@@ -2,12 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import { eventDocument, suppressionDocument } from '../../app/events.js';
 import type { BodyProblem } from '../../app/platform-body.js';
 import { isBareAddress } from '../../core/address.js';
-import type { DeliveryEventType } from '../../store/ports.js';
+import { EVENT_TYPES } from '../../app/event-query.js';
+import type { StoredEventType } from '../../store/ports.js';
 import type { ServerContext } from '../context.js';
 import { BadRequest, errorDocument } from '../errors.js';
 import { COMMON_ERRORS, ERROR_SCHEMA } from '../schemas.js';
 
-export const EVENT_TYPES: readonly DeliveryEventType[] = ['delivered', 'deferred', 'bounced', 'complained', 'unsubscribed', 'opened', 'clicked', 'rejected'];
+export { EVENT_TYPES };
 export const MAX_EVENTS = 1000;
 const DEFAULT_EVENTS = 100;
 const DOMAIN = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/i;
@@ -17,16 +18,16 @@ const EVENT_SCHEMA = {
   type: 'object',
   properties: {
     id: { type: 'integer' },
-    type: { type: 'string', enum: EVENT_TYPES },
+    type: { type: 'string', enum: EVENT_TYPES, description: "a provider's delivery event, or one of our alerts (failover, circuit-opened, budget-cap-reached, rate-limit-quota-reached)" },
     bounce: { type: 'string', enum: ['hard', 'soft'], description: 'bounced only' },
     provider: { type: 'string' },
     messageId: { type: 'string', nullable: true, description: "the provider's message id" },
     idempotencyKey: { type: 'string', nullable: true, description: 'our key, when the message id matches a delivery in the ledger' },
-    recipient: { type: 'string' },
+    recipient: { type: 'string', description: 'empty for an alert' },
     occurredAt: { type: 'string', format: 'date-time' },
     receivedAt: { type: 'string', format: 'date-time' },
     eventKey: { type: 'string' },
-    raw: { description: "the provider's payload of the event" },
+    raw: { description: "the provider's payload of the event; for an alert, the alert as its webhook POSTs it" },
   },
 };
 
@@ -48,7 +49,7 @@ function unknownFields(given: Record<string, unknown>, known: string[]): BodyPro
     .map((path) => ({ path, message: `unknown field (known: ${known.join(', ')})` }));
 }
 
-function eventQuery(query: Record<string, unknown>): { type?: DeliveryEventType; since?: number; to?: string; limit: number } {
+function eventQuery(query: Record<string, unknown>): { type?: StoredEventType; since?: number; to?: string; limit: number } {
   const problems = unknownFields(query, ['type', 'since', 'to', 'limit']);
   const single = (name: string): string | undefined => {
     const value = query[name];
@@ -56,14 +57,14 @@ function eventQuery(query: Record<string, unknown>): { type?: DeliveryEventType;
     return typeof value === 'string' ? value : undefined;
   };
   const [type, since, to, limit] = [single('type'), single('since'), single('to'), single('limit')];
-  if (type !== undefined && !EVENT_TYPES.includes(type as DeliveryEventType)) problems.push({ path: 'type', message: `must be one of ${EVENT_TYPES.join(', ')}` });
+  if (type !== undefined && !EVENT_TYPES.includes(type as StoredEventType)) problems.push({ path: 'type', message: `must be one of ${EVENT_TYPES.join(', ')}` });
   const sinceMs = since === undefined ? undefined : Date.parse(since);
   if (since !== undefined && !(/^\d{4}-\d{2}-\d{2}/.test(since) && Number.isFinite(sinceMs))) problems.push({ path: 'since', message: 'not an ISO 8601 time (e.g. 2026-05-01 or 2026-05-01T12:00:00Z)' });
   if (to !== undefined && !isBareAddress(to)) problems.push({ path: 'to', message: 'not an email address' });
   const count = limit === undefined ? DEFAULT_EVENTS : /^\d{1,7}$/.test(limit) ? Number(limit) : NaN;
   if (!(count >= 1 && count <= MAX_EVENTS)) problems.push({ path: 'limit', message: `a whole number from 1 to ${MAX_EVENTS}` });
   if (problems.length > 0) throw new BadRequest('invalid query', problems, 'GET /api/v1/openapi.json describes the parameters');
-  return { ...(type ? { type: type as DeliveryEventType } : {}), ...(sinceMs !== undefined ? { since: sinceMs } : {}), ...(to ? { to } : {}), limit: count };
+  return { ...(type ? { type: type as StoredEventType } : {}), ...(sinceMs !== undefined ? { since: sinceMs } : {}), ...(to ? { to } : {}), limit: count };
 }
 
 function newSuppression(body: unknown): { address: string; scope: string; reason: string } {
@@ -95,7 +96,7 @@ export function eventRoutes(app: FastifyInstance, context: ServerContext): void 
         querystring: {
           type: 'object',
           properties: {
-            type: { type: 'string', enum: EVENT_TYPES },
+            type: { type: 'string', enum: EVENT_TYPES, description: "a provider's delivery event, or one of our alerts (failover, circuit-opened, budget-cap-reached, rate-limit-quota-reached)" },
             since: { type: 'string', description: 'ISO 8601 time: events that happened at or after it' },
             to: { type: 'string', description: 'the recipient' },
             limit: { type: 'string', pattern: '^[0-9]+$', description: `how many, 1 to ${MAX_EVENTS} (default ${DEFAULT_EVENTS})` },

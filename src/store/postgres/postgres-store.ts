@@ -5,7 +5,7 @@ import { splitBulkRecipientKey } from '../../core/bulk-key.js';
 import type { EmailMessage } from '../../core/message.js';
 import { UserError } from '../../core/errors.js';
 import { redactSecrets } from '../../core/secrets.js';
-import { monthKey, type AcceptedBatch, type ApiKeyRecord, type Delivery, type OutboxEntry, type DeliveryEvent, type DeliveryEventType, type OutboxStatus, type Store, type StoredEvent, type Suppression } from '../ports.js';
+import { monthKey, type AcceptedBatch, type ApiKeyRecord, type Delivery, type OutboxEntry, type EventRecord, type StoredEventType, type OutboxStatus, type Store, type StoredEvent, type Suppression } from '../ports.js';
 import { toEntry, toEvent, toKey, toSuppression, type EventRow, type KeyRow, type OutboxRow, type SuppressionRow } from '../rows.js';
 import { DatabaseClock } from './clock.js';
 import { inTransaction, openPool, RunAgain, unreachable, type PostgresOptions, type Query } from './connect.js';
@@ -445,7 +445,7 @@ export class PostgresStore implements Store {
   }
 
   // ── delivery events and suppressions ──
-  async recordEvents(events: DeliveryEvent[], now: number): Promise<StoredEvent[]> {
+  async recordEvents(events: EventRecord[], now: number): Promise<StoredEvent[]> {
     return this.atomically(async (query) => {
       const stored: StoredEvent[] = [];
       for (const event of events) {
@@ -466,7 +466,7 @@ export class PostgresStore implements Store {
     });
   }
 
-  async listEvents(filter: { type?: DeliveryEventType; since?: number; to?: string; limit: number }): Promise<StoredEvent[]> {
+  async listEvents(filter: { type?: StoredEventType; since?: number; to?: string; limit: number }): Promise<StoredEvent[]> {
     const { rows } = await this.query<EventRow>(
       `SELECT * FROM events WHERE ($1::text IS NULL OR type = $1) AND ($2::bigint IS NULL OR occurred_at >= $2) AND ($3::text IS NULL OR recipient = $3)
        ORDER BY occurred_at DESC, id DESC LIMIT $4`,

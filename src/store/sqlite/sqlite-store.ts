@@ -4,7 +4,7 @@ import type { HealthRecord } from '../../core/health.js';
 import { splitBulkRecipientKey } from '../../core/bulk-key.js';
 import type { EmailMessage } from '../../core/message.js';
 import { redactSecrets } from '../../core/secrets.js';
-import { monthKey, type AcceptedBatch, type ApiKeyRecord, type Delivery, type OutboxEntry, type DeliveryEvent, type DeliveryEventType, type OutboxStatus, type SchemaReport, type Store, type StoredEvent, type Suppression } from '../ports.js';
+import { monthKey, type AcceptedBatch, type ApiKeyRecord, type Delivery, type OutboxEntry, type EventRecord, type StoredEventType, type OutboxStatus, type SchemaReport, type Store, type StoredEvent, type Suppression } from '../ports.js';
 import { toEntry, toEvent, toKey, toSuppression, type EventRow, type KeyRow, type OutboxRow, type SuppressionRow } from '../rows.js';
 import { openDatabase, withBusyRetry } from './database.js';
 import { GroupCommit } from './group-commit.js';
@@ -416,7 +416,7 @@ export class SqliteStore implements Store {
   }
 
   // ── delivery events and suppressions ──
-  async recordEvents(events: DeliveryEvent[], now: number): Promise<StoredEvent[]> {
+  async recordEvents(events: EventRecord[], now: number): Promise<StoredEvent[]> {
     return this.atomically(() => {
       const stored: StoredEvent[] = [];
       for (const event of events) {
@@ -439,7 +439,7 @@ export class SqliteStore implements Store {
     return row?.idempotency_key ?? null;
   }
 
-  async listEvents(filter: { type?: DeliveryEventType; since?: number; to?: string; limit: number }): Promise<StoredEvent[]> {
+  async listEvents(filter: { type?: StoredEventType; since?: number; to?: string; limit: number }): Promise<StoredEvent[]> {
     const rows = this
       .sql(
         `SELECT * FROM events WHERE (? IS NULL OR type = ?) AND (? IS NULL OR occurred_at >= ?) AND (? IS NULL OR recipient = ?) ORDER BY occurred_at DESC, id DESC LIMIT ?`,
@@ -471,6 +471,9 @@ export class SqliteStore implements Store {
   }
 
   async suppressedAmong(addresses: string[], sendingDomain: string): Promise<Map<string, Suppression>> {
+    // An empty list (the common case) answers at once: a bulk run asks once per batch, and looking
+    // a thousand addresses up cost ~1 ms a batch.
+    if (this.sql('SELECT 1 FROM suppressions LIMIT 1').get() === undefined) return new Map();
     const rows = this
       .sql("SELECT * FROM suppressions WHERE scope IN ('*', ?) AND address IN (SELECT value FROM json_each(?)) ORDER BY scope = '*'")
       .all(sendingDomain.toLowerCase(), JSON.stringify(addresses.map((a) => a.toLowerCase()))) as SuppressionRow[];
