@@ -4,12 +4,33 @@
 // stay in their own chunks, loaded when used. The ESP SDKs, SQLite and the prompts stay outside,
 // imported from node_modules only by the commands that need them; cosmiconfig too, as it loads
 // config loaders with require(). The metafile says which sources each chunk holds (tests read it).
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 import { PROVIDER_DEFINITIONS } from '../dist/providers/registry.js';
 
 // Each ESP's definition names its SDK packages (tsc has compiled the registry by now).
-const sdkPackages = PROVIDER_DEFINITIONS.flatMap((definition) => definition.sdkPackages);
+// Postmark's SDK is 50 small CommonJS files whose loading cost a send ~25 ms; bundled, it is one
+// chunk, still imported only by the adapter's send (measured: docs/benchmarks.md, #21 start-up).
+// The other SDKs gain nothing from it (mailgun.js ships one prebuilt file) and stay outside.
+const BUNDLED_SDKS = new Set(['postmark']);
+const sdkPackages = PROVIDER_DEFINITIONS.flatMap((definition) => definition.sdkPackages).filter((name) => !BUNDLED_SDKS.has(name));
+
+/**
+ * commander requires node:child_process at the top (for git-style executable subcommands, which
+ * penguinmails does not use); that built-in and what it pulls in (net, dgram, …) cost every run
+ * ~5 ms. Here it is required when a spawn happens, which never does.
+ */
+const lazyChildProcess = {
+  name: 'commander-lazy-child-process',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const eager = "const childProcess = require('node:child_process');";
+      if (!source.includes(eager)) throw new Error(`${args.path}: commander changed how it loads child_process; update scripts/bundle.mjs`);
+      return { contents: source.replace(eager, "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };"), loader: 'js' };
+    });
+  },
+};
 
 // Chunk names carry content hashes: clear the old ones.
 rmSync('dist/bundle', { recursive: true, force: true });
@@ -25,6 +46,7 @@ const result = await build({
   external: [...sdkPackages, 'better-sqlite3', '@inquirer/prompts', 'cosmiconfig', 'fastify', '@fastify/*', 'prom-client', 'pg'],
   // Bundled CommonJS packages (commander, yaml) call require() for Node's built-in modules.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  plugins: [lazyChildProcess],
   metafile: true,
   logLevel: 'warning',
 });

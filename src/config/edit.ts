@@ -4,7 +4,7 @@ import type { Document, Node as YamlNode, YAMLMap } from 'yaml';
 import { ConfigError } from '../core/errors.js';
 import { interpolateEnv } from './interpolate.js';
 import { formatIssuePath } from './issues.js';
-import { describeYamlError } from './load.js';
+import { describeYamlError } from './parse-yaml.js';
 import type { Config } from './types.js';
 import { validateConfig } from './validate.js';
 

@@ -1,11 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseDocument, type YAMLError } from 'yaml';
 import { ConfigError } from '../core/errors.js';
-import { interpolateEnv } from './interpolate.js';
-import { isWebhookSetting } from './unresolved-env.js';
+import { defaultConfig } from './defaults.js';
+import { findConfigCandidate } from './search.js';
 import type { Config } from './types.js';
-import { validateConfig } from './validate.js';
 
 export interface LoadOptions {
   /** `--config`: an explicit file, which must exist. */
@@ -32,14 +30,6 @@ export const SEARCH_PLACES = [
   '.config/penguinmailsrc.yml',
 ];
 
-/** A yaml parse error as one line: its message with the position said once. */
-export function describeYamlError(error: YAMLError): string {
-  // With prettyErrors the message ends in " at line L, column C:" plus a code frame; keep the first part.
-  const message = error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-  const position = error.linePos ? ` (line ${error.linePos[0].line}, column ${error.linePos[0].col})` : '';
-  return `broken YAML: ${message}${position}`;
-}
-
 /** A config file with no settings at all (0 bytes, blank, or only comments) is a mistake, not the defaults. */
 export function emptyConfigError(filePath: string): ConfigError {
   return new ConfigError(
@@ -48,17 +38,10 @@ export function emptyConfigError(filePath: string): ConfigError {
   );
 }
 
+/** The YAML parser (~250 KB) is loaded only when there is a file to read. */
 async function parseYaml(filePath: string, text: string): Promise<unknown> {
-  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (document.errors.length > 0) {
-    throw new ConfigError(`${filePath}: ${describeYamlError(document.errors[0])}`, 'check indentation and quoting at that line');
-  }
-  const value = document.toJS() as unknown;
-  if (value === null || value === undefined) throw emptyConfigError(filePath);
-  if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new ConfigError(`config ${filePath} must be a map of settings (defaults:, providers:, failover:, …), not ${Array.isArray(value) ? 'a list' : 'a single value'}`, 'see penguinmails.config.example.yaml for its shape');
-  }
-  return value;
+  const { parseConfigYaml } = await import('./parse-yaml.js');
+  return parseConfigYaml(filePath, text);
 }
 
 /** Finds the config file: --config, then PENGUINMAILS_CONFIG, then a cosmiconfig search. */
@@ -80,6 +63,15 @@ export async function findConfigFile(options: LoadOptions): Promise<{ filePath: 
     if (raw === null) throw emptyConfigError(filePath);
     return { filePath, raw };
   }
+  const candidate = findConfigCandidate(cwd, SEARCH_PLACES);
+  if (candidate === undefined) return undefined;
+  if (candidate.kind === 'yaml') {
+    // What cosmiconfig would do with this file (an empty one is found, then reported), without loading it.
+    const raw = candidate.text.trim() === '' ? undefined : await parseYaml(candidate.filePath, candidate.text);
+    if (raw === undefined) throw emptyConfigError(candidate.filePath);
+    if (!Object.hasOwn(raw as object, '$import')) return { filePath: candidate.filePath, raw };
+  }
+  // JSON files, package.json, cosmiconfig's own settings and `$import`: cosmiconfig's rules apply.
   const { cosmiconfig } = await import('cosmiconfig');
   const yamlLoader = (filePath: string, text: string) => parseYaml(filePath, text);
   const explorer = cosmiconfig('penguinmails', {
@@ -107,47 +99,14 @@ export async function loadConfig(options: LoadOptions = {}): Promise<Config> {
   const cwd = options.cwd ?? process.cwd();
   const found = await findConfigFile(options);
   if (!found) {
-    if (options.optional) return validateConfig({}, { baseDir: cwd });
+    // The built-in defaults need no schema: `cost estimate` without a config loads no zod.
+    if (options.optional) return defaultConfig(cwd);
     throw new ConfigError(
       'no penguinmails config found (looked for penguinmails.config.yaml, .penguinmailsrc.yaml, package.json#penguinmails)',
       'copy penguinmails.config.example.yaml to penguinmails.config.yaml, or pass --config <file>',
     );
   }
+  // The schemas (zod, every adapter's) are loaded only for a config that has to be checked.
+  const { configFromObject } = await import('./from-object.js');
   return configFromObject(found.raw, { ...options, filePath: found.filePath, baseDir: path.dirname(found.filePath) });
-}
-
-/**
- * A config given as an object (the file's shape, `${VAR}`s included): the library's
- * `createMailer({ config: {…} })`, and every file once parsed. Relative paths resolve from baseDir.
- */
-export function configFromObject(raw: unknown, options: Pick<LoadOptions, 'env' | 'requireEnv' | 'warn'> & { filePath?: string; baseDir: string }): Config {
-  const label = options.filePath ?? 'config';
-  const { value, missing } = interpolateEnv(raw, options.env ?? process.env);
-  // A provider's own secrets are needed only when a message goes through it (SPEC send): they are
-  // checked against the route's chain (assertChainResolved), not here.
-  const ofProvider = (path: string) => /^providers\.[^.[]+/.exec(path)?.[0].slice('providers.'.length);
-  const needed = missing.filter((m) => ofProvider(m.path) === undefined);
-  if (needed.length > 0 && options.requireEnv !== false) {
-    const lines = needed.map((m) => `${m.path}: environment variable ${m.variable} is not set`);
-    throw new ConfigError(`config ${label}:\n  ${lines.join('\n  ')}`, `export ${needed[0].variable}=… before running penguinmails`);
-  }
-  if (options.requireEnv === false) {
-    for (const m of missing) {
-      const provider = ofProvider(m.path);
-      const stops = provider === undefined ? 'a real send would stop here' : `a real send through ${provider} would stop here`;
-      options.warn?.(`config ${label}: ${m.path}: environment variable ${m.variable} is not set (${stops})`);
-    }
-  }
-  const config = validateConfig(value, { filePath: options.filePath, baseDir: options.baseDir });
-  // Only with requireEnv false (a command that sends nothing): the alert webhook stays silent.
-  const alertSecret = missing.find((m) => m.path === 'alerts.webhook.secret');
-  if (alertSecret && config.alerts.webhook) config.alerts.webhook.unresolvedVariable = alertSecret.variable;
-  for (const m of missing) {
-    const provider = ofProvider(m.path);
-    if (provider === undefined) continue;
-    // A webhook's secret is not needed to send: only that provider's webhook waits for it.
-    const unresolved = isWebhookSetting(config, provider, m.path) ? config.unresolvedWebhookEnv : config.unresolvedEnv;
-    (unresolved[provider] ??= []).push(m);
-  }
-  return config;
 }

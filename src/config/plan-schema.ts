@@ -1,4 +1,7 @@
 import * as z from 'zod';
+import { planOverageProblems } from './plan-overage.js';
+
+export { planOverageProblems, type OverageTierInput, type PlanOverageInput, type PlanProblem } from './plan-overage.js';
 
 /**
  * A price plan, in the config's `pricing.<name>.plans` and in the built-in catalog: a monthly fee,
@@ -17,50 +20,6 @@ export const overageTierSchema = z.strictObject({
   /** USD per 1,000 emails in this tier. */
   per1k: z.number().min(0),
 });
-
-export type OverageTierInput = z.infer<typeof overageTierSchema>;
-
-/** What the overage check needs of a plan (config or catalog). */
-export interface PlanOverageInput {
-  included: number | 'unlimited';
-  overagePer1k?: number | null;
-  overage?: readonly OverageTierInput[];
-}
-
-export interface PlanProblem {
-  /** Inside the plan: [] for the plan itself, ['overage', 1, 'upTo'] for a tier's field. */
-  path: (string | number)[];
-  message: string;
-}
-
-/**
- * What is wrong with a plan's overage, if anything: exactly one of overagePer1k and overage; tiers
- * with rising `upTo` above `included`, and only the last one open-ended.
- */
-export function planOverageProblems(plan: PlanOverageInput): PlanProblem[] {
-  const hasRate = plan.overagePer1k !== undefined;
-  const tiers = plan.overage;
-  if (hasRate && tiers !== undefined) return [{ path: [], message: 'give overagePer1k (one rate) or overage (tiers), not both' }];
-  if (!hasRate && tiers === undefined) return [{ path: ['overagePer1k'], message: 'required (a number or null) — or overage: a list of tiers' }];
-  if (tiers === undefined) return [];
-
-  const problems: PlanProblem[] = [];
-  let floor = plan.included === 'unlimited' ? Infinity : plan.included;
-  tiers.forEach((tier, i) => {
-    const last = i === tiers.length - 1;
-    if (tier.upTo === null) {
-      if (!last) problems.push({ path: ['overage', i, 'upTo'], message: 'only the last tier can be open-ended (upTo: null)' });
-      return;
-    }
-    if (last) problems.push({ path: ['overage', i, 'upTo'], message: 'the last tier must be open-ended (upTo: null)' });
-    else if (tier.upTo <= floor) {
-      const below = i === 0 ? `the plan's included emails (${floor})` : `the previous tier's upTo (${floor})`;
-      problems.push({ path: ['overage', i, 'upTo'], message: `must be above ${below}` });
-    }
-    floor = Math.max(floor, tier.upTo);
-  });
-  return problems;
-}
 
 export const planSchema = z
   .strictObject({

@@ -1,11 +1,11 @@
 import type { PlanOverageInput } from '../config/plan-schema.js';
 import type { MessageType } from '../core/message.js';
-import { findProviderDefinition, PROVIDER_DEFINITIONS } from '../providers/registry.js';
+import { findProviderTypeSummary, PROVIDER_TYPE_SUMMARIES } from '../providers/provider-types.js';
 
 /**
- * Built-in list prices: each ESP's published plans live in its ProviderDefinition (`catalog`), next
- * to the rest of what adding that ESP takes. Config `pricing` (keyed by provider name or type)
- * overrides them. Money in USD. A plan's overage is one rate (`overagePer1k`; null = hard cap,
+ * Built-in list prices: each ESP's published plans live in its catalog file (providers/catalog/),
+ * read through providers/provider-types.ts without loading the adapters or their schemas. Config
+ * `pricing` (keyed by provider name or type) overrides them. Money in USD. A plan's overage is one rate (`overagePer1k`; null = hard cap,
  * nothing can be sent beyond `included`) or rates by volume tier (`overage`, see config/plan-schema.ts).
  */
 export interface CatalogPlan extends PlanOverageInput {
@@ -31,13 +31,13 @@ export interface CatalogEntry {
 }
 
 export function catalogEntry(type: string): CatalogEntry | undefined {
-  return findProviderDefinition(type)?.catalog;
+  return findProviderTypeSummary(type)?.catalog;
 }
 
 /** The provider type that carries each message type in the default hybrid (no providers configured). */
 export function defaultHybridProviders(): Record<MessageType, string> {
   const claimant = (messageType: MessageType): string => {
-    const definition = PROVIDER_DEFINITIONS.find((d) => d.catalog.hybridDefaultFor === messageType);
+    const definition = PROVIDER_TYPE_SUMMARIES.find((d) => d.catalog.hybridDefaultFor === messageType);
     if (!definition) throw new Error(`no provider definition has catalog.hybridDefaultFor: ${messageType}`);
     return definition.type;
   };

@@ -3,7 +3,7 @@ import type { BudgetCap } from '../core/budget.js';
 import { UserError } from '../core/errors.js';
 import type { MessageType } from '../core/message.js';
 import { resolveRoute, type RoutingPolicy } from '../core/router.js';
-import { PROVIDER_TYPES } from '../providers/registry.js';
+import { PROVIDER_TYPES } from '../providers/provider-types.js';
 import { defaultHybridProviders } from './catalog.js';
 import { budgetCapOf } from './budget.js';
 import { nanosToDollars, sumCents, type Cents, type Nanos } from './money.js';

@@ -1,5 +1,6 @@
 import { formatIssuePath } from '../config/issues.js';
-import { planOverageProblems, type Plan } from '../config/plan-schema.js';
+import { planOverageProblems } from '../config/plan-overage.js';
+import type { Plan } from '../config/plan-schema.js';
 import type { PricingOverride } from '../config/schema.js';
 import { UserError } from '../core/errors.js';
 import { catalogEntry, type CatalogPlan } from './catalog.js';

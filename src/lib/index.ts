@@ -11,7 +11,8 @@ import { checkPlatformBody, draftFromBody, type BodyProblem, type PlatformBodyIn
 import { explainRouteFor, type RouteQuery } from '../route/report.js';
 import type { RouteExplanation } from '../route/explain.js';
 import { routeMessage, sendMessage, type SendResult } from '../app/send-service.js';
-import { configFromObject, loadConfig } from '../config/load.js';
+import { configFromObject } from '../config/from-object.js';
+import { loadConfig } from '../config/load.js';
 import { assertChainResolved } from '../config/unresolved-env.js';
 import type { Config } from '../config/types.js';
 import { parseAddress } from '../core/address.js';

@@ -9,6 +9,7 @@ import { constant, JsonBytes, JsonMergePart } from './json-bytes.js';
 import { bulkRecipientKey } from '../core/bulk-key.js';
 import { CONNECT_TIMEOUT, HttpTransport, type TransportRequest } from './http-transport.js';
 import { IDEMPOTENCY_HEADER, type BulkRecipient, type RecipientStatus, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
+import { postmarkCatalog } from './catalog/postmark.js';
 
 const configSchema = z.strictObject({
   type: z.literal('postmark'),
@@ -262,7 +263,7 @@ class PostmarkProvider implements Provider {
   async send(message: EmailMessage): Promise<SendReceipt> {
     const { body, warnings } = toPostmarkEmail(message, this.config);
     const insight: TransportInsight = {};
-    const client = this.createClient((this.sdk ??= await import('postmark')), insight);
+    const client = this.createClient((this.sdk ??= await importPostmark()), insight);
     try {
       const response = await client.sendEmail(body as unknown as Parameters<ServerClient["sendEmail"]>[0]);
       return { messageId: response.MessageID, warnings, refused: inactiveRecipients(response.Message ?? '', this.name) };
@@ -275,7 +276,7 @@ class PostmarkProvider implements Provider {
   async sendBulk(template: EmailMessage, recipients: BulkRecipient[]): Promise<RecipientStatus[]> {
     const body = postmarkBatchBody(template, this.config, recipients);
     const insight: TransportInsight = {};
-    const client = this.createClient((this.sdk ??= await import('postmark')), insight, body);
+    const client = this.createClient((this.sdk ??= await importPostmark()), insight, body);
     let responses: { ErrorCode?: number; Message?: string; MessageID?: string }[];
     try {
       responses = await client.sendEmailBatch(WRITTEN_BATCH as unknown as Parameters<ServerClient['sendEmailBatch']>[0]);
@@ -296,7 +297,7 @@ class PostmarkProvider implements Provider {
   }
 
   async prepare(): Promise<void> {
-    this.sdk ??= await import('postmark');
+    this.sdk ??= await importPostmark();
   }
 
   private toProviderError(error: PostmarkErrorShape, insight: TransportInsight): ProviderError {
@@ -345,6 +346,15 @@ class PostmarkProvider implements Provider {
   }
 }
 
+/**
+ * The SDK is CommonJS: Node's import() gives its exports as names and as `default`, the bundle's
+ * (scripts/bundle.mjs bundles it into a chunk of its own) only as `default`.
+ */
+async function importPostmark(): Promise<typeof import('postmark')> {
+  const module = await import('postmark');
+  return (module as { default?: typeof import('postmark') }).default ?? module;
+}
+
 /** Postmark's limit per message, attachments counted in base64. */
 export const POSTMARK_MAX_MESSAGE_BYTES = 10_000_000;
 
@@ -356,21 +366,7 @@ export const postmarkDefinition: ProviderDefinition<PostmarkConfig> = {
   // The webhook credentials travel as an Authorization: Basic header.
   derivedSecrets: (config) => (config.webhook ? [Buffer.from(`${config.webhook.username}:${config.webhook.password}`).toString('base64')] : []),
   maxMessageBytes: () => POSTMARK_MAX_MESSAGE_BYTES,
-  catalog: {
-    readOn: '2026-08',
-    source: 'postmarkapp.com/pricing (2026-08 summary); the 50k tier from https://postmarkapp.com/support/article/1286-postmark-invoices-explained',
-    plans: [
-      { name: 'free', monthly: 0, included: 100, overagePer1k: null },
-      { name: 'basic', monthly: 15, included: 10_000, overagePer1k: 1.8 },
-      { name: 'pro', monthly: 16.5, included: 10_000, overagePer1k: 1.3, unverified: 'overage read from a reseller summary, not Postmark' },
-      { name: 'platform', monthly: 18, included: 10_000, overagePer1k: 1.2, unverified: 'overage read from a reseller summary, not Postmark' },
-      // The pricing slider's higher tiers (125k, 300k; an older copy of support article 1286 names both)
-      // are left out: their prices were not confirmed (the one listing found, third-party, gives 50k at
-      // $50 where Postmark's own article says $55). Past 50,000 the 10k plans' overage prices the volume.
-      { name: 'basic-50k', monthly: 55, included: 50_000, overagePer1k: null, unverified: 'its overage rate was not read: priced as capped at 50,000' },
-    ],
-    hybridDefaultFor: 'transactional',
-  },
+  catalog: postmarkCatalog,
   sdkPackages: ['postmark'],
   // Postmark keeps its own list of inactive addresses (hard bounce, spam complaint, manual): ours follows it.
   deadAddressReason: ({ code }) => (code === INACTIVE_RECIPIENT_CODE ? 'inactive recipient at Postmark (406: hard bounce, spam complaint or manual suppression)' : undefined),

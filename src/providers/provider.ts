@@ -35,12 +35,13 @@ export interface ProviderDefinition<Config extends { type: string } = { type: st
   maxMessageBytes(config: Config): number;
   /**
    * The ESP's published plans, the built-in price list of `cost estimate` (config `pricing` overrides
-   * it). Also gives the `all-<type>` strategy its prices when no provider of the type is configured.
+   * it): the object its catalog file (catalog/<type>.ts) exports, which provider-types.ts lists too. Also gives the `all-<type>` strategy its prices when no provider of the type is configured.
    */
   catalog: CatalogEntry;
   /**
    * The npm packages of the ESP's SDK. The bundle keeps them out (scripts/bundle.mjs), so they load
-   * from node_modules only when `create`/`send` imports them.
+   * from node_modules only when `create`/`send` imports them; Postmark's is bundled into a chunk of
+   * its own instead, still imported only by the adapter (one file loads faster than its fifty).
    */
   sdkPackages: readonly string[];
   /**

@@ -7,6 +7,7 @@ import { escapeHtml, MERGE_FIELD, mergeValue, personaliserFor } from '../core/me
 import type { EmailMessage } from '../core/message.js';
 import { baseUrlSchema, commonProviderFields } from './common-config.js';
 import { IDEMPOTENCY_HEADER, type BulkRecipient, type Provider, type ProviderDefinition, type ProviderOptions, type RecipientStatus, type SendReceipt } from './provider.js';
+import { sendgridCatalog } from './catalog/sendgrid.js';
 
 /**
  * The signed Event Webhook's verification key as SendGrid shows it (base64 of the DER public
@@ -402,14 +403,7 @@ export const sendgridDefinition: ProviderDefinition<SendGridConfig> = {
   configSchema,
   secretKeys: ['apiKey'],
   maxMessageBytes: () => SENDGRID_MAX_MESSAGE_BYTES,
-  catalog: {
-    readOn: '2026-03',
-    source: 'sendgrid.com/pricing as summarised in 2026 (SendGrid’s own page not read); the free plan became a 60-day trial in 2025',
-    plans: [
-      { name: 'essentials', monthly: 19.95, included: 50_000, overagePer1k: null, unverified: 'read from a 2026 summary; Essentials has no published overage: the next plan up is needed' },
-      { name: 'pro', monthly: 89.95, included: 100_000, overagePer1k: null, unverified: 'read from a 2026 summary; higher Pro volumes are priced by SendGrid on request' },
-    ],
-  },
+  catalog: sendgridCatalog,
   sdkPackages: ['@sendgrid/client'],
   create: (name, config, options) => new SendGridProvider(name, config, options),
   webhook: { configKeys: ['webhookPublicKey'], setup: 'webhookPublicKey (the signed Event Webhook\'s verification key)', load: () => import('./webhooks/sendgrid.js').then((m) => m.createReceiver) },

@@ -7,6 +7,7 @@ import { escapeHtml, MERGE_FIELD, mergeValue, oneLine } from '../core/merge.js';
 import type { EmailMessage } from '../core/message.js';
 import { baseUrlSchema, commonProviderFields } from './common-config.js';
 import { IDEMPOTENCY_HEADER, type BulkRecipient, type Provider, type ProviderDefinition, type ProviderOptions, type RecipientStatus, type SendReceipt } from './provider.js';
+import { sesCatalog } from './catalog/ses.js';
 
 const configSchema = z.strictObject({
   type: z.literal('ses'),
@@ -350,20 +351,7 @@ export const sesDefinition: ProviderDefinition<SesConfig> = {
   configSchema,
   secretKeys: ['accessKeyId', 'secretAccessKey'],
   maxMessageBytes: () => SES_MAX_MESSAGE_BYTES,
-  catalog: {
-    readOn: '2026-08',
-    source: 'aws.amazon.com/ses/pricing via the AWS price list (outbound email, à la carte)',
-    plans: [
-      {
-        name: 'pay-as-you-go',
-        monthly: 0,
-        included: 0,
-        overagePer1k: 0.1,
-        unverified: 'from 2026-07-21 new accounts default to the Essentials tier ($0.16/1k) and the 3,000/month free tier is withdrawn; read from the AWS price list, not confirmed on the pricing page',
-      },
-      { name: 'essentials', monthly: 0, included: 0, overagePer1k: 0.16, unverified: 'the default for accounts opened from 2026-07-21; read from the AWS price list' },
-    ],
-  },
+  catalog: sesCatalog,
   sdkPackages: ['@aws-sdk/client-sesv2'],
   create: (name, config, options) => new SesProvider(name, config, options),
   webhook: { configKeys: ['webhook'], setup: 'webhook: { topicArns: [<SNS topic ARN>] }', load: () => import('./webhooks/ses.js').then((m) => m.createReceiver) },

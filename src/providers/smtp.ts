@@ -8,6 +8,7 @@ import { byteSizeSchema } from '../config/value-schemas.js';
 import { commonProviderFields } from './common-config.js';
 import { personalise } from '../core/merge.js';
 import { IDEMPOTENCY_HEADER, type BulkRecipient, type RecipientStatus, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
+import { smtpCatalog } from './catalog/smtp.js';
 
 export const SMTP_DEFAULT_MAX_MESSAGE_SIZE = '25MB';
 
@@ -251,11 +252,7 @@ export const smtpDefinition: ProviderDefinition<SmtpConfig> = {
   maxMessageBytes: (config) => parseByteSize(config.maxMessageSize)!,
   // AUTH LOGIN sends the password in base64, AUTH PLAIN "\0user\0password": a server echoing either must not show it.
   derivedSecrets: (config) => (config.auth ? [Buffer.from(config.auth.pass).toString('base64'), Buffer.from(`\0${config.auth.user}\0${config.auth.pass}`).toString('base64')] : []),
-  catalog: {
-    readOn: null,
-    source: 'your own infrastructure: set pricing.<name>.monthly',
-    plans: [{ name: 'infrastructure', monthly: 0, included: 'unlimited', overagePer1k: 0 }],
-  },
+  catalog: smtpCatalog,
   sdkPackages: ['nodemailer'],
   deadAddressReason: smtpDeadAddressReason,
   create: (name, config, options) => new SmtpProvider(name, config, options),

@@ -4,10 +4,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, ROOT, runCli, tempDir } from '../helpers/cli.js';
 
-function traceImports(args: string[]): Promise<string[]> {
+function traceImports(args: string[], cwd = ROOT): Promise<string[]> {
   const traceFile = path.join(tempDir(), 'imports.txt');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', path.join(ROOT, 'test/helpers/import-tracer.mjs'), BIN, ...args], { env: { ...process.env, IMPORT_TRACE_FILE: traceFile }, stdio: 'ignore' });
+    const child = spawn(process.execPath, ['--import', path.join(ROOT, 'test/helpers/import-tracer.mjs'), BIN, ...args], { cwd, env: { ...process.env, IMPORT_TRACE_FILE: traceFile }, stdio: 'ignore' });
     child.on('error', reject);
     child.on('close', () => {
       try {
@@ -29,7 +29,45 @@ function bundledSources(imports: string[]): string[] {
     .flatMap((file) => (file ? Object.keys(meta.outputs[file]?.inputs ?? {}) : []));
 }
 
+/**
+ * What a light command must not load (#21 start-up): the config schema (zod), the YAML parser,
+ * cosmiconfig, the adapters (each with its zod schema), the store, and any ESP SDK — external
+ * (node_modules) or bundled (Postmark's, in a chunk of its own).
+ */
+function heavyLoads(imports: string[]): string[] {
+  const external = imports.filter((url) => SDKS.test(url) || /node_modules\/(cosmiconfig|zod|yaml)\//.test(url));
+  const bundled = bundledSources(imports).filter(
+    (source) =>
+      /node_modules\/(zod|yaml|postmark|mailgun\.js|nodemailer)\//.test(source) ||
+      /^dist\/providers\/(registry|postmark|mailgun|smtp|sendgrid|ses)\.js$/.test(source) ||
+      /^dist\/config\/(schema|validate)\.js$/.test(source) ||
+      source.startsWith('dist/store/sqlite/') ||
+      source.startsWith('dist/store/postgres/'),
+  );
+  return [...external, ...bundled];
+}
+
 describe('start-up', () => {
+  it('--help loads only the command line: no schema, YAML, cosmiconfig, adapter, store or SDK', async () => {
+    const imports = await traceImports(['--help'], tempDir());
+    expect(bundledSources(imports)).toContain('dist/cli/main.js');
+    expect(heavyLoads(imports)).toEqual([]);
+  });
+
+  it('cost estimate without a config reads the catalogs without loading the schema, YAML, cosmiconfig, adapters, store or SDKs', async () => {
+    const imports = await traceImports(['cost', 'estimate', '--volume', '100000'], tempDir());
+    const sources = bundledSources(imports);
+    expect(sources).toEqual(expect.arrayContaining(['dist/cost/model.js', 'dist/providers/catalog/postmark.js', 'dist/providers/catalog/mailgun.js']));
+    expect(heavyLoads(imports)).toEqual([]);
+  });
+
+  it('a config file found by the search is read without cosmiconfig (YAML and the schema, yes)', async () => {
+    const cwd = tempDir({ 'penguinmails.config.yaml': 'providers:\n  pm: { type: postmark, serverToken: x }\n' });
+    const imports = await traceImports(['cost', 'estimate', '--volume', '100000'], cwd);
+    expect(imports.filter((url) => /node_modules\/cosmiconfig\//.test(url))).toEqual([]);
+    expect(bundledSources(imports)).toEqual(expect.arrayContaining(['dist/config/validate.js', 'dist/providers/registry.js']));
+  });
+
   it('--help does not load any ESP SDK, the database or the prompts', async () => {
     const imports = await traceImports(['--help']);
     const sources = bundledSources(imports);

@@ -1,0 +1,42 @@
+import { ConfigError } from '../core/errors.js';
+import { interpolateEnv } from './interpolate.js';
+import type { LoadOptions } from './load.js';
+import type { Config } from './types.js';
+import { isWebhookSetting } from './unresolved-env.js';
+import { validateConfig } from './validate.js';
+
+/**
+ * A config given as an object (the file's shape, `${VAR}`s included): the library's
+ * `createMailer({ config: {…} })`, and every file once parsed. Relative paths resolve from baseDir.
+ */
+export function configFromObject(raw: unknown, options: Pick<LoadOptions, 'env' | 'requireEnv' | 'warn'> & { filePath?: string; baseDir: string }): Config {
+  const label = options.filePath ?? 'config';
+  const { value, missing } = interpolateEnv(raw, options.env ?? process.env);
+  // A provider's own secrets are needed only when a message goes through it (SPEC send): they are
+  // checked against the route's chain (assertChainResolved), not here.
+  const ofProvider = (path: string) => /^providers\.[^.[]+/.exec(path)?.[0].slice('providers.'.length);
+  const needed = missing.filter((m) => ofProvider(m.path) === undefined);
+  if (needed.length > 0 && options.requireEnv !== false) {
+    const lines = needed.map((m) => `${m.path}: environment variable ${m.variable} is not set`);
+    throw new ConfigError(`config ${label}:\n  ${lines.join('\n  ')}`, `export ${needed[0].variable}=… before running penguinmails`);
+  }
+  if (options.requireEnv === false) {
+    for (const m of missing) {
+      const provider = ofProvider(m.path);
+      const stops = provider === undefined ? 'a real send would stop here' : `a real send through ${provider} would stop here`;
+      options.warn?.(`config ${label}: ${m.path}: environment variable ${m.variable} is not set (${stops})`);
+    }
+  }
+  const config = validateConfig(value, { filePath: options.filePath, baseDir: options.baseDir });
+  // Only with requireEnv false (a command that sends nothing): the alert webhook stays silent.
+  const alertSecret = missing.find((m) => m.path === 'alerts.webhook.secret');
+  if (alertSecret && config.alerts.webhook) config.alerts.webhook.unresolvedVariable = alertSecret.variable;
+  for (const m of missing) {
+    const provider = ofProvider(m.path);
+    if (provider === undefined) continue;
+    // A webhook's secret is not needed to send: only that provider's webhook waits for it.
+    const unresolved = isWebhookSetting(config, provider, m.path) ? config.unresolvedWebhookEnv : config.unresolvedEnv;
+    (unresolved[provider] ??= []).push(m);
+  }
+  return config;
+}
