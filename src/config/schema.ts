@@ -4,6 +4,9 @@ import { planSchema } from './plan-schema.js';
 import { parseDuration } from '../core/duration.js';
 import { byteSizeSchema, durationSchema } from './value-schemas.js';
 
+/** A whole value that is one `${VAR}` placeholder (left as written when VAR is not set). */
+const UNSET_VARIABLE = /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/;
+
 const messageType = z.enum(['transactional', 'marketing']);
 const priority = z.enum(['normal', 'critical']);
 const providerChain = z.array(z.string().min(1)).min(1, 'give at least one provider');
@@ -167,7 +170,9 @@ export const configFileSchema = z.strictObject({
               if (problem) context.addIssue({ code: 'custom', message: problem });
             }),
           /** Signs each POST (HMAC-SHA256); use ${ENV}, never the value itself. */
-          secret: z.string().min(16, 'give a secret of at least 16 characters (e.g. "${ALERT_SECRET}")'),
+          // An unset ${VAR} stays as written until a command needs it (see unresolved-env.ts): only a
+          // real secret is held to the length.
+          secret: z.string().refine((value) => UNSET_VARIABLE.test(value) || value.length >= 16, 'give a secret of at least 16 characters (e.g. "${ALERT_SECRET}")'),
           timeout: durationSchema.refine((value) => parseDuration(value) !== 0, 'must be longer than 0 (e.g. 5s)').default('5s'),
           /** Tries after the first one, with doubling waits (1s, 2s, 4s…), on errors, timeouts and 5xx/429. */
           retries: z.number().int().min(0).max(10, 'at most 10 retries').default(3),
