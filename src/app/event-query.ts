@@ -23,33 +23,56 @@ export interface EventQueryInput {
 
 export type EventFilter = Parameters<EventRepository['listEvents']>[0];
 
-/** Checks a query; each bad value is a usage error naming the field (`field` gives its spelling, e.g. "--since"). */
-export function checkedEventFilter(input: EventQueryInput, now = Date.now(), field: (name: string) => string = (name) => `--${name}`): EventFilter {
+/** One bad value of a query or body, by the field it came in (HTTP answers every one; the CLI the first). */
+export interface FieldProblem {
+  field: string;
+  message: string;
+  hint?: string;
+}
+
+/**
+ * Reads a query for stored events, collecting a problem per bad field. The CLI (`events list`) and
+ * the HTTP API (`GET /api/v1/events`) share these rules; only the largest limit differs.
+ */
+export function eventFilterOf(input: EventQueryInput, options: { now?: number; maxLimit?: number } = {}): { filter: EventFilter; problems: FieldProblem[] } {
+  const { now = Date.now(), maxLimit = MAX_EVENT_LIMIT } = options;
   const filter: EventFilter = { limit: DEFAULT_EVENT_LIMIT };
+  const problems: FieldProblem[] = [];
   if (input.type !== undefined) {
-    if (!EVENT_TYPES.includes(input.type as StoredEventType)) throw new UserError(`${field('type')}: "${input.type}" is not an event type`, { hint: `one of ${EVENT_TYPES.join(', ')}` });
-    filter.type = input.type as StoredEventType;
+    if (EVENT_TYPES.includes(input.type as StoredEventType)) filter.type = input.type as StoredEventType;
+    else problems.push({ field: 'type', message: `"${input.type}" is not an event type`, hint: `one of ${EVENT_TYPES.join(', ')}` });
   }
-  if (input.since !== undefined) filter.since = sinceTime(input.since, now, field('since'));
+  if (input.since !== undefined) {
+    const since = sinceTime(input.since, now);
+    if (since === undefined) problems.push({ field: 'since', message: `"${input.since}" is neither a time nor a duration`, hint: 'e.g. 2026-01-31, 2026-01-31T12:00:00Z, or 24h, 7d, 30m back from now' });
+    else filter.since = since;
+  }
   if (input.to !== undefined) {
-    if (!isBareAddress(input.to.trim())) throw new UserError(`${field('to')}: "${input.to}" is not an email address`);
-    filter.to = input.to.trim().toLowerCase();
+    if (isBareAddress(input.to.trim())) filter.to = input.to.trim().toLowerCase();
+    else problems.push({ field: 'to', message: `"${input.to}" is not an email address` });
   }
   if (input.limit !== undefined) {
     const text = String(input.limit).trim();
-    const limit = /^\d+$/.test(text) ? Number(text) : NaN;
-    if (!(limit >= 1 && limit <= MAX_EVENT_LIMIT)) throw new UserError(`${field('limit')}: "${text}" is not a whole number from 1 to ${MAX_EVENT_LIMIT}`);
-    filter.limit = limit;
+    const limit = /^\d{1,9}$/.test(text) ? Number(text) : NaN;
+    if (limit >= 1 && limit <= maxLimit) filter.limit = limit;
+    else problems.push({ field: 'limit', message: `"${text}" is not a whole number from 1 to ${maxLimit}` });
   }
+  return { filter, problems };
+}
+
+/** `events list`'s flags: the first bad one is a usage error naming the flag. */
+export function checkedEventFilter(input: EventQueryInput, now = Date.now()): EventFilter {
+  const { filter, problems } = eventFilterOf(input, { now });
+  const [first] = problems;
+  if (first) throw new UserError(`--${first.field}: ${first.message}`, first.hint ? { hint: first.hint } : {});
   return filter;
 }
 
-/** "24h" → that long ago; a date or date-time → that time (a date alone is midnight UTC). */
-function sinceTime(text: string, now: number, flag: string): number {
+/** "24h" → that long ago; a date or date-time → that time (a date alone is midnight UTC); else undefined. */
+function sinceTime(text: string, now: number): number | undefined {
   const trimmed = text.trim();
   // A unit is required: a bare number could as well be a timestamp.
   if (/^\d+(?:\.\d+)?\s*(?:ms|s|m|h|d)$/.test(trimmed)) return now - parseDuration(trimmed)!;
   const time = /^\d{4}-\d{2}-\d{2}/.test(trimmed) ? Date.parse(trimmed) : NaN;
-  if (Number.isNaN(time)) throw new UserError(`${flag}: "${text}" is neither a time nor a duration`, { hint: 'e.g. 2026-01-31, 2026-01-31T12:00:00Z, or 24h, 7d, 30m back from now' });
-  return time;
+  return Number.isNaN(time) ? undefined : time;
 }

@@ -15,12 +15,24 @@ export function checkedAddress(text: string, what = 'address'): string {
   return address.toLowerCase();
 }
 
-/** '*' (every sending domain, the default) or one From domain, lower-cased. */
-export function checkedScope(text: string | undefined): string {
+/**
+ * A suppression's scope as the list keeps it: '*' (every sending domain, the default: unset, empty
+ * or '*') or one From domain, lower-cased (a leading @ is dropped); undefined when it is neither.
+ * `suppressions add/remove --scope` and the HTTP API share this rule.
+ */
+export function scopeOf(text: string | undefined): string | undefined {
   if (text === undefined || text.trim() === '' || text.trim() === '*') return '*';
   const domain = text.trim().replace(/^@/, '').toLowerCase();
-  if (!isBareAddress(`x@${domain}`)) throw new UserError(`--scope: "${text}" is not a domain`, { hint: 'give the domain of a From address (e.g. example.com), or leave --scope out for every sending domain; nothing was changed' });
-  return domain;
+  return isBareAddress(`x@${domain}`) ? domain : undefined;
+}
+
+export const SCOPE_HINT = 'give the domain of a From address (e.g. news.example.com), or "*" for every sending domain';
+
+/** '*' or one From domain (scopeOf); anything else is a usage error naming --scope. */
+export function checkedScope(text: string | undefined): string {
+  const scope = scopeOf(text);
+  if (scope === undefined) throw new UserError(`--scope: "${text}" is not a domain`, { hint: `${SCOPE_HINT}; nothing was changed` });
+  return scope;
 }
 
 /** Adds one address by hand; false when it was on the list in that scope already (that record stays). */

@@ -281,6 +281,8 @@ describe('webhooks', () => {
     // Postmark's sample bounce happened in 2019.
     expect((await get('/api/v1/events?to=filter@example.com&since=2020-01-01')).body.events).toEqual([]);
     expect((await get('/api/v1/events?to=filter@example.com&since=2019-11-05T00:00:00Z')).body.events).toHaveLength(1);
+    // A duration back from now, as `events list --since` takes it (the sample's 2019 is older).
+    expect(await get('/api/v1/events?to=filter@example.com&since=24h')).toMatchObject({ status: 200, body: { events: [] } });
     const bad = await get('/api/v1/events?type=bounce&since=yesterday&limit=1001&to=nobody&colour=red');
     expect(bad.status).toBe(400);
     expect(bad.body.details.map((d: { path: string }) => d.path).sort()).toEqual(['colour', 'limit', 'since', 'to', 'type']);

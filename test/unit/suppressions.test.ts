@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { checkedEventFilter } from '../../src/app/event-query.js';
+import { checkedEventFilter, eventFilterOf } from '../../src/app/event-query.js';
 import { sendingDomainOf, suppressedReason } from '../../src/app/suppression-check.js';
 import { wholeMessageRefusals } from '../../src/app/suppression-learning.js';
-import { parseSuppressionCsv, suppressionsCsv } from '../../src/app/suppressions.js';
+import { parseSuppressionCsv, scopeOf, suppressionsCsv } from '../../src/app/suppressions.js';
 import { finalizeMessage } from '../../src/core/message.js';
 import { postmarkDefinition } from '../../src/providers/postmark.js';
 import { smtpDeadAddressReason } from '../../src/providers/smtp.js';
@@ -76,8 +76,17 @@ describe('event filters', () => {
     expect(() => checkedEventFilter({ since: '86400' }, NOW)).toThrow(/neither a time nor a duration/);
   });
 
-  it('names a bad field the way the caller spells it', () => {
-    expect(() => checkedEventFilter({ type: 'boom' }, NOW, (name) => name)).toThrow(/^type: "boom" is not an event type/);
+  it('collects every bad field (the HTTP API answers them all); the CLI names the first as its flag', () => {
+    const { problems } = eventFilterOf({ type: 'boom', since: 'yesterday', to: 'nobody', limit: '0' }, { now: NOW, maxLimit: 1000 });
+    expect(problems.map((p) => p.field)).toEqual(['type', 'since', 'to', 'limit']);
+    expect(problems[3].message).toBe('"0" is not a whole number from 1 to 1000');
+    expect(() => checkedEventFilter({ type: 'boom', limit: '0' }, NOW)).toThrow(/^--type: "boom" is not an event type/);
     expect(checkedEventFilter({ to: ' Ada@X.com ', limit: '5' }, NOW)).toEqual({ to: 'ada@x.com', limit: 5 });
+  });
+
+  it('one scope rule for the CLI and the HTTP API: "*", or a From domain (lower-cased, a leading @ dropped)', () => {
+    expect([undefined, '', ' * '].map(scopeOf)).toEqual(['*', '*', '*']);
+    expect(scopeOf('@News.Example.com')).toBe('news.example.com');
+    for (const bad of ['localhost', 'bad scope!', 'example.123', 'a@b.com']) expect(scopeOf(bad), bad).toBeUndefined();
   });
 });

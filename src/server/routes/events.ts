@@ -2,16 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import { eventDocument, suppressionDocument } from '../../app/events.js';
 import type { BodyProblem } from '../../app/platform-body.js';
 import { isBareAddress } from '../../core/address.js';
-import { EVENT_TYPES } from '../../app/event-query.js';
-import type { StoredEventType } from '../../store/ports.js';
+import { DEFAULT_EVENT_LIMIT, EVENT_TYPES, eventFilterOf, type EventFilter } from '../../app/event-query.js';
+import { SCOPE_HINT, scopeOf } from '../../app/suppressions.js';
 import type { ServerContext } from '../context.js';
 import { BadRequest, errorDocument } from '../errors.js';
 import { COMMON_ERRORS, ERROR_SCHEMA } from '../schemas.js';
 
 export { EVENT_TYPES };
 export const MAX_EVENTS = 1000;
-const DEFAULT_EVENTS = 100;
-const DOMAIN = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/i;
 const NOTHING_CHANGED = 'nothing was changed; correct each field listed and send again';
 
 const EVENT_SCHEMA = {
@@ -49,22 +47,18 @@ function unknownFields(given: Record<string, unknown>, known: string[]): BodyPro
     .map((path) => ({ path, message: `unknown field (known: ${known.join(', ')})` }));
 }
 
-function eventQuery(query: Record<string, unknown>): { type?: StoredEventType; since?: number; to?: string; limit: number } {
+/** The query of GET /events: the CLI's rules (app/event-query.ts), every problem answered at once. */
+function eventQuery(query: Record<string, unknown>): EventFilter {
   const problems = unknownFields(query, ['type', 'since', 'to', 'limit']);
   const single = (name: string): string | undefined => {
     const value = query[name];
     if (Array.isArray(value)) problems.push({ path: name, message: 'give it once' });
     return typeof value === 'string' ? value : undefined;
   };
-  const [type, since, to, limit] = [single('type'), single('since'), single('to'), single('limit')];
-  if (type !== undefined && !EVENT_TYPES.includes(type as StoredEventType)) problems.push({ path: 'type', message: `must be one of ${EVENT_TYPES.join(', ')}` });
-  const sinceMs = since === undefined ? undefined : Date.parse(since);
-  if (since !== undefined && !(/^\d{4}-\d{2}-\d{2}/.test(since) && Number.isFinite(sinceMs))) problems.push({ path: 'since', message: 'not an ISO 8601 time (e.g. 2026-05-01 or 2026-05-01T12:00:00Z)' });
-  if (to !== undefined && !isBareAddress(to)) problems.push({ path: 'to', message: 'not an email address' });
-  const count = limit === undefined ? DEFAULT_EVENTS : /^\d{1,7}$/.test(limit) ? Number(limit) : NaN;
-  if (!(count >= 1 && count <= MAX_EVENTS)) problems.push({ path: 'limit', message: `a whole number from 1 to ${MAX_EVENTS}` });
+  const read = eventFilterOf({ type: single('type'), since: single('since'), to: single('to'), limit: single('limit') }, { maxLimit: MAX_EVENTS });
+  problems.push(...read.problems.map(({ field, message, hint }) => ({ path: field, message: hint ? `${message} (${hint})` : message })));
   if (problems.length > 0) throw new BadRequest('invalid query', problems, 'GET /api/v1/openapi.json describes the parameters');
-  return { ...(type ? { type: type as StoredEventType } : {}), ...(sinceMs !== undefined ? { since: sinceMs } : {}), ...(to ? { to } : {}), limit: count };
+  return read.filter;
 }
 
 function newSuppression(body: unknown): { address: string; scope: string; reason: string } {
@@ -74,10 +68,10 @@ function newSuppression(body: unknown): { address: string; scope: string; reason
   const { address, scope = '*', reason = 'added by hand' } = fields;
   if (address === undefined) problems.push({ path: 'address', message: 'missing: the email address not to send to' });
   else if (typeof address !== 'string' || !isBareAddress(address.trim())) problems.push({ path: 'address', message: 'not an email address (give the bare address: ada@example.com)' });
-  if (typeof scope !== 'string' || (scope !== '*' && !DOMAIN.test(scope))) problems.push({ path: 'scope', message: '"*" (every sending domain) or a sending domain such as news.example.com' });
+  if (typeof scope !== 'string' || scopeOf(scope) === undefined) problems.push({ path: 'scope', message: SCOPE_HINT });
   if (typeof reason !== 'string' || reason.trim() === '' || reason.length > 200) problems.push({ path: 'reason', message: 'a text of 1 to 200 characters' });
   if (problems.length > 0) throw new BadRequest('invalid request body', problems, NOTHING_CHANGED);
-  return { address: (address as string).trim().toLowerCase(), scope: (scope as string).toLowerCase(), reason: (reason as string).trim() };
+  return { address: (address as string).trim().toLowerCase(), scope: scopeOf(scope as string)!, reason: (reason as string).trim() };
 }
 
 /** The events the providers' webhooks reported, and the suppression list (bearer key). */
@@ -97,9 +91,9 @@ export function eventRoutes(app: FastifyInstance, context: ServerContext): void 
           type: 'object',
           properties: {
             type: { type: 'string', enum: EVENT_TYPES, description: "a provider's delivery event, or one of our alerts (failover, circuit-opened, budget-cap-reached, rate-limit-quota-reached)" },
-            since: { type: 'string', description: 'ISO 8601 time: events that happened at or after it' },
+            since: { type: 'string', description: 'events that happened at or after an ISO 8601 time (2026-05-01, 2026-05-01T12:00:00Z), or a duration back from now (24h, 7d)' },
             to: { type: 'string', description: 'the recipient' },
-            limit: { type: 'string', pattern: '^[0-9]+$', description: `how many, 1 to ${MAX_EVENTS} (default ${DEFAULT_EVENTS})` },
+            limit: { type: 'string', pattern: '^[0-9]+$', description: `how many, 1 to ${MAX_EVENTS} (default ${DEFAULT_EVENT_LIMIT})` },
           },
         },
         response: { 200: { type: 'object', properties: { events: { type: 'array', items: EVENT_SCHEMA } } }, 400: { ...ERROR_SCHEMA, description: 'Invalid query: every problem in details[] by its parameter' }, ...COMMON_ERRORS },
@@ -177,11 +171,11 @@ export function eventRoutes(app: FastifyInstance, context: ServerContext): void 
     async (request, reply) => {
       const query = request.query as Record<string, unknown>;
       const problems = unknownFields(query, ['scope']);
-      const scope = query.scope;
-      if (scope !== undefined && (typeof scope !== 'string' || (scope !== '*' && !DOMAIN.test(scope)))) problems.push({ path: 'scope', message: '"*" or a sending domain such as news.example.com' });
+      const scope = query.scope === undefined ? undefined : typeof query.scope === 'string' ? scopeOf(query.scope) : undefined;
+      if (query.scope !== undefined && scope === undefined) problems.push({ path: 'scope', message: SCOPE_HINT });
       if (problems.length > 0) throw new BadRequest('invalid query', problems, NOTHING_CHANGED);
-      const address = request.params.address.trim();
-      const removed = await store.removeSuppression(address, scope as string | undefined);
+      const address = request.params.address.trim().toLowerCase();
+      const removed = await store.removeSuppression(address, scope);
       if (removed === 0) return reply.code(404).send(errorDocument(`${address} is not on the suppression list${scope ? ` for scope "${scope}"` : ''}`, [], 'GET /api/v1/suppressions lists it'));
       return { removed };
     },
