@@ -5,6 +5,8 @@
 // imported from node_modules only by the commands that need them; cosmiconfig too, as it loads
 // config loaders with require(). The metafile says which sources each chunk holds (tests read it).
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { build } from 'esbuild';
 import { PROVIDER_DEFINITIONS } from '../dist/providers/registry.js';
 
@@ -32,6 +34,26 @@ const lazyChildProcess = {
   },
 };
 
+/**
+ * yaml's Node build is CommonJS, which esbuild bundles whole (~260 KB, every command that reads a
+ * config compiles it); its ES module build (the one it ships for browsers, same code) lets esbuild
+ * leave out what the config's parse does not use (~65 KB less on that path). Its one difference,
+ * warnings through console.warn instead of process.emitWarning, is put back here.
+ */
+const yamlEsm = {
+  name: 'yaml-es-module-build',
+  setup(build) {
+    const browserDist = path.join(path.dirname(createRequire(import.meta.url).resolve('yaml/package.json')), 'browser', 'dist');
+    build.onResolve({ filter: /^yaml$/ }, () => ({ path: path.join(browserDist, 'index.js') }));
+    build.onLoad({ filter: /[\\/]yaml[\\/]browser[\\/]dist[\\/]log\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const browserWarn = 'console.warn(warning);';
+      if (!source.includes(browserWarn)) throw new Error(`${args.path}: yaml changed how it warns; update scripts/bundle.mjs`);
+      return { contents: source.replace(browserWarn, "if (typeof process.emitWarning === 'function') process.emitWarning(warning); else console.warn(warning);"), loader: 'js' };
+    });
+  },
+};
+
 // Chunk names carry content hashes: clear the old ones.
 rmSync('dist/bundle', { recursive: true, force: true });
 const result = await build({
@@ -46,7 +68,7 @@ const result = await build({
   external: [...sdkPackages, 'better-sqlite3', '@inquirer/prompts', 'cosmiconfig', 'fastify', '@fastify/*', 'prom-client', 'pg'],
   // Bundled CommonJS packages (commander, yaml) call require() for Node's built-in modules.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-  plugins: [lazyChildProcess],
+  plugins: [lazyChildProcess, yamlEsm],
   metafile: true,
   logLevel: 'warning',
 });

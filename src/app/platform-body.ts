@@ -1,30 +1,34 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../config/zod.js';
 import { splitAddressList } from '../core/address.js';
 import type { MessageDraft } from '../core/message.js';
 import { closestMatch } from '../core/suggest.js';
 
-const addressList = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : splitAddressList(v)));
+const addressList = z.pipe(
+  z.union([z.string(), z.array(z.string())]),
+  z.transform((v: string | string[]) => (Array.isArray(v) ? v : splitAddressList(v))),
+);
 
 /** The platform API body: `send --payload`, `POST /api/v1/emails/send`, and the library's `send`. */
 export const platformBodySchema = z.strictObject({
-  provider: z.string().min(1).optional(),
-  from: z.string().optional(),
-  to: addressList.optional(),
-  cc: addressList.optional(),
-  bcc: addressList.optional(),
-  reply_to: z.string().optional(),
+  provider: z.optional(z.string().check(z.minLength(1))),
+  from: z.optional(z.string()),
+  to: z.optional(addressList),
+  cc: z.optional(addressList),
+  bcc: z.optional(addressList),
+  reply_to: z.optional(z.string()),
   subject: z.string(),
-  html_body: z.string().optional(),
-  text_body: z.string().optional(),
-  track_opens: z.boolean().optional(),
-  track_links: z.boolean().optional(),
-  tags: z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : [v])).optional(),
-  campaign_id: z.string().optional(),
-  type: z.enum(['transactional', 'marketing']).optional(),
-  priority: z.enum(['normal', 'critical']).optional(),
-  metadata: z.record(z.string(), z.string()).optional(),
-  headers: z.record(z.string(), z.string()).optional(),
-  idempotency_key: z.string().optional(),
+  html_body: z.optional(z.string()),
+  text_body: z.optional(z.string()),
+  track_opens: z.optional(z.boolean()),
+  track_links: z.optional(z.boolean()),
+  tags: z.optional(z.pipe(z.union([z.string(), z.array(z.string())]), z.transform((v: string | string[]) => (Array.isArray(v) ? v : [v])))),
+  campaign_id: z.optional(z.string()),
+  type: z.optional(z.enum(['transactional', 'marketing'])),
+  priority: z.optional(z.enum(['normal', 'critical'])),
+  metadata: z.optional(z.record(z.string(), z.string())),
+  headers: z.optional(z.record(z.string(), z.string())),
+  idempotency_key: z.optional(z.string()),
 });
 
 /** The body as a caller writes it (before addresses and tags are normalised to lists). */

@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import './zod.js';
 import { planOverageProblems } from './plan-overage.js';
 
 export { planOverageProblems, type OverageTierInput, type PlanOverageInput, type PlanProblem } from './plan-overage.js';
@@ -16,25 +17,27 @@ export { planOverageProblems, type OverageTierInput, type PlanOverageInput, type
  */
 export const overageTierSchema = z.strictObject({
   /** The month's email count this rate runs up to; null for the last tier, which has no end. */
-  upTo: z.number().int().min(1).nullable(),
+  upTo: z.nullable(z.number().check(z.int(), z.minimum(1))),
   /** USD per 1,000 emails in this tier. */
-  per1k: z.number().min(0),
+  per1k: z.number().check(z.minimum(0)),
 });
 
 export const planSchema = z
   .strictObject({
-    name: z.string().min(1),
+    name: z.string().check(z.minLength(1)),
     /** Monthly fee in USD. */
-    monthly: z.number().min(0),
+    monthly: z.number().check(z.minimum(0)),
     /** Emails included in the fee. */
-    included: z.number().int().min(0),
+    included: z.number().check(z.int(), z.minimum(0)),
     /** USD per 1,000 emails beyond `included`; null = hard cap, no sending beyond it. */
-    overagePer1k: z.number().min(0).nullable().optional(),
+    overagePer1k: z.optional(z.nullable(z.number().check(z.minimum(0)))),
     /** Instead of overagePer1k: rates by volume tier (see above). */
-    overage: z.array(overageTierSchema).min(1).optional(),
+    overage: z.optional(z.array(overageTierSchema).check(z.minLength(1))),
   })
-  .superRefine((plan, ctx) => {
-    for (const problem of planOverageProblems(plan)) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
-  });
+  .check(
+    z.superRefine((plan, ctx) => {
+      for (const problem of planOverageProblems(plan)) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+    }),
+  );
 
 export type Plan = z.infer<typeof planSchema>;

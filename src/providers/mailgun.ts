@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../config/zod.js';
 import { ProviderError, type ErrorClass } from '../core/errors.js';
 import type { EmailMessage } from '../core/message.js';
 import { parseRetryAfter } from '../core/retry-after.js';
@@ -12,12 +13,12 @@ import { mailgunCatalog } from './catalog/mailgun.js';
 
 const configSchema = z.strictObject({
   type: z.literal('mailgun'),
-  apiKey: z.string().min(1, 'missing API key'),
-  domain: z.string().min(1, 'missing sending domain'),
-  region: z.enum(['us', 'eu']).default('us'),
-  baseUrl: baseUrlSchema.optional(),
+  apiKey: z.string().check(z.minLength(1, 'missing API key')),
+  domain: z.string().check(z.minLength(1, 'missing sending domain')),
+  region: z._default(z.enum(['us', 'eu']), 'us'),
+  baseUrl: z.optional(baseUrlSchema),
   /** Delivery webhooks: Mailgun's HTTP webhook signing key (not the API key). */
-  webhookSigningKey: z.string().min(1, 'missing webhook signing key').optional(),
+  webhookSigningKey: z.optional(z.string().check(z.minLength(1, 'missing webhook signing key'))),
   ...commonProviderFields,
 });
 export type MailgunConfig = z.infer<typeof configSchema>;

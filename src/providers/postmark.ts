@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../config/zod.js';
 import type { ServerClient } from 'postmark';
 import { ProviderError, type ErrorClass } from '../core/errors.js';
 import type { EmailMessage } from '../core/message.js';
@@ -13,13 +14,13 @@ import { postmarkCatalog } from './catalog/postmark.js';
 
 const configSchema = z.strictObject({
   type: z.literal('postmark'),
-  serverToken: z.string().min(1, 'missing server token'),
-  messageStream: z.string().min(1).default('outbound'),
+  serverToken: z.string().check(z.minLength(1, 'missing server token')),
+  messageStream: z._default(z.string().check(z.minLength(1)), 'outbound'),
   /** Stream used for marketing mail: Postmark requires bulk mail on a broadcast stream. */
-  broadcastStream: z.string().min(1).default('broadcast'),
-  baseUrl: baseUrlSchema.optional(),
+  broadcastStream: z._default(z.string().check(z.minLength(1)), 'broadcast'),
+  baseUrl: z.optional(baseUrlSchema),
   /** Delivery webhooks: the HTTP Basic credentials written into the webhook URL at Postmark. */
-  webhook: z.strictObject({ username: z.string().min(1, 'missing user name'), password: z.string().min(1, 'missing password') }).optional(),
+  webhook: z.optional(z.strictObject({ username: z.string().check(z.minLength(1, 'missing user name')), password: z.string().check(z.minLength(1, 'missing password')) })),
   ...commonProviderFields,
 });
 export type PostmarkConfig = z.infer<typeof configSchema>;

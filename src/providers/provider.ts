@@ -1,4 +1,5 @@
-import type { z } from 'zod';
+import type { $ZodType } from 'zod/v4/core';
+import type { ZodMiniType } from 'zod/mini';
 import type { Provider } from '../core/provider-port.js';
 import type { CatalogEntry } from '../cost/catalog.js';
 import type { CreateWebhookReceiver } from './webhooks/webhook.js';
@@ -22,8 +23,11 @@ export interface ProviderDefinition<Config extends { type: string } = { type: st
   type: string;
   /** Human name of the service. */
   label: string;
-  /** Schema of the provider's entry under `providers:` in the config. */
-  configSchema: z.ZodType<Config>;
+  /**
+   * Schema of the provider's entry under `providers:` in the config: a zod schema (the built-in
+   * adapters build theirs with zod/mini, through config/zod.ts; a classic zod schema works too).
+   */
+  configSchema: $ZodType<Config> & Pick<ZodMiniType<Config>, 'parse' | 'safeParse'>;
   /** Config keys that hold secrets, masked in every output. */
   secretKeys: string[];
   /** Other forms a secret travels in (an HTTP Basic credential, base64 SMTP AUTH), masked too. */

@@ -1,5 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../config/zod.js';
 import { parseAddress } from '../core/address.js';
 import { bulkRecipientKey } from '../core/bulk-key.js';
 import { ProviderError, type ErrorClass } from '../core/errors.js';
@@ -18,10 +19,9 @@ export function sendgridPublicKey(value: string): KeyObject {
   return trimmed.includes('-----BEGIN') ? createPublicKey(trimmed) : createPublicKey({ key: Buffer.from(trimmed, 'base64'), format: 'der', type: 'spki' });
 }
 
-const publicKeySchema = z
-  .string()
-  .min(1, 'missing public key')
-  .refine((value) => {
+const publicKeySchema = z.string().check(
+  z.minLength(1, 'missing public key'),
+  z.refine((value) => {
     // A ${VAR} not set is reported when a webhook arrives (see the webhook route), not here.
     if (value.includes('${')) return true;
     try {
@@ -29,14 +29,15 @@ const publicKeySchema = z
     } catch {
       return false;
     }
-  }, 'not an ECDSA public key: paste the "Verification Key" of the signed Event Webhook (base64)');
+  }, 'not an ECDSA public key: paste the "Verification Key" of the signed Event Webhook (base64)'),
+);
 
 const configSchema = z.strictObject({
   type: z.literal('sendgrid'),
-  apiKey: z.string().min(1, 'missing API key'),
-  baseUrl: baseUrlSchema.optional(),
+  apiKey: z.string().check(z.minLength(1, 'missing API key')),
+  baseUrl: z.optional(baseUrlSchema),
   /** Delivery webhooks: the signed Event Webhook's verification key. */
-  webhookPublicKey: publicKeySchema.optional(),
+  webhookPublicKey: z.optional(publicKeySchema),
   ...commonProviderFields,
 });
 export type SendGridConfig = z.infer<typeof configSchema>;

@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../config/zod.js';
 import type { SESv2Client, SendBulkEmailCommandInput, SendEmailCommandInput } from '@aws-sdk/client-sesv2';
 import { parseAddress } from '../core/address.js';
 import { bulkRecipientKey } from '../core/bulk-key.js';
@@ -11,20 +12,22 @@ import { sesCatalog } from './catalog/ses.js';
 
 const configSchema = z.strictObject({
   type: z.literal('ses'),
-  region: z.string().regex(/^[a-z]{2}(?:-[a-z]+)+-\d+$/, 'not an AWS region (e.g. us-east-1, eu-west-1)'),
-  accessKeyId: z.string().min(1, 'missing access key id'),
-  secretAccessKey: z.string().min(1, 'missing secret access key'),
+  region: z.string().check(z.regex(/^[a-z]{2}(?:-[a-z]+)+-\d+$/, 'not an AWS region (e.g. us-east-1, eu-west-1)')),
+  accessKeyId: z.string().check(z.minLength(1, 'missing access key id')),
+  secretAccessKey: z.string().check(z.minLength(1, 'missing secret access key')),
   /** SES configuration set: event publishing, dedicated IP pools, suppression overrides. */
-  configurationSet: z.string().min(1).optional(),
+  configurationSet: z.optional(z.string().check(z.minLength(1))),
   /** Endpoint override (tests, VPC endpoints); http only for loopback. */
-  baseUrl: baseUrlSchema.optional(),
+  baseUrl: z.optional(baseUrlSchema),
   /** Delivery events through SNS: the topics accepted, and (tests, gateways) where else SNS's certificates may come from. */
-  webhook: z
-    .strictObject({
-      topicArns: z.array(z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+$/, 'not an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)')).min(1, 'give the ARN of at least one SNS topic'),
-      snsBaseUrl: baseUrlSchema.optional(),
-    })
-    .optional(),
+  webhook: z.optional(
+    z.strictObject({
+      topicArns: z
+        .array(z.string().check(z.regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+$/, 'not an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)')))
+        .check(z.minLength(1, 'give the ARN of at least one SNS topic')),
+      snsBaseUrl: z.optional(baseUrlSchema),
+    }),
+  ),
   ...commonProviderFields,
 });
 export type SesConfig = z.infer<typeof configSchema>;

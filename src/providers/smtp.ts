@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../config/zod.js';
 import type { SendMailOptions, Transporter } from 'nodemailer';
 import { bareAddress } from '../core/address.js';
 import { ProviderError, type ErrorClass } from '../core/errors.js';
@@ -14,18 +15,18 @@ export const SMTP_DEFAULT_MAX_MESSAGE_SIZE = '25MB';
 
 const configSchema = z.strictObject({
   type: z.literal('smtp'),
-  host: z.string().min(1, 'missing host'),
-  port: z.number().int().min(1).max(65535).default(587),
+  host: z.string().check(z.minLength(1, 'missing host')),
+  port: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(65535)), 587),
   /** true = TLS from the first byte (port 465); false = STARTTLS when the server offers it. */
-  secure: z.boolean().default(false),
-  requireTLS: z.boolean().optional(),
+  secure: z._default(z.boolean(), false),
+  requireTLS: z.optional(z.boolean()),
   /** Never upgrade with STARTTLS (only for local test catchers). */
-  ignoreTLS: z.boolean().optional(),
+  ignoreTLS: z.optional(z.boolean()),
   /** Accept self-signed certificates (test servers only). */
-  allowSelfSigned: z.boolean().optional(),
-  auth: z.strictObject({ user: z.string().min(1), pass: z.string() }).optional(),
+  allowSelfSigned: z.optional(z.boolean()),
+  auth: z.optional(z.strictObject({ user: z.string().check(z.minLength(1)), pass: z.string() })),
   /** Largest message to hand to this server (SMTP has no fixed limit; servers commonly take 25 MB). */
-  maxMessageSize: byteSizeSchema.default(SMTP_DEFAULT_MAX_MESSAGE_SIZE),
+  maxMessageSize: z._default(byteSizeSchema, SMTP_DEFAULT_MAX_MESSAGE_SIZE),
   ...commonProviderFields,
 });
 export type SmtpConfig = z.infer<typeof configSchema>;

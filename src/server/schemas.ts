@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../config/zod.js';
 import { platformBodySchema } from '../app/platform-body.js';
 
 /**
