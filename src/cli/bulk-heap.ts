@@ -9,7 +9,7 @@ import { setFlagsFromString } from 'node:v8';
  * which V8 puts off while the heap is allowed to grow: ~35–50 MB of peak RSS over 100,000 rows,
  * for a live heap of ~15 MB. Both growth rules are read at each collection, so they can be set
  * here, once start-up is done: the young generation stops growing (more, cheaper collections:
- * ~10 % more CPU), and the old one grows by half instead of V8's dynamic factor (up to 4×).
+ * little or no CPU cost on bench/bulk.ts), and the old one grows by half instead of V8's dynamic factor.
  *
  * Only for the CLI's own process, which ends with the run: `serve` is long-lived, and its heap
  * is tuned by whoever runs it (`node --max-semi-space-size`). PENGUINMAILS_BULK_HEAP=default
