@@ -115,11 +115,6 @@ export class Dispatcher {
       );
   }
 
-  /** Whether some rule routes messages apart by recipient or key (a bulk send must then route each row). */
-  get routesPerMessage(): boolean {
-    return this.config.routing.rules.some((rule) => rule.split !== undefined || rule.when.recipientDomain !== undefined);
-  }
-
   /** "Free tier first" rules: a provider's free plan allowance against this month's usage ledger. */
   private freeTierLeft(usage: Record<string, number>): ((provider: string) => boolean) | undefined {
     if (!this.config.routing.rules.some((rule) => rule.when.freeTierLeft !== undefined)) return undefined;

@@ -131,6 +131,22 @@ function matchReason(rule: Rule, input: RouteInput): string {
 }
 
 /**
+ * Whether the rows of a bulk message of this type and priority can get different chains: a rule
+ * that can match them splits by each row's key or looks at each row's recipient, and comes before
+ * any rule that surely matches them all (one with no other condition than type and priority).
+ * Volume and free-tier conditions do not tell rows apart: a run reads the usage ledger once.
+ */
+export function rowsCanRouteApart(rules: readonly Rule[], message: { type: MessageType; priority: Priority }): boolean {
+  for (const rule of rules) {
+    const { when } = rule;
+    if ((when.type && when.type !== message.type) || (when.priority && when.priority !== message.priority)) continue;
+    if (rule.split !== undefined || when.recipientDomain !== undefined) return true;
+    if (when.monthlyVolume === undefined && when.freeTierLeft === undefined) return false;
+  }
+  return false;
+}
+
+/**
  * Picks the provider chain for a message: the first matching rule's `use`, else failover.order.
  * `forceProvider` puts that provider first; failover off keeps only the first provider.
  */

@@ -35,6 +35,16 @@ export class JsonBytes {
     return this.length;
   }
 
+  /**
+   * Starts over in the same buffer, grown to `estimatedBytes` if smaller: for text that is decoded
+   * before the next use (a fresh buffer per batch leaves ~100 KB of memory outside the heap each
+   * time, returned only when the garbage collector gets to it).
+   */
+  reset(estimatedBytes = 0): void {
+    this.length = 0;
+    this.room(estimatedBytes);
+  }
+
   /** Forgets what was written after the first `size` bytes. */
   truncate(size: number): void {
     this.length = Math.min(this.length, size);

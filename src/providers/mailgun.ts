@@ -149,7 +149,9 @@ function toRecipientVariableTemplate(template: EmailMessage): { parts: Partial<R
  */
 function recipientVariablesJson(recipients: BulkRecipient[], variables: BatchVariable[], keyOf: (recipient: BulkRecipient) => string): string {
   const names = variables.map(({ name }) => constant(`${JSON.stringify(name)}:"`));
-  const out = new JsonBytes(recipients.length * (60 + 40 * variables.length));
+  // One buffer for every batch: the text is decoded below, before anything else can write to it.
+  const out = (variablesScratch ??= new JsonBytes(0));
+  out.reset(recipients.length * (60 + 40 * variables.length));
   out.raw(OPEN_OBJECT);
   for (let i = 0; i < recipients.length; i++) {
     const recipient = recipients[i];
@@ -169,6 +171,7 @@ function recipientVariablesJson(recipients: BulkRecipient[], variables: BatchVar
   return out.bytes().toString();
 }
 
+let variablesScratch: JsonBytes | undefined;
 const [OPEN_OBJECT, FIRST_RECIPIENT, NEXT_RECIPIENT, OPEN_VARIABLES, END_VARIABLE, CLOSE_VARIABLES, CLOSE_OBJECT] = ['{', '"', ',"', '":{', '",', '"}', '}'].map(constant);
 const KEY_VARIABLE = constant(`"${RECIPIENT_KEY_VARIABLE}":"`);
 

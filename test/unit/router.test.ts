@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolveRoute, type RoutingPolicy } from '../../src/core/router.js';
+import { resolveRoute, rowsCanRouteApart, type Rule, type RoutingPolicy } from '../../src/core/router.js';
 
 const policy: RoutingPolicy = {
   defaultOrder: ['postmark', 'mailgun', 'smtp'],
@@ -43,5 +43,30 @@ describe('resolveRoute', () => {
     expect(resolveRoute(freeFirst, { type: 'marketing', priority: 'normal', monthlyVolume: 0, freeTierLeft: () => true }).chain).toEqual(['postmark']);
     const used = resolveRoute(freeFirst, { type: 'marketing', priority: 'normal', monthlyVolume: 0, freeTierLeft: () => false });
     expect(used.verdicts[0].reason).toBe('postmark has no free tier left');
+  });
+});
+
+describe('rowsCanRouteApart (whether a bulk send routes each row on its own)', () => {
+  const marketing = { type: 'marketing', priority: 'normal' } as const;
+  const split: Rule = { when: { type: 'marketing' }, use: [], split: { postmark: 50, mailgun: 50 } };
+  const byDomain: Rule = { when: { recipientDomain: ['example.org'] }, use: ['smtp'] };
+
+  it('is false with no rule that splits or looks at recipients', () => {
+    expect(rowsCanRouteApart(policy.rules, marketing)).toBe(false);
+    expect(rowsCanRouteApart([], marketing)).toBe(false);
+  });
+
+  it('is true when a split or a recipient-domain rule can match the message', () => {
+    expect(rowsCanRouteApart([split], marketing)).toBe(true);
+    expect(rowsCanRouteApart([byDomain], marketing)).toBe(true);
+    // After rules that may or may not match the whole run (volume, free tier), still reachable.
+    expect(rowsCanRouteApart([policy.rules[2], split], marketing)).toBe(true);
+  });
+
+  it('is false when such rules are for another type or priority, or come after a rule that matches every row', () => {
+    expect(rowsCanRouteApart([split], { type: 'transactional', priority: 'normal' })).toBe(false);
+    expect(rowsCanRouteApart([{ ...byDomain, when: { ...byDomain.when, priority: 'critical' } }], marketing)).toBe(false);
+    expect(rowsCanRouteApart([policy.rules[3], split, byDomain], marketing)).toBe(false);
+    expect(rowsCanRouteApart([policy.rules[3], { ...split, when: {} }], { type: 'transactional', priority: 'normal' })).toBe(true);
   });
 });

@@ -19,6 +19,7 @@ import type { GlobalOptions, Output } from '../output.js';
 import { countLines, ProgressBar } from '../progress.js';
 import { parseCount, readTextInput } from '../read-input.js';
 import { previewBulkSend } from './send-bulk-dry-run.js';
+import { holdBulkHeap } from '../bulk-heap.js';
 
 const MEMORY_RECIPIENTS_ENV = 'PENGUINMAILS_BULK_MEMORY_RECIPIENTS';
 
@@ -81,6 +82,7 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     const warn = (message: string) => (bar ? bar.above(() => output.warn(message)) : output.warn(message));
     warnOfAlerts = warn;
     const routeRow = await rowRouter(dispatcher, template, { forceProvider, noFailover: flags.failover === false });
+    holdBulkHeap();
     const sender = new BulkSender(dispatcher, { chain: route.chain, routeRow, template, concurrency, batchSize, digestsInMemory, onWarning: warn, onProgress: (s) => bar?.update(handled(s)) });
     // First Ctrl-C: finish the calls under way, write the ledger, report. A second one kills.
     const stop = () => {
