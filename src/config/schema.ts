@@ -22,7 +22,7 @@ export const pricingOverrideSchema = z.strictObject({
   /** A monthly spending cap (USD), priced by the cost model from the usage ledger, and what reaching it does. */
   budget: z.optional(
     z.strictObject({
-      monthly: z.number({ error: 'give the monthly budget in US dollars, e.g. 50' }).check(z.positive('a budget is a positive amount of US dollars')),
+      monthly: z.number({ error: 'give the monthly budget in US dollars, e.g. 50' }).check(z.positive('a budget is a positive amount of US dollars'), z.lte(1_000_000_000, 'at most 1,000,000,000 US dollars a month')),
       action: z.enum(['failover', 'queue', 'warn'], { error: 'give failover (skip the provider), queue (hold in the outbox) or warn (send anyway)' }),
     }),
   ),
@@ -57,7 +57,7 @@ const ruleShape = z
     /** Weighted split by provider name: `{ mailgun: 90, ses: 10 }` (weights, not necessarily percent). */
     split: z.optional(
       z
-        .record(z.string(), z.number({ error: 'a weight is a positive number' }).check(z.positive('a weight is a positive number')))
+        .record(z.string(), z.number({ error: 'a weight is a positive number' }).check(z.positive('a weight is a positive number'), z.lte(1_000_000, 'at most 1,000,000 (weights are relative: 90 and 10 split like 9 and 1)')))
         .check(z.refine((weights) => Object.keys(weights).length > 0, 'give at least one provider and its weight')),
     ),
   })

@@ -12,6 +12,8 @@ export function checkBaseUrl(value: string): string | undefined {
   } catch {
     return `"${value}" is not a URL`;
   }
+  // fetch refuses such URLs, and its error would print the password.
+  if (url.username || url.password) return 'a user name or password in the URL is not supported (it would be printed in errors)';
   if (url.protocol === 'https:') return undefined;
   if (url.protocol === 'http:') {
     return isLoopbackHost(url.hostname) ? undefined : `plain http:// is allowed only for loopback hosts; use https://${url.host}`;

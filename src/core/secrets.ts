@@ -15,6 +15,9 @@ export function redactSecrets(text: string): string {
   let result = text;
   for (const secret of knownSecrets) {
     if (result.includes(secret)) result = result.split(secret).join(MASK);
+    // Text that is JSON holds a secret with its " and \ (and control characters) escaped.
+    const escaped = JSON.stringify(secret).slice(1, -1);
+    if (escaped !== secret && result.includes(escaped)) result = result.split(escaped).join(MASK);
   }
   return result;
 }

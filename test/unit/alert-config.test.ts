@@ -33,5 +33,8 @@ describe('alerts config', () => {
     expect(message).toContain('alerts.webhook.queueLimit');
     expect(errorOf({ providers, alerts: { webhook: { secret: 'long-enough-secret-1234' } } })).toContain('alerts.webhook.url: required');
     expect(errorOf({ providers, alerts: { webhook: { url: 'http://10.0.0.1/in', secret: 'long-enough-secret-1234' } } })).toContain('alerts.webhook.url: plain http:// is allowed only for loopback hosts');
+    const withPassword = errorOf({ providers, alerts: { webhook: { url: 'https://ops:hunter2pw@ops.example.com/in', secret: 'long-enough-secret-1234' } } });
+    expect(withPassword).toContain('alerts.webhook.url: a user name or password in the URL is not supported');
+    expect(withPassword).not.toContain('hunter2pw');
   });
 });

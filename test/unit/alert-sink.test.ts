@@ -47,6 +47,9 @@ describe('the alert signature', () => {
     expect(verifyAlertSignature('s3cret-s3cret-s3cret', body, header, { now: now + 301_000 })).toBe(false);
     expect(verifyAlertSignature('s3cret-s3cret-s3cret', body, undefined, { now })).toBe(false);
     expect(verifyAlertSignature('s3cret-s3cret-s3cret', body, 't=1765000000,v1=zz', { now })).toBe(false);
+    // A tolerance that is not a finite number of seconds would accept any old signature.
+    expect(() => verifyAlertSignature('s3cret-s3cret-s3cret', body, header, { now, toleranceSeconds: Number.NaN })).toThrow(RangeError);
+    expect(() => verifyAlertSignature('s3cret-s3cret-s3cret', body, header, { now, toleranceSeconds: Infinity })).toThrow(RangeError);
   });
 });
 
@@ -158,6 +161,35 @@ describe('the alert hub (the sink the Dispatcher gets)', () => {
     const events = (await store.listEvents({ limit: 10 })).map((e) => JSON.parse(e.raw));
     expect(events.map((e) => `${e.nextProvider}:${e.folded ?? 0}`).sort()).toEqual(['mailgun:0', 'mailgun:2', 'smtp:0']);
     expect(receiver.accepted).toHaveLength(3);
+  });
+
+  it('does not follow a redirect: the signed alert never reaches the host it points to', async () => {
+    const elsewhere = new AlertReceiver();
+    await elsewhere.start();
+    try {
+      const warnings: string[] = [];
+      receiver.persistentFault = { status: 307, headers: { location: `${elsewhere.url}/stolen` }, body: '' };
+      const sender = new AlertWebhookSender(webhook(), { backoffMs: 5, warn: (m) => warnings.push(m) });
+      sender.enqueue(alertDocument(failover(), 0));
+      await sender.drain(5_000);
+      expect(receiver.requests).toHaveLength(1);
+      expect(elsewhere.requests).toHaveLength(0);
+      expect(warnings.join('\n')).toContain('answered HTTP 307 (a redirect)');
+    } finally {
+      await elsewhere.stop();
+    }
+  });
+
+  it('masks a secret with JSON-escaped characters (" and \\) in the POST and the stored event', async () => {
+    const secret = 'tok"en\\with-quote-0123';
+    registerSecret(secret);
+    const store = await openStore();
+    const hub = new AlertHub(settings(), { store });
+    hub.raise({ ...failover(), details: { reason: `postmark: 401 bad token ${secret}` } });
+    await hub.close();
+    for (const text of [receiver.requests[0].rawBody.toString(), (await store.listEvents({ limit: 1 }))[0].raw as unknown as string]) {
+      expect(JSON.stringify(text)).not.toContain('with-quote-0123');
+    }
   });
 
   it('masks known secrets a provider error may echo, in the POST and the stored event', async () => {

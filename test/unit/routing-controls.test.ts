@@ -122,6 +122,8 @@ describe('config errors name the path', () => {
   it('split weights and providers', () => {
     expect(errorOf({ providers, routing: { rules: [{ split: { mailgun: 0, smtp: 10 } }] } })).toContain('routing.rules[0].split.mailgun: a weight is a positive number');
     expect(errorOf({ providers, routing: { rules: [{ split: { mailgun: 'lots' } }] } })).toContain('routing.rules[0].split.mailgun');
+    // Weights whose total overflows would make every share NaN.
+    expect(errorOf({ providers, routing: { rules: [{ split: { mailgun: 1e308, smtp: 1e308 } }] } })).toContain('routing.rules[0].split.mailgun: at most 1,000,000');
     expect(errorOf({ providers, routing: { rules: [{ split: { mailgn: 90, smtp: 10 } }] } })).toContain('routing.rules[0].split.mailgn: unknown provider "mailgn"');
     expect(errorOf({ providers, routing: { rules: [{ when: { type: 'marketing' } }] } })).toContain('routing.rules[0].use: give the provider chain (use), or a weighted split');
     expect(errorOf({ providers, routing: { rules: [{ split: { mailgun: 90, smtp: 10 }, use: ['postmark'] }] } })).toBe('');
@@ -133,6 +135,7 @@ describe('config errors name the path', () => {
   });
   it('budgets', () => {
     expect(errorOf({ providers, pricing: { mailgun: { budget: { monthly: -5, action: 'warn' } } } })).toContain('pricing.mailgun.budget.monthly: a budget is a positive amount');
+    expect(errorOf({ providers, pricing: { mailgun: { budget: { monthly: 1e308, action: 'warn' } } } })).toContain('pricing.mailgun.budget.monthly: at most 1,000,000,000');
     expect(errorOf({ providers, pricing: { mailgun: { budget: { monthly: 5, action: 'stop' } } } })).toContain('pricing.mailgun.budget.action');
     expect(errorOf({ providers, pricing: { mailgun: { budget: { monthly: 5 } } } })).toContain('pricing.mailgun.budget.action');
   });

@@ -26,6 +26,8 @@ export function verifyAlertSignature(secret: string, body: string, header: strin
   const given = parts.get('v1');
   if (!Number.isInteger(timestamp) || !given || !/^[0-9a-f]{64}$/.test(given)) return false;
   const nowSeconds = Math.floor((options.now ?? Date.now()) / 1000);
-  if (Math.abs(nowSeconds - timestamp) > (options.toleranceSeconds ?? 300)) return false;
+  const tolerance = options.toleranceSeconds ?? 300;
+  if (!(Number.isFinite(tolerance) && tolerance >= 0)) throw new RangeError('toleranceSeconds must be a finite number of seconds, 0 or more');
+  if (Math.abs(nowSeconds - timestamp) > tolerance) return false;
   return timingSafeEqual(Buffer.from(signatureHmac(secret, timestamp, body), 'hex'), Buffer.from(given, 'hex'));
 }

@@ -129,9 +129,15 @@ export class AlertWebhookSender {
         },
         body,
         signal: this.abort.signal,
+        // A redirect would carry the signed alert to a host nobody configured (and round the https rule).
+        redirect: 'manual',
       });
       await response.arrayBuffer().catch(() => undefined);
       if (response.ok) return 'ok';
+      if (response.status >= 300 && response.status < 400) {
+        this.warn(`alert webhook ${this.target}: answered HTTP ${response.status} (a redirect) to alert ${id}; redirects are not followed: set alerts.webhook.url to where it points`);
+        return 'refused';
+      }
       if (response.status >= 500 || response.status === 429 || response.status === 408) return `HTTP ${response.status}`;
       this.warn(`alert webhook ${this.target}: answered HTTP ${response.status} to alert ${id}; not retried (check alerts.webhook.url and the receiver's secret)`);
       return 'refused';
