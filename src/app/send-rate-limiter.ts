@@ -54,7 +54,7 @@ export class SendRateLimiter {
   async admitMessage(provider: string, recipients: number, hooks: RateWaitHooks = {}): Promise<(() => Promise<void>) | undefined> {
     const limits = this.limitsOf(provider);
     if (limits.length === 0) return undefined;
-    const cost = messageCost(limits, recipients);
+    const cost = messageCost(recipients);
     await this.take(provider, limits, cost, cost, hooks);
     const takenAt = this.clock.now();
     return () => this.giveBack(provider, cost, takenAt);

@@ -83,7 +83,7 @@ export type Shortfall =
 export function shortfallOf(limits: RateLimit[], windows: WindowState[], needed: number, maxWaitMs: number): Shortfall | undefined {
   let worst: { waitMs: number; limit: RateLimit } | undefined;
   limits.forEach((limit, i) => {
-    if (limit.count - windows[i].used >= needed) return;
+    if (windows[i].used === 0 || limit.count - windows[i].used >= chargeOf(limit, needed)) return;
     const waitMs = windows[i].resetsInMs;
     if (!worst || waitMs > worst.waitMs || limit.windowMs >= DAY) worst = { waitMs, limit };
   });
@@ -92,9 +92,9 @@ export function shortfallOf(limits: RateLimit[], windows: WindowState[], needed:
   return { action: moveOn ? 'move-on' : 'wait', ...worst };
 }
 
-/** How many recipients one message counts for: its recipients, but never more than the smallest window holds. */
-export function messageCost(limits: RateLimit[], recipients: number): number {
-  return Math.max(1, Math.min(recipients, ...limits.map((l) => l.count)));
+/** How many recipients one message counts for (each window is charged at most its size: chargeOf). */
+export function messageCost(recipients: number): number {
+  return Math.max(1, recipients);
 }
 
 /** "this second", "this minute", "this hour", "today". */
@@ -138,8 +138,18 @@ export function currentWindow(stored: StoredWindow | undefined, windowMs: number
 
 /** How many of `want` all windows have room for; 0 when fewer than `atLeast`. */
 export function grantable(limits: RateLimit[], windows: StoredWindow[], want: number, atLeast: number): number {
-  const room = Math.min(want, ...limits.map((limit, i) => limit.count - windows[i].used));
+  // An empty window takes anything, charged at most its size (see chargeOf); one in use, what it has left.
+  const room = Math.min(want, ...limits.map((limit, i) => (windows[i].used === 0 ? Infinity : limit.count - windows[i].used)));
   return room >= atLeast && room > 0 ? room : 0;
+}
+
+/**
+ * What `granted` recipients use of one window: all of them, except that a message bigger than the
+ * window (20 recipients against 14/s) fills that window and no more — while a longer window (a daily
+ * quota) still counts every recipient.
+ */
+export function chargeOf(limit: RateLimit, granted: number): number {
+  return Math.min(granted, limit.count);
 }
 
 export function windowState(window: StoredWindow, windowMs: number, now: number): WindowState {

@@ -453,6 +453,18 @@ export function defineStoreContract(backendName: string, backend: StoreBackend):
         expect((await store.takeRate('mailgun', perSecond, 10, 10, T0 + 1000)).granted).toBe(10);
       });
 
+      it('a message bigger than a window fills that window, and the daily quota still counts every recipient', async () => {
+        await fresh();
+        const both = limits('2/s', '10/d');
+        expect(await store.takeRate('ses', both, 5, 5, T0)).toEqual({ granted: 5, windows: [{ used: 2, resetsInMs: 1000 }, { used: 5, resetsInMs: 12 * 3_600_000 }] });
+        expect((await store.takeRate('ses', both, 5, 5, T0 + 100)).granted).toBe(0);
+        expect((await store.takeRate('ses', both, 5, 5, T0 + 1000)).granted).toBe(5);
+        expect((await store.takeRate('ses', both, 1, 1, T0 + 2000)).granted).toBe(0);
+        // A refused send gives the day back what it was charged.
+        await store.returnRate('ses', limits('10/d'), 5, T0 + 1000);
+        expect((await store.rateWindows('ses', both, T0 + 2000))[1].used).toBe(5);
+      });
+
       it('takes from every window at once: the fullest one decides, a daily quota outlasts the seconds', async () => {
         await fresh();
         const both = limits('5/s', '12/d');

@@ -8,7 +8,7 @@ import type { Alert } from '../../src/core/alert.js';
 import { runChain } from '../../src/core/chain-runner.js';
 import { ProviderError } from '../../src/core/errors.js';
 import type { HealthRecord } from '../../src/core/health.js';
-import { DAY, isRateLimitReached, messageCost, parseRateLimit, parseRateLimits, rateLimitReached, shortfallOf, tailWait } from '../../src/core/rate-limit.js';
+import { chargeOf, DAY, grantable, isRateLimitReached, messageCost, type RateLimit, parseRateLimit, parseRateLimits, rateLimitReached, shortfallOf, tailWait } from '../../src/core/rate-limit.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
 const T0 = Date.UTC(2026, 11, 6, 12, 0, 0);
@@ -40,10 +40,15 @@ describe('rate limit values', () => {
     );
   });
 
-  it('a message counts its recipients, never more than the smallest window holds', () => {
-    const { limits } = parseRateLimits(['2/s', '100/d']) as { limits: never[] };
-    expect(messageCost(limits, 1)).toBe(1);
-    expect(messageCost(limits, 5)).toBe(2);
+  it('a message counts its recipients; a window is charged at most its size, so a daily quota still counts them all', () => {
+    const { limits } = parseRateLimits(['2/s', '100/d']) as { limits: RateLimit[] };
+    expect(messageCost(1)).toBe(1);
+    expect(messageCost(5)).toBe(5);
+    expect(limits.map((limit) => chargeOf(limit, 5))).toEqual([2, 5]);
+    // An empty second takes a message of 5 (filling it); one in use waits for the next second.
+    expect(grantable(limits, [{ start: 0, used: 0 }, { start: 0, used: 0 }], 5, 5)).toBe(5);
+    expect(grantable(limits, [{ start: 0, used: 1 }, { start: 0, used: 0 }], 5, 5)).toBe(0);
+    expect(grantable(limits, [{ start: 0, used: 0 }, { start: 0, used: 97 }], 5, 5)).toBe(0);
   });
 });
 

@@ -560,7 +560,11 @@ export class PostgresStore implements Store {
   async returnRate(provider: string, limits: RateLimit[], count: number, takenAt: number): Promise<void> {
     if (count <= 0 || limits.length === 0) return;
     const at = this.db(takenAt);
-    await this.query('UPDATE rate_windows SET used = GREATEST(0, used - $1) WHERE provider = $2 AND window_ms = ANY ($3) AND window_start = $4 - $4 % window_ms', [count, provider, limits.map((l) => l.windowMs), at]);
+    // Each window gets back what the take charged it: at most its size (chargeOf).
+    await this.query(
+      'UPDATE rate_windows AS r SET used = GREATEST(0, r.used - LEAST($1, t.count)) FROM unnest($3::bigint[], $5::bigint[]) AS t(window_ms, count) WHERE r.provider = $2 AND r.window_ms = t.window_ms AND r.window_start = $4 - $4 % r.window_ms',
+      [count, provider, limits.map((l) => l.windowMs), at, limits.map((l) => l.count)],
+    );
   }
 
   async rateWindows(provider: string, limits: RateLimit[], now: number): Promise<WindowState[]> {

@@ -170,13 +170,18 @@ BEGIN
       RETURNING r.window_start, r.used INTO v_start, v_used;
     o_starts := o_starts || v_start;
     o_used := o_used || v_used;
-    o_granted := LEAST(o_granted, p_limits[i] - v_used);
+    -- An empty window takes anything, charged at most its size; one in use, what it has left.
+    IF v_used > 0 THEN
+      o_granted := LEAST(o_granted, p_limits[i] - v_used);
+    END IF;
   END LOOP;
   IF o_granted < GREATEST(p_at_least, 1) THEN
     o_granted := 0;
   ELSE
-    UPDATE rate_windows SET used = used + o_granted WHERE provider = p_provider AND window_ms = ANY (p_window_ms);
-    o_used := ARRAY(SELECT u + o_granted FROM unnest(o_used) WITH ORDINALITY AS t(u, n) ORDER BY n);
+    FOR i IN 1 .. cardinality(p_window_ms) LOOP
+      UPDATE rate_windows SET used = used + LEAST(o_granted, p_limits[i]) WHERE provider = p_provider AND window_ms = p_window_ms[i];
+      o_used[i] := o_used[i] + LEAST(o_granted, p_limits[i]);
+    END LOOP;
   END IF;
 END
 $take$;

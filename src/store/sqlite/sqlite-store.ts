@@ -3,7 +3,7 @@ import type { Attempt } from '../../core/chain-runner.js';
 import type { HealthRecord } from '../../core/health.js';
 import { splitBulkRecipientKey } from '../../core/bulk-key.js';
 import type { EmailMessage } from '../../core/message.js';
-import { currentWindow, grantable, windowState, type RateLimit, type StoredWindow, type WindowState } from '../../core/rate-limit.js';
+import { chargeOf, currentWindow, grantable, windowState, type RateLimit, type StoredWindow, type WindowState } from '../../core/rate-limit.js';
 import { redactSecrets } from '../../core/secrets.js';
 import { monthKey, type AcceptedBatch, type ApiKeyRecord, type Delivery, type OutboxEntry, type EventRecord, type StoredEventType, type OutboxStatus, type SchemaReport, type Store, type StoredEvent, type Suppression } from '../ports.js';
 import { toEntry, toEvent, toKey, toSuppression, type EventRow, type KeyRow, type OutboxRow, type SuppressionRow } from '../rows.js';
@@ -496,7 +496,7 @@ export class SqliteStore implements Store {
       const granted = grantable(limits, windows, want, atLeast);
       if (granted > 0) {
         limits.forEach((limit, i) => {
-          windows[i] = { start: windows[i].start, used: windows[i].used + granted };
+          windows[i] = { start: windows[i].start, used: windows[i].used + chargeOf(limit, granted) };
           this.sql('INSERT INTO rate_windows (provider, window_ms, window_start, used) VALUES (?, ?, ?, ?) ON CONFLICT (provider, window_ms) DO UPDATE SET window_start = excluded.window_start, used = excluded.used').run(
             provider,
             limit.windowMs,
@@ -513,7 +513,7 @@ export class SqliteStore implements Store {
     if (count <= 0 || limits.length === 0) return;
     await this.group.write(() => {
       for (const limit of limits) {
-        this.sql('UPDATE rate_windows SET used = max(0, used - ?) WHERE provider = ? AND window_ms = ? AND window_start = ?').run(count, provider, limit.windowMs, takenAt - (takenAt % limit.windowMs));
+        this.sql('UPDATE rate_windows SET used = max(0, used - ?) WHERE provider = ? AND window_ms = ? AND window_start = ?').run(chargeOf(limit, count), provider, limit.windowMs, takenAt - (takenAt % limit.windowMs));
       }
     });
   }
