@@ -1,16 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { configErrorOf } from '../helpers/config-errors.js';
 import { validateConfig } from '../../src/config/validate.js';
 import { redactSecrets } from '../../src/core/secrets.js';
 
 const providers = { postmark: { type: 'postmark', serverToken: 'tok' } };
-const errorOf = (raw: unknown) => {
-  try {
-    validateConfig(raw, { baseDir: '/tmp' });
-    return '';
-  } catch (error) {
-    return (error as Error).message;
-  }
-};
+const errorOf = configErrorOf;
 
 describe('alerts config', () => {
   it('defaults: folding within 1m, no webhook', () => {

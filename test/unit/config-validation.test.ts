@@ -1,23 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { configErrorOf, SAMPLE_PROVIDERS } from '../helpers/config-errors.js';
 import { interpolateEnv } from '../../src/config/interpolate.js';
 import { validateConfig } from '../../src/config/validate.js';
 import { parseDuration } from '../../src/core/duration.js';
 import { parseRetryAfter } from '../../src/core/retry-after.js';
 import { redactSecrets } from '../../src/core/secrets.js';
 
-const providers = {
-  postmark: { type: 'postmark', serverToken: 'tok' },
-  mailgun: { type: 'mailgun', apiKey: 'key', domain: 'mg.example.com' },
-  smtp: { type: 'smtp', host: 'smtp.example.com' },
-};
-const errorOf = (raw: unknown) => {
-  try {
-    validateConfig(raw, { baseDir: '/tmp' });
-    return '';
-  } catch (error) {
-    return (error as Error).message;
-  }
-};
+const providers = SAMPLE_PROVIDERS;
+const errorOf = configErrorOf;
 
 describe('validateConfig', () => {
   it('fills defaults', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { configErrorOf, SAMPLE_PROVIDERS } from '../helpers/config-errors.js';
 import { summariseRouting } from '../../src/config/effective-routes.js';
 import { validateConfig } from '../../src/config/validate.js';
 import { applyBudgets, budgetVerdict, capsReached, type BudgetCap } from '../../src/core/budget.js';
@@ -8,19 +9,8 @@ import { pickFromSplit, splitChain, splitShares } from '../../src/core/split.js'
 import { budgetVerdictFor } from '../../src/cost/budget.js';
 import { buildCostSetup, costOfStrategy } from '../../src/cost/model.js';
 
-const providers = {
-  postmark: { type: 'postmark', serverToken: 'tok' },
-  mailgun: { type: 'mailgun', apiKey: 'key', domain: 'mg.example.com' },
-  smtp: { type: 'smtp', host: 'smtp.example.com' },
-};
-const errorOf = (raw: unknown) => {
-  try {
-    validateConfig(raw, { baseDir: '/tmp' });
-    return '';
-  } catch (error) {
-    return (error as Error).message;
-  }
-};
+const providers = SAMPLE_PROVIDERS;
+const errorOf = configErrorOf;
 
 describe('weighted split', () => {
   it('spreads 1,000 keys within a few percent of the weights', () => {
