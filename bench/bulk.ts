@@ -22,13 +22,14 @@
  * (1.25 s) leaves the least room.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, createWriteStream, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { FakeMailgun, MAILGUN_DOMAIN, MAILGUN_KEY } from '../test/fakes/fake-mailgun.js';
 import { FakePostmark, POSTMARK_TOKEN } from '../test/fakes/fake-postmark.js';
 import { canMeasureCpu, runTimed, type TimedRun } from './timed-process.js';
+import { writeRecipientList } from './recipient-list.js';
 
 const [recipients = 100_000, latencyMs = 50, concurrency = 4, baselineSample = 2_000, runs = 1, pauseSeconds = 30] = process.argv.slice(2).map(Number);
 for (const [name, value, min] of [['recipients', recipients, 1], ['latencyMs', latencyMs, 0], ['concurrency', concurrency, 1], ['baselineSample', baselineSample, 1], ['runs', runs, 1], ['pauseSeconds', pauseSeconds, 0]] as const) {
@@ -43,15 +44,7 @@ const phase = process.env.BENCH_PHASE;
 if (phase !== undefined && phase !== 'postmark' && phase !== 'mailgun') throw new Error(`BENCH_PHASE must be postmark or mailgun, not ${phase}`);
 const dir = process.env.BENCH_DIR ?? mkdtempSync(path.join(tmpdir(), 'penguinmails-bench-'));
 
-async function writeList(file: string, count: number): Promise<string> {
-  const target = path.join(dir, file);
-  const out = createWriteStream(target);
-  out.write('email,name\n');
-  for (let i = 0; i < count; i++) if (!out.write(`user${i}@example.com,User ${i}\n`)) await once(out, 'drain');
-  out.end();
-  await once(out, 'finish');
-  return target;
-}
+const writeList = (file: string, count: number) => writeRecipientList(path.join(dir, file), count);
 
 function writeConfig(name: string, postmarkUrl: string, mailgunUrl: string, provider: string): string {
   const file = path.join(dir, `${name}.yaml`);

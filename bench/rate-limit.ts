@@ -14,12 +14,12 @@
  * way through a second). At 2,500/s a 100k run takes about 40 s: long enough for seconds to
  * vary, short enough to rerun.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FakePostmark, POSTMARK_TOKEN } from '../test/fakes/fake-postmark.js';
+import { writeRecipientList } from './recipient-list.js';
+import { runTimed } from './timed-process.js';
 
 const [recipients = 100_000, limit = 2_500, latencyMs = 20, concurrency = 4] = process.argv.slice(2, 6).map(Number);
 const storeKind = process.argv[6] ?? 'sqlite';
@@ -38,15 +38,7 @@ for (const [name, value, min] of [['recipients', recipients, 1], ['limitPerSecon
 const root = path.resolve(import.meta.dirname, '../..');
 const dir = mkdtempSync(path.join(tmpdir(), 'penguinmails-bench-rate-'));
 
-async function writeList(count: number): Promise<string> {
-  const target = path.join(dir, 'list.csv');
-  const out = createWriteStream(target);
-  out.write('email,name\n');
-  for (let i = 0; i < count; i++) if (!out.write(`user${i}@example.com,User ${i}\n`)) await once(out, 'drain');
-  out.end();
-  await once(out, 'finish');
-  return target;
-}
+const writeList = (count: number) => writeRecipientList(path.join(dir, 'list.csv'), count);
 
 try {
   const postmark = new FakePostmark();
@@ -72,16 +64,10 @@ store: ${storeKind === 'postgres' ? `{ url: "${databaseUrl}", schema: ${schema} 
   const list = await writeList(recipients);
   console.log(`${recipients.toLocaleString('en-US')} recipients, rateLimit ${limit.toLocaleString('en-US')}/s, ${latencyMs} ms per call, concurrency ${concurrency}, ${storeKind} store\n`);
 
-  const started = performance.now();
-  const child = spawn(process.execPath, [path.join(root, 'bin/penguinmails.js'), 'send', '--config', config, '--recipients', list, '--from', 'news@example.com', '--subject', 'Hi {{name}}', '--html', '<p>Hello {{name}}</p>', '--type', 'marketing', '--concurrency', String(concurrency), '--json'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const [code] = await once(child, 'close');
-  const wallMs = performance.now() - started;
+  const { code, stdout, stderr, wallMs } = await runTimed(
+    [path.join(root, 'bin/penguinmails.js'), 'send', '--config', config, '--recipients', list, '--from', 'news@example.com', '--subject', 'Hi {{name}}', '--html', '<p>Hello {{name}}</p>', '--type', 'marketing', '--concurrency', String(concurrency), '--json'],
+    dir,
+  );
   await postmark.stop();
   const report = JSON.parse(stdout || '{}');
   if (code !== 0 || report.delivered !== recipients) throw new Error(`penguinmails exited ${code} (${report.delivered ?? 0} of ${recipients} delivered): ${stderr.trim()}`);

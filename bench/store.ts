@@ -25,7 +25,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { stringify } from 'yaml';
 import type { StoreSettings } from '../src/config/types.js';
-import type { EmailMessage } from '../src/core/message.js';
+import { sampleMessage } from '../test/helpers/sample-message.js';
 import { openStoreAt } from '../src/store/open-store.js';
 import type { Store } from '../src/store/ports.js';
 import { loadSend, median, runProcess, startListening, withCpuShares, type LoadFigures } from './bench-processes.js';
@@ -50,23 +50,7 @@ const monitors: pg.Client[] = [];
 const sqliteSettings: StoreSettings = { kind: 'sqlite', path: path.join(dir, 'outbox.db'), label: 'bench outbox', configKey: 'store' };
 const postgresSettings: StoreSettings = { kind: 'postgres', url: databaseUrl, poolSize: 10, statementTimeoutMs: 30_000, schema: schemas[0], label: 'bench PostgreSQL' };
 
-function message(key: string): EmailMessage {
-  return {
-    from: 'noreply@example.com',
-    to: ['ada@example.com'],
-    cc: [],
-    bcc: [],
-    subject: 'Your receipt',
-    text: 'Thank you for your order.',
-    type: 'transactional',
-    priority: 'normal',
-    tags: [],
-    metadata: {},
-    headers: [],
-    attachments: [],
-    idempotencyKey: key,
-  } as unknown as EmailMessage;
-}
+const message = (key: string) => sampleMessage(key);
 
 // ── 1. the outbox through the Store API ──
 

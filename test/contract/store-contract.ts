@@ -4,6 +4,7 @@ import type { EmailMessage } from '../../src/core/message.js';
 import { parseRateLimits, type RateLimit } from '../../src/core/rate-limit.js';
 import { registerSecret } from '../../src/core/secrets.js';
 import type { DeliveryEvent, OutboxEntry, Store } from '../../src/store/ports.js';
+import { sampleMessage } from '../helpers/sample-message.js';
 
 /**
  * The store contract: what every backend (SQLite, PostgreSQL) must do, as one list of cases with
@@ -25,24 +26,8 @@ const never = () => false;
 const OWNER_A = `${hostname()}:1:aaaa`;
 const OWNER_B = `${hostname()}:2:bbbb`;
 
-export function message(key: string, overrides: Partial<EmailMessage> = {}): EmailMessage {
-  return {
-    from: 'app@example.com',
-    to: ['ada@example.org'],
-    cc: [],
-    bcc: [],
-    subject: 'Hello',
-    text: 'Hi',
-    type: 'transactional',
-    priority: 'normal',
-    tags: [],
-    metadata: {},
-    headers: [],
-    attachments: [],
-    idempotencyKey: key,
-    ...overrides,
-  } as EmailMessage;
-}
+/** The contract's messages (also used by the PostgreSQL clock test). */
+export const message = sampleMessage;
 
 /** Limits as the config gives them ("10/s", "[5/s, 12/d]"), sorted as the store expects. */
 const limits = (...labels: string[]): RateLimit[] => {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -6,6 +5,7 @@ import { ALERT_SECRET, AlertReceiver } from '../fakes/alert-receiver.js';
 import { ROOT, runCli, tempDir } from '../helpers/cli.js';
 import { CLOSED_PORT, TEST_ENV, testConfig, writeTestConfig, type TestConfigOptions } from '../helpers/config.js';
 import { useFakeEsps } from '../helpers/fake-esps.js';
+import { runApp } from '../helpers/run-app.js';
 import { call, createKey, startServer } from '../helpers/serve.js';
 
 // Failover alerts (issue #22) through the built CLI and the server: a real receiver that checks
@@ -207,16 +207,7 @@ describe('failover alerts through the library', () => {
       await mailer.close();
       console.log(JSON.stringify({ status: result.status, provider: result.provider, verify: typeof verifyAlertSignature }));
     `;
-    writeFileSync(path.join(dir, 'app.mjs'), app);
-    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['app.mjs'], { cwd: dir, env: { ...process.env, ...ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    const out = await runApp(dir, app, [], { ALERT_SECRET });
     expect(out.code, out.stderr).toBe(0);
     expect(JSON.parse(out.stdout)).toEqual({ status: 'delivered', provider: 'mailgun', verify: 'function' });
     expect(receiver.accepted).toEqual([expect.objectContaining({ kind: 'failover', provider: 'postmark', nextProvider: 'mailgun' })]);

@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, runCli, tempDir } from '../helpers/cli.js';
 import { TEST_ENV, testConfig } from '../helpers/config.js';
+import { runApp } from '../helpers/run-app.js';
 import { useFakeEsps } from '../helpers/fake-esps.js';
 
 // The library as an application uses it: `import { createMailer } from 'penguinmails'` in a
@@ -17,19 +17,6 @@ function appDir(): string {
   symlinkSync(ROOT, path.join(dir, 'node_modules', 'penguinmails'), 'dir');
   writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'an-app', type: 'module', private: true }));
   return dir;
-}
-
-function runApp(dir: string, code: string, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  writeFileSync(path.join(dir, 'app.mjs'), code);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...extraArgs, 'app.mjs'], { cwd: dir, env: { ...process.env, ...TEST_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 describe('library: import { createMailer } from "penguinmails"', () => {

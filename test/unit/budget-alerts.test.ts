@@ -5,8 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Dispatcher } from '../../src/app/dispatcher.js';
 import { validateConfig } from '../../src/config/validate.js';
 import type { Alert } from '../../src/core/alert.js';
-import type { EmailMessage } from '../../src/core/message.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { sampleMessage } from '../helpers/sample-message.js';
 
 // The dispatcher's budget caps against a real SQLite usage ledger: what deliver does with a chain
 // past a cap, and the one alert per cap reached.
@@ -15,21 +15,7 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-const message = (key: string): EmailMessage => ({
-  from: 'noreply@example.com',
-  to: ['ada@example.com'],
-  cc: [],
-  bcc: [],
-  subject: 's',
-  text: 't',
-  type: 'transactional',
-  priority: 'normal',
-  tags: [],
-  metadata: {},
-  headers: [],
-  attachments: [],
-  idempotencyKey: key,
-});
+const message = (key: string) => sampleMessage(key);
 
 async function dispatcherWith(action: string, alerts: Alert[]) {
   const dir = mkdtempSync(path.join(tmpdir(), 'penguinmails-budget-'));
