@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, UserError } from '../core/errors.js';
 import { redactSecrets } from '../core/secrets.js';
 import { Output, type GlobalOptions } from './output.js';
+import { stderr, stdout } from './stdio.js';
 
 /** A command's implementation: loaded only when that command runs, so `--help` stays light. */
 type Runner = (options: Record<string, unknown>, output: Output, command: Command, args: string[]) => Promise<number>;
@@ -215,8 +216,8 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  ignoreClosedOutput();
   const program = buildProgram();
+  writeThroughStdio(program);
   exitCode = ExitCode.ok;
   try {
     await program.parseAsync(argv);
@@ -226,20 +227,30 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-let closedOutputIgnored = false;
-
 /**
- * A reader that stops early (`… | head -1`) closes the pipe: the rest of the output has nowhere
- * to go, which is not an error of the command (its exit code stays what the work gave).
+ * commander writes help and usage errors through the process's streams, and asks them about the
+ * terminal; here it goes through the same sinks as every other line (see stdio.ts), which only
+ * build Node's streams for a terminal. commander copies its settings into a subcommand when the
+ * subcommand is added, so every command of the tree is configured here.
  */
-function ignoreClosedOutput(): void {
-  if (closedOutputIgnored) return;
-  closedOutputIgnored = true;
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
-    });
-  }
+function writeThroughStdio(program: Command): void {
+  const defaults = program.configureOutput();
+  // Colour asked of commander's own rules only when it could be on: a terminal, or FORCE_COLOR and the like.
+  const colourSettings = () => process.env.NO_COLOR !== undefined || process.env.FORCE_COLOR !== undefined || process.env.CLICOLOR_FORCE !== undefined;
+  const configuration = {
+    writeOut: (text: string) => stdout.write(text),
+    writeErr: (text: string) => stderr.write(text),
+    // commander's own defaults give undefined when not a terminal too (its types say number).
+    getOutHelpWidth: () => stdout.columns as number,
+    getErrHelpWidth: () => stderr.columns as number,
+    getOutHasColors: () => (stdout.isTTY || colourSettings() ? defaults.getOutHasColors!() : false),
+    getErrHasColors: () => (stderr.isTTY || colourSettings() ? defaults.getErrHasColors!() : false),
+  };
+  const configure = (command: Command) => {
+    command.configureOutput(configuration);
+    command.commands.forEach(configure);
+  };
+  configure(program);
 }
 
 function reportError(error: unknown, argv: string[]): number {
@@ -249,13 +260,13 @@ function reportError(error: unknown, argv: string[]): number {
     // 'commander.help': help shown because no (sub)command was given — a usage error.
     if (error.code === 'commander.help') {
       if (error.exitCode === 0) return ExitCode.ok;
-      if (wantsJson) process.stdout.write(JSON.stringify({ status: 'error', exitCode: ExitCode.usage, error: 'no command given', hint: 'the help above lists the commands' }) + '\n');
+      if (wantsJson) stdout.write(JSON.stringify({ status: 'error', exitCode: ExitCode.usage, error: 'no command given', hint: 'the help above lists the commands' }) + '\n');
       return ExitCode.usage;
     }
     // commander has already printed the message (with its own "did you mean", where it has one).
     if (wantsJson) {
       const hint = `see \`penguinmails ${commandPath(argv)}--help\` for the options`;
-      process.stdout.write(JSON.stringify({ status: 'error', exitCode: ExitCode.usage, error: error.message.replace(/^error: /, ''), hint }) + '\n');
+      stdout.write(JSON.stringify({ status: 'error', exitCode: ExitCode.usage, error: error.message.replace(/^error: /, ''), hint }) + '\n');
     }
     return ExitCode.usage;
   }
@@ -281,7 +292,7 @@ function reportError(error: unknown, argv: string[]): number {
   }
   const err = error as Error;
   output.error(`internal error: ${err?.message ?? String(error)}`, 'this is a bug in penguinmails; run with --verbose and report it');
-  if (argv.includes('--verbose') || argv.includes('-v')) process.stderr.write(`${err?.stack ?? ''}\n`);
+  if (argv.includes('--verbose') || argv.includes('-v')) stderr.write(`${err?.stack ?? ''}\n`);
   if (wantsJson) output.emitJson({ status: 'error', exitCode: ExitCode.internal, error: err?.message ?? String(error) });
   return ExitCode.internal;
 }

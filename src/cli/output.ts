@@ -1,5 +1,6 @@
 import type { ChalkInstance } from 'chalk';
 import { redactSecrets } from '../core/secrets.js';
+import { stderr as standardError, stdout as standardOutput, type TextSink } from './stdio.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -24,8 +25,8 @@ export class Output {
 
   constructor(
     options: GlobalOptions,
-    private readonly stdout: NodeJS.WriteStream = process.stdout,
-    private readonly stderr: NodeJS.WriteStream = process.stderr,
+    private readonly stdout: TextSink = standardOutput,
+    private readonly stderr: TextSink = standardError,
   ) {
     this.json = Boolean(options.json);
     this.quiet = Boolean(options.quiet);
@@ -75,7 +76,7 @@ export class Output {
   }
 
   /** Every line is redacted; colour codes only reach a stream that is a terminal. */
-  private write(stream: NodeJS.WriteStream, text: string): void {
+  private write(stream: TextSink, text: string): void {
     const shown = stream.isTTY ? text : text.replace(ANSI_CODES, '');
     stream.write(redactSecrets(shown) + '\n');
   }

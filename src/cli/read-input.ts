@@ -1,5 +1,7 @@
-import { readFile } from 'node:fs/promises';
+// Read synchronously: node:fs is loaded with Node itself, node:fs/promises costs start-up (#21).
+import { readFileSync } from 'node:fs';
 import { UserError } from '../core/errors.js';
+import { stderr } from './stdio.js';
 
 let stdinTaken = false;
 
@@ -9,13 +11,13 @@ export async function readTextInput(pathOrDash: string, what: string): Promise<s
     if (stdinTaken) throw new UserError(`${what}: stdin (-) is already used by another option`);
     stdinTaken = true;
     // A terminal would otherwise sit there with no sign that it is waiting for input.
-    if (process.stdin.isTTY) process.stderr.write(`reading ${what} from the terminal: type or paste it, then press Ctrl-D (Ctrl-C to cancel)\n`);
+    if (process.stdin.isTTY) stderr.write(`reading ${what} from the terminal: type or paste it, then press Ctrl-D (Ctrl-C to cancel)\n`);
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks).toString('utf8');
   }
   try {
-    return await readFile(pathOrDash, 'utf8');
+    return readFileSync(pathOrDash, 'utf8');
   } catch (error) {
     throw new UserError(`${what}: cannot read ${pathOrDash} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }

@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises';
+// A config is read synchronously, as the search reads it (config/search.ts): node:fs is loaded
+// with Node itself, node:fs/promises costs every command's start-up (#21).
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { defaultConfig } from './defaults.js';
@@ -53,7 +55,7 @@ export async function findConfigFile(options: LoadOptions): Promise<{ filePath: 
     const filePath = path.resolve(cwd, explicit);
     let text: string;
     try {
-      text = await readFile(filePath, 'utf8');
+      text = readFileSync(filePath, 'utf8');
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       throw new ConfigError(`cannot read config ${filePath}: ${code === 'ENOENT' ? 'no such file' : code}`, 'check the --config path (or PENGUINMAILS_CONFIG)');

@@ -9,6 +9,7 @@ import { parseSweep, sweep } from '../../cost/sweep.js';
 import { loadCommandConfig } from '../context.js';
 import type { Output } from '../output.js';
 import { parseCount } from '../read-input.js';
+import { stdout } from '../stdio.js';
 
 const MAX_VOLUME = 1_000_000_000_000;
 
@@ -65,7 +66,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
     return ExitCode.ok;
   }
 
-  const { result, costs, context } = estimateCostReport(setup, mix!, shown, { chart: format === 'table' && Boolean(process.stdout.isTTY) });
+  const { result, costs, context } = estimateCostReport(setup, mix!, shown, { chart: format === 'table' && stdout.isTTY });
   if (format === 'json') {
     output.emitJson(estimateJson(result, context));
     for (const cost of costs) for (const problem of cost.problems) output.warn(`${cost.label} is not possible: ${problem}`);

@@ -20,6 +20,7 @@ import {
 } from '../failover-wizard.js';
 import type { Rule } from '../../core/router.js';
 import type { Output } from '../output.js';
+import { stdout } from '../stdio.js';
 
 function isPromptExit(error: unknown): boolean {
   return error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError');
@@ -60,7 +61,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
     throw new UserError(`no providers are configured in ${shownPath}`, { hint: 'add at least one under providers: (see penguinmails.config.example.yaml), then run this again' });
   }
   const preset = presetFromFlags(options, current);
-  const canPrompt = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !output.json;
+  const canPrompt = Boolean(process.stdin.isTTY && stdout.isTTY) && !output.json;
   if (!target.exists) output.line(`No config file found: ${target.filePath} will be created from penguinmails.config.example.yaml.`);
 
   let prompts: WizardPrompts | undefined;

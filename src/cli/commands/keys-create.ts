@@ -3,6 +3,7 @@ import { createApiKey } from '../../app/api-keys.js';
 import { ExitCode, UserError } from '../../core/errors.js';
 import { loadCommandConfig, openStore } from '../context.js';
 import type { Output } from '../output.js';
+import { stdout } from '../stdio.js';
 
 /** `keys create --name <n>`: a new API key for `serve`, printed once (only its hash is stored). */
 export async function run(options: Record<string, unknown>, output: Output, _command: Command): Promise<number> {
@@ -16,7 +17,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
       return ExitCode.ok;
     }
     // The key goes to stdout alone, so `KEY=$(penguinmails keys create --name x)` works.
-    process.stdout.write(`${created.key}\n`);
+    stdout.write(`${created.key}\n`);
     output.warn(`this is the only time the key "${created.name}" is shown: keep it now (only its hash is stored); send it as "Authorization: Bearer <key>"`);
     return ExitCode.ok;
   } finally {

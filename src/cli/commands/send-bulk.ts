@@ -20,6 +20,7 @@ import { countLines, ProgressBar } from '../progress.js';
 import { parseCount, readTextInput } from '../read-input.js';
 import { previewBulkSend } from './send-bulk-dry-run.js';
 import { holdBulkHeap } from '../bulk-heap.js';
+import { stderr } from '../stdio.js';
 
 const MEMORY_RECIPIENTS_ENV = 'PENGUINMAILS_BULK_MEMORY_RECIPIENTS';
 
@@ -73,10 +74,10 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
 
     // Set-up, not sending: the first batches would otherwise wait while the SDK loads.
     await dispatcher.provider(route.chain[0]).prepare();
-    const showBar = !output.json && !output.quiet && Boolean(process.stderr.isTTY);
+    const showBar = !output.json && !output.quiet && stderr.isTTY;
     const lines = showBar ? await countLines(flags.recipients) : undefined;
     const rows = lines !== undefined && listFormatOf(flags.recipients) === 'csv' ? lines - 1 : lines;
-    const bar = showBar ? new ProgressBar(process.stderr, rows) : undefined;
+    const bar = showBar ? new ProgressBar(stderr.nodeStream(), rows) : undefined;
     const handled = (s: BulkStats) => s.delivered + s.rejected + s.queued + s.invalid + s.skipped;
     const started = Date.now();
     const warn = (message: string) => (bar ? bar.above(() => output.warn(message)) : output.warn(message));

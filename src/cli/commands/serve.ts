@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ExitCode, UserError } from '../../core/errors.js';
 import { loadCommandConfig, openStore } from '../context.js';
 import type { Output } from '../output.js';
+import { stderr } from '../stdio.js';
 
 const LISTEN = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
@@ -21,7 +22,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
   const logLevel = output.quiet ? 'warn' : output.verbose ? 'debug' : 'info';
   let service;
   try {
-    service = await startService({ config, store, host, port, log: process.stderr, logLevel });
+    service = await startService({ config, store, host, port, log: stderr.nodeStream(), logLevel });
   } catch (error) {
     await store.close();
     const code = (error as NodeJS.ErrnoException).code;
@@ -30,7 +31,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
     if (code === 'EACCES') throw new UserError(`cannot listen on ${host}:${port}: permission denied`, { hint: 'ports below 1024 need privileges: use a higher one' });
     throw error;
   }
-  process.stderr.write(`listening on ${service.url}\n`);
+  stderr.write(`listening on ${service.url}\n`);
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));

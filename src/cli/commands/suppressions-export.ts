@@ -4,6 +4,7 @@ import { suppressionsCsv } from '../../app/suppressions.js';
 import { ExitCode } from '../../core/errors.js';
 import { loadCommandConfig, openExistingStore } from '../context.js';
 import type { Output } from '../output.js';
+import { stdout } from '../stdio.js';
 
 /** `suppressions export`: the list as CSV on stdout (`suppressions import` reads it back); --json gives JSON. */
 export async function run(options: Record<string, unknown>, output: Output, _command: Command): Promise<number> {
@@ -12,7 +13,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
   try {
     const suppressions = (await store?.listSuppressions()) ?? [];
     if (output.json) output.emitJson({ status: 'ok', suppressions: suppressions.map(describeSuppression) });
-    else process.stdout.write(suppressionsCsv(suppressions));
+    else stdout.write(suppressionsCsv(suppressions));
     return ExitCode.ok;
   } finally {
     await store?.close();

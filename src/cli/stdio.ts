@@ -1,0 +1,67 @@
+import { writeSync } from 'node:fs';
+import { isatty } from 'node:tty';
+
+/** Where a command's text goes: the process's stdout or stderr, or a stand-in in tests. */
+export interface TextSink {
+  readonly isTTY: boolean;
+  write(text: string): unknown;
+}
+
+/**
+ * stdout or stderr, written with a plain write(2) instead of through `process.stdout`.
+ *
+ * Why: the first touch of `process.stdout` builds a stream (Node's stream modules, and a net
+ * socket for a pipe), ~5 ms of every command's start-up (issue #21), for text a CLI writes once.
+ * The write is synchronous, which is what a short-lived command wants anyway: nothing is left
+ * unflushed at exit.
+ *
+ * Falls back to the stream for good when the descriptor is non-blocking and full (EAGAIN): the
+ * stream queues the rest in order. A closed reader (`… | head -1`, EPIPE) drops the rest of the
+ * output silently, as the exit code is the command's own.
+ */
+export class StandardSink implements TextSink {
+  private tty?: boolean;
+  private closed = false;
+  private stream?: NodeJS.WriteStream;
+
+  constructor(private readonly fd: 1 | 2) {}
+
+  get isTTY(): boolean {
+    return (this.tty ??= isatty(this.fd));
+  }
+
+  /** The terminal's width, for help text; undefined when not a terminal. */
+  get columns(): number | undefined {
+    return this.isTTY ? this.nodeStream().columns : undefined;
+  }
+
+  write(text: string): void {
+    if (this.closed) return;
+    if (this.stream) return void this.stream.write(text);
+    let bytes = Buffer.from(text);
+    try {
+      while (bytes.length > 0) bytes = bytes.subarray(writeSync(this.fd, bytes));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') this.closed = true;
+      else if (code === 'EAGAIN') this.nodeStream().write(bytes);
+      else throw error;
+    }
+  }
+
+  /** Node's own stream of this descriptor, from now on used for every write. */
+  nodeStream(): NodeJS.WriteStream {
+    if (!this.stream) {
+      const stream = this.fd === 1 ? process.stdout : process.stderr;
+      stream.on('error', (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+        this.closed = true;
+      });
+      this.stream = stream;
+    }
+    return this.stream;
+  }
+}
+
+export const stdout = new StandardSink(1);
+export const stderr = new StandardSink(2);
