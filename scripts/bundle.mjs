@@ -1,9 +1,14 @@
 #!/usr/bin/env node
-// Bundles the compiled CLI and the library entry (dist/) into a few files in dist/bundle/: Node's ESM loader spends
-// more time finding and compiling ~150 small modules (zod alone is 95) than running them. Commands
-// stay in their own chunks, loaded when used. The ESP SDKs, SQLite and the prompts stay outside,
-// imported from node_modules only by the commands that need them; cosmiconfig too, as it loads
-// config loaders with require(). The metafile says which sources each chunk holds (tests read it).
+// Bundles the compiled code (dist/) for running, in two forms:
+// - the CLI: one CommonJS file, dist/bundle/cli.cjs, that bin/penguinmails.js compiles through V8's
+//   code cache (bin/cli-bundle.js; the cache is made by scripts/compile-cache.mjs). A script can
+//   use a code cache, an ES module cannot on Node 20, and the cache is most of the CLI's start-up
+//   (#21: `route explain` 2.1× bare node without it, 1.5× with). Commands stay lazy inside the
+//   file: each command's modules are evaluated when it runs (esbuild wraps what only a dynamic
+//   import reaches), and the ESP SDKs, SQLite, the prompts and the server's packages are required
+//   from node_modules only by the commands that use them.
+// - the library (`import … from 'penguinmails'`): ES modules with code splitting, dist/bundle/index.js.
+// The metafiles say which sources each output holds (tests read them).
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -17,47 +22,67 @@ import { PROVIDER_DEFINITIONS } from '../dist/providers/registry.js';
 const BUNDLED_SDKS = new Set(['postmark']);
 const sdkPackages = PROVIDER_DEFINITIONS.flatMap((definition) => definition.sdkPackages).filter((name) => !BUNDLED_SDKS.has(name));
 
-/**
- * commander requires node:child_process at the top (for git-style executable subcommands, which
- * penguinmails does not use); that built-in and what it pulls in (net, dgram, …) cost every run
- * ~5 ms. Here it is required when a spawn happens, which never does.
- */
-const lazyChildProcess = {
-  name: 'commander-lazy-child-process',
-  setup(build) {
-    build.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, (args) => {
-      const source = readFileSync(args.path, 'utf8');
-      const eager = "const childProcess = require('node:child_process');";
-      if (!source.includes(eager)) throw new Error(`${args.path}: commander changed how it loads child_process; update scripts/bundle.mjs`);
-      return { contents: source.replace(eager, "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };"), loader: 'js' };
-    });
+/** The fixes applied to a package's source as it is bundled, each failing the build if the package changed. */
+const REWRITES = [
+  {
+    // commander requires node:child_process at the top (for git-style executable subcommands, which
+    // penguinmails does not use); that built-in and what it pulls in (net, dgram, …) cost every run
+    // ~5 ms. Here it is required when a spawn happens, which never does.
+    file: /[\\/]commander[\\/]lib[\\/]command\.js$/,
+    from: "const childProcess = require('node:child_process');",
+    to: "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };",
   },
-};
+  {
+    // yaml's ES module build (see below) warns through console.warn; its Node build, through
+    // process.emitWarning, which is put back.
+    file: /[\\/]yaml[\\/]browser[\\/]dist[\\/]log\.js$/,
+    from: 'console.warn(warning);',
+    to: "if (typeof process.emitWarning === 'function') process.emitWarning(warning); else console.warn(warning);",
+  },
+];
+
+/** A file's leading shebang, comments and "use strict": a statement put before them would switch strict mode off. */
+const PROLOGUE = /^(?:#![^\n]*\n)?(?:\s+|\/\/[^\n]*\n|\/\*[\s\S]*?\*\/)*(?:(['"])use strict\1;?)?/;
 
 /**
  * yaml's Node build is CommonJS, which esbuild bundles whole (~260 KB, every command that reads a
  * config compiles it); its ES module build (the one it ships for browsers, same code) lets esbuild
- * leave out what the config's parse does not use (~65 KB less on that path). Its one difference,
- * warnings through console.warn instead of process.emitWarning, is put back here.
+ * leave out what the config's parse does not use (~65 KB less on that path).
+ *
+ * With traceModules, each module records its path in globalThis.__penguinmailsLoaded (when a
+ * test has set it: bin/cli-bundle.js) as it is evaluated: the start-up tests check that a light
+ * command evaluates no schema, YAML parser, store or SDK (test/e2e/startup.test.ts).
  */
-const yamlEsm = {
-  name: 'yaml-es-module-build',
-  setup(build) {
-    const browserDist = path.join(path.dirname(createRequire(import.meta.url).resolve('yaml/package.json')), 'browser', 'dist');
-    build.onResolve({ filter: /^yaml$/ }, () => ({ path: path.join(browserDist, 'index.js') }));
-    build.onLoad({ filter: /[\\/]yaml[\\/]browser[\\/]dist[\\/]log\.js$/ }, (args) => {
-      const source = readFileSync(args.path, 'utf8');
-      const browserWarn = 'console.warn(warning);';
-      if (!source.includes(browserWarn)) throw new Error(`${args.path}: yaml changed how it warns; update scripts/bundle.mjs`);
-      return { contents: source.replace(browserWarn, "if (typeof process.emitWarning === 'function') process.emitWarning(warning); else console.warn(warning);"), loader: 'js' };
-    });
-  },
-};
+function sourceRewrites({ traceModules = false } = {}) {
+  return {
+    name: 'penguinmails-source-rewrites',
+    setup(build) {
+      const browserDist = path.join(path.dirname(createRequire(import.meta.url).resolve('yaml/package.json')), 'browser', 'dist');
+      build.onResolve({ filter: /^yaml$/ }, () => ({ path: path.join(browserDist, 'index.js') }));
+      build.onLoad({ filter: /\.[cm]?js$/ }, (args) => {
+        let source = readFileSync(args.path, 'utf8');
+        for (const rewrite of REWRITES.filter(({ file }) => file.test(args.path))) {
+          if (!source.includes(rewrite.from)) throw new Error(`${args.path}: the package changed (no "${rewrite.from}"); update scripts/bundle.mjs`);
+          source = source.replace(rewrite.from, rewrite.to);
+        }
+        if (traceModules) {
+          const prologue = PROLOGUE.exec(source)[0];
+          const trace = `globalThis.__penguinmailsLoaded?.push(${JSON.stringify(path.relative(process.cwd(), args.path))});`;
+          source = `${prologue}${prologue.endsWith('\n') || prologue === '' ? '' : '\n'}${trace}\n${source.slice(prologue.length)}`;
+        }
+        return { contents: source, loader: 'js' };
+      });
+    },
+  };
+}
 
-// Chunk names carry content hashes: clear the old ones.
+const external = [...sdkPackages, 'better-sqlite3', '@inquirer/prompts', 'cosmiconfig', 'fastify', '@fastify/*', 'prom-client', 'pg'];
+
+// Chunk names carry content hashes: clear the old ones (and the old code cache, which a new
+// bundle must never be run with: bin/cli-bundle.js checks it too).
 rmSync('dist/bundle', { recursive: true, force: true });
-const result = await build({
-  entryPoints: { main: 'dist/cli/main.js', index: 'dist/lib/index.js' },
+const library = await build({
+  entryPoints: { index: 'dist/lib/index.js' },
   outdir: 'dist/bundle',
   bundle: true,
   splitting: true,
@@ -65,11 +90,36 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   // The server's packages (Fastify and its plugins, prom-client) stay outside too: only `serve` loads them.
-  external: [...sdkPackages, 'better-sqlite3', '@inquirer/prompts', 'cosmiconfig', 'fastify', '@fastify/*', 'prom-client', 'pg'],
+  external,
   // Bundled CommonJS packages (commander, yaml) call require() for Node's built-in modules.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-  plugins: [lazyChildProcess, yamlEsm],
+  plugins: [sourceRewrites()],
   metafile: true,
   logLevel: 'warning',
 });
-writeFileSync('dist/bundle/meta.json', JSON.stringify(result.metafile));
+writeFileSync('dist/bundle/meta.json', JSON.stringify(library.metafile));
+
+const cli = await build({
+  entryPoints: { cli: 'dist/cli/main.js' },
+  outdir: 'dist/bundle',
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  external,
+  // A dynamic import() becomes a require(): the bundle is run as a vm.Script, which has no module
+  // loader of its own; every package it loads has a CommonJS entry.
+  supported: { 'dynamic-import': false },
+  // Two modules find files next to the package (the example config, SQLite's addon) from their URL.
+  define: { 'import.meta.url': '__bundleUrl' },
+  banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  plugins: [sourceRewrites({ traceModules: true })],
+  // No comments or indentation: a smaller file to read at each start, and one of ASCII only, which
+  // Node reads into a string several times faster (the comments held the only other characters).
+  minifyWhitespace: true,
+  charset: 'ascii',
+  metafile: true,
+  logLevel: 'warning',
+});
+writeFileSync('dist/bundle/cli-meta.json', JSON.stringify(cli.metafile));

@@ -4,10 +4,15 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, ROOT, runCli, tempDir } from '../helpers/cli.js';
 
-function traceImports(args: string[], cwd = ROOT): Promise<string[]> {
-  const traceFile = path.join(tempDir(), 'imports.txt');
+/**
+ * What a run of the CLI evaluated: the bundled modules (paths like dist/cli/main.js or
+ * node_modules/yaml/…, recorded by the bundle itself: scripts/bundle.mjs) and the files it
+ * required from node_modules (absolute paths), through bin/cli-bundle.js's trace hook.
+ */
+function traceModules(args: string[], cwd = ROOT): Promise<string[]> {
+  const traceFile = path.join(tempDir(), 'modules.txt');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', path.join(ROOT, 'test/helpers/import-tracer.mjs'), BIN, ...args], { cwd, env: { ...process.env, IMPORT_TRACE_FILE: traceFile }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, PENGUINMAILS_TRACE_MODULES: traceFile }, stdio: 'ignore' });
     child.on('error', reject);
     child.on('close', () => {
       try {
@@ -21,22 +26,24 @@ function traceImports(args: string[], cwd = ROOT): Promise<string[]> {
 
 const SDKS = /node_modules\/(postmark|mailgun\.js|nodemailer|better-sqlite3|@inquirer|fastify|@fastify|prom-client)\//;
 
-/** The sources (our modules and the bundled packages) inside the bundle files a run loaded. */
-function bundledSources(imports: string[]): string[] {
-  const meta = JSON.parse(readFileSync(path.join(ROOT, 'dist/bundle/meta.json'), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
-  return imports
-    .map((url) => /\/(dist\/bundle\/[^/]+\.js)$/.exec(url)?.[1])
-    .flatMap((file) => (file ? Object.keys(meta.outputs[file]?.inputs ?? {}) : []));
+/** The bundled sources (our modules and the bundled packages) a run evaluated. */
+function bundledSources(modules: string[]): string[] {
+  return modules.filter((module) => !path.isAbsolute(module));
+}
+
+/** The files a run required from node_modules. */
+function requiredPackages(modules: string[]): string[] {
+  return modules.filter((module) => path.isAbsolute(module) && module.includes('/node_modules/'));
 }
 
 /**
  * What a light command must not load (#21 start-up): the config schema (zod), the YAML parser,
  * cosmiconfig, the adapters (each with its zod schema), the store, and any ESP SDK — external
- * (node_modules) or bundled (Postmark's, in a chunk of its own).
+ * (node_modules) or bundled (Postmark's).
  */
-function heavyLoads(imports: string[]): string[] {
-  const external = imports.filter((url) => SDKS.test(url) || /node_modules\/(cosmiconfig|zod|yaml)\//.test(url));
-  const bundled = bundledSources(imports).filter(
+function heavyLoads(modules: string[]): string[] {
+  const external = requiredPackages(modules).filter((file) => SDKS.test(file) || /node_modules\/(cosmiconfig|zod|yaml)\//.test(file));
+  const bundled = bundledSources(modules).filter(
     (source) =>
       /node_modules\/(zod|yaml|postmark|mailgun\.js|nodemailer)\//.test(source) ||
       /^dist\/providers\/(registry|postmark|mailgun|smtp|sendgrid|ses)\.js$/.test(source) ||
@@ -49,43 +56,43 @@ function heavyLoads(imports: string[]): string[] {
 
 describe('start-up', () => {
   it('--help loads only the command line: no schema, YAML, cosmiconfig, adapter, store or SDK', async () => {
-    const imports = await traceImports(['--help'], tempDir());
-    expect(bundledSources(imports)).toContain('dist/cli/main.js');
-    expect(heavyLoads(imports)).toEqual([]);
+    const modules = await traceModules(['--help'], tempDir());
+    expect(bundledSources(modules)).toContain('dist/cli/main.js');
+    expect(heavyLoads(modules)).toEqual([]);
   });
 
   it('cost estimate without a config reads the catalogs without loading the schema, YAML, cosmiconfig, adapters, store or SDKs', async () => {
-    const imports = await traceImports(['cost', 'estimate', '--volume', '100000'], tempDir());
-    const sources = bundledSources(imports);
+    const modules = await traceModules(['cost', 'estimate', '--volume', '100000'], tempDir());
+    const sources = bundledSources(modules);
     expect(sources).toEqual(expect.arrayContaining(['dist/cost/model.js', 'dist/providers/catalog/postmark.js', 'dist/providers/catalog/mailgun.js']));
-    expect(heavyLoads(imports)).toEqual([]);
+    expect(heavyLoads(modules)).toEqual([]);
   });
 
   it('a config file found by the search is read without cosmiconfig (YAML and the schema, yes)', async () => {
     const cwd = tempDir({ 'penguinmails.config.yaml': 'providers:\n  pm: { type: postmark, serverToken: x }\n' });
-    const imports = await traceImports(['cost', 'estimate', '--volume', '100000'], cwd);
-    expect(imports.filter((url) => /node_modules\/cosmiconfig\//.test(url))).toEqual([]);
-    expect(bundledSources(imports)).toEqual(expect.arrayContaining(['dist/config/validate.js', 'dist/providers/registry.js']));
+    const modules = await traceModules(['cost', 'estimate', '--volume', '100000'], cwd);
+    expect(requiredPackages(modules).filter((file) => /node_modules\/cosmiconfig\//.test(file))).toEqual([]);
+    expect(bundledSources(modules)).toEqual(expect.arrayContaining(['dist/config/validate.js', 'dist/providers/registry.js']));
   });
 
   it('--help does not load any ESP SDK, the database or the prompts', async () => {
-    const imports = await traceImports(['--help']);
-    const sources = bundledSources(imports);
+    const modules = await traceModules(['--help']);
+    const sources = bundledSources(modules);
     expect(sources).toContain('dist/cli/main.js');
-    expect(imports.filter((url) => SDKS.test(url))).toEqual([]);
+    expect(modules.filter((module) => SDKS.test(module))).toEqual([]);
     expect(sources.filter((source) => /node_modules\/(zod|yaml)\//.test(source) || source.startsWith('dist/store/'))).toEqual([]);
   });
 
   it('send --help does not load any ESP SDK either', async () => {
-    const imports = await traceImports(['send', '--help']);
-    expect(imports.filter((url) => SDKS.test(url))).toEqual([]);
+    const modules = await traceModules(['send', '--help']);
+    expect(modules.filter((module) => SDKS.test(module))).toEqual([]);
   });
 
   it('cost estimate computes without loading any ESP SDK or the database', async () => {
-    const imports = await traceImports(['cost', 'estimate', '--volume', '100000', '--transactional', '5000']);
-    const sources = bundledSources(imports);
+    const modules = await traceModules(['cost', 'estimate', '--volume', '100000', '--transactional', '5000']);
+    const sources = bundledSources(modules);
     expect(sources).toContain('dist/cost/model.js');
-    expect(imports.filter((url) => SDKS.test(url))).toEqual([]);
+    expect(modules.filter((module) => SDKS.test(module))).toEqual([]);
   });
 
   it('every command has --help with exit 0', async () => {

@@ -156,6 +156,7 @@ describe('outbox retries check the list again', () => {
     postmark.persistentFault = DOWN;
     const first = await send(configPath, ['--to', 'ada@example.com', '--idempotency-key', 'k-ada']);
     const second = await send(configPath, ['--to', 'bob@example.com', '--idempotency-key', 'k-bob']);
+    const queuedAt = Date.now();
     expect([first.code, second.code]).toEqual([4, 4]);
     postmark.persistentFault = undefined;
     await cli(configPath, ['suppressions', 'add', 'ada@example.com', '--reason', 'hard bounce']);
@@ -166,6 +167,8 @@ describe('outbox retries check the list again', () => {
     expect(retried.code, retried.stderr).toBe(3);
     expect(retried.json().results).toEqual([expect.objectContaining({ status: 'rejected', attempts: [], reason: expect.stringContaining('ada@example.com (hard bounce'), suppressed: [expect.objectContaining({ address: 'ada@example.com' })] })]);
 
+    // The worker's first retry comes one backoff after the send, and a backoff is at least 1 s.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, queuedAt + 1_100 - Date.now())));
     const worked = await cli(configPath, ['queue', 'work', '--once', '--json']);
     expect(worked.code, worked.stderr).toBe(0);
     expect(worked.json().results).toEqual([expect.objectContaining({ id: second.json().outboxId, status: 'rejected', reason: expect.stringContaining('spam complaint') })]);

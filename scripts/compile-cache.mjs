@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+// Makes the CLI's code caches (dist/bundle/cli.cjs.<name>.cache; see bin/cli-bundle.js): each is
+// made by running its command once on throwaway files, then having V8 write the bytecode of
+// everything it compiled — base: `--help`; cost: `cost estimate`; route: `route explain` on the
+// example config; send: a `send` to a stand-in for Postmark's API on 127.0.0.1. Run by
+// `npm run build`, with the Node that will run the CLI (a cache made by another Node is not used).
+//
+// Each command runs in a child process of its own, without any cache (a cache read in would be
+// written out whole), its output (written straight to fd 1 and 2) kept out of the build's. A
+// command that fails fails the build: the bundle itself is broken.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..');
+const { compileCli, writeCache, cachePath, CACHED_COMMANDS } = createRequire(import.meta.url)(path.join(root, 'bin/cli-bundle.js'));
+
+if (process.argv[2] === '--train') await train(process.argv[3]);
+else makeCaches();
+
+function makeCaches() {
+  const made = [];
+  for (const name of ['base', ...CACHED_COMMANDS]) {
+    rmSync(cachePath(name), { force: true });
+    const child = spawnSync(process.execPath, [import.meta.filename, '--train', name], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      encoding: 'utf8',
+      env: { ...process.env, PENGUINMAILS_COMPILE_CACHE: 'off' },
+    });
+    if (child.status !== 0) {
+      console.error(`scripts/compile-cache.mjs: the command of the "${name}" code cache failed (exit ${child.status}):\n${child.stderr}`);
+      process.exit(1);
+    }
+    made.push(`${name} ${Math.round(statSync(cachePath(name)).size / 1024)} KB`);
+  }
+  console.log(`code caches of dist/bundle/cli.cjs: ${made.join(', ')}`);
+}
+
+/** Answers every POST as Postmark's /email does when it accepts a message. */
+function fakePostmark() {
+  const server = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      response.writeHead(200, { 'Content-Type': 'application/json' });
+      response.end(JSON.stringify({ To: 'ada@example.com', SubmittedAt: new Date().toISOString(), MessageID: '00000000-0000-0000-0000-000000000000', ErrorCode: 0, Message: 'OK' }));
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+async function train(name) {
+  const { cli, script, stamp } = compileCli([process.execPath, 'penguinmails']);
+  const work = mkdtempSync(path.join(tmpdir(), 'penguinmails-compile-cache-'));
+  const postmark = await fakePostmark();
+  try {
+    const dir = (name) => {
+      mkdirSync(path.join(work, name));
+      return path.join(work, name);
+    };
+    const empty = dir('empty');
+    const example = dir('example');
+    copyFileSync(path.join(root, 'penguinmails.config.example.yaml'), path.join(example, 'penguinmails.config.yaml'));
+    const send = dir('send');
+    const postmarkUrl = `http://127.0.0.1:${postmark.address().port}`;
+    writeFileSync(path.join(send, 'penguinmails.config.yaml'), `defaults:\n  from: noreply@example.com\nproviders:\n  postmark:\n    type: postmark\n    serverToken: \${POSTMARK_SERVER_TOKEN}\n    baseUrl: ${postmarkUrl}\n`);
+    for (const name of Object.keys(process.env)) if (name.startsWith('PENGUINMAILS_')) delete process.env[name];
+    process.env.POSTMARK_SERVER_TOKEN = 'compile-cache';
+
+    const commands = {
+      base: [empty, ['--help']],
+      cost: [empty, ['cost', 'estimate', '--volume', '100000']],
+      route: [example, ['route', 'explain']],
+      send: [send, ['send', '--to', 'ada@example.com', '--subject', 'Your receipt', '--text', 'Thank you for your order.']],
+    };
+    const [cwd, args] = commands[name];
+    process.chdir(cwd);
+    const exitCode = await cli.main([process.execPath, 'penguinmails', ...args]);
+    if (exitCode !== 0) throw new Error(`penguinmails ${args.join(' ')} exited with ${exitCode}`);
+    writeCache(name, script, stamp);
+  } finally {
+    process.chdir(root);
+    postmark.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
