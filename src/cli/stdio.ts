@@ -1,5 +1,4 @@
-import { writeSync } from 'node:fs';
-import { isatty } from 'node:tty';
+import { fstatSync, statSync, writeSync } from 'node:fs';
 
 /** Where a command's text goes: the process's stdout or stderr, or a stand-in in tests. */
 export interface TextSink {
@@ -27,7 +26,7 @@ export class StandardSink implements TextSink {
   constructor(private readonly fd: 1 | 2) {}
 
   get isTTY(): boolean {
-    return (this.tty ??= isatty(this.fd));
+    return (this.tty ??= isTerminal(this.fd));
   }
 
   /** The terminal's width, for help text; undefined when not a terminal. */
@@ -60,6 +59,30 @@ export class StandardSink implements TextSink {
       this.stream = stream;
     }
     return this.stream;
+  }
+}
+
+/**
+ * isatty(3), asked of node:tty only for a descriptor that could be a terminal: that module loads
+ * Node's net and stream modules (~3 ms of start-up, #21). A pipe or a file is not a character
+ * device, and /dev/null (where scripts and CI send output) is one but never a terminal.
+ */
+function isTerminal(fd: number): boolean {
+  let stats;
+  try {
+    stats = fstatSync(fd);
+  } catch {
+    return false;
+  }
+  if (!stats.isCharacterDevice() || stats.rdev === devNull()) return false;
+  return process.getBuiltinModule('node:tty').isatty(fd);
+}
+
+function devNull(): number | undefined {
+  try {
+    return statSync('/dev/null').rdev;
+  } catch {
+    return undefined;
   }
 }
 

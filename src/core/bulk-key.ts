@@ -1,5 +1,3 @@
-import { hash } from 'node:crypto';
-
 /**
  * One recipient of a bulk message. Its copy's idempotency key is "<message key>/<digest>" (see
  * bulkRecipientKey): the digest alone tells the recipients of one message apart.
@@ -31,8 +29,13 @@ export function splitBulkRecipientKey(key: string): { messageKey: string; digest
  * same list and message give the same keys, so a rerun resumes.
  */
 export function recipientDigest(recipient: { email: string; fields: Record<string, string> }): string {
+  // node:crypto is fetched on the first digest, not imported: every adapter imports this module
+  // (bulkRecipientKey), and loading crypto cost each command that reads a config ~4 ms (#21).
+  const hash = (sha256Hash ??= process.getBuiltinModule('node:crypto').hash);
   // The first 12 bytes written as hex: a string of its own. The hex of all 32 sliced to 24 digits
   // would keep the 64-digit text alive as long as the digest (V8 slices point into their parent),
   // and a run holds the digests of every batch in flight and not yet in the ledger.
   return hash('sha256', JSON.stringify([recipient.email.toLowerCase(), recipient.fields]), 'buffer').toString('hex', 0, 12);
 }
+
+let sha256Hash: typeof import('node:crypto').hash | undefined;

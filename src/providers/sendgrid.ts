@@ -1,4 +1,4 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import * as z from 'zod/mini';
 import '../config/zod.js';
 import { parseAddress } from '../core/address.js';
@@ -16,6 +16,8 @@ import { sendgridCatalog } from './catalog/sendgrid.js';
  */
 export function sendgridPublicKey(value: string): KeyObject {
   const trimmed = value.trim();
+  // node:crypto is fetched here, not imported: every command that reads a config loads this adapter (#21).
+  const { createPublicKey } = process.getBuiltinModule('node:crypto');
   return trimmed.includes('-----BEGIN') ? createPublicKey(trimmed) : createPublicKey({ key: Buffer.from(trimmed, 'base64'), format: 'der', type: 'spki' });
 }
 
