@@ -107,7 +107,10 @@ const cli = await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  external,
+  // better-sqlite3's JavaScript (a dozen small files, which `send` would look up and compile one by
+  // one) goes into the bundle and its code cache; its native addon is still required by its path
+  // (store/sqlite/database.ts), and `bindings`, its fallback search for that addon, stays outside.
+  external: [...external.filter((name) => name !== 'better-sqlite3'), 'bindings'],
   // A dynamic import() becomes a require(): the bundle is run as a vm.Script, which has no module
   // loader of its own; every package it loads has a CommonJS entry.
   supported: { 'dynamic-import': false },
@@ -118,6 +121,7 @@ const cli = await build({
   // No comments or indentation: a smaller file to read at each start, and one of ASCII only, which
   // Node reads into a string several times faster (the comments held the only other characters).
   minifyWhitespace: true,
+  minifySyntax: true,
   charset: 'ascii',
   metafile: true,
   logLevel: 'warning',
