@@ -10,12 +10,16 @@
  * command, and a base one (`--help`) for the others: V8 reads a whole cache before running, so
  * a cache of every command made each of them ~10 ms slower than its own.
  *
- * A cache is used only for the bundle file it was made from, on the Node it was made on: V8
- * itself checks only its own version and flags and the source's length. Without a cache that
- * fits (another Node, a copied dist/, PENGUINMAILS_COMPILE_CACHE=off) the bundle is compiled as
- * usual, a little slower.
+ * A cache is used only where it was made: for the same build of the bundle (the content hash on
+ * its first line), at the same path, on the same Node and architecture, and only when it is as
+ * long as its header says. V8 itself checks only its own version and flags and the source's
+ * length, and it does not checksum the data. So a cache is not used by another build, a copy of
+ * dist/, an installed package, another Node, a Node run with other V8 flags (`--max-old-space-size`,
+ * `--jitless`, … in the command or NODE_OPTIONS: V8 refuses it) or with
+ * PENGUINMAILS_COMPILE_CACHE=off; the bundle is then compiled as usual, a little slower. dist/ is
+ * trusted as the code itself is: whoever can write a cache there can write the bundle.
  */
-const { readFileSync, statSync, writeFileSync } = require('node:fs');
+const { readFileSync, renameSync, writeFileSync } = require('node:fs');
 const Module = require('node:module');
 const path = require('node:path');
 const vm = require('node:vm');
@@ -38,13 +42,13 @@ function cacheNameFor(argv) {
   return 'base';
 }
 
-/** What a cache is made for: this bundle file (its size and mtime), this Node, this machine's architecture. */
-function bundleStamp(bundle) {
-  const { size, mtimeMs } = statSync(bundle);
-  return JSON.stringify({ size, mtimeMs, node: process.version, arch: process.arch });
+/** What a cache is made for: this build of the bundle (its first line), at this path, on this Node and architecture. */
+function bundleStamp(bundle, source) {
+  const build = source.slice(0, source.indexOf('\n'));
+  return { build, bundle, node: process.version, arch: process.arch };
 }
 
-/** The cache's data when it was made for `stamp` (its first line), else undefined. */
+/** The cache's data when its header (its first line) says it was made for `stamp`, and it is whole; else undefined. */
 function readCache(cacheFile, stamp) {
   if (process.env.PENGUINMAILS_COMPILE_CACHE === 'off') return undefined;
   let contents;
@@ -54,37 +58,51 @@ function readCache(cacheFile, stamp) {
     return undefined;
   }
   const newline = contents.indexOf(10);
-  if (newline < 0 || contents.toString('utf8', 0, newline) !== stamp) return undefined;
-  return contents.subarray(newline + 1);
+  if (newline < 0) return undefined;
+  const data = contents.subarray(newline + 1);
+  const header = JSON.stringify({ ...stamp, bytes: data.length });
+  return contents.toString('utf8', 0, newline) === header ? data : undefined;
 }
 
 /**
  * Test hook: with PENGUINMAILS_TRACE_MODULES=<file>, the paths of the bundled modules this run
- * evaluated and of the files it required from node_modules are written to that file at exit.
+ * evaluated and of the files it required from node_modules are written to that file at exit (a
+ * new file only: an existing one is left alone; nothing is said if it cannot be written).
  */
 function traceModules(file) {
   const evaluated = (globalThis.__penguinmailsLoaded = []);
-  process.on('exit', () => writeFileSync(file, [...evaluated, ...Object.keys(require.cache)].join('\n') + '\n'));
+  process.on('exit', () => {
+    try {
+      writeFileSync(file, [...evaluated, ...Object.keys(require.cache)].join('\n') + '\n', { flag: 'wx' });
+    } catch {
+      // A trace that cannot be written changes nothing about the run.
+    }
+  });
 }
 
 /**
  * Compiles the bundle (with the cache for this command line when it fits) and runs its top
- * level. Returns its exports (`main`), the script (scripts/compile-cache.mjs writes its cache),
- * and whether V8 took the cache.
+ * level. Returns its exports (`main`), the script and its stamp (scripts/compile-cache.mjs
+ * writes the cache), and whether V8 took the cache.
  */
 function compileCli(argv = process.argv, bundle = BUNDLE) {
   if (process.env.PENGUINMAILS_TRACE_MODULES) traceModules(process.env.PENGUINMAILS_TRACE_MODULES);
-  const stamp = bundleStamp(bundle);
+  const source = readFileSync(bundle, 'utf8');
+  const stamp = bundleStamp(bundle, source);
   const cachedData = readCache(cachePath(cacheNameFor(argv), bundle), stamp);
-  const script = new vm.Script(Module.wrap(readFileSync(bundle, 'utf8')), { filename: bundle, cachedData });
+  const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData });
   const module = { exports: {} };
   script.runInThisContext().call(module.exports, module.exports, Module.createRequire(bundle), module, bundle, path.dirname(bundle));
   return { cli: module.exports, script, stamp, cacheUsed: cachedData !== undefined && !script.cachedDataRejected };
 }
 
-/** Writes the code cache `name` of everything this process has compiled of the bundle so far. */
+/** Writes the code cache `name` of everything this process has compiled of the bundle so far (whole or not at all). */
 function writeCache(name, script, stamp, bundle = BUNDLE) {
-  writeFileSync(cachePath(name, bundle), Buffer.concat([Buffer.from(`${stamp}\n`), script.createCachedData()]));
+  const data = script.createCachedData();
+  const target = cachePath(name, bundle);
+  const partial = `${target}.${process.pid}.tmp`;
+  writeFileSync(partial, Buffer.concat([Buffer.from(`${JSON.stringify({ ...stamp, bytes: data.length })}\n`), data]));
+  renameSync(partial, target);
 }
 
 module.exports = { compileCli, writeCache, cacheNameFor, cachePath, CACHED_COMMANDS, BUNDLE };

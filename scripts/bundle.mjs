@@ -9,6 +9,7 @@
 //   from node_modules only by the commands that use them.
 // - the library (`import … from 'penguinmails'`): ES modules with code splitting, dist/bundle/index.js.
 // The metafiles say which sources each output holds (tests read them).
+import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -127,3 +128,8 @@ const cli = await build({
   logLevel: 'warning',
 });
 writeFileSync('dist/bundle/cli-meta.json', JSON.stringify(cli.metafile));
+
+// The bundle's first line names its build (a hash of the rest): a code cache is used only with the
+// build it was made from (bin/cli-bundle.js), whatever the file's dates or size say.
+const cliSource = readFileSync('dist/bundle/cli.cjs', 'utf8');
+writeFileSync('dist/bundle/cli.cjs', `// penguinmails build ${createHash('sha256').update(cliSource).digest('hex')}\n${cliSource}`);

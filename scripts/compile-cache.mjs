@@ -6,8 +6,10 @@
 // `npm run build`, with the Node that will run the CLI (a cache made by another Node is not used).
 //
 // Each command runs in a child process of its own, without any cache (a cache read in would be
-// written out whole), its output (written straight to fd 1 and 2) kept out of the build's. A
-// command that fails fails the build: the bundle itself is broken.
+// written out whole) and without NODE_OPTIONS (V8 refuses a cache made under other flags), its
+// output (written straight to fd 1 and 2) kept out of the build's. A command that fails fails the
+// build: the bundle itself is broken. Each cache is then checked in a fresh process, as the CLI
+// will read it.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -19,24 +21,33 @@ const root = path.resolve(import.meta.dirname, '..');
 const { compileCli, writeCache, cachePath, CACHED_COMMANDS } = createRequire(import.meta.url)(path.join(root, 'bin/cli-bundle.js'));
 
 if (process.argv[2] === '--train') await train(process.argv[3]);
+else if (process.argv[2] === '--check') checkCache(process.argv[3]);
 else makeCaches();
 
 function makeCaches() {
+  const env = { ...process.env, PENGUINMAILS_COMPILE_CACHE: 'off' };
+  delete env.NODE_OPTIONS;
   const made = [];
   for (const name of ['base', ...CACHED_COMMANDS]) {
     rmSync(cachePath(name), { force: true });
-    const child = spawnSync(process.execPath, [import.meta.filename, '--train', name], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      encoding: 'utf8',
-      env: { ...process.env, PENGUINMAILS_COMPILE_CACHE: 'off' },
-    });
+    const child = spawnSync(process.execPath, [import.meta.filename, '--train', name], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env, timeout: 60_000 });
     if (child.status !== 0) {
-      console.error(`scripts/compile-cache.mjs: the command of the "${name}" code cache failed (exit ${child.status}):\n${child.stderr}`);
+      console.error(`scripts/compile-cache.mjs: the command of the "${name}" code cache failed (${child.error?.message ?? `exit ${child.status}`}):\n${child.stderr}`);
       process.exit(1);
     }
     made.push(`${name} ${Math.round(statSync(cachePath(name)).size / 1024)} KB`);
   }
+  const refused = ['base', ...CACHED_COMMANDS].filter((name) => spawnSync(process.execPath, [import.meta.filename, '--check', name], { stdio: 'ignore', env: { ...env, PENGUINMAILS_COMPILE_CACHE: '' } }).status !== 0);
+  if (refused.length > 0) {
+    console.error(`scripts/compile-cache.mjs: V8 did not take the code caches it just made (${refused.join(', ')}); the CLI works without them, slower`);
+    process.exit(1);
+  }
   console.log(`code caches of dist/bundle/cli.cjs: ${made.join(', ')}`);
+}
+
+/** In a process started as the CLI is: exit 0 if V8 takes cache `name`. */
+function checkCache(name) {
+  process.exitCode = compileCli([process.execPath, 'penguinmails', name === 'base' ? '--help' : name]).cacheUsed ? 0 : 1;
 }
 
 /** Answers every POST as Postmark's /email does when it accepts a message. */
@@ -52,8 +63,12 @@ function fakePostmark() {
 }
 
 async function train(name) {
+  // Nothing of the build's environment reaches the command: its own settings only.
+  for (const variable of Object.keys(process.env)) if (variable.startsWith('PENGUINMAILS_') && variable !== 'PENGUINMAILS_COMPILE_CACHE') delete process.env[variable];
   const { cli, script, stamp } = compileCli([process.execPath, 'penguinmails']);
   const work = mkdtempSync(path.join(tmpdir(), 'penguinmails-compile-cache-'));
+  // The config search stops at a package.json: a config left in /tmp (or above) is not found.
+  writeFileSync(path.join(work, 'package.json'), '{}\n');
   const postmark = await fakePostmark();
   try {
     const dir = (name) => {
@@ -66,7 +81,6 @@ async function train(name) {
     const send = dir('send');
     const postmarkUrl = `http://127.0.0.1:${postmark.address().port}`;
     writeFileSync(path.join(send, 'penguinmails.config.yaml'), `defaults:\n  from: noreply@example.com\nproviders:\n  postmark:\n    type: postmark\n    serverToken: \${POSTMARK_SERVER_TOKEN}\n    baseUrl: ${postmarkUrl}\n`);
-    for (const name of Object.keys(process.env)) if (name.startsWith('PENGUINMAILS_')) delete process.env[name];
     process.env.POSTMARK_SERVER_TOKEN = 'compile-cache';
 
     const commands = {

@@ -1,4 +1,5 @@
 import { fstatSync, statSync, writeSync } from 'node:fs';
+import { ExitCode, UserError } from '../core/errors.js';
 
 /** Where a command's text goes: the process's stdout or stderr, or a stand-in in tests. */
 export interface TextSink {
@@ -14,9 +15,11 @@ export interface TextSink {
  * The write is synchronous, which is what a short-lived command wants anyway: nothing is left
  * unflushed at exit.
  *
- * Falls back to the stream for good when the descriptor is non-blocking and full (EAGAIN): the
- * stream queues the rest in order. A closed reader (`… | head -1`, EPIPE) drops the rest of the
- * output silently, as the exit code is the command's own.
+ * Falls back to the streams for good when a descriptor is non-blocking and full (EAGAIN): the
+ * stream queues the rest in order, and the other sink switches too (stdout and stderr may be one
+ * pipe, whose text must not overtake what is queued). A closed reader (`… | head -1`, EPIPE) drops
+ * the rest of the output silently, as the exit code is the command's own; any other failure
+ * (a full disk) is an error of its own, not a bug.
  */
 export class StandardSink implements TextSink {
   private tty?: boolean;
@@ -29,22 +32,24 @@ export class StandardSink implements TextSink {
     return (this.tty ??= isTerminal(this.fd));
   }
 
-  /** The terminal's width, for help text; undefined when not a terminal. */
+  /** The terminal's width, for help text; undefined when not a terminal (asking a terminal builds its stream, used from then on). */
   get columns(): number | undefined {
     return this.isTTY ? this.nodeStream().columns : undefined;
   }
 
   write(text: string): void {
     if (this.closed) return;
-    if (this.stream) return void this.stream.write(text);
+    if (this.stream || streamsOnly) return void this.nodeStream().write(text);
     let bytes = Buffer.from(text);
     try {
       while (bytes.length > 0) bytes = bytes.subarray(writeSync(this.fd, bytes));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EPIPE') this.closed = true;
-      else if (code === 'EAGAIN') this.nodeStream().write(bytes);
-      else throw error;
+      else if (code === 'EAGAIN') {
+        streamsOnly = true;
+        this.nodeStream().write(bytes);
+      } else throw new UserError(`cannot write to ${this.fd === 1 ? 'stdout' : 'stderr'}: ${code ?? (error as Error).message}`, { exitCode: ExitCode.internal, hint: 'check where the output goes (a full disk, a closed file)' });
     }
   }
 
@@ -85,6 +90,9 @@ function devNull(): number | undefined {
     return undefined;
   }
 }
+
+/** Set once a write met a full non-blocking descriptor: from then on both sinks write through their streams. */
+let streamsOnly = false;
 
 export const stdout = new StandardSink(1);
 export const stderr = new StandardSink(2);
