@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BIN } from '../helpers/cli.js';
 import { TEST_ENV, writeTestConfig } from '../helpers/config.js';
@@ -21,5 +22,19 @@ describe('output into a pipe the reader has closed (| head)', () => {
       expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(0);
       expect(result.stderr).not.toMatch(/EPIPE|internal error|at /);
     }
+  });
+});
+
+describe('output that cannot be written (a full disk)', () => {
+  it.skipIf(!existsSync('/dev/full'))('is a clear error on stderr, exit 1, not a crash nor "a bug"', async () => {
+    const full = openSync('/dev/full', 'w');
+    const child = spawn(process.execPath, [BIN, 'cost', 'estimate', '--volume', '100000'], { stdio: ['ignore', full, 'pipe'] });
+    closeSync(full);
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toContain('cannot write to stdout: ENOSPC');
+    expect(stderr).not.toMatch(/internal error|this is a bug|at /);
   });
 });
