@@ -14,12 +14,17 @@
  * its first line), at the same path, on the same Node and architecture, and only when it is as
  * long as its header says. V8 itself checks only its own version and flags and the source's
  * length, and it does not checksum the data. So a cache is not used by another build, a copy of
- * dist/, an installed package, another Node, a Node run with other V8 flags (`--max-old-space-size`,
- * `--jitless`, … in the command or NODE_OPTIONS: V8 refuses it) or with
- * PENGUINMAILS_COMPILE_CACHE=off; the bundle is then compiled as usual, a little slower. dist/ is
- * trusted as the code itself is: whoever can write a cache there can write the bundle.
+ * dist/, another Node, a Node run with other V8 flags (`--max-old-space-size`, `--jitless`, … in
+ * the command or NODE_OPTIONS: V8 refuses it) or with PENGUINMAILS_COMPILE_CACHE=off; the bundle
+ * is then compiled as usual, a little slower.
+ *
+ * Where no cache fits (an installed package, whose dist/ was built elsewhere), a command that
+ * succeeds writes its own for next time (saveCacheOfRun): next to the bundle when that directory
+ * is writable, else in the user's cache directory ($XDG_CACHE_HOME or ~/.cache, penguinmails/).
+ * dist/ and that directory are trusted as the code itself is: whoever can write a cache there can
+ * write the bundle, or the user's own files.
  */
-const { readFileSync, renameSync, writeFileSync } = require('node:fs');
+const { mkdirSync, readFileSync, renameSync, writeFileSync } = require('node:fs');
 const Module = require('node:module');
 const path = require('node:path');
 const vm = require('node:vm');
@@ -28,6 +33,12 @@ const BUNDLE = path.join(__dirname, '..', 'dist', 'bundle', 'cli.cjs');
 /** The commands with a code cache of their own; any other command uses the base one. */
 const CACHED_COMMANDS = ['send', 'route', 'cost'];
 const cachePath = (name, bundle = BUNDLE) => `${bundle}.${name}.cache`;
+
+/** Where a cache of a run goes when it cannot go next to the bundle (the build's hash tells builds apart). */
+function userCachePath(name, stamp, env = process.env) {
+  const home = env.XDG_CACHE_HOME || path.join(require('node:os').homedir(), '.cache');
+  return path.join(home, 'penguinmails', `${stamp.build.slice(-16)}.${name}.cache`);
+}
 
 /**
  * The cache for a command line: its command is the first argument that is not an option (nor
@@ -89,20 +100,60 @@ function compileCli(argv = process.argv, bundle = BUNDLE) {
   if (process.env.PENGUINMAILS_TRACE_MODULES) traceModules(process.env.PENGUINMAILS_TRACE_MODULES);
   const source = readFileSync(bundle, 'utf8');
   const stamp = bundleStamp(bundle, source);
-  const cachedData = readCache(cachePath(cacheNameFor(argv), bundle), stamp);
+  const name = cacheNameFor(argv);
+  const cachedData = readCache(cachePath(name, bundle), stamp) ?? readCache(userCachePath(name, stamp), stamp);
   const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData });
   const module = { exports: {} };
   script.runInThisContext().call(module.exports, module.exports, Module.createRequire(bundle), module, bundle, path.dirname(bundle));
-  return { cli: module.exports, script, stamp, cacheUsed: cachedData !== undefined && !script.cachedDataRejected };
+  return { cli: module.exports, script, stamp, bundle, cacheFound: cachedData !== undefined, cacheUsed: cachedData !== undefined && !script.cachedDataRejected };
+}
+
+/** The arguments of a request for help or the version only: what the base cache is made of. */
+const HELP_ONLY = new Set(['--help', '-h', 'help', '--version', '-V', '--json', '--no-color', '-q', '--quiet', '-v', '--verbose']);
+
+/**
+ * After a command that succeeded with no cache made for this build, path and Node: writes the
+ * cache of what it compiled, next to the bundle, else in the user's cache directory; never fails
+ * the run. A cache V8 refused (this run has other V8 flags) is left as it is, for the runs without
+ * them. The base cache is written only by a request for help or the version (a long `serve`
+ * would make it large).
+ */
+function saveCacheOfRun(loaded, argv = process.argv) {
+  if (loaded.cacheFound || process.env.PENGUINMAILS_COMPILE_CACHE === 'off') return;
+  const name = cacheNameFor(argv);
+  if (name === 'base' && !argv.slice(2).every((arg) => HELP_ONLY.has(arg))) return;
+  try {
+    writeCache(name, loaded.script, loaded.stamp, loaded.bundle);
+  } catch {
+    try {
+      const target = userCachePath(name, loaded.stamp);
+      mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
+      writeCacheFile(target, loaded.script, loaded.stamp);
+    } catch {
+      // No cache this time: the next run compiles as this one did.
+    }
+  }
 }
 
 /** Writes the code cache `name` of everything this process has compiled of the bundle so far (whole or not at all). */
 function writeCache(name, script, stamp, bundle = BUNDLE) {
-  const data = script.createCachedData();
-  const target = cachePath(name, bundle);
-  const partial = `${target}.${process.pid}.tmp`;
-  writeFileSync(partial, Buffer.concat([Buffer.from(`${JSON.stringify({ ...stamp, bytes: data.length })}\n`), data]));
-  renameSync(partial, target);
+  writeCacheFile(cachePath(name, bundle), script, stamp);
 }
 
-module.exports = { compileCli, writeCache, cacheNameFor, cachePath, CACHED_COMMANDS, BUNDLE };
+function writeCacheFile(target, script, stamp) {
+  const data = script.createCachedData();
+  const partial = `${target}.${process.pid}.tmp`;
+  try {
+    writeFileSync(partial, Buffer.concat([Buffer.from(`${JSON.stringify({ ...stamp, bytes: data.length })}\n`), data]), { mode: 0o644 });
+    renameSync(partial, target);
+  } catch (error) {
+    try {
+      require('node:fs').rmSync(partial, { force: true });
+    } catch {
+      // Nothing was written.
+    }
+    throw error;
+  }
+}
+
+module.exports = { compileCli, writeCache, saveCacheOfRun, userCachePath, cacheNameFor, cachePath, CACHED_COMMANDS, BUNDLE };

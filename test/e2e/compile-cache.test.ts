@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, runCli, tempDir } from '../helpers/cli.js';
@@ -74,6 +74,38 @@ describe('the code caches', () => {
     const bytes = (JSON.parse(header) as { bytes: number }).bytes;
     writeFileSync(`${copy}.base.cache`, `${header}\n${'x'.repeat(bytes)}`);
     expect(compileIn(['--help'], { bundle: copy })).toMatchObject({ cacheUsed: false, main: 'function' });
+  });
+
+  it('are made by the first successful run where the build left none (an installed package), next to the bundle or else in the user cache', async () => {
+    // An installed copy: the bin, the bundle without its caches, the dependencies.
+    const installed = (caches: 'none' | 'cost-unwritable') => {
+      const dir = tempDir();
+      mkdirSync(path.join(dir, 'dist/bundle'), { recursive: true });
+      mkdirSync(path.join(dir, 'bin'));
+      for (const file of ['penguinmails.js', 'cli-bundle.js', 'package.json']) copyFileSync(path.join(ROOT, 'bin', file), path.join(dir, 'bin', file));
+      copyFileSync(BUNDLE, path.join(dir, 'dist/bundle/cli.cjs'));
+      symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+      // A directory where the cache would go: writing it there fails, as in a read-only dist/.
+      if (caches === 'cost-unwritable') mkdirSync(path.join(dir, 'dist/bundle/cli.cjs.cost.cache'));
+      return { bin: path.join(dir, 'bin/penguinmails.js'), bundle: path.join(dir, 'dist/bundle/cli.cjs') };
+    };
+    const userCache = tempDir();
+    const env = { XDG_CACHE_HOME: userCache };
+
+    const first = installed('none');
+    expect(compileIn(['--help'], { bundle: first.bundle, env })).toMatchObject({ cacheUsed: false });
+    const help = await runCli(['--help'], { bin: first.bin, env, cwd: tempDir() });
+    expect(help.code).toBe(0);
+    expect(existsSync(`${first.bundle}.base.cache`)).toBe(true);
+    expect(compileIn(['--help'], { bundle: first.bundle, env })).toMatchObject({ cacheUsed: true });
+    // A command that fails (no config to explain) writes none.
+    expect((await runCli(['route', 'explain'], { bin: first.bin, env, cwd: tempDir() })).code).toBe(2);
+    expect(existsSync(`${first.bundle}.route.cache`)).toBe(false);
+
+    const readOnly = installed('cost-unwritable');
+    expect((await runCli(['cost', 'estimate', '--volume', '1000'], { bin: readOnly.bin, env, cwd: tempDir() })).code).toBe(0);
+    expect(readdirSync(path.join(userCache, 'penguinmails')).filter((file) => file.endsWith('.cost.cache'))).toHaveLength(1);
+    expect(compileIn(['cost', 'estimate'], { bundle: readOnly.bundle, env })).toMatchObject({ cacheUsed: true });
   });
 
   it('change nothing a command prints', async () => {
