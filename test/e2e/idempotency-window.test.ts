@@ -2,13 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { TEST_ENV, writeTestConfig } from '../helpers/config.js';
 import { useFakeEsps } from '../helpers/fake-esps.js';
+import { pause } from '../helpers/polling.js';
 
 // SPEC send → Idempotency: a content-derived key only guards a short window; an explicit key holds for `keep`.
 const { postmark } = useFakeEsps();
 
 const args = (configPath: string, extra: string[] = []) => ['send', '--config', configPath, '--to', 'ops@example.com', '--subject', 'Disk full', '--text', 'again', '--json', ...extra];
 const config = (idempotency: Record<string, string>) => writeTestConfig({ postmarkUrl: postmark.url, order: ['postmark'], extra: { idempotency } }).configPath;
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('idempotency window and keep', () => {
   it('an identical alert within the window is a duplicate (exit 0) naming the first delivery and how to send again', async () => {

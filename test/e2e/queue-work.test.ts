@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { BIN, runCli } from '../helpers/cli.js';
 import { TEST_ENV, writeTestConfig } from '../helpers/config.js';
 import { useFakeEsps } from '../helpers/fake-esps.js';
+import { pause } from '../helpers/polling.js';
 
 // The outbox worker (SPEC serve → Worker), run as `queue work`: what no provider took is retried by itself.
 const { postmark } = useFakeEsps();
 const DOWN = { status: 503, body: { ErrorCode: 100, Message: 'Maintenance' } };
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function setup(worker: Record<string, unknown> = {}) {
   const { configPath } = writeTestConfig({ postmarkUrl: postmark.url, order: ['postmark'], attempts: 1, extra: { worker: { backoff: '1s', interval: '200ms', ...worker } } });

@@ -3,22 +3,13 @@ import { pickFromSplit } from '../../src/core/split.js';
 import { writeTestConfig } from '../helpers/config.js';
 import { useFakeEsps } from '../helpers/fake-esps.js';
 import { call, createKey, startServer, type Answer, type ServerProcess } from '../helpers/serve.js';
+import { eventually, pause } from '../helpers/polling.js';
 
 // Issue #22's routing controls through `serve` (the HTTP API and its worker): weighted split,
 // recipient-domain rules (single sends and bulk) and a budget cap that holds messages in the outbox.
 const { postmark, mailgun, smtp } = useFakeEsps();
 const BODY = { from: 'Penguin <noreply@example.com>', subject: 'Hello', text_body: 'Hi' };
 const FIFTY_FIFTY = { postmark: 50, mailgun: 50 };
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function eventually<T>(probe: () => Promise<T>, check: (value: T) => boolean, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (check(value) || Date.now() > deadline) return value;
-    await pause(100);
-  }
-}
 
 function serverWith(options: Parameters<typeof writeTestConfig>[0]) {
   const state = { server: undefined as unknown as ServerProcess, key: '' };

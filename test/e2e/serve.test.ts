@@ -9,19 +9,20 @@ import { runCli } from '../helpers/cli.js';
 import { writeTestConfig } from '../helpers/config.js';
 import { useFakeEsps } from '../helpers/fake-esps.js';
 import { call, createKey, startServer, type Answer, type ServerProcess } from '../helpers/serve.js';
+import { eventually, pause } from '../helpers/polling.js';
 
 // `penguinmails serve` (SPEC serve — the platform API): the built CLI as a server process, real
 // HTTP requests, the fake ESPs behind it.
 const { postmark, mailgun } = useFakeEsps();
 const DOWN = { status: 503, body: { ErrorCode: 100, Message: 'Maintenance' } };
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** How long the checks below wait for the worker and background sends. */
+const WAIT_MS = 8_000;
 const BODY = { from: 'Penguin <noreply@example.com>', to: 'ada@example.com', subject: 'Hello', text_body: 'Hi Ada' };
 
 /** The idempotency keys of the single messages the fake Postmark received. */
 function postmarkKeys(): string[] {
   return postmark.sent.filter((s) => s.path === '/email').map((s) => (s.body?.Headers as { Name: string; Value: string }[]).find((h) => /idempotency/i.test(h.Name))!.Value);
 }
-
 
 function client(server: () => ServerProcess, key: () => string) {
   return {
@@ -32,17 +33,6 @@ function client(server: () => ServerProcess, key: () => string) {
       return call(server().url, 'GET', pathname, { authorization: `Bearer ${key()}`, ...headers });
     },
   };
-}
-
-
-/** Polls until `check` holds (the worker and background sends take their time). */
-async function eventually<T>(probe: () => Promise<T>, check: (value: T) => boolean, ms = 8_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (check(value) || Date.now() > deadline) return value;
-    await pause(100);
-  }
 }
 
 /** A request written by hand: fetch refuses to send a header value with CR or LF in it. */
@@ -224,6 +214,7 @@ describe('serve', () => {
     const later = await eventually(
       () => api.get('/api/v1/emails/outage-1'),
       (a) => a.body.status === 'delivered',
+      WAIT_MS,
     );
     expect(later.body).toMatchObject({ status: 'delivered', provider: 'postmark' });
     await pause(500); // another worker pass or two: still once
@@ -241,6 +232,7 @@ describe('serve', () => {
     const byId = await eventually(
       () => api.get(`/api/v1/emails/${answer.body.outboxId}`),
       (a) => a.body.status === 'delivered',
+      WAIT_MS,
     );
     expect(byId.body).toMatchObject({ status: 'delivered', provider: 'postmark', idempotencyKey: 'slow-1' });
     postmark.latencyMs = 0;
@@ -264,6 +256,7 @@ describe('serve', () => {
     const report = await eventually(
       () => api.get(`/api/v1/bulk/${started.body.bulkId}`),
       (a) => a.body.status !== 'running',
+      WAIT_MS,
     );
     expect(report.body).toMatchObject({ status: 'partial', recipients: 3, delivered: 2, invalid: 1 });
     const batch = postmark.sent.find((s) => s.path === '/email/batch');

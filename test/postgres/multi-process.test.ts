@@ -9,24 +9,16 @@ import { BIN, tempDir } from '../helpers/cli.js';
 import { TEST_ENV, testConfig } from '../helpers/config.js';
 import { freshSchema, testPostgresUrl } from '../helpers/postgres.js';
 import { createKey, startServer, type ServerProcess } from '../helpers/serve.js';
+import { eventually, pause } from '../helpers/polling.js';
 
 // SPEC store — one machine or many: several penguinmails processes (two `serve`, one `queue work`,
 // CLI runs) on ONE PostgreSQL schema, through the built CLI. Whatever runs where, each message is
 // delivered once: zero duplicates at the ESP, zero losses.
 
 const DOWN = { status: 503, body: { ErrorCode: 100, Message: 'Maintenance' } };
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** How long the checks below wait for the other processes. */
+const WAIT_MS = 15_000;
 const FROM = 'Penguin <noreply@example.com>';
-
-/** Polls until `check` holds, or gives up after `ms` and returns the last value (the assertion then says what was wrong). */
-async function eventually<T>(probe: () => Promise<T>, check: (value: T) => boolean, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (check(value) || Date.now() > deadline) return value;
-    await pause(100);
-  }
-}
 
 /** The built CLI as a child process whose stderr can be watched while it runs. */
 function startCli(args: string[]) {
@@ -135,7 +127,7 @@ if (!testPostgresUrl()) {
       // call has failed: the CLI then works through its list of all 30 while the three workers work
       // through the same entries as they fall due.
       const retry = startCli(['queue', 'retry', '--all', '--config', configPath, '--json']);
-      await eventually(async () => retry.stderr(), (text) => /postmark/.test(text));
+      await eventually(async () => retry.stderr(), (text) => /postmark/.test(text), WAIT_MS);
       // What the fake received until now was answered 503 (the fault is read as a request arrives).
       const downUntil = postmark.requests.length;
       postmark.persistentFault = undefined;
@@ -148,6 +140,7 @@ if (!testPostgresUrl()) {
       const open = await eventually(
         () => sql<{ n: number }>("SELECT count(*)::int AS n FROM outbox WHERE idempotency_key = ANY($1) AND status IN ('pending', 'ambiguous')", [keys]),
         (rows) => rows[0].n === 0,
+        WAIT_MS,
       );
       expect(open[0].n).toBe(0);
       const entries = await sql<{ key: string; status: string }>('SELECT idempotency_key AS key, status FROM outbox WHERE idempotency_key = ANY($1) ORDER BY id', [keys]);
@@ -209,6 +202,7 @@ if (!testPostgresUrl()) {
       await eventually(
         async () => ({ calls: postmark.requests.length, recorded: await recordedDigests() }),
         (s) => s.calls >= 6 && s.recorded >= 1_000,
+        WAIT_MS,
       );
       expect(postmark.requests.length).toBe(6);
       serverA.child.kill('SIGKILL');
@@ -223,6 +217,7 @@ if (!testPostgresUrl()) {
       const report = await eventually(
         async () => (await fetch(`${serverB.url}/api/v1/bulk/${rerun.body.bulkId}`, { headers: { authorization: `Bearer ${key}` } })).json() as Promise<any>,
         (r) => r.status !== 'running',
+        WAIT_MS,
       );
       expect(report).toMatchObject({ recipients: RECIPIENTS, rejected: 0, invalid: 0, duplicateRows: 0 });
       expect(report.skippedAlreadyDelivered).toBe(deliveredByA);
