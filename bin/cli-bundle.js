@@ -24,7 +24,7 @@
  * dist/ and that directory are trusted as the code itself is: whoever can write a cache there can
  * write the bundle, or the user's own files.
  */
-const { mkdirSync, readFileSync, renameSync, writeFileSync } = require('node:fs');
+const { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
 const Module = require('node:module');
 const path = require('node:path');
 const vm = require('node:vm');
@@ -148,7 +148,7 @@ function writeCacheFile(target, script, stamp) {
     renameSync(partial, target);
   } catch (error) {
     try {
-      require('node:fs').rmSync(partial, { force: true });
+      rmSync(partial, { force: true });
     } catch {
       // Nothing was written.
     }

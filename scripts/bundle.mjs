@@ -5,10 +5,11 @@
 //   use a code cache, an ES module cannot on Node 20, and the cache is most of the CLI's start-up
 //   (#21: `route explain` 2.1× bare node without it, 1.5× with). Commands stay lazy inside the
 //   file: each command's modules are evaluated when it runs (esbuild wraps what only a dynamic
-//   import reaches), and the ESP SDKs, SQLite, the prompts and the server's packages are required
-//   from node_modules only by the commands that use them.
+//   import reaches), and the ESP SDKs (but Postmark's), SQLite's addon, the prompts and the
+//   server's packages are required from node_modules only by the commands that use them.
 // - the library (`import … from 'penguinmails'`): ES modules with code splitting, dist/bundle/index.js.
-// The metafiles say which sources each output holds (tests read them).
+// The metafiles say which sources each output holds: the library's (meta.json) is read by tests,
+// the CLI's (cli-meta.json) is there to see what the script is made of.
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
