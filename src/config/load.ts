@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { defaultConfig } from './defaults.js';
+import { readPlainYaml } from './plain-yaml.js';
 import { findConfigCandidate } from './search.js';
 import type { Config } from './types.js';
 
@@ -40,8 +41,13 @@ export function emptyConfigError(filePath: string): ConfigError {
   );
 }
 
-/** The YAML parser (~250 KB) is loaded only when there is a file to read. */
+/**
+ * Most config files are plain YAML, which readPlainYaml reads quickly; the yaml package (~250 KB)
+ * is loaded only for the others, and to word what is wrong with a broken file.
+ */
 async function parseYaml(filePath: string, text: string): Promise<unknown> {
+  const plain = readPlainYaml(text);
+  if (plain !== undefined) return plain;
   const { parseConfigYaml } = await import('./parse-yaml.js');
   return parseConfigYaml(filePath, text);
 }

@@ -75,6 +75,18 @@ describe('start-up', () => {
     expect(bundledSources(modules)).toEqual(expect.arrayContaining(['dist/config/validate.js', 'dist/providers/registry.js']));
   });
 
+  it('a plain config (the example) is read without the yaml package; a broken one loads it to say what is wrong', async () => {
+    const example = readFileSync(path.resolve(import.meta.dirname, '../../penguinmails.config.example.yaml'), 'utf8');
+    const plain = await traceModules(['route', 'explain'], tempDir({ 'penguinmails.config.yaml': example }));
+    expect(bundledSources(plain)).toContain('dist/config/plain-yaml.js');
+    expect(bundledSources(plain).filter((source) => /node_modules\/yaml\//.test(source))).toEqual([]);
+    const broken = tempDir({ 'penguinmails.config.yaml': 'providers:\n  pm: { type: postmark, serverToken: x\n' });
+    const result = await runCli(['route', 'explain'], { cwd: broken });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('broken YAML');
+    expect(result.stderr).toMatch(/line \d+, column \d+/);
+  });
+
   it('--help does not load any ESP SDK, the database or the prompts', async () => {
     const modules = await traceModules(['--help']);
     const sources = bundledSources(modules);
