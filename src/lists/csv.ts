@@ -64,17 +64,23 @@ function readQuoted(text: string, start: number): { value: string; end: number }
   }
 }
 
-/** A record without quotes: split at the commas, trimming only cells that need it. */
+/**
+ * A record without quotes: split at the commas, trimming only cells that need it. The cells are
+ * counted first: an array grown by push starts with room for 16 (~130 bytes more per row, and a
+ * bulk run reads every row here).
+ */
 function splitPlain(line: string): string[] {
-  const cells: string[] = [];
+  let count = 1;
+  for (let comma = line.indexOf(','); comma >= 0; comma = line.indexOf(',', comma + 1)) count++;
+  const cells = new Array<string>(count);
   let start = 0;
-  for (;;) {
-    const comma = line.indexOf(',', start);
-    const cell = line.slice(start, comma < 0 ? line.length : comma);
-    cells.push(needsTrim(cell) ? cell.trim() : cell);
-    if (comma < 0) return cells;
-    start = comma + 1;
+  for (let i = 0; i < count; i++) {
+    const end = i === count - 1 ? line.length : line.indexOf(',', start);
+    const cell = line.slice(start, end);
+    cells[i] = needsTrim(cell) ? cell.trim() : cell;
+    start = end + 1;
   }
+  return cells;
 }
 
 /** `\s` is the set `trim()` removes (Unicode spaces and line terminators included). */
