@@ -28,9 +28,9 @@ export function readPlainYaml(text: string): Record<string, Value> | undefined {
   try {
     const reader = new PlainYamlReader(linesOf(text));
     return reader.document();
-  } catch (error) {
-    if (error === OUTSIDE) return undefined;
-    throw error;
+  } catch {
+    // Outside the subset — or nested deeper than the stack allows: the yaml package decides.
+    return undefined;
   }
 }
 
@@ -213,7 +213,9 @@ function flowMapping(cursor: Cursor): Record<string, Value> {
     const rest = cursor.text.slice(cursor.at);
     let key: string;
     if (rest[0] === '"' || rest[0] === "'") {
-      key = quoted(cursor);
+      const start = cursor.at;
+      quoted(cursor);
+      key = keyOf(cursor.text.slice(start, cursor.at));
       if (cursor.text[cursor.at] !== ':' || cursor.text[cursor.at + 1] !== ' ') outside();
       cursor.at += 1;
     } else {

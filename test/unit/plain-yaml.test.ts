@@ -73,6 +73,8 @@ const DECLINED = [
   'null: 1\n',
   '__proto__: { polluted: 1 }\n',
   "'__proto__': 1\n",
+  'a: { "__proto__": { polluted: 1 } }\n',
+  "a: [{ '__proto__': 1 }]\n",
   '- a\n- b\n',
   'just a scalar\n',
   '  indented: 1\n',
@@ -88,6 +90,7 @@ const DECLINED = [
   '\ufeffa: 1\n',
   'a: 1\rb: 2\n',
   `${'k'.repeat(1100)}: 1\n`,
+  `a: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`,
 ];
 
 describe('the quick YAML reader for config files (#21)', () => {
