@@ -153,7 +153,7 @@ function inlineValue(text: string): Value {
   }
   // A plain scalar runs to the end of the line or to a comment (" #").
   const comment = text.indexOf(' #');
-  const plain = (comment < 0 ? text : text.slice(0, comment)).replace(/ +$/, '');
+  const plain = withoutTrailingSpaces(comment < 0 ? text : text.slice(0, comment));
   if (plain.includes(': ') || plain.endsWith(':')) outside();
   return plainScalar(plain);
 }
@@ -175,7 +175,7 @@ function flowValue(cursor: Cursor): Value {
   if (ch === '"' || ch === "'") return quoted(cursor);
   // A plain scalar in a flow ends at a comma, a closing bracket, or a comment.
   const end = /[,\]}]| #|$/.exec(cursor.text.slice(cursor.at))!;
-  const plain = cursor.text.slice(cursor.at, cursor.at + end.index).replace(/ +$/, '');
+  const plain = withoutTrailingSpaces(cursor.text.slice(cursor.at, cursor.at + end.index));
   if (plain === '' || /:( |$)/.test(plain) || /[[{]/.test(plain)) outside();
   cursor.at += end.index;
   return plainScalar(plain);
@@ -183,43 +183,23 @@ function flowValue(cursor: Cursor): Value {
 
 function flowSequence(cursor: Cursor): Value[] {
   const items: Value[] = [];
-  cursor.at++;
-  skipSpaces(cursor);
-  if (cursor.text[cursor.at] === ']') {
-    cursor.at++;
-    return items;
-  }
-  for (;;) {
-    items.push(flowValue(cursor));
-    skipSpaces(cursor);
-    const ch = cursor.text[cursor.at++];
-    if (ch === ']') return items;
-    if (ch !== ',') outside();
-    skipSpaces(cursor);
-    // A trailing comma or an empty entry: left to the yaml package.
-    if (cursor.text[cursor.at] === ']' || cursor.text[cursor.at] === ',') outside();
-  }
+  flowEntries(cursor, ']', () => items.push(flowValue(cursor)));
+  return items;
 }
 
 function flowMapping(cursor: Cursor): Record<string, Value> {
   const map: Record<string, Value> = {};
-  cursor.at++;
-  skipSpaces(cursor);
-  if (cursor.text[cursor.at] === '}') {
-    cursor.at++;
-    return map;
-  }
-  for (;;) {
-    const rest = cursor.text.slice(cursor.at);
+  flowEntries(cursor, '}', () => {
     let key: string;
-    if (rest[0] === '"' || rest[0] === "'") {
+    const first = cursor.text[cursor.at];
+    if (first === '"' || first === "'") {
       const start = cursor.at;
       quoted(cursor);
       key = keyOf(cursor.text.slice(start, cursor.at));
       if (cursor.text[cursor.at] !== ':' || cursor.text[cursor.at + 1] !== ' ') outside();
       cursor.at += 1;
     } else {
-      const written = FLOW_KEY.exec(rest) ?? outside();
+      const written = FLOW_KEY.exec(cursor.text.slice(cursor.at)) ?? outside();
       key = keyOf(written[1]);
       cursor.at += written[0].length;
     }
@@ -227,13 +207,38 @@ function flowMapping(cursor: Cursor): Record<string, Value> {
     skipSpaces(cursor);
     if (/^[,}]|^$/.test(cursor.text.slice(cursor.at))) outside();
     map[key] = flowValue(cursor);
+  });
+  return map;
+}
+
+/** A flow collection from its opening bracket past its closing one, each entry read by `entry`. */
+function flowEntries(cursor: Cursor, close: ']' | '}', entry: () => void): void {
+  cursor.at++;
+  skipSpaces(cursor);
+  if (cursor.text[cursor.at] === close) {
+    cursor.at++;
+    return;
+  }
+  for (;;) {
+    entry();
     skipSpaces(cursor);
     const ch = cursor.text[cursor.at++];
-    if (ch === '}') return map;
+    if (ch === close) return;
     if (ch !== ',') outside();
     skipSpaces(cursor);
-    if (cursor.text[cursor.at] === '}' || cursor.text[cursor.at] === ',') outside();
+    // A trailing comma or an empty entry: left to the yaml package.
+    if (cursor.text[cursor.at] === close || cursor.text[cursor.at] === ',') outside();
   }
+}
+
+/**
+ * The text without the spaces at its end (YAML trims spaces, not the other characters trimEnd
+ * takes). A loop, not / +$/: that regex is tried at every space of a long run, each time to the run's end.
+ */
+function withoutTrailingSpaces(text: string): string {
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 32) end--;
+  return text.slice(0, end);
 }
 
 /** A quoted scalar closed on its line; escapes (a backslash in double quotes) are the yaml package's. */
