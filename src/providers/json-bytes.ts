@@ -7,6 +7,9 @@ import { jsonStringContent, mergePieces, mergeValue, type MergeRecipient } from 
  * writing the bytes does (measured per batch of 500 in CPU time: 1.1 ms against 0.6 ms; objects
  * given to JSON.stringify, 1.5 ms).
  */
+/** Strings up to this long are tried byte by byte first (see JsonBytes.string). */
+const SHORT_STRING = 64;
+
 export class JsonBytes {
   private buffer: Buffer;
   private length = 0;
@@ -24,6 +27,27 @@ export class JsonBytes {
 
   /** A string's content inside JSON quotes (the quotes are not written), as UTF-8. */
   string(value: string): void {
+    // A bulk body writes a few short strings a recipient (address, merge values, key), most of them
+    // ASCII with nothing to escape: copied here byte by byte, which costs half what the escape test
+    // and a call into Buffer#write do for a few dozen characters. Anything else goes the long way.
+    if (value.length <= SHORT_STRING) {
+      this.room(value.length);
+      const { buffer } = this;
+      let at = this.length;
+      for (let i = 0; i < value.length; i++) {
+        const code = value.charCodeAt(i);
+        // Control characters, '"', '\\' and non-ASCII: escaped or multi-byte.
+        if (code < 0x20 || code > 0x7f || code === 0x22 || code === 0x5c) return this.escapedString(value);
+        buffer[at++] = code;
+      }
+      this.length = at;
+      return;
+    }
+    this.escapedString(value);
+  }
+
+  /** What `string` writes, for any text: escaped as JSON.stringify would, encoded by Buffer#write. */
+  private escapedString(value: string): void {
     const text = jsonStringContent(value);
     // UTF-8 takes at most three bytes per UTF-16 unit.
     this.room(text.length * 3);

@@ -50,6 +50,16 @@ describe('jsonStringContent and JsonMergePart', () => {
     expect(JSON.parse(`"${jsonStringContent(value)}"`)).toBe(value);
   });
 
+  it('writes each string as JSON.stringify does, short ASCII ones byte by byte, the others escaped', () => {
+    const values = ['user1@example.com', 'User 1', '', 'del \u007f', 'x'.repeat(64), 'x'.repeat(65), `${'a'.repeat(40)}"quoted"`, 'ends with \\', 'tab\there', 'é', `${'b'.repeat(30)}😀`, '\ud800', '<p>&amp;</p>'];
+    const out = new JsonBytes(1);
+    for (const value of values) {
+      out.string(value);
+      out.raw(Buffer.from('|'));
+    }
+    expect(out.bytes().toString()).toBe(values.map((value) => JSON.stringify(value).slice(1, -1)).join('|') + '|');
+  });
+
   it('writes the text MergeText fills, escaped for JSON, growing its buffer as it needs', () => {
     const text = '"{{a}}" \\ {{b}} — {{email}}\n';
     const recipient = { email: 'a@example.com', fields: { a: 'x"y<', b: 'line\nbreak 😀' } };
