@@ -87,5 +87,10 @@ function splitPlain(line: string): string[] {
 const EDGE_SPACE = /^\s|\s$/;
 
 function needsTrim(cell: string): boolean {
+  if (cell === '') return false;
+  // Printable ASCII at both ends, the usual cell, needs no trimming: the regex is for the others.
+  const first = cell.charCodeAt(0);
+  const last = cell.charCodeAt(cell.length - 1);
+  if (first > 32 && first < 127 && last > 32 && last < 127) return false;
   return EDGE_SPACE.test(cell);
 }

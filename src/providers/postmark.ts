@@ -316,6 +316,8 @@ class PostmarkProvider implements Provider {
   private sdk?: typeof import('postmark');
   /** Keep-alive connections shared by this provider's calls. */
   private readonly transport = new HttpTransport();
+  /** The SDK's options from the config, worked out once (a bulk run makes a client per call). */
+  private clientOptions?: ReturnType<typeof clientOptions>;
 
   /**
    * A client per call, so what its fetch sees belongs to that call. With `writtenBody`, the call
@@ -343,7 +345,8 @@ class PostmarkProvider implements Provider {
       }
     };
     // The SDK reads only the status and the text of what its fetch answers (see TransportResponse).
-    return new ServerClient(this.config.serverToken, { ...clientOptions(this.config, this.options), fetch: observingFetch as unknown as typeof fetch });
+    this.clientOptions ??= clientOptions(this.config, this.options);
+    return new ServerClient(this.config.serverToken, { ...this.clientOptions, fetch: observingFetch as unknown as typeof fetch });
   }
 }
 
