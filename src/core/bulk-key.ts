@@ -1,5 +1,3 @@
-import { jsonStringContent } from './json-text.js';
-
 /**
  * One recipient of a bulk message. Its copy's idempotency key is "<message key>/<digest>" (see
  * bulkRecipientKey): the digest alone tells the recipients of one message apart.
@@ -38,27 +36,8 @@ export function recipientDigest(recipient: { email: string; fields: Record<strin
   // copied, not sliced, so the digest does not keep the 64-digit text alive (a run holds the
   // digests of every batch in flight and not yet in the ledger). Hex output and two short copies
   // cost ~40 % less than a Buffer written as hex (100,000 rows: ~95 against ~160 ms).
-  const hex = hash('sha256', rowJson(recipient.email.toLowerCase(), recipient.fields), 'hex');
+  const hex = hash('sha256', JSON.stringify([recipient.email.toLowerCase(), recipient.fields]), 'hex');
   return hex.substring(0, 12) + hex.substring(12, 24);
-}
-
-/**
- * `JSON.stringify([email, fields])`, the text earlier versions hashed, written as one join: the
- * same characters (field values are strings, keys in the same order), but one flat string, where
- * JSON.stringify gives a rope that hashing must copy flat again (~130 bytes and ~20 % of the
- * digest's time per row).
- */
-function rowJson(email: string, fields: Record<string, string>): string {
-  const parts = ['["', jsonStringContent(email), '",{'];
-  const keys = Object.keys(fields);
-  for (let i = 0; i < keys.length; i++) {
-    const value = fields[keys[i]];
-    // Not a string (a caller outside the lists and the API's checks): JSON.stringify writes it.
-    if (typeof value !== 'string') return JSON.stringify([email, fields]);
-    parts.push(i ? ',"' : '"', jsonStringContent(keys[i]), '":"', jsonStringContent(value), '"');
-  }
-  parts.push('}]');
-  return parts.join('');
 }
 
 let sha256Hash: typeof import('node:crypto').hash | undefined;

@@ -25,6 +25,13 @@ describe('recipientDigest', () => {
     ];
     for (const a of odd) for (const b of odd) rows.push({ email: `${a}x@example.com${b}`, fields: { [a]: b, [`${b}k`]: a } });
     for (const row of rows) expect(recipientDigest(row as { email: string; fields: Record<string, string> }), JSON.stringify(row)).toBe(sha(row));
+    // A property some other code put on Object.prototype is not a field (JSON.stringify skips it too).
+    Object.defineProperty(Object.prototype, 'inherited', { value: 'x', enumerable: true, configurable: true, writable: true });
+    try {
+      expect(recipientDigest({ email: 'ann@example.com', fields: { name: 'Ann' } })).toBe('989a87cd93fa5d620e65e457');
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).inherited;
+    }
   });
 
   it('ignores the address letter case and tells fields apart', () => {
