@@ -50,8 +50,6 @@ const monitors: pg.Client[] = [];
 const sqliteSettings: StoreSettings = { kind: 'sqlite', path: path.join(dir, 'outbox.db'), label: 'bench outbox', configKey: 'store' };
 const postgresSettings: StoreSettings = { kind: 'postgres', url: databaseUrl, poolSize: 10, statementTimeoutMs: 30_000, schema: schemas[0], label: 'bench PostgreSQL' };
 
-const message = (key: string) => sampleMessage(key);
-
 // ── 1. the outbox through the Store API ──
 
 interface OutboxFigures {
@@ -63,7 +61,7 @@ interface OutboxFigures {
 async function outboxRun(store: Store, label: string, claimers: number): Promise<OutboxFigures> {
   const ids: number[] = [];
   const enqueueStarted = performance.now();
-  for (let i = 0; i < entries; i++) ids.push(await store.enqueue(message(`bench-${label}-${claimers}-${i}`), ['postmark'], 'pending', 'all providers down', [], Date.now()));
+  for (let i = 0; i < entries; i++) ids.push(await store.enqueue(sampleMessage(`bench-${label}-${claimers}-${i}`), ['postmark'], 'pending', 'all providers down', [], Date.now()));
   const enqueueSeconds = (performance.now() - enqueueStarted) / 1000;
   let next = 0;
   const claimer = async (n: number) => {

@@ -1,7 +1,7 @@
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
 /** The young generation's size (both halves) past which a bulk run stops it growing. */
-export const YOUNG_GENERATION_CAP_BYTES = 16 * 1024 * 1024;
+const YOUNG_GENERATION_CAP_BYTES = 16 * 1024 * 1024;
 
 /**
  * Keeps a CLI bulk run's heap small without paying much CPU for it (issue #21: peak RSS and CPU).

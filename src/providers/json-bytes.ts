@@ -1,5 +1,8 @@
 import { jsonStringContent, mergePieces, mergeValue, type MergeRecipient } from '../core/merge.js';
 
+/** Strings up to this long are tried byte by byte first (see JsonBytes.string). */
+const SHORT_STRING = 64;
+
 /**
  * JSON text written straight into a growing byte buffer, for the bodies of bulk calls (a batch's
  * text is ~100 KB). Built as a string instead, a batch is a rope of thousands of small pieces, and
@@ -7,9 +10,6 @@ import { jsonStringContent, mergePieces, mergeValue, type MergeRecipient } from 
  * writing the bytes does (measured per batch of 500 in CPU time: 1.1 ms against 0.6 ms; objects
  * given to JSON.stringify, 1.5 ms).
  */
-/** Strings up to this long are tried byte by byte first (see JsonBytes.string). */
-const SHORT_STRING = 64;
-
 export class JsonBytes {
   private buffer: Buffer;
   private length = 0;
