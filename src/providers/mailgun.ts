@@ -26,8 +26,15 @@ export type MailgunConfig = z.infer<typeof configSchema>;
 export const MAILGUN_MAX_TAGS = 3;
 const REGION_URL = { us: 'https://api.mailgun.net', eu: 'https://api.eu.mailgun.net' } as const;
 
+/** A file of the form: mailgun.js hands `data` with its name and type to the form (MultipartBody). */
+export interface MailgunFile {
+  data: Buffer;
+  filename: string;
+  contentType: string;
+}
+
 /** Form fields of Mailgun's POST /v3/{domain}/messages. Arrays become repeated fields. */
-export type MailgunForm = Record<string, string | string[] | { data: Blob; filename: string }[]>;
+export type MailgunForm = Record<string, string | string[] | MailgunFile[]>;
 
 /**
  * Builds the form fields. Every value is a non-empty string: mailgun.js silently drops falsy
@@ -59,8 +66,7 @@ export function toMailgunForm(message: EmailMessage): { form: MailgunForm; warni
     else form[`v:${key}`] = value;
   }
   if (message.attachments.length) {
-    // A typed Blob: mailgun.js keeps a Blob's type, but builds untyped Blobs from Buffers.
-    form.attachment = message.attachments.map((a) => ({ data: new Blob([Buffer.from(a.contentBase64, 'base64')], { type: a.contentType }), filename: a.filename }));
+    form.attachment = message.attachments.map((a): MailgunFile => ({ data: Buffer.from(a.contentBase64, 'base64'), filename: a.filename, contentType: a.contentType }));
   }
   return { form, warnings };
 }
@@ -203,7 +209,7 @@ class MailgunProvider implements Provider {
   private preview(form: MailgunForm) {
     const shownForm = { ...form };
     if (Array.isArray(form.attachment)) {
-      shownForm.attachment = (form.attachment as { filename: string; data: Blob }[]).map((a) => `${a.filename} (${a.data.type}, ${a.data.size} bytes)`);
+      shownForm.attachment = (form.attachment as MailgunFile[]).map((a) => `${a.filename} (${a.contentType}, ${a.data.length} bytes)`);
     }
     return {
       method: 'POST',
@@ -246,10 +252,13 @@ class MailgunProvider implements Provider {
   /** Built once: a mailgun.js client sets up some forty API wrappers. */
   private client?: Promise<{ messages: { create(domain: string, data: never): Promise<{ id?: string; status?: number }> } }>;
 
-  /** Without `useFetch`, the SDK's HTTP client goes over node:http(s), where post watches the answers. */
+  /**
+   * Without `useFetch`, the SDK's HTTP client goes over node:http(s), where post watches the
+   * answers. Its forms are MultipartBody's, not Node's built-in FormData (see multipart-body.ts).
+   */
   private getClient() {
-    this.client ??= import('mailgun.js').then(({ default: Mailgun }) =>
-      new Mailgun(FormData).client({ username: 'api', key: this.config.apiKey, url: this.baseUrl, timeout: this.options.timeoutMs }),
+    this.client ??= Promise.all([import('mailgun.js'), import('./multipart-body.js')]).then(([{ default: Mailgun }, { MultipartBody }]) =>
+      new Mailgun(MultipartBody as never).client({ username: 'api', key: this.config.apiKey, url: this.baseUrl, timeout: this.options.timeoutMs }),
     );
     return this.client;
   }
