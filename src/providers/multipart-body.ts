@@ -10,15 +10,15 @@ export interface FilePartOptions {
 const CRLF = '\r\n';
 
 /**
- * The form mailgun.js builds a call in: `new Mailgun(MultipartBody)` in place of Node's built-in
- * FormData (mailgun.js takes either, or the `form-data` package, whose surface this has: `append`,
- * `getHeaders`, `getLength`, a readable stream). Its parts are written as bytes once, and axios
- * sends them as one chunk.
+ * The form mailgun.js builds a bulk call in: `new Mailgun(MultipartBody)` in place of Node's
+ * built-in FormData, which single messages keep (mailgun.js takes either, or the `form-data`
+ * package, whose surface this has: `append`, `getHeaders`, `getLength`, a readable stream). Its
+ * parts are written as bytes once, and axios sends them as one chunk.
  *
- * Why not the built-in FormData: axios streams one of those through an async generator, part by
- * part, encoding every string again (a bulk call's `to` and `recipient-variables` are ~120 KB):
- * ~1.2 ms of CPU per bulk call, ~120 ms per 100,000 recipients, and the next batch waits for it
- * (#21, docs/benchmarks.md).
+ * Why not the built-in FormData for bulk calls: axios streams one of those through an async
+ * generator, part by part, encoding every string again (a bulk call's `to` and
+ * `recipient-variables` are ~120 KB): ~1 ms of CPU per call, ~80–120 ms per 100,000 recipients,
+ * and the next batch waits for it (#21, docs/benchmarks.md).
  *
  * The bytes are what axios writes for a FormData: the same part headers, names and file names
  * escaped the same way (`"` → %22, CR → %0D, LF → %0A), line breaks in text values sent as CRLF,

@@ -71,15 +71,19 @@ describe('mailgun adapter: the SDK call and the answers seen below it', () => {
     expect(mailgun.requests[0].headers['user-agent']).toMatch(/^axios\//);
   });
 
-  it('the form arrives as Mailgun reads it: text with CRLF line breaks, files with their name, type and bytes', async () => {
-    const pdf = Buffer.from('%PDF-1.4 binary \x00\xff');
-    const withFiles = finalizeMessage({ from: 'a@example.com', to: ['b@example.com'], cc: [], bcc: [], subject: 'S', text: 'line one\nline two', type: 'transactional', priority: 'normal', tags: [], metadata: {}, headers: [], attachments: [{ filename: 'report "q3".pdf', contentType: 'application/pdf', contentBase64: pdf.toString('base64') }] });
-    await provider().send(withFiles);
+  // A single message's form is Node's FormData; a bulk call's is MultipartBody: the same fields arrive.
+  const pdf = Buffer.from('%PDF-1.4 binary \x00\xff');
+  const withFiles = finalizeMessage({ from: 'a@example.com', to: ['b@example.com'], cc: [], bcc: [], subject: 'S', text: 'line one\nline two', type: 'transactional', priority: 'normal', tags: [], metadata: {}, headers: [], attachments: [{ filename: 'report "q3".pdf', contentType: 'application/pdf', contentBase64: pdf.toString('base64') }] });
+  it.each([
+    ['a single message (Node\'s FormData)', () => provider().send(withFiles), /^multipart\/form-data; boundary=axios-/],
+    ['a bulk call (MultipartBody)', () => provider().sendBulk(withFiles, [{ email: 'b@example.com', fields: {}, digest: 'f'.repeat(24) }]), /^multipart\/form-data; boundary=penguinmails-[0-9a-f]{24}$/],
+  ])('%s arrives as Mailgun reads it: text with CRLF line breaks, files with their name, type and bytes', async (_, call, contentType) => {
+    await call();
     const sent = mailgun.parsed.at(-1)!;
     expect(sent.fields.text).toEqual(['line one\r\nline two']);
-    expect(sent.fields['h:X-PenguinMails-Idempotency-Key']).toEqual([withFiles.idempotencyKey]);
+    expect(sent.fields.to).toEqual(['b@example.com']);
     expect(sent.files).toEqual([{ field: 'attachment', filename: 'report "q3".pdf', size: pdf.length, contentType: 'application/pdf' }]);
-    expect(mailgun.requests.at(-1)!.headers['content-type']).toMatch(/^multipart\/form-data; boundary=penguinmails-[0-9a-f]{24}$/);
+    expect(mailgun.requests.at(-1)!.headers['content-type']).toMatch(contentType);
   });
 
   it('calls at once each get the Retry-After of their own answer', async () => {
