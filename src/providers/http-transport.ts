@@ -49,6 +49,11 @@ export class HttpTransport {
     return this.call(client, url, { method: init.method ?? 'GET', headers, agent: client.agent }, body, init.signal ?? undefined);
   };
 
+  /** Loads node:http(s) for this URL's protocol now (a bulk run's set-up); no connection is made. */
+  async prepare(url: string): Promise<void> {
+    await this.clientFor(new URL(url).protocol);
+  }
+
   private async clientFor(protocol: string) {
     let client = this.clients.get(protocol);
     if (!client) {

@@ -299,6 +299,8 @@ class PostmarkProvider implements Provider {
 
   async prepare(): Promise<void> {
     this.sdk ??= await importPostmark();
+    const { useHttps, requestHost } = (this.clientOptions ??= clientOptions(this.config, this.options));
+    await this.transport.prepare(`${useHttps ? 'https' : 'http'}://${requestHost}`);
   }
 
   private toProviderError(error: PostmarkErrorShape, insight: TransportInsight): ProviderError {

@@ -72,8 +72,10 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     assertFitsProviders(template, route, config.providers);
     if (flags.dryRun) return await previewBulkSend(output, dispatcher, template, route, flags.recipients, batchSize);
 
-    // Set-up, not sending: the first batches would otherwise wait while the SDK loads.
+    // Set-up, not sending: the first batches would otherwise wait while the SDK loads, and the
+    // heap rules load what watches the collections.
     await dispatcher.provider(route.chain[0]).prepare();
+    holdBulkHeap();
     const showBar = !output.json && !output.quiet && stderr.isTTY;
     const lines = showBar ? await countLines(flags.recipients) : undefined;
     const rows = lines !== undefined && listFormatOf(flags.recipients) === 'csv' ? lines - 1 : lines;
@@ -83,7 +85,6 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     const warn = (message: string) => (bar ? bar.above(() => output.warn(message)) : output.warn(message));
     warnOfAlerts = warn;
     const routeRow = await rowRouter(dispatcher, template, { forceProvider, noFailover: flags.failover === false });
-    holdBulkHeap();
     const sender = new BulkSender(dispatcher, { chain: route.chain, routeRow, template, concurrency, batchSize, digestsInMemory, onWarning: warn, onProgress: (s) => bar?.update(handled(s)) });
     // First Ctrl-C: finish the calls under way, write the ledger, report. A second one kills.
     const stop = () => {
