@@ -30,6 +30,7 @@ import { FakeMailgun, MAILGUN_DOMAIN, MAILGUN_KEY } from '../test/fakes/fake-mai
 import { FakePostmark, POSTMARK_TOKEN } from '../test/fakes/fake-postmark.js';
 import { canMeasureCpu, runTimed, type TimedRun } from './timed-process.js';
 import { writeRecipientList } from './recipient-list.js';
+import { environmentNote } from './environment-note.js';
 
 const [recipients = 100_000, latencyMs = 50, concurrency = 4, baselineSample = 2_000, runs = 1, pauseSeconds = 30] = process.argv.slice(2).map(Number);
 for (const [name, value, min] of [['recipients', recipients, 1], ['latencyMs', latencyMs, 0], ['concurrency', concurrency, 1], ['baselineSample', baselineSample, 1], ['runs', runs, 1], ['pauseSeconds', pauseSeconds, 0]] as const) {
@@ -185,7 +186,9 @@ if (phase) {
   try {
     await writeList('full.csv', recipients);
     await writeList('sample.csv', Math.min(baselineSample, recipients));
-    console.log(`${recipients.toLocaleString('en-US')} recipients, ${latencyMs} ms per call, concurrency ${concurrency}${runs > 1 ? `, ${runs} timed runs each` : ''}\n`);
+    console.log(`${recipients.toLocaleString('en-US')} recipients, ${latencyMs} ms per call, concurrency ${concurrency}${runs > 1 ? `, ${runs} timed runs each` : ''}`);
+    const note = environmentNote();
+    console.log(note ? `${note}\n` : '');
     const missed: string[] = [];
     for (const provider of ['mailgun', 'postmark']) {
       // Before the first too: `npm run bench:bulk` builds first, and that is load enough.

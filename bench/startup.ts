@@ -15,6 +15,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { FakePostmark, POSTMARK_TOKEN } from '../test/fakes/fake-postmark.js';
+import { environmentNote } from './environment-note.js';
 
 const runs = Number(process.argv[2] ?? 20);
 if (!Number.isInteger(runs) || runs < 1) {
@@ -117,6 +118,8 @@ async function main(): Promise<boolean> {
     const loadAfter = loadavg();
 
     console.log(`bench/startup: medians of ${runs} runs, interleaved (load average ${loadBefore[0].toFixed(2)} before, ${loadAfter[0].toFixed(2)} after; node ${process.version})`);
+    const note = environmentNote();
+    if (note) console.log(note);
     for (const probe of probes) console.log(`  ${probe.label.padEnd(46)} ${median(times.get(probe)!).toFixed(1).padStart(7)} ms`);
     let allMet = true;
     for (const target of targets) {
