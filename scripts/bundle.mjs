@@ -122,7 +122,7 @@ const cli = await build({
   plugins: [sourceRewrites({ traceModules: true })],
   // No comments or indentation: a smaller file to read at each start, and one of ASCII only, which
   // Node reads into a string several times faster (the comments held the only other characters).
-  // Short local names too: 940 → 675 KB, and each command starts ~4–8 ms sooner (reading the
+  // Short local names too: 940 → 675 KB, and each command starts ~2–8 ms sooner (reading the
   // bundle into a string took 8–12 ms on the 2-core VM). No code here reads a function's or a
   // class's name (errors set theirs as strings). Stack traces show the short names; tsc's output in
   // dist/ is the same code with its own.

@@ -22,7 +22,8 @@ const CRLF = '\r\n';
  *
  * The bytes are what axios writes for a FormData: the same part headers, names and file names
  * escaped the same way (`"` → %22, CR → %0D, LF → %0A), line breaks in text values sent as CRLF,
- * a file's Content-Type defaulting to application/octet-stream.
+ * a file's Content-Type as a Blob keeps it (lower case; application/octet-stream when there is none,
+ * or when it holds anything but printable ASCII, such as a line break).
  */
 export class MultipartBody extends Readable {
   private readonly boundary = `penguinmails-${randomBytes(12).toString('hex')}`;
@@ -41,7 +42,7 @@ export class MultipartBody extends Readable {
     if (!(value instanceof Uint8Array) && typeof value !== 'string') {
       throw new TypeError(`MultipartBody: the value of "${name}" must be a string or bytes, not ${Object.prototype.toString.call(value)}`);
     }
-    header += `; filename="${escapeName(file?.filename ?? 'file')}"${CRLF}Content-Type: ${file?.contentType || 'application/octet-stream'}`;
+    header += `; filename="${escapeName(file?.filename ?? 'file')}"${CRLF}Content-Type: ${fileType(file?.contentType)}`;
     this.parts.push(Buffer.from(`${header}${CRLF}${CRLF}`), typeof value === 'string' ? Buffer.from(value) : Buffer.from(value.buffer, value.byteOffset, value.byteLength), Buffer.from(CRLF));
   }
 
@@ -70,6 +71,11 @@ export class MultipartBody extends Readable {
     this.push(this.body());
     this.push(null);
   }
+}
+
+/** A file's type as a Blob holds it (and axios sends it): lower case; one with other than printable ASCII is none. */
+function fileType(contentType: string | undefined): string {
+  return contentType && /^[\x20-\x7e]+$/.test(contentType) ? contentType.toLowerCase() : 'application/octet-stream';
 }
 
 function escapeName(name: string): string {

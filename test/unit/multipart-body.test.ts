@@ -56,6 +56,16 @@ describe('MultipartBody (the form mailgun.js builds calls in)', () => {
     expect(text).not.toContain('\r\nContent-Type: text/html');
   });
 
+  it('a file type with a line break cannot add a header either: it is dropped, as a Blob drops it', () => {
+    const form = new MultipartBody();
+    form.append('attachment', Buffer.from('x'), { filename: 'a.txt', contentType: 'text/plain\r\nX-Forged: yes' });
+    form.append('attachment', Buffer.from('y'), { filename: 'b.PDF', contentType: 'Application/PDF' });
+    const text = form.body().toString();
+    expect(text).not.toContain('X-Forged');
+    expect(text).toContain('filename="a.txt"\r\nContent-Type: application/octet-stream\r\n');
+    expect(text).toContain('filename="b.PDF"\r\nContent-Type: application/pdf\r\n');
+  });
+
   it('says its length and content type, and streams the same bytes', async () => {
     const form = new MultipartBody();
     form.append('subject', 'Hi %recipient.s_name%');
