@@ -49,9 +49,9 @@ export class HttpTransport {
     return this.call(client, url, { method: init.method ?? 'GET', headers, agent: client.agent }, body, init.signal ?? undefined);
   };
 
-  /** Loads node:http(s) for this URL's protocol now (a bulk run's set-up); no connection is made. */
-  async prepare(url: string): Promise<void> {
-    await this.clientFor(new URL(url).protocol);
+  /** Loads node:http(s) now (a bulk run's set-up); no connection is made. */
+  async prepare(protocol: 'http:' | 'https:'): Promise<void> {
+    await this.clientFor(protocol);
   }
 
   private async clientFor(protocol: string) {

@@ -31,9 +31,8 @@ export class MultipartBody extends Readable {
   private bytes?: Buffer;
 
   /** A text field, or a file when `options` names one (mailgun.js passes files as Buffers). */
-  append(name: string, value: unknown, options?: FilePartOptions | string): void {
+  append(name: string, value: unknown, file?: FilePartOptions): void {
     if (this.bytes) throw new Error('MultipartBody: a part was added after the body was written');
-    const file = typeof options === 'string' ? { filename: options } : options;
     let header = `--${this.boundary}${CRLF}Content-Disposition: form-data; name="${escapeName(name)}"`;
     if (typeof value === 'string' && file?.filename === undefined) {
       this.parts.push(Buffer.from(`${header}${CRLF}${CRLF}`), Buffer.from(withCrlf(value)), Buffer.from(CRLF));

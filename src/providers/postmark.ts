@@ -252,7 +252,7 @@ class PostmarkProvider implements Provider {
   }
 
   private preview(path: string, body: unknown) {
-    const { useHttps, requestHost } = clientOptions(this.config, this.options);
+    const { useHttps, requestHost } = this.sdkOptions();
     return {
       method: 'POST',
       url: `${useHttps ? 'https' : 'http'}://${requestHost}${path}`,
@@ -299,8 +299,7 @@ class PostmarkProvider implements Provider {
 
   async prepare(): Promise<void> {
     this.sdk ??= await importPostmark();
-    const { useHttps, requestHost } = (this.clientOptions ??= clientOptions(this.config, this.options));
-    await this.transport.prepare(`${useHttps ? 'https' : 'http'}://${requestHost}`);
+    await this.transport.prepare(this.sdkOptions().useHttps ? 'https:' : 'http:');
   }
 
   private toProviderError(error: PostmarkErrorShape, insight: TransportInsight): ProviderError {
@@ -319,7 +318,11 @@ class PostmarkProvider implements Provider {
   /** Keep-alive connections shared by this provider's calls. */
   private readonly transport = new HttpTransport();
   /** The SDK's options from the config, worked out once (a bulk run makes a client per call). */
-  private clientOptions?: ReturnType<typeof clientOptions>;
+  private sdkOptionsMemo?: ReturnType<typeof clientOptions>;
+
+  private sdkOptions(): ReturnType<typeof clientOptions> {
+    return (this.sdkOptionsMemo ??= clientOptions(this.config, this.options));
+  }
 
   /**
    * A client per call, so what its fetch sees belongs to that call. With `writtenBody`, the call
@@ -347,8 +350,7 @@ class PostmarkProvider implements Provider {
       }
     };
     // The SDK reads only the status and the text of what its fetch answers (see TransportResponse).
-    this.clientOptions ??= clientOptions(this.config, this.options);
-    return new ServerClient(this.config.serverToken, { ...this.clientOptions, fetch: observingFetch as unknown as typeof fetch });
+    return new ServerClient(this.config.serverToken, { ...this.sdkOptions(), fetch: observingFetch as unknown as typeof fetch });
   }
 }
 
