@@ -118,12 +118,15 @@ const HELP_ONLY = new Set(['--help', '-h', 'help', '--version', '-V', '--json', 
  * cache of what it compiled, next to the bundle, else in the user's cache directory; never fails
  * the run. A cache V8 refused (this run has other V8 flags) is left as it is, for the runs without
  * them. The base cache is written only by a request for help or the version (a long `serve`
- * would make it large).
+ * would make it large), and no cache by a run that changed V8's flags as it ran.
  */
 function saveCacheOfRun(loaded, argv = process.argv) {
   if (loaded.cacheFound || process.env.PENGUINMAILS_COMPILE_CACHE === 'off') return;
   const name = cacheNameFor(argv);
   if (name === 'base' && !argv.slice(2).every((arg) => HELP_ONLY.has(arg))) return;
+  // A run that changed V8's flags (a bulk send's heap rules) would write a cache that V8 refuses
+  // in every process without them, and that, being there, is never replaced.
+  if (loaded.cli.v8FlagsChangedAtRunTime?.()) return;
   try {
     writeCache(name, loaded.script, loaded.stamp, loaded.bundle);
   } catch {

@@ -1,4 +1,5 @@
-import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+import { getHeapSpaceStatistics } from 'node:v8';
+import { setV8FlagAtRunTime } from './v8-flags.js';
 
 /** The young generation's size (both halves) past which a bulk run stops it growing. */
 const YOUNG_GENERATION_CAP_BYTES = 16 * 1024 * 1024;
@@ -24,7 +25,7 @@ const YOUNG_GENERATION_CAP_BYTES = 16 * 1024 * 1024;
  */
 export function holdBulkHeap(env: NodeJS.ProcessEnv = process.env): void {
   if (env.PENGUINMAILS_BULK_HEAP === 'default') return;
-  setFlagsFromString('--heap-growing-percent=50');
+  setV8FlagAtRunTime('--heap-growing-percent=50');
   if (stopYoungGrowthAtCap()) return;
   // Loaded here: only a bulk run needs it (start-up, #21).
   const { PerformanceObserver } = process.getBuiltinModule('node:perf_hooks');
@@ -38,6 +39,6 @@ export function holdBulkHeap(env: NodeJS.ProcessEnv = process.env): void {
 function stopYoungGrowthAtCap(): boolean {
   const young = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
   if (young && young.space_size < YOUNG_GENERATION_CAP_BYTES) return false;
-  setFlagsFromString('--semi-space-growth-factor=1');
+  setV8FlagAtRunTime('--semi-space-growth-factor=1');
   return true;
 }

@@ -4,6 +4,8 @@ import { redactSecrets } from '../core/secrets.js';
 import { Output, type GlobalOptions } from './output.js';
 import { stderr, stdout } from './stdio.js';
 
+export { v8FlagsChangedAtRunTime } from './v8-flags.js';
+
 /** A command's implementation: loaded only when that command runs, so `--help` stays light. */
 type Runner = (options: Record<string, unknown>, output: Output, command: Command, args: string[]) => Promise<number>;
 

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FakePostmark, POSTMARK_TOKEN } from '../fakes/fake-postmark.js';
 import { ROOT, runCli, tempDir } from '../helpers/cli.js';
 
 /**
@@ -23,6 +24,19 @@ function compileIn(argv: string[], options: { bundle?: string; env?: NodeJS.Proc
   const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, ...options.env } });
   expect(child.status, child.stderr).toBe(0);
   return JSON.parse(child.stdout);
+}
+
+/** An installed copy: the bin, the bundle without its caches, the dependencies. */
+function installed(caches: 'none' | 'cost-unwritable'): { bin: string; bundle: string } {
+  const dir = tempDir();
+  mkdirSync(path.join(dir, 'dist/bundle'), { recursive: true });
+  mkdirSync(path.join(dir, 'bin'));
+  for (const file of ['penguinmails.js', 'cli-bundle.js', 'package.json']) copyFileSync(path.join(ROOT, 'bin', file), path.join(dir, 'bin', file));
+  copyFileSync(BUNDLE, path.join(dir, 'dist/bundle/cli.cjs'));
+  symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+  // A directory where the cache would go: writing it there fails, as in a read-only dist/.
+  if (caches === 'cost-unwritable') mkdirSync(path.join(dir, 'dist/bundle/cli.cjs.cost.cache'));
+  return { bin: path.join(dir, 'bin/penguinmails.js'), bundle: path.join(dir, 'dist/bundle/cli.cjs') };
 }
 
 describe('the code caches', () => {
@@ -77,18 +91,6 @@ describe('the code caches', () => {
   });
 
   it('are made by the first successful run where the build left none (an installed package), next to the bundle or else in the user cache', async () => {
-    // An installed copy: the bin, the bundle without its caches, the dependencies.
-    const installed = (caches: 'none' | 'cost-unwritable') => {
-      const dir = tempDir();
-      mkdirSync(path.join(dir, 'dist/bundle'), { recursive: true });
-      mkdirSync(path.join(dir, 'bin'));
-      for (const file of ['penguinmails.js', 'cli-bundle.js', 'package.json']) copyFileSync(path.join(ROOT, 'bin', file), path.join(dir, 'bin', file));
-      copyFileSync(BUNDLE, path.join(dir, 'dist/bundle/cli.cjs'));
-      symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
-      // A directory where the cache would go: writing it there fails, as in a read-only dist/.
-      if (caches === 'cost-unwritable') mkdirSync(path.join(dir, 'dist/bundle/cli.cjs.cost.cache'));
-      return { bin: path.join(dir, 'bin/penguinmails.js'), bundle: path.join(dir, 'dist/bundle/cli.cjs') };
-    };
     const userCache = tempDir();
     const env = { XDG_CACHE_HOME: userCache };
 
@@ -106,6 +108,31 @@ describe('the code caches', () => {
     expect((await runCli(['cost', 'estimate', '--volume', '1000'], { bin: readOnly.bin, env, cwd: tempDir() })).code).toBe(0);
     expect(readdirSync(path.join(userCache, 'penguinmails')).filter((file) => file.endsWith('.cost.cache'))).toHaveLength(1);
     expect(compileIn(['cost', 'estimate'], { bundle: readOnly.bundle, env })).toMatchObject({ cacheUsed: true });
+  });
+
+  it('are not written by a run that changed V8 flags as it ran (a bulk send), which V8 would refuse in every later run', async () => {
+    const postmark = new FakePostmark();
+    await postmark.start();
+    try {
+      const app = installed('none');
+      const env = { XDG_CACHE_HOME: tempDir(), POSTMARK_SERVER_TOKEN: POSTMARK_TOKEN };
+      const cwd = tempDir({
+        'penguinmails.config.yaml': `providers:\n  postmark: { type: postmark, serverToken: "\${POSTMARK_SERVER_TOKEN}", baseUrl: "${postmark.url}" }\nfailover: { order: [postmark] }\n`,
+        'list.csv': 'email,name\nada@example.com,Ada\nbob@example.com,Bob\n',
+      });
+      const bulk = await runCli(['send', '--recipients', 'list.csv', '--from', 'news@example.com', '--subject', 'Hi {{name}}', '--text', 'Hello {{name}}', '--type', 'marketing'], { bin: app.bin, cwd, env });
+      expect(bulk.code, bulk.stderr).toBe(0);
+      expect(postmark.requests.filter((r) => r.path === '/email/batch')).toHaveLength(1);
+      expect(existsSync(`${app.bundle}.send.cache`)).toBe(false);
+      expect(readdirSync(env.XDG_CACHE_HOME)).toEqual([]);
+
+      // The next single send writes the cache, and V8 takes it.
+      const single = await runCli(['send', '--to', 'ada@example.com', '--from', 'billing@example.com', '--subject', 'Receipt', '--text', 'Thank you.'], { bin: app.bin, cwd, env });
+      expect(single.code, single.stderr).toBe(0);
+      expect(compileIn(['send', '--to', 'ada@example.com'], { bundle: app.bundle, env })).toMatchObject({ name: 'send', cacheUsed: true });
+    } finally {
+      await postmark.stop();
+    }
   });
 
   it('change nothing a command prints', async () => {
