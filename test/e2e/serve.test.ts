@@ -76,6 +76,37 @@ function postLarge(base: string, key: string, bytes: number): Promise<{ status: 
   });
 }
 
+/**
+ * Writes `requests` on one connection as fast as the socket takes them, however early the server
+ * answers, until `stopAfter` bytes are written or the server closes; gives back what it read.
+ */
+function rawStream(base: string, requests: (string | Buffer)[], stopAfter = Infinity): Promise<{ answer: string; written: number; closedEarly: boolean }> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve) => {
+    let answer = '';
+    let written = 0;
+    let closed = false;
+    const socket = connect(Number(port), hostname);
+    const pieces = requests.flatMap((r) => (typeof r === 'string' ? [Buffer.from(r)] : Array.from({ length: Math.ceil(r.length / 65536) }, (_, i) => r.subarray(i * 65536, (i + 1) * 65536))));
+    const writeMore = (): void => {
+      while (pieces.length > 0 && !closed && written < stopAfter) {
+        const piece = pieces.shift()!;
+        written += piece.length;
+        if (!socket.write(piece)) return void socket.once('drain', writeMore);
+      }
+    };
+    socket.on('connect', writeMore);
+    socket.on('data', (d) => (answer += d));
+    const finish = (): void => {
+      closed = true;
+      resolve({ answer, written, closedEarly: pieces.length > 0 });
+    };
+    socket.on('close', finish);
+    socket.on('error', () => undefined);
+    setTimeout(() => socket.end(), 8_000);
+  });
+}
+
 describe('serve', () => {
   let server: ServerProcess;
   let dir: string;
@@ -200,6 +231,29 @@ describe('serve', () => {
     expect(postmark.requests).toHaveLength(0);
     // The server is still there for the next request.
     expect((await call(server.url, 'GET', '/healthz', {})).status).toBe(200);
+  });
+
+  it('a body over the limit that the client writes to its end: the 413 arrives, no reset, and the connection serves the next request', async () => {
+    const body = Buffer.alloc(11 * 1024 * 1024, 'x');
+    const head = `POST /api/v1/emails/send HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+    // Closing with the body unread made the kernel reset the connection: a client still writing saw EPIPE, not the 413.
+    for (let round = 0; round < 5; round++) {
+      const { answer } = await rawStream(server.url, [head, body, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n']);
+      expect(answer).toMatch(/^HTTP\/1\.1 413/);
+      expect(answer).toContain('server.bodyLimit');
+      expect(answer).toMatch(/HTTP\/1\.1 200[^]*"status":"ok"/);
+    }
+    expect(postmark.requests).toHaveLength(0);
+  });
+
+  it('a body that never ends after its 413: read to twice the limit more, then the connection is closed', async () => {
+    const head = `POST /api/v1/emails/send HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n`;
+    const { answer, written, closedEarly } = await rawStream(server.url, [head, Buffer.alloc(100_000_000, 'x')]);
+    expect(answer).toMatch(/^HTTP\/1\.1 413/);
+    expect(closedEarly).toBe(true);
+    // The limit is 10 MB: the server reads at most 20 MB more (and what the sockets buffer).
+    expect(written).toBeLessThan(40_000_000);
+    expect(postmark.requests).toHaveLength(0);
   });
 
   it('all providers down → 202 queued with its outbox id; once they are back the worker delivers it once, by itself', async () => {
