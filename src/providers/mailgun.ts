@@ -10,6 +10,7 @@ import { escapeHtml, MERGE_FIELD, mergeValue, oneLine } from '../core/merge.js';
 import { constant, JsonBytes } from './json-bytes.js';
 import { IDEMPOTENCY_HEADER, type BulkRecipient, type RecipientStatus, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
 import { mailgunCatalog } from './catalog/mailgun.js';
+import { requireWithoutFetchGlobals } from './require-without-fetch.js';
 
 const configSchema = z.strictObject({
   type: z.literal('mailgun'),
@@ -265,10 +266,11 @@ class MailgunProvider implements Provider {
   private getClient(kind: CallKind): Promise<MailgunClient> {
     let client = this.clients.get(kind);
     if (!client) {
-      const form = kind === 'bulk' ? import('./multipart-body.js').then((module) => module.MultipartBody) : FormData;
-      client = Promise.all([import('mailgun.js'), form]).then(([{ default: Mailgun }, Form]) =>
-        new Mailgun(Form as never).client({ username: 'api', key: this.config.apiKey, url: this.baseUrl, timeout: this.options.timeoutMs }),
-      );
+      const form = kind === 'bulk' ? import('./multipart-body.js').then((module) => module.MultipartBody) : Promise.resolve(FormData);
+      client = form.then((Form) => {
+        const Mailgun = requireWithoutFetchGlobals('mailgun.js') as typeof import('mailgun.js').default;
+        return new Mailgun(Form as never).client({ username: 'api', key: this.config.apiKey, url: this.baseUrl, timeout: this.options.timeoutMs });
+      });
       this.clients.set(kind, client);
     }
     return client;
