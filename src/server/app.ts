@@ -9,6 +9,7 @@ import { emailRoutes } from './routes/emails.js';
 import { eventRoutes } from './routes/events.js';
 import { opsRoutes } from './routes/ops.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { drainUnreadBody } from './unread-body.js';
 
 export interface AppOptions {
   /** Where log lines go (already redacting: see RedactingLog). */
@@ -44,6 +45,11 @@ export async function buildApp(context: ServerContext, options: AppOptions): Pro
       reply.header('Connection', 'close').header('Retry-After', '5');
       return reply.code(503).send(errorDocument('the server is shutting down: nothing was accepted', [], 'send it again to another instance, or once this one is back'));
     }
+  });
+  // An answer sent before its body was read (413, 401, 415): the rest is drained, bounded (see unread-body.ts).
+  app.addHook('onSend', async (request, _reply, payload) => {
+    drainUnreadBody(request.raw, server.bodyLimitBytes);
+    return payload;
   });
   app.addHook('onResponse', async (request, reply) => {
     request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), key: request.apiKeyName }, 'request');

@@ -3,7 +3,6 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { BodyProblem } from '../app/platform-body.js';
 import { formatByteSize } from '../core/byte-size.js';
 import { MessageValidationError, UserError } from '../core/errors.js';
-import { drainRefusedBody } from './refused-body.js';
 
 /** The answer to a request that was not acted on (SPEC serve: 400 and the other 4xx): nothing was sent. */
 export interface ErrorDocument {
@@ -86,11 +85,6 @@ export function errorHandler(bodyLimitBytes: number) {
     if (bad instanceof BadRequest) return reply.code(bad.statusCode).send(errorDocument(bad.message, bad.details, bad.hint));
     if (error instanceof UserError) return reply.code(400).send(errorDocument(error.message, detailsFromMessage(error.message), error.hint ?? 'nothing was sent'));
     const refusal = fastifyRefusal(error, request, bodyLimitBytes);
-    if (refusal?.status === 413) {
-      // Fastify asks for the connection to close; reading the rest first lets the client see the 413.
-      reply.removeHeader('connection');
-      drainRefusedBody(request.raw, bodyLimitBytes);
-    }
     if (refusal) return reply.code(refusal.status).send(refusal.document);
     if (error.statusCode === 429) return reply.code(429).send(errorDocument(error.message, [], 'wait for the number of seconds in Retry-After; nothing was sent'));
     if (error.validation) {
