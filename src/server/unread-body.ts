@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 
 /** How much more of an unread body is read, and for how long, before the connection is cut. */
-export const UNREAD_BODY_DRAIN = { ms: 10_000, bodyLimits: 2 };
+const UNREAD_BODY_DRAIN = { ms: 10_000, bodyLimits: 2 };
 
 /**
  * A request can be answered while its body is still arriving: a 413 past server.bodyLimit, a 401

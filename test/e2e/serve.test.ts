@@ -35,19 +35,6 @@ function client(server: () => ServerProcess, key: () => string) {
   };
 }
 
-/** A request written by hand: fetch refuses to send a header value with CR or LF in it. */
-function rawRequest(base: string, text: string): Promise<string> {
-  const { hostname, port } = new URL(base);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => socket.write(text));
-    let answer = '';
-    socket.on('data', (d) => (answer += d));
-    socket.on('end', () => resolve(answer));
-    socket.on('error', reject);
-    setTimeout(() => socket.destroy(), 5_000);
-  });
-}
-
 /**
  * A body of about `bytes` bytes, streamed (chunked, as a client that does not know its size sends
  * it): the server reads up to server.bodyLimit, answers 413 and reads no further.
@@ -225,10 +212,10 @@ describe('serve', () => {
     expect(large.status).toBe(413);
     expect(JSON.parse(large.body)).toMatchObject({ status: 'error', error: expect.stringContaining('server.bodyLimit') });
     const body = JSON.stringify(BODY);
-    const injected = await rawRequest(
-      server.url,
+    // Written by hand: fetch refuses to send a header value with CR or LF in it.
+    const { answer: injected } = await rawStream(server.url, [
       `POST /api/v1/emails/send HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nIdempotency-Key: abc\rBcc: victim@example.com\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
-    );
+    ]);
     expect(injected).toMatch(/^HTTP\/1\.1 400/);
     expect(injected).toContain('CR or LF');
     expect(postmark.requests).toHaveLength(0);
