@@ -4,7 +4,7 @@ import { ProviderError, type ErrorClass } from '../core/errors.js';
 import type { EmailMessage } from '../core/message.js';
 import { parseRetryAfter } from '../core/retry-after.js';
 import { baseUrlSchema, commonProviderFields } from './common-config.js';
-import { watchHttpAnswers, type AnswerWatch, type HttpAnswer } from './http-answers.js';
+import { watchAnswersByContentType, watchHttpAnswers, type AnswerWatch, type HttpAnswer } from './http-answers.js';
 import { bulkRecipientKey } from '../core/bulk-key.js';
 import { escapeHtml, MERGE_FIELD, mergeValue, oneLine } from '../core/merge.js';
 import { constant, JsonBytes } from './json-bytes.js';
@@ -266,7 +266,7 @@ class MailgunProvider implements Provider {
   private getClient(kind: CallKind): Promise<MailgunClient> {
     let client = this.clients.get(kind);
     if (!client) {
-      const form = kind === 'bulk' ? import('./multipart-body.js').then((module) => module.MultipartBody) : Promise.resolve(FormData);
+      const form = kind === 'bulk' ? import('./multipart-body.js').then((module) => this.bodyNoted(module.MultipartBody)) : Promise.resolve(FormData);
       client = form.then((Form) => {
         const Mailgun = requireWithoutFetchGlobals('mailgun.js') as typeof import('mailgun.js').default;
         return new Mailgun(Form as never).client({ username: 'api', key: this.config.apiKey, url: this.baseUrl, timeout: this.options.timeoutMs });
@@ -276,10 +276,43 @@ class MailgunProvider implements Provider {
     return client;
   }
 
+  /** The bulk client's last form, noted as mailgun.js makes it (see callWatched). */
+  private lastBody?: import('./multipart-body.js').MultipartBody;
+
+  /** MultipartBody, each of whose forms this adapter notes as the SDK makes it. */
+  private bodyNoted(Body: typeof import('./multipart-body.js').MultipartBody) {
+    const adapter = this; // the SDK calls the constructor, where `this` is the form
+    return class NotedBody extends Body {
+      constructor() {
+        super();
+        adapter.lastBody = this;
+      }
+    };
+  }
+
   /**
    * The SDK's call, its answer watched below the SDK: mailgun.js keeps the status and body of a
    * failed call but drops the headers, and a 429's Retry-After says when to try again.
+   *
+   * A bulk call's request is known by its form's boundary, which mailgun.js makes as the call
+   * starts (before its first await): that keeps async_hooks off for a bulk run (see
+   * watchAnswersByContentType). Node's FormData, a single message's, has no boundary until axios
+   * sends it, so that call runs in an AsyncLocalStorage context.
    */
+  private callWatched(client: MailgunClient, form: MailgunForm, kind: CallKind, watch: AnswerWatch): Promise<{ id?: string }> {
+    // The SDK's message type is a union keyed on template/html/text; our form has the same fields.
+    const create = () => client.messages.create(this.config.domain, form as never);
+    if (kind === 'single') return watchHttpAnswers(watch, create);
+    this.lastBody = undefined;
+    const call = create();
+    const body = this.lastBody as import('./multipart-body.js').MultipartBody | undefined;
+    this.lastBody = undefined;
+    // Without it (an SDK that makes its form later), the answer's status still comes in its error.
+    if (!body) return call;
+    const unwatch = watchAnswersByContentType(watch, body.getHeaders()['content-type']);
+    return call.finally(unwatch);
+  }
+
   private async post(form: MailgunForm, kind: CallKind): Promise<string> {
     const client = await this.getClient(kind);
     // Node's FormData takes files as Blobs: typed ones, as mailgun.js builds untyped Blobs from Buffers.
@@ -289,8 +322,7 @@ class MailgunProvider implements Provider {
     const watch: AnswerWatch = {};
     let result: { id?: string };
     try {
-      // The SDK's message type is a union keyed on template/html/text; our form has the same fields.
-      result = await watchHttpAnswers(watch, () => client.messages.create(this.config.domain, form as never));
+      result = await this.callWatched(client, form, kind, watch);
     } catch (error) {
       const shaped = error as MailgunErrorShape;
       if (shaped?.type !== 'MailgunAPIError') throw error;

@@ -95,6 +95,18 @@ describe('mailgun adapter: the SDK call and the answers seen below it', () => {
     expect(settled).toEqual([5000, 40_000]);
   });
 
+  it('bulk calls at once each get the Retry-After of their own answer, known by their form', async () => {
+    mailgun.failNext({ status: 429, body: { message: 'Too many requests' }, headers: { 'Retry-After': '40' }, delayMs: 300 }, { status: 429, body: { message: 'Too many requests' }, headers: { 'Retry-After': '5' } });
+    const adapter = provider();
+    const recipients = [{ email: 'b@example.com', fields: {}, digest: 'f'.repeat(24) }];
+    const settled: number[] = [];
+    await Promise.all([0, 1].map(async () => settled.push((await failure(adapter.sendBulk(message, recipients))).retryAfterMs!)));
+    expect(settled).toEqual([5000, 40_000]);
+    // A later bulk call's answer is its own, not one left from these.
+    mailgun.failNext({ status: 429, body: { message: 'Too many requests' } });
+    expect((await failure(adapter.sendBulk(message, recipients))).retryAfterMs).toBeUndefined();
+  });
+
   it('a connection closed without an answer is ambiguous and has no HTTP status', async () => {
     mailgun.failNext({ destroy: true });
     const error = await failure(provider().send(message));
