@@ -2,6 +2,8 @@ import { jsonStringContent, mergePieces, mergeValue, type MergeRecipient } from 
 
 /** Strings up to this long are tried byte by byte first (see JsonBytes.string). */
 const SHORT_STRING = 64;
+/** Raw pieces up to this long are copied byte by byte (see JsonBytes.raw). */
+const SHORT_RAW = 16;
 
 /**
  * JSON text written straight into a growing byte buffer, for the bodies of bulk calls (a batch's
@@ -21,7 +23,12 @@ export class JsonBytes {
   /** Text written as it is: JSON syntax and text already escaped (see constant). */
   raw(bytes: Uint8Array): void {
     this.room(bytes.length);
-    this.buffer.set(bytes, this.length);
+    // Most pieces are a few bytes of JSON syntax (`","`, `":{"`), several a recipient: copied by
+    // hand, they cost a fraction of a call into TypedArray#set (callgrind, 100,000 Mailgun rows).
+    if (bytes.length <= SHORT_RAW) {
+      const { buffer } = this;
+      for (let i = 0, at = this.length; i < bytes.length; i++, at++) buffer[at] = bytes[i];
+    } else this.buffer.set(bytes, this.length);
     this.length += bytes.length;
   }
 

@@ -60,6 +60,13 @@ describe('jsonStringContent and JsonMergePart', () => {
     expect(out.bytes().toString()).toBe(values.map((value) => JSON.stringify(value).slice(1, -1)).join('|') + '|');
   });
 
+  it('writes raw pieces as they are, short ones byte by byte and long ones at once, growing its buffer', () => {
+    const pieces = ['', '{', '","', 'x'.repeat(16), 'y'.repeat(17), 'é"', 'z'.repeat(3000)].map((text) => Buffer.from(text));
+    const out = new JsonBytes(1);
+    for (let i = 0; i < 3; i++) for (const piece of pieces) out.raw(piece);
+    expect(out.bytes().toString()).toBe(pieces.map(String).join('').repeat(3));
+  });
+
   it('writes the text MergeText fills, escaped for JSON, growing its buffer as it needs', () => {
     const text = '"{{a}}" \\ {{b}} — {{email}}\n';
     const recipient = { email: 'a@example.com', fields: { a: 'x"y<', b: 'line\nbreak 😀' } };
