@@ -144,7 +144,7 @@ export class RecipientReader {
    */
   private takeCompleteLines(chunk: string): string[] {
     const heldOverCR = this.pending.length > 0 && this.pending[this.pending.length - 1].endsWith('\r');
-    if (!heldOverCR && !/[\r\n]/.test(chunk)) {
+    if (!heldOverCR && !ANY_LINE_BREAK.test(chunk)) {
       this.hold(chunk);
       return [];
     }
@@ -181,6 +181,8 @@ function lineTooLong(source: string, line: number): UserError {
 
 /** LF, CRLF, or a lone CR (old Mac, Excel's "CSV (Macintosh)"). */
 const LINE_BREAK = /\r\n|\r|\n/;
+const ANY_LINE_BREAK = /[\r\n]/;
+const NOT_BLANK = /\S/;
 
 /**
  * The complete lines of a piece of text, and the rest after the last line break. A CR at the very
@@ -258,7 +260,7 @@ class RowParser {
       const line = this.nextLine(rawLine);
       const plainRow = this.header !== undefined || this.format === 'jsonl';
       if (plainRow && !this.openRecord && (this.format === 'jsonl' || !line.includes('"'))) {
-        if (/\S/.test(line)) count++;
+        if (NOT_BLANK.test(line)) count++;
         continue;
       }
       this.take(line, this.lineNumber, rows);
@@ -413,8 +415,11 @@ function withRecipientAddress(row: ParsedRow): ParsedRow {
 
 /** A bare address only: a list row is one recipient, not `Name <address>`. */
 function isRecipientAddress(email: string): boolean {
-  return !/[\r\n\0<>]/.test(email) && isBareAddress(email.trim());
+  return !NOT_IN_AN_ADDRESS.test(email) && isBareAddress(email.trim());
 }
+
+/** Made once: a regular expression literal in a function makes a new RegExp object at each call, here each row. */
+const NOT_IN_AN_ADDRESS = /[\r\n\0<>]/;
 
 function csvRow(cells: string[], header: string[], emailColumn: number): ParsedRow {
   if (cells.length !== header.length) return { error: `${cells.length} columns, the header has ${header.length}` };
