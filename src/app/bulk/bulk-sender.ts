@@ -2,7 +2,7 @@ import { estimateMessageBytes } from '../../providers/message-size.js';
 import { ResumeFilter, type ResumeReport } from './resume.js';
 import { FLUSH_MS as LEDGER_FLUSH_MS, LedgerBuffer } from './ledger-buffer.js';
 import { bulkResumeMs } from '../../core/idempotency.js';
-import { recipientDigest } from '../../core/bulk-key.js';
+import { addressDigest } from '../../core/bulk-key.js';
 import { ProviderError, UserError } from '../../core/errors.js';
 import { runStopped } from '../../core/rate-limit.js';
 import { runChain, type ItemAnswer } from '../../core/chain-runner.js';
@@ -73,20 +73,24 @@ const MAX_FAILURES_KEPT = 100;
  * The next batch of at most `size` recipients with no email address twice: a Mailgun batch keys
  * its recipient variables by address, so a repeat would overwrite the first one's fields.
  */
-export function takeBatch<T extends { email: string }>(queue: T[], size: number): { batch: T[]; rest: T[] } {
+export function takeBatch<T extends { address: string }>(queue: T[], size: number): { batch: T[]; rest: T[] } {
   const batch: T[] = [];
   const rest: T[] = [];
-  const emails = new Set<string>();
+  const addresses = new Set<string>();
   for (const item of queue) {
-    const email = item.email.toLowerCase();
-    if (batch.length < size && !emails.has(email)) {
+    if (batch.length < size && !addresses.has(item.address)) {
       batch.push(item);
-      emails.add(email);
+      addresses.add(item.address);
     } else rest.push(item);
   }
   return { batch, rest };
 }
-type Pending = BulkRecipient & { line: number };
+/**
+ * A row on its way. `address` is its email in lower case, as the digest, a batch's one-address
+ * rule and the suppression list read it: lower-cased once per row instead of once for each (a new
+ * string each time, ~8 ms per 100,000 rows a time, #21).
+ */
+type Pending = BulkRecipient & { line: number; address: string };
 
 /**
  * Sends one personalised copy per recipient through the providers' batch APIs, with bounded
@@ -240,12 +244,13 @@ export class BulkSender {
         this.fail({ line: row.line, outcome: 'invalid', reason: row.error });
         continue;
       }
-      const digest = recipientDigest(row);
+      const address = row.email.toLowerCase();
+      const digest = addressDigest(address, row.fields);
       if (!this.taken.add(digest)) {
         this.stats.duplicates++;
         continue;
       }
-      candidates.push({ line: row.line, email: row.email, fields: row.fields, digest });
+      candidates.push({ line: row.line, email: row.email, fields: row.fields, digest, address });
     }
     return next;
   }
@@ -288,14 +293,14 @@ export class BulkSender {
    */
   private async withoutSuppressed(recipients: Pending[]): Promise<Pending[]> {
     if (recipients.length === 0) return recipients;
-    const listed = await suppressedAmong(this.store, recipients.map((r) => r.email.toLowerCase()), this.options.template.from);
+    const listed = await suppressedAmong(this.store, recipients.map((r) => r.address), this.options.template.from);
     if (listed.size === 0) return recipients;
     if (this.options.template.ignoreSuppressions) {
-      this.stats.suppressionsIgnored += recipients.filter((r) => listed.has(r.email.toLowerCase())).length;
+      this.stats.suppressionsIgnored += recipients.filter((r) => listed.has(r.address)).length;
       return recipients;
     }
     return recipients.filter((recipient) => {
-      const suppression = listed.get(recipient.email.toLowerCase());
+      const suppression = listed.get(recipient.address);
       if (!suppression) return true;
       this.stats.suppressed++;
       this.fail({ line: recipient.line, email: recipient.email, outcome: 'rejected', reason: `on the suppression list: ${suppressionText(suppression)}; not sent` });
