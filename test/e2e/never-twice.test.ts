@@ -324,14 +324,16 @@ describe('second review: bulk reruns and the outbox', () => {
     expect(result.code, result.stderr).toBe(0);
   });
 
-  it('the same address twice with different fields goes out in separate Mailgun calls, each with its own fields', async () => {
+  it('the same address twice with different fields (or in another case) goes out in separate Mailgun calls, each with its own fields', async () => {
     const { dir, configPath } = live({ order: ['mailgun'] });
     const list = path.join(dir, 'list.csv');
-    writeFileSync(list, 'email,name\nsame@example.com,First\nsame@example.com,Second\nother@example.com,Other\n');
+    writeFileSync(list, 'email,name\nsame@example.com,First\nsame@example.com,Second\nSAME@Example.com,Third\nother@example.com,Other\n');
     const result = await runCli(bulkArgs(configPath, list), { env: TEST_ENV });
-    expect(result.json()).toMatchObject({ delivered: 3 });
-    const names = mailgun.parsed.map((p) => JSON.parse(p.fields['recipient-variables'][0])['same@example.com']?.s_name).filter(Boolean);
-    expect(names.sort()).toEqual(['First', 'Second']);
+    expect(result.json()).toMatchObject({ delivered: 4 });
+    const variables = mailgun.parsed.map((p) => JSON.parse(p.fields['recipient-variables'][0]) as Record<string, { s_name: string }>);
+    expect(variables).toHaveLength(3);
+    const names = variables.map((v) => (v['same@example.com'] ?? v['SAME@Example.com'])?.s_name).filter(Boolean);
+    expect(names.sort()).toEqual(['First', 'Second', 'Third']);
   });
 
   it('rerunning send when the waiting retry ends partly refused reports partial (exit 5)', async () => {
