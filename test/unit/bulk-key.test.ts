@@ -34,6 +34,44 @@ describe('recipientDigest', () => {
     }
   });
 
+  it('hashes what JSON.stringify gives for fields it would turn into something else (toJSON, arrays, boxed strings, no prototype)', () => {
+    const sha = (row: { email: string; fields: unknown }) => createHash('sha256').update(JSON.stringify([row.email.toLowerCase(), row.fields])).digest('hex').slice(0, 24);
+    const bare = Object.assign(Object.create(null) as Record<string, string>, { name: 'Ann', toString: 'x' });
+    const rows: { email: string; fields: unknown }[] = [
+      { email: 'ann@example.com', fields: { name: 'Ann', toJSON: () => ({ other: 'text' }) } },
+      { email: 'ann@example.com', fields: { name: 'Ann', toJSON: 'a field named toJSON' } },
+      { email: 'ann@example.com', fields: ['Ann', 'Bob'] },
+      { email: 'ann@example.com', fields: { name: new String('Ann') } },
+      { email: 'ann@example.com', fields: bare },
+      { email: 'ann@example.com', fields: Object.defineProperty({ name: 'Ann' }, 'hidden', { value: 'h', enumerable: false }) },
+    ];
+    for (const row of rows) expect(recipientDigest(row as { email: string; fields: Record<string, string> }), String(Object.keys(row.fields as object))).toBe(sha(row));
+    // And a toJSON some other code put on the prototypes JSON.stringify looks through.
+    for (const prototype of [Object.prototype, Array.prototype]) {
+      Object.defineProperty(prototype, 'toJSON', { value: () => 'replaced', configurable: true, writable: true });
+      try {
+        const row = { email: 'ann@example.com', fields: { name: 'Ann' } };
+        expect(recipientDigest(row)).toBe(sha(row));
+      } finally {
+        delete (prototype as { toJSON?: unknown }).toJSON;
+      }
+    }
+  });
+
+  it('hashes the text JSON.stringify gives for many generated rows', () => {
+    const sha = (row: { email: string; fields: Record<string, string> }) => createHash('sha256').update(JSON.stringify([row.email.toLowerCase(), row.fields])).digest('hex').slice(0, 24);
+    const characters = ['a', 'Z', '0', ' ', '"', '\\', '\n', '\u0001', '\u001f', '\u007f', 'é', 'ß', '€', '😀', '\ud800', '\udfff', '<', '&', ',', '{', '}', ':'];
+    let seed = 7;
+    const next = () => (seed = (Math.imul(seed, 48271) + 11) >>> 0) % 2 ** 24;
+    const text = () => Array.from({ length: next() % 6 }, () => characters[next() % characters.length]).join('');
+    for (let i = 0; i < 3000; i++) {
+      const fields: Record<string, string> = {};
+      for (let k = next() % 4; k > 0; k--) fields[next() % 5 === 0 ? String(next() % 20) : text()] = text();
+      const row = { email: `${text()}@Example.com`, fields };
+      expect(recipientDigest(row), JSON.stringify(row)).toBe(sha(row));
+    }
+  });
+
   it('ignores the address letter case and tells fields apart', () => {
     expect(recipientDigest({ email: 'ANN@example.com', fields: { name: 'Ann' } })).toBe(recipientDigest({ email: 'ann@example.com', fields: { name: 'Ann' } }));
     expect(recipientDigest({ email: 'ann@example.com', fields: { name: 'Anne' } })).not.toBe(recipientDigest({ email: 'ann@example.com', fields: { name: 'Ann' } }));
