@@ -107,6 +107,8 @@ function compileCli(argv = process.argv, bundle = BUNDLE) {
   const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData });
   const module = { exports: {} };
   script.runInThisContext().call(module.exports, module.exports, Module.createRequire(bundle), module, bundle, path.dirname(bundle));
+  // The SDKs required from node_modules (mailgun.js) have their code caches here too, made by the build.
+  if (process.env.PENGUINMAILS_COMPILE_CACHE !== 'off') module.exports.enableSdkCodeCaches?.(path.dirname(bundle));
   return { cli: module.exports, script, stamp, bundle, cacheFound: cachedData !== undefined, cacheUsed: cachedData !== undefined && !script.cachedDataRejected };
 }
 

@@ -1,3 +1,5 @@
+import { requireSdk } from './sdk-code-cache.js';
+
 /** The globals whose first read makes Node load its fetch implementation (undici). */
 const FETCH_GLOBALS = ['fetch', 'Request', 'Response', 'FormData'];
 
@@ -15,7 +17,7 @@ const FETCH_GLOBALS = ['fetch', 'Request', 'Response', 'FormData'];
  */
 export function requireWithoutFetchGlobals(specifier: string): unknown {
   const globals = globalThis as Record<string, unknown>;
-  const load = () => process.getBuiltinModule('node:module').createRequire(import.meta.url)(specifier);
+  const load = () => requireSdk(specifier, import.meta.url);
   if (!Object.isExtensible(globals)) return load();
   const hidden = FETCH_GLOBALS.map((name) => [name, Object.getOwnPropertyDescriptor(globals, name)] as const).filter(([, descriptor]) => descriptor?.configurable);
   for (const [name] of hidden) delete globals[name];

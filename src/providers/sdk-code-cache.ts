@@ -1,0 +1,96 @@
+import type { Script } from 'node:vm';
+
+/**
+ * V8 code caches for the ESP SDKs required from node_modules. mailgun.js is one 347 KB file that
+ * V8 compiled at every run (~12 ms), then its functions as each first ran: through its cache a
+ * Mailgun run spends ~20 ms less CPU and starts sending ~15 ms sooner (#21, docs/benchmarks.md).
+ *
+ * Off unless the CLI turns it on with the directory of its own code caches (bin/cli-bundle.js):
+ * a program using the library requires its packages as Node does. A cache is made at build time
+ * (scripts/compile-cache.mjs, from a Mailgun bulk run) and used only for the same file (its
+ * SHA-256), Node and architecture, and whole; V8 itself refuses it under other V8 flags. Without
+ * a usable cache the package is compiled as usual: a missing or stale cache costs time, no more.
+ */
+let cacheDirectory: string | undefined;
+
+interface Stamp {
+  sdk: string;
+  sha256: string;
+  node: string;
+  arch: string;
+}
+
+/** The packages this process compiled without a usable cache, for writeSdkCodeCaches. */
+const compiled: { specifier: string; file: string; stamp: Stamp; script: Script }[] = [];
+
+export function enableSdkCodeCaches(directory: string): void {
+  cacheDirectory = directory;
+}
+
+/** `require(specifier)` as the module at `parentUrl` would, through the package's code cache when caches are on. */
+export function requireSdk(specifier: string, parentUrl: string): unknown {
+  const { createRequire } = process.getBuiltinModule('node:module');
+  const parentRequire = createRequire(parentUrl);
+  if (cacheDirectory === undefined) return parentRequire(specifier);
+  const fs = process.getBuiltinModule('node:fs');
+  const path = process.getBuiltinModule('node:path');
+  const filename = parentRequire.resolve(specifier);
+  const ownRequire = createRequire(filename);
+  // Loaded already (here or by Node's require): the same module, as require gives it.
+  const loaded = ownRequire.cache[filename];
+  if (loaded) return loaded.exports;
+  const source = fs.readFileSync(filename, 'utf8');
+  const file = path.join(cacheDirectory, `sdk.${specifier.replace(/[^A-Za-z0-9.-]/g, '_')}.cache`);
+  const stamp = { sdk: specifier, sha256: process.getBuiltinModule('node:crypto').hash('sha256', source, 'hex'), node: process.version, arch: process.arch };
+  const cachedData = readCache(file, stamp);
+  const { Script } = process.getBuiltinModule('node:vm');
+  const Module = process.getBuiltinModule('node:module');
+  // As Node's loader runs a CommonJS file: wrapped in its function, with its own module and
+  // require, and in require's cache before it runs (a later require gets this same module).
+  const script = new Script(Module.wrap(source), { filename, cachedData });
+  if (cachedData === undefined || script.cachedDataRejected) compiled.push({ specifier, file, stamp, script });
+  const module = new Module(filename);
+  module.filename = filename;
+  ownRequire.cache[filename] = module;
+  const run = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: unknown, filename: string, dirname: string) => void;
+  try {
+    run.call(module.exports, module.exports, ownRequire, module, filename, path.dirname(filename));
+  } catch (error) {
+    delete ownRequire.cache[filename];
+    throw error;
+  }
+  module.loaded = true;
+  return module.exports;
+}
+
+/** The SDKs this process compiled without a usable code cache (the build checks that its caches are taken). */
+export function sdkCodeCachesMissed(): string[] {
+  return compiled.map(({ specifier }) => specifier);
+}
+
+/** Writes the code cache of each SDK this process compiled without one (the build's training run). */
+export function writeSdkCodeCaches(): string[] {
+  const fs = process.getBuiltinModule('node:fs');
+  return compiled.map(({ file, stamp, script }) => {
+    const data = script.createCachedData();
+    fs.writeFileSync(file, Buffer.concat([Buffer.from(`${JSON.stringify({ ...stamp, bytes: data.length })}\n`), data]));
+    return file;
+  });
+}
+
+/**
+ * The cache's data when its first line says it was made for `stamp` and it is whole (V8 checks
+ * only its version, its flags and the source's length, not the data); else undefined.
+ */
+function readCache(file: string, stamp: Stamp): Buffer | undefined {
+  let contents: Buffer;
+  try {
+    contents = process.getBuiltinModule('node:fs').readFileSync(file);
+  } catch {
+    return undefined;
+  }
+  const newline = contents.indexOf(10);
+  if (newline < 0) return undefined;
+  const data = contents.subarray(newline + 1);
+  return contents.toString('utf8', 0, newline) === JSON.stringify({ ...stamp, bytes: data.length }) ? data : undefined;
+}
