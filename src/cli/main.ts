@@ -5,7 +5,7 @@ import { Output, type GlobalOptions } from './output.js';
 import { stderr, stdout } from './stdio.js';
 
 export { v8FlagsChangedAtRunTime } from './v8-flags.js';
-export { enableSdkCodeCaches, requireSdk, sdkCodeCachesMissed, writeSdkCodeCaches } from '../providers/sdk-code-cache.js';
+export { enableSdkCodeCaches, requireSdk, sdkCodeCacheReport, writeSdkCodeCaches } from '../providers/sdk-code-cache.js';
 
 /** A command's implementation: loaded only when that command runs, so `--help` stays light. */
 type Runner = (options: Record<string, unknown>, output: Output, command: Command, args: string[]) => Promise<number>;

@@ -6,12 +6,15 @@ import type { Script } from 'node:vm';
  * Mailgun run spends ~20 ms less CPU and starts sending ~15 ms sooner (#21, docs/benchmarks.md).
  *
  * Off unless the CLI turns it on with the directory of its own code caches (bin/cli-bundle.js):
- * a program using the library requires its packages as Node does. A cache is made at build time
+ * a program using the library requires its packages as Node does, and so does the CLI where the
+ * directory has no cache (an installed package). A cache is made at build time
  * (scripts/compile-cache.mjs, from a Mailgun bulk run) and used only for the same file (its
  * SHA-256), Node and architecture, and whole; V8 itself refuses it under other V8 flags. Without
  * a usable cache the package is compiled as usual: a missing or stale cache costs time, no more.
  */
 let cacheDirectory: string | undefined;
+/** The build's training run: packages are compiled here even without a cache, to write theirs. */
+let making = false;
 
 interface Stamp {
   sdk: string;
@@ -22,9 +25,13 @@ interface Stamp {
 
 /** The packages this process compiled without a usable cache, for writeSdkCodeCaches. */
 const compiled: { specifier: string; file: string; stamp: Stamp; script: Script }[] = [];
+/** The packages this process compiled through their cache. */
+const used: string[] = [];
 
-export function enableSdkCodeCaches(directory: string): void {
+/** `options.make`: for the build, which then writes the caches (writeSdkCodeCaches). */
+export function enableSdkCodeCaches(directory: string, options: { make?: boolean } = {}): void {
   cacheDirectory = directory;
+  making = options.make === true;
 }
 
 /** `require(specifier)` as the module at `parentUrl` would, through the package's code cache when caches are on. */
@@ -39,16 +46,19 @@ export function requireSdk(specifier: string, parentUrl: string): unknown {
   // Loaded already (here or by Node's require): the same module, as require gives it.
   const loaded = ownRequire.cache[filename];
   if (loaded) return loaded.exports;
-  const source = fs.readFileSync(filename, 'utf8');
   const file = path.join(cacheDirectory, `sdk.${specifier.replace(/[^A-Za-z0-9.-]/g, '_')}.cache`);
+  const cache = readFile(file);
+  if (cache === undefined && !making) return parentRequire(specifier);
+  const source = fs.readFileSync(filename, 'utf8');
   const stamp = { sdk: specifier, sha256: process.getBuiltinModule('node:crypto').hash('sha256', source, 'hex'), node: process.version, arch: process.arch };
-  const cachedData = readCache(file, stamp);
+  const cachedData = cache && dataFor(cache, stamp);
   const { Script } = process.getBuiltinModule('node:vm');
   const Module = process.getBuiltinModule('node:module');
   // As Node's loader runs a CommonJS file: wrapped in its function, with its own module and
   // require, and in require's cache before it runs (a later require gets this same module).
   const script = new Script(Module.wrap(source), { filename, cachedData });
   if (cachedData === undefined || script.cachedDataRejected) compiled.push({ specifier, file, stamp, script });
+  else used.push(specifier);
   const module = new Module(filename);
   module.filename = filename;
   ownRequire.cache[filename] = module;
@@ -63,9 +73,9 @@ export function requireSdk(specifier: string, parentUrl: string): unknown {
   return module.exports;
 }
 
-/** The SDKs this process compiled without a usable code cache (the build checks that its caches are taken). */
-export function sdkCodeCachesMissed(): string[] {
-  return compiled.map(({ specifier }) => specifier);
+/** The SDKs this process compiled through their code cache, and those it compiled without one (the build checks its caches are taken). */
+export function sdkCodeCacheReport(): { used: string[]; compiled: string[] } {
+  return { used: [...used], compiled: compiled.map(({ specifier }) => specifier) };
 }
 
 /** Writes the code cache of each SDK this process compiled without one (the build's training run). */
@@ -78,17 +88,19 @@ export function writeSdkCodeCaches(): string[] {
   });
 }
 
+function readFile(file: string): Buffer | undefined {
+  try {
+    return process.getBuiltinModule('node:fs').readFileSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The cache's data when its first line says it was made for `stamp` and it is whole (V8 checks
  * only its version, its flags and the source's length, not the data); else undefined.
  */
-function readCache(file: string, stamp: Stamp): Buffer | undefined {
-  let contents: Buffer;
-  try {
-    contents = process.getBuiltinModule('node:fs').readFileSync(file);
-  } catch {
-    return undefined;
-  }
+function dataFor(contents: Buffer, stamp: Stamp): Buffer | undefined {
   const newline = contents.indexOf(10);
   if (newline < 0) return undefined;
   const data = contents.subarray(newline + 1);
