@@ -108,7 +108,7 @@ function compileCli(argv = process.argv, bundle = BUNDLE) {
   const module = { exports: {} };
   script.runInThisContext().call(module.exports, module.exports, Module.createRequire(bundle), module, bundle, path.dirname(bundle));
   // The SDKs required from node_modules (mailgun.js) have their code caches here too, made by the build.
-  if (process.env.PENGUINMAILS_COMPILE_CACHE !== 'off') module.exports.enableSdkCodeCaches?.(path.dirname(bundle));
+  if (process.env.PENGUINMAILS_COMPILE_CACHE !== 'off') module.exports.enableSdkCodeCaches?.(sdkCodeCacheFiles(path.dirname(bundle)));
   return { cli: module.exports, script, stamp, bundle, cacheFound: cachedData !== undefined, cacheUsed: cachedData !== undefined && !script.cachedDataRejected };
 }
 
@@ -163,4 +163,12 @@ function writeCacheFile(target, script, stamp) {
   }
 }
 
-module.exports = { compileCli, writeCache, saveCacheOfRun, userCachePath, cacheNameFor, cachePath, CACHED_COMMANDS, BUNDLE };
+/**
+ * The SDKs' code caches (src/providers/sdk-code-cache.ts), in `directory` and in the same form as
+ * the bundle's: their stamp and length on the first line, written whole or not at all.
+ */
+function sdkCodeCacheFiles(directory = path.dirname(BUNDLE)) {
+  return { directory, read: readCache, write: writeCacheFile };
+}
+
+module.exports = { compileCli, writeCache, saveCacheOfRun, userCachePath, cacheNameFor, cachePath, sdkCodeCacheFiles, CACHED_COMMANDS, BUNDLE };

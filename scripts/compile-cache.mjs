@@ -19,7 +19,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const root = path.resolve(import.meta.dirname, '..');
-const { compileCli, writeCache, cachePath, CACHED_COMMANDS } = createRequire(import.meta.url)(path.join(root, 'bin/cli-bundle.js'));
+const { compileCli, writeCache, cachePath, sdkCodeCacheFiles, CACHED_COMMANDS } = createRequire(import.meta.url)(path.join(root, 'bin/cli-bundle.js'));
 /** mailgun.js's code cache (src/providers/sdk-code-cache.ts names it). */
 const SDK_CACHE = path.join(root, 'dist/bundle/sdk.mailgun.js.cache');
 
@@ -68,7 +68,7 @@ function checkCache(name) {
 }
 
 /** Answers every POST as Postmark's /email does when it accepts a message (Mailgun's /v3/…/messages, as Mailgun does). */
-function fakePostmark() {
+function fakeEsp() {
   const server = createServer((request, response) => {
     request.resume();
     request.on('end', () => {
@@ -87,7 +87,7 @@ async function train(name) {
   const work = mkdtempSync(path.join(tmpdir(), 'penguinmails-compile-cache-'));
   // The config search stops at a package.json: a config left in /tmp (or above) is not found.
   writeFileSync(path.join(work, 'package.json'), '{}\n');
-  const postmark = await fakePostmark();
+  const esp = await fakeEsp();
   try {
     const dir = (name) => {
       mkdirSync(path.join(work, name));
@@ -97,18 +97,18 @@ async function train(name) {
     const example = dir('example');
     copyFileSync(path.join(root, 'penguinmails.config.example.yaml'), path.join(example, 'penguinmails.config.yaml'));
     const send = dir('send');
-    const postmarkUrl = `http://127.0.0.1:${postmark.address().port}`;
-    writeFileSync(path.join(send, 'penguinmails.config.yaml'), `defaults:\n  from: noreply@example.com\nproviders:\n  postmark:\n    type: postmark\n    serverToken: \${POSTMARK_SERVER_TOKEN}\n    baseUrl: ${postmarkUrl}\n`);
+    const espUrl = `http://127.0.0.1:${esp.address().port}`;
+    writeFileSync(path.join(send, 'penguinmails.config.yaml'), `defaults:\n  from: noreply@example.com\nproviders:\n  postmark:\n    type: postmark\n    serverToken: \${POSTMARK_SERVER_TOKEN}\n    baseUrl: ${espUrl}\n`);
     process.env.POSTMARK_SERVER_TOKEN = 'compile-cache';
     // mailgun.js's code cache: a bulk run through it, with V8's flags left as they are (a cache is
     // refused under other flags, and a bulk run's heap rules change them).
     const sdk = dir('sdk');
-    writeFileSync(path.join(sdk, 'penguinmails.config.yaml'), `providers:\n  mailgun:\n    type: mailgun\n    apiKey: \${MAILGUN_API_KEY}\n    domain: mg.example.com\n    baseUrl: ${postmarkUrl}\nfailover:\n  outbox: outbox.db\n`);
-    writeFileSync(path.join(sdk, 'list.csv'), 'email,name\nada@example.com,Ada\nbob@example.com,Bob\n');
-    process.env.MAILGUN_API_KEY = 'compile-cache';
     if (name === 'sdk') {
+      writeFileSync(path.join(sdk, 'penguinmails.config.yaml'), `providers:\n  mailgun:\n    type: mailgun\n    apiKey: \${MAILGUN_API_KEY}\n    domain: mg.example.com\n    baseUrl: ${espUrl}\nfailover:\n  outbox: outbox.db\n`);
+      writeFileSync(path.join(sdk, 'list.csv'), 'email,name\nada@example.com,Ada\nbob@example.com,Bob\n');
+      process.env.MAILGUN_API_KEY = 'compile-cache';
       process.env.PENGUINMAILS_BULK_HEAP = 'default';
-      cli.enableSdkCodeCaches(path.join(root, 'dist/bundle'), { make: true });
+      cli.enableSdkCodeCaches(sdkCodeCacheFiles(path.join(root, 'dist/bundle')), { make: true });
     }
 
     const commands = {
@@ -127,7 +127,7 @@ async function train(name) {
     } else writeCache(name, script, stamp);
   } finally {
     process.chdir(root);
-    postmark.close();
+    esp.close();
     rmSync(work, { recursive: true, force: true });
   }
 }

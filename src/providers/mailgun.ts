@@ -11,6 +11,8 @@ import { constant, JsonBytes } from './json-bytes.js';
 import { IDEMPOTENCY_HEADER, type BulkRecipient, type RecipientStatus, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
 import { mailgunCatalog } from './catalog/mailgun.js';
 import { requireWithoutFetchGlobals } from './require-without-fetch.js';
+// A type only: the module itself is imported by the first bulk call (getClient).
+import type { MultipartBody } from './multipart-body.js';
 
 const configSchema = z.strictObject({
   type: z.literal('mailgun'),
@@ -277,10 +279,10 @@ class MailgunProvider implements Provider {
   }
 
   /** The bulk client's last form, noted as mailgun.js makes it (see callWatched). */
-  private lastBody?: import('./multipart-body.js').MultipartBody;
+  private lastBody?: MultipartBody;
 
   /** MultipartBody, each of whose forms this adapter notes as the SDK makes it. */
-  private bodyNoted(Body: typeof import('./multipart-body.js').MultipartBody) {
+  private bodyNoted(Body: typeof MultipartBody) {
     const adapter = this; // the SDK calls the constructor, where `this` is the form
     return class NotedBody extends Body {
       constructor() {
@@ -305,7 +307,7 @@ class MailgunProvider implements Provider {
     if (kind === 'single') return watchHttpAnswers(watch, create);
     this.lastBody = undefined;
     const call = create();
-    const body = this.lastBody as import('./multipart-body.js').MultipartBody | undefined;
+    const body = this.lastBody as MultipartBody | undefined;
     this.lastBody = undefined;
     // Without it (an SDK that makes its form later), the answer's status still comes in its error.
     if (!body) return call;

@@ -5,16 +5,27 @@ import type { Script } from 'node:vm';
  * V8 compiled at every run (~12 ms), then its functions as each first ran: through its cache a
  * Mailgun run spends ~20 ms less CPU and starts sending ~15 ms sooner (#21, docs/benchmarks.md).
  *
- * Off unless the CLI turns it on with the directory of its own code caches (bin/cli-bundle.js):
+ * Off unless the CLI turns it on with the place and form of its own code caches (bin/cli-bundle.js):
  * a program using the library requires its packages as Node does, and so does the CLI where the
  * directory has no cache (an installed package). A cache is made at build time
  * (scripts/compile-cache.mjs, from a Mailgun bulk run) and used only for the same file (its
  * SHA-256), Node and architecture, and whole; V8 itself refuses it under other V8 flags. Without
  * a usable cache the package is compiled as usual: a missing or stale cache costs time, no more.
  */
-let cacheDirectory: string | undefined;
+let caches: CodeCacheFiles | undefined;
 /** The build's training run: packages are compiled here even without a cache, to write theirs. */
 let making = false;
+
+/**
+ * Where the caches are and how their files are read and written: bin/cli-bundle.js's own form
+ * (sdkCodeCacheFiles), a stamp and the data's length on the first line, so that a cache is used
+ * only for what it was made for, and whole.
+ */
+export interface CodeCacheFiles {
+  directory: string;
+  read(file: string, stamp: Stamp): Buffer | undefined;
+  write(file: string, script: Script, stamp: Stamp): void;
+}
 
 interface Stamp {
   sdk: string;
@@ -29,8 +40,8 @@ const compiled: { specifier: string; file: string; stamp: Stamp; script: Script 
 const used: string[] = [];
 
 /** `options.make`: for the build, which then writes the caches (writeSdkCodeCaches). */
-export function enableSdkCodeCaches(directory: string, options: { make?: boolean } = {}): void {
-  cacheDirectory = directory;
+export function enableSdkCodeCaches(files: CodeCacheFiles, options: { make?: boolean } = {}): void {
+  caches = files;
   making = options.make === true;
 }
 
@@ -38,7 +49,7 @@ export function enableSdkCodeCaches(directory: string, options: { make?: boolean
 export function requireSdk(specifier: string, parentUrl: string): unknown {
   const { createRequire } = process.getBuiltinModule('node:module');
   const parentRequire = createRequire(parentUrl);
-  if (cacheDirectory === undefined) return parentRequire(specifier);
+  if (caches === undefined) return parentRequire(specifier);
   const fs = process.getBuiltinModule('node:fs');
   const path = process.getBuiltinModule('node:path');
   const filename = parentRequire.resolve(specifier);
@@ -46,12 +57,12 @@ export function requireSdk(specifier: string, parentUrl: string): unknown {
   // Loaded already (here or by Node's require): the same module, as require gives it.
   const loaded = ownRequire.cache[filename];
   if (loaded) return loaded.exports;
-  const file = path.join(cacheDirectory, `sdk.${specifier.replace(/[^A-Za-z0-9.-]/g, '_')}.cache`);
-  const cache = readFile(file);
-  if (cache === undefined && !making) return parentRequire(specifier);
+  const file = path.join(caches.directory, `sdk.${specifier.replace(/[^A-Za-z0-9.-]/g, '_')}.cache`);
+  // No cache to read (an installed package): nothing to hash or compile here.
+  if (!making && !fs.existsSync(file)) return parentRequire(specifier);
   const source = fs.readFileSync(filename, 'utf8');
   const stamp = { sdk: specifier, sha256: process.getBuiltinModule('node:crypto').hash('sha256', source, 'hex'), node: process.version, arch: process.arch };
-  const cachedData = cache && dataFor(cache, stamp);
+  const cachedData = caches.read(file, stamp);
   const { Script } = process.getBuiltinModule('node:vm');
   const Module = process.getBuiltinModule('node:module');
   // As Node's loader runs a CommonJS file: wrapped in its function, with its own module and
@@ -80,29 +91,8 @@ export function sdkCodeCacheReport(): { used: string[]; compiled: string[] } {
 
 /** Writes the code cache of each SDK this process compiled without one (the build's training run). */
 export function writeSdkCodeCaches(): string[] {
-  const fs = process.getBuiltinModule('node:fs');
   return compiled.map(({ file, stamp, script }) => {
-    const data = script.createCachedData();
-    fs.writeFileSync(file, Buffer.concat([Buffer.from(`${JSON.stringify({ ...stamp, bytes: data.length })}\n`), data]));
+    caches!.write(file, script, stamp);
     return file;
   });
-}
-
-function readFile(file: string): Buffer | undefined {
-  try {
-    return process.getBuiltinModule('node:fs').readFileSync(file);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The cache's data when its first line says it was made for `stamp` and it is whole (V8 checks
- * only its version, its flags and the source's length, not the data); else undefined.
- */
-function dataFor(contents: Buffer, stamp: Stamp): Buffer | undefined {
-  const newline = contents.indexOf(10);
-  if (newline < 0) return undefined;
-  const data = contents.subarray(newline + 1);
-  return contents.toString('utf8', 0, newline) === JSON.stringify({ ...stamp, bytes: data.length }) ? data : undefined;
 }

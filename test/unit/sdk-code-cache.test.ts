@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BUILT = pathToFileURL(path.join(ROOT, 'dist/providers/sdk-code-cache.js')).href;
+const CLI_BUNDLE_LOADER = path.join(ROOT, 'bin/cli-bundle.js');
 const PARENT = pathToFileURL(path.join(ROOT, 'dist/providers/mailgun.js')).href;
 const cacheDir = mkdtempSync(path.join(tmpdir(), 'penguinmails-sdk-cache-'));
 const cacheFile = path.join(cacheDir, 'sdk.mailgun.js.cache');
@@ -20,7 +21,8 @@ function load(directory: string | undefined, make = false): { sdk: string; used:
   const script = `
     import { createRequire } from 'node:module';
     import { enableSdkCodeCaches, requireSdk, sdkCodeCacheReport, writeSdkCodeCaches } from ${JSON.stringify(BUILT)};
-    ${directory === undefined ? '' : `enableSdkCodeCaches(${JSON.stringify(directory)}, { make: ${make} });`}
+    const { sdkCodeCacheFiles } = createRequire(import.meta.url)(${JSON.stringify(CLI_BUNDLE_LOADER)});
+    ${directory === undefined ? '' : `enableSdkCodeCaches(sdkCodeCacheFiles(${JSON.stringify(directory)}), { make: ${make} });`}
     const Mailgun = requireSdk('mailgun.js', ${JSON.stringify(PARENT)});
     const client = new Mailgun(FormData).client({ username: 'api', key: 'key-1' });
     const sameAsRequire = createRequire(${JSON.stringify(PARENT)})('mailgun.js') === Mailgun;
