@@ -148,7 +148,7 @@ export class BulkSender {
   stop(): void {
     this.stopRequested = true;
     for (const gate of this.gates.values()) gate.release();
-    void this.ledger.flush();
+    this.ledger.writeSoon();
   }
 
   get interrupted(): boolean {
@@ -196,7 +196,7 @@ export class BulkSender {
       }
     };
     // Accepted batches are recorded at least this often, even while every worker waits (429 pause).
-    const ledgerTimer = setInterval(() => void this.ledger.flush(), LEDGER_FLUSH_MS);
+    const ledgerTimer = setInterval(() => this.ledger.writeSoon(), LEDGER_FLUSH_MS);
     ledgerTimer.unref();
     try {
       reading: for await (const chunkOfRows of rows) {
@@ -464,7 +464,7 @@ export class BulkSender {
       return;
     }
     if (stillOpen.length) openBatches.add(batchId);
-    await this.ledger.add({ provider: name, digests, messageIds, batchId, stillOpen });
+    this.ledger.add({ provider: name, digests, messageIds, batchId, stillOpen });
   }
 
   private byProvider(name: string): { delivered: number; rejected: number } {
