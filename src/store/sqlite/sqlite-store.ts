@@ -9,6 +9,7 @@ import { monthKey, type AcceptedBatch, type ApiKeyRecord, type Delivery, type Ou
 import { toEntry, toEvent, toKey, toSuppression, type EventRow, type KeyRow, type OutboxRow, type SuppressionRow } from '../rows.js';
 import { openDatabase, withBusyRetry } from './database.js';
 import { GroupCommit } from './group-commit.js';
+import { BackgroundSync } from './background-sync.js';
 
 /**
  * The embedded backend: every repository of ports.ts over one SQLite file (better-sqlite3 is
@@ -18,12 +19,16 @@ export class SqliteStore implements Store {
   private readonly statements = new Map<string, Statement>();
   /** The small writes of single sends, committed together (see group-commit.ts). */
   private readonly group = new GroupCommit((work) => this.atomically(work));
+  /** The write-ahead log, written out to disk as bulk runs record their batches (see background-sync.ts); none in memory. */
+  private readonly logSync?: BackgroundSync;
 
   private constructor(
     private readonly db: SqliteDatabase,
     /** The schema version, and what opening this store migrated. */
     readonly schema: SchemaReport,
-  ) {}
+  ) {
+    if (!db.memory) this.logSync = new BackgroundSync(`${db.name}-wal`);
+  }
 
   /** Prepared once per text: preparing is costly, and each statement holds native memory until GC. */
   private sql(text: string): Statement {
@@ -51,6 +56,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     this.group.flush();
+    await this.logSync?.settled();
     this.db.close();
   }
 
@@ -96,6 +102,7 @@ export class SqliteStore implements Store {
         this.settleInFlightNow(batch.batchId, batch.stillOpen);
       }
     });
+    this.logSync?.start();
   }
 
   private recordBulkDelivery(runKey: string, provider: string, type: string, digests: string[], messageIds: string[], now: number): void {
