@@ -41,7 +41,7 @@ export const MAX_COLUMNS = 1_000;
  * A bad row is yielded as an error with its line number and the rest goes on; a list without an
  * email column stops.
  */
-export async function* readRecipients(source: string, stdin: Readable = process.stdin, options: ReadOptions = {}): AsyncGenerator<RecipientRow[]> {
+export async function* readRecipients(source: string, stdin: () => Readable = standardInput, options: ReadOptions = {}): AsyncGenerator<RecipientRow[]> {
   const reader = new RecipientReader(source, stdin, options);
   try {
     yield* reader.rows();
@@ -57,6 +57,8 @@ export async function* readRecipients(source: string, stdin: Readable = process.
  * The work per read is bounded (a read's text, at most MAX_LINE_CHARS held over), and every read
  * is an async step: a signal is handled between two reads, whatever the list holds.
  */
+const standardInput = (): Readable => process.stdin;
+
 export class RecipientReader {
   private input?: Readable;
   private chunks?: AsyncIterator<string>;
@@ -69,7 +71,8 @@ export class RecipientReader {
 
   constructor(
     private readonly source: string,
-    private readonly stdin: Readable = process.stdin,
+    /** Asked for only when the list is stdin (`-`): Node sets process.stdin up on first use (~2 ms, #21). */
+    private readonly stdin: () => Readable = standardInput,
     options: ReadOptions = {},
   ) {
     this.parser = new RowParser(source, options.onCsvHeader);
@@ -120,7 +123,7 @@ export class RecipientReader {
     if (this.ended) return undefined;
     try {
       if (!this.chunks) {
-        this.input = this.source === '-' ? this.stdin : createReadStream(this.source, { encoding: 'utf8', highWaterMark: READ_CHUNK_BYTES });
+        this.input = this.source === '-' ? this.stdin() : createReadStream(this.source, { encoding: 'utf8', highWaterMark: READ_CHUNK_BYTES });
         if (this.source === '-') this.input.setEncoding('utf8');
         // Pulled one read at a time (no for-await): a caller stopping early leaves the rest readable.
         this.chunks = this.input[Symbol.asyncIterator]();

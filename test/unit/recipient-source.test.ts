@@ -10,7 +10,7 @@ import { tempDir } from '../helpers/cli.js';
 async function read(pieces: (string | Buffer)[], source = '-'): Promise<RecipientRow[]> {
   const stdin = Readable.from(pieces.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
   const rows: RecipientRow[] = [];
-  for await (const chunk of readRecipients(source, stdin)) rows.push(...chunk);
+  for await (const chunk of readRecipients(source, () => stdin)) rows.push(...chunk);
   return rows;
 }
 
@@ -241,7 +241,7 @@ describe('RecipientReader.countUnreadRows', () => {
 
   it('counts nothing left after the whole list was read; stdin is not counted (its rest may never end)', async () => {
     expect(await readThenCount('email\na@example.com\n', 'list.csv', 99)).toEqual({ read: 1, unread: 0, all: 1 });
-    const reader = new RecipientReader('-', Readable.from([Buffer.from('email\na@example.com\n')]));
+    const reader = new RecipientReader('-', () => Readable.from([Buffer.from('email\na@example.com\n')]));
     expect(await reader.countUnreadRows(Date.now() + 60_000)).toBeUndefined();
   });
 });

@@ -29,7 +29,7 @@ export async function previewBulkSend(output: Output, dispatcher: Dispatcher, te
   const seen = new BoundedDigestSet();
   const fieldCheck = new ListFieldCheck(template, listName(source), (message) => output.warn(message));
   try {
-    for await (const chunk of readRecipients(source, process.stdin, { onCsvHeader: fieldCheck.onCsvHeader })) {
+    for await (const chunk of readRecipients(source, undefined, { onCsvHeader: fieldCheck.onCsvHeader })) {
       fieldCheck.seeRows(chunk);
       for (const row of chunk) {
         rows++;

@@ -95,7 +95,7 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     process.once('SIGTERM', stop);
     let stats: BulkStats;
     const fieldCheck = new ListFieldCheck(template, listName(flags.recipients), warn);
-    const reader = new RecipientReader(flags.recipients, process.stdin, { onCsvHeader: fieldCheck.onCsvHeader });
+    const reader = new RecipientReader(flags.recipients, undefined, { onCsvHeader: fieldCheck.onCsvHeader });
     /** Interrupted: the rows of the list not read yet, when they can be counted. */
     let unreadRows: number | undefined;
     try {
