@@ -22,6 +22,13 @@ export interface Provider {
    * failure of the whole call is thrown as ProviderError (nothing was accepted).
    */
   sendBulk(template: EmailMessage, recipients: BulkRecipient[]): Promise<RecipientStatus[]>;
+  /**
+   * Optional: builds the request of a later `sendBulk(template, recipients)` now, for that call to
+   * send as it is (same template object, same array). A bulk run calls it while the batch waits for
+   * a free call slot. No I/O, no failure to report: a body that cannot be built here is built, and
+   * fails, in sendBulk.
+   */
+  prepareBulk?(template: EmailMessage, recipients: BulkRecipient[]): void;
   /** The exact request this provider would receive for the message, with secrets masked. */
   previewRequest(message: EmailMessage): unknown;
   /** The exact request(s) one `sendBulk` call would make for these recipients, with secrets masked. */

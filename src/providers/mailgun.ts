@@ -11,6 +11,7 @@ import { constant, JsonBytes } from './json-bytes.js';
 import { IDEMPOTENCY_HEADER, type BulkRecipient, type RecipientStatus, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
 import { mailgunCatalog } from './catalog/mailgun.js';
 import { requireWithoutFetchGlobals } from './require-without-fetch.js';
+import { PreparedBodies } from './prepared-bodies.js';
 // A type only: the module itself is imported by the first bulk call (getClient).
 import type { MultipartBody } from './multipart-body.js';
 
@@ -236,9 +237,15 @@ class MailgunProvider implements Provider {
    * for the whole call; per-recipient rejections only show up later in events.
    */
   async sendBulk(template: EmailMessage, recipients: BulkRecipient[]): Promise<RecipientStatus[]> {
-    const id = await this.post(this.bulkForm(template, recipients), 'bulk');
+    const id = await this.post(this.preparedForms.take(template, recipients) ?? this.bulkForm(template, recipients), 'bulk');
     return recipients.map((r) => ({ address: r.email, accepted: true, messageId: id }));
   }
+
+  prepareBulk(template: EmailMessage, recipients: BulkRecipient[]): void {
+    this.preparedForms.keep(template, recipients, this.bulkForm(template, recipients));
+  }
+
+  private readonly preparedForms = new PreparedBodies<MailgunForm>();
 
   private bulkForm(template: EmailMessage, recipients: BulkRecipient[]): MailgunForm {
     const { parts, variables } = toRecipientVariableTemplate(template);

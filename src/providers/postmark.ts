@@ -11,6 +11,7 @@ import { bulkRecipientKey } from '../core/bulk-key.js';
 import { CONNECT_TIMEOUT, HttpTransport, type TransportRequest } from './http-transport.js';
 import { IDEMPOTENCY_HEADER, type BulkRecipient, type RecipientStatus, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
 import { postmarkCatalog } from './catalog/postmark.js';
+import { PreparedBodies } from './prepared-bodies.js';
 
 const configSchema = z.strictObject({
   type: z.literal('postmark'),
@@ -274,8 +275,14 @@ class PostmarkProvider implements Provider {
   }
 
   /** POST /email/batch: answers 200 even when single messages fail, so every element is checked. */
+  prepareBulk(template: EmailMessage, recipients: BulkRecipient[]): void {
+    this.preparedBodies.keep(template, recipients, postmarkBatchBody(template, this.config, recipients));
+  }
+
+  private readonly preparedBodies = new PreparedBodies<Buffer>();
+
   async sendBulk(template: EmailMessage, recipients: BulkRecipient[]): Promise<RecipientStatus[]> {
-    const body = postmarkBatchBody(template, this.config, recipients);
+    const body = this.preparedBodies.take(template, recipients) ?? postmarkBatchBody(template, this.config, recipients);
     const insight: TransportInsight = {};
     const client = this.createClient((this.sdk ??= await importPostmark()), insight, body);
     let responses: { ErrorCode?: number; Message?: string; MessageID?: string }[];

@@ -185,6 +185,8 @@ export class BulkSender {
         while ((chunk.rows.length >= chunk.size || (force && chunk.rows.length > 0)) && !slots.failed && !this.stopRequested) {
           const { batch, rest } = takeBatch(chunk.rows, chunk.size);
           chunk.rows = rest;
+          // Its request is built while it waits for a slot, not once one is free (see prepareBulk).
+          this.dispatcher.provider(chain[0]).prepareBulk?.(this.options.template, batch);
           // Waiting for a slot can outlast a Ctrl-C: a batch not yet started then stays for the rerun.
           await slots.run(async () => {
             if (!this.stopRequested) await this.deliverChunk(batch, chain);
@@ -403,7 +405,8 @@ export class BulkSender {
         answers.push(...recipients.slice(start).map(() => ({ ok: false as const, error: allowed.error })));
         break;
       }
-      const part = recipients.slice(start, start + allowed.count);
+      // The batch itself when the call takes it whole: its request may have been built already (prepareBulk).
+      const part = start === 0 && allowed.count === recipients.length ? recipients : recipients.slice(start, start + allowed.count);
       const takenAt = this.dispatcher.now();
       start += part.length;
       const batchId = await this.store.markInFlight(this.runKey, part.map((r) => r.digest), this.owner, name, this.dispatcher.now());
