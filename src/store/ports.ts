@@ -255,6 +255,13 @@ export interface SchemaReport {
 /** The whole store: every repository, its schema, and closing it. */
 export interface Store extends OutboxRepository, DeliveryLedger, HealthRepository, RunRepository, KeyRepository, EventRepository, SuppressionRepository, RateLimitRepository {
   readonly schema: SchemaReport;
+  /**
+   * Does ahead of close() what closing would otherwise do at the end (SQLite: copies the
+   * write-ahead log into the database file), for a caller about to wait anyway — a bulk run whose
+   * last calls are under way. The store stays usable; never rejects (what is not done here,
+   * close() does).
+   */
+  prepareToClose(): Promise<void>;
   close(): Promise<void>;
 }
 

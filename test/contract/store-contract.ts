@@ -285,6 +285,17 @@ export function defineStoreContract(backendName: string, backend: StoreBackend):
         expect((await store.inFlightOf(RUN)).size).toBe(0);
       });
 
+      it('prepareToClose leaves the store as it was, and usable (twice is fine)', async () => {
+        await fresh();
+        const batchId = await store.markInFlight(RUN, digests, OWNER_A, 'mailgun', T0);
+        await store.recordBulkBatches(RUN, 'marketing', [{ provider: 'mailgun', digests, messageIds: ['<one@mg>', '<one@mg>', '<one@mg>'], batchId, stillOpen: [] }], T0);
+        await store.prepareToClose();
+        await store.prepareToClose();
+        expect((await store.findDelivery(`${RUN}/${digests[2]}`))?.messageId).toBe('<one@mg>');
+        const next = await store.markInFlight(RUN, ['dddddddddddddddddddddddd'], OWNER_A, 'mailgun', T0);
+        expect([...(await store.inFlightOf(RUN)).entries()]).toEqual([['dddddddddddddddddddddddd', { batchId: next, provider: 'mailgun' }]]);
+      });
+
       it('queues recipients left in doubt as ambiguous and settles the rest, in one step', async () => {
         await fresh();
         const batchId = await store.markInFlight(RUN, digests, OWNER_A, 'mailgun', T0);

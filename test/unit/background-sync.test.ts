@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -47,10 +47,30 @@ describe('the SQLite store syncs its write-ahead log as bulk batches are recorde
     expect(found).toEqual(digests);
   });
 
+  it('prepareToClose copies the log into the database file itself (what closing would do)', async () => {
+    const dir = scratch();
+    const file = path.join(dir, 'outbox.db');
+    const store = await SqliteStore.open(file);
+    const digests = ['aaaaaaaaaaaaaaaaaaaaaaaa'];
+    const batchId = await store.markInFlight('run', digests, 'owner-1', 'mailgun', 1);
+    await store.recordBulkBatches('run', 'marketing', [{ provider: 'mailgun', digests, messageIds: ['<one@mg>'], batchId, stillOpen: [] }], 2);
+    await store.prepareToClose();
+    // The database file alone, without its log, already holds the delivery.
+    const copy = path.join(dir, 'copy.db');
+    copyFileSync(file, copy);
+    const alone = await SqliteStore.open(copy);
+    const found: string[] = [];
+    await alone.forEachBulkDeliveredDigest('run', 0, (digest) => found.push(digest));
+    await alone.close();
+    await store.close();
+    expect(found).toEqual(digests);
+  });
+
   it('an in-memory store has no log to sync', async () => {
     const store = await SqliteStore.open(':memory:');
     const batchId = await store.markInFlight('run', ['aaaaaaaaaaaaaaaaaaaaaaaa'], 'owner-1', 'postmark', 1);
     await store.recordBulkBatches('run', 'marketing', [{ provider: 'postmark', digests: ['aaaaaaaaaaaaaaaaaaaaaaaa'], messageIds: ['id-0'], batchId, stillOpen: [] }], 2);
+    await expect(store.prepareToClose()).resolves.toBeUndefined();
     await expect(store.close()).resolves.toBeUndefined();
   });
 });

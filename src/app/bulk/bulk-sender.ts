@@ -65,6 +65,12 @@ export interface BulkOptions {
   onProgress?: (stats: BulkStats) => void;
   /** Something the user should know that does not stop the run. */
   onWarning?: (message: string) => void;
+  /**
+   * Called once every row has gone into a call, while the last calls are under way (not after
+   * Ctrl-C): the CLI has its store do its closing work then (Store.prepareToClose), instead of
+   * after the report. Awaited; what it throws is ignored.
+   */
+  onAllCallsStarted?: () => Promise<void>;
 }
 
 const MAX_FAILURES_KEPT = 100;
@@ -210,7 +216,10 @@ export class BulkSender {
         }
       }
       // Interrupted: rows read but not sent are left alone, so rerunning the command sends them.
-      if (!this.stopRequested) await flush(true);
+      if (!this.stopRequested) {
+        await flush(true);
+        await this.options.onAllCallsStarted?.().catch(() => {});
+      }
     } finally {
       try {
         await slots.drain();

@@ -85,7 +85,18 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     const warn = (message: string) => (bar ? bar.above(() => output.warn(message)) : output.warn(message));
     warnOfAlerts = warn;
     const routeRow = await rowRouter(dispatcher, template, { forceProvider, noFailover: flags.failover === false });
-    const sender = new BulkSender(dispatcher, { chain: route.chain, routeRow, template, concurrency, batchSize, digestsInMemory, onWarning: warn, onProgress: (s) => bar?.update(handled(s)) });
+    const sender = new BulkSender(dispatcher, {
+      chain: route.chain,
+      routeRow,
+      template,
+      concurrency,
+      batchSize,
+      digestsInMemory,
+      onWarning: warn,
+      onProgress: (s) => bar?.update(handled(s)),
+      // The store's closing work (SQLite's checkpoint) while the last answers are awaited, not after the report (#21).
+      onAllCallsStarted: () => store!.prepareToClose(),
+    });
     // First Ctrl-C: finish the calls under way, write the ledger, report. A second one kills.
     const stop = () => {
       warn('stopping: finishing the calls under way (Ctrl-C again to kill); rerun the same command to resume');

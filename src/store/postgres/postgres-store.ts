@@ -45,6 +45,9 @@ export class PostgresStore implements Store {
     }
   }
 
+  /** Nothing to do ahead: the server keeps the data. */
+  async prepareToClose(): Promise<void> {}
+
   async close(): Promise<void> {
     await this.pool.end();
   }
