@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { isBareAddress } from '../core/address.js';
 import { isSystemErrorCode, UserError } from '../core/errors.js';
@@ -15,6 +15,22 @@ const READ_CHUNK_BYTES = 16 * 1024;
 /** How messages name a list: its path, or stdin. */
 export function listName(source: string): string {
   return source === '-' ? 'stdin' : source;
+}
+
+/** Bytes a list's row takes on average, for estimatedRows: an address and a field or two. */
+const BYTES_PER_ROW_GUESS = 24;
+
+/**
+ * About how many rows a list file holds, from its size alone; undefined for stdin, or a file that
+ * cannot be read (reading it says why). A guess to size memory by, never a count.
+ */
+export function estimatedRows(source: string): number | undefined {
+  if (source === '-') return undefined;
+  try {
+    return Math.ceil(statSync(source).size / BYTES_PER_ROW_GUESS);
+  } catch {
+    return undefined;
+  }
 }
 
 export function listFormatOf(source: string, firstLine?: string): ListFormat {

@@ -59,6 +59,22 @@ describe('BoundedDigestSet', () => {
     set.close();
   });
 
+  it('sized for the members expected, it holds them and more, and still spills at its limit', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pm-digests-'));
+    const disk = countingRuns(dir);
+    const roomy = new BoundedDigestSet({ memoryLimit: 1000, expectedMembers: 100, openOverflow: disk.open });
+    expect(range(0, 999).filter((d) => !roomy.add(d))).toEqual([]);
+    expect(range(0, 999).filter((d) => roomy.add(d))).toEqual([]);
+    expect(roomy.hasSpilled).toBe(false);
+    roomy.close();
+    // A guess above the limit counts as the limit.
+    const capped = new BoundedDigestSet({ memoryLimit: 100, expectedMembers: 1_000_000, openOverflow: disk.open });
+    expect(range(0, 150).filter((d) => !capped.add(d))).toEqual([]);
+    expect(capped.hasSpilled).toBe(true);
+    expect(range(0, 150).filter((d) => !capped.has(d))).toEqual([]);
+    capped.close();
+  });
+
   it('answers most digests it never held without reading the disk (Bloom filter)', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'pm-digests-'));
     const disk = countingRuns(dir);

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { MAX_CHARS_PER_RECORD, MAX_COLUMNS, MAX_LINE_CHARS, MAX_LINES_PER_RECORD, readRecipients, RecipientReader, splitCompleteLines, type RecipientRow } from '../../src/lists/recipient-source.js';
+import { MAX_CHARS_PER_RECORD, MAX_COLUMNS, MAX_LINE_CHARS, MAX_LINES_PER_RECORD, estimatedRows, readRecipients, RecipientReader, splitCompleteLines, type RecipientRow } from '../../src/lists/recipient-source.js';
 import { parseCsvLine, parseCsvRecord } from '../../src/lists/csv.js';
 import { tempDir } from '../helpers/cli.js';
 
@@ -268,5 +268,17 @@ describe('parseCsvLine', () => {
   it('trims cells, with and without quotes', () => {
     expect(parseCsvLine(' a@example.com , Ann ,')).toEqual(['a@example.com', 'Ann', '']);
     expect(parseCsvLine('a@example.com,"Doe, ""J""" ,x')).toEqual(['a@example.com', 'Doe, "J"', 'x']);
+  });
+});
+
+describe('estimatedRows', () => {
+  it('guesses a file list’s rows from its size; none for stdin or a file that is not there', () => {
+    const file = path.join(tempDir(), 'list.csv');
+    writeFileSync(file, 'email,name\n' + Array.from({ length: 1000 }, (_, i) => `user${i}@example.com,User ${i}\n`).join(''));
+    const guess = estimatedRows(file)!;
+    expect(guess).toBeGreaterThan(500);
+    expect(guess).toBeLessThan(2000);
+    expect(estimatedRows('-')).toBeUndefined();
+    expect(estimatedRows(path.join(tempDir(), 'missing.csv'))).toBeUndefined();
   });
 });

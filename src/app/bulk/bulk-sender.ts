@@ -62,6 +62,8 @@ export interface BulkOptions {
   batchSize?: number;
   /** Recipients remembered in memory per set before the rest go to a temporary file (DEFAULT_DIGESTS_IN_MEMORY). */
   digestsInMemory?: number;
+  /** About how many rows the list has, when that can be told before reading it (see estimatedRows). */
+  expectedRows?: number;
   onProgress?: (stats: BulkStats) => void;
   /** Something the user should know that does not stop the run. */
   onWarning?: (message: string) => void;
@@ -140,7 +142,7 @@ export class BulkSender {
       warned = true;
     };
     this.ledger = new LedgerBuffer(this.store, this.runKey, options.template.type, dispatcher.now);
-    this.taken = new BoundedDigestSet({ memoryLimit: options.digestsInMemory, onSpillFailure });
+    this.taken = new BoundedDigestSet({ memoryLimit: options.digestsInMemory, expectedMembers: options.expectedRows, onSpillFailure });
     const since = () => dispatcher.now() - bulkResumeMs(options.template, dispatcher.config.idempotency);
     this.resume = new ResumeFilter<Pending>(this.store, this.runKey, options.chain, (r) => this.personal(r), since, dispatcher.now, { memoryLimit: options.digestsInMemory, onSpillFailure });
   }
@@ -268,6 +270,13 @@ export class BulkSender {
 
   /** Puts each row in the waiting rows of its chain. */
   private queueByChain(rows: Pending[], chunks: Map<string[], { rows: Pending[]; size: number }>, chainOf: (row: Pending) => string[], batchSize: number): void {
+    if (this.options.routeRow === undefined) {
+      // Every row goes the template's way: one look-up for them all, not one per row.
+      let chunk = chunks.get(this.options.chain);
+      if (!chunk) chunks.set(this.options.chain, (chunk = { rows: [], size: batchSize }));
+      for (const row of rows) chunk.rows.push(row);
+      return;
+    }
     for (const row of rows) {
       const chain = chainOf(row);
       let chunk = chunks.get(chain);

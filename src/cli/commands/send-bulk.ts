@@ -5,7 +5,7 @@ import { BulkSender, type BulkStats } from '../../app/bulk/bulk-sender.js';
 import { openAlerts } from '../../app/alerts/open-alerts.js';
 import { Dispatcher } from '../../app/dispatcher.js';
 import { rowRouter } from '../../app/bulk/row-routes.js';
-import { listFormatOf, listName, RecipientReader, type RecipientRow } from '../../lists/recipient-source.js';
+import { estimatedRows, listFormatOf, listName, RecipientReader, type RecipientRow } from '../../lists/recipient-source.js';
 import { ListFieldCheck } from '../list-field-check.js';
 import { groupThousands } from '../../cost/money.js';
 import { ExitCode, UserError } from '../../core/errors.js';
@@ -92,6 +92,7 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
       concurrency,
       batchSize,
       digestsInMemory,
+      expectedRows: rows ?? estimatedRows(flags.recipients),
       onWarning: warn,
       onProgress: (s) => bar?.update(handled(s)),
       // The store's closing work (SQLite's checkpoint) while the last answers are awaited, not after the report (#21).
