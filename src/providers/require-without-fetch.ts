@@ -1,13 +1,16 @@
 import { requireSdk } from './sdk-code-cache.js';
 
-/** The globals whose first read makes Node load its fetch implementation (undici). */
-const FETCH_GLOBALS = ['fetch', 'Request', 'Response', 'FormData'];
+/**
+ * The globals whose first read makes Node load its fetch implementation (undici), and its web
+ * streams (ReadableStream: ~2.5 ms, read by axios's fetch probe before it finds fetch missing).
+ */
+const FETCH_GLOBALS = ['fetch', 'Request', 'Response', 'FormData', 'ReadableStream'];
 
 /**
  * Loads a CommonJS package with Node's fetch globals out of its sight. mailgun.js bundles an
- * axios that, as it loads, reads fetch, Request, Response and FormData to try out a fetch
- * transport (its calls here go over node:http), and the first read of any of them makes Node load
- * undici: ~20–40 ms of CPU for a bulk run through Mailgun (#21). A single message still loads it,
+ * axios that, as it loads, reads fetch, Request, Response, FormData and ReadableStream to try out
+ * a fetch transport (its calls here go over node:http), and the first read of any of them makes
+ * Node load undici or its web streams: ~20–40 ms of CPU for a bulk run through Mailgun (#21). A single message still loads it,
  * for the FormData it is sent in. That axios keeps the FormData it saw at load (none, now) only
  * as a first guess: it tells Node's FormData by its "[object FormData]" tag as well.
  *
