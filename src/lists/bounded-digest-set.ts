@@ -14,12 +14,16 @@ export interface DigestOverflow {
 /** Up to this many recipients a bulk run keeps in memory (~6 MB a set); past it, on disk. */
 export const DEFAULT_DIGESTS_IN_MEMORY = 250_000;
 
+/** Room made up front for at most this many members (~6 MB): past it, a set grows as it fills. */
+const MOST_EXPECTED_MEMBERS = 262_144;
+
 export interface BoundedDigestSetOptions {
   memoryLimit?: number;
   /**
    * How many members the set will likely get: it starts with room for that many (up to
-   * memoryLimit) instead of growing to it, each growth copying every member into a table twice
-   * the size (~14 ms over 100,000 recipients, #21). A wrong guess costs only memory or growths.
+   * memoryLimit, and ~260,000) instead of growing to it, each growth copying every member into a
+   * table twice the size (~14 ms over 100,000 recipients, #21). A wrong guess costs only memory
+   * (~6 MB at most) or growths.
    */
   expectedMembers?: number;
   openOverflow?: () => DigestOverflow;
@@ -51,7 +55,7 @@ export class BoundedDigestSet implements DigestMembership {
     this.memoryLimit = memoryLimit;
     this.openOverflow = options.openOverflow ?? (() => new SortedDigestFile());
     this.onSpillFailure = options.onSpillFailure ?? (() => {});
-    const expected = Math.max(32_768, Math.min(options.expectedMembers ?? 0, memoryLimit));
+    const expected = Math.max(32_768, Math.min(options.expectedMembers ?? 0, memoryLimit, MOST_EXPECTED_MEMBERS));
     this.recent = new DigestSet(Math.min(2 * expected, 2 * memoryLimit));
   }
 

@@ -66,6 +66,8 @@ export async function* readRecipients(source: string, stdin: () => Readable = st
   }
 }
 
+const standardInput = (): Readable => process.stdin;
+
 /**
  * readRecipients, with what a run stopped half-way needs: how many rows it has handed out, and how
  * many the rest of the list holds. The list stays open until `close`.
@@ -73,8 +75,6 @@ export async function* readRecipients(source: string, stdin: () => Readable = st
  * The work per read is bounded (a read's text, at most MAX_LINE_CHARS held over), and every read
  * is an async step: a signal is handled between two reads, whatever the list holds.
  */
-const standardInput = (): Readable => process.stdin;
-
 export class RecipientReader {
   private input?: Readable;
   private chunks?: AsyncIterator<string>;

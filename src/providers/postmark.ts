@@ -274,13 +274,13 @@ class PostmarkProvider implements Provider {
     }
   }
 
-  /** POST /email/batch: answers 200 even when single messages fail, so every element is checked. */
   prepareBulk(template: EmailMessage, recipients: BulkRecipient[]): void {
     this.preparedBodies.keep(template, recipients, postmarkBatchBody(template, this.config, recipients));
   }
 
   private readonly preparedBodies = new PreparedBodies<Buffer>();
 
+  /** POST /email/batch: answers 200 even when single messages fail, so every element is checked. */
   async sendBulk(template: EmailMessage, recipients: BulkRecipient[]): Promise<RecipientStatus[]> {
     const body = this.preparedBodies.take(template, recipients) ?? postmarkBatchBody(template, this.config, recipients);
     const insight: TransportInsight = {};

@@ -67,6 +67,26 @@ describe('the bulk engine’s ledger buffer', () => {
     expect(await delivered(store)).toBe(20);
   });
 
+  it('a flush that finds the buffer empty still waits for the write under way, which may hold its batches', async () => {
+    const store = await openStore();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // The real store, its write held as a slow PostgreSQL's would be.
+    const slowLedger = { recordBulkBatches: async (...args: Parameters<SqliteStore['recordBulkBatches']>) => (await held, store.recordBulkBatches(...args)) };
+    const buffer = new LedgerBuffer(slowLedger, RUN, 'marketing', () => 2);
+    buffer.add(await acceptedBatch(store, 0, 10));
+    buffer.add(await acceptedBatch(store, 1, 10));
+    const first = buffer.flush();
+    let secondDone = false;
+    const second = buffer.flush().then(() => (secondDone = true));
+    await nextTurn();
+    await nextTurn();
+    expect(secondDone).toBe(false);
+    release();
+    await Promise.all([first, second]);
+    expect(await delivered(store)).toBe(20);
+  });
+
   it('a write that fails is thrown by the next add() and by flush(), never as an unhandled rejection', async () => {
     const store = await openStore();
     const buffer = new LedgerBuffer(store, RUN, 'marketing', () => 2);
@@ -79,6 +99,7 @@ describe('the bulk engine’s ledger buffer', () => {
       buffer.writeSoon();
       await nextTurn();
       await nextTurn();
+      expect(() => buffer.throwIfWriteFailed()).toThrow(/not open/);
       expect(() => buffer.add({ provider: 'postmark', digests: digestsOf(1, 1), messageIds: ['id'], batchId: 99, stillOpen: [] })).toThrow(/not open/);
       await expect(buffer.flush()).rejects.toThrow(/not open/);
       await nextTurn();

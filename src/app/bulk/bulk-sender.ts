@@ -191,10 +191,11 @@ export class BulkSender {
       candidates = [];
       for (const [chain, chunk] of chunks) {
         while ((chunk.rows.length >= chunk.size || (force && chunk.rows.length > 0)) && !slots.failed && !this.stopRequested) {
+          // The ledger cannot be written (a full disk, the database gone): no more calls.
+          this.ledger.throwIfWriteFailed();
           const { batch, rest } = takeBatch(chunk.rows, chunk.size);
           chunk.rows = rest;
-          // Its request is built while it waits for a slot, not once one is free (see prepareBulk).
-          this.dispatcher.provider(chain[0]).prepareBulk?.(this.options.template, batch);
+          this.prepareRequest(batch, chain[0]);
           // Waiting for a slot can outlast a Ctrl-C: a batch not yet started then stays for the rerun.
           await slots.run(async () => {
             if (!this.stopRequested) await this.deliverChunk(batch, chain);
@@ -266,6 +267,18 @@ export class BulkSender {
       candidates.push({ line: row.line, email: row.email, fields: row.fields, digest, address });
     }
     return next;
+  }
+
+  /**
+   * Has the provider build the batch's request while it waits for a slot, not once one is free
+   * (see prepareBulk). Only a head start: if that fails, sendBulk builds it and reports what fails.
+   */
+  private prepareRequest(batch: Pending[], providerName: string): void {
+    try {
+      this.dispatcher.provider(providerName).prepareBulk?.(this.options.template, batch);
+    } catch {
+      // Built again, and failed again where it is reported, by the call.
+    }
   }
 
   /** Puts each row in the waiting rows of its chain. */
@@ -377,6 +390,7 @@ export class BulkSender {
       // A retry, or the end of a rate-limit pause, after Ctrl-C: no new call (the rerun sends these).
       beforeCall: async (name) => {
         await this.gateOf(name).wait();
+        this.ledger.throwIfWriteFailed();
         return !this.stopRequested;
       },
     });

@@ -15,6 +15,13 @@ export class LedgerBuffer {
   private lastWrite = Date.now();
   /** A write that writeSoon() scheduled and that has not ended yet. */
   private scheduled?: Promise<void>;
+  /**
+   * Every write started, in order, each after the one before: a flush that finds the buffer empty
+   * still waits for a write under way, which may hold its batches (PostgreSQL's writes take time,
+   * and a batch's in-flight record may only go once its ledger row is in). A write that fails
+   * fails every later one: the run stops, and what was not written stays in flight for the rerun.
+   */
+  private writes: Promise<void> = Promise.resolve();
   /** Why a scheduled write failed: the next add() or flush() throws it. */
   private failure?: { error: unknown };
 
@@ -31,7 +38,7 @@ export class LedgerBuffer {
    * up (a few milliseconds of SQLite, in one call's path out of five, #21).
    */
   add(batch: AcceptedBatch): void {
-    this.throwFailure();
+    this.throwIfWriteFailed();
     this.batches.push(batch);
     this.rows += batch.digests.length;
     if (this.rows >= FLUSH_ROWS || Date.now() - this.lastWrite >= FLUSH_MS) this.writeSoon();
@@ -53,23 +60,28 @@ export class LedgerBuffer {
       });
   }
 
-  /** Writes the buffer now, after any write under way; throws if a write failed. */
+  /** Writes the buffer now, after every write under way; throws if a write failed. */
   async flush(): Promise<void> {
     await this.scheduled;
-    this.throwFailure();
+    this.throwIfWriteFailed();
     await this.write();
   }
 
-  private async write(): Promise<void> {
-    const batches = this.batches;
-    if (batches.length === 0) return;
-    this.batches = [];
-    this.rows = 0;
-    this.lastWrite = Date.now();
-    await this.ledger.recordBulkBatches(this.runKey, this.messageType, batches, this.now());
+  /** Throws the error of a write that writeSoon() made and that failed (the bulk engine asks before each call). */
+  throwIfWriteFailed(): void {
+    if (this.failure) throw this.failure.error;
   }
 
-  private throwFailure(): void {
-    if (this.failure) throw this.failure.error;
+  /** Starts writing the buffer after the writes before it; resolves once all of them are in. */
+  private write(): Promise<void> {
+    const batches = this.batches;
+    if (batches.length > 0) {
+      this.batches = [];
+      this.rows = 0;
+      this.lastWrite = Date.now();
+      const now = this.now();
+      this.writes = this.writes.then(() => this.ledger.recordBulkBatches(this.runKey, this.messageType, batches, now));
+    }
+    return this.writes;
   }
 }

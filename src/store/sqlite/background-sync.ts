@@ -1,4 +1,4 @@
-import { close, fdatasync, open } from 'node:fs';
+import { close, constants, fdatasync, open } from 'node:fs';
 import { resolve } from 'node:path';
 
 /**
@@ -10,8 +10,8 @@ import { resolve } from 'node:path';
  * a bulk run of 100,000 recipients, 8–13 MB, which that close waited 40–80 ms to write out on the
  * 2-core VM of docs/benchmarks.md (#21). Synced as the run goes, the log is mostly on disk by then.
  *
- * Only ever earlier than SQLite's own syncs, never instead of them: a failure (no such file, a
- * read-only mount) is ignored, and leaves the work to SQLite.
+ * Only ever earlier than SQLite's own syncs, never instead of them: a failure (no such file, not a
+ * file that can be synced, a read-only mount) is ignored, and leaves the work to SQLite.
  */
 export class BackgroundSync {
   private running?: Promise<void>;
@@ -49,7 +49,8 @@ export class BackgroundSync {
 
   private syncOnce(): Promise<void> {
     return new Promise((done) => {
-      open(this.file, 'r', (openError, fd) => {
+      // Non-blocking: should the path be a FIFO, opening it must not wait for a writer (for ever).
+      open(this.file, constants.O_RDONLY | constants.O_NONBLOCK, (openError, fd) => {
         if (openError) return done();
         fdatasync(fd, (syncError) => {
           if (!syncError) this.completed++;

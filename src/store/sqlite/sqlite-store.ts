@@ -27,7 +27,15 @@ export class SqliteStore implements Store {
     /** The schema version, and what opening this store migrated. */
     readonly schema: SchemaReport,
   ) {
-    if (!db.memory) this.logSync = new BackgroundSync(`${db.name}-wal`);
+    // The log sits beside the file SQLite opened (a symbolic link followed), which it names here
+    // as an absolute path; a temporary or in-memory database has none.
+    const file = (db.pragma('database_list') as { name: string; file: string }[]).find((entry) => entry.name === 'main')?.file;
+    if (file) this.logSync = new BackgroundSync(`${file}-wal`);
+  }
+
+  /** Syncs of the write-ahead log completed in the background (for tests and diagnostics). */
+  get logSyncs(): number {
+    return this.logSync?.completed ?? 0;
   }
 
   /** Prepared once per text: preparing is costly, and each statement holds native memory until GC. */
