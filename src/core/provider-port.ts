@@ -15,6 +15,12 @@ export interface Provider {
   readonly maxBulkRecipients: number;
   /** Most bytes one `sendBulk` call may carry, where the ESP sends each copy whole (Postmark's 50 MB batch). */
   readonly maxBulkBytes?: number;
+  /**
+   * True when one `sendBulk` call may carry the same address twice, each copy its own message
+   * (Postmark's batch). Otherwise a bulk run gives each call an address once (Mailgun keys its
+   * recipient variables by address).
+   */
+  readonly bulkAddressesMayRepeat?: boolean;
   send(message: EmailMessage): Promise<SendReceipt>;
   /**
    * Sends one personalised copy of `template` per recipient, in as few API calls as the ESP allows

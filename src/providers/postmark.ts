@@ -237,6 +237,8 @@ class PostmarkProvider implements Provider {
   readonly type = 'postmark';
   readonly maxBulkRecipients = POSTMARK_MAX_BATCH;
   readonly maxBulkBytes = POSTMARK_MAX_BATCH_BYTES;
+  // Each element of /email/batch is a message of its own.
+  readonly bulkAddressesMayRepeat = true;
   constructor(
     readonly name: string,
     private readonly config: PostmarkConfig,

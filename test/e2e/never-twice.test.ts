@@ -218,17 +218,17 @@ describe('bulk interrupted and concurrent retries', () => {
   });
 
   it('Ctrl-C also stops a run whose rows wait for batches of their own (one address many times)', async () => {
-    const { dir, configPath } = live({ order: ['postmark'] });
+    const { dir, configPath } = live({ order: ['mailgun'] });
     const list = path.join(dir, 'list.csv');
-    // A batch takes an address once: these rows leave one by one, long after the list was read.
+    // A Mailgun batch takes an address once: these rows leave one by one, long after the list was read.
     writeFileSync(list, ['email,name', ...Array.from({ length: 510 }, (_, i) => `same@example.com,N${i}`)].join('\n'));
     const args = ['send', '--config', configPath, '--recipients', list, '--subject', 'Hi {{name}}', '--text', 'x', '--json', '--concurrency', '1'];
-    postmark.latencyMs = 300;
+    mailgun.latencyMs = 300;
     const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...TEST_ENV } });
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
     const closed = new Promise((resolve) => child.on('close', resolve));
-    while (postmark.requests.length < 3) await new Promise((r) => setTimeout(r, 20));
+    while (mailgun.requests.length < 3) await new Promise((r) => setTimeout(r, 20));
     child.kill('SIGINT');
     // Not left sending when it does not stop (the failure this test is for).
     const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -237,11 +237,11 @@ describe('bulk interrupted and concurrent retries', () => {
     expect(code).toBe(130);
     expect(JSON.parse(stdout)).toMatchObject({ status: 'interrupted', queued: 0 });
     // The call under way when Ctrl-C came was the third: none started after it.
-    expect(postmark.requests.length).toBe(3);
-    postmark.latencyMs = 0;
+    expect(mailgun.requests.length).toBe(3);
+    mailgun.latencyMs = 0;
     const rerun = await runCli([...args.slice(0, -2), '--concurrency', '4'], { env: TEST_ENV, timeoutMs: 60_000 });
     expect(rerun.json()).toMatchObject({ status: 'delivered', queued: 0 });
-    const names = postmark.sent.flatMap((s) => s.body.map((m: any) => m.Subject));
+    const names = mailgun.parsed.flatMap((sent) => Object.values(JSON.parse(sent.fields['recipient-variables'][0]) as Record<string, { s_name: string }>).map((v) => v.s_name));
     expect(names).toHaveLength(510);
     expect(new Set(names).size).toBe(510);
   }, 60_000);
@@ -334,6 +334,21 @@ describe('second review: bulk reruns and the outbox', () => {
     expect(variables).toHaveLength(3);
     const names = variables.map((v) => (v['same@example.com'] ?? v['SAME@Example.com'])?.s_name).filter(Boolean);
     expect(names.sort()).toEqual(['First', 'Second', 'Third']);
+  });
+
+  it('Postmark takes the same address twice in one batch call (each copy is its own message); a chain with Mailgun in it keeps them apart', async () => {
+    const rows = 'email,name\nsame@example.com,First\nsame@example.com,Second\nother@example.com,Other\n';
+    const alone = live({ order: ['postmark'] });
+    writeFileSync(path.join(alone.dir, 'list.csv'), rows);
+    expect((await runCli(bulkArgs(alone.configPath, path.join(alone.dir, 'list.csv')), { env: TEST_ENV })).json()).toMatchObject({ delivered: 3 });
+    expect(postmark.requests).toHaveLength(1);
+    const copies = JSON.parse(postmark.requests[0].rawBody.toString()) as { To: string; Subject: string }[];
+    expect(copies.map((c) => c.To)).toEqual(['same@example.com', 'same@example.com', 'other@example.com']);
+    postmark.reset();
+    const withMailgun = live({ order: ['postmark', 'mailgun'] });
+    writeFileSync(path.join(withMailgun.dir, 'list.csv'), rows);
+    expect((await runCli(bulkArgs(withMailgun.configPath, path.join(withMailgun.dir, 'list.csv')), { env: TEST_ENV })).json()).toMatchObject({ delivered: 3 });
+    expect(postmark.requests).toHaveLength(2);
   });
 
   it('rerunning send when the waiting retry ends partly refused reports partial (exit 5)', async () => {

@@ -79,9 +79,11 @@ const MAX_FAILURES_KEPT = 100;
 
 /**
  * The next batch of at most `size` recipients with no email address twice: a Mailgun batch keys
- * its recipient variables by address, so a repeat would overwrite the first one's fields.
+ * its recipient variables by address, so a repeat would overwrite the first one's fields. Where
+ * every provider the batch may go to takes repeats (`addressesMayRepeat`), simply the first `size`.
  */
-export function takeBatch<T extends { address: string }>(queue: T[], size: number): { batch: T[]; rest: T[] } {
+export function takeBatch<T extends { address: string }>(queue: T[], size: number, addressesMayRepeat = false): { batch: T[]; rest: T[] } {
+  if (addressesMayRepeat) return { batch: queue.slice(0, size), rest: queue.slice(size) };
   const batch: T[] = [];
   const rest: T[] = [];
   const addresses = new Set<string>();
@@ -193,7 +195,7 @@ export class BulkSender {
         while ((chunk.rows.length >= chunk.size || (force && chunk.rows.length > 0)) && !slots.failed && !this.stopRequested) {
           // The ledger cannot be written (a full disk, the database gone): no more calls.
           this.ledger.throwIfWriteFailed();
-          const { batch, rest } = takeBatch(chunk.rows, chunk.size);
+          const { batch, rest } = takeBatch(chunk.rows, chunk.size, this.addressesMayRepeatIn(chain));
           chunk.rows = rest;
           this.prepareRequest(batch, chain[0]);
           // Waiting for a slot can outlast a Ctrl-C: a batch not yet started then stays for the rerun.
@@ -280,6 +282,15 @@ export class BulkSender {
       // Built again, and failed again where it is reported, by the call.
     }
   }
+
+  /** Whether every provider of the chain takes one address twice in a bulk call (a batch may fail over to any). */
+  private addressesMayRepeatIn(chain: string[]): boolean {
+    let mayRepeat = this.repeatsTaken.get(chain);
+    if (mayRepeat === undefined) this.repeatsTaken.set(chain, (mayRepeat = chain.every((name) => this.dispatcher.provider(name).bulkAddressesMayRepeat === true)));
+    return mayRepeat;
+  }
+
+  private readonly repeatsTaken = new Map<string[], boolean>();
 
   /** Puts each row in the waiting rows of its chain. */
   private queueByChain(rows: Pending[], chunks: Map<string[], { rows: Pending[]; size: number }>, chainOf: (row: Pending) => string[], batchSize: number): void {
