@@ -44,7 +44,7 @@ export async function previewBulkSend(output: Output, dispatcher: Dispatcher, te
           continue;
         }
         withAddress++;
-        // A batch holds each address once (see takeBatch): another copy for it goes in a later call.
+        // A Mailgun batch holds each address once (see takeBatch): the sample shows each address once.
         if (sample.length < SAMPLE_RECIPIENTS && !sample.some((r) => r.email.toLowerCase() === row.email.toLowerCase())) {
           sample.push({ email: row.email, fields: row.fields, digest });
         }
