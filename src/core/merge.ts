@@ -38,8 +38,6 @@ export function mergeValue(recipient: MergeRecipient, name: string): string {
   return name === 'email' ? recipient.email : '';
 }
 
-export { jsonStringContent } from './json-string.js';
-
 /** A text split at its merge fields: literal text at the even indexes, field names at the odd ones. */
 export function mergePieces(text: string): string[] {
   return text.split(MERGE_FIELD_SPLITTER);

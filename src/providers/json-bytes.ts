@@ -1,4 +1,5 @@
-import { jsonStringContent, mergePieces, mergeValue, type MergeRecipient } from '../core/merge.js';
+import { jsonStringContent } from '../core/json-string.js';
+import { mergePieces, mergeValue, type MergeRecipient } from '../core/merge.js';
 
 /** Strings up to this long are tried byte by byte first (see JsonBytes.string). */
 const SHORT_STRING = 64;

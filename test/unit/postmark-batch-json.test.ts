@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { escapeHtml, jsonStringContent, MergeText, personalise } from '../../src/core/merge.js';
+import { jsonStringContent } from '../../src/core/json-string.js';
+import { escapeHtml, MergeText, personalise } from '../../src/core/merge.js';
 import { JsonBytes, JsonMergePart } from '../../src/providers/json-bytes.js';
 import { finalizeMessage, type EmailMessage } from '../../src/core/message.js';
 import { postmarkBatchBody, toPostmarkEmail } from '../../src/providers/postmark.js';

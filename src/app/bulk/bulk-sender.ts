@@ -285,12 +285,8 @@ export class BulkSender {
 
   /** Whether every provider of the chain takes one address twice in a bulk call (a batch may fail over to any). */
   private addressesMayRepeatIn(chain: string[]): boolean {
-    let mayRepeat = this.repeatsTaken.get(chain);
-    if (mayRepeat === undefined) this.repeatsTaken.set(chain, (mayRepeat = chain.every((name) => this.dispatcher.provider(name).bulkAddressesMayRepeat === true)));
-    return mayRepeat;
+    return chain.every((name) => this.dispatcher.provider(name).bulkAddressesMayRepeat === true);
   }
-
-  private readonly repeatsTaken = new Map<string[], boolean>();
 
   /** Puts each row in the waiting rows of its chain. */
   private queueByChain(rows: Pending[], chunks: Map<string[], { rows: Pending[]; size: number }>, chainOf: (row: Pending) => string[], batchSize: number): void {

@@ -12,7 +12,7 @@ export const FLUSH_MS = 250;
 export class LedgerBuffer {
   private batches: AcceptedBatch[] = [];
   private rows = 0;
-  private lastWrite = Date.now();
+  private lastWriteAt = Date.now();
   /** A write that writeSoon() scheduled and that has not ended yet. */
   private scheduled?: Promise<void>;
   /**
@@ -41,7 +41,7 @@ export class LedgerBuffer {
     this.throwIfWriteFailed();
     this.batches.push(batch);
     this.rows += batch.digests.length;
-    if (this.rows >= FLUSH_ROWS || Date.now() - this.lastWrite >= FLUSH_MS) this.writeSoon();
+    if (this.rows >= FLUSH_ROWS || Date.now() - this.lastWriteAt >= FLUSH_MS) this.writeSoon();
   }
 
   /**
@@ -78,7 +78,7 @@ export class LedgerBuffer {
     if (batches.length > 0) {
       this.batches = [];
       this.rows = 0;
-      this.lastWrite = Date.now();
+      this.lastWriteAt = Date.now();
       const now = this.now();
       this.writes = this.writes.then(() => this.ledger.recordBulkBatches(this.runKey, this.messageType, batches, now));
     }

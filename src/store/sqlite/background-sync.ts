@@ -1,5 +1,4 @@
 import { close, constants, fdatasync, open } from 'node:fs';
-import { resolve } from 'node:path';
 
 /**
  * Writes one file's data out to disk in the background: an fdatasync in libuv's thread pool, off
@@ -20,12 +19,8 @@ export class BackgroundSync {
   /** Syncs that completed (for tests and diagnostics). */
   completed = 0;
 
-  private readonly file: string;
-
-  /** `file` as the process sees it now (a relative path is taken from the working directory at this point). */
-  constructor(file: string) {
-    this.file = resolve(file);
-  }
+  /** `file`: an absolute path (SQLite names its database so, see SqliteStore). */
+  constructor(private readonly file: string) {}
 
   /** Starts a sync, or notes that one is due once the sync under way ends. */
   start(): void {
