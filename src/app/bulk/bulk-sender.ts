@@ -95,6 +95,21 @@ export function takeBatch<T extends { address: string }>(queue: T[], size: numbe
   }
   return { batch, rest };
 }
+/** A batch's recipients by answer: accepted (with their message ids), and those whose fate is unknown (ambiguous). */
+function sortAnswers(part: { digest: string }[], statuses: RecipientStatus[]): { digests: string[]; messageIds: string[]; stillOpen: string[] } {
+  const digests: string[] = [];
+  const messageIds: string[] = [];
+  const stillOpen: string[] = [];
+  for (let i = 0; i < statuses.length; i++) {
+    const status = statuses[i];
+    if (status.accepted) {
+      digests.push(part[i].digest);
+      messageIds.push(status.messageId);
+    } else if (status.error.errorClass === 'ambiguous') stillOpen.push(part[i].digest);
+  }
+  return { digests, messageIds, stillOpen };
+}
+
 /**
  * A row on its way. `address` is its email in lower case, as the digest, a batch's one-address
  * rule and the suppression list read it: lower-cased once per row instead of once for each (a new
@@ -260,7 +275,9 @@ export class BulkSender {
         this.fail({ line: row.line, outcome: 'invalid', reason: row.error });
         continue;
       }
-      const address = row.email.toLowerCase();
+      const lowered = row.email.toLowerCase();
+      // Most addresses are in lower case already: the row in flight then holds one string, not two.
+      const address = lowered === row.email ? row.email : lowered;
       const digest = addressDigest(address, row.fields);
       if (!this.taken.add(digest)) {
         this.stats.duplicates++;
@@ -492,15 +509,7 @@ export class BulkSender {
 
   /** The accepted recipients of one batch go to the ledger buffer; the in-flight record keeps those still undecided. */
   private async bufferAccepted(name: string, part: Pending[], statuses: RecipientStatus[], batchId: number, openBatches: Set<number>): Promise<void> {
-    const digests: string[] = [];
-    const messageIds: string[] = [];
-    const stillOpen: string[] = [];
-    statuses.forEach((status, i) => {
-      if (status.accepted) {
-        digests.push(part[i].digest);
-        messageIds.push(status.messageId);
-      } else if (status.error.errorClass === 'ambiguous') stillOpen.push(part[i].digest);
-    });
+    const { digests, messageIds, stillOpen } = sortAnswers(part, statuses);
     if (digests.length === 0 && stillOpen.length === 0) {
       await this.store.settleInFlight(batchId);
       return;
