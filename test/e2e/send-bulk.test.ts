@@ -242,6 +242,25 @@ describe('bulk send', () => {
     expect(again.json()).toMatchObject({ delivered: 0, skippedAlreadyDelivered: 3 });
   });
 
+  it('repeats next to each other and bad rows between them: each recipient once, the first of its rows, and every batch full but the last', async () => {
+    const rows: string[] = [];
+    for (let i = 0; i < 2_400; i++) {
+      rows.push(`user${i}@example.com,User ${i},plan-${i % 3}`);
+      // Every eighth row again at once, in another case (the same recipient); every hundredth, a bad row after it.
+      if (i % 8 === 0) rows.push(`USER${i}@Example.com,User ${i},plan-${i % 3}`);
+      if (i % 100 === 0) rows.push(`not-an-address-${i},Nobody,plan-0`);
+    }
+    const { configPath, listPath } = setup(['email,name,plan', ...rows].join('\n') + '\n', { order: ['mailgun'] });
+    const result = await bulk(configPath, listPath);
+    // Bad rows make the run partial (exit 5); the rest is sent.
+    expect(result.code, result.stderr).toBe(5);
+    expect(result.json()).toMatchObject({ status: 'partial', recipients: 2_400 + 300 + 24, delivered: 2_400, duplicateRows: 300, invalid: 24 });
+    expect(mailgun.parsed.map((p) => p.fields.to.length)).toEqual([1_000, 1_000, 400]);
+    const sentTo = mailgun.parsed.flatMap((p) => p.fields.to);
+    // The first of a recipient's rows is the one sent: its address as it was written there.
+    expect(sentTo).toEqual(Array.from({ length: 2_400 }, (_, i) => `user${i}@example.com`));
+  });
+
   it('a list longer than the recipients kept in memory: repeats far apart are still sent once, a rerun skips them all', async () => {
     const distinct = csv(25_000).trimEnd().split('\n');
     const list = [...distinct, ...distinct.slice(1, 5_001)].join('\n') + '\n';

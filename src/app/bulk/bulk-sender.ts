@@ -269,21 +269,29 @@ export class BulkSender {
   private admitRows(rows: RecipientRow[], from: number, candidates: Pending[], batchSize: number): number {
     let next = from;
     while (next < rows.length && candidates.length < batchSize) {
-      const row = rows[next++];
-      this.stats.read++;
-      if ('error' in row) {
-        this.fail({ line: row.line, outcome: 'invalid', reason: row.error });
-        continue;
+      const start = candidates.length;
+      while (next < rows.length && candidates.length < batchSize) {
+        const row = rows[next++];
+        this.stats.read++;
+        if ('error' in row) {
+          this.fail({ line: row.line, outcome: 'invalid', reason: row.error });
+          continue;
+        }
+        const lowered = row.email.toLowerCase();
+        // Most addresses are in lower case already: the row in flight then holds one string, not two.
+        const address = lowered === row.email ? row.email : lowered;
+        candidates.push({ line: row.line, email: row.email, fields: row.fields, digest: addressDigest(address, row.fields), address });
       }
-      const lowered = row.email.toLowerCase();
-      // Most addresses are in lower case already: the row in flight then holds one string, not two.
-      const address = lowered === row.email ? row.email : lowered;
-      const digest = addressDigest(address, row.fields);
-      if (!this.taken.add(digest)) {
-        this.stats.duplicates++;
-        continue;
+      // The rows' look-ups in the set of rows taken come after their digests, one after another:
+      // the set is a few MB read at random, and look-ups in a row overlap their memory reads,
+      // where one look-up between two rows' parsing waited for each (~25 % less for the set, #21).
+      // A repeat is left out; the first of its rows stays, as before.
+      let kept = start;
+      for (let i = start; i < candidates.length; i++) {
+        if (this.taken.add(candidates[i].digest)) candidates[kept++] = candidates[i];
+        else this.stats.duplicates++;
       }
-      candidates.push({ line: row.line, email: row.email, fields: row.fields, digest, address });
+      candidates.length = kept;
     }
     return next;
   }
