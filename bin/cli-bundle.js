@@ -94,20 +94,6 @@ function traceModules(file) {
 }
 
 /**
- * The V8 flags a command line runs under: a `send` collects its garbage on the main thread alone
- * (#21: CPU per recipient). A bulk send waits on the ESPs most of the time, so V8's helper threads
- * (parallel young collections, concurrent marking and sweeping) do not shorten it; on two cores
- * they added ~5–9 % to its CPU (docs/benchmarks.md, tenth pass). Set before the bundle is compiled,
- * when no collection is under way: V8 reads these at the start of each collection, and they leave
- * the code caches valid. `serve` and the other commands keep V8's defaults, as does a `send` with
- * PENGUINMAILS_BULK_HEAP=default.
- */
-function v8FlagsFor(argv, env = process.env) {
-  if (cacheNameFor(argv) !== 'send' || env.PENGUINMAILS_BULK_HEAP === 'default') return [];
-  return ['--no-parallel-scavenge', '--no-concurrent-marking', '--no-concurrent-sweeping'];
-}
-
-/**
  * Compiles the bundle (with the cache for this command line when it fits) and runs its top
  * level. Returns its exports (`main`), the script and its stamp (scripts/compile-cache.mjs
  * writes the cache), and whether V8 took the cache.
@@ -117,8 +103,6 @@ function compileCli(argv = process.argv, bundle = BUNDLE) {
   const source = readFileSync(bundle, 'utf8');
   const stamp = bundleStamp(bundle, source);
   const name = cacheNameFor(argv);
-  const flags = v8FlagsFor(argv);
-  if (flags.length > 0) require('node:v8').setFlagsFromString(flags.join(' '));
   const cachedData = readCache(cachePath(name, bundle), stamp) ?? readCache(userCachePath(name, stamp), stamp);
   const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData });
   const module = { exports: {} };
@@ -187,4 +171,4 @@ function sdkCodeCacheFiles(directory = path.dirname(BUNDLE)) {
   return { directory, read: readCache, write: writeCacheFile };
 }
 
-module.exports = { compileCli, writeCache, saveCacheOfRun, userCachePath, cacheNameFor, v8FlagsFor, cachePath, sdkCodeCacheFiles, CACHED_COMMANDS, BUNDLE };
+module.exports = { compileCli, writeCache, saveCacheOfRun, userCachePath, cacheNameFor, cachePath, sdkCodeCacheFiles, CACHED_COMMANDS, BUNDLE };

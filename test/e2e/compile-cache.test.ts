@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FakePostmark, POSTMARK_TOKEN } from '../fakes/fake-postmark.js';
@@ -13,7 +12,6 @@ import { ROOT, runCli, tempDir } from '../helpers/cli.js';
  * without one.
  */
 const LOADER = path.join(ROOT, 'bin/cli-bundle.js');
-const require = createRequire(import.meta.url);
 const BUNDLE = path.join(ROOT, 'dist/bundle/cli.cjs');
 
 /** compileCli in a process of its own (as the CLI runs it): the cache it picked, and whether V8 took it. */
@@ -49,17 +47,6 @@ describe('the code caches', () => {
     expect(compileIn(['--json', 'cost', 'estimate'])).toMatchObject({ name: 'cost', cacheUsed: true });
     // A command without a cache of its own starts from the base one.
     expect(compileIn(['queue', 'list'])).toMatchObject({ name: 'base', cacheUsed: true });
-  });
-
-  it('are taken by a send, which runs with garbage collection on the main thread alone (#21), and by the other commands, which keep V8 as it is', () => {
-    const { v8FlagsFor } = require(LOADER) as { v8FlagsFor: (argv: string[], env?: NodeJS.ProcessEnv) => string[] };
-    const argv = (...args: string[]) => ['node', 'penguinmails', ...args];
-    expect(v8FlagsFor(argv('send', '--recipients', 'list.csv'), {})).toEqual(['--no-parallel-scavenge', '--no-concurrent-marking', '--no-concurrent-sweeping']);
-    expect(v8FlagsFor(argv('--config', 'send', 'send'), {})).toHaveLength(3);
-    for (const other of [argv('serve'), argv('queue', 'retry'), argv('--help'), argv('cost', 'estimate')]) expect(v8FlagsFor(other, {})).toEqual([]);
-    expect(v8FlagsFor(argv('send'), { PENGUINMAILS_BULK_HEAP: 'default' })).toEqual([]);
-    // The flags are set before the bundle is compiled: V8 still takes the send cache under them.
-    expect(compileIn(['send', '--recipients', 'list.csv'])).toMatchObject({ name: 'send', cacheUsed: true });
   });
 
   it('are not read with PENGUINMAILS_COMPILE_CACHE=off', () => {
