@@ -11,8 +11,9 @@ const FETCH_GLOBALS = ['fetch', 'Request', 'Response', 'FormData', 'ReadableStre
  * axios that, as it loads, reads fetch, Request, Response, FormData and ReadableStream to try out
  * a fetch transport (its calls here go over node:http), and the first read of any of them makes
  * Node load undici or its web streams: ~20–40 ms of CPU for a bulk run through Mailgun (#21). A
- * single message still loads undici, for the FormData it is sent in. That axios keeps the FormData it saw at load (none, now) only
- * as a first guess: it tells Node's FormData by its "[object FormData]" tag as well.
+ * single message still loads undici, for the FormData it is sent in. That axios keeps the FormData
+ * it saw at load (none, now) only as a first guess: it tells Node's FormData by its
+ * "[object FormData]" tag as well.
  *
  * The load is synchronous, so no other code runs while they are hidden, and each is put back as
  * it was (lazy getters included), even if the load throws. Nothing is hidden from a global object

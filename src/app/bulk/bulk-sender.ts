@@ -95,6 +95,7 @@ export function takeBatch<T extends { address: string }>(queue: T[], size: numbe
   }
   return { batch, rest };
 }
+
 /** A batch's recipients by answer: accepted (with their message ids), and those whose fate is unknown (ambiguous). */
 function sortAnswers(part: { digest: string }[], statuses: RecipientStatus[]): { digests: string[]; messageIds: string[]; stillOpen: string[] } {
   const digests: string[] = [];
