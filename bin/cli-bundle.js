@@ -79,14 +79,16 @@ function readCache(cacheFile, stamp) {
 
 /**
  * Test hook: with PENGUINMAILS_TRACE_MODULES=<file>, the paths of the bundled modules this run
- * evaluated and of the files it required from node_modules are written to that file at exit (a
- * new file only: an existing one is left alone; nothing is said if it cannot be written).
+ * evaluated, of the files it required from node_modules, and the Node built-ins it loaded
+ * (`node:fs/promises`) are written to that file at exit (a new file only: an existing one is left
+ * alone; nothing is said if it cannot be written).
  */
 function traceModules(file) {
   const evaluated = (globalThis.__penguinmailsLoaded = []);
   process.on('exit', () => {
     try {
-      writeFileSync(file, [...evaluated, ...Object.keys(require.cache)].join('\n') + '\n', { flag: 'wx' });
+      const builtins = process.moduleLoadList.filter((entry) => entry.startsWith('NativeModule ')).map((entry) => `node:${entry.slice('NativeModule '.length)}`);
+      writeFileSync(file, [...evaluated, ...Object.keys(require.cache), ...builtins].join('\n') + '\n', { flag: 'wx' });
     } catch {
       // A trace that cannot be written changes nothing about the run.
     }
@@ -100,7 +102,9 @@ function traceModules(file) {
  */
 function compileCli(argv = process.argv, bundle = BUNDLE) {
   if (process.env.PENGUINMAILS_TRACE_MODULES) traceModules(process.env.PENGUINMAILS_TRACE_MODULES);
-  const source = readFileSync(bundle, 'utf8');
+  // The bundle is ASCII only (scripts/bundle.mjs checks it), so latin1 reads the same text, and
+  // faster: no UTF-8 to check (~1.2 ms of every command's start-up on the 2-core VM, #21).
+  const source = readFileSync(bundle, 'latin1');
   const stamp = bundleStamp(bundle, source);
   const name = cacheNameFor(argv);
   const cachedData = readCache(cachePath(name, bundle), stamp) ?? readCache(userCachePath(name, stamp), stamp);

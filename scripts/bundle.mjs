@@ -138,4 +138,7 @@ writeFileSync('dist/bundle/cli-meta.json', JSON.stringify(cli.metafile));
 // The bundle's first line names its build (a hash of the rest): a code cache is used only with the
 // build it was made from (bin/cli-bundle.js), whatever the file's dates or size say.
 const cliSource = readFileSync('dist/bundle/cli.cjs', 'utf8');
+// bin/cli-bundle.js reads the bundle as latin1, which is the same text only for ASCII.
+const nonAscii = /[^\x00-\x7f]/.exec(cliSource);
+if (nonAscii) throw new Error(`dist/bundle/cli.cjs holds a character that is not ASCII (${JSON.stringify(nonAscii[0])} at ${nonAscii.index}): bin/cli-bundle.js reads it as latin1`);
 writeFileSync('dist/bundle/cli.cjs', `// penguinmails build ${createHash('sha256').update(cliSource).digest('hex')}\n${cliSource}`);

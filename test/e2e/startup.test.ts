@@ -3,16 +3,18 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, ROOT, runCli, tempDir } from '../helpers/cli.js';
+import { FakePostmark, POSTMARK_TOKEN } from '../fakes/fake-postmark.js';
 
 /**
  * What a run of the CLI evaluated: the bundled modules (paths like dist/cli/main.js or
- * node_modules/yaml/…, recorded by the bundle itself: scripts/bundle.mjs) and the files it
- * required from node_modules (absolute paths), through bin/cli-bundle.js's trace hook.
+ * node_modules/yaml/…, recorded by the bundle itself: scripts/bundle.mjs), the files it
+ * required from node_modules (absolute paths) and the Node built-ins it loaded (`node:os`),
+ * through bin/cli-bundle.js's trace hook.
  */
-function traceModules(args: string[], cwd = ROOT): Promise<string[]> {
+function traceModules(args: string[], cwd = ROOT, env: NodeJS.ProcessEnv = {}): Promise<string[]> {
   const traceFile = path.join(tempDir(), 'modules.txt');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, PENGUINMAILS_TRACE_MODULES: traceFile }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env, PENGUINMAILS_TRACE_MODULES: traceFile }, stdio: 'ignore' });
     child.on('error', reject);
     child.on('close', () => {
       try {
@@ -28,7 +30,7 @@ const SDKS = /node_modules\/(postmark|mailgun\.js|nodemailer|better-sqlite3|@inq
 
 /** The bundled sources (our modules and the bundled packages) a run evaluated. */
 function bundledSources(modules: string[]): string[] {
-  return modules.filter((module) => !path.isAbsolute(module));
+  return modules.filter((module) => !path.isAbsolute(module) && !module.startsWith('node:'));
 }
 
 /** The files a run required from node_modules. */
@@ -105,6 +107,20 @@ describe('start-up', () => {
     const sources = bundledSources(modules);
     expect(sources).toContain('dist/cost/model.js');
     expect(modules.filter((module) => SDKS.test(module))).toEqual([]);
+  });
+
+  it('a send without attachments does not load node:fs/promises (nor the readline and watcher modules it brings)', async () => {
+    const postmark = new FakePostmark();
+    const url = await postmark.start();
+    try {
+      const cwd = tempDir({ 'penguinmails.config.yaml': `defaults:\n  from: noreply@example.com\nproviders:\n  pm: { type: postmark, serverToken: "\${POSTMARK_SERVER_TOKEN}", baseUrl: "${url}" }\n` });
+      const modules = await traceModules(['send', '--to', 'ada@example.com', '--subject', 'Hi', '--text', 'Hello'], cwd, { POSTMARK_SERVER_TOKEN: POSTMARK_TOKEN });
+      expect(postmark.requests).toHaveLength(1);
+      expect(modules).toContain('node:http');
+      expect(modules.filter((module) => /^node:(fs\/promises|internal\/readline\/)/.test(module))).toEqual([]);
+    } finally {
+      await postmark.stop();
+    }
   });
 
   it('every command has --help with exit 0', async () => {
