@@ -78,6 +78,13 @@ describe('MultipartBody (the form mailgun.js builds calls in)', () => {
     expect(new MultipartBody().getHeaders()['content-type']).not.toBe(form.getHeaders()['content-type']);
   });
 
+  it('gives each body a boundary of its own: 96 random bits drawn once per process, then a count', () => {
+    const boundaries = Array.from({ length: 1000 }, () => /boundary=(.+)$/.exec(new MultipartBody().getHeaders()['content-type'])![1]);
+    expect(new Set(boundaries).size).toBe(1000);
+    const prefixes = new Set(boundaries.map((boundary) => /^penguinmails-([0-9a-f]{24})-[0-9a-z]+$/.exec(boundary)?.[1]));
+    expect([...prefixes]).toEqual([expect.stringMatching(/^[0-9a-f]{24}$/)]);
+  });
+
   it('is taken for a FormData by axios (toString), not for a spec FormData it would re-encode', () => {
     const form = new MultipartBody();
     expect(form.toString()).toBe('[object FormData]');
