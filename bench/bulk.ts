@@ -10,6 +10,8 @@
  * - sending time (the report's elapsedMs) ≤ 1.15× the ideal, and the whole process ≤ 1.3×;
  * - CPU time (user + sys of the CLI process) ≤ 2× the floor's, measured in the same rounds;
  * - peak RSS ≤ 120 MB.
+ * Each wall-clock target also shows the floor's own ratio: where even the minimal loop misses it,
+ * the machine is the limit, not the CLI.
  * CPU and peak RSS come from GNU time (/usr/bin/time) around each process: they depend less on how
  * busy the machine is than wall-clock times do.
  *
@@ -167,9 +169,12 @@ async function measure(provider: 'postmark' | 'mailgun'): Promise<void> {
   console.log(`  floor sending      ${spread(floors.map((f) => f.elapsedMs), timesIdeal)} — the minimal loop's own sending time (not a target)`);
   console.log(`  peak RSS           ${spread(rssMb, megabytes)}`);
   console.log(`  one call per email ${(baselineMs / 1000).toFixed(1)} s (extrapolated from ${sampleSize} recipients in ${seconds(single.wallMs)} s) → batching is ${(baselineMs / median(wallMs)).toFixed(1)}× faster`);
+  // The floor's own ratio next to a wall-clock target: a machine where even the minimal loop misses
+  // it is slower than the target assumes (its CPU, or the fakes sharing its two cores).
+  const floorRatio = (values: number[], limit: number) => `the floor: ${(median(values) / idealMs).toFixed(2)}×${median(values) / idealMs > limit ? ', missed too' : ''}`;
   const targets: Target[] = [
-    { name: 'sending time / ideal', shown: `${seconds(median(sendingMs))} s against ${seconds(idealMs)} s`, ratio: median(sendingMs) / idealMs, limit: 1.15, unit: '×' },
-    { name: 'whole process / ideal', shown: `${seconds(median(wallMs))} s against ${seconds(idealMs)} s`, ratio: median(wallMs) / idealMs, limit: 1.3, unit: '×' },
+    { name: 'sending time / ideal', shown: `${seconds(median(sendingMs))} s against ${seconds(idealMs)} s (${floorRatio(floors.map((f) => f.elapsedMs), 1.15)})`, ratio: median(sendingMs) / idealMs, limit: 1.15, unit: '×' },
+    { name: 'whole process / ideal', shown: `${seconds(median(wallMs))} s against ${seconds(idealMs)} s (${floorRatio(floors.map((f) => f.wallMs), 1.3)})`, ratio: median(wallMs) / idealMs, limit: 1.3, unit: '×' },
     { name: 'CPU / the floor\'s', shown: measuredCpu ? `${seconds(median(cpuMs))} s against ${seconds(median(floorCpuMs))} s` : '', ratio: measuredCpu ? median(cpuMs) / median(floorCpuMs) : undefined, limit: 2, unit: '×' },
     { name: 'peak RSS', shown: `the median of ${rssMb.length} run${rssMb.length > 1 ? 's' : ''}`, ratio: median(rssMb), limit: 120, unit: 'MB' },
   ];
