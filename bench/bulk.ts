@@ -87,6 +87,10 @@ async function runFloor(provider: 'postmark' | 'mailgun', baseUrl: string, list:
   return { ...run, elapsedMs };
 }
 
+/** The wall-clock targets, as ratios to the ideal sending time (issue #21). */
+const SENDING_LIMIT = 1.15;
+const WHOLE_PROCESS_LIMIT = 1.3;
+
 const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
 const median = (values: number[]) => {
   const order = sorted(values);
@@ -173,8 +177,8 @@ async function measure(provider: 'postmark' | 'mailgun'): Promise<void> {
   // it is slower than the target assumes (its CPU, or the fakes sharing its two cores).
   const floorRatio = (values: number[], limit: number) => `the floor: ${(median(values) / idealMs).toFixed(2)}×${median(values) / idealMs > limit ? ', missed too' : ''}`;
   const targets: Target[] = [
-    { name: 'sending time / ideal', shown: `${seconds(median(sendingMs))} s against ${seconds(idealMs)} s (${floorRatio(floors.map((f) => f.elapsedMs), 1.15)})`, ratio: median(sendingMs) / idealMs, limit: 1.15, unit: '×' },
-    { name: 'whole process / ideal', shown: `${seconds(median(wallMs))} s against ${seconds(idealMs)} s (${floorRatio(floors.map((f) => f.wallMs), 1.3)})`, ratio: median(wallMs) / idealMs, limit: 1.3, unit: '×' },
+    { name: 'sending time / ideal', shown: `${seconds(median(sendingMs))} s against ${seconds(idealMs)} s (${floorRatio(floors.map((f) => f.elapsedMs), SENDING_LIMIT)})`, ratio: median(sendingMs) / idealMs, limit: SENDING_LIMIT, unit: '×' },
+    { name: 'whole process / ideal', shown: `${seconds(median(wallMs))} s against ${seconds(idealMs)} s (${floorRatio(floors.map((f) => f.wallMs), WHOLE_PROCESS_LIMIT)})`, ratio: median(wallMs) / idealMs, limit: WHOLE_PROCESS_LIMIT, unit: '×' },
     { name: 'CPU / the floor\'s', shown: measuredCpu ? `${seconds(median(cpuMs))} s against ${seconds(median(floorCpuMs))} s` : '', ratio: measuredCpu ? median(cpuMs) / median(floorCpuMs) : undefined, limit: 2, unit: '×' },
     { name: 'peak RSS', shown: `the median of ${rssMb.length} run${rssMb.length > 1 ? 's' : ''}`, ratio: median(rssMb), limit: 120, unit: 'MB' },
   ];

@@ -87,7 +87,8 @@ function traceModules(file) {
   const evaluated = (globalThis.__penguinmailsLoaded = []);
   process.on('exit', () => {
     try {
-      const builtins = process.moduleLoadList.filter((entry) => entry.startsWith('NativeModule ')).map((entry) => `node:${entry.slice('NativeModule '.length)}`);
+      // process.moduleLoadList is Node's own list (undocumented): without it, the trace has no built-ins.
+      const builtins = (process.moduleLoadList ?? []).filter((entry) => entry.startsWith('NativeModule ')).map((entry) => `node:${entry.slice('NativeModule '.length)}`);
       writeFileSync(file, [...evaluated, ...Object.keys(require.cache), ...builtins].join('\n') + '\n', { flag: 'wx' });
     } catch {
       // A trace that cannot be written changes nothing about the run.

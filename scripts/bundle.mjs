@@ -140,5 +140,8 @@ writeFileSync('dist/bundle/cli-meta.json', JSON.stringify(cli.metafile));
 const cliSource = readFileSync('dist/bundle/cli.cjs', 'utf8');
 // bin/cli-bundle.js reads the bundle as latin1, which is the same text only for ASCII.
 const nonAscii = /[^\x00-\x7f]/.exec(cliSource);
-if (nonAscii) throw new Error(`dist/bundle/cli.cjs holds a character that is not ASCII (${JSON.stringify(nonAscii[0])} at ${nonAscii.index}): bin/cli-bundle.js reads it as latin1`);
+if (nonAscii) {
+  rmSync('dist/bundle/cli.cjs', { force: true });
+  throw new Error(`esbuild wrote a character that is not ASCII into dist/bundle/cli.cjs (${JSON.stringify(nonAscii[0])} at ${nonAscii.index}; the file is removed): bin/cli-bundle.js reads the bundle as latin1`);
+}
 writeFileSync('dist/bundle/cli.cjs', `// penguinmails build ${createHash('sha256').update(cliSource).digest('hex')}\n${cliSource}`);

@@ -78,7 +78,7 @@ async function measureAttachment(file: string, limit: SizeLimit): Promise<number
   let info: Stats;
   try {
     // Fetched here, not imported: node:fs/promises (and the readline and watcher modules it loads)
-    // cost every `send` ~1.7 ms of start-up, for the messages that have attachments (#21).
+    // cost ~1.7 ms of start-up, which only a message with attachments needs to pay (#21).
     info = await process.getBuiltinModule('node:fs/promises').stat(file);
   } catch (error) {
     throw cannotRead(file, error);

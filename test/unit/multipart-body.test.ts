@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MultipartBody } from '../../src/providers/multipart-body.js';
 
 /** Read back with undici's multipart parser, as a server would. */
@@ -78,11 +78,16 @@ describe('MultipartBody (the form mailgun.js builds calls in)', () => {
     expect(new MultipartBody().getHeaders()['content-type']).not.toBe(form.getHeaders()['content-type']);
   });
 
-  it('gives each body a boundary of its own: 96 random bits drawn once per process, then a count', () => {
-    const boundaries = Array.from({ length: 1000 }, () => /boundary=(.+)$/.exec(new MultipartBody().getHeaders()['content-type'])![1]);
+  it('gives each body a boundary of its own: 96 random bits drawn once per process, then a count', async () => {
+    const boundaryOf = (form: { getHeaders(): Record<string, string> }) => /boundary=(.+)$/.exec(form.getHeaders()['content-type'])![1];
+    const randomPart = (boundary: string) => /^penguinmails-([0-9a-f]{24})-[0-9a-z]+$/.exec(boundary)?.[1];
+    const boundaries = Array.from({ length: 1000 }, () => boundaryOf(new MultipartBody()));
     expect(new Set(boundaries).size).toBe(1000);
-    const prefixes = new Set(boundaries.map((boundary) => /^penguinmails-([0-9a-f]{24})-[0-9a-z]+$/.exec(boundary)?.[1]));
-    expect([...prefixes]).toEqual([expect.stringMatching(/^[0-9a-f]{24}$/)]);
+    expect([...new Set(boundaries.map(randomPart))]).toEqual([expect.stringMatching(/^[0-9a-f]{24}$/)]);
+    // Another process (here, the module loaded afresh) draws another random part.
+    vi.resetModules();
+    const fresh = await import('../../src/providers/multipart-body.js');
+    expect(randomPart(boundaryOf(new fresh.MultipartBody()))).not.toBe(randomPart(boundaries[0]));
   });
 
   it('is taken for a FormData by axios (toString), not for a spec FormData it would re-encode', () => {
