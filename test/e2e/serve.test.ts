@@ -64,7 +64,8 @@ function postLarge(base: string, key: string, bytes: number): Promise<{ status: 
 }
 
 /**
- * Writes `requests` on one connection as fast as the socket takes them, however early the server
+ * Writes `requests` on one connection as fast as the socket takes them (64 KB a turn of the event
+ * loop, so that what the server answers is read as it comes), however early the server
  * answers and even once it has shut its side (as an HTTP client part-way through a body does),
  * then shuts its own; gives back what it read, how much it wrote, whether it was stopped before
  * the end, and the socket error (a reset) if there was one.
