@@ -39,9 +39,10 @@ export function watchHttpAnswers<T>(watch: AnswerWatch, call: () => Promise<T>):
 
 /**
  * The same, for a call whose request is known by its Content-Type: each multipart body of the
- * process has a boundary of its own (a random part, then a count), so no other request has it. Unlike watchHttpAnswers this keeps async_hooks off: on
- * Node 20, once an AsyncLocalStorage has run, every promise of the process pays for its context
- * (~4 % of a bulk run's instructions, #21). Returns what ends the watch, for when the call is over.
+ * process has a boundary of its own (a random part, then a count), so no other request has it.
+ * Unlike watchHttpAnswers this keeps async_hooks off: on Node 20, once an AsyncLocalStorage has
+ * run, every promise of the process pays for its context (~4 % of a bulk run's instructions, #21).
+ * Returns what ends the watch, for when the call is over.
  */
 export function watchAnswersByContentType(watch: AnswerWatch, contentType: string): () => void {
   const { byContentType } = (watching ??= startWatching());
