@@ -5,7 +5,11 @@
  * the same concurrency — and nothing else: no config, no outbox, no SDK, no resume, no failover.
  * Its CPU time is what the CLI's is compared with.
  *
- *   node dist-bench/bench/bulk-floor.js <postmark|mailgun> <baseUrl> <list.csv> <concurrency> <token>
+ * With `--prebuilt` it is the ceiling instead: every request body is built before its clock
+ * starts, so that between an answer and the next request it does nothing but write that body.
+ * Its sending time is the best any client reaches against these fakes on this machine.
+ *
+ *   node dist-bench/bench/bulk-floor.js <postmark|mailgun> <baseUrl> <list.csv> <concurrency> <token> [--prebuilt]
  *
  * Prints `{"delivered": n, "elapsedMs": ms}` on stdout; any failed call stops it (exit 1).
  */
@@ -13,10 +17,10 @@ import { hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Agent, request } from 'node:http';
 
-const [provider, baseUrl, list, concurrencyText, token] = process.argv.slice(2);
+const [provider, baseUrl, list, concurrencyText, token, mode] = process.argv.slice(2);
 const concurrency = Number(concurrencyText);
-if ((provider !== 'postmark' && provider !== 'mailgun') || !baseUrl || !list || !(concurrency >= 1) || !token) {
-  console.error('usage: bulk-floor <postmark|mailgun> <baseUrl> <list.csv> <concurrency> <token>');
+if ((provider !== 'postmark' && provider !== 'mailgun') || !baseUrl || !list || !(concurrency >= 1) || !token || (mode !== undefined && mode !== '--prebuilt')) {
+  console.error('usage: bulk-floor <postmark|mailgun> <baseUrl> <list.csv> <concurrency> <token> [--prebuilt]');
   process.exit(2);
 }
 
@@ -74,7 +78,15 @@ function post(path: string, headers: Record<string, string>, body: Buffer): Prom
   });
 }
 
-async function sendPostmark(batch: Recipient[]): Promise<void> {
+/** One provider call: what is posted, and how its answer is checked. */
+interface Call {
+  path: string;
+  headers: Record<string, string>;
+  body: Buffer;
+  check: (answer: string) => void;
+}
+
+function postmarkCall(batch: Recipient[]): Call {
   const messages = batch.map((r) => ({
     From: FROM,
     To: r.email,
@@ -83,8 +95,11 @@ async function sendPostmark(batch: Recipient[]): Promise<void> {
     Headers: [{ Name: KEY_HEADER, Value: `${MESSAGE_KEY}/${r.digest}` }],
     MessageStream: 'broadcast',
   }));
-  const answer = JSON.parse(await post('/email/batch', { 'x-postmark-server-token': token, accept: 'application/json', 'content-type': 'application/json' }, Buffer.from(JSON.stringify(messages)))) as { ErrorCode: number }[];
-  if (answer.length !== batch.length || answer.some((a) => a.ErrorCode !== 0)) throw new Error('postmark refused part of a batch');
+  const check = (text: string) => {
+    const answer = JSON.parse(text) as { ErrorCode: number }[];
+    if (answer.length !== batch.length || answer.some((a) => a.ErrorCode !== 0)) throw new Error('postmark refused part of a batch');
+  };
+  return { path: '/email/batch', headers: { 'x-postmark-server-token': token, accept: 'application/json', 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(messages)), check };
 }
 
 const BOUNDARY = '----bench-floor-boundary';
@@ -92,7 +107,7 @@ function part(name: string, value: string): string {
   return `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
 }
 
-async function sendMailgun(batch: Recipient[]): Promise<void> {
+function mailgunCall(batch: Recipient[]): Call {
   const variables: Record<string, { s_name: string; h_name: string; key: string }> = {};
   for (const r of batch) variables[r.email] = { s_name: r.name, h_name: r.name, key: r.digest };
   const body =
@@ -104,23 +119,42 @@ async function sendMailgun(batch: Recipient[]): Promise<void> {
     part('recipient-variables', JSON.stringify(variables)) +
     `--${BOUNDARY}--\r\n`;
   const headers = { authorization: `Basic ${Buffer.from(`api:${token}`).toString('base64')}`, 'content-type': `multipart/form-data; boundary=${BOUNDARY}` };
-  const answer = JSON.parse(await post('/v3/mg.example.com/messages', headers, Buffer.from(body))) as { id?: string };
-  if (!answer.id) throw new Error('mailgun answered without an id');
+  const check = (text: string) => {
+    if (!(JSON.parse(text) as { id?: string }).id) throw new Error('mailgun answered without an id');
+  };
+  return { path: '/v3/mg.example.com/messages', headers, body: Buffer.from(body), check };
 }
 
-const started = performance.now();
-const send = provider === 'postmark' ? sendPostmark : sendMailgun;
-const calls = new Set<Promise<void>>();
+const callFor = provider === 'postmark' ? postmarkCall : mailgunCall;
+const batchSize = provider === 'postmark' ? 500 : 1000;
+const send = async (call: Call) => call.check(await post(call.path, call.headers, call.body));
 let delivered = 0;
-for await (const batch of batchesOf(list, provider === 'postmark' ? 500 : 1000)) {
-  // At most `concurrency` calls at once: the next batch waits for a call to end.
-  if (calls.size >= concurrency) await Promise.race(calls);
-  const call = send(batch).then(() => {
-    delivered += batch.length;
-    calls.delete(call);
-  });
-  calls.add(call);
+let started: number;
+if (mode === '--prebuilt') {
+  const pending: { call: Call; size: number }[] = [];
+  for await (const batch of batchesOf(list, batchSize)) pending.push({ call: callFor(batch), size: batch.length });
+  started = performance.now();
+  // `concurrency` connections, each posting the next body as soon as its last answer is in.
+  const connection = async () => {
+    for (let next = pending.shift(); next; next = pending.shift()) {
+      await send(next.call);
+      delivered += next.size;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, connection));
+} else {
+  started = performance.now();
+  const calls = new Set<Promise<void>>();
+  for await (const batch of batchesOf(list, batchSize)) {
+    // At most `concurrency` calls at once: the next batch waits for a call to end.
+    if (calls.size >= concurrency) await Promise.race(calls);
+    const call = send(callFor(batch)).then(() => {
+      delivered += batch.length;
+      calls.delete(call);
+    });
+    calls.add(call);
+  }
+  await Promise.all(calls);
 }
-await Promise.all(calls);
 agent.destroy();
 console.log(JSON.stringify({ delivered, elapsedMs: Math.round(performance.now() - started) }));
