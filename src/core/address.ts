@@ -1,6 +1,10 @@
 /**
  * Email address checks. Deliberately stricter than RFC 5322: what ESP APIs accept in practice.
- * Accepts `user@example.com` and `Display Name <user@example.com>`.
+ * Accepts `user@example.com`, `Display Name <user@example.com>` and `"Doe, Jane" <j@example.com>`.
+ *
+ * An unquoted display name may not hold RFC 5322's specials: with them, a mail library or an ESP
+ * reads the text as something else than the one address checked here — `g:victim@x; <ok@y>` is a
+ * group that mails victim@x, past the suppression list and the recipient count.
  */
 const LOCAL_PART = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
 const DOMAIN_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
@@ -10,15 +14,23 @@ export interface ParsedAddress {
   address: string;
 }
 
+/** A display name as words: anything but the specials ( ) < > [ ] : ; @ \ , " and control characters. */
+const PLAIN_NAME = /^[^()<>[\]:;@\\,"\x00-\x1f\x7f]+$/;
+/** A display name in quotes, where only `\"` and `\\` (or any `\x`) are escapes. */
+const QUOTED_NAME = /^"((?:[^"\\\x00-\x1f\x7f]|\\[^\x00-\x1f\x7f])*)"$/;
+
 export function parseAddress(input: string): ParsedAddress | undefined {
   if (/[\r\n\0]/.test(input)) return undefined;
   const trimmed = input.trim();
   const named = /^(.*?)\s*<([^<>]+)>$/.exec(trimmed);
   const address = named ? named[2].trim() : trimmed;
-  const name = named ? named[1].trim().replace(/^"(.*)"$/, '$1') : undefined;
   if (!isBareAddress(address)) return undefined;
-  if (name !== undefined && /[<>]/.test(name)) return undefined;
-  return name ? { name, address } : { address };
+  if (!named) return { address };
+  const text = named[1].trim();
+  if (text === '') return { address };
+  const quoted = QUOTED_NAME.exec(text);
+  if (quoted) return quoted[1] === '' ? { address } : { name: quoted[1].replace(/\\(.)/g, '$1'), address };
+  return PLAIN_NAME.test(text) ? { name: text, address } : undefined;
 }
 
 /**

@@ -4,8 +4,15 @@ import type { MessageDraft } from './message.js';
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const LINE_BREAK = /[\r\n]/;
-/** Headers the adapters set themselves from message fields; setting them by hand would conflict. */
-const RESERVED_HEADERS = new Set(['from', 'to', 'cc', 'bcc', 'subject', 'reply-to', 'content-type', 'mime-version']);
+/**
+ * Headers the adapters set themselves from message fields, or that would change who gets the
+ * message or how it is read: setting them by hand would conflict (two idempotency keys, a body
+ * declared in another encoding, a Sender or Resent-Bcc the suppression list never saw).
+ */
+const RESERVED_HEADERS = new Set(['from', 'to', 'cc', 'bcc', 'subject', 'reply-to', 'content-type', 'mime-version', 'content-transfer-encoding', 'message-id', 'return-path', 'sender']);
+/** Prefixes of reserved headers: RFC 5322's Resent- block, and penguinmails' own X- headers (idempotency key, tags, campaign). */
+const RESERVED_HEADER_PREFIXES = ['resent-', 'x-penguinmails-'];
+const isReservedHeader = (name: string) => RESERVED_HEADERS.has(name.toLowerCase()) || RESERVED_HEADER_PREFIXES.some((prefix) => name.toLowerCase().startsWith(prefix));
 export const MAX_RECIPIENTS = 50;
 /** Characters safe in every header the key is put in (X-PenguinMails-Idempotency-Key, Message-ID). */
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._~:/+=-]{1,200}$/;
@@ -36,8 +43,8 @@ export function validateMessage(draft: MessageDraft): void {
 
   for (const header of draft.headers) {
     if (!HEADER_NAME.test(header.name)) problems.push(`header "${printable(header.name)}": not a valid header name`);
-    else if (RESERVED_HEADERS.has(header.name.toLowerCase())) {
-      problems.push(`header "${header.name}": set it with its own option, not --header`);
+    else if (isReservedHeader(header.name)) {
+      problems.push(`header "${header.name}": set by penguinmails itself (or with its own option), not by --header`);
     }
     if (LINE_BREAK.test(header.value)) problems.push(`header "${printable(header.name)}": value contains a line break (CR/LF)`);
   }

@@ -1,7 +1,8 @@
 import * as z from 'zod/mini';
 import '../config/zod.js';
 import type { SendMailOptions, Transporter } from 'nodemailer';
-import { bareAddress } from '../core/address.js';
+import type { Address } from 'nodemailer/lib/mailer/index.js';
+import { bareAddress, parseAddress } from '../core/address.js';
 import { ProviderError, type ErrorClass } from '../core/errors.js';
 import type { EmailMessage } from '../core/message.js';
 import { parseByteSize } from '../core/byte-size.js';
@@ -43,6 +44,15 @@ export function messageIdLocalPart(key: string): string {
   return key.replace(/[^A-Za-z0-9_~/+-]/g, (c) => `=${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
 }
 
+/**
+ * An address as nodemailer's {name, address}: it then writes the header and the envelope from
+ * those two parts, and never parses the text again (validateMessage checked it already).
+ */
+function mailAddress(input: string): Address | string {
+  const parsed = parseAddress(input);
+  return parsed ? { name: parsed.name ?? '', address: parsed.address } : input;
+}
+
 /** SMTP has no tags or tracking: tags, campaign and metadata travel as X- headers. */
 export function toNodemailerMail(message: EmailMessage): SendMailOptions {
   const headers: Record<string, string> = {};
@@ -55,16 +65,16 @@ export function toNodemailerMail(message: EmailMessage): SendMailOptions {
   }
   const senderDomain = bareAddress(message.from).split('@')[1] ?? 'penguinmails.local';
   const mail: SendMailOptions = {
-    from: message.from,
-    to: [...message.to],
+    from: mailAddress(message.from),
+    to: message.to.map(mailAddress),
     subject: message.subject,
     headers,
     // A Message-ID derived from the idempotency key lets receivers recognise a repeat.
     messageId: `<${messageIdLocalPart(message.idempotencyKey)}@${senderDomain}>`,
   };
-  if (message.cc.length) mail.cc = [...message.cc];
-  if (message.bcc.length) mail.bcc = [...message.bcc];
-  if (message.replyTo) mail.replyTo = message.replyTo;
+  if (message.cc.length) mail.cc = message.cc.map(mailAddress);
+  if (message.bcc.length) mail.bcc = message.bcc.map(mailAddress);
+  if (message.replyTo) mail.replyTo = mailAddress(message.replyTo);
   if (message.html) mail.html = message.html;
   if (message.text) mail.text = message.text;
   if (message.attachments.length) {

@@ -38,6 +38,9 @@ describe('bad input is refused with exit 2 and nothing is sent', () => {
     ['CR/LF in the subject', { subject: 'Hi\r\nBcc: victim@example.com' }, /subject: contains a line break/],
     ['missing body', { text: '' }, /body: missing/],
     ['missing subject', { subject: '' }, /subject: missing/],
+    // A group (RFC 5322) would mail victim@ past the suppression list: only ok@ would be checked.
+    ['a group in the display name', { to: 'g:victim@suppressed.example; <ok@example.com>' }, /to\[0\]: "g:victim@suppressed.example; <ok@example.com>" is not a valid email address/],
+    ['an address as the display name', { to: 'victim@suppressed.example <ok@example.com>' }, /is not a valid email address/],
   ])('%s', async (_name, overrides, message) => {
     await expectUsageError(['send', '--config', config(), ...args(overrides)], message);
   });
@@ -45,7 +48,10 @@ describe('bad input is refused with exit 2 and nothing is sent', () => {
   it('CR/LF in a header value, a bad header name, and a reserved header', async () => {
     await expectUsageError(['send', '--config', config(), ...args({}, ['--header', 'X-Evil: a\r\nBcc: x@example.com'])], /value contains a line break/);
     await expectUsageError(['send', '--config', config(), ...args({}, ['--header', 'Bad Name: x'])], /not a valid header name/);
-    await expectUsageError(['send', '--config', config(), ...args({}, ['--header', 'Subject: x'])], /set it with its own option/);
+    await expectUsageError(['send', '--config', config(), ...args({}, ['--header', 'Subject: x'])], /header "Subject": set by penguinmails itself \(or with its own option\)/);
+    for (const reserved of ['X-PenguinMails-Idempotency-Key: other', 'Content-Transfer-Encoding: 7bit', 'Resent-Bcc: victim@example.com', 'Sender: boss@example.com', 'Message-ID: <x@example.com>']) {
+      await expectUsageError(['send', '--config', config(), ...args({}, ['--header', reserved])], /set by penguinmails itself/);
+    }
     await expectUsageError(['send', '--config', config(), ...args({}, ['--header', 'no-colon'])], /expected "Name: value"/);
   });
 

@@ -27,6 +27,31 @@ describe('addresses', () => {
       expect(parseAddress(a)).toBeUndefined();
     },
   );
+  it.each([
+    ['Ada Lovelace <ada@example.com>', { name: 'Ada Lovelace', address: 'ada@example.com' }],
+    ['"Doe, Jane" <j@example.com>', { name: 'Doe, Jane', address: 'j@example.com' }],
+    ['"Say \\"hi\\"" <h@example.com>', { name: 'Say "hi"', address: 'h@example.com' }],
+    ['José Ñúñez <j@example.com>', { name: 'José Ñúñez', address: 'j@example.com' }],
+    ['"" <ada@example.com>', { address: 'ada@example.com' }],
+  ])('reads %s as %j', (input, parsed) => {
+    expect(parseAddress(input)).toEqual(parsed);
+  });
+  // Each of these is read by mail libraries (nodemailer) or ESPs as more than the one address
+  // after "<": a group, a comment, a second address. Only the last would have been checked.
+  it.each([
+    'g:victim@suppressed.org; <ok@example.org>',
+    'undisclosed:; <ok@example.org>',
+    'victim@suppressed.org <ok@example.org>',
+    'Ada, victim@suppressed.org <ok@example.org>',
+    'Ada (victim@suppressed.org) <ok@example.org>',
+    'Ada [x] <ok@example.org>',
+    'Ada \\ Lovelace <ok@example.org>',
+    '"unclosed <ok@example.org>',
+    '"a" "b" <ok@example.org>',
+    'Ada\tLovelace <ok@example.org>',
+  ])('refuses the display name of %j', (a) => {
+    expect(parseAddress(a)).toBeUndefined();
+  });
 });
 
 describe('splitAddressList', () => {
