@@ -69,11 +69,19 @@ describe.skipIf(!url)('the CLI on a PostgreSQL store', () => {
     const waiting = (await send('waiting-1')).json().outboxId;
     postmark.persistentFault = undefined;
     expect((await runCli(['keys', 'create', '--name', 'ci', '--config', configPath])).code).toBe(0);
+    expect((await runCli(['suppressions', 'add', 'bounced@example.com', '--config', configPath])).code).toBe(0);
+    // A provider's event, as a webhook records it (serve is not needed for the copy).
+    const { default: Database } = await import('better-sqlite3');
+    const sqlite = new Database(`${dir}/outbox.db`);
+    sqlite
+      .prepare('INSERT INTO events (event_key, type, bounce, provider, provider_message_id, recipient, occurred_at, received_at, raw_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run('postmark:bounce:1', 'bounced', 'hard', 'postmark', 'pm-1', 'bounced@example.com', Date.now() - 1000, Date.now(), '{"RecordType":"Bounce"}');
+    sqlite.close();
 
     const name = schema();
     const copy = await runCli(['store', 'copy', '--from', `${dir}/outbox.db`, '--to', url, '--schema', name, '--json']);
     expect(copy.code, copy.stderr).toBe(0);
-    expect(copy.json().copied).toMatchObject({ outbox: 1, deliveries: 1, apiKeys: 1, usage: 1 });
+    expect(copy.json().copied).toMatchObject({ outbox: 1, deliveries: 1, apiKeys: 1, usage: 1, suppressions: 1, events: 1 });
 
     // The copied store is the one a config pointing at PostgreSQL now uses.
     const { configPath: pgConfig } = writeTestConfig({ postmarkUrl: postmark.url, order: ['postmark'], attempts: 1, store: { url, schema: name } });
@@ -82,6 +90,12 @@ describe.skipIf(!url)('the CLI on a PostgreSQL store', () => {
     const repeat = await runCli(['send', '--config', pgConfig, '--to', 'a@example.com', '--subject', 'delivered-1', '--text', 't', '--idempotency-key', 'delivered-1', '--json'], { env: TEST_ENV });
     expect(repeat.json().status).toBe('duplicate');
     expect((await runCli(['keys', 'list', '--config', pgConfig, '--json'])).json().keys).toEqual([expect.objectContaining({ name: 'ci' })]);
+    // The suppression list moved too: the bounced address is still refused before any ESP is called.
+    const calls = postmark.requests.length;
+    const suppressed = await runCli(['send', '--config', pgConfig, '--to', 'bounced@example.com', '--subject', 'S', '--text', 't', '--json'], { env: TEST_ENV });
+    expect(suppressed.code, suppressed.stderr).toBe(3);
+    expect(postmark.requests).toHaveLength(calls);
+    expect((await runCli(['events', 'list', '--config', pgConfig, '--json'])).json().events).toEqual([expect.objectContaining({ type: 'bounced', recipient: 'bounced@example.com' })]);
     // New entries do not reuse copied ids.
     postmark.persistentFault = DOWN;
     const next = await runCli(['send', '--config', pgConfig, '--to', 'b@example.com', '--subject', 'new', '--text', 't', '--json'], { env: TEST_ENV });

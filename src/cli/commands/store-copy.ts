@@ -22,7 +22,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
   }
   output.line(`copied ${from.label} → ${to.label}`);
   output.line(
-    `  ${counts.outbox} outbox entries, ${counts.deliveries} deliveries, ${counts.bulkDeliveries} bulk batches (${counts.bulkInFlight} in flight), ${counts.health} provider circuits, ${counts.usage} usage counts, ${counts.apiKeys} API keys — counted again on both sides`,
+    `  ${counts.outbox} outbox entries, ${counts.deliveries} deliveries, ${counts.bulkDeliveries} bulk batches (${counts.bulkInFlight} in flight), ${counts.health} provider circuits, ${counts.usage} usage counts, ${counts.apiKeys} API keys, ${counts.suppressions} suppressions, ${counts.events} events — counted again on both sides`,
   );
   output.line('  next: set store: to the PostgreSQL URL in every config, and keep the SQLite file until you have checked the copy');
   return ExitCode.ok;

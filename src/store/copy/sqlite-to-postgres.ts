@@ -7,16 +7,18 @@ import { migrate } from '../postgres/migrate.js';
 import { openDatabase } from '../sqlite/database.js';
 
 /** Rows copied, per table. */
-export type CopyCounts = Record<'outbox' | 'deliveries' | 'bulkDeliveries' | 'bulkInFlight' | 'health' | 'usage' | 'apiKeys', number>;
+export type CopyCounts = Record<'outbox' | 'deliveries' | 'bulkDeliveries' | 'bulkInFlight' | 'health' | 'usage' | 'apiKeys' | 'suppressions' | 'events', number>;
 
 type PostgresSettings = Extract<StoreSettings, { kind: 'postgres' }>;
 
 /**
  * Moves an embedded SQLite store into an empty PostgreSQL one: every outbox entry (ids kept),
- * delivery, bulk batch, batch still in flight, provider health, usage count and API key hash,
- * in one PostgreSQL transaction (all or nothing), then counts both sides to prove nothing was
+ * delivery, bulk batch, batch still in flight, provider health, usage count, API key hash,
+ * suppression and provider event (ids kept), in one PostgreSQL transaction (all or nothing), then counts both sides to prove nothing was
  * lost. Refused while a run holds a lock on the SQLite file (a live send or bulk run), and when
- * the PostgreSQL store already holds entries or deliveries (a copy is done once).
+ * the PostgreSQL store already holds entries, deliveries, suppressions or events (a copy is done
+ * once). Not copied: run locks (none may be live) and the send-side rate windows (counters of the
+ * current minute or hour, which start again at zero).
  */
 export async function copySqliteToPostgres(sqlitePath: string, target: PostgresSettings, now: number): Promise<CopyCounts> {
   const { db } = await openDatabase(sqlitePath);
@@ -45,12 +47,12 @@ export async function copySqliteToPostgres(sqlitePath: string, target: PostgresS
 }
 
 async function refuseIfNotEmpty(query: Query, label: string): Promise<void> {
-  const { rows } = await query<{ outbox: number; deliveries: number; bulk: number }>(
-    'SELECT (SELECT count(*) FROM outbox)::bigint AS outbox, (SELECT count(*) FROM deliveries)::bigint AS deliveries, (SELECT count(*) FROM bulk_deliveries)::bigint AS bulk',
+  const { rows } = await query<{ outbox: string; deliveries: string; bulk: string; suppressions: string; events: string }>(
+    'SELECT (SELECT count(*) FROM outbox) AS outbox, (SELECT count(*) FROM deliveries) AS deliveries, (SELECT count(*) FROM bulk_deliveries) AS bulk, (SELECT count(*) FROM suppressions) AS suppressions, (SELECT count(*) FROM events) AS events',
   );
-  const { outbox, deliveries, bulk } = rows[0];
-  if (outbox + deliveries + bulk > 0) {
-    throw new UserError(`${label} is not empty (${outbox} outbox entries, ${deliveries + bulk} delivery records): nothing copied`, {
+  const [outbox, deliveries, bulk, suppressions, events] = ['outbox', 'deliveries', 'bulk', 'suppressions', 'events'].map((name) => Number(rows[0][name as keyof (typeof rows)[0]]));
+  if (outbox + deliveries + bulk + suppressions + events > 0) {
+    throw new UserError(`${label} is not empty (${outbox} outbox entries, ${deliveries + bulk} delivery records, ${suppressions} suppressions, ${events} events): nothing copied`, {
       hint: 'copy into a new database or schema (store: { url, schema }); a store is copied once, before processes use it',
     });
   }
@@ -120,7 +122,14 @@ async function copyTables(db: SqliteDatabase, query: Query): Promise<CopyCounts>
   ]);
   const keyColumns = ['name', 'key_hash', 'created_at', 'revoked_at', 'last_used_at'];
   const apiKeys = await copyRows(db, query, `SELECT ${keyColumns.join(', ')} FROM api_keys`, { table: 'api_keys', columns: keyColumns }, (row: Record<string, unknown>) => keyColumns.map((c) => row[c]));
-  return { outbox, deliveries, bulkDeliveries, bulkInFlight, health, usage, apiKeys };
+  const suppressionColumns = ['address', 'scope', 'reason', 'source', 'created_at'];
+  const suppressions = await copyRows(db, query, `SELECT ${suppressionColumns.join(', ')} FROM suppressions`, { table: 'suppressions', columns: suppressionColumns }, (row: Record<string, unknown>) =>
+    suppressionColumns.map((c) => row[c]),
+  );
+  const eventColumns = ['id', 'event_key', 'type', 'bounce', 'provider', 'provider_message_id', 'idempotency_key', 'recipient', 'occurred_at', 'received_at', 'raw_json'];
+  const events = await copyRows(db, query, `SELECT ${eventColumns.join(', ')} FROM events ORDER BY id`, { table: 'events', columns: eventColumns }, (row: Record<string, unknown>) => eventColumns.map((c) => row[c]));
+  await query("SELECT setval(pg_get_serial_sequence('events', 'id'), GREATEST((SELECT max(id) FROM events), 1))");
+  return { outbox, deliveries, bulkDeliveries, bulkInFlight, health, usage, apiKeys, suppressions, events };
 }
 
 /** Counts both sides after the commit: a copy that lost a row says so instead of claiming success. */
@@ -133,6 +142,8 @@ async function verify(db: SqliteDatabase, pool: import('pg').Pool, copied: CopyC
     ['health', 'health'],
     ['usage', 'usage'],
     ['apiKeys', 'api_keys'],
+    ['suppressions', 'suppressions'],
+    ['events', 'events'],
   ];
   for (const [name, table] of tables) {
     const inSqlite = (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
