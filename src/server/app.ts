@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import type { Writable } from 'node:stream';
+import { redactSecrets } from '../core/secrets.js';
 import { requireApiKey } from './auth.js';
 import type { ServerContext } from './context.js';
 import { clientErrorHandler, errorDocument, errorHandler } from './errors.js';
@@ -47,9 +48,11 @@ export async function buildApp(context: ServerContext, options: AppOptions): Pro
     }
   });
   // An answer sent before its body was read (413, 401, 415): the rest is drained, bounded (see unread-body.ts).
+  // Every answer's text is masked as the CLI's output is: a provider's error that echoes a token
+  // back (an attempt's error, the reason) must not hand that token to an API client.
   app.addHook('onSend', async (request, _reply, payload) => {
     drainUnreadBody(request.raw, server.bodyLimitBytes);
-    return payload;
+    return typeof payload === 'string' ? redactSecrets(payload) : payload;
   });
   app.addHook('onResponse', async (request, reply) => {
     request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), key: request.apiKeyName }, 'request');

@@ -188,6 +188,15 @@ describe('serve', () => {
     expect(mailgun.requests).toHaveLength(0);
   });
 
+  it("a provider's error that echoes its token back reaches the API client masked", async () => {
+    postmark.failNext({ status: 422, body: { ErrorCode: 300, Message: `Invalid request for token ${POSTMARK_TOKEN}` } });
+    const answer = await api.send({ ...BODY, to: 'echo@example.com' });
+    expect(answer.status).toBe(422);
+    const text = JSON.stringify(answer.body);
+    expect(text).not.toContain(POSTMARK_TOKEN);
+    expect(text).toContain('Invalid request for token ****');
+  });
+
   it('400 names every invalid field by its path; unknown fields too; nothing sent', async () => {
     const answer = await api.send({ ...BODY, to: 42, type: 'newsletter', subjcet: 'typo', track_opens: 'yes' });
     expect(answer.status).toBe(400);
