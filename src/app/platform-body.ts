@@ -1,8 +1,10 @@
 import * as z from 'zod/mini';
 import '../config/zod.js';
 import { splitAddressList } from '../core/address.js';
+import { MessageValidationError } from '../core/errors.js';
 import type { MessageDraft } from '../core/message.js';
 import { closestMatch } from '../core/suggest.js';
+import { validateMessage } from '../core/validate-message.js';
 
 const addressList = z.pipe(
   z.union([z.string(), z.array(z.string())]),
@@ -50,6 +52,49 @@ export function checkPlatformBody(raw: unknown): BodyCheck {
   const parsed = platformBodySchema.safeParse(raw);
   if (parsed.success) return { ok: true, body: parsed.data };
   return { ok: false, problems: parsed.error.issues.flatMap(describeBodyIssue) };
+}
+
+/**
+ * With a body the schema refused: the message's own problems too (an address that is not one, no
+ * body at all), found in the fields that were well formed, so that one answer names every
+ * problem. `pathOf` turns a message problem into its body path; a field the schema refused
+ * already has its problem and is not named twice.
+ */
+export function problemsOfWellFormedFields(raw: unknown, refused: BodyProblem[], defaults: BodyDefaults, pathOf: (problem: string) => BodyProblem): BodyProblem[] {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return [];
+  const wellFormed: Record<string, unknown> = {};
+  for (const [field, schema] of Object.entries(platformBodySchema.shape)) {
+    if (!Object.hasOwn(raw, field)) continue;
+    const parsed = (schema as z.ZodMiniType).safeParse((raw as Record<string, unknown>)[field]);
+    if (parsed.success) wellFormed[field] = parsed.data;
+  }
+  const rootOf = (path: string) => path.split(/[.[]/)[0];
+  const refusedFields = new Set(refused.map((problem) => rootOf(problem.path)));
+  try {
+    validateMessage(draftFromBody(wellFormed as Partial<PlatformBody>, defaults));
+    return [];
+  } catch (error) {
+    if (!(error instanceof MessageValidationError)) throw error;
+    return error.problems.map(pathOf).filter((problem) => !refusedFields.has(rootOf(problem.path)));
+  }
+}
+
+/** A problem validateMessage found (`to[0]: …`, `header "X": …`), named by its path in the platform body. */
+export function bodyPathOfMessageProblem(problem: string, keyFromHeader = false): BodyProblem {
+  if (problem.startsWith('idempotency key')) {
+    return { path: keyFromHeader ? 'Idempotency-Key (header)' : 'idempotency_key', message: problem.slice(problem.indexOf('": ') + 3) };
+  }
+  const header = /^header "([^"]*)": (.*)$/.exec(problem);
+  if (header) return { path: `headers.${header[1]}`, message: header[2] };
+  const metadata = /^metadata "([^"]*)": (.*)$/.exec(problem);
+  if (metadata) return { path: `metadata.${metadata[1]}`, message: metadata[2] };
+  if (problem.startsWith('body: missing')) return { path: 'html_body', message: 'missing: give html_body or text_body (or both)' };
+  if (problem.startsWith('from: missing')) return { path: 'from', message: 'missing: give from, or set defaults.from in the config' };
+  const at = problem.indexOf(': ');
+  if (at < 0) return { path: '(body)', message: problem };
+  const field = problem.slice(0, at);
+  const renamed: Record<string, string> = { replyTo: 'reply_to', campaign: 'campaign_id', 'to/cc/bcc': 'to' };
+  return { path: renamed[field] ?? field, message: problem.slice(at + 2) };
 }
 
 function describeBodyIssue(issue: z.core.$ZodIssue): BodyProblem[] {

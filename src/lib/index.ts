@@ -7,7 +7,7 @@ import type { AlertHub } from '../app/alerts/alert-hub.js';
 import { openAlerts } from '../app/alerts/open-alerts.js';
 import { estimateCostReport, resolveMix, type Volumes } from '../app/cost-report.js';
 import { Dispatcher } from '../app/dispatcher.js';
-import { checkPlatformBody, draftFromBody, type BodyProblem, type PlatformBodyInput } from '../app/platform-body.js';
+import { bodyPathOfMessageProblem, checkPlatformBody, draftFromBody, problemsOfWellFormedFields, type BodyProblem, type PlatformBodyInput } from '../app/platform-body.js';
 import { explainRouteFor, type RouteQuery } from '../route/report.js';
 import type { RouteExplanation } from '../route/explain.js';
 import { routeMessage, sendMessage, type SendResult } from '../app/send-service.js';
@@ -104,7 +104,7 @@ export async function createMailer(options: MailerOptions = {}): Promise<Mailer>
   return {
     async send(body, sendOptions = {}) {
       const checked = checkPlatformBody(body);
-      if (!checked.ok) throw new InvalidBodyError(checked.problems);
+      if (!checked.ok) throw new InvalidBodyError([...checked.problems, ...problemsOfWellFormedFields(body, checked.problems, config.defaults, bodyPathOfMessageProblem)]);
       const draft = draftFromBody(checked.body, config.defaults);
       validateMessage(draft);
       const message = finalizeMessage(draft);

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import type { BodyProblem } from '../app/platform-body.js';
+import { bodyPathOfMessageProblem, type BodyProblem } from '../app/platform-body.js';
 import { formatByteSize } from '../core/byte-size.js';
 import { MessageValidationError, UserError } from '../core/errors.js';
 
@@ -36,25 +36,14 @@ const NOTHING_SENT = 'nothing was sent; correct each field listed and send again
  * each problem becomes a detail named by its path in the JSON body (or the header it came from).
  */
 export function validationRequest(error: MessageValidationError, keyFromHeader: boolean): BadRequest {
-  const details = error.problems.map((problem) => bodyProblemOf(problem, keyFromHeader));
+  const details = error.problems.map((problem) => messageProblemPath(problem, keyFromHeader));
   return new BadRequest('invalid message', details, NOTHING_SENT);
 }
 
-function bodyProblemOf(problem: string, keyFromHeader: boolean): BodyProblem {
-  if (problem.startsWith('idempotency key')) {
-    return { path: keyFromHeader ? 'Idempotency-Key (header)' : 'idempotency_key', message: problem.slice(problem.indexOf('": ') + 3) };
-  }
-  const header = /^header "([^"]*)": (.*)$/.exec(problem);
-  if (header) return { path: `headers.${header[1]}`, message: header[2] };
-  const metadata = /^metadata "([^"]*)": (.*)$/.exec(problem);
-  if (metadata) return { path: `metadata.${metadata[1]}`, message: metadata[2] };
-  if (problem.startsWith('body: missing')) return { path: 'html_body', message: 'missing: give html_body or text_body (or both)' };
-  if (problem.startsWith('from: missing')) return { path: 'from', message: 'missing: give from, or set defaults.from in the config' };
-  const at = problem.indexOf(': ');
-  if (at < 0) return { path: '(body)', message: problem };
-  const field = problem.slice(0, at);
-  const renamed: Record<string, string> = { replyTo: 'reply_to', campaign: 'campaign_id', 'to/cc/bcc': 'to' };
-  return { path: renamed[field] ?? field, message: problem.slice(at + 2).replace(' (use --recipients for bulk)', ' (use POST /api/v1/emails/bulk for bulk)') };
+/** A problem validateMessage found, by its path in the platform body, in the API's words. */
+export function messageProblemPath(problem: string, keyFromHeader: boolean): BodyProblem {
+  const named = bodyPathOfMessageProblem(problem, keyFromHeader);
+  return { ...named, message: named.message.replace(' (use --recipients for bulk)', ' (use POST /api/v1/emails/bulk for bulk)') };
 }
 
 /** Fastify's own refusals (body parsing and limits), in words a client can act on. */

@@ -84,6 +84,8 @@ describe('library: import { createMailer } from "penguinmails"', () => {
       details: [
         { path: 'subject', message: 'required (a string)' },
         { path: 'subjct', message: 'unknown field (did you mean "subject"?)' },
+        // The message's own problem, found in the fields that were well formed.
+        { path: 'html_body', message: 'missing: give html_body or text_body (or both)' },
       ],
     });
   });

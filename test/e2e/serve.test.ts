@@ -197,6 +197,17 @@ describe('serve', () => {
     expect(text).toContain('Invalid request for token ****');
   });
 
+  it("400 for a mistyped field names the message's other problems too (an address that is not one, no body)", async () => {
+    const answer = await api.send({ to: 'not-an-address', subject: 5, from: 'noreply@example.com' });
+    expect(answer.status).toBe(400);
+    expect(answer.body.details).toEqual([
+      { path: 'subject', message: 'must be a string' },
+      { path: 'to[0]', message: '"not-an-address" is not a valid email address' },
+      { path: 'html_body', message: 'missing: give html_body or text_body (or both)' },
+    ]);
+    expect(postmark.requests).toHaveLength(0);
+  });
+
   it('400 names every invalid field by its path; unknown fields too; nothing sent', async () => {
     const answer = await api.send({ ...BODY, to: 42, type: 'newsletter', subjcet: 'typo', track_opens: 'yes' });
     expect(answer.status).toBe(400);

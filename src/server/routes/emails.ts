@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { checkPlatformBody, type BodyProblem } from '../../app/platform-body.js';
+import { checkPlatformBody, problemsOfWellFormedFields, type BodyProblem } from '../../app/platform-body.js';
 import { rowRouter } from '../../app/bulk/row-routes.js';
 import type { SendStatus } from '../../app/send-service.js';
 import { checkRecipients } from '../bulk-jobs.js';
 import type { ServerContext } from '../context.js';
-import { BadRequest, errorDocument } from '../errors.js';
+import { BadRequest, errorDocument, messageProblemPath } from '../errors.js';
 import { currentResult } from '../message-status.js';
 import { prepareSend } from '../prepare.js';
 import { BULK_BODY_SCHEMA, BULK_REPORT_SCHEMA, COMMON_ERRORS, CURRENT_RESULT_SCHEMA, ERROR_SCHEMA, IDEMPOTENCY_HEADER_SCHEMA, RESULT_SCHEMA, SEND_BODY_SCHEMA } from '../schemas.js';
@@ -60,7 +60,10 @@ export function emailRoutes(app: FastifyInstance, context: ServerContext): void 
     async (request, reply) => {
       const checked = checkPlatformBody(request.body);
       const problems = bodyProblems(request, checked.ok ? undefined : checked.problems);
-      if (problems || !checked.ok) throw new BadRequest('invalid request body', problems ?? [], NOTHING_SENT);
+      if (problems || !checked.ok) {
+        const all = [...(problems ?? []), ...problemsOfWellFormedFields(request.body, problems ?? [], context.dispatcher.config.defaults, (problem) => messageProblemPath(problem, keyHeader(request) !== undefined))];
+        throw new BadRequest('invalid request body', all, NOTHING_SENT);
+      }
       const prepared = await prepareSend(context.dispatcher, checked.body, keyHeader(request));
       const result = await sendWithinBudget(context, prepared, (error) => request.log.error({ err: { message: error instanceof Error ? error.message : String(error) } }, 'a send that went on past the request budget failed'));
       return reply.code(HTTP_STATUS[result.status]).send(result);
