@@ -1,9 +1,10 @@
 import { assertChainResolved } from '../config/unresolved-env.js';
 import type { Config } from '../config/types.js';
 import { noAlerts, type AlertSink } from '../core/alert.js';
+import { IdempotencyConflictError } from '../core/errors.js';
 import { deliverWithFailover, type Attempt, type DeliveryOutcome } from '../core/failover.js';
 import { isRepeatDelivery } from '../core/idempotency.js';
-import { recipientCount, type EmailMessage } from '../core/message.js';
+import { contentKeyOf, recipientCount, type EmailMessage } from '../core/message.js';
 import { resolveRoute, type Route } from '../core/router.js';
 import { buildCostSetup } from '../cost/model.js';
 import { freeAllowance } from '../cost/pricing.js';
@@ -143,6 +144,9 @@ export class Dispatcher {
   ): Promise<Dispatch> {
     const earlier = options.ledgerChecked ? undefined : await this.store?.findDelivery(message.idempotencyKey);
     if (earlier && isRepeatDelivery(message, earlier.deliveredAt, this.now(), this.config.idempotency, options.waitingSince)) {
+      if (earlier.contentKey !== undefined && earlier.contentKey !== contentKeyOf(message)) {
+        throw new IdempotencyConflictError(message.idempotencyKey, `delivered by ${earlier.provider} as ${earlier.messageId} on ${new Date(earlier.deliveredAt).toISOString()}`);
+      }
       return {
         status: 'duplicate',
         provider: earlier.provider,

@@ -1,14 +1,14 @@
 import type { Config } from '../config/types.js';
 import { formatDuration } from '../core/duration.js';
-import { UserError } from '../core/errors.js';
+import { IdempotencyConflictError, UserError } from '../core/errors.js';
 import type { Attempt } from '../core/failover.js';
-import type { EmailMessage } from '../core/message.js';
+import { contentKeyOf, type EmailMessage } from '../core/message.js';
 import { describeRefusal } from '../core/refused.js';
 import type { Route } from '../core/router.js';
 import { closestMatch } from '../core/suggest.js';
 import { assertFitsProviders } from '../providers/message-size.js';
 import { PROVIDER_TYPES } from '../providers/registry.js';
-import type { OutboxEntry } from '../store/ports.js';
+import type { OutboxEntry, Store } from '../store/ports.js';
 import type { Dispatch, Dispatcher } from './dispatcher.js';
 import { newLeaseOwner } from './lease-owner.js';
 import { backoffMs } from './outbox-worker.js';
@@ -57,6 +57,18 @@ export interface SendReport {
 function isSameMessage(dispatcher: Dispatcher, message: EmailMessage, waiting: { status: string; createdAt: number }): boolean {
   if (message.idempotencyKeySource !== 'derived' || waiting.status !== 'ambiguous') return true;
   return dispatcher.now() - waiting.createdAt < dispatcher.config.idempotency.windowMs;
+}
+
+/**
+ * A message under an explicit key that waits in the outbox with other content: the key was reused
+ * for a different message, which is neither a repeat of it nor to be sent in its place.
+ */
+async function refuseOtherContent(store: Store, message: EmailMessage, waitingId: number): Promise<void> {
+  if (message.idempotencyKeySource === 'derived') return;
+  const entry = await store.getEntry(waitingId);
+  if (entry && contentKeyOf(entry.message) !== contentKeyOf(message)) {
+    throw new IdempotencyConflictError(message.idempotencyKey, `waiting in the outbox as #${entry.id} since ${entry.createdAt}`);
+  }
 }
 
 export interface SendHooks {
@@ -112,6 +124,7 @@ export async function sendMessage(dispatcher: Dispatcher, message: EmailMessage,
     async () => {
       const waiting = await store.openEntryFor(message.idempotencyKey);
       if (!waiting) return deliverRecorded(dispatcher, message, chain, hooks);
+      await refuseOtherContent(store, message, waiting.id);
       if (!isSameMessage(dispatcher, message, waiting)) {
         // An identical message past the window is a new one (SPEC): it must not stay chained to an
         // earlier copy that waits for a person; it gets a key of its own.

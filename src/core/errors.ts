@@ -69,6 +69,22 @@ export class ConfigError extends UserError {
   }
 }
 
+/**
+ * An explicit idempotency key already delivered (or waiting in the outbox) with other content: not
+ * a repeat to answer `duplicate`, and not to be sent as a new message under a key that says it was.
+ */
+export class IdempotencyConflictError extends UserError {
+  constructor(
+    readonly idempotencyKey: string,
+    readonly earlier: string,
+  ) {
+    super(`idempotency key "${idempotencyKey}" was used for a different message (${earlier}): nothing was sent`, {
+      hint: 'give each message its own key; to send this one, use another key (a repeat of the first must have its exact content)',
+    });
+    this.name = 'IdempotencyConflictError';
+  }
+}
+
 export class MessageValidationError extends UserError {
   readonly problems: string[];
   constructor(problems: string[]) {

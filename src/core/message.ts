@@ -70,6 +70,16 @@ export function deriveIdempotencyKey(draft: MessageDraft): string {
   return 'pm_' + createHash('sha256').update(canonical).digest('hex').slice(0, 32);
 }
 
+/**
+ * What the message says, as a key: the key it would be given without an explicit one. Kept with
+ * a delivery under an explicit key, so that the same key sent again with other content is told
+ * apart from a repeat (see IdempotencyConflictError).
+ */
+export function contentKeyOf(message: EmailMessage): string {
+  const { idempotencyKeySource: _source, ignoreSuppressions: _override, ...draft } = message;
+  return deriveIdempotencyKey(draft);
+}
+
 function sortKeysDeep(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeysDeep);
   if (value && typeof value === 'object') {

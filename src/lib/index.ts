@@ -28,7 +28,7 @@ export type { SendResult, SendStatus } from '../app/send-service.js';
 export type { SuppressedRecipient } from '../app/suppression-check.js';
 export type { PlatformBodyInput as SendBody, BodyProblem } from '../app/platform-body.js';
 export type { RouteQuery } from '../route/report.js';
-export { UserError, ConfigError, MessageValidationError } from '../core/errors.js';
+export { UserError, ConfigError, MessageValidationError, IdempotencyConflictError } from '../core/errors.js';
 /** For a receiver of the alert webhook (`alerts.webhook`): checks `X-Penguinmails-Signature` over the raw body. */
 export { verifyAlertSignature } from '../app/alerts/signature.js';
 export type { AlertDocument } from '../app/alerts/alert-document.js';

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { bodyPathOfMessageProblem, type BodyProblem } from '../app/platform-body.js';
 import { formatByteSize } from '../core/byte-size.js';
-import { MessageValidationError, UserError } from '../core/errors.js';
+import { IdempotencyConflictError, MessageValidationError, UserError } from '../core/errors.js';
 
 /** The answer to a request that was not acted on (SPEC serve: 400 and the other 4xx): nothing was sent. */
 export interface ErrorDocument {
@@ -72,6 +72,10 @@ export function errorHandler(bodyLimitBytes: number) {
   return (error: FastifyError & { details?: BodyProblem[] }, request: FastifyRequest, reply: FastifyReply) => {
     const bad = error instanceof MessageValidationError ? validationRequest(error, false) : error;
     if (bad instanceof BadRequest) return reply.code(bad.statusCode).send(errorDocument(bad.message, bad.details, bad.hint));
+    if (error instanceof IdempotencyConflictError) {
+      const path = request.headers['idempotency-key'] !== undefined ? 'Idempotency-Key (header)' : 'idempotency_key';
+      return reply.code(409).send(errorDocument(error.message, [{ path, message: 'already used for a different message' }], error.hint));
+    }
     if (error instanceof UserError) return reply.code(400).send(errorDocument(error.message, detailsFromMessage(error.message), error.hint ?? 'nothing was sent'));
     const refusal = fastifyRefusal(error, request, bodyLimitBytes);
     if (refusal) return reply.code(refusal.status).send(refusal.document);

@@ -34,6 +34,8 @@ export interface Delivery {
   provider: string;
   messageId: string;
   deliveredAt: number;
+  /** For a message with an explicit key: what it said (contentKeyOf); absent on older records and bulk copies. */
+  contentKey?: string;
 }
 
 /** A batch call a bulk run made: accepted recipients (digests, ids in order) and those still undecided. */

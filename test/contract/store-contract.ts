@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { EmailMessage } from '../../src/core/message.js';
+import { contentKeyOf, type EmailMessage } from '../../src/core/message.js';
 import { parseRateLimits, type RateLimit } from '../../src/core/rate-limit.js';
 import { registerSecret } from '../../src/core/secrets.js';
 import type { DeliveryEvent, OutboxEntry, Store } from '../../src/store/ports.js';
@@ -158,7 +158,7 @@ export function defineStoreContract(backendName: string, backend: StoreBackend):
         await store.recordDelivery(message('k2'), 'mailgun', 'mg-1', T0 + 5, 1);
         expect((await store.getEntry(id2))!.status).toBe('pending');
         const claimed = await store.claim(id2, OWNER_B, T0 + 10, MINUTE, { force: false, isOwnerAlive: dead, isRepeat: () => true });
-        expect(claimed).toEqual({ deliveredEarlier: { provider: 'mailgun', messageId: 'mg-1', deliveredAt: T0 + 5 } });
+        expect(claimed).toEqual({ deliveredEarlier: { provider: 'mailgun', messageId: 'mg-1', deliveredAt: T0 + 5, contentKey: contentKeyOf(message('k2')) } });
         expect(await store.getEntry(id2)).toMatchObject({ status: 'delivered', provider: 'mailgun', messageId: 'mg-1' });
         expect(await store.claim(id2, OWNER_B, T0 + 20, MINUTE, { force: false, isOwnerAlive: alive, isRepeat: never })).toEqual({ refused: 'already delivered' });
       });
@@ -235,9 +235,12 @@ export function defineStoreContract(backendName: string, backend: StoreBackend):
         await store.recordDelivery(message('d1'), 'postmark', 'pm-1', T0, 1);
         await store.recordDelivery(message('d2', { type: 'marketing' } as Partial<EmailMessage>), 'postmark', 'pm-2', T0, 3);
         await store.recordDelivery(message('d1'), 'mailgun', 'mg-1', T0 + 1000, 1);
-        expect(await store.findDelivery('d1')).toEqual({ provider: 'mailgun', messageId: 'mg-1', deliveredAt: T0 + 1000 });
+        expect(await store.findDelivery('d1')).toEqual({ provider: 'mailgun', messageId: 'mg-1', deliveredAt: T0 + 1000, contentKey: contentKeyOf(message('d1')) });
         expect(await store.findDelivery('nope')).toBeUndefined();
-        expect(await store.usageByProvider('2026-12')).toEqual({ postmark: 4, mailgun: 1 });
+        // A derived key is the content key already: none is kept beside it.
+        await store.recordDelivery(message('pm_derived', { idempotencyKeySource: 'derived' }), 'postmark', 'pm-3', T0, 1);
+        expect(await store.findDelivery('pm_derived')).toEqual({ provider: 'postmark', messageId: 'pm-3', deliveredAt: T0 });
+        expect(await store.usageByProvider('2026-12')).toEqual({ postmark: 5, mailgun: 1 });
         expect(await store.usageByProvider('2026-11')).toEqual({});
         expect(await store.deliveredAmong(['d1', 'd2', 'd3'], T0 + 500)).toEqual(new Set(['d1']));
         expect(await store.deliveredAmong(['d1', 'd2', 'd3'], 0)).toEqual(new Set(['d1', 'd2']));

@@ -52,6 +52,30 @@ describe('idempotency window and keep', () => {
     expect(postmark.requests).toHaveLength(2);
   });
 
+  it('an explicit key reused for a different message is refused (exit 2), delivered or waiting; nothing is sent', async () => {
+    const configPath = config({ window: '10m' });
+    const keyed = (subject: string) => ['send', '--config', configPath, '--to', 'ops@example.com', '--subject', subject, '--text', 'body', '--idempotency-key', 'order-1042', '--json'];
+    expect((await runCli(keyed('Your order'), { env: TEST_ENV })).json().status).toBe('delivered');
+    const other = await runCli(keyed('Another order'), { env: TEST_ENV });
+    expect(other.code).toBe(2);
+    expect(other.json()).toMatchObject({ status: 'error', error: expect.stringMatching(/idempotency key "order-1042" was used for a different message \(delivered by postmark as .* on 20/) });
+    expect((await runCli(keyed('Your order'), { env: TEST_ENV })).json().status).toBe('duplicate');
+    expect(postmark.requests).toHaveLength(1);
+
+    // Waiting in the outbox (every provider down): the other content is refused, the entry stays as it was.
+    postmark.persistentFault = { status: 503, body: { ErrorCode: 100, Message: 'Maintenance' } };
+    const waitingKey = (subject: string) => keyed(subject).map((arg) => (arg === 'order-1042' ? 'order-1043' : arg));
+    const queued = await runCli(waitingKey('Your order'), { env: TEST_ENV });
+    expect(queued.code).toBe(4);
+    const calls = postmark.requests.length;
+    const refused = await runCli(waitingKey('Another order'), { env: TEST_ENV });
+    expect(refused.code).toBe(2);
+    expect(refused.json().error).toMatch(new RegExp(`waiting in the outbox as #${queued.json().outboxId} since`));
+    expect(postmark.requests).toHaveLength(calls);
+    const entries = (await runCli(['queue', 'list', '--config', configPath, '--json'])).json().entries;
+    expect(entries).toEqual([expect.objectContaining({ id: queued.json().outboxId, status: 'pending' })]);
+  });
+
   it('an identical alert past the window is sent even while the earlier copy waits as ambiguous', async () => {
     const { configPath } = writeTestConfig({ postmarkUrl: postmark.url, order: ['postmark'], timeout: '500ms', extra: { idempotency: { window: '1s' } } });
     postmark.failNext({ delayMs: 1200, status: 200, body: {} });

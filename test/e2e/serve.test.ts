@@ -188,6 +188,15 @@ describe('serve', () => {
     expect(mailgun.requests).toHaveLength(0);
   });
 
+  it('409 for an Idempotency-Key already used for a different message; nothing sent', async () => {
+    expect((await api.send(BODY, { 'idempotency-key': 'invoice-77' })).status).toBe(200);
+    const other = await api.send({ ...BODY, to: 'someone-else@example.com' }, { 'idempotency-key': 'invoice-77' });
+    expect(other.status).toBe(409);
+    expect(other.body).toMatchObject({ status: 'error', details: [{ path: 'Idempotency-Key (header)', message: 'already used for a different message' }] });
+    expect((await api.send(BODY, { 'idempotency-key': 'invoice-77' })).body.status).toBe('duplicate');
+    expect(postmark.requests).toHaveLength(1);
+  });
+
   it("a provider's error that echoes its token back reaches the API client masked", async () => {
     postmark.failNext({ status: 422, body: { ErrorCode: 300, Message: `Invalid request for token ${POSTMARK_TOKEN}` } });
     const answer = await api.send({ ...BODY, to: 'echo@example.com' });

@@ -51,6 +51,7 @@ export function emailRoutes(app: FastifyInstance, context: ServerContext): void 
           202: { ...RESULT_SCHEMA, description: 'queued: waiting in the outbox (outboxId); the worker retries it' },
           400: { ...ERROR_SCHEMA, description: 'Invalid request: every problem in details[] by its path' },
           413: { ...ERROR_SCHEMA, description: 'Body larger than server.bodyLimit' },
+          409: { ...ERROR_SCHEMA, description: 'The idempotency key was used for a different message (delivered, or waiting in the outbox): nothing was sent' },
           415: { ...ERROR_SCHEMA, description: 'Not application/json' },
           422: { ...RESULT_SCHEMA, description: 'rejected: permanently refused (invalid or suppressed recipient, bad content); no other provider was tried' },
           ...COMMON_ERRORS,

@@ -88,12 +88,8 @@ async function copyTables(db: SqliteDatabase, query: Query): Promise<CopyCounts>
   // New entries must not reuse copied ids.
   await query("SELECT setval(pg_get_serial_sequence('outbox', 'id'), GREATEST((SELECT max(id) FROM outbox), 1))");
 
-  const deliveries = await copyRows(db, query, 'SELECT idempotency_key, provider, message_id, delivered_at FROM deliveries', { table: 'deliveries', columns: ['idempotency_key', 'provider', 'message_id', 'delivered_at'] }, (row: Record<string, unknown>) => [
-    row.idempotency_key,
-    row.provider,
-    row.message_id,
-    row.delivered_at,
-  ]);
+  const deliveryColumns = ['idempotency_key', 'provider', 'message_id', 'delivered_at', 'content_key'];
+  const deliveries = await copyRows(db, query, `SELECT ${deliveryColumns.join(', ')} FROM deliveries`, { table: 'deliveries', columns: deliveryColumns }, (row: Record<string, unknown>) => deliveryColumns.map((c) => row[c]));
   // SQLite keeps a batch's keys and ids as JSON (one id as a plain string); PostgreSQL as arrays of digests.
   const bulkDeliveries = await copyRows(
     db,

@@ -6,6 +6,7 @@ import type { EmailMessage } from '../../core/message.js';
 import { UserError } from '../../core/errors.js';
 import { currentWindow, windowState, type RateLimit, type StoredWindow, type WindowState } from '../../core/rate-limit.js';
 import { redactSecrets } from '../../core/secrets.js';
+import { explicitContentKey } from '../content-key.js';
 import { monthKey, type AcceptedBatch, type ApiKeyRecord, type Delivery, type OutboxEntry, type EventRecord, type StoredEventType, type OutboxStatus, type Store, type StoredEvent, type Suppression } from '../ports.js';
 import { toEntry, toEvent, toKey, toSuppression, type EventRow, type KeyRow, type OutboxRow, type SuppressionRow } from '../rows.js';
 import { DatabaseClock } from './clock.js';
@@ -83,9 +84,9 @@ export class PostgresStore implements Store {
   }
 
   private async findSingleDelivery(query: Query, key: string): Promise<Delivery | undefined> {
-    const { rows } = await query<{ provider: string; message_id: string; delivered_at: number }>('SELECT provider, message_id, delivered_at FROM deliveries WHERE idempotency_key = $1', [key]);
+    const { rows } = await query<{ provider: string; message_id: string; delivered_at: number; content_key: string | null }>('SELECT provider, message_id, delivered_at, content_key FROM deliveries WHERE idempotency_key = $1', [key]);
     const row = rows[0];
-    return row && { provider: row.provider, messageId: row.message_id, deliveredAt: this.host(row.delivered_at) };
+    return row && { provider: row.provider, messageId: row.message_id, deliveredAt: this.host(row.delivered_at), ...(row.content_key ? { contentKey: row.content_key } : {}) };
   }
 
   /** A recipient key of a bulk run ("<message key>/<recipient>") in that run's delivered batches. */
@@ -125,9 +126,9 @@ export class PostgresStore implements Store {
     await this.atomically(async (query) => {
       // A key sent again once its idempotency window had passed: the ledger keeps the latest delivery.
       await query(
-        `INSERT INTO deliveries (idempotency_key, provider, message_id, delivered_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (idempotency_key) DO UPDATE SET provider = excluded.provider, message_id = excluded.message_id, delivered_at = excluded.delivered_at`,
-        [message.idempotencyKey, provider, messageId, this.db(now)],
+        `INSERT INTO deliveries (idempotency_key, provider, message_id, delivered_at, content_key) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (idempotency_key) DO UPDATE SET provider = excluded.provider, message_id = excluded.message_id, delivered_at = excluded.delivered_at, content_key = excluded.content_key`,
+        [message.idempotencyKey, provider, messageId, this.db(now), explicitContentKey(message)],
       );
       await query(
         `UPDATE outbox SET status = 'delivered', provider = $1, message_id = $2, reason = 'delivered by a later send', updated_at = $3 WHERE idempotency_key = $4 AND ${OPEN} AND lease_owner IS NULL`,

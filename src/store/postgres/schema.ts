@@ -187,4 +187,10 @@ END
 $take$;
 `,
   },
+  {
+    version: 5,
+    name: 'content key of deliveries under an explicit key',
+    // What a message under an explicit key said, so that the key reused for other content is refused.
+    sql: `ALTER TABLE deliveries ADD COLUMN content_key TEXT;`,
+  },
 ];

@@ -161,6 +161,10 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (provider, window_ms)
   ) WITHOUT ROWID;
   `,
+  // 4: what a message under an explicit key said, so that the key reused for other content is refused.
+  `
+  ALTER TABLE deliveries ADD COLUMN content_key TEXT;
+  `,
 ];
 
 /**
@@ -188,7 +192,7 @@ function migrate(db: SqliteDatabase): SchemaReport {
   return { version: current(), applied };
 }
 
-const MIGRATION_NAMES = ['outbox expired status and next attempt; API keys', 'delivery events and suppressions', 'send-side rate limit windows'];
+const MIGRATION_NAMES = ['outbox expired status and next attempt; API keys', 'delivery events and suppressions', 'send-side rate limit windows', 'content key of deliveries under an explicit key'];
 
 /** Waits this long for another process's write lock before SQLite gives up with SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 10_000;

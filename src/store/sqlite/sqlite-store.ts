@@ -5,6 +5,7 @@ import { splitBulkRecipientKey } from '../../core/bulk-key.js';
 import type { EmailMessage } from '../../core/message.js';
 import { chargeOf, currentWindow, grantable, windowState, type RateLimit, type StoredWindow, type WindowState } from '../../core/rate-limit.js';
 import { redactSecrets } from '../../core/secrets.js';
+import { explicitContentKey } from '../content-key.js';
 import { monthKey, type AcceptedBatch, type ApiKeyRecord, type Delivery, type OutboxEntry, type EventRecord, type StoredEventType, type OutboxStatus, type SchemaReport, type Store, type StoredEvent, type Suppression } from '../ports.js';
 import { toEntry, toEvent, toKey, toSuppression, type EventRow, type KeyRow, type OutboxRow, type SuppressionRow } from '../rows.js';
 import { openDatabase, withBusyRetry } from './database.js';
@@ -89,10 +90,10 @@ export class SqliteStore implements Store {
   }
 
   private findSingleDelivery(key: string): Delivery | undefined {
-    const row = this.sql('SELECT provider, message_id, delivered_at FROM deliveries WHERE idempotency_key = ?').get(key) as
-      | { provider: string; message_id: string; delivered_at: number }
+    const row = this.sql('SELECT provider, message_id, delivered_at, content_key FROM deliveries WHERE idempotency_key = ?').get(key) as
+      | { provider: string; message_id: string; delivered_at: number; content_key: string | null }
       | undefined;
-    return row && { provider: row.provider, messageId: row.message_id, deliveredAt: row.delivered_at };
+    return row && { provider: row.provider, messageId: row.message_id, deliveredAt: row.delivered_at, ...(row.content_key ? { contentKey: row.content_key } : {}) };
   }
 
   /** A recipient key of a bulk run ("<message key>/<recipient>") in that run's delivered batches. */
@@ -142,9 +143,9 @@ export class SqliteStore implements Store {
       // A key sent again once its idempotency window had passed: the ledger keeps the latest delivery.
       this
         .sql(
-          'INSERT INTO deliveries (idempotency_key, provider, message_id, delivered_at) VALUES (?, ?, ?, ?) ON CONFLICT (idempotency_key) DO UPDATE SET provider = excluded.provider, message_id = excluded.message_id, delivered_at = excluded.delivered_at',
+          'INSERT INTO deliveries (idempotency_key, provider, message_id, delivered_at, content_key) VALUES (?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO UPDATE SET provider = excluded.provider, message_id = excluded.message_id, delivered_at = excluded.delivered_at, content_key = excluded.content_key',
         )
-        .run(message.idempotencyKey, provider, messageId, now);
+        .run(message.idempotencyKey, provider, messageId, now, explicitContentKey(message));
       this.closeOpenEntry(message.idempotencyKey, provider, messageId, now);
       this.addUsage(monthKey(now), provider, message.type, emails);
     });
