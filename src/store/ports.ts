@@ -255,7 +255,18 @@ export interface SchemaReport {
 }
 
 /** The whole store: every repository, its schema, and closing it. */
-export interface Store extends OutboxRepository, DeliveryLedger, HealthRepository, RunRepository, KeyRepository, EventRepository, SuppressionRepository, RateLimitRepository {
+/**
+ * Values a provider signs to be used once (Mailgun's webhook signature tokens): claimed in the
+ * store, so that a replay is refused by every process sharing it, and after a restart.
+ */
+export interface WebhookTokenRepository {
+  /** True when this provider's token was not claimed before (or its claim has expired); claims it until `expiresAt`. */
+  claimWebhookToken(provider: string, token: string, expiresAt: number, now: number): Promise<boolean>;
+  /** Gives a claim back: the events it carried could not be stored, and the provider's retry must be taken. */
+  releaseWebhookToken(provider: string, token: string): Promise<void>;
+}
+
+export interface Store extends OutboxRepository, DeliveryLedger, HealthRepository, RunRepository, KeyRepository, EventRepository, SuppressionRepository, RateLimitRepository, WebhookTokenRepository {
   readonly schema: SchemaReport;
   /**
    * Does ahead of close() what closing would otherwise do at the end (SQLite: copies the

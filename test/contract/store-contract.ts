@@ -517,6 +517,18 @@ export function defineStoreContract(backendName: string, backend: StoreBackend):
         for (const r of results.filter((r) => !r.entry)) expect(r.refused).toMatch(/^being retried by/);
       });
 
+      it('a webhook token: of 12 simultaneous claims one wins; taken again once expired or given back', async () => {
+        await fresh();
+        const handles = [store, await another(), await another()];
+        const claims = await Promise.all(Array.from({ length: 12 }, (_, i) => handles[i % 3].claimWebhookToken('mg', 'tok-1', T0 + MINUTE, T0)));
+        expect(claims.filter(Boolean)).toHaveLength(1);
+        expect(await store.claimWebhookToken('other-provider', 'tok-1', T0 + MINUTE, T0)).toBe(true);
+        expect(await store.claimWebhookToken('mg', 'tok-1', T0 + 2 * MINUTE, T0 + MINUTE - 1)).toBe(false);
+        expect(await store.claimWebhookToken('mg', 'tok-1', T0 + 2 * MINUTE, T0 + MINUTE)).toBe(true);
+        await handles[1].releaseWebhookToken('mg', 'tok-1');
+        expect(await store.claimWebhookToken('mg', 'tok-1', T0 + 2 * MINUTE, T0 + MINUTE)).toBe(true);
+      });
+
       it('of 12 simultaneous enqueues of one key, one entry results, with every attempt', async () => {
         await fresh();
         const handles = [store, await another()];

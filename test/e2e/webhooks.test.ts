@@ -40,6 +40,7 @@ function writeConfig(dir: string, extra: Record<string, unknown> = {}): string {
 describe('webhooks', () => {
   let server: ServerProcess;
   let configPath: string;
+  let serverDir: string;
   let key = '';
   const get = (pathname: string) => call(server.url, 'GET', pathname, { authorization: `Bearer ${key}` });
   const hook = (provider: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -52,7 +53,7 @@ describe('webhooks', () => {
     await sns.start();
     process.env.POSTMARK_WEBHOOK_PASSWORD = POSTMARK_HOOK.password;
     process.env.MAILGUN_WEBHOOK_SIGNING_KEY = MAILGUN_SIGNING_KEY;
-    const dir = tempDir();
+    const dir = (serverDir = tempDir());
     configPath = writeConfig(dir);
     key = await createKey(configPath, 'app');
     server = await startServer(configPath, dir);
@@ -322,6 +323,22 @@ describe('webhooks', () => {
     expect(log).toContain('webhook refused');
     for (const secret of [POSTMARK_HOOK.password, MAILGUN_SIGNING_KEY, Buffer.from(`${POSTMARK_HOOK.username}:${POSTMARK_HOOK.password}`).toString('base64')]) expect(log).not.toContain(secret);
   });
+  // Last: it restarts the server (the /metrics counts above are per process).
+  it('one signature carries one request: the same token with other events, 8 at once, stores one; after a restart it is still refused', async () => {
+    const signature = mailgunSignature(MAILGUN_SIGNING_KEY);
+    const forgedEvents = Array.from({ length: 8 }, (_, i) => ({ signature, 'event-data': mailgunEventData('complained', `target${i}@example.net`, { id: `forged-${i}` }) }));
+    const answers = await Promise.all(forgedEvents.map((body) => hook('mailgun', body)));
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(1);
+    expect(answers.filter((a) => a.status === 401)).toHaveLength(7);
+    const listed = (await suppressed()).filter((s) => /^target\d@example\.net$/.test(s.address));
+    expect(listed).toHaveLength(1);
+
+    expect(await server.stop()).toBe(0);
+    server = await startServer(configPath, serverDir);
+    const replay = { signature, 'event-data': mailgunEventData('complained', 'ceo@example.net', { id: 'forged-after-restart' }) };
+    expect(await hook('mailgun', replay)).toMatchObject({ status: 401, body: { error: expect.stringContaining('used before') } });
+    expect(await eventsTo('ceo@example.net')).toEqual([]);
+  });
 });
 
 describe('events.retention', () => {
@@ -351,4 +368,5 @@ describe('events.retention', () => {
       delete process.env.MAILGUN_WEBHOOK_SIGNING_KEY;
     }
   });
+
 });

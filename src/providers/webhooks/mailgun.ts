@@ -7,35 +7,12 @@ import { deliveryEvent, eventKey, eventTime, isRecord, malformed, parseJsonBody,
  * Mailgun's webhooks (https://documentation.mailgun.com/docs/mailgun/user-manual/webhooks/securing-webhooks):
  * `{"signature": {timestamp, token, signature}, "event-data": {…}}`, one event per request. The
  * signature is HMAC-SHA256 of timestamp + token under the account's webhook signing key
- * (`providers.<name>.webhookSigningKey`). A timestamp outside the replay window, or a token seen
- * before, is refused.
+ * (`providers.<name>.webhookSigningKey`). A timestamp outside the replay window, or a token used
+ * before (claimed in the store: see WebhookReceipt.useOnce), is refused.
  */
 
 /** How far a signature's timestamp may be from our clock. */
 export const MAILGUN_REPLAY_WINDOW_MS = 5 * 60_000;
-
-/**
- * Tokens of signatures accepted within the replay window (older ones are refused for their
- * timestamp anyway). Kept by this process: a second server on the same store may accept a
- * replayed token once, and the event's key still stores it only once.
- */
-class SeenTokens {
-  private readonly expiries = new Map<string, number>();
-
-  has(token: string, now: number): boolean {
-    const until = this.expiries.get(token);
-    return until !== undefined && until > now;
-  }
-
-  add(token: string, now: number): void {
-    // Map keeps insertion order: the oldest tokens come first and go first.
-    for (const [seen, until] of this.expiries) {
-      if (until > now) break;
-      this.expiries.delete(seen);
-    }
-    this.expiries.set(token, now + 2 * MAILGUN_REPLAY_WINDOW_MS);
-  }
-}
 
 /** `failed` with these reasons: Mailgun refused to send because of its own suppression list. */
 const SUPPRESSED_BY_MAILGUN: Record<string, 'bounced' | 'complained' | 'unsubscribed'> = { 'suppress-bounce': 'bounced', 'suppress-complaint': 'complained', 'suppress-unsubscribe': 'unsubscribed' };
@@ -81,7 +58,6 @@ export function mailgunEvent(name: string, data: Record<string, unknown>, now: n
 }
 
 export const createReceiver: CreateWebhookReceiver<MailgunConfig> = (name, config) => {
-  const seen = new SeenTokens();
   const hint = `sign with the webhook signing key set as providers.${name}.webhookSigningKey (Mailgun: Sending → Webhooks → HTTP webhook signing key)`;
   return {
     async receive(request: WebhookRequest): Promise<WebhookReceipt> {
@@ -95,11 +71,12 @@ export const createReceiver: CreateWebhookReceiver<MailgunConfig> = (name, confi
       if (!(Math.abs(request.now - Number(timestamp) * 1000) <= MAILGUN_REPLAY_WINDOW_MS)) {
         throw unauthorized(`signature timestamp outside the replay window of ${MAILGUN_REPLAY_WINDOW_MS / 60_000} minutes`, "check this server's clock");
       }
-      if (seen.has(token, request.now)) throw unauthorized('signature token used before (a replay)');
       const data = payload['event-data'];
       if (!isRecord(data)) throw malformed('the body has no "event-data" object');
       const event = mailgunEvent(name, data, request.now);
-      return { events: event ? [event] : [], ignored: event ? 0 : 1, onStored: () => seen.add(token, request.now) };
+      // The signature covers the timestamp and token only: each token is taken once (the server
+      // claims it in the store), or one signed request could carry any events for 5 minutes.
+      return { events: event ? [event] : [], ignored: event ? 0 : 1, useOnce: { token, until: request.now + 2 * MAILGUN_REPLAY_WINDOW_MS } };
     },
   };
 };

@@ -26,8 +26,12 @@ export interface WebhookReceipt {
   ignored: number;
   /** Something the server log (and the answer) should say, e.g. "SNS subscription confirmed". */
   note?: string;
-  /** Called once the events are stored (Mailgun remembers a signature's token only then). */
-  onStored?(): void;
+  /**
+   * A value of the request the provider signs to be used once (Mailgun's signature token): the
+   * server claims it in the store before storing the events, and refuses the request as a replay
+   * when it was claimed before (by this process or any other sharing the store).
+   */
+  useOnce?: { token: string; until: number };
 }
 
 /** One configured provider's webhook: keeps its own state (seen tokens, fetched certificates). */

@@ -82,8 +82,20 @@ export async function webhookRoutes(app: FastifyInstance, context: ServerContext
         if (error.options.wwwAuthenticate) reply.header('WWW-Authenticate', error.options.wwwAuthenticate);
         return refuse(reply, name, error.status, error.message, error.options.hint ?? 'nothing was stored');
       }
-      const { stored, suppressed } = await ingestEvents(context.store, receipt.events, now);
-      receipt.onStored?.();
+      const useOnce = receipt.useOnce;
+      if (useOnce && !(await context.store.claimWebhookToken(name, useOnce.token, useOnce.until, now))) {
+        request.log.warn({ provider: name, status: 401, reason: 'signature token used before' }, 'webhook refused');
+        return refuse(reply, name, 401, 'signature token used before (a replay): nothing was stored', 'each signed request is taken once');
+      }
+      let ingested;
+      try {
+        ingested = await ingestEvents(context.store, receipt.events, now);
+      } catch (error) {
+        // Not stored: the provider's retry (the same token) must be taken.
+        if (useOnce) await context.store.releaseWebhookToken(name, useOnce.token).catch(() => undefined);
+        throw error;
+      }
+      const { stored, suppressed } = ingested;
       context.metrics.recordWebhook(name, 200, receipt.events);
       request.log.info({ provider: name, received: receipt.events.length, stored: stored.length, suppressed, ignored: receipt.ignored, note: receipt.note }, 'webhook');
       return reply.code(200).send({ status: 'ok', received: receipt.events.length, stored: stored.length, suppressed, ignored: receipt.ignored, ...(receipt.note ? { note: receipt.note } : {}) });

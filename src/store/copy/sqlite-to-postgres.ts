@@ -17,8 +17,8 @@ type PostgresSettings = Extract<StoreSettings, { kind: 'postgres' }>;
  * suppression and provider event (ids kept), in one PostgreSQL transaction (all or nothing), then counts both sides to prove nothing was
  * lost. Refused while a run holds a lock on the SQLite file (a live send or bulk run), and when
  * the PostgreSQL store already holds entries, deliveries, suppressions or events (a copy is done
- * once). Not copied: run locks (none may be live) and the send-side rate windows (counters of the
- * current minute or hour, which start again at zero).
+ * once). Not copied: run locks (none may be live), the send-side rate windows (counters of the
+ * current minute or hour, which start again at zero) and webhook tokens (used within minutes).
  */
 export async function copySqliteToPostgres(sqlitePath: string, target: PostgresSettings, now: number): Promise<CopyCounts> {
   const { db } = await openDatabase(sqlitePath);

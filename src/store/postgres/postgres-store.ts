@@ -500,6 +500,18 @@ export class PostgresStore implements Store {
     return rowCount ?? 0;
   }
 
+  async claimWebhookToken(provider: string, token: string, expiresAt: number, now: number): Promise<boolean> {
+    return this.atomically(async (query) => {
+      await query('DELETE FROM webhook_tokens WHERE expires_at <= $1', [now]);
+      const { rowCount } = await query('INSERT INTO webhook_tokens (provider, token, expires_at) VALUES ($1, $2, $3) ON CONFLICT (provider, token) DO NOTHING', [provider, token, expiresAt]);
+      return rowCount === 1;
+    });
+  }
+
+  async releaseWebhookToken(provider: string, token: string): Promise<void> {
+    await this.query('DELETE FROM webhook_tokens WHERE provider = $1 AND token = $2', [provider, token]);
+  }
+
   async removeSuppression(address: string, scope?: string): Promise<number> {
     const result =
       scope === undefined

@@ -189,8 +189,18 @@ $take$;
   },
   {
     version: 5,
-    name: 'content key of deliveries under an explicit key',
-    // What a message under an explicit key said, so that the key reused for other content is refused.
-    sql: `ALTER TABLE deliveries ADD COLUMN content_key TEXT;`,
+    name: 'content key of explicit-key deliveries; webhook tokens',
+    // What a message under an explicit key said, so that the key reused for other content is
+    // refused; webhook signature tokens used once (Mailgun), for every server sharing the database.
+    sql: `
+ALTER TABLE deliveries ADD COLUMN content_key TEXT;
+CREATE TABLE webhook_tokens (
+  provider TEXT NOT NULL,
+  token TEXT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  PRIMARY KEY (provider, token)
+);
+CREATE INDEX webhook_tokens_expiry ON webhook_tokens (expires_at);
+`,
   },
 ];

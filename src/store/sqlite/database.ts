@@ -161,9 +161,17 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (provider, window_ms)
   ) WITHOUT ROWID;
   `,
-  // 4: what a message under an explicit key said, so that the key reused for other content is refused.
+  // 4: what a message under an explicit key said, so that the key reused for other content is
+  //    refused; webhook signature tokens used once (Mailgun), for every process sharing the file.
   `
   ALTER TABLE deliveries ADD COLUMN content_key TEXT;
+  CREATE TABLE webhook_tokens (
+    provider TEXT NOT NULL,
+    token TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (provider, token)
+  ) WITHOUT ROWID;
+  CREATE INDEX webhook_tokens_expiry ON webhook_tokens(expires_at);
   `,
 ];
 
@@ -192,7 +200,7 @@ function migrate(db: SqliteDatabase): SchemaReport {
   return { version: current(), applied };
 }
 
-const MIGRATION_NAMES = ['outbox expired status and next attempt; API keys', 'delivery events and suppressions', 'send-side rate limit windows', 'content key of deliveries under an explicit key'];
+const MIGRATION_NAMES = ['outbox expired status and next attempt; API keys', 'delivery events and suppressions', 'send-side rate limit windows', 'content key of explicit-key deliveries; webhook tokens'];
 
 /** Waits this long for another process's write lock before SQLite gives up with SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 10_000;

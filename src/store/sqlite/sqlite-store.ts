@@ -498,6 +498,17 @@ export class SqliteStore implements Store {
     return this.sql('DELETE FROM suppressions WHERE address = ? AND scope = ?').run(address.toLowerCase(), scope.toLowerCase()).changes;
   }
 
+  async claimWebhookToken(provider: string, token: string, expiresAt: number, now: number): Promise<boolean> {
+    return this.atomically(() => {
+      this.sql('DELETE FROM webhook_tokens WHERE expires_at <= ?').run(now);
+      return this.sql('INSERT OR IGNORE INTO webhook_tokens (provider, token, expires_at) VALUES (?, ?, ?)').run(provider, token, expiresAt).changes === 1;
+    });
+  }
+
+  async releaseWebhookToken(provider: string, token: string): Promise<void> {
+    this.sql('DELETE FROM webhook_tokens WHERE provider = ? AND token = ?').run(provider, token);
+  }
+
   async listSuppressions(): Promise<Suppression[]> {
     return (this.sql('SELECT * FROM suppressions ORDER BY created_at, address, scope').all() as SuppressionRow[]).map(toSuppression);
   }
