@@ -323,6 +323,7 @@ describe('webhooks', () => {
     expect(log).toContain('webhook refused');
     for (const secret of [POSTMARK_HOOK.password, MAILGUN_SIGNING_KEY, Buffer.from(`${POSTMARK_HOOK.username}:${POSTMARK_HOOK.password}`).toString('base64')]) expect(log).not.toContain(secret);
   });
+
   // Last: it restarts the server (the /metrics counts above are per process).
   it('one signature carries one request: the same token with other events, 8 at once, stores one; after a restart it is still refused', async () => {
     const signature = mailgunSignature(MAILGUN_SIGNING_KEY);
@@ -368,5 +369,4 @@ describe('events.retention', () => {
       delete process.env.MAILGUN_WEBHOOK_SIGNING_KEY;
     }
   });
-
 });
