@@ -2,10 +2,10 @@ import type { Dispatcher } from '../app/dispatcher.js';
 import { draftFromBody, type PlatformBody } from '../app/platform-body.js';
 import { routeMessage } from '../app/send-service.js';
 import { assertChainResolved } from '../config/unresolved-env.js';
-import { MessageValidationError } from '../core/errors.js';
+import { ConfigError, MessageValidationError } from '../core/errors.js';
 import { finalizeMessage, type EmailMessage, type MessageType } from '../core/message.js';
 import { validateMessage } from '../core/validate-message.js';
-import { validationRequest } from './errors.js';
+import { BadRequest, validationRequest } from './errors.js';
 
 export interface PreparedSend {
   message: EmailMessage;
@@ -31,6 +31,14 @@ export async function prepareSend(dispatcher: Dispatcher, body: PlatformBody, ke
   }
   const message = finalizeMessage(draft);
   const route = await routeMessage(dispatcher, message, { forceProvider: body.provider, forceProviderField: 'provider' });
-  assertChainResolved(config, route.chain);
+  try {
+    assertChainResolved(config, route.chain);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    // The server's own configuration, not the request: 503, and neither its path nor its variables
+    // for the client (serve named them on its log when it started).
+    const providers = route.chain.filter((name) => config.unresolvedEnv[name]?.length);
+    throw new BadRequest(`this server cannot send through ${providers.map((name) => `"${name}"`).join(', ')}: a secret of its configuration is not set; nothing was sent`, [], 'try again later; the server log at start-up names what is missing', 503);
+  }
   return { message, chain: route.chain, rule: route.source };
 }

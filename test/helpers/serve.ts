@@ -13,9 +13,9 @@ export interface ServerProcess {
 }
 
 /** Starts the built CLI's `serve` on a free loopback port and waits for its "listening on" line. */
-export function startServer(configPath: string, cwd: string, args: string[] = []): Promise<ServerProcess> {
+export function startServer(configPath: string, cwd: string, args: string[] = [], envOverrides: Record<string, string | undefined> = {}): Promise<ServerProcess> {
   return new Promise((resolve, reject) => {
-    const env: Record<string, string | undefined> = { ...process.env, ...TEST_ENV, NO_COLOR: '1', PENGUINMAILS_CONFIG: undefined };
+    const env: Record<string, string | undefined> = { ...process.env, ...TEST_ENV, NO_COLOR: '1', PENGUINMAILS_CONFIG: undefined, ...envOverrides };
     for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
     const child = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', '--config', configPath, ...args], { cwd, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
