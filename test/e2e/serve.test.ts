@@ -356,6 +356,33 @@ describe('serve', () => {
     expect((await api.get('/api/v1/bulk/unknown-id')).status).toBe(404);
   });
 
+  it('past 8 bulk runs under way, a ninth is answered 503 with Retry-After and not started', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    postmark.beforeAnswer = () => held;
+    const post = (i: number) =>
+      call(server.url, 'POST', '/api/v1/emails/bulk', { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, JSON.stringify({ ...BODY, to: undefined, subject: `Run ${i}`, recipients: [{ email: `run${i}@example.com` }] }));
+    try {
+      const started = [];
+      for (let i = 0; i < 8; i++) started.push(await post(i));
+      expect(started.map((a) => a.status)).toEqual(Array(8).fill(202));
+      const ninth = await post(8);
+      expect(ninth.status).toBe(503);
+      expect(ninth.headers.get('retry-after')).toBe('30');
+      expect(ninth.body.error).toContain('8 bulk runs are under way');
+    } finally {
+      release();
+      postmark.beforeAnswer = undefined;
+    }
+    // Once runs end, a new one starts again.
+    const again = await eventually(
+      () => call(server.url, 'POST', '/api/v1/emails/bulk', { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, JSON.stringify({ ...BODY, to: undefined, subject: 'Run 8', recipients: [{ email: 'run8@example.com' }] })),
+      (a) => a.status === 202,
+      WAIT_MS,
+    );
+    expect(again.status).toBe(202);
+  });
+
   it('/metrics: sends by provider and outcome, attempts, outbox, circuits, send durations', async () => {
     await api.send(BODY, { 'idempotency-key': 'metrics-1' });
     const metrics = await call(server.url, 'GET', '/metrics', {});

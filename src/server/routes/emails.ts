@@ -34,6 +34,12 @@ function bodyProblems(request: FastifyRequest, zodProblems: BodyProblem[] | unde
   return validation.map((v) => ({ path: v.instancePath.replace(/^\//, '').replace(/\//g, '.') || '(body)', message: v.message ?? 'invalid' }));
 }
 
+/**
+ * Bulk runs at once in one server process: each holds its list (up to server.bodyLimit) in memory
+ * and sends at its own concurrency, so more at once would only share the same providers' limits.
+ */
+const MAX_RUNNING_BULK_JOBS = 8;
+
 export function emailRoutes(app: FastifyInstance, context: ServerContext): void {
   app.post(
     '/emails/send',
@@ -87,6 +93,7 @@ export function emailRoutes(app: FastifyInstance, context: ServerContext): void 
           400: { ...ERROR_SCHEMA, description: 'Invalid request: every problem in details[] by its path' },
           413: { ...ERROR_SCHEMA, description: 'Body larger than server.bodyLimit' },
           ...COMMON_ERRORS,
+          503: { ...ERROR_SCHEMA, description: `Shutting down, or ${MAX_RUNNING_BULK_JOBS} bulk runs already under way on this server: post again after Retry-After` },
         },
       },
     },
@@ -99,6 +106,10 @@ export function emailRoutes(app: FastifyInstance, context: ServerContext): void 
       const checked = checkPlatformBody(rest);
       if (!checked.ok) throw new BadRequest('invalid bulk request', checked.problems, NOTHING_SENT);
       const recipients = checkRecipients(rawRecipients);
+      if (context.bulkJobs.running >= MAX_RUNNING_BULK_JOBS) {
+        reply.header('Retry-After', '30');
+        return reply.code(503).send(errorDocument(`${MAX_RUNNING_BULK_JOBS} bulk runs are under way on this server: this one was not started`, [], 'post it again in a little while (Retry-After), or to another instance; nothing was sent'));
+      }
       // The template is checked as a message to a stand-in recipient; each row gets its own copy.
       // The template is checked and routed as a message to a stand-in recipient (as the CLI does); each row gets its own copy.
       const { message: template, chain, rule } = await prepareSend(context.dispatcher, { ...checked.body, to: ['recipient@example.com'] }, keyHeader(request), { defaultType: BULK_DEFAULT_TYPE });
