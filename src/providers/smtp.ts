@@ -50,7 +50,8 @@ export function messageIdLocalPart(key: string): string {
  */
 function mailAddress(input: string): Address | string {
   const parsed = parseAddress(input);
-  return parsed ? { name: parsed.name ?? '', address: parsed.address } : input;
+  if (!parsed) return input;
+  return parsed.name ? { name: parsed.name, address: parsed.address } : parsed.address;
 }
 
 /** SMTP has no tags or tracking: tags, campaign and metadata travel as X- headers. */

@@ -57,6 +57,24 @@ describe('a suppressed address is rejected before any provider', () => {
     expect((await cli(configPath, ['queue', 'list', '--all', '--json'])).json().entries).toEqual([]);
   });
 
+  it('--dry-run says a real send would be rejected, naming the suppressed recipient; --ignore-suppressions does not', async () => {
+    const { configPath } = setup();
+    await cli(configPath, ['suppressions', 'add', 'eve@example.com', '--reason', 'hard bounce']);
+    const dry = await send(configPath, ['--to', 'eve@example.com', '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.json()).toMatchObject({
+      status: 'dry-run',
+      wouldBe: 'rejected',
+      reason: expect.stringContaining('a real send would be rejected before any provider: on the suppression list: eve@example.com (hard bounce; manual'),
+      suppressed: [expect.objectContaining({ address: 'eve@example.com', reason: 'hard bounce' })],
+    });
+    const human = await runCli(['send', '--config', configPath, '--subject', 'Hello', '--text', 'Hi', '--to', 'eve@example.com', '--dry-run'], { env: TEST_ENV });
+    expect(human.stderr).toContain('a real send would be rejected before any provider');
+    const overridden = await send(configPath, ['--to', 'eve@example.com', '--dry-run', '--ignore-suppressions']);
+    expect(overridden.json().wouldBe).toBeUndefined();
+    expect(espRequests()).toBe(0);
+  });
+
   it('one suppressed Cc among several recipients: the whole message is rejected, the others named as not sent either', async () => {
     const { configPath } = setup();
     await cli(configPath, ['suppressions', 'add', 'eve@example.com']);
@@ -117,7 +135,13 @@ describe('bulk: suppressed rows are rejected rows, the others go out', () => {
     await cli(configPath, ['suppressions', 'add', 'bob@example.com', '--reason', 'hard bounce']);
     await cli(configPath, ['suppressions', 'add', 'dee@example.com', '--scope', 'example.com', '--reason', 'unsubscribed']);
     await cli(configPath, ['suppressions', 'add', 'cy@example.com', '--scope', 'elsewhere.org']);
-    const result = await runCli(['send', '--config', configPath, '--recipients', path.join(dir, 'list.csv'), '--subject', 'Hi {{name}}', '--text', 'Hello', '--type', 'marketing', '--json'], { env: TEST_ENV });
+    const bulkArgs = ['send', '--config', configPath, '--recipients', path.join(dir, 'list.csv'), '--subject', 'Hi {{name}}', '--text', 'Hello', '--type', 'marketing', '--json'];
+    // A dry run counts them as the real run will, and leaves them out of the request it shows.
+    const dry = await runCli([...bulkArgs, '--dry-run'], { env: TEST_ENV });
+    expect(dry.json()).toMatchObject({ status: 'dry-run', recipients: 4, withAddress: 2, suppressedRows: 2, suppressed: [expect.objectContaining({ address: 'bob@example.com' }), expect.objectContaining({ address: 'dee@example.com' })] });
+    expect(dry.json().requests[0].request.body.map((m: { To: string }) => m.To)).toEqual(['ada@example.com', 'cy@example.com']);
+    expect(espRequests()).toBe(0);
+    const result = await runCli(bulkArgs, { env: TEST_ENV });
     expect(result.code, result.stderr).toBe(5);
     const report = result.json();
     expect(report).toMatchObject({ status: 'partial', recipients: 4, delivered: 2, rejected: 2, suppressed: 2 });

@@ -1,4 +1,6 @@
 import type { Dispatcher } from '../../app/dispatcher.js';
+import { suppressedAmong, suppressionText, type SuppressedRecipient } from '../../app/suppression-check.js';
+import type { SuppressionRepository } from '../../store/ports.js';
 import { BoundedDigestSet } from '../../lists/bounded-digest-set.js';
 import { listName, readRecipients } from '../../lists/recipient-source.js';
 import { ListFieldCheck } from '../list-field-check.js';
@@ -18,12 +20,24 @@ const INVALID_ROWS_LISTED = 20;
  * `send --recipients … --dry-run`: reads the whole list (so bad rows show now, with their line
  * numbers), then shows each provider of the route the request its first call would get.
  */
-export async function previewBulkSend(output: Output, dispatcher: Dispatcher, template: EmailMessage, route: Route, source: string, batchSize: number | undefined): Promise<number> {
+export async function previewBulkSend(
+  output: Output,
+  dispatcher: Dispatcher,
+  template: EmailMessage,
+  route: Route,
+  source: string,
+  batchSize: number | undefined,
+  /** The store's suppression list, when there is a store (a dry run creates none). */
+  suppressions?: SuppressionRepository,
+): Promise<number> {
   let rows = 0;
   let withAddress = 0;
   let duplicates = 0;
   let invalid = 0;
   const invalidRows: { line: number; reason: string }[] = [];
+  // As the real run: rows to suppressed addresses are rejected before any provider.
+  let suppressedRows = 0;
+  const suppressed: SuppressedRecipient[] = [];
   const sample: BulkRecipient[] = [];
   // As the real run: a row repeating an earlier one (same address in any case, same fields) is sent once.
   const seen = new BoundedDigestSet();
@@ -31,6 +45,7 @@ export async function previewBulkSend(output: Output, dispatcher: Dispatcher, te
   try {
     for await (const chunk of readRecipients(source, undefined, { onCsvHeader: fieldCheck.onCsvHeader })) {
       fieldCheck.seeRows(chunk);
+      const fresh: Extract<(typeof chunk)[number], { email: string }>[] = [];
       for (const row of chunk) {
         rows++;
         if ('error' in row) {
@@ -38,11 +53,21 @@ export async function previewBulkSend(output: Output, dispatcher: Dispatcher, te
           if (invalidRows.length < INVALID_ROWS_LISTED) invalidRows.push({ line: row.line, reason: row.error });
           continue;
         }
-        const digest = recipientDigest(row);
-        if (!seen.add(digest)) {
+        if (!seen.add(recipientDigest(row))) {
           duplicates++;
           continue;
         }
+        fresh.push(row);
+      }
+      const listed = suppressions && !template.ignoreSuppressions ? await suppressedAmong(suppressions, fresh.map((row) => row.email.toLowerCase()), template.from) : new Map<string, SuppressedRecipient>();
+      for (const row of fresh) {
+        const entry = listed.get(row.email.toLowerCase());
+        if (entry) {
+          suppressedRows++;
+          if (suppressed.length < INVALID_ROWS_LISTED) suppressed.push(entry);
+          continue;
+        }
+        const digest = recipientDigest(row);
         withAddress++;
         // A Mailgun batch holds each address once (see takeBatch): the sample shows each address once.
         if (sample.length < SAMPLE_RECIPIENTS && !sample.some((r) => r.email.toLowerCase() === row.email.toLowerCase())) {
@@ -68,6 +93,8 @@ export async function previewBulkSend(output: Output, dispatcher: Dispatcher, te
     duplicateRows: duplicates,
     invalid,
     invalidRows,
+    suppressedRows,
+    suppressed,
     mergeFields: mergeFieldNames(template),
     requestsShownFor: sample.length,
     requests,
@@ -76,9 +103,13 @@ export async function previewBulkSend(output: Output, dispatcher: Dispatcher, te
     output.emitJson(doc);
     return ExitCode.ok;
   }
-  output.line(`dry run — nothing sent. ${groupThousands(rows)} row(s): ${groupThousands(withAddress)} to send, ${groupThousands(duplicates)} repeating an earlier row (sent once), ${groupThousands(invalid)} invalid. Route: ${route.chain.join(' → ')} (${route.source}). Merge fields: ${doc.mergeFields.join(', ') || 'none'}`);
+  output.line(
+    `dry run — nothing sent. ${groupThousands(rows)} row(s): ${groupThousands(withAddress)} to send, ${groupThousands(duplicates)} repeating an earlier row (sent once), ${groupThousands(invalid)} invalid, ${groupThousands(suppressedRows)} on the suppression list (rejected). Route: ${route.chain.join(' → ')} (${route.source}). Merge fields: ${doc.mergeFields.join(', ') || 'none'}`,
+  );
   for (const row of invalidRows) output.line(`  line ${row.line}: ${row.reason}`);
   if (invalid > invalidRows.length) output.line(`  … and ${groupThousands(invalid - invalidRows.length)} more`);
+  for (const entry of suppressed) output.line(`  suppressed: ${suppressionText(entry)}`);
+  if (suppressedRows > suppressed.length) output.line(`  … and ${groupThousands(suppressedRows - suppressed.length)} more on the suppression list`);
   for (const { provider, type, recipientsPerCall, callsIfAllGoHere, request } of requests) {
     output.line('');
     output.line(output.c.bold(`${provider} (${type}): up to ${groupThousands(recipientsPerCall)} recipients a call, ${groupThousands(callsIfAllGoHere)} call(s) if all go here; its first call, for the first ${sample.length}:`));

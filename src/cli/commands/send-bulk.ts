@@ -13,7 +13,7 @@ import { finalizeMessage, type MessageType } from '../../core/message.js';
 import { validateMessage } from '../../core/validate-message.js';
 import { composeDraft, parsePayload, type SendFlags } from '../compose.js';
 import { assertKnownProvider } from '../../app/send-service.js';
-import { loadCommandConfig, openStore } from '../context.js';
+import { loadCommandConfig, openExistingStore, openStore } from '../context.js';
 import { exitCodeFor } from '../exit-codes.js';
 import type { GlobalOptions, Output } from '../output.js';
 import { countLines, ProgressBar } from '../progress.js';
@@ -70,7 +70,15 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     const route = await dispatcher.route(template, { forceProvider, noFailover: flags.failover === false });
     // Each copy carries the template's attachments: one the first provider cannot take stops here.
     assertFitsProviders(template, route, config.providers);
-    if (flags.dryRun) return await previewBulkSend(output, dispatcher, template, route, flags.recipients, batchSize);
+    if (flags.dryRun) {
+      // The suppression list is read where a store exists already (a dry run creates none).
+      const existing = await openExistingStore(config);
+      try {
+        return await previewBulkSend(output, dispatcher, template, route, flags.recipients, batchSize, existing);
+      } finally {
+        await existing?.close();
+      }
+    }
 
     // Set-up, not sending: the first batches would otherwise wait while the SDK loads, and the
     // heap rules load what watches the collections.

@@ -2,15 +2,16 @@ import type { Command } from 'commander';
 import { openAlerts } from '../../app/alerts/open-alerts.js';
 import { Dispatcher } from '../../app/dispatcher.js';
 import { assertCanRoute, routeMessage, sendMessage, type SendReport } from '../../app/send-service.js';
+import { suppressedReason, suppressedRecipientsOf, type SuppressedRecipient } from '../../app/suppression-check.js';
 import { assertChainResolved } from '../../config/unresolved-env.js';
 import type { Config } from '../../config/types.js';
 import { ExitCode, UserError } from '../../core/errors.js';
 import { describeHealth } from '../../core/health.js';
-import { finalizeMessage, type EmailMessage } from '../../core/message.js';
+import { finalizeMessage, recipientCount, type EmailMessage } from '../../core/message.js';
 import type { Route } from '../../core/router.js';
 import { validateMessage } from '../../core/validate-message.js';
 import { composeDraft, parsePayload, type SendFlags } from '../compose.js';
-import { loadCommandConfig, openStore } from '../context.js';
+import { loadCommandConfig, openExistingStore, openStore } from '../context.js';
 import type { Output } from '../output.js';
 import { readTextInput } from '../read-input.js';
 import { renderAttempt } from '../render-attempts.js';
@@ -48,7 +49,7 @@ export async function run(options: Record<string, unknown>, output: Output, comm
     output.detail(`route: ${route.chain.join(' → ')} (${route.source})`);
     for (const note of route.notes) output.detail(`note: ${note}`);
     if (store && output.verbose) for (const name of route.chain) output.detail(`health of ${name}: ${describeHealth(await store.healthOf(name), Date.now())}`);
-    if (flags.dryRun) return printDryRun(output, dispatcher, message, route);
+    if (flags.dryRun) return printDryRun(output, dispatcher, message, route, await suppressedForDryRun(config, message));
     assertChainResolved(config, route.chain);
 
     // Ctrl-C / SIGTERM mid-send: say what became of the message before going (exit 130).
@@ -81,12 +82,29 @@ export async function run(options: Record<string, unknown>, output: Output, comm
   }
 }
 
-function printDryRun(output: Output, dispatcher: Dispatcher, message: EmailMessage, route: Route): number {
+/**
+ * The recipients a real send would refuse for the suppression list (read from the store when one
+ * exists; a dry run creates none). None when the send overrides the list.
+ */
+async function suppressedForDryRun(config: Config, message: EmailMessage): Promise<SuppressedRecipient[]> {
+  if (message.ignoreSuppressions) return [];
+  const store = await openExistingStore(config);
+  try {
+    return store ? await suppressedRecipientsOf(store, message) : [];
+  } finally {
+    await store?.close();
+  }
+}
+
+function printDryRun(output: Output, dispatcher: Dispatcher, message: EmailMessage, route: Route, suppressed: SuppressedRecipient[]): number {
   const requests = route.chain.map((name) => ({ provider: name, type: dispatcher.config.providers[name].type, request: dispatcher.provider(name).previewRequest(message) }));
+  // A real send would stop before any provider: said first, with the requests it would not make.
+  const wouldReject = suppressed.length ? `a real send would be rejected before any provider: ${suppressedReason(suppressed, recipientCount(message))}` : undefined;
   if (output.json) {
-    output.emitJson({ status: 'dry-run', provider: route.chain[0], messageId: null, attempts: [], outboxId: null, idempotencyKey: message.idempotencyKey, route: { chain: route.chain, rule: route.source, notes: route.notes }, requests });
+    output.emitJson({ status: 'dry-run', provider: route.chain[0], messageId: null, attempts: [], outboxId: null, idempotencyKey: message.idempotencyKey, route: { chain: route.chain, rule: route.source, notes: route.notes }, ...(wouldReject ? { wouldBe: 'rejected', reason: wouldReject, suppressed } : {}), requests });
     return ExitCode.ok;
   }
+  if (wouldReject) output.warn(wouldReject);
   output.line(`dry run — nothing sent. Route: ${route.chain.join(' → ')} (${route.source})`);
   for (const { provider, type, request } of requests) {
     output.line('');
