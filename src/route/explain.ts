@@ -1,3 +1,4 @@
+import { suppressionText, type SuppressedRecipient } from '../app/suppression-check.js';
 import type { FailoverPolicy } from '../config/types.js';
 import { formatDuration } from '../core/duration.js';
 import type { ErrorClass } from '../core/errors.js';
@@ -28,6 +29,8 @@ export interface ExplainInput {
   health?: (provider: string) => HealthRecord | undefined;
   /** Each provider's rate limits and their windows now (windows undefined: no store to count in yet). */
   rateLimits?: (provider: string) => { limits: RateLimit[]; windows?: WindowState[] };
+  /** `to` on the suppression list (for mail from the config's defaults.from, or everywhere): no provider would be called. */
+  suppressed?: SuppressedRecipient;
   now: number;
 }
 
@@ -108,6 +111,8 @@ export interface RouteExplanation {
   notes: string[];
   providers: ProviderExplanation[];
   onError: Record<ErrorClass, string>;
+  /** `to` is on the suppression list: a send to it is rejected before any provider of the chain. */
+  suppressed: SuppressedRecipient | null;
 }
 
 /** Everything `route explain` shows, computed without I/O. `budgets`: the config's providers and pricing (caps). */
@@ -169,6 +174,7 @@ export function explainRoute(setup: CostSetup, failover: FailoverPolicy, typeOf:
     notes,
     providers,
     onError: describeErrorPolicy(route.chain, failover),
+    suppressed: input.suppressed ?? null,
   };
 }
 
@@ -253,6 +259,7 @@ export function formatExplanation(explanation: RouteExplanation, failover: Failo
     }
   } else out.push('No routing rules: the chain is failover.order.');
   out.push(`Chain: ${explanation.chain.join(' → ')}  (from ${explanation.source})`);
+  if (explanation.suppressed) out.push(`Suppressed: ${suppressionText(explanation.suppressed)} — a send to it is rejected before any provider (exit 3)`);
   if (explanation.split) {
     const { shares, picked } = explanation.split;
     const weights = Object.entries(shares).map(([name, share]) => `${name} ${share}%${name === picked ? ' ← this message' : ''}`);

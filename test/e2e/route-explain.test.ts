@@ -93,6 +93,18 @@ describe('route explain — ledger, health and policy', () => {
     expect(doc.providers[1]).toMatchObject({ name: 'smtp', health: 'healthy', circuit: 'closed' });
   });
 
+  it('--to a suppressed address: says a send to it is rejected before any provider', async () => {
+    const cwd = exampleDir();
+    const store = await SqliteStore.open(path.join(cwd, '.penguinmails/outbox.db'));
+    await store.addSuppressions([{ address: 'eve@example.com', scope: '*', reason: 'hard bounce', source: 'postmark', createdAt: Date.now() }]);
+    await store.close();
+    const doc = await explain(['--to', 'Eve <eve@example.com>'], cwd);
+    expect(doc.suppressed).toMatchObject({ address: 'eve@example.com', reason: 'hard bounce', source: 'postmark' });
+    expect((await explain(['--to', 'ada@example.com'], cwd)).suppressed).toBeNull();
+    const text = await runCli(['route', 'explain', '--to', 'eve@example.com'], { cwd });
+    expect(text.stdout).toMatch(/Suppressed: eve@example\.com \(hard bounce; postmark, .*\) — a send to it is rejected before any provider \(exit 3\)/);
+  });
+
   it('shows a single provider when failover is disabled', async () => {
     const cwd = tempDir({ 'penguinmails.config.yaml': EXAMPLE.replace('enabled: true', 'enabled: false') });
     const doc = await explain(['--type', 'transactional'], cwd);
