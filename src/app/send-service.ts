@@ -74,6 +74,12 @@ async function refuseOtherContent(store: Store, message: EmailMessage, waitingId
 export interface SendHooks {
   /** The attempt was put on record as this outbox entry (before the first provider call). */
   onRecorded?: (outboxId: number) => void;
+  /**
+   * Asked once the send has an outcome: true when the entry's id was handed out meanwhile (an API
+   * answer given before the end), so the entry is kept, closed as delivered or rejected, rather than
+   * forgotten — that id still finds the message, from any process.
+   */
+  keepRecord?: () => boolean;
   /** Another run sends the same message right now: this one waits for it. */
   onWait?: (holder: string) => void;
   onReleaseFailure?: (error: unknown) => void;
@@ -178,6 +184,10 @@ async function deliverRecorded(dispatcher: Dispatcher, message: EmailMessage, ch
       const nextAttemptAt = dispatcher.now() + backoffMs(1, dispatcher.config.worker);
       await store.finishRetry(entryId, owner, { status, reason: dispatch.reason ?? 'not delivered', attempts: dispatch.attempts, nextAttemptAt }, dispatcher.now());
       outboxId = entryId;
+    } else if (hooks.keepRecord?.()) {
+      // Its id was handed out (an API answer past its budget): the entry stays, closed, to be looked up.
+      const closed = dispatch.status === 'rejected' ? 'rejected' : 'delivered';
+      await store.finishRetry(entryId, owner, { status: closed, reason: dispatch.reason ?? null, attempts: dispatch.attempts, provider: dispatch.provider, messageId: dispatch.messageId }, dispatcher.now());
     } else {
       // Delivered or rejected: the ledger (or the answer) holds the outcome, not the outbox.
       await store.forgetSendStart(entryId, owner);

@@ -12,7 +12,9 @@ import type { PreparedSend } from './prepare.js';
 export async function sendWithinBudget(context: ServerContext, { message, chain }: PreparedSend, onLateFailure: (error: unknown) => void): Promise<SendResult> {
   const started = process.hrtime.bigint();
   let outboxId: number | null = null;
-  const sending = context.inFlight.track(sendMessage(context.dispatcher, message, chain, { onRecorded: (id) => (outboxId = id) }));
+  // Set the moment the budget ends, before the answer hands the outbox id out.
+  let answeredEarly = false;
+  const sending = context.inFlight.track(sendMessage(context.dispatcher, message, chain, { onRecorded: (id) => (outboxId = id), keepRecord: () => answeredEarly }));
   const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
   // Counted once it ends, late or not: the duration histogram shows whole sends.
   sending.then(
@@ -23,7 +25,10 @@ export async function sendWithinBudget(context: ServerContext, { message, chain 
   let stopWaiting = () => undefined as void;
   // The budget ends early when a shutdown's grace is over: the answer is then 202 like any late send.
   const budget = new Promise<undefined>((resolve) => {
-    stopWaiting = () => resolve(undefined);
+    stopWaiting = () => {
+      answeredEarly = true;
+      resolve(undefined);
+    };
     timer = setTimeout(stopWaiting, context.config.server.requestBudgetMs);
   });
   context.waitingRequests.add(stopWaiting);

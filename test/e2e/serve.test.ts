@@ -324,6 +324,10 @@ describe('serve', () => {
       WAIT_MS,
     );
     expect(byId.body).toMatchObject({ status: 'delivered', provider: 'postmark', idempotencyKey: 'slow-1' });
+    // The id handed out stays on record (closed as delivered): any process finds it, not only this server.
+    const shown = await runCli(['queue', 'show', String(answer.body.outboxId), '--config', configPath, '--json']);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.json()).toMatchObject({ id: answer.body.outboxId, status: 'delivered', provider: 'postmark', messageId: byId.body.messageId });
     postmark.latencyMs = 0;
     await pause(500);
     expect(postmarkKeys()).toEqual(['slow-1']);
