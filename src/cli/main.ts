@@ -39,7 +39,7 @@ export function buildProgram(argv?: string[]): Command {
     .version('0.1.0', '-V, --version')
     .option('-c, --config <path>', 'config file (default: PENGUINMAILS_CONFIG, else search for penguinmails.config.yaml)')
     .option('--json', 'print one JSON document on stdout (for scripts)')
-    .option('-q, --quiet', 'print only errors')
+    .option('-q, --quiet', 'no warnings or progress: results and errors only')
     .option('-v, --verbose', 'print every step on stderr')
     .option('--no-color', 'disable colour (also NO_COLOR=1)')
     .showHelpAfterError('(run with --help for usage)')

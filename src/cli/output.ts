@@ -56,9 +56,14 @@ export class Output {
     };
   }
 
-  /** The command's main human output: stdout normally, stderr under --json. */
+  /** The command's main human output (its result, even with --quiet): stdout normally, stderr under --json. */
   line(text = ''): void {
-    if (!this.quiet) this.write(this.json ? this.stderr : this.stdout, text);
+    this.write(this.json ? this.stderr : this.stdout, text);
+  }
+
+  /** What happens on the way to the result (each provider attempt): stderr, not with --quiet. */
+  progress(text: string): void {
+    if (!this.quiet) this.write(this.stderr, text);
   }
 
   /** Progress and detail: stderr, only with --verbose. */

@@ -52,3 +52,26 @@ describe('suggested commands carry the --config the user gave', () => {
   });
 });
 
+describe('stdout holds the result; progress, warnings and errors go to stderr', () => {
+  it('each provider attempt is progress on stderr; --quiet leaves it out, never the error', async () => {
+    const { configPath } = writeTestConfig({ order: ['postmark'], attempts: 1 });
+    const send = (extra: string[]) => runCli(['send', '--config', configPath, '--to', 'a@example.com', '--subject', `S ${extra.join('')}`, '--text', 't', ...extra], { env: TEST_ENV });
+    const plain = await send([]);
+    expect(plain.code).toBe(4);
+    expect(plain.stdout).toBe('');
+    expect(plain.stderr).toMatch(/postmark try 1: transient/);
+    const quiet = await send(['-q']);
+    expect(quiet.code).toBe(4);
+    expect(quiet.stderr).not.toMatch(/try 1/);
+    expect(quiet.stderr).toMatch(/^error: not delivered/m);
+  });
+
+  it('--quiet still prints the result of a command that reports (cost estimate, route explain)', async () => {
+    const cost = await runCli(['cost', 'estimate', '--volume', '10', '--quiet']);
+    expect(cost.code).toBe(0);
+    expect(cost.stdout).toContain('Monthly cost for 10 emails');
+    const { configPath } = writeTestConfig();
+    const route = await runCli(['route', 'explain', '--config', configPath, '-q']);
+    expect(route.stdout).toContain('Chain:');
+  });
+});

@@ -115,6 +115,10 @@ describe('SMTP refusals', () => {
     const result = await runCli(['send', '--config', live({ order: ['smtp'] }).configPath, '--to', 'gone@example.com', '--subject', 's', '--text', 't'], { env: TEST_ENV });
     expect(result.code).toBe(3);
     expect(result.stderr).toContain('rejected by smtp: refused: 550 Mailbox unavailable');
-    expect(result.stderr.match(/550/g)).toHaveLength(1);
+    const errorLine = result.stderr.split('\n').find((line) => line.includes('rejected by smtp'))!;
+    expect(errorLine.match(/550/g)).toHaveLength(1);
+    // The attempt itself is progress, on stderr too: stdout holds no narrative of a failed send.
+    expect(result.stderr).toMatch(/smtp try 1: permanent/);
+    expect(result.stdout).toBe('');
   });
 });

@@ -16,7 +16,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
   const config = await loadCommandConfig(options, { requireEnv: true });
   const store = await openStore(config);
   const alerts = openAlerts(config, store, { warn: (message) => output.warn(message) });
-  const dispatcher = new Dispatcher(config, store, { onAttempt: (attempt) => output.line(renderAttempt(output, attempt)), alerts });
+  const dispatcher = new Dispatcher(config, store, { onAttempt: (attempt) => output.progress(renderAttempt(output, attempt)), alerts });
   try {
     const open = idText ? [] : await store.listEntries(false);
     const ids = idText ? [parseCount(idText, 'id', { min: 1 })!] : open.filter((e) => e.status === 'pending' || options.force).map((e) => e.id);

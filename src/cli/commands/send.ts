@@ -43,7 +43,7 @@ export async function run(options: Record<string, unknown>, output: Output, comm
 
   const store = flags.dryRun ? undefined : await openStore(config);
   const alerts = store ? openAlerts(config, store, { warn: (message) => output.warn(message) }) : undefined;
-  const dispatcher = new Dispatcher(config, store, { onAttempt: (attempt) => output.line(renderAttempt(output, attempt)), alerts });
+  const dispatcher = new Dispatcher(config, store, { onAttempt: (attempt) => output.progress(renderAttempt(output, attempt)), alerts });
   try {
     const route = await routeMessage(dispatcher, message, { forceProvider, forceProviderField, noFailover: flags.failover === false });
     output.detail(`route: ${route.chain.join(' → ')} (${route.source})`);
