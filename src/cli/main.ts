@@ -33,10 +33,12 @@ function collect(value: string, previous: string[] = []): string[] {
  * parse, help and errors need only its own. Help for the program, an unknown command (with its
  * "did you mean") and anything unusual before the command get every command.
  */
+const VERSION = '0.1.0';
+
 export function buildProgram(argv?: string[]): Command {
   const program = new Command('penguinmails')
     .description('Send email through Postmark, Mailgun, SendGrid, Amazon SES and SMTP with routing, failover and a durable outbox — and see what it costs.')
-    .version('0.1.0', '-V, --version')
+    .version(VERSION, '-V, --version')
     .option('-c, --config <path>', 'config file (default: PENGUINMAILS_CONFIG, else search for penguinmails.config.yaml)')
     .option('--json', 'print one JSON document on stdout (for scripts)')
     .option('-q, --quiet', 'no warnings or progress: results and errors only')
@@ -275,6 +277,12 @@ function addRouteCommand(program: Command): void {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `--version --json` (and nothing else): the version as the one JSON document --json promises.
+  const args = argv.slice(2);
+  if (args.includes('--json') && args.some((arg) => arg === '--version' || arg === '-V') && args.every((arg) => arg === '--version' || arg === '-V' || GLOBAL_FLAGS.has(arg))) {
+    stdout.write(JSON.stringify({ version: VERSION }) + '\n');
+    return ExitCode.ok;
+  }
   const program = buildProgram(argv);
   writeThroughStdio(program);
   exitCode = ExitCode.ok;
@@ -324,7 +332,9 @@ function reportError(error: unknown, argv: string[]): number {
     }
     // commander has already printed the message (with its own "did you mean", where it has one).
     if (wantsJson) {
-      const hint = `see \`penguinmails ${commandPath(argv)}--help\` for the options`;
+      // An unknown command names its parent's help (the commands there), not a help it does not have.
+      const path = commandPath(argv);
+      const hint = error.code === 'commander.unknownCommand' ? `see \`penguinmails ${path.replace(/[^ ]+ $/, '')}--help\` for the commands` : `see \`penguinmails ${path}--help\` for the options`;
       stdout.write(JSON.stringify({ status: 'error', exitCode: ExitCode.usage, error: error.message.replace(/^error: /, ''), hint }) + '\n');
     }
     return ExitCode.usage;

@@ -12,6 +12,16 @@ describe('errors say what to do', () => {
     expect(result.json()).toEqual({ status: 'error', exitCode: 2, error: "unknown option '--bogus'", hint: 'see `penguinmails send --help` for the options' });
   });
 
+  it('an unknown command under --json points at its parent\'s list of commands; --version --json is JSON', async () => {
+    const top = await runCli(['sned', '--json']);
+    expect(top.code).toBe(2);
+    expect(top.json()).toMatchObject({ error: expect.stringContaining("unknown command 'sned'"), hint: 'see `penguinmails --help` for the commands' });
+    expect((await runCli(['queue', 'lsit', '--json'])).json().hint).toBe('see `penguinmails queue --help` for the commands');
+    const version = await runCli(['--version', '--json']);
+    expect(version.code).toBe(0);
+    expect(version.json()).toEqual({ version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+  });
+
   it('a missing --to names the flag to give, not "the fields above"', async () => {
     const { configPath } = writeTestConfig();
     const result = await runCli(['send', '--config', configPath, '--subject', 'S', '--text', 't', '--json'], { env: TEST_ENV });
