@@ -16,7 +16,7 @@ export interface Volumes {
 export function resolveMix(given: Volumes, defaultType: MessageType): Mix {
   const { transactional, marketing } = given;
   const volume = given.volume ?? (transactional !== undefined && marketing !== undefined ? transactional + marketing : undefined);
-  if (volume === undefined) throw new UserError('give --volume <n> (emails per month), or both --transactional and --marketing', { hint: 'e.g. penguinmails cost estimate --volume 100000 --transactional 5000' });
+  if (volume === undefined) throw new UserError('give --volume <n> (emails per month), or both --transactional and --marketing', { hint: 'e.g. --volume 100000 --transactional 5000' });
   for (const [flag, part] of [['--transactional', transactional], ['--marketing', marketing]] as const) {
     if (part !== undefined && part > volume) throw new UserError(`${flag} ${groupThousands(part)} exceeds --volume ${groupThousands(volume)}`);
   }

@@ -51,7 +51,7 @@ export async function removeSuppression(store: SuppressionRepository, addressTex
   const elsewhere = (await store.listSuppressions()).filter((s) => s.address === address).map((s) => s.scope);
   throw new UserError(
     `${address} is not on the suppression list${scope ? ` for ${scope === '*' ? 'every sending domain (*)' : scope}` : ''}`,
-    { hint: elsewhere.length ? `it is listed for: ${elsewhere.join(', ')} (give that --scope, or none to remove it everywhere)` : 'nothing was changed; `suppressions list` shows the list' },
+    { hint: elsewhere.length ? `it is listed for: ${elsewhere.join(', ')} (give that --scope, or none to remove it everywhere)` : 'nothing was changed; the suppression list (suppressions list, GET /api/v1/suppressions) shows every address and scope' },
   );
 }
 

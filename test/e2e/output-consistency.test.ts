@@ -54,6 +54,14 @@ describe('suggested commands carry the --config the user gave', () => {
     expect(result.json().hint).toBe(`\`penguinmails queue list --config ${configPath}\` shows the ids`);
   });
 
+  it('keys create and failover configure without their flags show an example with the same --config', async () => {
+    const { configPath } = writeTestConfig();
+    const keys = await runCli(['keys', 'create', '--config', configPath, '--json']);
+    expect(keys.json().hint).toBe(`for example: penguinmails keys create --name billing-app --config ${configPath}`);
+    const failover = await runCli(['failover', 'configure', '--config', configPath, '--yes', '--json']);
+    expect(failover.json().hint).toContain(`--yes --config ${configPath}`);
+  });
+
   it('a message left in the outbox names queue retry with the same --config', async () => {
     const { configPath } = writeTestConfig({ order: ['postmark'], attempts: 1 });
     const result = await runCli(['send', '--config', configPath, '--to', 'a@example.com', '--subject', 'S', '--text', 't'], { env: TEST_ENV });

@@ -20,6 +20,7 @@ import {
 } from '../failover-wizard.js';
 import type { Rule } from '../../core/router.js';
 import type { Output } from '../output.js';
+import { suggestCommand } from '../suggest-command.js';
 import { stdout } from '../stdio.js';
 
 function isPromptExit(error: unknown): boolean {
@@ -75,7 +76,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
       const missing = firstMissingFlag(preset, current);
       if (missing) {
         throw new UserError(`missing ${missing}: ${canPrompt ? 'give it' : 'there is no terminal to ask on, so give the answers'} as flags`, {
-          hint: 'e.g. penguinmails failover configure --primary postmark --fallback mailgun --final smtp --retry-attempts 3 --retry-delay 30s --yes',
+          hint: `e.g. ${suggestCommand('failover configure --primary postmark --fallback mailgun --final smtp --retry-attempts 3 --retry-delay 30s --yes', options)}`,
         });
       }
       answers = answersFromFlags(preset, current);

@@ -4,10 +4,11 @@ import { ExitCode, UserError } from '../../core/errors.js';
 import { loadCommandConfig, openStore } from '../context.js';
 import type { Output } from '../output.js';
 import { stdout } from '../stdio.js';
+import { suggestCommand } from '../suggest-command.js';
 
 /** `keys create --name <n>`: a new API key for `serve`, printed once (only its hash is stored). */
 export async function run(options: Record<string, unknown>, output: Output, _command: Command): Promise<number> {
-  if (typeof options.name !== 'string') throw new UserError('keys create needs --name <n>', { hint: 'for example: penguinmails keys create --name billing-app' });
+  if (typeof options.name !== 'string') throw new UserError('keys create needs --name <n>', { hint: `for example: ${suggestCommand('keys create --name billing-app', options)}` });
   const config = await loadCommandConfig(options, { requireEnv: false });
   const store = await openStore(config);
   try {
