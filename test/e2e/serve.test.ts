@@ -358,6 +358,9 @@ describe('serve', () => {
     expect(withTo.status).toBe(400);
     expect(withTo.body.details).toEqual([expect.objectContaining({ path: 'to' })]);
     expect((await api.get('/api/v1/bulk/unknown-id')).status).toBe(404);
+    const wrongMethod = await api.get('/api/v1/emails/send');
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('allow')).toBe('POST');
   });
 
   it('past 8 bulk runs under way, a ninth is answered 503 with Retry-After and not started', async () => {

@@ -147,11 +147,15 @@ export function emailRoutes(app: FastifyInstance, context: ServerContext): void 
         tags: ['emails'],
         security: [{ bearer: [] }],
         params: { type: 'object', properties: { id: { type: 'string', description: 'idempotency key or outbox id' } }, required: ['id'] },
-        response: { 200: CURRENT_RESULT_SCHEMA, 404: { ...ERROR_SCHEMA, description: 'Unknown id' }, ...COMMON_ERRORS },
+        response: { 200: CURRENT_RESULT_SCHEMA, 404: { ...ERROR_SCHEMA, description: 'Unknown id' }, 405: { ...ERROR_SCHEMA, description: 'GET on /emails/send or /emails/bulk (POST routes)' }, ...COMMON_ERRORS },
       },
     },
     async (request, reply) => {
       const result = await currentResult(context.store, request.params.id, context.handedOut);
+      // GET on a POST route's path (a key named so aside): the method is wrong, not the id.
+      if (!result && (request.params.id === 'send' || request.params.id === 'bulk')) {
+        return reply.code(405).header('Allow', 'POST').send(errorDocument(`${request.method} is not allowed on /api/v1/emails/${request.params.id}: use POST`, [], 'GET /api/v1/openapi.json lists the routes'));
+      }
       if (!result) return reply.code(404).send(errorDocument(`no message with outbox id or idempotency key "${request.params.id}"`, [], 'a message answered 422 (rejected) is not kept'));
       return result;
     },
