@@ -68,13 +68,23 @@ const quote = (args) => args.map((a) => (/[^\w@./:=-]/.test(a) ? `'${a}'` : a)).
 
 function penguinmails(args) {
   console.log(`\n$ penguinmails ${quote(args)}`);
-  return new Promise((resolve) => spawn(process.execPath, [bin, ...args], { stdio: 'inherit', env }).on('close', resolve));
+  const child = spawn(process.execPath, [bin, ...args], { stdio: 'inherit', env });
+  // A demo that ends early (its output closed) takes the command it was running with it.
+  const stop = () => child.kill('SIGKILL');
+  process.once('exit', stop);
+  return new Promise((resolve) =>
+    child.on('close', (code) => {
+      process.removeListener('exit', stop);
+      resolve(code);
+    }),
+  );
 }
 
 function showCaught() {
   for (const mail of caught.splice(0)) {
     console.log(`\nThe local SMTP catcher received: "${mail.subject}" to ${mail.to?.text}`);
-    console.log(`  X-PenguinMails-Tags: ${mail.headers.get('x-penguinmails-tags')}, campaign: ${mail.headers.get('x-penguinmails-campaign')}`);
+    const campaign = mail.headers.get('x-penguinmails-campaign');
+    console.log(`  X-PenguinMails-Tags: ${mail.headers.get('x-penguinmails-tags')}${campaign ? `, X-PenguinMails-Campaign: ${campaign}` : ''}`);
   }
 }
 
@@ -82,6 +92,9 @@ function showCaught() {
 async function serveDemo() {
   console.log(`\n$ penguinmails serve --listen 127.0.0.1:0 --config ${configPath} --quiet &`);
   const server = spawn(process.execPath, [bin, 'serve', '--listen', '127.0.0.1:0', '--config', configPath, '--quiet'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  // However the demo ends (its output closed by `| head`, an error), the server does not outlive it.
+  const stopServer = () => server.kill('SIGKILL');
+  process.once('exit', stopServer);
   const exited = new Promise((resolve) => server.on('close', resolve));
   try {
     let said = '';
@@ -124,8 +137,12 @@ async function serveDemo() {
     const timer = setTimeout(() => server.kill('SIGKILL'), 10_000);
     console.log(`(serve exited with code ${await exited})`);
     clearTimeout(timer);
+    process.removeListener('exit', stopServer);
   }
 }
+
+// Output closed early (`npm run demo | head`): stop, and let the exit handlers clean up.
+process.stdout.on('error', (error) => process.exit(error.code === 'EPIPE' ? 0 : 1));
 
 const send = ['send', '--config', configPath, '--to', 'ada@example.com', '--subject', 'Your receipt #1001', '--html', '<p>Thanks for your order!</p>', '--tag', 'receipt', '--campaign', 'demo'];
 await penguinmails(['route', 'explain', '--config', configPath, '--type', 'transactional']);
