@@ -4,7 +4,7 @@ import { UserError } from '../core/errors.js';
 import { openExistingStore } from '../store/open-store.js';
 import type { Store } from '../store/ports.js';
 import type { GlobalOptions } from './output.js';
-import { parseCount } from './read-input.js';
+import { OUTBOX_ID_HINT, parseCount } from './read-input.js';
 
 export { openExistingStore, openStore, openStoreAt } from '../store/open-store.js';
 
@@ -17,7 +17,7 @@ export function loadCommandConfig(globals: GlobalOptions, options: { requireEnv?
  * outbox without creating it, runs `work`, and closes it.
  */
 export async function withOutboxEntry<T>(options: GlobalOptions, idText: string | undefined, work: (store: Store, id: number) => T | Promise<T>): Promise<T> {
-  const id = parseCount(idText, 'id', { min: 1 })!;
+  const id = parseCount(idText, 'id', { min: 1, hint: OUTBOX_ID_HINT })!;
   const config = await loadCommandConfig(options, { requireEnv: false });
   const store = await openExistingStore(config);
   if (!store) throw new UserError(`no outbox entry #${id}: the outbox is empty (${config.store.label} does not exist yet)`);

@@ -23,13 +23,16 @@ export async function readTextInput(pathOrDash: string, what: string): Promise<s
   }
 }
 
-export function parseCount(value: unknown, flag: string, options: { min?: number; max?: number } = {}): number | undefined {
+/** What an outbox id looks like, for the error of one that is not. */
+export const OUTBOX_ID_HINT = 'an outbox id is the number `queue list` shows (e.g. 12)';
+
+export function parseCount(value: unknown, flag: string, options: { min?: number; max?: number; hint?: string } = {}): number | undefined {
   if (value === undefined) return undefined;
   const text = String(value).trim();
   const min = options.min ?? 0;
   if (!/^\d+$/.test(text.replace(/_/g, '')) || Number(text.replace(/_/g, '')) < min || (options.max !== undefined && Number(text.replace(/_/g, '')) > options.max)) {
     const digitsOnly = /^\d+$/.test(text.replace(/_/g, ''));
-    throw new UserError(`${flag}: "${text}" is not a whole number${options.max !== undefined ? ` from ${min} to ${options.max}` : ` ≥ ${min}`}`, digitsOnly ? undefined : { hint: 'digits only; _ may group them (100_000)' });
+    throw new UserError(`${flag}: "${text}" is not a whole number${options.max !== undefined ? ` from ${min} to ${options.max}` : ` ≥ ${min}`}`, digitsOnly ? undefined : { hint: options.hint ?? 'digits only; _ may group them (100_000)' });
   }
   return Number(text.replace(/_/g, ''));
 }

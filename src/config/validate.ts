@@ -33,9 +33,10 @@ function unknownProviderProblem(where: string, name: string, known: string[]): s
  */
 export function validateConfig(raw: unknown, options: { filePath?: string; baseDir: string }): Config {
   const parsed = configFileSchema.safeParse(raw ?? {}, ONE_PARSE);
-  const fileLabel = options.filePath ?? 'config';
+  // `invalid config /path/to/file.yaml:`, or `invalid config:` for a config given as an object (the library).
+  const fileLabel = options.filePath ? ` ${options.filePath}` : '';
   if (!parsed.success) {
-    throw new ConfigError(`invalid config ${fileLabel}:\n  ${describeIssues(parsed.error.issues, raw ?? {}, configFileSchema).join('\n  ')}`, 'see penguinmails.config.example.yaml for every key');
+    throw new ConfigError(`invalid config${fileLabel}:\n  ${describeIssues(parsed.error.issues, raw ?? {}, configFileSchema).join('\n  ')}`, 'see penguinmails.config.example.yaml for every key');
   }
   const file = parsed.data;
   const problems: string[] = [];
@@ -96,7 +97,7 @@ export function validateConfig(raw: unknown, options: { filePath?: string; baseD
   const store = storeSettings(file, raw, options.baseDir, problems);
 
   if (problems.length > 0) {
-    throw new ConfigError(`invalid config ${fileLabel}:\n  ${problems.join('\n  ')}`, 'fix the keys above; see penguinmails.config.example.yaml');
+    throw new ConfigError(`invalid config${fileLabel}:\n  ${problems.join('\n  ')}`, 'fix the keys above; see penguinmails.config.example.yaml');
   }
 
   const retry = file.failover.retry;

@@ -172,7 +172,7 @@ export function resolveRoute(policy: RoutingPolicy, input: RouteInput, options: 
   const source = chosen?.source ?? (policy.rules.length ? 'failover.order (no rule matched)' : 'failover.order (no routing rules)');
   if (options.forceProvider) {
     chain = [options.forceProvider, ...chain.filter((name) => name !== options.forceProvider)];
-    notes.push(`${options.forceProvider} forced first by --provider`);
+    notes.push(`${options.forceProvider} forced first: the send names it as its provider (--provider, or "provider" in the body)`);
   }
   if (!policy.failoverEnabled || options.noFailover) {
     if (chain.length > 1) notes.push(`failover ${options.noFailover ? 'off (--no-failover)' : 'disabled in config'}: only ${chain[0]} is tried`);

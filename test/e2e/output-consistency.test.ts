@@ -22,6 +22,15 @@ describe('errors say what to do', () => {
     expect(version.json()).toEqual({ version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
   });
 
+  it('a bulk list that cannot be read is the one error (no warning about how it would be sent); a bad outbox id says what an id is', async () => {
+    const { configPath } = writeTestConfig();
+    const bulk = await runCli(['send', '--config', configPath, '--recipients', '/nonexistent/list.csv', '--subject', 'S', '--text', 't'], { env: TEST_ENV });
+    expect(bulk.code).toBe(2);
+    expect(bulk.stderr).toBe('error: --recipients: cannot read /nonexistent/list.csv (ENOENT)\nhint: give the path of a CSV or JSONL list, or - for stdin\n');
+    const show = await runCli(['queue', 'show', 'abc', '--config', configPath]);
+    expect(show.stderr).toContain('hint: an outbox id is the number `queue list` shows');
+  });
+
   it('a missing --to names the flag to give, not "the fields above"', async () => {
     const { configPath } = writeTestConfig();
     const result = await runCli(['send', '--config', configPath, '--subject', 'S', '--text', 't', '--json'], { env: TEST_ENV });
