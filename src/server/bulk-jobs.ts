@@ -4,8 +4,10 @@ import { BulkSender, type BulkFailure, type BulkOptions } from '../app/bulk/bulk
 import type { Dispatcher } from '../app/dispatcher.js';
 import type { BodyProblem } from '../app/platform-body.js';
 import { isBareAddress } from '../core/address.js';
+import { UserError } from '../core/errors.js';
 import type { EmailMessage } from '../core/message.js';
 import type { RecipientRow } from '../lists/recipient-source.js';
+import type { BulkJobRepository } from '../store/ports.js';
 import { BadRequest } from './errors.js';
 
 /** Provider calls at once per bulk request (the CLI's --concurrency default). */
@@ -62,29 +64,118 @@ interface BulkJob {
 }
 
 /**
- * The bulk runs of this server process (POST /api/v1/emails/bulk), with their reports, in memory:
- * a report is gone when the process ends (the deliveries are not: posting the same bulk again
- * skips whoever was delivered).
+ * Bulk runs at once in one server process: each holds its list (up to server.bodyLimit) in memory
+ * and sends at its own concurrency, so more at once would only share the same providers' limits.
+ */
+export const MAX_RUNNING_BULK_JOBS = 8;
+
+/** How long a server holds an accepted run without renewing it (a server that died lets go after this). */
+export const BULK_JOB_LEASE_MS = 2 * 60_000;
+const RENEW_EVERY_MS = BULK_JOB_LEASE_MS / 4;
+
+/** What is kept of an accepted run to resume it: the template (its idempotency key is the run's), the forced provider, the list. */
+interface SavedBulkJob {
+  template: EmailMessage;
+  forceProvider?: string;
+  recipients: BulkRecipientInput[];
+}
+
+/** The route of a run's template (the chain, its rule, and the per-row router when rules route rows one by one). */
+export type BulkRoute = { chain: string[]; source: string; routeRow?: BulkOptions['routeRow'] };
+
+/**
+ * The bulk runs of this server process (POST /api/v1/emails/bulk). Each accepted run is kept in
+ * the store with its list until it ends (see BulkJobRepository): one this server stops before
+ * the end (a shutdown past its grace) or loses (a crash) is resumed — by this server once
+ * restarted, or by another on the same store — and skips whoever was delivered. Reports are kept
+ * in memory: the resumed run's report is on the server that resumed it.
  */
 export class BulkJobs {
   private readonly jobs = new Map<string, BulkJob>();
+  private renewal?: NodeJS.Timeout;
 
-  constructor(private readonly onWarning: (message: string) => void) {}
+  constructor(
+    private readonly store: BulkJobRepository,
+    /** This server's name as the holder of its runs (a lease owner). */
+    private readonly owner: string,
+    private readonly onWarning: (message: string) => void,
+  ) {}
 
-  start(dispatcher: Dispatcher, template: EmailMessage, route: { chain: string[]; source: string; routeRow?: BulkOptions['routeRow'] }, recipients: BulkRecipientInput[]): string {
+  /** Keeps the run in the store (accepted once this resolves), then starts it. Returns its id. */
+  async start(dispatcher: Dispatcher, template: EmailMessage, route: BulkRoute, recipients: BulkRecipientInput[], forceProvider?: string): Promise<string> {
     const id = randomUUID();
+    const saved: SavedBulkJob = { template, recipients, ...(forceProvider ? { forceProvider } : {}) };
+    const now = dispatcher.now();
+    await this.store.saveBulkJob(id, JSON.stringify(saved), this.owner, now + BULK_JOB_LEASE_MS, now);
+    this.run(id, dispatcher, template, route, recipients);
+    return id;
+  }
+
+  /**
+   * Takes up runs nobody holds (their server stopped or died), while fewer than `limit` run here.
+   * `routeOf` routes a run's template again, with today's config.
+   */
+  async resumeWaiting(dispatcher: Dispatcher, limit: number, routeOf: (template: EmailMessage, forceProvider?: string) => Promise<BulkRoute>): Promise<string[]> {
+    const resumed: string[] = [];
+    while (this.running < limit) {
+      const now = dispatcher.now();
+      const claimed = await this.store.claimBulkJob(this.owner, now + BULK_JOB_LEASE_MS, now);
+      if (!claimed) break;
+      const saved = JSON.parse(claimed.job) as SavedBulkJob;
+      let route: BulkRoute;
+      try {
+        route = await routeOf(saved.template, saved.forceProvider);
+      } catch (error) {
+        // The config no longer routes it (a provider gone, a secret unset): let go, for a server that can.
+        await this.store.releaseBulkJob(claimed.id, this.owner);
+        this.onWarning(`bulk run ${claimed.id} cannot be resumed here: ${error instanceof Error ? error.message : String(error)}`);
+        break;
+      }
+      this.run(claimed.id, dispatcher, saved.template, route, saved.recipients);
+      resumed.push(claimed.id);
+    }
+    return resumed;
+  }
+
+  private run(id: string, dispatcher: Dispatcher, template: EmailMessage, route: BulkRoute, recipients: BulkRecipientInput[]): void {
     const sender = new BulkSender(dispatcher, { chain: route.chain, routeRow: route.routeRow, template, concurrency: CONCURRENCY, onWarning: this.onWarning });
     const job: BulkJob = { id, sender, chain: route.chain, rule: route.source, perRow: route.routeRow !== undefined, startedAt: Date.now(), done: Promise.resolve() };
-    job.done = sender.run(rowsOf(recipients)).then(
-      () => void (job.endedAt = Date.now()),
-      (error: unknown) => {
+    job.done = sender
+      .run(rowsOf(recipients))
+      .then(
+        () => false,
+        (error: unknown) => {
+          job.error = error instanceof Error ? error.message : String(error);
+          // A usage error ends it for good (another run of the same list is going); a failure (the
+          // store lost mid-run) leaves the rest to be resumed.
+          return !(error instanceof UserError);
+        },
+      )
+      .then(async (failed) => {
+        // Stopped or failed before the end: let go, to be resumed; else the run is over.
+        try {
+          if (sender.interrupted || failed) await this.store.releaseBulkJob(id, this.owner);
+          else await this.store.finishBulkJob(id);
+        } catch (error) {
+          this.onWarning(`bulk run ${id}: could not record its end (${error instanceof Error ? error.message : String(error)}); it may be resumed and skip whoever was delivered`);
+        }
         job.endedAt = Date.now();
-        job.error = error instanceof Error ? error.message : String(error);
-      },
-    );
+        if (this.running === 0) this.stopRenewing();
+      });
     this.jobs.set(id, job);
     this.forgetOldest();
-    return id;
+    this.renewWhileRunning(dispatcher);
+  }
+
+  private renewWhileRunning(dispatcher: Dispatcher): void {
+    this.renewal ??= setInterval(() => {
+      this.store.renewBulkJobs(this.owner, dispatcher.now() + BULK_JOB_LEASE_MS).catch((error: unknown) => this.onWarning(`could not renew the lease of this server's bulk runs: ${error instanceof Error ? error.message : String(error)}`));
+    }, RENEW_EVERY_MS).unref();
+  }
+
+  private stopRenewing(): void {
+    clearInterval(this.renewal);
+    this.renewal = undefined;
   }
 
   /** The `send --recipients --json` report so far. */

@@ -1,10 +1,12 @@
 import type { Dispatcher } from '../app/dispatcher.js';
 import { draftFromBody, type PlatformBody } from '../app/platform-body.js';
+import { rowRouter } from '../app/bulk/row-routes.js';
 import { routeMessage } from '../app/send-service.js';
 import { assertChainResolved } from '../config/unresolved-env.js';
 import { ConfigError, MessageValidationError } from '../core/errors.js';
 import { finalizeMessage, type EmailMessage, type MessageType } from '../core/message.js';
 import { validateMessage } from '../core/validate-message.js';
+import type { BulkRoute } from './bulk-jobs.js';
 import { BadRequest, validationRequest } from './errors.js';
 
 export interface PreparedSend {
@@ -30,7 +32,19 @@ export async function prepareSend(dispatcher: Dispatcher, body: PlatformBody, ke
     throw error;
   }
   const message = finalizeMessage(draft);
-  const route = await routeMessage(dispatcher, message, { forceProvider: body.provider, forceProviderField: 'provider' });
+  const route = await routeChecked(dispatcher, message, body.provider);
+  return { message, chain: route.chain, rule: route.source };
+}
+
+/** A bulk run's template routed again (a run resumed after a stop): its chain, rule and per-row router. */
+export async function routeBulkTemplate(dispatcher: Dispatcher, template: EmailMessage, forceProvider?: string): Promise<BulkRoute> {
+  const route = await routeChecked(dispatcher, template, forceProvider);
+  return { chain: route.chain, source: route.source, routeRow: await rowRouter(dispatcher, template, { forceProvider }) };
+}
+
+async function routeChecked(dispatcher: Dispatcher, message: EmailMessage, forceProvider: string | undefined) {
+  const { config } = dispatcher;
+  const route = await routeMessage(dispatcher, message, { forceProvider, forceProviderField: 'provider' });
   try {
     assertChainResolved(config, route.chain);
   } catch (error) {
@@ -40,5 +54,5 @@ export async function prepareSend(dispatcher: Dispatcher, body: PlatformBody, ke
     const providers = route.chain.filter((name) => config.unresolvedEnv[name]?.length);
     throw new BadRequest(`this server cannot send through ${providers.map((name) => `"${name}"`).join(', ')}: a secret of its configuration is not set; nothing was sent`, [], 'try again later; the server log at start-up names what is missing', 503);
   }
-  return { message, chain: route.chain, rule: route.source };
+  return route;
 }

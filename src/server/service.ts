@@ -3,16 +3,18 @@ import type { AddressInfo } from 'node:net';
 import { redactApiKeys } from '../app/api-keys.js';
 import { openAlerts } from '../app/alerts/open-alerts.js';
 import { Dispatcher } from '../app/dispatcher.js';
+import { newLeaseOwner } from '../app/lease-owner.js';
 import type { Config } from '../config/types.js';
 import { redactSecrets } from '../core/secrets.js';
 import type { Store } from '../store/ports.js';
 import { buildApp } from './app.js';
-import { BulkJobs } from './bulk-jobs.js';
+import { BulkJobs, MAX_RUNNING_BULK_JOBS } from './bulk-jobs.js';
 import type { ServerContext } from './context.js';
 import { EventRetention } from './event-retention.js';
 import { InFlight } from './in-flight.js';
 import { HandedOutIds } from './message-status.js';
 import { ServerMetrics } from './metrics.js';
+import { routeBulkTemplate } from './prepare.js';
 import { WorkerLoop } from './worker-loop.js';
 
 /** Every log line passes through here: known ESP secrets and anything shaped like an API key are masked. */
@@ -58,7 +60,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   };
   const alerts = openAlerts(config, store, { count: (alert) => metrics.recordAlert(alert), warn: (message) => warnAlert(message) });
   const dispatcher = new Dispatcher(config, store, { onAttempt: (attempt) => metrics.recordAttempt(attempt), alerts });
-  const bulkJobs = new BulkJobs((message) => app.log.warn({ bulk: true }, message));
+  const bulkJobs = new BulkJobs(store, newLeaseOwner(), (message) => app.log.warn({ bulk: true }, message));
   const context: ServerContext = { config, store, dispatcher, metrics, inFlight: new InFlight(), bulkJobs, handedOut: new HandedOutIds(), shuttingDown: false, waitingRequests: new Set() };
   const app = await buildApp(context, { log, logLevel: options.logLevel });
   await app.listen({ host: options.host, port: options.port });
@@ -82,6 +84,19 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     (error) => app.log.error({ err: { message: error instanceof Error ? error.message : String(error) } }, 'worker pass failed'),
   );
   if (config.worker.enabled) worker.start();
+  // Bulk runs accepted before a stop (this server's, or another's that stopped or died): resumed
+  // now, then looked for at every worker.interval.
+  const resumeBulkRuns = async () => {
+    if (context.shuttingDown) return;
+    try {
+      const resumed = await bulkJobs.resumeWaiting(dispatcher, MAX_RUNNING_BULK_JOBS, (template, forceProvider) => routeBulkTemplate(dispatcher, template, forceProvider));
+      for (const bulkId of resumed) app.log.info({ bulkId }, 'bulk run resumed: recipients already delivered are skipped');
+    } catch (error) {
+      app.log.error({ err: { message: error instanceof Error ? error.message : String(error) } }, 'looking for bulk runs to resume failed');
+    }
+  };
+  await resumeBulkRuns();
+  const bulkResumer = setInterval(() => void resumeBulkRuns(), config.worker.intervalMs).unref();
   for (const [provider, missing] of Object.entries(config.unresolvedWebhookEnv)) {
     app.log.warn({ provider, variables: missing.map((m) => m.variable) }, 'this webhook answers 503 until its environment variables are set (sending through the provider is not affected)');
   }
@@ -98,6 +113,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     url: `http://${host}:${address.port}`,
     async shutdown() {
       context.shuttingDown = true;
+      clearInterval(bulkResumer);
       const graceMs = config.server.shutdownGraceMs;
       const deadline = Date.now() + graceMs;
       app.log.info({ inFlight: context.inFlight.size, bulkRuns: context.bulkJobs.running, graceMs }, 'shutting down: finishing the sends under way');
@@ -105,7 +121,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       let unfinished = await context.inFlight.drain(graceMs);
       await within(context.bulkJobs.settled(), deadline - Date.now());
       if (context.bulkJobs.running > 0) {
-        // Calls under way end and are recorded; the rest of each list is sent by posting it again.
+        // Calls under way end and are recorded; the rest of each list stays in the store, resumed on the next start.
         context.bulkJobs.stopAll();
         await within(context.bulkJobs.settled(), 10_000);
       }

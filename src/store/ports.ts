@@ -266,7 +266,26 @@ export interface WebhookTokenRepository {
   releaseWebhookToken(provider: string, token: string): Promise<void>;
 }
 
-export interface Store extends OutboxRepository, DeliveryLedger, HealthRepository, RunRepository, KeyRepository, EventRepository, SuppressionRepository, RateLimitRepository, WebhookTokenRepository {
+/**
+ * Bulk runs accepted by `serve` (POST /api/v1/emails/bulk), kept with their template and list until
+ * they end: a server that stops or dies first leaves its runs to be resumed — by itself once
+ * restarted, or by another server on the same store. A run is held by one server at a time, under
+ * a lease it renews while it sends.
+ */
+export interface BulkJobRepository {
+  /** Keeps an accepted run (`job`: its template and list as JSON), held by `owner` until `leaseUntil`. */
+  saveBulkJob(id: string, job: string, owner: string, leaseUntil: number, now: number): Promise<void>;
+  /** Renews the lease of every run `owner` holds (a heartbeat while they send). */
+  renewBulkJobs(owner: string, leaseUntil: number): Promise<void>;
+  /** The oldest run nobody holds (let go, or its lease ran out): now held by `owner`. */
+  claimBulkJob(owner: string, leaseUntil: number, now: number): Promise<{ id: string; job: string } | undefined>;
+  /** Lets go of a run that has not ended (a shutdown): it is resumed later. */
+  releaseBulkJob(id: string, owner: string): Promise<void>;
+  /** The run has ended: every row was decided (delivered, rejected, or queued in the outbox). */
+  finishBulkJob(id: string): Promise<void>;
+}
+
+export interface Store extends OutboxRepository, DeliveryLedger, HealthRepository, RunRepository, KeyRepository, EventRepository, SuppressionRepository, RateLimitRepository, WebhookTokenRepository, BulkJobRepository {
   readonly schema: SchemaReport;
   /**
    * Does ahead of close() what closing would otherwise do at the end (SQLite: copies the

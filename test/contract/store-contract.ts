@@ -517,6 +517,27 @@ export function defineStoreContract(backendName: string, backend: StoreBackend):
         for (const r of results.filter((r) => !r.entry)) expect(r.refused).toMatch(/^being retried by/);
       });
 
+      it('a bulk job: held by its server until released or its lease runs out; of 12 simultaneous claims one wins; finished, it is gone', async () => {
+        await fresh();
+        const handles = [store, await another(), await another()];
+        await store.saveBulkJob('job-1', '{"n":1}', OWNER_A, T0 + MINUTE, T0);
+        await store.saveBulkJob('job-2', '{"n":2}', OWNER_A, T0 + MINUTE, T0 + 1);
+        expect(await handles[1].claimBulkJob(OWNER_B, T0 + 2 * MINUTE, T0 + 10)).toBeUndefined();
+        // Renewed by its holder: still held past the first lease.
+        await store.renewBulkJobs(OWNER_A, T0 + 3 * MINUTE);
+        expect(await handles[1].claimBulkJob(OWNER_B, T0 + 4 * MINUTE, T0 + 2 * MINUTE)).toBeUndefined();
+        await store.releaseBulkJob('job-2', OWNER_B); // not its holder: nothing changes
+        expect(await handles[1].claimBulkJob(OWNER_B, T0 + 4 * MINUTE, T0 + 2 * MINUTE)).toBeUndefined();
+        await store.releaseBulkJob('job-2', OWNER_A);
+        const claims = await Promise.all(Array.from({ length: 12 }, (_, i) => handles[i % 3].claimBulkJob(`${hostname()}:${200 + i}:x`, T0 + 4 * MINUTE, T0 + 2 * MINUTE)));
+        expect(claims.filter(Boolean)).toEqual([{ id: 'job-2', job: '{"n":2}' }]);
+        // Its holder died: once the lease has run out, the oldest job goes to whoever asks.
+        expect(await handles[2].claimBulkJob(OWNER_B, T0 + 5 * MINUTE, T0 + 3 * MINUTE)).toEqual({ id: 'job-1', job: '{"n":1}' });
+        await store.finishBulkJob('job-1');
+        await store.finishBulkJob('job-2');
+        expect(await store.claimBulkJob(OWNER_A, T0 + 9 * MINUTE, T0 + 8 * MINUTE)).toBeUndefined();
+      });
+
       it('a webhook token: of 12 simultaneous claims one wins; taken again once expired or given back', async () => {
         await fresh();
         const handles = [store, await another(), await another()];

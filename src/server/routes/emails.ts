@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { checkPlatformBody, problemsOfWellFormedFields, type BodyProblem } from '../../app/platform-body.js';
 import { rowRouter } from '../../app/bulk/row-routes.js';
 import type { SendStatus } from '../../app/send-service.js';
-import { checkRecipients } from '../bulk-jobs.js';
+import { checkRecipients, MAX_RUNNING_BULK_JOBS } from '../bulk-jobs.js';
 import type { ServerContext } from '../context.js';
 import { BadRequest, errorDocument, messageProblemPath } from '../errors.js';
 import { currentResult } from '../message-status.js';
@@ -33,12 +33,6 @@ function bodyProblems(request: FastifyRequest, zodProblems: BodyProblem[] | unde
   const validation = (request.validationError as { validation?: { instancePath: string; message?: string }[] }).validation ?? [];
   return validation.map((v) => ({ path: v.instancePath.replace(/^\//, '').replace(/\//g, '.') || '(body)', message: v.message ?? 'invalid' }));
 }
-
-/**
- * Bulk runs at once in one server process: each holds its list (up to server.bodyLimit) in memory
- * and sends at its own concurrency, so more at once would only share the same providers' limits.
- */
-const MAX_RUNNING_BULK_JOBS = 8;
 
 export function emailRoutes(app: FastifyInstance, context: ServerContext): void {
   app.post(
@@ -114,7 +108,8 @@ export function emailRoutes(app: FastifyInstance, context: ServerContext): void 
       // The template is checked and routed as a message to a stand-in recipient (as the CLI does); each row gets its own copy.
       const { message: template, chain, rule } = await prepareSend(context.dispatcher, { ...checked.body, to: ['recipient@example.com'] }, keyHeader(request), { defaultType: BULK_DEFAULT_TYPE });
       const routeRow = await rowRouter(context.dispatcher, template, { forceProvider: checked.body.provider });
-      const bulkId = context.bulkJobs.start(context.dispatcher, template, { chain, source: rule, routeRow }, recipients);
+      // Accepted once kept in the store: a stop before the end leaves it to be resumed.
+      const bulkId = await context.bulkJobs.start(context.dispatcher, template, { chain, source: rule, routeRow }, recipients, checked.body.provider);
       return reply.code(202).send({ bulkId });
     },
   );
@@ -124,7 +119,7 @@ export function emailRoutes(app: FastifyInstance, context: ServerContext): void 
     {
       schema: {
         summary: 'The report of a bulk run so far',
-        description: 'Kept in memory by the server process that runs it: after a restart the report is gone (the deliveries are in the ledger).',
+        description: 'Kept in memory by the server process that runs it. A run stopped before its end (a shutdown) is resumed by the next server on the store, which then reports it.',
         tags: ['emails'],
         security: [{ bearer: [] }],
         params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },

@@ -7,14 +7,14 @@ import { migrate } from '../postgres/migrate.js';
 import { openDatabase } from '../sqlite/database.js';
 
 /** Rows copied, per table. */
-export type CopyCounts = Record<'outbox' | 'deliveries' | 'bulkDeliveries' | 'bulkInFlight' | 'health' | 'usage' | 'apiKeys' | 'suppressions' | 'events', number>;
+export type CopyCounts = Record<'outbox' | 'deliveries' | 'bulkDeliveries' | 'bulkInFlight' | 'health' | 'usage' | 'apiKeys' | 'suppressions' | 'events' | 'bulkJobs', number>;
 
 type PostgresSettings = Extract<StoreSettings, { kind: 'postgres' }>;
 
 /**
  * Moves an embedded SQLite store into an empty PostgreSQL one: every outbox entry (ids kept),
  * delivery, bulk batch, batch still in flight, provider health, usage count, API key hash,
- * suppression and provider event (ids kept), in one PostgreSQL transaction (all or nothing), then counts both sides to prove nothing was
+ * suppression, provider event (ids kept) and bulk run not ended, in one PostgreSQL transaction (all or nothing), then counts both sides to prove nothing was
  * lost. Refused while a run holds a lock on the SQLite file (a live send or bulk run), and when
  * the PostgreSQL store already holds entries, deliveries, suppressions or events (a copy is done
  * once). Not copied: run locks (none may be live), the send-side rate windows (counters of the
@@ -125,7 +125,9 @@ async function copyTables(db: SqliteDatabase, query: Query): Promise<CopyCounts>
   const eventColumns = ['id', 'event_key', 'type', 'bounce', 'provider', 'provider_message_id', 'idempotency_key', 'recipient', 'occurred_at', 'received_at', 'raw_json'];
   const events = await copyRows(db, query, `SELECT ${eventColumns.join(', ')} FROM events ORDER BY id`, { table: 'events', columns: eventColumns }, (row: Record<string, unknown>) => eventColumns.map((c) => row[c]));
   await query("SELECT setval(pg_get_serial_sequence('events', 'id'), GREATEST((SELECT max(id) FROM events), 1))");
-  return { outbox, deliveries, bulkDeliveries, bulkInFlight, health, usage, apiKeys, suppressions, events };
+  // Accepted bulk runs not ended: let go, so that the first server on PostgreSQL resumes them.
+  const bulkJobs = await copyRows(db, query, 'SELECT id, job_json, created_at FROM bulk_jobs ORDER BY created_at', { table: 'bulk_jobs', columns: ['id', 'job_json', 'created_at'] }, (row: Record<string, unknown>) => [row.id, row.job_json, row.created_at]);
+  return { outbox, deliveries, bulkDeliveries, bulkInFlight, health, usage, apiKeys, suppressions, events, bulkJobs };
 }
 
 /** Counts both sides after the commit: a copy that lost a row says so instead of claiming success. */
@@ -140,6 +142,7 @@ async function verify(db: SqliteDatabase, pool: import('pg').Pool, copied: CopyC
     ['apiKeys', 'api_keys'],
     ['suppressions', 'suppressions'],
     ['events', 'events'],
+    ['bulkJobs', 'bulk_jobs'],
   ];
   for (const [name, table] of tables) {
     const inSqlite = (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;

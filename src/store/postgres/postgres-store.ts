@@ -500,6 +500,33 @@ export class PostgresStore implements Store {
     return rowCount ?? 0;
   }
 
+  async saveBulkJob(id: string, job: string, owner: string, leaseUntil: number, now: number): Promise<void> {
+    await this.query('INSERT INTO bulk_jobs (id, job_json, owner, lease_until, created_at) VALUES ($1, $2, $3, $4, $5)', [id, job, owner, this.db(leaseUntil), this.db(now)]);
+  }
+
+  async renewBulkJobs(owner: string, leaseUntil: number): Promise<void> {
+    await this.query('UPDATE bulk_jobs SET lease_until = $1 WHERE owner = $2', [this.db(leaseUntil), owner]);
+  }
+
+  async claimBulkJob(owner: string, leaseUntil: number, now: number): Promise<{ id: string; job: string } | undefined> {
+    // Leases are timed on the database's clock, as the outbox's are; SKIP LOCKED: two servers claim two runs.
+    const { rows } = await this.query<{ id: string; job_json: string }>(
+      `UPDATE bulk_jobs SET owner = $1, lease_until = $2
+       WHERE id = (SELECT id FROM bulk_jobs WHERE owner IS NULL OR lease_until <= $3 ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+       RETURNING id, job_json`,
+      [owner, this.db(leaseUntil), this.db(now)],
+    );
+    return rows[0] && { id: rows[0].id, job: rows[0].job_json };
+  }
+
+  async releaseBulkJob(id: string, owner: string): Promise<void> {
+    await this.query('UPDATE bulk_jobs SET owner = NULL, lease_until = NULL WHERE id = $1 AND owner = $2', [id, owner]);
+  }
+
+  async finishBulkJob(id: string): Promise<void> {
+    await this.query('DELETE FROM bulk_jobs WHERE id = $1', [id]);
+  }
+
   async claimWebhookToken(provider: string, token: string, expiresAt: number, now: number): Promise<boolean> {
     return this.atomically(async (query) => {
       await query('DELETE FROM webhook_tokens WHERE expires_at <= $1', [now]);

@@ -189,9 +189,10 @@ $take$;
   },
   {
     version: 5,
-    name: 'content key of explicit-key deliveries; webhook tokens',
+    name: 'content key of explicit-key deliveries; webhook tokens; bulk jobs',
     // What a message under an explicit key said, so that the key reused for other content is
-    // refused; webhook signature tokens used once (Mailgun), for every server sharing the database.
+    // refused; webhook signature tokens used once (Mailgun), for every server sharing the database;
+    // bulk runs accepted by serve, kept until they end (resumed after a stop).
     sql: `
 ALTER TABLE deliveries ADD COLUMN content_key TEXT;
 CREATE TABLE webhook_tokens (
@@ -201,6 +202,13 @@ CREATE TABLE webhook_tokens (
   PRIMARY KEY (provider, token)
 );
 CREATE INDEX webhook_tokens_expiry ON webhook_tokens (expires_at);
+CREATE TABLE bulk_jobs (
+  id TEXT PRIMARY KEY,
+  job_json TEXT NOT NULL,
+  owner TEXT,
+  lease_until BIGINT,
+  created_at BIGINT NOT NULL
+);
 `,
   },
 ];

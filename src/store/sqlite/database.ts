@@ -162,7 +162,8 @@ const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   `,
   // 4: what a message under an explicit key said, so that the key reused for other content is
-  //    refused; webhook signature tokens used once (Mailgun), for every process sharing the file.
+  //    refused; webhook signature tokens used once (Mailgun), for every process sharing the file;
+  //    bulk runs accepted by serve, kept until they end (resumed after a stop).
   `
   ALTER TABLE deliveries ADD COLUMN content_key TEXT;
   CREATE TABLE webhook_tokens (
@@ -172,6 +173,13 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (provider, token)
   ) WITHOUT ROWID;
   CREATE INDEX webhook_tokens_expiry ON webhook_tokens(expires_at);
+  CREATE TABLE bulk_jobs (
+    id TEXT PRIMARY KEY,
+    job_json TEXT NOT NULL,
+    owner TEXT,
+    lease_until INTEGER,
+    created_at INTEGER NOT NULL
+  );
   `,
 ];
 
@@ -200,7 +208,7 @@ function migrate(db: SqliteDatabase): SchemaReport {
   return { version: current(), applied };
 }
 
-const MIGRATION_NAMES = ['outbox expired status and next attempt; API keys', 'delivery events and suppressions', 'send-side rate limit windows', 'content key of explicit-key deliveries; webhook tokens'];
+const MIGRATION_NAMES = ['outbox expired status and next attempt; API keys', 'delivery events and suppressions', 'send-side rate limit windows', 'content key of explicit-key deliveries; webhook tokens; bulk jobs'];
 
 /** Waits this long for another process's write lock before SQLite gives up with SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 10_000;

@@ -498,6 +498,31 @@ export class SqliteStore implements Store {
     return this.sql('DELETE FROM suppressions WHERE address = ? AND scope = ?').run(address.toLowerCase(), scope.toLowerCase()).changes;
   }
 
+  async saveBulkJob(id: string, job: string, owner: string, leaseUntil: number, now: number): Promise<void> {
+    this.sql('INSERT INTO bulk_jobs (id, job_json, owner, lease_until, created_at) VALUES (?, ?, ?, ?, ?)').run(id, job, owner, leaseUntil, now);
+  }
+
+  async renewBulkJobs(owner: string, leaseUntil: number): Promise<void> {
+    this.sql('UPDATE bulk_jobs SET lease_until = ? WHERE owner = ?').run(leaseUntil, owner);
+  }
+
+  async claimBulkJob(owner: string, leaseUntil: number, now: number): Promise<{ id: string; job: string } | undefined> {
+    return this.atomically(() => {
+      const row = this.sql('SELECT id, job_json FROM bulk_jobs WHERE owner IS NULL OR lease_until <= ? ORDER BY created_at, id LIMIT 1').get(now) as { id: string; job_json: string } | undefined;
+      if (!row) return undefined;
+      this.sql('UPDATE bulk_jobs SET owner = ?, lease_until = ? WHERE id = ?').run(owner, leaseUntil, row.id);
+      return { id: row.id, job: row.job_json };
+    });
+  }
+
+  async releaseBulkJob(id: string, owner: string): Promise<void> {
+    this.sql('UPDATE bulk_jobs SET owner = NULL, lease_until = NULL WHERE id = ? AND owner = ?').run(id, owner);
+  }
+
+  async finishBulkJob(id: string): Promise<void> {
+    this.sql('DELETE FROM bulk_jobs WHERE id = ?').run(id);
+  }
+
   async claimWebhookToken(provider: string, token: string, expiresAt: number, now: number): Promise<boolean> {
     return this.atomically(() => {
       this.sql('DELETE FROM webhook_tokens WHERE expires_at <= ?').run(now);

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { writeTestConfig } from '../helpers/config.js';
+import { useFakeEsps } from '../helpers/fake-esps.js';
+import { eventually } from '../helpers/polling.js';
+import { call, createKey, startServer } from '../helpers/serve.js';
+
+// SPEC serve: "Nothing accepted is lost" — a bulk run accepted (202) and stopped by a shutdown
+// before its end is kept in the store with its list, and resumed by the next server on that store:
+// every recipient gets one copy, none two.
+const { postmark } = useFakeEsps();
+const RECIPIENTS = 5_000;
+
+/** Each recipient's copies in the batches the fake Postmark received. */
+function copiesByRecipient(): Map<string, number> {
+  const copies = new Map<string, number>();
+  for (const call of postmark.sent.filter((s) => s.path === '/email/batch')) {
+    for (const message of call.body as { To: string }[]) copies.set(message.To, (copies.get(message.To) ?? 0) + 1);
+  }
+  return copies;
+}
+
+describe('serve: a bulk run stopped by a shutdown', () => {
+  it('is resumed by the next server on the same store: every recipient once', async () => {
+    const { configPath, dir } = writeTestConfig({
+      postmarkUrl: postmark.url,
+      order: ['postmark'],
+      attempts: 1,
+      extra: { server: { shutdownGrace: '100ms' }, worker: { interval: '200ms' } },
+    });
+    const key = await createKey(configPath, 'app');
+    // Ten batches of 500, four at a time, each answered after 300 ms: about a second of sending.
+    postmark.latencyMs = 300;
+    const recipients = Array.from({ length: RECIPIENTS }, (_, i) => ({ email: `reader${i}@example.com`, name: `Reader ${i}` }));
+    const body = JSON.stringify({ from: 'news@example.com', subject: 'Hi {{name}}', html_body: '<p>Hello {{name}}</p>', type: 'marketing', recipients });
+    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+
+    const first = await startServer(configPath, dir);
+    const accepted = await call(first.url, 'POST', '/api/v1/emails/bulk', headers, body);
+    expect(accepted.status).toBe(202);
+    expect(await first.stop()).toBe(0);
+    const sentBeforeStop = copiesByRecipient().size;
+    expect(sentBeforeStop).toBeGreaterThan(0);
+    expect(sentBeforeStop).toBeLessThan(RECIPIENTS);
+    expect(first.output()).toMatch(/shutting down/);
+
+    postmark.latencyMs = 0;
+    const second = await startServer(configPath, dir);
+    try {
+      await eventually(async () => copiesByRecipient().size, (size) => size === RECIPIENTS, 20_000);
+      expect(second.output()).toContain(`"bulkId":"${accepted.body.bulkId}"`);
+      // The resumed run reports on the server that resumed it.
+      const report = await eventually(
+        () => call(second.url, 'GET', `/api/v1/bulk/${accepted.body.bulkId}`, headers),
+        (answer) => answer.status === 200 && answer.body.status !== 'running',
+        10_000,
+      );
+      expect(report.body).toMatchObject({ status: 'delivered', recipients: RECIPIENTS, skippedAlreadyDelivered: sentBeforeStop, delivered: RECIPIENTS - sentBeforeStop });
+    } finally {
+      expect(await second.stop()).toBe(0);
+    }
+    const copies = copiesByRecipient();
+    expect(copies.size).toBe(RECIPIENTS);
+    expect([...copies.values()].every((n) => n === 1)).toBe(true);
+  });
+});
