@@ -1,5 +1,5 @@
 import { centsToDollars, formatCents, formatNanos, groupThousands, nanosToDollars } from './money.js';
-import { strategyLabel, type Estimate, type Saving, type StrategyCost, type StrategyName } from './model.js';
+import { cheapestOf, strategyLabel, type Estimate, type Saving, type StrategyCost, type StrategyName } from './model.js';
 import { formatCount, type ProviderCost } from './plan.js';
 import type { PlanPrice, ProviderPricing } from './pricing.js';
 import { describeBreakEven, type Sweep } from './sweep.js';
@@ -50,6 +50,11 @@ export function renderCsv(headers: string[], rows: CsvCell[][]): string {
 
 function shownStrategies(result: Estimate, context: EstimateContext): StrategyCost[] {
   return result.strategies.filter((s) => context.shown.includes(s.strategy));
+}
+
+/** The cheapest of the strategies shown (--strategy): never one the output leaves out. */
+function cheapestShown(result: Estimate, context: EstimateContext): StrategyName | null {
+  return cheapestOf(shownStrategies(result, context));
 }
 
 function planLabel(p: ProviderCost): string {
@@ -153,7 +158,7 @@ export function barChart(strategies: readonly StrategyCost[], width = 40): strin
 function cheapestLine(result: Estimate, context: EstimateContext): string | undefined {
   if (context.shown.length < 2) return undefined;
   const shown = shownStrategies(result, context);
-  const best = shown.find((s) => s.strategy === result.cheapest);
+  const best = shown.find((s) => s.strategy === cheapestShown(result, context));
   if (best) return `Cheapest: ${best.label} (${formatCents(best.totalCents)})`;
   return 'Cheapest: none — every strategy exceeds a hard cap or uses infrastructure that is not priced';
 }
@@ -322,7 +327,7 @@ export function estimateJson(result: Estimate, context: EstimateContext) {
       ...(s.allocations ? { routing: s.allocations } : {}),
     })),
     savings: context.shown.includes('hybrid') ? result.savings.map(savingJson) : [],
-    cheapest: result.cheapest,
+    cheapest: cheapestShown(result, context),
     prices: pricesJson(context.prices),
     notes: context.notes,
   };

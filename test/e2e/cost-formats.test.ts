@@ -166,3 +166,14 @@ describe('cost estimate: numbers in human text have thousands separators', () =>
     expect(result.stdout).not.toMatch(/[{}"]/);
   });
 });
+
+describe('cost estimate: --json with --format, and --strategy', () => {
+  it('--json with another --format is a usage error; --strategy postmark names postmark the cheapest of what it shows', async () => {
+    const both = await runCli(['cost', 'estimate', '--volume', '100000', '--json', '--format', 'csv']);
+    expect(both.code).toBe(2);
+    expect(both.json()).toMatchObject({ status: 'error', error: '--json and --format csv ask for two outputs' });
+    const one = await runCli(['cost', 'estimate', '--volume', '100000', '--strategy', 'postmark', '--json']);
+    expect(one.code).toBe(0);
+    expect(one.json().cheapest).toBe('postmark');
+  });
+});

@@ -38,13 +38,16 @@ function checkSweepMix(given: Volumes, output: Output): void {
   if (given.volume !== undefined && parts === 0) output.warn('--volume has no effect with --sweep unless --transactional or --marketing is given too: the volumes come from the range');
 }
 
-export async function run(options: Record<string, unknown>, output: Output, _command?: Command, _args?: string[]): Promise<number> {
+export async function run(options: Record<string, unknown>, output: Output, command?: Command, _args?: string[]): Promise<number> {
   const given: Volumes = {
     volume: parseCount(options.volume, '--volume', { max: MAX_VOLUME }),
     transactional: parseCount(options.transactional, '--transactional', { max: MAX_VOLUME }),
     marketing: parseCount(options.marketing, '--marketing', { max: MAX_VOLUME }),
   };
   const range = typeof options.sweep === 'string' ? parseSweep(options.sweep) : undefined;
+  if (options.json && command?.getOptionValueSource('format') === 'cli' && options.format !== 'json') {
+    throw new UserError(`--json and --format ${String(options.format)} ask for two outputs`, { hint: 'give one: --json (one JSON document) or --format table|json|csv|markdown' });
+  }
   const format: CostFormat = options.json ? 'json' : ((options.format as CostFormat | undefined) ?? 'table');
   const strategyOption = (options.strategy as string | undefined) ?? 'all';
   const shown: readonly StrategyName[] = strategiesShown(strategyOption);
