@@ -196,6 +196,13 @@ describe('failover configure and the routing rules that come before failover.ord
     expect(explained.stdout).toContain('Chain: mailgun → postmark → smtp');
   });
 
+  it('a provider left out of the new order is named in a warning, not dropped silently', async () => {
+    const p = project();
+    const result = await configure(p.dir, ['--primary', 'mailgun', '--fallback', 'postmark', '--apply-to-rules', '--yes']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('warning: smtp is no longer in failover.order or the routing rules: give --final smtp (or list it) to keep it as a fallback');
+  });
+
   it('--apply-to-rules alone puts the current order into the rules', async () => {
     const p = project();
     const result = await configure(p.dir, ['--apply-to-rules', '--yes']);

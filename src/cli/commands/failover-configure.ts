@@ -102,6 +102,11 @@ export async function run(options: Record<string, unknown>, output: Output, _com
       }
     }
 
+    // A provider the chain had and no longer has is no fallback any more: said, not done silently.
+    const dropped = current.order.filter((name) => !answers.order.includes(name));
+    if (target.exists && dropped.length > 0) {
+      output.warn(`${dropped.join(', ')} ${dropped.length === 1 ? 'is' : 'are'} no longer in failover.order${answers.applyToRules ? ' or the routing rules' : ''}: give --final ${dropped[0]} (or list it) to keep ${dropped.length === 1 ? 'it' : 'them'} as a fallback`);
+    }
     const edit = await applyFailoverChange(target.text, changeFrom(answers, current), target.filePath);
     const { preexisting } = await checkEditedConfig(target.text, edit.text, { filePath: target.filePath, baseDir: path.dirname(target.filePath) });
     for (const problem of preexisting) output.warn(`${shownPath} already has a problem this command leaves alone: ${problem}`);
