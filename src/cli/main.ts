@@ -112,7 +112,7 @@ function addSendCommand(program: Command): void {
     .option('--recipients <file>', 'bulk: CSV or JSONL with an email column and merge fields (- for stdin)')
     .option('--concurrency <n>', 'bulk: parallel provider calls', '4')
     .option('--batch-size <n>', 'bulk: at most this many recipients per provider call (default: the provider limit)')
-    .option('--resume', 'bulk: resume an interrupted run (recipients already delivered are always skipped)')
+    .option('--resume', 'bulk: accepted for scripts that say it; every run resumes anyway (recipients already delivered are skipped)')
     .option('--ignore-suppressions', 'send even to addresses on the suppression list (said in the result)')
     .option('--dry-run', 'resolve the route and print each provider request without sending')
     .addHelpText('after', '\nExamples:\n  penguinmails send --to ada@example.com --subject Hi --text "Hello"\n  penguinmails send --payload body.json --dry-run\n  penguinmails send --recipients list.csv --subject "Hi {{name}}" --html-file news.html --type marketing\n\nEnvironment:\n  PENGUINMAILS_BULK_MEMORY_RECIPIENTS   bulk: recipients kept in memory; past\n                                        that, on disk under TMPDIR (10000 to\n                                        5000000, default: 250000)')
