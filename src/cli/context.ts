@@ -6,7 +6,7 @@ import type { Store } from '../store/ports.js';
 import type { GlobalOptions } from './output.js';
 import { OUTBOX_ID_HINT, parseCount } from './read-input.js';
 
-export { openExistingStore, openStore, openStoreAt } from '../store/open-store.js';
+export { openExistingStore, openStore, openStoreAt, openStoreForReading } from '../store/open-store.js';
 
 export function loadCommandConfig(globals: GlobalOptions, options: { requireEnv?: boolean; optional?: boolean; warn?: (message: string) => void } = {}): Promise<Config> {
   return loadConfig({ configPath: globals.config, requireEnv: options.requireEnv, optional: options.optional, warn: options.warn });

@@ -16,8 +16,11 @@ export interface ParsedAddress {
 
 /** A display name as words: anything but the specials ( ) < > [ ] : ; @ \ , " and control characters. */
 const PLAIN_NAME = /^[^()<>[\]:;@\\,"\x00-\x1f\x7f]+$/;
-/** A display name in quotes, where only `\"` and `\\` (or any `\x`) are escapes. */
-const QUOTED_NAME = /^"((?:[^"\\\x00-\x1f\x7f]|\\[^\x00-\x1f\x7f])*)"$/;
+/**
+ * A display name in quotes, where only `\"` and `\\` (or any `\x`) are escapes; never `<` or `>`,
+ * which a lenient parser downstream could take for the start of the address.
+ */
+const QUOTED_NAME = /^"((?:[^"\\<>\x00-\x1f\x7f]|\\[^<>\x00-\x1f\x7f])*)"$/;
 
 export function parseAddress(input: string): ParsedAddress | undefined {
   if (/[\r\n\0]/.test(input)) return undefined;

@@ -7,9 +7,10 @@ const LINE_BREAK = /[\r\n]/;
 /**
  * Headers the adapters set themselves from message fields, or that would change who gets the
  * message or how it is read: setting them by hand would conflict (two idempotency keys, a body
- * declared in another encoding, a Sender or Resent-Bcc the suppression list never saw).
+ * declared in another encoding, a Sender or Resent-Bcc the suppression list never saw, SendGrid's
+ * X-SMTPAPI, whose "to" adds recipients over its SMTP relay).
  */
-const RESERVED_HEADERS = new Set(['from', 'to', 'cc', 'bcc', 'subject', 'reply-to', 'content-type', 'mime-version', 'content-transfer-encoding', 'message-id', 'return-path', 'sender']);
+const RESERVED_HEADERS = new Set(['from', 'to', 'cc', 'bcc', 'subject', 'reply-to', 'content-type', 'mime-version', 'content-transfer-encoding', 'message-id', 'return-path', 'sender', 'x-smtpapi']);
 /** Prefixes of reserved headers: RFC 5322's Resent- block, and penguinmails' own X- headers (idempotency key, tags, campaign). */
 const RESERVED_HEADER_PREFIXES = ['resent-', 'x-penguinmails-'];
 const isReservedHeader = (name: string) => RESERVED_HEADERS.has(name.toLowerCase()) || RESERVED_HEADER_PREFIXES.some((prefix) => name.toLowerCase().startsWith(prefix));

@@ -4,7 +4,6 @@ import { BulkSender, type BulkFailure, type BulkOptions } from '../app/bulk/bulk
 import type { Dispatcher } from '../app/dispatcher.js';
 import type { BodyProblem } from '../app/platform-body.js';
 import { isBareAddress } from '../core/address.js';
-import { UserError } from '../core/errors.js';
 import type { EmailMessage } from '../core/message.js';
 import type { RecipientRow } from '../lists/recipient-source.js';
 import type { BulkJobRepository } from '../store/ports.js';
@@ -72,6 +71,11 @@ export const MAX_RUNNING_BULK_JOBS = 8;
 /** How long a server holds an accepted run without renewing it (a server that died lets go after this). */
 export const BULK_JOB_LEASE_MS = 2 * 60_000;
 const RENEW_EVERY_MS = BULK_JOB_LEASE_MS / 4;
+/**
+ * A run that could not go on (its route failed, another process's run of the same list still holds
+ * it, the store failed mid-run) is tried again after this, by whichever server claims it first.
+ */
+const RETRY_AFTER_MS = 60_000;
 
 /** What is kept of an accepted run to resume it: the template (its idempotency key is the run's), the forced provider, the list. */
 interface SavedBulkJob {
@@ -93,6 +97,8 @@ export type BulkRoute = { chain: string[]; source: string; routeRow?: BulkOption
 export class BulkJobs {
   private readonly jobs = new Map<string, BulkJob>();
   private renewal?: NodeJS.Timeout;
+  /** Slots taken by requests still being checked and stored (so that concurrent requests cannot pass the cap together). */
+  private reserved = 0;
 
   constructor(
     private readonly store: BulkJobRepository,
@@ -100,6 +106,21 @@ export class BulkJobs {
     private readonly owner: string,
     private readonly onWarning: (message: string) => void,
   ) {}
+
+  /**
+   * Takes one of `limit` slots for a request about to start a run, before anything is awaited;
+   * undefined when they are all taken. The returned function gives it back (once the run has
+   * started, or the request failed).
+   */
+  reserve(limit: number): (() => void) | undefined {
+    if (this.running + this.reserved >= limit) return undefined;
+    this.reserved++;
+    let given = false;
+    return () => {
+      if (!given) this.reserved--;
+      given = true;
+    };
+  }
 
   /** Keeps the run in the store (accepted once this resolves), then starts it. Returns its id. */
   async start(dispatcher: Dispatcher, template: EmailMessage, route: BulkRoute, recipients: BulkRecipientInput[], forceProvider?: string): Promise<string> {
@@ -112,24 +133,30 @@ export class BulkJobs {
   }
 
   /**
-   * Takes up runs nobody holds (their server stopped or died), while fewer than `limit` run here.
-   * `routeOf` routes a run's template again, with today's config.
+   * Takes up runs nobody holds (their server stopped or died), while fewer than `limit` run here
+   * and `stopping()` is false. `routeOf` routes a run's template again, with today's config.
    */
-  async resumeWaiting(dispatcher: Dispatcher, limit: number, routeOf: (template: EmailMessage, forceProvider?: string) => Promise<BulkRoute>): Promise<string[]> {
+  async resumeWaiting(dispatcher: Dispatcher, limit: number, stopping: () => boolean, routeOf: (template: EmailMessage, forceProvider?: string) => Promise<BulkRoute>): Promise<string[]> {
     const resumed: string[] = [];
-    while (this.running < limit) {
+    while (this.running < limit && !stopping()) {
       const now = dispatcher.now();
       const claimed = await this.store.claimBulkJob(this.owner, now + BULK_JOB_LEASE_MS, now);
       if (!claimed) break;
-      const saved = JSON.parse(claimed.job) as SavedBulkJob;
+      if (stopping()) {
+        await this.store.releaseBulkJob(claimed.id, this.owner);
+        break;
+      }
+      let saved: SavedBulkJob;
       let route: BulkRoute;
       try {
+        saved = JSON.parse(claimed.job) as SavedBulkJob;
         route = await routeOf(saved.template, saved.forceProvider);
       } catch (error) {
-        // The config no longer routes it (a provider gone, a secret unset): let go, for a server that can.
-        await this.store.releaseBulkJob(claimed.id, this.owner);
-        this.onWarning(`bulk run ${claimed.id} cannot be resumed here: ${error instanceof Error ? error.message : String(error)}`);
-        break;
+        // The config no longer routes it (a provider gone, a secret unset): tried again later, by
+        // whichever server can; the other runs go on meanwhile.
+        await this.store.releaseBulkJob(claimed.id, this.owner, dispatcher.now() + RETRY_AFTER_MS);
+        this.onWarning(`bulk run ${claimed.id} cannot be resumed here now (tried again in ${RETRY_AFTER_MS / 1000} s): ${error instanceof Error ? error.message : String(error)}`);
+        continue;
       }
       this.run(claimed.id, dispatcher, saved.template, route, saved.recipients);
       resumed.push(claimed.id);
@@ -146,16 +173,17 @@ export class BulkJobs {
         () => false,
         (error: unknown) => {
           job.error = error instanceof Error ? error.message : String(error);
-          // A usage error ends it for good (another run of the same list is going); a failure (the
-          // store lost mid-run) leaves the rest to be resumed.
-          return !(error instanceof UserError);
+          return true;
         },
       )
       .then(async (failed) => {
-        // Stopped or failed before the end: let go, to be resumed; else the run is over.
+        // Stopped by a shutdown: let go, for the next server. Failed (another process's run of the
+        // same list still holds it, the store failed mid-run): tried again later, when a rerun skips
+        // whoever was delivered. Otherwise the run is over.
         try {
-          if (sender.interrupted || failed) await this.store.releaseBulkJob(id, this.owner);
-          else await this.store.finishBulkJob(id);
+          if (failed) await this.store.releaseBulkJob(id, this.owner, dispatcher.now() + RETRY_AFTER_MS);
+          else if (sender.interrupted) await this.store.releaseBulkJob(id, this.owner);
+          else await this.store.finishBulkJob(id, this.owner);
         } catch (error) {
           this.onWarning(`bulk run ${id}: could not record its end (${error instanceof Error ? error.message : String(error)}); it may be resumed and skip whoever was delivered`);
         }

@@ -89,7 +89,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const resumeBulkRuns = async () => {
     if (context.shuttingDown) return;
     try {
-      const resumed = await bulkJobs.resumeWaiting(dispatcher, MAX_RUNNING_BULK_JOBS, (template, forceProvider) => routeBulkTemplate(dispatcher, template, forceProvider));
+      const resumed = await bulkJobs.resumeWaiting(dispatcher, MAX_RUNNING_BULK_JOBS, () => context.shuttingDown, (template, forceProvider) => routeBulkTemplate(dispatcher, template, forceProvider));
       for (const bulkId of resumed) app.log.info({ bulkId }, 'bulk run resumed: recipients already delivered are skipped');
     } catch (error) {
       app.log.error({ err: { message: error instanceof Error ? error.message : String(error) } }, 'looking for bulk runs to resume failed');

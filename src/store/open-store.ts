@@ -29,6 +29,19 @@ export async function openExistingStore(config: Config): Promise<Store | undefin
   return existsSync(config.store.path) ? openSqlite(config.store.path, config.store.configKey) : undefined;
 }
 
+/**
+ * For a look that must change nothing (a dry run reading the suppression list): an existing SQLite
+ * file, or a PostgreSQL store whose schema is this version's (never migrated here); undefined
+ * when there is no SQLite file yet. Throws a UserError when the store cannot be read as it is.
+ */
+export async function openStoreForReading(config: Config): Promise<Store | undefined> {
+  if (config.store.kind === 'postgres') {
+    const { PostgresStore } = await import('./postgres/postgres-store.js');
+    return PostgresStore.open(config.store, { migrate: false });
+  }
+  return openExistingStore(config);
+}
+
 /** What to do when the outbox file cannot be used, by the error's code (Node's or SQLite's). */
 const OUTBOX_HINTS: Record<string, (key: string) => string> = {
   SQLITE_NOTADB: (key) => `that file is not a penguinmails outbox: point ${key} at a new file`,

@@ -260,10 +260,10 @@ export interface SchemaReport {
  * store, so that a replay is refused by every process sharing it, and after a restart.
  */
 export interface WebhookTokenRepository {
-  /** True when this provider's token was not claimed before (or its claim has expired); claims it until `expiresAt`. */
-  claimWebhookToken(provider: string, token: string, expiresAt: number, now: number): Promise<boolean>;
+  /** True when this token of a provider type (`mailgun`) was not claimed before (or its claim has expired); claims it until `expiresAt`. */
+  claimWebhookToken(providerType: string, token: string, expiresAt: number, now: number): Promise<boolean>;
   /** Gives a claim back: the events it carried could not be stored, and the provider's retry must be taken. */
-  releaseWebhookToken(provider: string, token: string): Promise<void>;
+  releaseWebhookToken(providerType: string, token: string): Promise<void>;
 }
 
 /**
@@ -277,12 +277,12 @@ export interface BulkJobRepository {
   saveBulkJob(id: string, job: string, owner: string, leaseUntil: number, now: number): Promise<void>;
   /** Renews the lease of every run `owner` holds (a heartbeat while they send). */
   renewBulkJobs(owner: string, leaseUntil: number): Promise<void>;
-  /** The oldest run nobody holds (let go, or its lease ran out): now held by `owner`. */
+  /** The oldest run nobody holds (let go, or its lease or retry time has passed): now held by `owner`. */
   claimBulkJob(owner: string, leaseUntil: number, now: number): Promise<{ id: string; job: string } | undefined>;
-  /** Lets go of a run that has not ended (a shutdown): it is resumed later. */
-  releaseBulkJob(id: string, owner: string): Promise<void>;
-  /** The run has ended: every row was decided (delivered, rejected, or queued in the outbox). */
-  finishBulkJob(id: string): Promise<void>;
+  /** Lets go of a run that has not ended (a shutdown): claimable at once, or from `retryAt` on (a run that could not go on here now). */
+  releaseBulkJob(id: string, owner: string, retryAt?: number): Promise<void>;
+  /** `owner`'s run has ended: every row was decided (delivered, rejected, or queued in the outbox). */
+  finishBulkJob(id: string, owner: string): Promise<void>;
 }
 
 export interface Store extends OutboxRepository, DeliveryLedger, HealthRepository, RunRepository, KeyRepository, EventRepository, SuppressionRepository, RateLimitRepository, WebhookTokenRepository, BulkJobRepository {

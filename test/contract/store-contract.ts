@@ -517,7 +517,7 @@ export function defineStoreContract(backendName: string, backend: StoreBackend):
         for (const r of results.filter((r) => !r.entry)) expect(r.refused).toMatch(/^being retried by/);
       });
 
-      it('a bulk job: held by its server until released or its lease runs out; of 12 simultaneous claims one wins; finished, it is gone', async () => {
+      it('a bulk job: held by its server until released, deferred or its lease runs out; of 12 simultaneous claims one wins; only its holder finishes it', async () => {
         await fresh();
         const handles = [store, await another(), await another()];
         await store.saveBulkJob('job-1', '{"n":1}', OWNER_A, T0 + MINUTE, T0);
@@ -527,15 +527,20 @@ export function defineStoreContract(backendName: string, backend: StoreBackend):
         await store.renewBulkJobs(OWNER_A, T0 + 3 * MINUTE);
         expect(await handles[1].claimBulkJob(OWNER_B, T0 + 4 * MINUTE, T0 + 2 * MINUTE)).toBeUndefined();
         await store.releaseBulkJob('job-2', OWNER_B); // not its holder: nothing changes
+        await store.finishBulkJob('job-2', OWNER_B);
         expect(await handles[1].claimBulkJob(OWNER_B, T0 + 4 * MINUTE, T0 + 2 * MINUTE)).toBeUndefined();
         await store.releaseBulkJob('job-2', OWNER_A);
         const claims = await Promise.all(Array.from({ length: 12 }, (_, i) => handles[i % 3].claimBulkJob(`${hostname()}:${200 + i}:x`, T0 + 4 * MINUTE, T0 + 2 * MINUTE)));
         expect(claims.filter(Boolean)).toEqual([{ id: 'job-2', job: '{"n":2}' }]);
+        await store.finishBulkJob('job-2', `${hostname()}:${200 + claims.findIndex(Boolean)}:x`);
         // Its holder died: once the lease has run out, the oldest job goes to whoever asks.
         expect(await handles[2].claimBulkJob(OWNER_B, T0 + 5 * MINUTE, T0 + 3 * MINUTE)).toEqual({ id: 'job-1', job: '{"n":1}' });
-        await store.finishBulkJob('job-1');
-        await store.finishBulkJob('job-2');
-        expect(await store.claimBulkJob(OWNER_A, T0 + 9 * MINUTE, T0 + 8 * MINUTE)).toBeUndefined();
+        // Deferred (it could not go on): nobody takes it before its retry time, then anybody.
+        await handles[2].releaseBulkJob('job-1', OWNER_B, T0 + 6 * MINUTE);
+        expect(await store.claimBulkJob(OWNER_A, T0 + 7 * MINUTE, T0 + 6 * MINUTE - 1)).toBeUndefined();
+        expect(await store.claimBulkJob(OWNER_A, T0 + 7 * MINUTE, T0 + 6 * MINUTE)).toEqual({ id: 'job-1', job: '{"n":1}' });
+        await store.finishBulkJob('job-1', OWNER_A);
+        expect(await store.claimBulkJob(OWNER_A, T0 + 99 * MINUTE, T0 + 98 * MINUTE)).toBeUndefined();
       });
 
       it('a webhook token: of 12 simultaneous claims one wins; taken again once expired or given back', async () => {

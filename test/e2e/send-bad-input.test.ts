@@ -49,7 +49,7 @@ describe('bad input is refused with exit 2 and nothing is sent', () => {
     await expectUsageError(['send', '--config', config(), ...args({}, ['--header', 'X-Evil: a\r\nBcc: x@example.com'])], /value contains a line break/);
     await expectUsageError(['send', '--config', config(), ...args({}, ['--header', 'Bad Name: x'])], /not a valid header name/);
     await expectUsageError(['send', '--config', config(), ...args({}, ['--header', 'Subject: x'])], /header "Subject": set by penguinmails itself \(or with its own option\)/);
-    for (const reserved of ['X-PenguinMails-Idempotency-Key: other', 'Content-Transfer-Encoding: 7bit', 'Resent-Bcc: victim@example.com', 'Sender: boss@example.com', 'Message-ID: <x@example.com>']) {
+    for (const reserved of ['X-PenguinMails-Idempotency-Key: other', 'Content-Transfer-Encoding: 7bit', 'Resent-Bcc: victim@example.com', 'Sender: boss@example.com', 'Message-ID: <x@example.com>', 'X-SMTPAPI: {"to":["victim@example.com"]}']) {
       await expectUsageError(['send', '--config', config(), ...args({}, ['--header', reserved])], /set by penguinmails itself/);
     }
     await expectUsageError(['send', '--config', config(), ...args({}, ['--header', 'no-colon'])], /expected "Name: value"/);

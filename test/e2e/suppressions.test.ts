@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { TEST_ENV, writeTestConfig, type TestConfigOptions } from '../helpers/config.js';
+import { CLOSED_PORT, TEST_ENV, writeTestConfig, type TestConfigOptions } from '../helpers/config.js';
 import { useFakeEsps } from '../helpers/fake-esps.js';
 import { createKey, startServer } from '../helpers/serve.js';
 
@@ -73,6 +73,14 @@ describe('a suppressed address is rejected before any provider', () => {
     const overridden = await send(configPath, ['--to', 'eve@example.com', '--dry-run', '--ignore-suppressions']);
     expect(overridden.json().wouldBe).toBeUndefined();
     expect(espRequests()).toBe(0);
+  });
+
+  it('--dry-run on a store it cannot read as it is (PostgreSQL down) previews anyway, saying the list was not read', async () => {
+    const { configPath } = setup({ store: `postgres://postgres@127.0.0.1:${CLOSED_PORT}/test` });
+    const dry = await send(configPath, ['--to', 'eve@example.com', '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.json()).toMatchObject({ status: 'dry-run' });
+    expect(dry.stderr).toMatch(/warning: the suppression list was not read: .*ECONNREFUSED/);
   });
 
   it('one suppressed Cc among several recipients: the whole message is rejected, the others named as not sent either', async () => {

@@ -27,6 +27,8 @@ function writeConfig(dir: string, extra: Record<string, unknown> = {}): string {
   const providers = base.providers as Record<string, Record<string, unknown>>;
   providers.postmark.webhook = { username: POSTMARK_HOOK.username, password: '${POSTMARK_WEBHOOK_PASSWORD}' };
   providers.mailgun.webhookSigningKey = '${MAILGUN_WEBHOOK_SIGNING_KEY}';
+  // A second domain of the same Mailgun account: the same signing key.
+  providers['mailgun-eu'] = { ...providers.mailgun };
   providers.sendgrid = { type: 'sendgrid', apiKey: 'SG.not-used', webhookPublicKey: sendgrid.publicKeyBase64 };
   providers.ses = { type: 'ses', region: 'us-east-1', accessKeyId: 'AKIDNOTUSED', secretAccessKey: 'not-used', webhook: { topicArns: [SNS_TOPIC], snsBaseUrl: sns.url } };
   // Without webhook settings, and with its secret's variable unset.
@@ -333,6 +335,9 @@ describe('webhooks', () => {
     expect(answers.filter((a) => a.status === 401)).toHaveLength(7);
     const listed = (await suppressed()).filter((s) => /^target\d@example\.net$/.test(s.address));
     expect(listed).toHaveLength(1);
+    // Nor at another name with the same account's key.
+    const elsewhere = { signature, 'event-data': mailgunEventData('complained', 'victim2@example.net', { id: 'forged-eu' }) };
+    expect(await hook('mailgun-eu', elsewhere)).toMatchObject({ status: 401, body: { error: expect.stringContaining('used before') } });
 
     expect(await server.stop()).toBe(0);
     server = await startServer(configPath, serverDir);

@@ -107,6 +107,27 @@ describe.skipIf(!url)('the CLI on a PostgreSQL store', () => {
     expect(await countRows(name, 'outbox')).toBe(2);
   });
 
+  it('send --dry-run never migrates a shared store: an older schema is left as it is, and said', async () => {
+    const name = schema();
+    expect((await runCli(['store', 'migrate', '--store', url, '--schema', name])).code).toBe(0);
+    const latest = Math.max(...MIGRATIONS.map((m) => m.version));
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      // As a store an older penguinmails left: its newest migration not applied.
+      await client.query(`DELETE FROM ${name}.schema_migrations WHERE version = $1`, [latest]);
+      const { configPath } = writeTestConfig({ postmarkUrl: postmark.url, order: ['postmark'], store: { url, schema: name } });
+      const dry = await runCli(['send', '--config', configPath, '--to', 'a@example.com', '--subject', 'S', '--text', 't', '--dry-run', '--json'], { env: TEST_ENV });
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(dry.stderr).toMatch(new RegExp(`warning: the suppression list was not read: PostgreSQL database "test" .*\\(schema ${name}\\) is at schema version ${latest - 1}, not this penguinmails's ${latest}, and this command does not migrate it`));
+      const { rows } = await client.query(`SELECT max(version) AS v FROM ${name}.schema_migrations`);
+      expect(rows[0].v).toBe(latest - 1);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('bad store values: each a clear error (exit 2) that names the problem and never shows a password', async () => {
     const cases: [string[], RegExp][] = [
       [['store', 'migrate', '--store', `postgres://postgres:hunter2pw@127.0.0.1:${CLOSED_PORT}/test`], /cannot use the store .*ECONNREFUSED[\s\S]*hint: is PostgreSQL running there/],

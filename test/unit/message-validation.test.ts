@@ -48,6 +48,7 @@ describe('addresses', () => {
     'Ada \\ Lovelace <ok@example.org>',
     '"unclosed <ok@example.org>',
     '"a" "b" <ok@example.org>',
+    '"x <victim@evil.com>" <ok@example.org>',
     'Ada\tLovelace <ok@example.org>',
   ])('refuses the display name of %j', (a) => {
     expect(parseAddress(a)).toBeUndefined();

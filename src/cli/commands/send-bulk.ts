@@ -14,7 +14,7 @@ import { finalizeMessage, type MessageType } from '../../core/message.js';
 import { validateMessage } from '../../core/validate-message.js';
 import { composeDraft, parsePayload, type SendFlags } from '../compose.js';
 import { assertKnownProvider } from '../../app/send-service.js';
-import { loadCommandConfig, openExistingStore, openStore } from '../context.js';
+import { loadCommandConfig, openStore, openStoreForReading } from '../context.js';
 import { exitCodeFor } from '../exit-codes.js';
 import type { GlobalOptions, Output } from '../output.js';
 import { countLines, ProgressBar } from '../progress.js';
@@ -82,8 +82,11 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     // Each copy carries the template's attachments: one the first provider cannot take stops here.
     assertFitsProviders(template, route, config.providers);
     if (flags.dryRun) {
-      // The suppression list is read where a store exists already (a dry run creates none).
-      const existing = await openExistingStore(config);
+      // The suppression list is read where the store exists as it is (a dry run creates, migrates and writes nothing).
+      const existing = await openStoreForReading(config).catch((error: unknown) => {
+        output.warn(`the suppression list was not read: ${error instanceof Error ? error.message : String(error)}`);
+        return undefined;
+      });
       try {
         return await previewBulkSend(output, dispatcher, template, route, flags.recipients, batchSize, existing);
       } finally {

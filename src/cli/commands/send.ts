@@ -11,7 +11,7 @@ import { finalizeMessage, recipientCount, type EmailMessage } from '../../core/m
 import type { Route } from '../../core/router.js';
 import { validateMessage } from '../../core/validate-message.js';
 import { composeDraft, parsePayload, type SendFlags } from '../compose.js';
-import { loadCommandConfig, openExistingStore, openStore } from '../context.js';
+import { loadCommandConfig, openStore, openStoreForReading } from '../context.js';
 import type { Output } from '../output.js';
 import { readTextInput } from '../read-input.js';
 import { renderAttempt } from '../render-attempts.js';
@@ -49,7 +49,7 @@ export async function run(options: Record<string, unknown>, output: Output, comm
     output.detail(`route: ${route.chain.join(' → ')} (${route.source})`);
     for (const note of route.notes) output.detail(`note: ${note}`);
     if (store && output.verbose) for (const name of route.chain) output.detail(`health of ${name}: ${describeHealth(await store.healthOf(name), Date.now())}`);
-    if (flags.dryRun) return printDryRun(output, dispatcher, message, route, await suppressedForDryRun(config, message));
+    if (flags.dryRun) return printDryRun(output, dispatcher, message, route, await suppressedForDryRun(config, message, output));
     assertChainResolved(config, route.chain);
 
     // Ctrl-C / SIGTERM mid-send: say what became of the message before going (exit 130).
@@ -83,12 +83,16 @@ export async function run(options: Record<string, unknown>, output: Output, comm
 }
 
 /**
- * The recipients a real send would refuse for the suppression list (read from the store when one
- * exists; a dry run creates none). None when the send overrides the list.
+ * The recipients a real send would refuse for the suppression list, read where the store exists
+ * as it is (a dry run creates, migrates and writes nothing). None when the send overrides the list;
+ * a store that cannot be read so is said in a warning, and the preview goes on.
  */
-async function suppressedForDryRun(config: Config, message: EmailMessage): Promise<SuppressedRecipient[]> {
+async function suppressedForDryRun(config: Config, message: EmailMessage, output: Output): Promise<SuppressedRecipient[]> {
   if (message.ignoreSuppressions) return [];
-  const store = await openExistingStore(config);
+  const store = await openStoreForReading(config).catch((error: unknown) => {
+    output.warn(`the suppression list was not read: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  });
   try {
     return store ? await suppressedRecipientsOf(store, message) : [];
   } finally {

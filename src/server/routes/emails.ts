@@ -100,16 +100,22 @@ export function emailRoutes(app: FastifyInstance, context: ServerContext): void 
       const checked = checkPlatformBody(rest);
       if (!checked.ok) throw new BadRequest('invalid bulk request', checked.problems, NOTHING_SENT);
       const recipients = checkRecipients(rawRecipients);
-      if (context.bulkJobs.running >= MAX_RUNNING_BULK_JOBS) {
+      // A slot is taken before anything is awaited: concurrent requests cannot pass the cap together.
+      const release = context.bulkJobs.reserve(MAX_RUNNING_BULK_JOBS);
+      if (!release) {
         reply.header('Retry-After', '30');
         return reply.code(503).send(errorDocument(`${MAX_RUNNING_BULK_JOBS} bulk runs are under way on this server: this one was not started`, [], 'post it again in a little while (Retry-After), or to another instance; nothing was sent'));
       }
-      // The template is checked as a message to a stand-in recipient; each row gets its own copy.
-      // The template is checked and routed as a message to a stand-in recipient (as the CLI does); each row gets its own copy.
-      const { message: template, chain, rule } = await prepareSend(context.dispatcher, { ...checked.body, to: ['recipient@example.com'] }, keyHeader(request), { defaultType: BULK_DEFAULT_TYPE });
-      const routeRow = await rowRouter(context.dispatcher, template, { forceProvider: checked.body.provider });
-      // Accepted once kept in the store: a stop before the end leaves it to be resumed.
-      const bulkId = await context.bulkJobs.start(context.dispatcher, template, { chain, source: rule, routeRow }, recipients, checked.body.provider);
+      let bulkId: string;
+      try {
+        // The template is checked and routed as a message to a stand-in recipient (as the CLI does); each row gets its own copy.
+        const { message: template, chain, rule } = await prepareSend(context.dispatcher, { ...checked.body, to: ['recipient@example.com'] }, keyHeader(request), { defaultType: BULK_DEFAULT_TYPE });
+        const routeRow = await rowRouter(context.dispatcher, template, { forceProvider: checked.body.provider });
+        // Accepted once kept in the store: a stop before the end leaves it to be resumed.
+        bulkId = await context.bulkJobs.start(context.dispatcher, template, { chain, source: rule, routeRow }, recipients, checked.body.provider);
+      } finally {
+        release();
+      }
       return reply.code(202).send({ bulkId });
     },
   );

@@ -82,8 +82,10 @@ export async function webhookRoutes(app: FastifyInstance, context: ServerContext
         if (error.options.wwwAuthenticate) reply.header('WWW-Authenticate', error.options.wwwAuthenticate);
         return refuse(reply, name, error.status, error.message, error.options.hint ?? 'nothing was stored');
       }
+      // Claimed per provider type, not per name: two names may share one account's signing key
+      // (two Mailgun domains), and a token taken at one must not be taken again at the other.
       const useOnce = receipt.useOnce;
-      if (useOnce && !(await context.store.claimWebhookToken(name, useOnce.token, useOnce.until, now))) {
+      if (useOnce && !(await context.store.claimWebhookToken(entry.type, useOnce.token, useOnce.until, now))) {
         request.log.warn({ provider: name, status: 401, reason: 'signature token used before' }, 'webhook refused');
         return refuse(reply, name, 401, 'signature token used before (a replay): nothing was stored', 'each signed request is taken once');
       }
@@ -92,7 +94,7 @@ export async function webhookRoutes(app: FastifyInstance, context: ServerContext
         ingested = await ingestEvents(context.store, receipt.events, now);
       } catch (error) {
         // Not stored: the provider's retry (the same token) must be taken.
-        if (useOnce) await context.store.releaseWebhookToken(name, useOnce.token).catch(() => undefined);
+        if (useOnce) await context.store.releaseWebhookToken(entry.type, useOnce.token).catch(() => undefined);
         throw error;
       }
       const { stored, suppressed } = ingested;

@@ -34,5 +34,23 @@ export async function migrate(pool: Pool, schema: string): Promise<MigrationRepo
   });
 }
 
+/** The schema's version when it is this program's, without changing anything; else a UserError. */
+export async function currentSchema(pool: Pool, schema: string, label: string): Promise<MigrationReport> {
+  let version = 0;
+  try {
+    const { rows } = await pool.query<{ version: number | null }>(`SELECT max(version) AS version FROM ${schema}.schema_migrations`);
+    version = rows[0].version ?? 0;
+  } catch (error) {
+    // 42P01: no such table (nothing of penguinmails there yet); 3F000: no such schema.
+    if (!['42P01', '3F000'].includes((error as { code?: string }).code ?? '')) throw error;
+  }
+  if (version !== LATEST_VERSION) {
+    throw new UserError(`${label} is at schema version ${version}, not this penguinmails's ${LATEST_VERSION}, and this command does not migrate it`, {
+      hint: 'penguinmails store migrate brings it up to date (every process sharing it must know the new version)',
+    });
+  }
+  return { version, applied: [] };
+}
+
 /** The newest schema version this program knows. */
 export const LATEST_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

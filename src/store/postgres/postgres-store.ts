@@ -11,7 +11,7 @@ import { monthKey, type AcceptedBatch, type ApiKeyRecord, type Delivery, type Ou
 import { toEntry, toEvent, toKey, toSuppression, type EventRow, type KeyRow, type OutboxRow, type SuppressionRow } from '../rows.js';
 import { DatabaseClock } from './clock.js';
 import { inTransaction, openPool, RunAgain, unreachable, type PostgresOptions, type Query } from './connect.js';
-import { migrate, type MigrationReport } from './migrate.js';
+import { currentSchema, migrate, type MigrationReport } from './migrate.js';
 
 /** Rows each month's usage of a provider and type is spread over (migration 3). */
 const USAGE_SHARDS = 16;
@@ -33,10 +33,14 @@ export class PostgresStore implements Store {
     readonly schema: MigrationReport,
   ) {}
 
-  static async open(options: PostgresOptions): Promise<PostgresStore> {
+  /**
+   * `migrate: false` (a read that must change nothing, such as a dry run's look at the suppression
+   * list): the schema must already be this version's, else a UserError says so and nothing is written.
+   */
+  static async open(options: PostgresOptions, { migrate: migrating = true }: { migrate?: boolean } = {}): Promise<PostgresStore> {
     const pool = await openPool(options);
     try {
-      const migration = await migrate(pool, options.schema);
+      const migration = migrating ? await migrate(pool, options.schema) : await currentSchema(pool, options.schema, options.label);
       const clock = await DatabaseClock.measure(pool);
       return new PostgresStore(pool, clock, migration);
     } catch (error) {
@@ -512,19 +516,19 @@ export class PostgresStore implements Store {
     // Leases are timed on the database's clock, as the outbox's are; SKIP LOCKED: two servers claim two runs.
     const { rows } = await this.query<{ id: string; job_json: string }>(
       `UPDATE bulk_jobs SET owner = $1, lease_until = $2
-       WHERE id = (SELECT id FROM bulk_jobs WHERE owner IS NULL OR lease_until <= $3 ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+       WHERE id = (SELECT id FROM bulk_jobs WHERE lease_until IS NULL OR lease_until <= $3 ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
        RETURNING id, job_json`,
       [owner, this.db(leaseUntil), this.db(now)],
     );
     return rows[0] && { id: rows[0].id, job: rows[0].job_json };
   }
 
-  async releaseBulkJob(id: string, owner: string): Promise<void> {
-    await this.query('UPDATE bulk_jobs SET owner = NULL, lease_until = NULL WHERE id = $1 AND owner = $2', [id, owner]);
+  async releaseBulkJob(id: string, owner: string, retryAt?: number): Promise<void> {
+    await this.query('UPDATE bulk_jobs SET owner = NULL, lease_until = $1 WHERE id = $2 AND owner = $3', [retryAt === undefined ? null : this.db(retryAt), id, owner]);
   }
 
-  async finishBulkJob(id: string): Promise<void> {
-    await this.query('DELETE FROM bulk_jobs WHERE id = $1', [id]);
+  async finishBulkJob(id: string, owner: string): Promise<void> {
+    await this.query('DELETE FROM bulk_jobs WHERE id = $1 AND owner = $2', [id, owner]);
   }
 
   async claimWebhookToken(provider: string, token: string, expiresAt: number, now: number): Promise<boolean> {

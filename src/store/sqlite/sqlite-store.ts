@@ -508,19 +508,19 @@ export class SqliteStore implements Store {
 
   async claimBulkJob(owner: string, leaseUntil: number, now: number): Promise<{ id: string; job: string } | undefined> {
     return this.atomically(() => {
-      const row = this.sql('SELECT id, job_json FROM bulk_jobs WHERE owner IS NULL OR lease_until <= ? ORDER BY created_at, id LIMIT 1').get(now) as { id: string; job_json: string } | undefined;
+      const row = this.sql('SELECT id, job_json FROM bulk_jobs WHERE lease_until IS NULL OR lease_until <= ? ORDER BY created_at, id LIMIT 1').get(now) as { id: string; job_json: string } | undefined;
       if (!row) return undefined;
       this.sql('UPDATE bulk_jobs SET owner = ?, lease_until = ? WHERE id = ?').run(owner, leaseUntil, row.id);
       return { id: row.id, job: row.job_json };
     });
   }
 
-  async releaseBulkJob(id: string, owner: string): Promise<void> {
-    this.sql('UPDATE bulk_jobs SET owner = NULL, lease_until = NULL WHERE id = ? AND owner = ?').run(id, owner);
+  async releaseBulkJob(id: string, owner: string, retryAt?: number): Promise<void> {
+    this.sql('UPDATE bulk_jobs SET owner = NULL, lease_until = ? WHERE id = ? AND owner = ?').run(retryAt ?? null, id, owner);
   }
 
-  async finishBulkJob(id: string): Promise<void> {
-    this.sql('DELETE FROM bulk_jobs WHERE id = ?').run(id);
+  async finishBulkJob(id: string, owner: string): Promise<void> {
+    this.sql('DELETE FROM bulk_jobs WHERE id = ? AND owner = ?').run(id, owner);
   }
 
   async claimWebhookToken(provider: string, token: string, expiresAt: number, now: number): Promise<boolean> {
