@@ -257,13 +257,16 @@ export interface SchemaReport {
 /** The whole store: every repository, its schema, and closing it. */
 /**
  * Values a provider signs to be used once (Mailgun's webhook signature tokens): claimed in the
- * store, so that a replay is refused by every process sharing it, and after a restart.
+ * store with the digest of the request that carried them, so that the same token with another body
+ * (a replay carrying forged events) is refused by every process sharing it, and after a restart,
+ * while the provider's own retry of that request (the same body) is taken.
  */
 export interface WebhookTokenRepository {
-  /** True when this token of a provider type (`mailgun`) was not claimed before (or its claim has expired); claims it until `expiresAt`. */
-  claimWebhookToken(providerType: string, token: string, expiresAt: number, now: number): Promise<boolean>;
-  /** Gives a claim back: the events it carried could not be stored, and the provider's retry must be taken. */
-  releaseWebhookToken(providerType: string, token: string): Promise<void>;
+  /**
+   * True when this token of a provider type (`mailgun`) was not claimed before (or its claim has
+   * expired) — it is now, for `bodyDigest`, until `expiresAt` — or was claimed for the same body.
+   */
+  claimWebhookToken(providerType: string, token: string, bodyDigest: string, expiresAt: number, now: number): Promise<boolean>;
 }
 
 /**

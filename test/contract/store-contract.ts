@@ -543,16 +543,16 @@ export function defineStoreContract(backendName: string, backend: StoreBackend):
         expect(await store.claimBulkJob(OWNER_A, T0 + 99 * MINUTE, T0 + 98 * MINUTE)).toBeUndefined();
       });
 
-      it('a webhook token: of 12 simultaneous claims one wins; taken again once expired or given back', async () => {
+      it('a webhook token: of 12 simultaneous claims for different bodies one wins; the same body is taken again; expired, it is free', async () => {
         await fresh();
         const handles = [store, await another(), await another()];
-        const claims = await Promise.all(Array.from({ length: 12 }, (_, i) => handles[i % 3].claimWebhookToken('mg', 'tok-1', T0 + MINUTE, T0)));
+        const claims = await Promise.all(Array.from({ length: 12 }, (_, i) => handles[i % 3].claimWebhookToken('mailgun', 'tok-1', `body-${i}`, T0 + MINUTE, T0)));
         expect(claims.filter(Boolean)).toHaveLength(1);
-        expect(await store.claimWebhookToken('other-provider', 'tok-1', T0 + MINUTE, T0)).toBe(true);
-        expect(await store.claimWebhookToken('mg', 'tok-1', T0 + 2 * MINUTE, T0 + MINUTE - 1)).toBe(false);
-        expect(await store.claimWebhookToken('mg', 'tok-1', T0 + 2 * MINUTE, T0 + MINUTE)).toBe(true);
-        await handles[1].releaseWebhookToken('mg', 'tok-1');
-        expect(await store.claimWebhookToken('mg', 'tok-1', T0 + 2 * MINUTE, T0 + MINUTE)).toBe(true);
+        const winner = `body-${claims.findIndex(Boolean)}`;
+        expect(await store.claimWebhookToken('mailgun', 'tok-1', winner, T0 + MINUTE, T0 + 1)).toBe(true);
+        expect(await store.claimWebhookToken('mailgun', 'tok-1', 'another-body', T0 + MINUTE, T0 + MINUTE - 1)).toBe(false);
+        expect(await store.claimWebhookToken('sendgrid', 'tok-1', 'another-body', T0 + MINUTE, T0)).toBe(true);
+        expect(await store.claimWebhookToken('mailgun', 'tok-1', 'another-body', T0 + 2 * MINUTE, T0 + MINUTE)).toBe(true);
       });
 
       it('of 12 simultaneous enqueues of one key, one entry results, with every attempt', async () => {

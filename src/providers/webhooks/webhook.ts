@@ -28,8 +28,8 @@ export interface WebhookReceipt {
   note?: string;
   /**
    * A value of the request the provider signs to be used once (Mailgun's signature token): the
-   * server claims it in the store before storing the events, and refuses the request as a replay
-   * when it was claimed before (by this process or any other sharing the store).
+   * server claims it in the store, with the body's digest, before storing the events, and refuses
+   * the request as a replay when it was claimed for another body (by any process sharing the store).
    */
   useOnce?: { token: string; until: number };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { ingestEvents } from '../../app/events.js';
 import { findProviderDefinition } from '../../providers/registry.js';
@@ -36,7 +37,7 @@ export async function webhookRoutes(app: FastifyInstance, context: ServerContext
       schema: {
         summary: "Delivery events from a provider's webhook",
         description:
-          'Point the provider\'s webhook at https://<host>/api/v1/webhooks/<provider-name>. No API key: Postmark sends HTTP Basic credentials (providers.<name>.webhook.username/password, written into the URL); Mailgun signs with HMAC-SHA256 (webhookSigningKey; 5-minute replay window, tokens used once); SendGrid signs the event batch with ECDSA (webhookPublicKey); SES posts through an SNS topic (webhook.topicArns; SNS signatures verified, subscriptions confirmed). The body is the provider\'s payload as it sends it.',
+          'Point the provider\'s webhook at https://<host>/api/v1/webhooks/<provider-name>. No API key: Postmark sends HTTP Basic credentials (providers.<name>.webhook.username/password, written into the URL); Mailgun signs with HMAC-SHA256 (webhookSigningKey; 5-minute replay window; a token is good for the one request it signed, in every server sharing the store); SendGrid signs the event batch with ECDSA (webhookPublicKey); SES posts through an SNS topic (webhook.topicArns; SNS signatures verified, subscriptions confirmed). The body is the provider\'s payload as it sends it.',
         tags: ['events'],
         security: [],
         params: { type: 'object', properties: { provider: { type: 'string', description: 'the provider\'s name in the config' } }, required: ['provider'] },
@@ -84,20 +85,15 @@ export async function webhookRoutes(app: FastifyInstance, context: ServerContext
       }
       // Claimed per provider type, not per name: two names may share one account's signing key
       // (two Mailgun domains), and a token taken at one must not be taken again at the other.
+      // The request's digest goes with the claim: the provider's retry of it (same body) is taken, the
+      // same token with other events is not.
       const useOnce = receipt.useOnce;
-      if (useOnce && !(await context.store.claimWebhookToken(entry.type, useOnce.token, useOnce.until, now))) {
-        request.log.warn({ provider: name, status: 401, reason: 'signature token used before' }, 'webhook refused');
-        return refuse(reply, name, 401, 'signature token used before (a replay): nothing was stored', 'each signed request is taken once');
+      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      if (useOnce && !(await context.store.claimWebhookToken(entry.type, useOnce.token, createHash('sha256').update(body).digest('hex'), useOnce.until, now))) {
+        request.log.warn({ provider: name, status: 401, reason: 'signature token used before for another request' }, 'webhook refused');
+        return refuse(reply, name, 401, 'signature token used before for another request (a replay): nothing was stored', 'a signature is good for the one request it was made for');
       }
-      let ingested;
-      try {
-        ingested = await ingestEvents(context.store, receipt.events, now);
-      } catch (error) {
-        // Not stored: the provider's retry (the same token) must be taken.
-        if (useOnce) await context.store.releaseWebhookToken(entry.type, useOnce.token).catch(() => undefined);
-        throw error;
-      }
-      const { stored, suppressed } = ingested;
+      const { stored, suppressed } = await ingestEvents(context.store, receipt.events, now);
       context.metrics.recordWebhook(name, 200, receipt.events);
       request.log.info({ provider: name, received: receipt.events.length, stored: stored.length, suppressed, ignored: receipt.ignored, note: receipt.note }, 'webhook');
       return reply.code(200).send({ status: 'ok', received: receipt.events.length, stored: stored.length, suppressed, ignored: receipt.ignored, ...(receipt.note ? { note: receipt.note } : {}) });

@@ -198,6 +198,7 @@ ALTER TABLE deliveries ADD COLUMN content_key TEXT;
 CREATE TABLE webhook_tokens (
   provider TEXT NOT NULL,
   token TEXT NOT NULL,
+  body_digest TEXT NOT NULL,
   expires_at BIGINT NOT NULL,
   PRIMARY KEY (provider, token)
 );

@@ -169,6 +169,7 @@ const MIGRATIONS: string[] = [
   CREATE TABLE webhook_tokens (
     provider TEXT NOT NULL,
     token TEXT NOT NULL,
+    body_digest TEXT NOT NULL,
     expires_at INTEGER NOT NULL,
     PRIMARY KEY (provider, token)
   ) WITHOUT ROWID;

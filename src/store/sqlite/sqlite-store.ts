@@ -523,15 +523,13 @@ export class SqliteStore implements Store {
     this.sql('DELETE FROM bulk_jobs WHERE id = ? AND owner = ?').run(id, owner);
   }
 
-  async claimWebhookToken(provider: string, token: string, expiresAt: number, now: number): Promise<boolean> {
+  async claimWebhookToken(provider: string, token: string, bodyDigest: string, expiresAt: number, now: number): Promise<boolean> {
     return this.atomically(() => {
       this.sql('DELETE FROM webhook_tokens WHERE expires_at <= ?').run(now);
-      return this.sql('INSERT OR IGNORE INTO webhook_tokens (provider, token, expires_at) VALUES (?, ?, ?)').run(provider, token, expiresAt).changes === 1;
+      if (this.sql('INSERT OR IGNORE INTO webhook_tokens (provider, token, body_digest, expires_at) VALUES (?, ?, ?, ?)').run(provider, token, bodyDigest, expiresAt).changes === 1) return true;
+      const row = this.sql('SELECT body_digest FROM webhook_tokens WHERE provider = ? AND token = ?').get(provider, token) as { body_digest: string } | undefined;
+      return row?.body_digest === bodyDigest;
     });
-  }
-
-  async releaseWebhookToken(provider: string, token: string): Promise<void> {
-    this.sql('DELETE FROM webhook_tokens WHERE provider = ? AND token = ?').run(provider, token);
   }
 
   async listSuppressions(): Promise<Suppression[]> {
