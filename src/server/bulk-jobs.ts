@@ -138,7 +138,7 @@ export class BulkJobs {
    */
   async resumeWaiting(dispatcher: Dispatcher, limit: number, stopping: () => boolean, routeOf: (template: EmailMessage, forceProvider?: string) => Promise<BulkRoute>): Promise<string[]> {
     const resumed: string[] = [];
-    while (this.running < limit && !stopping()) {
+    while (this.running + this.reserved < limit && !stopping()) {
       const now = dispatcher.now();
       const claimed = await this.store.claimBulkJob(this.owner, now + BULK_JOB_LEASE_MS, now);
       if (!claimed) break;

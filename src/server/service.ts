@@ -86,13 +86,18 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   if (config.worker.enabled) worker.start();
   // Bulk runs accepted before a stop (this server's, or another's that stopped or died): resumed
   // now, then looked for at every worker.interval.
+  let resuming = false;
   const resumeBulkRuns = async () => {
-    if (context.shuttingDown) return;
+    // One look at a time: a slow store must not have two passes claim past the cap together.
+    if (context.shuttingDown || resuming) return;
+    resuming = true;
     try {
       const resumed = await bulkJobs.resumeWaiting(dispatcher, MAX_RUNNING_BULK_JOBS, () => context.shuttingDown, (template, forceProvider) => routeBulkTemplate(dispatcher, template, forceProvider));
       for (const bulkId of resumed) app.log.info({ bulkId }, 'bulk run resumed: recipients already delivered are skipped');
     } catch (error) {
       app.log.error({ err: { message: error instanceof Error ? error.message : String(error) } }, 'looking for bulk runs to resume failed');
+    } finally {
+      resuming = false;
     }
   };
   await resumeBulkRuns();
