@@ -97,8 +97,12 @@ export type BulkRoute = { chain: string[]; source: string; routeRow?: BulkOption
 export class BulkJobs {
   private readonly jobs = new Map<string, BulkJob>();
   private renewal?: NodeJS.Timeout;
-  /** Slots taken by requests still being checked and stored (so that concurrent requests cannot pass the cap together). */
+  /** Slots taken by requests being accepted and runs being resumed (so that nothing passes the cap together). */
   private reserved = 0;
+  /** Set by stopAll (a shutdown): no run starts any more, whether accepted or resumed. */
+  private stopped = false;
+  /** The look for runs to resume under way, if any (a shutdown waits for it). */
+  private resuming?: Promise<string[]>;
 
   constructor(
     private readonly store: BulkJobRepository,
@@ -122,44 +126,66 @@ export class BulkJobs {
     };
   }
 
-  /** Keeps the run in the store (accepted once this resolves), then starts it. Returns its id. */
-  async start(dispatcher: Dispatcher, template: EmailMessage, route: BulkRoute, recipients: BulkRecipientInput[], forceProvider?: string): Promise<string> {
+  /**
+   * Keeps the run in the store (accepted once this resolves), then starts it. Returns its id, or
+   * undefined when a shutdown began meanwhile (nothing was kept: the request is to be refused).
+   */
+  async start(dispatcher: Dispatcher, template: EmailMessage, route: BulkRoute, recipients: BulkRecipientInput[], forceProvider?: string): Promise<string | undefined> {
+    if (this.stopped) return undefined;
     const id = randomUUID();
     const saved: SavedBulkJob = { template, recipients, ...(forceProvider ? { forceProvider } : {}) };
     const now = dispatcher.now();
     await this.store.saveBulkJob(id, JSON.stringify(saved), this.owner, now + BULK_JOB_LEASE_MS, now);
-    this.run(id, dispatcher, template, route, recipients);
+    // Stopped while it was being kept: kept it is, so it is accepted, and the next server runs it.
+    if (this.stopped) await this.store.releaseBulkJob(id, this.owner);
+    else this.run(id, dispatcher, template, route, recipients);
     return id;
   }
 
   /**
    * Takes up runs nobody holds (their server stopped or died), while fewer than `limit` run here
-   * and `stopping()` is false. `routeOf` routes a run's template again, with today's config.
+   * and no shutdown has begun. `routeOf` routes a run's template again, with today's config. One
+   * look at a time: a call while one is under way waits for it.
    */
-  async resumeWaiting(dispatcher: Dispatcher, limit: number, stopping: () => boolean, routeOf: (template: EmailMessage, forceProvider?: string) => Promise<BulkRoute>): Promise<string[]> {
+  resumeWaiting(dispatcher: Dispatcher, limit: number, routeOf: (template: EmailMessage, forceProvider?: string) => Promise<BulkRoute>): Promise<string[]> {
+    this.resuming ??= this.resumeEach(dispatcher, limit, routeOf).finally(() => (this.resuming = undefined));
+    return this.resuming;
+  }
+
+  private async resumeEach(dispatcher: Dispatcher, limit: number, routeOf: (template: EmailMessage, forceProvider?: string) => Promise<BulkRoute>): Promise<string[]> {
     const resumed: string[] = [];
-    while (this.running + this.reserved < limit && !stopping()) {
-      const now = dispatcher.now();
-      const claimed = await this.store.claimBulkJob(this.owner, now + BULK_JOB_LEASE_MS, now);
-      if (!claimed) break;
-      if (stopping()) {
-        await this.store.releaseBulkJob(claimed.id, this.owner);
-        break;
-      }
-      let saved: SavedBulkJob;
-      let route: BulkRoute;
+    for (;;) {
+      // A slot for each claim, taken before the claim: a resumed run counts against the cap at once.
+      const release = this.stopped ? undefined : this.reserve(limit);
+      if (!release) break;
       try {
-        saved = JSON.parse(claimed.job) as SavedBulkJob;
-        route = await routeOf(saved.template, saved.forceProvider);
-      } catch (error) {
-        // The config no longer routes it (a provider gone, a secret unset): tried again later, by
-        // whichever server can; the other runs go on meanwhile.
-        await this.store.releaseBulkJob(claimed.id, this.owner, dispatcher.now() + RETRY_AFTER_MS);
-        this.onWarning(`bulk run ${claimed.id} cannot be resumed here now (tried again in ${RETRY_AFTER_MS / 1000} s): ${error instanceof Error ? error.message : String(error)}`);
-        continue;
+        const now = dispatcher.now();
+        const claimed = await this.store.claimBulkJob(this.owner, now + BULK_JOB_LEASE_MS, now);
+        if (!claimed) break;
+        // Our own run, still going, whose lease lapsed (renewals failed for a while): claimed back, not run twice.
+        const ours = this.jobs.get(claimed.id);
+        if (ours && ours.endedAt === undefined) continue;
+        let saved: SavedBulkJob;
+        let route: BulkRoute;
+        try {
+          saved = JSON.parse(claimed.job) as SavedBulkJob;
+          route = await routeOf(saved.template, saved.forceProvider);
+        } catch (error) {
+          // The config no longer routes it (a provider gone, a secret unset): tried again later, by
+          // whichever server can; the other runs go on meanwhile.
+          await this.store.releaseBulkJob(claimed.id, this.owner, dispatcher.now() + RETRY_AFTER_MS);
+          this.onWarning(`bulk run ${claimed.id} cannot be resumed here now (tried again in ${RETRY_AFTER_MS / 1000} s): ${error instanceof Error ? error.message : String(error)}`);
+          continue;
+        }
+        if (this.stopped) {
+          await this.store.releaseBulkJob(claimed.id, this.owner);
+          break;
+        }
+        this.run(claimed.id, dispatcher, saved.template, route, saved.recipients);
+        resumed.push(claimed.id);
+      } finally {
+        release();
       }
-      this.run(claimed.id, dispatcher, saved.template, route, saved.recipients);
-      resumed.push(claimed.id);
     }
     return resumed;
   }
@@ -195,9 +221,14 @@ export class BulkJobs {
     this.renewWhileRunning(dispatcher);
   }
 
+  /** The ids of the runs going here: the only rows this server renews. */
+  private runningIds(): string[] {
+    return [...this.jobs.values()].filter((job) => job.endedAt === undefined).map((job) => job.id);
+  }
+
   private renewWhileRunning(dispatcher: Dispatcher): void {
     this.renewal ??= setInterval(() => {
-      this.store.renewBulkJobs(this.owner, dispatcher.now() + BULK_JOB_LEASE_MS).catch((error: unknown) => this.onWarning(`could not renew the lease of this server's bulk runs: ${error instanceof Error ? error.message : String(error)}`));
+      this.store.renewBulkJobs(this.owner, this.runningIds(), dispatcher.now() + BULK_JOB_LEASE_MS).catch((error: unknown) => this.onWarning(`could not renew the lease of this server's bulk runs: ${error instanceof Error ? error.message : String(error)}`));
     }, RENEW_EVERY_MS).unref();
   }
 
@@ -235,9 +266,18 @@ export class BulkJobs {
     await Promise.all([...this.jobs.values()].map((job) => job.done));
   }
 
-  /** Shutting down past the grace: runs take no more recipients; calls under way finish and are recorded. */
-  stopAll(): void {
-    for (const job of this.jobs.values()) if (job.endedAt === undefined) job.sender.stop();
+  /**
+   * Shutting down: no run starts any more; with `stopRunning` (past the grace), the runs take no
+   * more recipients (calls under way finish and are recorded), and are let go for the next server.
+   */
+  stopAll(stopRunning = true): void {
+    this.stopped = true;
+    if (stopRunning) for (const job of this.jobs.values()) if (job.endedAt === undefined) job.sender.stop();
+  }
+
+  /** Resolves when the look for runs to resume (if one is under way) has ended. */
+  async resumed(): Promise<void> {
+    await this.resuming?.catch(() => undefined);
   }
 
   private forgetOldest(): void {

@@ -86,18 +86,12 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   if (config.worker.enabled) worker.start();
   // Bulk runs accepted before a stop (this server's, or another's that stopped or died): resumed
   // now, then looked for at every worker.interval.
-  let resuming = false;
   const resumeBulkRuns = async () => {
-    // One look at a time: a slow store must not have two passes claim past the cap together.
-    if (context.shuttingDown || resuming) return;
-    resuming = true;
     try {
-      const resumed = await bulkJobs.resumeWaiting(dispatcher, MAX_RUNNING_BULK_JOBS, () => context.shuttingDown, (template, forceProvider) => routeBulkTemplate(dispatcher, template, forceProvider));
+      const resumed = await bulkJobs.resumeWaiting(dispatcher, MAX_RUNNING_BULK_JOBS, (template, forceProvider) => routeBulkTemplate(dispatcher, template, forceProvider));
       for (const bulkId of resumed) app.log.info({ bulkId }, 'bulk run resumed: recipients already delivered are skipped');
     } catch (error) {
       app.log.error({ err: { message: error instanceof Error ? error.message : String(error) } }, 'looking for bulk runs to resume failed');
-    } finally {
-      resuming = false;
     }
   };
   await resumeBulkRuns();
@@ -119,6 +113,9 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     async shutdown() {
       context.shuttingDown = true;
       clearInterval(bulkResumer);
+      // No bulk run starts from now on (accepted or resumed); the runs going on go on within the grace.
+      context.bulkJobs.stopAll(false);
+      await context.bulkJobs.resumed();
       const graceMs = config.server.shutdownGraceMs;
       const deadline = Date.now() + graceMs;
       app.log.info({ inFlight: context.inFlight.size, bulkRuns: context.bulkJobs.running, graceMs }, 'shutting down: finishing the sends under way');
@@ -135,6 +132,11 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       if (unfinished > 0) app.log.warn({ unfinished }, 'shutdown grace over: sends still under way stay in the outbox (ambiguous if a provider may have them)');
       for (const stopWaiting of context.waitingRequests) stopWaiting();
       await within(app.close(), 5_000);
+      // A run a request started while the app closed (its body still arriving at SIGTERM) is let go too.
+      if (context.bulkJobs.running > 0) {
+        context.bulkJobs.stopAll();
+        await within(context.bulkJobs.settled(), 10_000);
+      }
       // Alerts of the last sends: stored before the store closes, POSTed within a short grace.
       await alerts.close();
       await dispatcher.close();

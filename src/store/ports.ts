@@ -278,8 +278,8 @@ export interface WebhookTokenRepository {
 export interface BulkJobRepository {
   /** Keeps an accepted run (`job`: its template and list as JSON), held by `owner` until `leaseUntil`. */
   saveBulkJob(id: string, job: string, owner: string, leaseUntil: number, now: number): Promise<void>;
-  /** Renews the lease of every run `owner` holds (a heartbeat while they send). */
-  renewBulkJobs(owner: string, leaseUntil: number): Promise<void>;
+  /** Renews the lease of `owner`'s runs among `ids` (those it is sending: a heartbeat). */
+  renewBulkJobs(owner: string, ids: string[], leaseUntil: number): Promise<void>;
   /** The oldest run nobody holds (let go, or its lease or retry time has passed): now held by `owner`. */
   claimBulkJob(owner: string, leaseUntil: number, now: number): Promise<{ id: string; job: string } | undefined>;
   /** Lets go of a run that has not ended (a shutdown): claimable at once, or from `retryAt` on (a run that could not go on here now). */

@@ -524,7 +524,7 @@ export function defineStoreContract(backendName: string, backend: StoreBackend):
         await store.saveBulkJob('job-2', '{"n":2}', OWNER_A, T0 + MINUTE, T0 + 1);
         expect(await handles[1].claimBulkJob(OWNER_B, T0 + 2 * MINUTE, T0 + 10)).toBeUndefined();
         // Renewed by its holder: still held past the first lease.
-        await store.renewBulkJobs(OWNER_A, T0 + 3 * MINUTE);
+        await store.renewBulkJobs(OWNER_A, ['job-1', 'job-2'], T0 + 3 * MINUTE);
         expect(await handles[1].claimBulkJob(OWNER_B, T0 + 4 * MINUTE, T0 + 2 * MINUTE)).toBeUndefined();
         await store.releaseBulkJob('job-2', OWNER_B); // not its holder: nothing changes
         await store.finishBulkJob('job-2', OWNER_B);

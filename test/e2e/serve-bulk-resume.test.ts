@@ -1,7 +1,8 @@
+import { request as httpRequest } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { writeTestConfig } from '../helpers/config.js';
 import { useFakeEsps } from '../helpers/fake-esps.js';
-import { eventually } from '../helpers/polling.js';
+import { eventually, pause } from '../helpers/polling.js';
 import { call, createKey, startServer } from '../helpers/serve.js';
 
 // SPEC serve: "Nothing accepted is lost" — a bulk run accepted (202) and stopped by a shutdown
@@ -61,5 +62,41 @@ describe('serve: a bulk run stopped by a shutdown', () => {
     const copies = copiesByRecipient();
     expect(copies.size).toBe(RECIPIENTS);
     expect([...copies.values()].every((n) => n === 1)).toBe(true);
+  });
+
+  it('a bulk body still arriving at SIGTERM is answered 503 and nothing of it is sent or kept', async () => {
+    const { configPath, dir } = writeTestConfig({ postmarkUrl: postmark.url, order: ['postmark'], attempts: 1, extra: { server: { shutdownGrace: '100ms' } } });
+    const key = await createKey(configPath, 'app');
+    const body = Buffer.from(JSON.stringify({ from: 'news@example.com', subject: 'Hi', text_body: 'Hello', type: 'marketing', recipients: [{ email: 'late@example.com' }] }));
+    const server = await startServer(configPath, dir);
+    const url = new URL(server.url);
+    const answer = new Promise<{ status?: number; text: string }>((resolve, reject) => {
+      const request = httpRequest(
+        { host: url.hostname, port: url.port, method: 'POST', path: '/api/v1/emails/bulk', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': body.length } },
+        (response) => {
+          let text = '';
+          response.on('data', (chunk) => (text += chunk));
+          response.on('end', () => resolve({ status: response.statusCode, text }));
+        },
+      );
+      request.on('error', reject);
+      request.write(body.subarray(0, 20));
+      void pause(300)
+        .then(() => {
+          server.child.kill('SIGTERM');
+          return pause(300);
+        })
+        .then(() => request.end(body.subarray(20)));
+    });
+    const got = await answer;
+    expect(got.status).toBe(503);
+    expect(got.text).toContain('shutting down');
+    expect(await server.exited).toBe(0);
+    expect(postmark.requests).toHaveLength(0);
+    // Nothing was kept for a next server either.
+    const next = await startServer(configPath, dir);
+    await pause(500);
+    expect(await next.stop()).toBe(0);
+    expect(postmark.requests).toHaveLength(0);
   });
 });

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { checkPlatformBody, problemsOfWellFormedFields, type BodyProblem } from '../../app/platform-body.js';
 import { rowRouter } from '../../app/bulk/row-routes.js';
 import type { SendStatus } from '../../app/send-service.js';
@@ -32,6 +32,11 @@ function bodyProblems(request: FastifyRequest, zodProblems: BodyProblem[] | unde
   if (!request.validationError) return undefined;
   const validation = (request.validationError as { validation?: { instancePath: string; message?: string }[] }).validation ?? [];
   return validation.map((v) => ({ path: v.instancePath.replace(/^\//, '').replace(/\//g, '.') || '(body)', message: v.message ?? 'invalid' }));
+}
+
+function shuttingDown(reply: FastifyReply) {
+  reply.header('Connection', 'close').header('Retry-After', '5');
+  return reply.code(503).send(errorDocument('the server is shutting down: nothing was accepted', [], 'send it again to another instance, or once this one is back'));
 }
 
 export function emailRoutes(app: FastifyInstance, context: ServerContext): void {
@@ -100,13 +105,15 @@ export function emailRoutes(app: FastifyInstance, context: ServerContext): void 
       const checked = checkPlatformBody(rest);
       if (!checked.ok) throw new BadRequest('invalid bulk request', checked.problems, NOTHING_SENT);
       const recipients = checkRecipients(rawRecipients);
+      // A body still arriving when the shutdown began: checked again now that it is here.
+      if (context.shuttingDown) return shuttingDown(reply);
       // A slot is taken before anything is awaited: concurrent requests cannot pass the cap together.
       const release = context.bulkJobs.reserve(MAX_RUNNING_BULK_JOBS);
       if (!release) {
         reply.header('Retry-After', '30');
         return reply.code(503).send(errorDocument(`${MAX_RUNNING_BULK_JOBS} bulk runs are under way on this server: this one was not started`, [], 'post it again in a little while (Retry-After), or to another instance; nothing was sent'));
       }
-      let bulkId: string;
+      let bulkId: string | undefined;
       try {
         // The template is checked and routed as a message to a stand-in recipient (as the CLI does); each row gets its own copy.
         const { message: template, chain, rule } = await prepareSend(context.dispatcher, { ...checked.body, to: ['recipient@example.com'] }, keyHeader(request), { defaultType: BULK_DEFAULT_TYPE });
@@ -116,6 +123,7 @@ export function emailRoutes(app: FastifyInstance, context: ServerContext): void 
       } finally {
         release();
       }
+      if (bulkId === undefined) return shuttingDown(reply);
       return reply.code(202).send({ bulkId });
     },
   );

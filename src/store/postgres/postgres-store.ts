@@ -508,8 +508,8 @@ export class PostgresStore implements Store {
     await this.query('INSERT INTO bulk_jobs (id, job_json, owner, lease_until, created_at) VALUES ($1, $2, $3, $4, $5)', [id, job, owner, this.db(leaseUntil), this.db(now)]);
   }
 
-  async renewBulkJobs(owner: string, leaseUntil: number): Promise<void> {
-    await this.query('UPDATE bulk_jobs SET lease_until = $1 WHERE owner = $2', [this.db(leaseUntil), owner]);
+  async renewBulkJobs(owner: string, ids: string[], leaseUntil: number): Promise<void> {
+    await this.query('UPDATE bulk_jobs SET lease_until = $1 WHERE owner = $2 AND id = ANY($3::text[])', [this.db(leaseUntil), owner, ids]);
   }
 
   async claimBulkJob(owner: string, leaseUntil: number, now: number): Promise<{ id: string; job: string } | undefined> {
@@ -533,9 +533,10 @@ export class PostgresStore implements Store {
 
   async claimWebhookToken(provider: string, token: string, bodyDigest: string, expiresAt: number, now: number): Promise<boolean> {
     return this.atomically(async (query) => {
-      await query('DELETE FROM webhook_tokens WHERE expires_at <= $1', [now]);
+      // Expiries on the database's clock, as leases are: hosts whose clocks differ agree on them.
+      await query('DELETE FROM webhook_tokens WHERE expires_at <= $1', [this.db(now)]);
       // The first claim inserts; a concurrent one waits on the row, then reads its digest.
-      const { rowCount } = await query('INSERT INTO webhook_tokens (provider, token, body_digest, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (provider, token) DO NOTHING', [provider, token, bodyDigest, expiresAt]);
+      const { rowCount } = await query('INSERT INTO webhook_tokens (provider, token, body_digest, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (provider, token) DO NOTHING', [provider, token, bodyDigest, this.db(expiresAt)]);
       if (rowCount === 1) return true;
       const { rows } = await query<{ body_digest: string }>('SELECT body_digest FROM webhook_tokens WHERE provider = $1 AND token = $2', [provider, token]);
       return rows[0]?.body_digest === bodyDigest;

@@ -502,8 +502,8 @@ export class SqliteStore implements Store {
     this.sql('INSERT INTO bulk_jobs (id, job_json, owner, lease_until, created_at) VALUES (?, ?, ?, ?, ?)').run(id, job, owner, leaseUntil, now);
   }
 
-  async renewBulkJobs(owner: string, leaseUntil: number): Promise<void> {
-    this.sql('UPDATE bulk_jobs SET lease_until = ? WHERE owner = ?').run(leaseUntil, owner);
+  async renewBulkJobs(owner: string, ids: string[], leaseUntil: number): Promise<void> {
+    this.sql('UPDATE bulk_jobs SET lease_until = ? WHERE owner = ? AND id IN (SELECT value FROM json_each(?))').run(leaseUntil, owner, JSON.stringify(ids));
   }
 
   async claimBulkJob(owner: string, leaseUntil: number, now: number): Promise<{ id: string; job: string } | undefined> {
