@@ -4,6 +4,7 @@ import { BulkSender, type BulkFailure, type BulkOptions } from '../app/bulk/bulk
 import type { Dispatcher } from '../app/dispatcher.js';
 import type { BodyProblem } from '../app/platform-body.js';
 import { isBareAddress } from '../core/address.js';
+import { MIN_BULK_RESUME_MS } from '../core/idempotency.js';
 import type { EmailMessage } from '../core/message.js';
 import type { RecipientRow } from '../lists/recipient-source.js';
 import type { BulkJobRepository } from '../store/ports.js';
@@ -165,6 +166,12 @@ export class BulkJobs {
         // Our own run, still going, whose lease lapsed (renewals failed for a while): claimed back, not run twice.
         const ours = this.jobs.get(claimed.id);
         if (ours && ours.endedAt === undefined) continue;
+        // Past the horizon a rerun resumes from (the ledger's 7 days), it could send twice: given up, said.
+        if (now - claimed.createdAt > MIN_BULK_RESUME_MS) {
+          await this.store.finishBulkJob(claimed.id, this.owner);
+          this.onWarning(`bulk run ${claimed.id}, accepted ${new Date(claimed.createdAt).toISOString()}, is given up: it could not end within ${MIN_BULK_RESUME_MS / 86_400_000} days, past which a rerun could no longer tell who was delivered`);
+          continue;
+        }
         let saved: SavedBulkJob;
         let route: BulkRoute;
         try {

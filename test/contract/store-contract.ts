@@ -531,14 +531,14 @@ export function defineStoreContract(backendName: string, backend: StoreBackend):
         expect(await handles[1].claimBulkJob(OWNER_B, T0 + 4 * MINUTE, T0 + 2 * MINUTE)).toBeUndefined();
         await store.releaseBulkJob('job-2', OWNER_A);
         const claims = await Promise.all(Array.from({ length: 12 }, (_, i) => handles[i % 3].claimBulkJob(`${hostname()}:${200 + i}:x`, T0 + 4 * MINUTE, T0 + 2 * MINUTE)));
-        expect(claims.filter(Boolean)).toEqual([{ id: 'job-2', job: '{"n":2}' }]);
+        expect(claims.filter(Boolean)).toEqual([{ id: 'job-2', job: '{"n":2}', createdAt: T0 + 1 }]);
         await store.finishBulkJob('job-2', `${hostname()}:${200 + claims.findIndex(Boolean)}:x`);
         // Its holder died: once the lease has run out, the oldest job goes to whoever asks.
-        expect(await handles[2].claimBulkJob(OWNER_B, T0 + 5 * MINUTE, T0 + 3 * MINUTE)).toEqual({ id: 'job-1', job: '{"n":1}' });
+        expect(await handles[2].claimBulkJob(OWNER_B, T0 + 5 * MINUTE, T0 + 3 * MINUTE)).toEqual({ id: 'job-1', job: '{"n":1}', createdAt: T0 });
         // Deferred (it could not go on): nobody takes it before its retry time, then anybody.
         await handles[2].releaseBulkJob('job-1', OWNER_B, T0 + 6 * MINUTE);
         expect(await store.claimBulkJob(OWNER_A, T0 + 7 * MINUTE, T0 + 6 * MINUTE - 1)).toBeUndefined();
-        expect(await store.claimBulkJob(OWNER_A, T0 + 7 * MINUTE, T0 + 6 * MINUTE)).toEqual({ id: 'job-1', job: '{"n":1}' });
+        expect(await store.claimBulkJob(OWNER_A, T0 + 7 * MINUTE, T0 + 6 * MINUTE)).toEqual({ id: 'job-1', job: '{"n":1}', createdAt: T0 });
         await store.finishBulkJob('job-1', OWNER_A);
         expect(await store.claimBulkJob(OWNER_A, T0 + 99 * MINUTE, T0 + 98 * MINUTE)).toBeUndefined();
       });

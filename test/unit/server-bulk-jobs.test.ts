@@ -86,4 +86,14 @@ describe('bulk runs of serve', () => {
     const copies = postmark.sent.flatMap((call) => (call.body as { To: string }[]).map((message) => message.To));
     expect(new Set(copies).size).toBe(copies.length);
   });
+
+  it('a run left for longer than the ledger lets a rerun resume is given up, said, and not sent', async () => {
+    const { store, dispatcher, jobs, warnings } = await setup();
+    const eightDaysAgo = Date.now() - 8 * 86_400_000;
+    await store.saveBulkJob('ancient', JSON.stringify({ template: template('k-old'), recipients: recipients(5) }), 'dead-server', eightDaysAgo + 60_000, eightDaysAgo);
+    expect(await jobs.resumeWaiting(dispatcher, 8, async () => ROUTE)).toEqual([]);
+    expect(warnings).toEqual([expect.stringContaining('bulk run ancient, accepted')]);
+    expect(postmark.requests).toHaveLength(0);
+    expect(await store.claimBulkJob('next-server', Date.now() + 60_000, Date.now())).toBeUndefined();
+  });
 });

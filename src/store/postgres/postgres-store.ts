@@ -512,15 +512,15 @@ export class PostgresStore implements Store {
     await this.query('UPDATE bulk_jobs SET lease_until = $1 WHERE owner = $2 AND id = ANY($3::text[])', [this.db(leaseUntil), owner, ids]);
   }
 
-  async claimBulkJob(owner: string, leaseUntil: number, now: number): Promise<{ id: string; job: string } | undefined> {
+  async claimBulkJob(owner: string, leaseUntil: number, now: number): Promise<{ id: string; job: string; createdAt: number } | undefined> {
     // Leases are timed on the database's clock, as the outbox's are; SKIP LOCKED: two servers claim two runs.
-    const { rows } = await this.query<{ id: string; job_json: string }>(
+    const { rows } = await this.query<{ id: string; job_json: string; created_at: number }>(
       `UPDATE bulk_jobs SET owner = $1, lease_until = $2
        WHERE id = (SELECT id FROM bulk_jobs WHERE lease_until IS NULL OR lease_until <= $3 ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-       RETURNING id, job_json`,
+       RETURNING id, job_json, created_at`,
       [owner, this.db(leaseUntil), this.db(now)],
     );
-    return rows[0] && { id: rows[0].id, job: rows[0].job_json };
+    return rows[0] && { id: rows[0].id, job: rows[0].job_json, createdAt: this.host(rows[0].created_at) };
   }
 
   async releaseBulkJob(id: string, owner: string, retryAt?: number): Promise<void> {

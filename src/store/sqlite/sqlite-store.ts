@@ -506,12 +506,12 @@ export class SqliteStore implements Store {
     this.sql('UPDATE bulk_jobs SET lease_until = ? WHERE owner = ? AND id IN (SELECT value FROM json_each(?))').run(leaseUntil, owner, JSON.stringify(ids));
   }
 
-  async claimBulkJob(owner: string, leaseUntil: number, now: number): Promise<{ id: string; job: string } | undefined> {
+  async claimBulkJob(owner: string, leaseUntil: number, now: number): Promise<{ id: string; job: string; createdAt: number } | undefined> {
     return this.atomically(() => {
-      const row = this.sql('SELECT id, job_json FROM bulk_jobs WHERE lease_until IS NULL OR lease_until <= ? ORDER BY created_at, id LIMIT 1').get(now) as { id: string; job_json: string } | undefined;
+      const row = this.sql('SELECT id, job_json, created_at FROM bulk_jobs WHERE lease_until IS NULL OR lease_until <= ? ORDER BY created_at, id LIMIT 1').get(now) as { id: string; job_json: string; created_at: number } | undefined;
       if (!row) return undefined;
       this.sql('UPDATE bulk_jobs SET owner = ?, lease_until = ? WHERE id = ?').run(owner, leaseUntil, row.id);
-      return { id: row.id, job: row.job_json };
+      return { id: row.id, job: row.job_json, createdAt: row.created_at };
     });
   }
 
