@@ -335,7 +335,7 @@ function reportError(error: unknown, argv: string[]): number {
       // An unknown command names its parent's help (the commands there), not a help it does not have.
       const path = commandPath(argv);
       const hint = error.code === 'commander.unknownCommand' ? `see \`penguinmails ${path.replace(/[^ ]+ $/, '')}--help\` for the commands` : `see \`penguinmails ${path}--help\` for the options`;
-      stdout.write(JSON.stringify({ status: 'error', exitCode: ExitCode.usage, error: error.message.replace(/^error: /, ''), hint }) + '\n');
+      stdout.write(JSON.stringify({ status: 'error', exitCode: ExitCode.usage, error: error.message.replace(/^error: /, '').replace(/\n/g, ' '), hint }) + '\n');
     }
     return ExitCode.usage;
   }

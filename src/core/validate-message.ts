@@ -22,7 +22,11 @@ const IDEMPOTENCY_KEY = /^[A-Za-z0-9._~:/+=-]{1,200}$/;
 export function validateMessage(draft: MessageDraft): void {
   const problems: string[] = [];
   const checkAddress = (field: string, value: string) => {
-    if (!parseAddress(value)) problems.push(`${field}: "${printable(value)}" is not a valid email address`);
+    if (parseAddress(value)) return;
+    // A good address after a name that is not one (a group, a comment, specials): say which part.
+    const named = /^(.*?)\s*<([^<>]+)>$/.exec(value.trim());
+    const nameOnly = named && named[1] !== '' && parseAddress(named[2]) !== undefined;
+    problems.push(`${field}: "${printable(value)}" is not a valid email address${nameOnly ? ' (its display name holds ( ) < > [ ] : ; @ \\ , or ": put the name in double quotes)' : ''}`);
   };
 
   if (!draft.from) problems.push('from: missing sender (use --from or defaults.from in the config)');

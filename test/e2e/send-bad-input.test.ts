@@ -39,7 +39,7 @@ describe('bad input is refused with exit 2 and nothing is sent', () => {
     ['missing body', { text: '' }, /body: missing/],
     ['missing subject', { subject: '' }, /subject: missing/],
     // A group (RFC 5322) would mail victim@ past the suppression list: only ok@ would be checked.
-    ['a group in the display name', { to: 'g:victim@suppressed.example; <ok@example.com>' }, /to\[0\]: "g:victim@suppressed.example; <ok@example.com>" is not a valid email address/],
+    ['a group in the display name', { to: 'g:victim@suppressed.example; <ok@example.com>' }, /to\[0\]: "g:victim@suppressed.example; <ok@example.com>" is not a valid email address \(its display name holds .*put the name in double quotes\)/],
     ['an address as the display name', { to: 'victim@suppressed.example <ok@example.com>' }, /is not a valid email address/],
   ])('%s', async (_name, overrides, message) => {
     await expectUsageError(['send', '--config', config(), ...args(overrides)], message);

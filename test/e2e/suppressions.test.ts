@@ -69,7 +69,10 @@ describe('a suppressed address is rejected before any provider', () => {
       suppressed: [expect.objectContaining({ address: 'eve@example.com', reason: 'hard bounce' })],
     });
     const human = await runCli(['send', '--config', configPath, '--subject', 'Hello', '--text', 'Hi', '--to', 'eve@example.com', '--dry-run'], { env: TEST_ENV });
-    expect(human.stderr).toContain('a real send would be rejected before any provider');
+    expect(human.stdout).toContain('a real send would be rejected before any provider');
+    // Part of the result: --quiet keeps it.
+    const quiet = await runCli(['send', '--config', configPath, '--subject', 'Hello', '--text', 'Hi', '--to', 'eve@example.com', '--dry-run', '-q'], { env: TEST_ENV });
+    expect(quiet.stdout).toContain('a real send would be rejected before any provider');
     const overridden = await send(configPath, ['--to', 'eve@example.com', '--dry-run', '--ignore-suppressions']);
     expect(overridden.json().wouldBe).toBeUndefined();
     expect(espRequests()).toBe(0);

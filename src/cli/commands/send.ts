@@ -108,8 +108,9 @@ function printDryRun(output: Output, dispatcher: Dispatcher, message: EmailMessa
     output.emitJson({ status: 'dry-run', provider: route.chain[0], messageId: null, attempts: [], outboxId: null, idempotencyKey: message.idempotencyKey, route: { chain: route.chain, rule: route.source, notes: route.notes }, ...(wouldReject ? { wouldBe: 'rejected', reason: wouldReject, suppressed } : {}), requests });
     return ExitCode.ok;
   }
-  if (wouldReject) output.warn(wouldReject);
+  // Part of the result (stdout, kept by --quiet): what a real send would come to.
   output.line(`dry run — nothing sent. Route: ${route.chain.join(' → ')} (${route.source})`);
+  if (wouldReject) output.line(output.c.warn(wouldReject));
   for (const { provider, type, request } of requests) {
     output.line('');
     output.line(output.c.bold(`${provider} (${type}) would receive:`));
