@@ -219,7 +219,8 @@ export class BulkJobs {
       route: { chain: job.chain, rule: job.rule, perRow: job.perRow },
       recipients: stats.read,
       ...bulkCounts(stats),
-      failures: failures as BulkFailure[],
+      // A recipient of the API's list is named by its place in it, as every other problem of a body is.
+      failures: (failures as BulkFailure[]).map((failure) => (failure.line === undefined ? failure : { path: `recipients[${failure.line - 1}]`, ...failure })),
       failuresNotListed: failuresNotKept,
       startedAt: new Date(job.startedAt).toISOString(),
       elapsedMs: (job.endedAt ?? Date.now()) - job.startedAt,

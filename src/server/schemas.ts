@@ -102,6 +102,11 @@ export const BULK_REPORT_SCHEMA = {
     rejected: { type: 'integer' },
     queued: { type: 'integer' },
     invalid: { type: 'integer' },
+    failures: {
+      type: 'array',
+      description: 'Recipients not delivered: path (recipients[i]), line (i + 1, as a list file would number it), email, outcome (rejected, queued, invalid), reason',
+      items: { type: 'object', additionalProperties: true },
+    },
   },
   additionalProperties: true,
 };

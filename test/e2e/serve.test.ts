@@ -352,6 +352,7 @@ describe('serve', () => {
       WAIT_MS,
     );
     expect(report.body).toMatchObject({ status: 'partial', recipients: 3, delivered: 2, invalid: 1 });
+    expect(report.body.failures).toEqual([expect.objectContaining({ path: 'recipients[2]', line: 3, outcome: 'invalid', reason: expect.stringContaining('not-an-address') })]);
     const batch = postmark.sent.find((s) => s.path === '/email/batch');
     expect(batch?.body.map((m: { Subject: string }) => m.Subject).sort()).toEqual(['Hi A', 'Hi B']);
     const withTo = await call(server.url, 'POST', '/api/v1/emails/bulk', { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, JSON.stringify({ ...BODY, recipients }));
