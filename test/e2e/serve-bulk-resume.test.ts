@@ -29,8 +29,8 @@ describe('serve: a bulk run stopped by a shutdown', () => {
       extra: { server: { shutdownGrace: '100ms' }, worker: { interval: '200ms' } },
     });
     const key = await createKey(configPath, 'app');
-    // Ten batches of 500, four at a time, each answered after 300 ms: about a second of sending.
-    postmark.latencyMs = 300;
+    // Ten batches of 500, four at a time, each answered after 600 ms: about two seconds of sending.
+    postmark.latencyMs = 600;
     const recipients = Array.from({ length: RECIPIENTS }, (_, i) => ({ email: `reader${i}@example.com`, name: `Reader ${i}` }));
     const body = JSON.stringify({ from: 'news@example.com', subject: 'Hi {{name}}', html_body: '<p>Hello {{name}}</p>', type: 'marketing', recipients });
     const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
@@ -38,6 +38,8 @@ describe('serve: a bulk run stopped by a shutdown', () => {
     const first = await startServer(configPath, dir);
     const accepted = await call(first.url, 'POST', '/api/v1/emails/bulk', headers, body);
     expect(accepted.status).toBe(202);
+    // Stopped once sending has begun (on a busy machine the first call may take a moment to leave).
+    await eventually(async () => postmark.sent.length, (calls) => calls > 0, 10_000);
     expect(await first.stop()).toBe(0);
     const sentBeforeStop = copiesByRecipient().size;
     expect(sentBeforeStop).toBeGreaterThan(0);
