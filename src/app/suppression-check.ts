@@ -36,9 +36,10 @@ export function describeSuppression(suppression: Suppression): SuppressedRecipie
 }
 
 /** Which of these addresses (lower-cased) may not receive mail from this From: one store query for all of them. */
-export async function suppressedAmong(store: SuppressionRepository, addresses: string[], from: string): Promise<Map<string, SuppressedRecipient>> {
+export async function suppressedAmong(store: SuppressionRepository, addresses: string[], from: string | undefined): Promise<Map<string, SuppressedRecipient>> {
   if (addresses.length === 0) return new Map();
-  const found = await store.suppressedAmong(addresses, sendingDomainOf(from));
+  // Without a From (route explain with no defaults.from) only the entries for every domain apply.
+  const found = await store.suppressedAmong(addresses, from === undefined ? '*' : sendingDomainOf(from));
   return new Map([...found].map(([address, suppression]) => [address, describeSuppression(suppression)]));
 }
 

@@ -23,8 +23,10 @@ export async function readTextInput(pathOrDash: string, what: string): Promise<s
   }
 }
 
-/** What an outbox id looks like, for the error of one that is not. */
-export const OUTBOX_ID_HINT = 'an outbox id is the number `queue list` shows (e.g. 12)';
+/** An outbox id given on the command line (`queue show 12`); one that is not a number says what an id is. */
+export function parseOutboxId(text: string | undefined): number {
+  return parseCount(text, 'id', { min: 1, hint: 'an outbox id is the number `queue list` shows (e.g. 12)' })!;
+}
 
 export function parseCount(value: unknown, flag: string, options: { min?: number; max?: number; hint?: string } = {}): number | undefined {
   if (value === undefined) return undefined;

@@ -22,18 +22,27 @@ const PLAIN_NAME = /^[^()<>[\]:;@\\,"\x00-\x1f\x7f]+$/;
  */
 const QUOTED_NAME = /^"((?:[^"\\<>\x00-\x1f\x7f]|\\[^<>\x00-\x1f\x7f])*)"$/;
 
-export function parseAddress(input: string): ParsedAddress | undefined {
-  if (/[\r\n\0]/.test(input)) return undefined;
+/** `Name <a@b>` as its display-name text and address text (the name undefined for a bare address); nothing is checked. */
+function splitNamed(input: string): { nameText?: string; addressText: string } {
   const trimmed = input.trim();
   const named = /^(.*?)\s*<([^<>]+)>$/.exec(trimmed);
-  const address = named ? named[2].trim() : trimmed;
+  return named ? { nameText: named[1].trim(), addressText: named[2].trim() } : { addressText: trimmed };
+}
+
+export function parseAddress(input: string): ParsedAddress | undefined {
+  if (/[\r\n\0]/.test(input)) return undefined;
+  const { nameText, addressText: address } = splitNamed(input);
   if (!isBareAddress(address)) return undefined;
-  if (!named) return { address };
-  const text = named[1].trim();
-  if (text === '') return { address };
-  const quoted = QUOTED_NAME.exec(text);
+  if (!nameText) return { address };
+  const quoted = QUOTED_NAME.exec(nameText);
   if (quoted) return quoted[1] === '' ? { address } : { name: quoted[1].replace(/\\(.)/g, '$1'), address };
-  return PLAIN_NAME.test(text) ? { name: text, address } : undefined;
+  return PLAIN_NAME.test(nameText) ? { name: nameText, address } : undefined;
+}
+
+/** Whether an address that does not parse is refused for its display name alone (a group, a comment, specials). */
+export function onlyTheDisplayNameIsWrong(input: string): boolean {
+  const { nameText, addressText } = splitNamed(input);
+  return Boolean(nameText) && !/[\r\n\0]/.test(input) && isBareAddress(addressText) && parseAddress(input) === undefined;
 }
 
 /**

@@ -80,6 +80,14 @@ export function contentKeyOf(message: EmailMessage): string {
   return deriveIdempotencyKey(draft);
 }
 
+/**
+ * The content key a delivery keeps (Delivery.contentKey): only under an explicit key, where the
+ * same key could come back with other content; a derived key is the content key already.
+ */
+export function explicitContentKey(message: EmailMessage): string | null {
+  return message.idempotencyKeySource === 'derived' ? null : contentKeyOf(message);
+}
+
 function sortKeysDeep(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeysDeep);
   if (value && typeof value === 'object') {

@@ -1,4 +1,4 @@
-import { parseAddress } from './address.js';
+import { onlyTheDisplayNameIsWrong, parseAddress } from './address.js';
 import { MessageValidationError } from './errors.js';
 import type { MessageDraft } from './message.js';
 
@@ -23,10 +23,9 @@ export function validateMessage(draft: MessageDraft): void {
   const problems: string[] = [];
   const checkAddress = (field: string, value: string) => {
     if (parseAddress(value)) return;
-    // A good address after a name that is not one (a group, a comment, specials): say which part.
-    const named = /^(.*?)\s*<([^<>]+)>$/.exec(value.trim());
-    const nameOnly = named && named[1] !== '' && parseAddress(named[2]) !== undefined;
-    problems.push(`${field}: "${printable(value)}" is not a valid email address${nameOnly ? ' (its display name holds ( ) < > [ ] : ; @ \\ , or ": put the name in double quotes)' : ''}`);
+    // A good address after a name that is not one: say which part, and how to mend it.
+    const why = onlyTheDisplayNameIsWrong(value) ? ' (its display name holds ( ) < > [ ] : ; @ \\ , or ": put the name in double quotes)' : '';
+    problems.push(`${field}: "${printable(value)}" is not a valid email address${why}`);
   };
 
   if (!draft.from) problems.push('from: missing sender (use --from or defaults.from in the config)');

@@ -16,9 +16,6 @@ export interface RouteQuery {
   monthlyVolume?: number;
 }
 
-/** A From whose domain is no scope's: only entries for every domain ('*') apply. */
-const ANY_DOMAIN = 'nobody@*';
-
 /** Where a message would go and why (route explain), from the config and, if there is one, the store's ledger and health. */
 export async function explainRouteFor(config: Config, store: Store | undefined, query: RouteQuery, now = Date.now()): Promise<RouteExplanation> {
   const month = monthKey(now);
@@ -35,7 +32,7 @@ export async function explainRouteFor(config: Config, store: Store | undefined, 
   const health = store ? new Map(await Promise.all(names.map(async (name) => [name, await store.healthOf(name)] as const))) : undefined;
   // Scoped entries count for mail from defaults.from (route explain has no From of its own).
   const address = query.to ? bareAddress(query.to).toLowerCase() : undefined;
-  const suppressed = store && address ? (await suppressedAmong(store, [address], config.defaults.from ?? ANY_DOMAIN)).get(address) : undefined;
+  const suppressed = store && address ? (await suppressedAmong(store, [address], config.defaults.from)).get(address) : undefined;
   return explainRoute(buildCostSetup(config), config.failover, (name) => config.providers[name]?.type ?? name, {
     type: query.type ?? config.defaults.type,
     priority: query.priority ?? 'normal',

@@ -5,7 +5,7 @@ import type { Writable } from 'node:stream';
 import { redactSecrets } from '../core/secrets.js';
 import { requireApiKey } from './auth.js';
 import type { ServerContext } from './context.js';
-import { clientErrorHandler, errorDocument, errorHandler } from './errors.js';
+import { clientErrorHandler, errorDocument, errorHandler, shuttingDown } from './errors.js';
 import { emailRoutes } from './routes/emails.js';
 import { eventRoutes } from './routes/events.js';
 import { opsRoutes } from './routes/ops.js';
@@ -42,10 +42,7 @@ export async function buildApp(context: ServerContext, options: AppOptions): Pro
 
   // Shutting down: nothing new is accepted (liveness still answers).
   app.addHook('onRequest', async (request, reply) => {
-    if (context.shuttingDown && request.url !== '/healthz') {
-      reply.header('Connection', 'close').header('Retry-After', '5');
-      return reply.code(503).send(errorDocument('the server is shutting down: nothing was accepted', [], 'send it again to another instance, or once this one is back'));
-    }
+    if (context.shuttingDown && request.url !== '/healthz') return shuttingDown(reply);
   });
   // An answer sent before its body was read (413, 401, 415): the rest is drained, bounded (see unread-body.ts).
   // Every answer's text is masked as the CLI's output is: a provider's error that echoes a token

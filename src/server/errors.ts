@@ -46,6 +46,12 @@ export function messageProblemPath(problem: string, keyFromHeader: boolean): Bod
   return { ...named, message: named.message.replace(' (use --recipients for bulk)', ' (use POST /api/v1/emails/bulk for bulk)') };
 }
 
+/** The answer to a request that arrives (or whose body ends) while the server shuts down: nothing was accepted. */
+export function shuttingDown(reply: FastifyReply): FastifyReply {
+  reply.header('Connection', 'close').header('Retry-After', '5');
+  return reply.code(503).send(errorDocument('the server is shutting down: nothing was accepted', [], 'send it again to another instance, or once this one is back'));
+}
+
 /** Fastify's own refusals (body parsing and limits), in words a client can act on. */
 function fastifyRefusal(error: FastifyError, request: FastifyRequest, bodyLimitBytes: number): { status: number; document: ErrorDocument } | undefined {
   switch (error.code) {

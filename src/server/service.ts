@@ -132,11 +132,6 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       if (unfinished > 0) app.log.warn({ unfinished }, 'shutdown grace over: sends still under way stay in the outbox (ambiguous if a provider may have them)');
       for (const stopWaiting of context.waitingRequests) stopWaiting();
       await within(app.close(), 5_000);
-      // A run a request started while the app closed (its body still arriving at SIGTERM) is let go too.
-      if (context.bulkJobs.running > 0) {
-        context.bulkJobs.stopAll();
-        await within(context.bulkJobs.settled(), 10_000);
-      }
       // Alerts of the last sends: stored before the store closes, POSTed within a short grace.
       await alerts.close();
       await dispatcher.close();

@@ -6,7 +6,7 @@ import { ExitCode, UserError } from '../../core/errors.js';
 import { loadCommandConfig, openStore } from '../context.js';
 import type { Output } from '../output.js';
 import { suggestCommand } from '../suggest-command.js';
-import { OUTBOX_ID_HINT, parseCount } from '../read-input.js';
+import { parseOutboxId } from '../read-input.js';
 import { renderAttempt } from '../render-attempts.js';
 
 export async function run(options: Record<string, unknown>, output: Output, _command: Command, args: string[]): Promise<number> {
@@ -19,7 +19,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
   const dispatcher = new Dispatcher(config, store, { onAttempt: (attempt) => output.progress(renderAttempt(output, attempt)), alerts });
   try {
     const open = idText ? [] : await store.listEntries(false);
-    const ids = idText ? [parseCount(idText, 'id', { min: 1, hint: OUTBOX_ID_HINT })!] : open.filter((e) => e.status === 'pending' || options.force).map((e) => e.id);
+    const ids = idText ? [parseOutboxId(idText)] : open.filter((e) => e.status === 'pending' || options.force).map((e) => e.id);
     // --all leaves ambiguous entries alone (they may have been delivered): say so, or they go unseen.
     const ambiguousLeft = options.force ? [] : open.filter((e) => e.status === 'ambiguous').map((e) => e.id);
     if (idText) {

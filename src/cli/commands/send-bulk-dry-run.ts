@@ -45,7 +45,8 @@ export async function previewBulkSend(
   try {
     for await (const chunk of readRecipients(source, undefined, { onCsvHeader: fieldCheck.onCsvHeader })) {
       fieldCheck.seeRows(chunk);
-      const fresh: Extract<(typeof chunk)[number], { email: string }>[] = [];
+      // Rows not seen before, with their digests; the chunk's suppressions are then one store query.
+      const fresh: { row: Extract<(typeof chunk)[number], { email: string }>; digest: string }[] = [];
       for (const row of chunk) {
         rows++;
         if ('error' in row) {
@@ -53,21 +54,21 @@ export async function previewBulkSend(
           if (invalidRows.length < INVALID_ROWS_LISTED) invalidRows.push({ line: row.line, reason: row.error });
           continue;
         }
-        if (!seen.add(recipientDigest(row))) {
+        const digest = recipientDigest(row);
+        if (!seen.add(digest)) {
           duplicates++;
           continue;
         }
-        fresh.push(row);
+        fresh.push({ row, digest });
       }
-      const listed = suppressions && !template.ignoreSuppressions ? await suppressedAmong(suppressions, fresh.map((row) => row.email.toLowerCase()), template.from) : new Map<string, SuppressedRecipient>();
-      for (const row of fresh) {
+      const listed = suppressions && !template.ignoreSuppressions ? await suppressedAmong(suppressions, fresh.map(({ row }) => row.email.toLowerCase()), template.from) : new Map<string, SuppressedRecipient>();
+      for (const { row, digest } of fresh) {
         const entry = listed.get(row.email.toLowerCase());
         if (entry) {
           suppressedRows++;
           if (suppressed.length < INVALID_ROWS_LISTED) suppressed.push(entry);
           continue;
         }
-        const digest = recipientDigest(row);
         withAddress++;
         // A Mailgun batch holds each address once (see takeBatch): the sample shows each address once.
         if (sample.length < SAMPLE_RECIPIENTS && !sample.some((r) => r.email.toLowerCase() === row.email.toLowerCase())) {

@@ -14,7 +14,7 @@ import { finalizeMessage, type MessageType } from '../../core/message.js';
 import { validateMessage } from '../../core/validate-message.js';
 import { composeDraft, parsePayload, type SendFlags } from '../compose.js';
 import { assertKnownProvider } from '../../app/send-service.js';
-import { loadCommandConfig, openStore, openStoreForReading } from '../context.js';
+import { loadCommandConfig, openStore, withStoreForReading } from '../context.js';
 import { exitCodeFor } from '../exit-codes.js';
 import type { GlobalOptions, Output } from '../output.js';
 import { countLines, ProgressBar } from '../progress.js';
@@ -81,18 +81,7 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     const route = await dispatcher.route(template, { forceProvider, noFailover: flags.failover === false });
     // Each copy carries the template's attachments: one the first provider cannot take stops here.
     assertFitsProviders(template, route, config.providers);
-    if (flags.dryRun) {
-      // The suppression list is read where the store exists as it is (a dry run creates, migrates and writes nothing).
-      const existing = await openStoreForReading(config).catch((error: unknown) => {
-        output.warn(`the suppression list was not read: ${error instanceof Error ? error.message : String(error)}`);
-        return undefined;
-      });
-      try {
-        return await previewBulkSend(output, dispatcher, template, route, flags.recipients, batchSize, existing);
-      } finally {
-        await existing?.close();
-      }
-    }
+    if (flags.dryRun) return await withStoreForReading(config, output, (store) => previewBulkSend(output, dispatcher, template, route, flags.recipients, batchSize, store));
 
     // Set-up, not sending: the first batches would otherwise wait while the SDK loads, and the
     // heap rules load what watches the collections.

@@ -11,7 +11,7 @@ import { finalizeMessage, recipientCount, type EmailMessage } from '../../core/m
 import type { Route } from '../../core/router.js';
 import { validateMessage } from '../../core/validate-message.js';
 import { composeDraft, parsePayload, type SendFlags } from '../compose.js';
-import { loadCommandConfig, openStore, openStoreForReading } from '../context.js';
+import { loadCommandConfig, openStore, withStoreForReading } from '../context.js';
 import type { Output } from '../output.js';
 import { readTextInput } from '../read-input.js';
 import { renderAttempt } from '../render-attempts.js';
@@ -82,27 +82,15 @@ export async function run(options: Record<string, unknown>, output: Output, comm
   }
 }
 
-/**
- * The recipients a real send would refuse for the suppression list, read where the store exists
- * as it is (a dry run creates, migrates and writes nothing). None when the send overrides the list;
- * a store that cannot be read so is said in a warning, and the preview goes on.
- */
-async function suppressedForDryRun(config: Config, message: EmailMessage, output: Output): Promise<SuppressedRecipient[]> {
-  if (message.ignoreSuppressions) return [];
-  const store = await openStoreForReading(config).catch((error: unknown) => {
-    output.warn(`the suppression list was not read: ${error instanceof Error ? error.message : String(error)}`);
-    return undefined;
-  });
-  try {
-    return store ? await suppressedRecipientsOf(store, message) : [];
-  } finally {
-    await store?.close();
-  }
+/** The recipients a real send would refuse for the suppression list; none when the send overrides the list. */
+function suppressedForDryRun(config: Config, message: EmailMessage, output: Output): Promise<SuppressedRecipient[]> {
+  if (message.ignoreSuppressions) return Promise.resolve([]);
+  return withStoreForReading(config, output, async (store) => (store ? suppressedRecipientsOf(store, message) : []));
 }
 
 function printDryRun(output: Output, dispatcher: Dispatcher, message: EmailMessage, route: Route, suppressed: SuppressedRecipient[]): number {
   const requests = route.chain.map((name) => ({ provider: name, type: dispatcher.config.providers[name].type, request: dispatcher.provider(name).previewRequest(message) }));
-  // A real send would stop before any provider: said first, with the requests it would not make.
+  // A real send would stop before any provider: said with the requests it would not make.
   const wouldReject = suppressed.length ? `a real send would be rejected before any provider: ${suppressedReason(suppressed, recipientCount(message))}` : undefined;
   if (output.json) {
     output.emitJson({ status: 'dry-run', provider: route.chain[0], messageId: null, attempts: [], outboxId: null, idempotencyKey: message.idempotencyKey, route: { chain: route.chain, rule: route.source, notes: route.notes }, ...(wouldReject ? { wouldBe: 'rejected', reason: wouldReject, suppressed } : {}), requests });

@@ -7,8 +7,8 @@ import { deliveryEvent, eventKey, eventTime, isRecord, malformed, parseJsonBody,
  * Mailgun's webhooks (https://documentation.mailgun.com/docs/mailgun/user-manual/webhooks/securing-webhooks):
  * `{"signature": {timestamp, token, signature}, "event-data": {…}}`, one event per request. The
  * signature is HMAC-SHA256 of timestamp + token under the account's webhook signing key
- * (`providers.<name>.webhookSigningKey`). A timestamp outside the replay window, or a token used
- * before (claimed in the store: see WebhookReceipt.useOnce), is refused.
+ * (`providers.<name>.webhookSigningKey`). A timestamp outside the replay window is refused, and a
+ * token is good for the one request it signed (claimed in the store: see WebhookReceipt.useOnce).
  */
 
 /** How far a signature's timestamp may be from our clock. */
@@ -74,8 +74,8 @@ export const createReceiver: CreateWebhookReceiver<MailgunConfig> = (name, confi
       const data = payload['event-data'];
       if (!isRecord(data)) throw malformed('the body has no "event-data" object');
       const event = mailgunEvent(name, data, request.now);
-      // The signature covers the timestamp and token only: each token is taken once (the server
-      // claims it in the store), or one signed request could carry any events for 5 minutes.
+      // The signature covers the timestamp and token only: the server claims each token for the one
+      // body it came with, or one signed request could carry any events for 5 minutes.
       return { events: event ? [event] : [], ignored: event ? 0 : 1, useOnce: { token, until: request.now + 2 * MAILGUN_REPLAY_WINDOW_MS } };
     },
   };

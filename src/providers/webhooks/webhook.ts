@@ -34,7 +34,7 @@ export interface WebhookReceipt {
   useOnce?: { token: string; until: number };
 }
 
-/** One configured provider's webhook: keeps its own state (seen tokens, fetched certificates). */
+/** One configured provider's webhook: keeps its own state (fetched certificates); tokens used once are claimed in the store. */
 export interface WebhookReceiver {
   /** Throws WebhookRefused for a request it does not accept: then nothing is stored. */
   receive(request: WebhookRequest): Promise<WebhookReceipt>;

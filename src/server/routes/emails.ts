@@ -1,11 +1,11 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { checkPlatformBody, problemsOfWellFormedFields, type BodyProblem } from '../../app/platform-body.js';
 import { rowRouter } from '../../app/bulk/row-routes.js';
 import type { SendStatus } from '../../app/send-service.js';
 import { MAX_RUNNING_BULK_JOBS } from '../bulk-jobs.js';
 import { checkRecipients } from '../bulk-recipients.js';
 import type { ServerContext } from '../context.js';
-import { BadRequest, errorDocument, messageProblemPath } from '../errors.js';
+import { BadRequest, errorDocument, messageProblemPath, shuttingDown } from '../errors.js';
 import { currentResult } from '../message-status.js';
 import { prepareSend } from '../prepare.js';
 import { BULK_BODY_SCHEMA, BULK_REPORT_SCHEMA, COMMON_ERRORS, CURRENT_RESULT_SCHEMA, ERROR_SCHEMA, IDEMPOTENCY_HEADER_SCHEMA, RESULT_SCHEMA, SEND_BODY_SCHEMA } from '../schemas.js';
@@ -33,11 +33,6 @@ function bodyProblems(request: FastifyRequest, zodProblems: BodyProblem[] | unde
   if (!request.validationError) return undefined;
   const validation = (request.validationError as { validation?: { instancePath: string; message?: string }[] }).validation ?? [];
   return validation.map((v) => ({ path: v.instancePath.replace(/^\//, '').replace(/\//g, '.') || '(body)', message: v.message ?? 'invalid' }));
-}
-
-function shuttingDown(reply: FastifyReply) {
-  reply.header('Connection', 'close').header('Retry-After', '5');
-  return reply.code(503).send(errorDocument('the server is shutting down: nothing was accepted', [], 'send it again to another instance, or once this one is back'));
 }
 
 export function emailRoutes(app: FastifyInstance, context: ServerContext): void {

@@ -14,10 +14,10 @@ type PostgresSettings = Extract<StoreSettings, { kind: 'postgres' }>;
 /**
  * Moves an embedded SQLite store into an empty PostgreSQL one: every outbox entry (ids kept),
  * delivery, bulk batch, batch still in flight, provider health, usage count, API key hash,
- * suppression, provider event (ids kept) and bulk run not ended, in one PostgreSQL transaction (all or nothing), then counts both sides to prove nothing was
- * lost. Refused while a run holds a lock on the SQLite file (a live send or bulk run), and when
- * the PostgreSQL store already holds entries, deliveries, suppressions or events (a copy is done
- * once). Not copied: run locks (none may be live), the send-side rate windows (counters of the
+ * suppression, provider event (ids kept) and bulk run not ended, in one PostgreSQL transaction
+ * (all or nothing), then counts both sides to prove nothing was lost. Refused while a run holds a
+ * lock on the SQLite file (a live send or bulk run), and when the PostgreSQL store already holds
+ * entries, deliveries, suppressions or events (a copy is done once). Not copied: run locks (none may be live), the send-side rate windows (counters of the
  * current minute or hour, which start again at zero) and webhook tokens (used within minutes).
  */
 export async function copySqliteToPostgres(sqlitePath: string, target: PostgresSettings, now: number): Promise<CopyCounts> {
@@ -78,18 +78,22 @@ async function copyRows(db: SqliteDatabase, query: Query, select: string, insert
   return count;
 }
 
+/** A table whose columns are the same on both sides, copied as they are (`order`: the SQLite order, for ids). */
+function copySameColumns(db: SqliteDatabase, query: Query, table: string, columns: string[], order = ''): Promise<number> {
+  return copyRows(db, query, `SELECT ${columns.join(', ')} FROM ${table}${order && ` ORDER BY ${order}`}`, { table, columns }, (row: Record<string, unknown>) => columns.map((c) => row[c]));
+}
+
+/** A table with ids of its own: new rows must not reuse the copied ones. */
+async function keepIdsAhead(query: Query, table: string): Promise<void> {
+  await query(`SELECT setval(pg_get_serial_sequence('${table}', 'id'), GREATEST((SELECT max(id) FROM ${table}), 1))`);
+}
+
 const digestOf = (stored: string) => splitBulkRecipientKey(stored)?.digest ?? stored;
 
 async function copyTables(db: SqliteDatabase, query: Query): Promise<CopyCounts> {
-  const outboxColumns = ['id', 'idempotency_key', 'message_json', 'chain_json', 'status', 'reason', 'attempts_json', 'tries', 'provider', 'message_id', 'lease_owner', 'lease_until', 'sending_since', 'next_attempt_at', 'created_at', 'updated_at'];
-  const outbox = await copyRows(db, query, `SELECT ${outboxColumns.join(', ')} FROM outbox ORDER BY id`, { table: 'outbox', columns: outboxColumns }, (row: Record<string, unknown>) =>
-    outboxColumns.map((c) => row[c]),
-  );
-  // New entries must not reuse copied ids.
-  await query("SELECT setval(pg_get_serial_sequence('outbox', 'id'), GREATEST((SELECT max(id) FROM outbox), 1))");
-
-  const deliveryColumns = ['idempotency_key', 'provider', 'message_id', 'delivered_at', 'content_key'];
-  const deliveries = await copyRows(db, query, `SELECT ${deliveryColumns.join(', ')} FROM deliveries`, { table: 'deliveries', columns: deliveryColumns }, (row: Record<string, unknown>) => deliveryColumns.map((c) => row[c]));
+  const outbox = await copySameColumns(db, query, 'outbox', ['id', 'idempotency_key', 'message_json', 'chain_json', 'status', 'reason', 'attempts_json', 'tries', 'provider', 'message_id', 'lease_owner', 'lease_until', 'sending_since', 'next_attempt_at', 'created_at', 'updated_at'], 'id');
+  await keepIdsAhead(query, 'outbox');
+  const deliveries = await copySameColumns(db, query, 'deliveries', ['idempotency_key', 'provider', 'message_id', 'delivered_at', 'content_key']);
   // SQLite keeps a batch's keys and ids as JSON (one id as a plain string); PostgreSQL as arrays of digests.
   const bulkDeliveries = await copyRows(
     db,
@@ -108,25 +112,14 @@ async function copyTables(db: SqliteDatabase, query: Query): Promise<CopyCounts>
     { table: 'bulk_in_flight', columns: ['run_key', 'owner', 'provider', 'digests', 'started_at'] },
     (row: { run_key: string; owner: string; provider: string; keys_json: string; started_at: number }) => [row.run_key, row.owner, row.provider, (JSON.parse(row.keys_json) as string[]).map(digestOf), row.started_at],
   );
-  const healthColumns = ['provider', 'consecutive_failures', 'open_until', 'last_error', 'last_failure_at', 'last_success_at'];
-  const health = await copyRows(db, query, `SELECT ${healthColumns.join(', ')} FROM health`, { table: 'health', columns: healthColumns }, (row: Record<string, unknown>) => healthColumns.map((c) => row[c]));
-  const usage = await copyRows(db, query, 'SELECT month, provider, type, emails FROM usage', { table: 'usage', columns: ['month', 'provider', 'type', 'emails'] }, (row: Record<string, unknown>) => [
-    row.month,
-    row.provider,
-    row.type,
-    row.emails,
-  ]);
-  const keyColumns = ['name', 'key_hash', 'created_at', 'revoked_at', 'last_used_at'];
-  const apiKeys = await copyRows(db, query, `SELECT ${keyColumns.join(', ')} FROM api_keys`, { table: 'api_keys', columns: keyColumns }, (row: Record<string, unknown>) => keyColumns.map((c) => row[c]));
-  const suppressionColumns = ['address', 'scope', 'reason', 'source', 'created_at'];
-  const suppressions = await copyRows(db, query, `SELECT ${suppressionColumns.join(', ')} FROM suppressions`, { table: 'suppressions', columns: suppressionColumns }, (row: Record<string, unknown>) =>
-    suppressionColumns.map((c) => row[c]),
-  );
-  const eventColumns = ['id', 'event_key', 'type', 'bounce', 'provider', 'provider_message_id', 'idempotency_key', 'recipient', 'occurred_at', 'received_at', 'raw_json'];
-  const events = await copyRows(db, query, `SELECT ${eventColumns.join(', ')} FROM events ORDER BY id`, { table: 'events', columns: eventColumns }, (row: Record<string, unknown>) => eventColumns.map((c) => row[c]));
-  await query("SELECT setval(pg_get_serial_sequence('events', 'id'), GREATEST((SELECT max(id) FROM events), 1))");
-  // Accepted bulk runs not ended: let go, so that the first server on PostgreSQL resumes them.
-  const bulkJobs = await copyRows(db, query, 'SELECT id, job_json, created_at FROM bulk_jobs ORDER BY created_at', { table: 'bulk_jobs', columns: ['id', 'job_json', 'created_at'] }, (row: Record<string, unknown>) => [row.id, row.job_json, row.created_at]);
+  const health = await copySameColumns(db, query, 'health', ['provider', 'consecutive_failures', 'open_until', 'last_error', 'last_failure_at', 'last_success_at']);
+  const usage = await copySameColumns(db, query, 'usage', ['month', 'provider', 'type', 'emails']);
+  const apiKeys = await copySameColumns(db, query, 'api_keys', ['name', 'key_hash', 'created_at', 'revoked_at', 'last_used_at']);
+  const suppressions = await copySameColumns(db, query, 'suppressions', ['address', 'scope', 'reason', 'source', 'created_at']);
+  const events = await copySameColumns(db, query, 'events', ['id', 'event_key', 'type', 'bounce', 'provider', 'provider_message_id', 'idempotency_key', 'recipient', 'occurred_at', 'received_at', 'raw_json'], 'id');
+  await keepIdsAhead(query, 'events');
+  // Accepted bulk runs not ended, without their holder: the first server on PostgreSQL resumes them.
+  const bulkJobs = await copySameColumns(db, query, 'bulk_jobs', ['id', 'job_json', 'created_at'], 'created_at');
   return { outbox, deliveries, bulkDeliveries, bulkInFlight, health, usage, apiKeys, suppressions, events, bulkJobs };
 }
 
