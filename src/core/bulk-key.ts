@@ -44,72 +44,7 @@ export function addressDigest(address: string, fields: Record<string, string>): 
   // three strings, which V8 flattened again into a fourth when the digest set first read it: the
   // slice costs ~35 % less, hash and set included (100,000 rows: ~45 against ~68 ms, #21). Hex
   // output costs ~40 % less than a Buffer written as hex (~95 against ~160 ms).
-  return hash('sha256', digestBytes(address, fields) ?? digestText(address, fields), 'hex').slice(0, 24);
-}
-
-/**
- * digestText's UTF-8 bytes, written straight into a scratch buffer, for the usual row: fields that
- * are strings in a plain object, and text that JSON keeps as it is (printable ASCII, no quote or
- * backslash) — its bytes are then its characters. Undefined for anything else. The text as a
- * string was a rope of a dozen pieces per row, flattened again by the hash and then encoded to
- * UTF-8: about a third of what a bulk run allocates per row, and as much CPU as the SHA-256 itself
- * (#21). The view returned is valid until the next call (the hash reads it at once).
- */
-function digestBytes(address: string, fields: Record<string, string>): Uint8Array | undefined {
-  if (Array.isArray(fields) || typeof (fields as { toJSON?: unknown }).toJSON === 'function' || typeof (Array.prototype as { toJSON?: unknown }).toJSON === 'function') return undefined;
-  let at = putPlain(OPEN_ROW, address, 0);
-  if (at < 0) return undefined;
-  let first = true;
-  for (const key in fields) {
-    if (!Object.hasOwn(fields, key)) continue;
-    const value = fields[key];
-    if (typeof value !== 'string') return undefined;
-    at = putPlain(first ? OPEN_FIELD : NEXT_FIELD, key, at);
-    if (at < 0) return undefined;
-    at = putPlain(BETWEEN_KEY_AND_VALUE, value, at);
-    if (at < 0) return undefined;
-    first = false;
-  }
-  at = putPlain(first ? EMPTY_FIELDS_END : CLOSE_ROW, '', at);
-  return at < 0 ? undefined : scratchView(at);
-}
-
-// The JSON syntax around the strings of `["address",{"key":"value",…}]`, as bytes.
-const OPEN_ROW = asciiBytes('["');
-const OPEN_FIELD = asciiBytes('",{"');
-const NEXT_FIELD = asciiBytes('","');
-const BETWEEN_KEY_AND_VALUE = asciiBytes('":"');
-const CLOSE_ROW = asciiBytes('"}]');
-const EMPTY_FIELDS_END = asciiBytes('",{}]');
-
-function asciiBytes(text: string): Uint8Array {
-  return Uint8Array.from(text, (character) => character.charCodeAt(0));
-}
-
-/** Rows longer than this (in bytes) take the string way. */
-const SCRATCH_BYTES = 1024;
-const scratch = new Uint8Array(SCRATCH_BYTES);
-/** One view of the scratch buffer per length, made once: no object is allocated per row. */
-const scratchViews: Uint8Array[] = [];
-
-function scratchView(length: number): Uint8Array {
-  return (scratchViews[length] ??= scratch.subarray(0, length));
-}
-
-/**
- * Writes `syntax`, then `text` as it reads inside JSON quotes, at `at`; returns where it ended,
- * or -1 when the text is not plain (a character JSON escapes, or not ASCII) or does not fit.
- */
-function putPlain(syntax: Uint8Array, text: string, at: number): number {
-  if (at + syntax.length + text.length > SCRATCH_BYTES) return -1;
-  for (let i = 0; i < syntax.length; i++) scratch[at++] = syntax[i];
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    // Control characters, '"' and '\\' are escaped by JSON; past 0x7f, UTF-8 takes several bytes.
-    if (code < 0x20 || code > 0x7f || code === 0x22 || code === 0x5c) return -1;
-    scratch[at++] = code;
-  }
-  return at;
+  return hash('sha256', digestText(address, fields), 'hex').slice(0, 24);
 }
 
 /**
