@@ -27,14 +27,14 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
+const VERSION = '0.1.0';
+
 /**
  * The program with every command, or, given the command line, with only the command it names:
  * each command's options cost start-up to build (~2 ms for all of them, #21), and a command's
  * parse, help and errors need only its own. Help for the program, an unknown command (with its
  * "did you mean") and anything unusual before the command get every command.
  */
-const VERSION = '0.1.0';
-
 export function buildProgram(argv?: string[]): Command {
   const program = new Command('penguinmails')
     .description('Send email through Postmark, Mailgun, SendGrid, Amazon SES and SMTP with routing, failover and a durable outbox — and see what it costs.')

@@ -13,7 +13,10 @@ const LINE_BREAK = /[\r\n]/;
 const RESERVED_HEADERS = new Set(['from', 'to', 'cc', 'bcc', 'subject', 'reply-to', 'content-type', 'mime-version', 'content-transfer-encoding', 'message-id', 'return-path', 'sender', 'x-smtpapi']);
 /** Prefixes of reserved headers: RFC 5322's Resent- block, and penguinmails' own X- headers (idempotency key, tags, campaign). */
 const RESERVED_HEADER_PREFIXES = ['resent-', 'x-penguinmails-'];
-const isReservedHeader = (name: string) => RESERVED_HEADERS.has(name.toLowerCase()) || RESERVED_HEADER_PREFIXES.some((prefix) => name.toLowerCase().startsWith(prefix));
+function isReservedHeader(name: string): boolean {
+  const lower = name.toLowerCase();
+  return RESERVED_HEADERS.has(lower) || RESERVED_HEADER_PREFIXES.some((prefix) => lower.startsWith(prefix));
+}
 export const MAX_RECIPIENTS = 50;
 /** Characters safe in every header the key is put in (X-PenguinMails-Idempotency-Key, Message-ID). */
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._~:/+=-]{1,200}$/;

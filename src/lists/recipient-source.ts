@@ -1,4 +1,4 @@
-import { createReadStream, statSync } from 'node:fs';
+import { accessSync, constants, createReadStream, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { isBareAddress } from '../core/address.js';
 import { isSystemErrorCode, UserError } from '../core/errors.js';
@@ -15,6 +15,21 @@ const READ_CHUNK_BYTES = 16 * 1024;
 /** How messages name a list: its path, or stdin. */
 export function listName(source: string): string {
   return source === '-' ? 'stdin' : source;
+}
+
+/** A list that cannot be read, in the system's word for why: a usage error, worded the same wherever it is found. */
+function unreadableList(source: string, why: string): UserError {
+  return new UserError(`--recipients: cannot read ${listName(source)} (${why})`, { hint: why === 'EISDIR' ? 'give the path of a CSV or JSONL file, not a directory' : 'give the path of a CSV or JSONL list, or - for stdin' });
+}
+
+/** A list file that cannot be opened for reading is said at once, before anything about how it would be sent. */
+export function assertListReadable(source: string): void {
+  if (source === '-') return;
+  try {
+    accessSync(source, constants.R_OK);
+  } catch (error) {
+    throw unreadableList(source, (error as NodeJS.ErrnoException).code ?? (error as Error).message);
+  }
 }
 
 /**
@@ -157,7 +172,7 @@ export class RecipientReader {
       // A missing file, a directory, a device that fails: the system's word for it, as a usage error.
       const { code } = error as NodeJS.ErrnoException;
       if (!isSystemErrorCode(code)) throw error;
-      throw new UserError(`--recipients: cannot read ${listName(this.source)} (${code})`, { hint: code === 'EISDIR' ? 'give the path of a CSV or JSONL file, not a directory' : undefined });
+      throw unreadableList(this.source, code);
     }
   }
 

@@ -36,6 +36,18 @@ export async function prepareSend(dispatcher: Dispatcher, body: PlatformBody, ke
   return { message, chain: route.chain, rule: route.source };
 }
 
+/** Marketing unless the body says otherwise, as for `send --recipients` (Postmark takes bulk mail on its broadcast stream only). */
+const BULK_DEFAULT_TYPE = 'marketing';
+
+/**
+ * A bulk body's template and its route: checked and routed as a message to a stand-in recipient
+ * (as the CLI does; each row gets its own copy), with the per-row router when rules route rows apart.
+ */
+export async function prepareBulkSend(dispatcher: Dispatcher, body: PlatformBody, keyHeader: string | undefined): Promise<{ template: EmailMessage; route: BulkRoute }> {
+  const { message: template, chain, rule } = await prepareSend(dispatcher, { ...body, to: ['recipient@example.com'] }, keyHeader, { defaultType: BULK_DEFAULT_TYPE });
+  return { template, route: { chain, source: rule, routeRow: await rowRouter(dispatcher, template, { forceProvider: body.provider }) } };
+}
+
 /** A bulk run's template routed again (a run resumed after a stop): its chain, rule and per-row router. */
 export async function routeBulkTemplate(dispatcher: Dispatcher, template: EmailMessage, forceProvider?: string): Promise<BulkRoute> {
   const route = await routeChecked(dispatcher, template, forceProvider);

@@ -45,8 +45,8 @@ export async function previewBulkSend(
   try {
     for await (const chunk of readRecipients(source, undefined, { onCsvHeader: fieldCheck.onCsvHeader })) {
       fieldCheck.seeRows(chunk);
-      // Rows not seen before, with their digests; the chunk's suppressions are then one store query.
-      const fresh: { row: Extract<(typeof chunk)[number], { email: string }>; digest: string }[] = [];
+      // Rows not seen before, with their digests and addresses; the chunk's suppressions are then one store query.
+      const fresh: { row: Extract<(typeof chunk)[number], { email: string }>; digest: string; address: string }[] = [];
       for (const row of chunk) {
         rows++;
         if ('error' in row) {
@@ -59,11 +59,11 @@ export async function previewBulkSend(
           duplicates++;
           continue;
         }
-        fresh.push({ row, digest });
+        fresh.push({ row, digest, address: row.email.toLowerCase() });
       }
-      const listed = suppressions && !template.ignoreSuppressions ? await suppressedAmong(suppressions, fresh.map(({ row }) => row.email.toLowerCase()), template.from) : new Map<string, SuppressedRecipient>();
-      for (const { row, digest } of fresh) {
-        const entry = listed.get(row.email.toLowerCase());
+      const listed = suppressions && !template.ignoreSuppressions ? await suppressedAmong(suppressions, fresh.map(({ address }) => address), template.from) : new Map<string, SuppressedRecipient>();
+      for (const { row, digest, address } of fresh) {
+        const entry = listed.get(address);
         if (entry) {
           suppressedRows++;
           if (suppressed.length < INVALID_ROWS_LISTED) suppressed.push(entry);
@@ -71,7 +71,7 @@ export async function previewBulkSend(
         }
         withAddress++;
         // A Mailgun batch holds each address once (see takeBatch): the sample shows each address once.
-        if (sample.length < SAMPLE_RECIPIENTS && !sample.some((r) => r.email.toLowerCase() === row.email.toLowerCase())) {
+        if (sample.length < SAMPLE_RECIPIENTS && !sample.some((r) => r.email.toLowerCase() === address)) {
           sample.push({ email: row.email, fields: row.fields, digest });
         }
       }

@@ -1,4 +1,3 @@
-import { accessSync, constants } from 'node:fs';
 import { bulkCounts, bulkStatus } from '../../app/bulk/bulk-report.js';
 import { assertFitsProviders } from '../../providers/message-size.js';
 import type { Command } from 'commander';
@@ -6,7 +5,7 @@ import { BulkSender, type BulkStats } from '../../app/bulk/bulk-sender.js';
 import { openAlerts } from '../../app/alerts/open-alerts.js';
 import { Dispatcher } from '../../app/dispatcher.js';
 import { rowRouter } from '../../app/bulk/row-routes.js';
-import { estimatedRows, listFormatOf, listName, RecipientReader, type RecipientRow } from '../../lists/recipient-source.js';
+import { assertListReadable, estimatedRows, listFormatOf, listName, RecipientReader, type RecipientRow } from '../../lists/recipient-source.js';
 import { ListFieldCheck } from '../list-field-check.js';
 import { groupThousands } from '../../cost/money.js';
 import { ExitCode, UserError } from '../../core/errors.js';
@@ -37,14 +36,6 @@ const COUNT_UNREAD_BUDGET_MS = 10_000;
 
 type BulkFlags = SendFlags & GlobalOptions & { payload?: string; recipients: string; dryRun?: boolean; failover?: boolean; concurrency?: string; batchSize?: string; resume?: boolean; ignoreSuppressions?: boolean };
 
-function assertReadable(file: string): void {
-  try {
-    accessSync(file, constants.R_OK);
-  } catch (error) {
-    throw new UserError(`--recipients: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { hint: 'give the path of a CSV or JSONL list, or - for stdin' });
-  }
-}
-
 export async function runBulk(flags: BulkFlags, output: Output, _command: Command): Promise<number> {
   if (flags.to?.length || flags.cc?.length || flags.bcc?.length) throw new UserError('--recipients gives the recipients: do not combine it with --to/--cc/--bcc');
   if (flags.recipients === '-') {
@@ -55,7 +46,7 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
   const concurrency = parseCount(flags.concurrency ?? '4', '--concurrency', { min: 1, max: 64 })!;
   const batchSize = parseCount(flags.batchSize, '--batch-size', { min: 1 });
   // A list that cannot be read is said at once, before any warning about how it would be sent.
-  if (flags.recipients !== '-') assertReadable(flags.recipients);
+  assertListReadable(flags.recipients);
   // Memory does not grow with the list: past this many recipients, the sets go to a temporary file.
   const digestsInMemory = parseCount(process.env[MEMORY_RECIPIENTS_ENV] || undefined, MEMORY_RECIPIENTS_ENV, { min: 10_000, max: 5_000_000 });
   const config = await loadCommandConfig(flags, { requireEnv: !flags.dryRun, warn: (message) => output.warn(message) });

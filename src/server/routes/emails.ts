@@ -1,13 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { checkPlatformBody, problemsOfWellFormedFields, type BodyProblem } from '../../app/platform-body.js';
-import { rowRouter } from '../../app/bulk/row-routes.js';
 import type { SendStatus } from '../../app/send-service.js';
 import { MAX_RUNNING_BULK_JOBS } from '../bulk-jobs.js';
 import { checkRecipients } from '../bulk-recipients.js';
 import type { ServerContext } from '../context.js';
 import { BadRequest, errorDocument, messageProblemPath, shuttingDown } from '../errors.js';
 import { currentResult } from '../message-status.js';
-import { prepareSend } from '../prepare.js';
+import { prepareBulkSend, prepareSend } from '../prepare.js';
 import { BULK_BODY_SCHEMA, BULK_REPORT_SCHEMA, COMMON_ERRORS, CURRENT_RESULT_SCHEMA, ERROR_SCHEMA, IDEMPOTENCY_HEADER_SCHEMA, RESULT_SCHEMA, SEND_BODY_SCHEMA } from '../schemas.js';
 import { sendWithinBudget } from '../send-within-budget.js';
 
@@ -18,9 +17,6 @@ import { sendWithinBudget } from '../send-within-budget.js';
 export const HTTP_STATUS: Record<SendStatus, number> = { delivered: 200, duplicate: 200, partial: 200, queued: 202, rejected: 422 };
 
 const NOTHING_SENT = 'nothing was sent; correct each field listed and send again';
-
-/** Marketing unless the body says otherwise, as for `send --recipients` (Postmark takes bulk mail on its broadcast stream only). */
-const BULK_DEFAULT_TYPE = 'marketing';
 
 function keyHeader(request: FastifyRequest): string | undefined {
   const value = request.headers['idempotency-key'];
@@ -111,11 +107,9 @@ export function emailRoutes(app: FastifyInstance, context: ServerContext): void 
       }
       let bulkId: string | undefined;
       try {
-        // The template is checked and routed as a message to a stand-in recipient (as the CLI does); each row gets its own copy.
-        const { message: template, chain, rule } = await prepareSend(context.dispatcher, { ...checked.body, to: ['recipient@example.com'] }, keyHeader(request), { defaultType: BULK_DEFAULT_TYPE });
-        const routeRow = await rowRouter(context.dispatcher, template, { forceProvider: checked.body.provider });
+        const { template, route } = await prepareBulkSend(context.dispatcher, checked.body, keyHeader(request));
         // Accepted once kept in the store: a stop before the end leaves it to be resumed.
-        bulkId = await context.bulkJobs.start(context.dispatcher, template, { chain, source: rule, routeRow }, recipients, checked.body.provider);
+        bulkId = await context.bulkJobs.start(context.dispatcher, template, route, recipients, checked.body.provider);
       } finally {
         release();
       }
