@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { MAILGUN_DOMAIN, MAILGUN_KEY } from '../fakes/fake-mailgun.js';
@@ -32,14 +32,24 @@ export const TEST_ENV = { POSTMARK_SERVER_TOKEN: POSTMARK_TOKEN, MAILGUN_API_KEY
 /** TEST_ENV with the SendGrid and SES secrets too. */
 export const ALL_ESPS_ENV = { ...TEST_ENV, SENDGRID_API_KEY: SENDGRID_KEY, AWS_ACCESS_KEY_ID: SES_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: SES_SECRET_ACCESS_KEY };
 
-/** A loopback port nobody listens on (bound, then released), for "connection refused". */
-export const CLOSED_PORT = await new Promise<number>((resolve) => {
-  const server = createServer();
-  server.listen(0, '127.0.0.1', () => {
-    const { port } = server.address() as AddressInfo;
-    server.close(() => resolve(port));
-  });
-});
+/**
+ * A loopback port nobody listens on, for "connection refused": checked free (bound, then released)
+ * below the ranges systems hand out for port 0 (Linux from 32768, macOS and Windows from 49152).
+ * A port that port 0 had given could be given again, at once, to a fake another test file starts
+ * in parallel: a send meant to be refused was then delivered to that fake.
+ */
+export const CLOSED_PORT = await freeFixedPort();
+
+async function freeFixedPort(): Promise<number> {
+  for (let port = 20_000 + Math.floor(Math.random() * 10_000); ; port = 20_000 + ((port - 20_000 + 1) % 12_000)) {
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+}
 
 /** A config whose providers point at the local fakes; unreachable ones at a closed port. */
 export function testConfig(options: TestConfigOptions = {}): Record<string, unknown> {
