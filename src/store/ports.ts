@@ -254,7 +254,6 @@ export interface SchemaReport {
   applied: { version: number; name: string }[];
 }
 
-/** The whole store: every repository, its schema, and closing it. */
 /**
  * Values a provider signs to be used once (Mailgun's webhook signature tokens): claimed in the
  * store with the digest of the request that carried them, so that the same token with another body
@@ -288,6 +287,7 @@ export interface BulkJobRepository {
   finishBulkJob(id: string, owner: string): Promise<void>;
 }
 
+/** The whole store: every repository, its schema, and closing it. */
 export interface Store extends OutboxRepository, DeliveryLedger, HealthRepository, RunRepository, KeyRepository, EventRepository, SuppressionRepository, RateLimitRepository, WebhookTokenRepository, BulkJobRepository {
   readonly schema: SchemaReport;
   /**

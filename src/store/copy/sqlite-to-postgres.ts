@@ -17,8 +17,9 @@ type PostgresSettings = Extract<StoreSettings, { kind: 'postgres' }>;
  * suppression, provider event (ids kept) and bulk run not ended, in one PostgreSQL transaction
  * (all or nothing), then counts both sides to prove nothing was lost. Refused while a run holds a
  * lock on the SQLite file (a live send or bulk run), and when the PostgreSQL store already holds
- * entries, deliveries, suppressions or events (a copy is done once). Not copied: run locks (none may be live), the send-side rate windows (counters of the
- * current minute or hour, which start again at zero) and webhook tokens (used within minutes).
+ * entries, deliveries, suppressions or events (a copy is done once). Not copied: run locks (none
+ * may be live), the send-side rate windows (counters of the current minute or hour, which start
+ * again at zero) and webhook tokens (used within minutes).
  */
 export async function copySqliteToPostgres(sqlitePath: string, target: PostgresSettings, now: number): Promise<CopyCounts> {
   const { db } = await openDatabase(sqlitePath);

@@ -530,14 +530,14 @@ export class PostgresStore implements Store {
     await this.query('DELETE FROM bulk_jobs WHERE id = $1 AND owner = $2', [id, owner]);
   }
 
-  async claimWebhookToken(provider: string, token: string, bodyDigest: string, expiresAt: number, now: number): Promise<boolean> {
+  async claimWebhookToken(providerType: string, token: string, bodyDigest: string, expiresAt: number, now: number): Promise<boolean> {
     return this.atomically(async (query) => {
       // Expiries on the database's clock, as leases are: hosts whose clocks differ agree on them.
       await query('DELETE FROM webhook_tokens WHERE expires_at <= $1', [this.db(now)]);
       // The first claim inserts; a concurrent one waits on the row, then reads its digest.
-      const { rowCount } = await query('INSERT INTO webhook_tokens (provider, token, body_digest, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (provider, token) DO NOTHING', [provider, token, bodyDigest, this.db(expiresAt)]);
+      const { rowCount } = await query('INSERT INTO webhook_tokens (provider, token, body_digest, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (provider, token) DO NOTHING', [providerType, token, bodyDigest, this.db(expiresAt)]);
       if (rowCount === 1) return true;
-      const { rows } = await query<{ body_digest: string }>('SELECT body_digest FROM webhook_tokens WHERE provider = $1 AND token = $2', [provider, token]);
+      const { rows } = await query<{ body_digest: string }>('SELECT body_digest FROM webhook_tokens WHERE provider = $1 AND token = $2', [providerType, token]);
       return rows[0]?.body_digest === bodyDigest;
     });
   }

@@ -522,11 +522,11 @@ export class SqliteStore implements Store {
     this.sql('DELETE FROM bulk_jobs WHERE id = ? AND owner = ?').run(id, owner);
   }
 
-  async claimWebhookToken(provider: string, token: string, bodyDigest: string, expiresAt: number, now: number): Promise<boolean> {
+  async claimWebhookToken(providerType: string, token: string, bodyDigest: string, expiresAt: number, now: number): Promise<boolean> {
     return this.atomically(() => {
       this.sql('DELETE FROM webhook_tokens WHERE expires_at <= ?').run(now);
-      if (this.sql('INSERT OR IGNORE INTO webhook_tokens (provider, token, body_digest, expires_at) VALUES (?, ?, ?, ?)').run(provider, token, bodyDigest, expiresAt).changes === 1) return true;
-      const row = this.sql('SELECT body_digest FROM webhook_tokens WHERE provider = ? AND token = ?').get(provider, token) as { body_digest: string } | undefined;
+      if (this.sql('INSERT OR IGNORE INTO webhook_tokens (provider, token, body_digest, expires_at) VALUES (?, ?, ?, ?)').run(providerType, token, bodyDigest, expiresAt).changes === 1) return true;
+      const row = this.sql('SELECT body_digest FROM webhook_tokens WHERE provider = ? AND token = ?').get(providerType, token) as { body_digest: string } | undefined;
       return row?.body_digest === bodyDigest;
     });
   }
