@@ -141,8 +141,16 @@ interface BatchVariable {
   render: (value: string) => string;
 }
 
+/** A template's parts with `%recipient.x%` placeholders, the variables they use, and their names as JSON. */
+interface RecipientVariableTemplate {
+  parts: Partial<Record<'subject' | 'html' | 'text', string>>;
+  variables: BatchVariable[];
+  /** Each variable's `"name":"`, encoded once. */
+  names: Buffer[];
+}
+
 /** The template's parts with `%recipient.x%` placeholders, and the variables they use. */
-function toRecipientVariableTemplate(template: EmailMessage): { parts: Partial<Record<'subject' | 'html' | 'text', string>>; variables: BatchVariable[] } {
+function toRecipientVariableTemplate(template: EmailMessage): RecipientVariableTemplate {
   const parts: Partial<Record<'subject' | 'html' | 'text', string>> = {};
   const variables = new Map<string, BatchVariable>();
   for (const { part, prefix, render } of PART_VARIABLES) {
@@ -152,7 +160,8 @@ function toRecipientVariableTemplate(template: EmailMessage): { parts: Partial<R
       return `%recipient.${name}%`;
     });
   }
-  return { parts, variables: [...variables.values()] };
+  const batchVariables = [...variables.values()];
+  return { parts, variables: batchVariables, names: batchVariables.map(({ name }) => constant(`${JSON.stringify(name)}:"`)) };
 }
 
 /**
@@ -161,8 +170,7 @@ function toRecipientVariableTemplate(template: EmailMessage): { parts: Partial<R
  * bytes and decoded once (see JsonBytes): a string built piece by piece is a rope V8 must walk
  * to flatten before the SDK can encode it.
  */
-function recipientVariablesJson(recipients: BulkRecipient[], variables: BatchVariable[], keyOf: (recipient: BulkRecipient) => string): string {
-  const names = variables.map(({ name }) => constant(`${JSON.stringify(name)}:"`));
+function recipientVariablesJson(recipients: BulkRecipient[], { variables, names }: RecipientVariableTemplate, keyOf: (recipient: BulkRecipient) => string): string {
   // One buffer for every batch: the text is decoded below, before anything else can write to it.
   const out = (variablesScratch ??= new JsonBytes(0));
   out.reset(recipients.length * (60 + 40 * variables.length));
@@ -247,15 +255,29 @@ class MailgunProvider implements Provider {
 
   private readonly preparedForms = new PreparedBodies<MailgunForm>();
 
+  /**
+   * The variable template of the last template, made once for all the batches of a run (a run's
+   * batches share its template object). Made again for each batch, its list of variables was a
+   * new array each time, and one came in a shape (map) V8's optimised recipientVariablesJson had
+   * not seen ("wrong map" in --trace-deopt): it was compiled again, ~12 ms of compiling (#21).
+   */
+  private variableTemplate?: { template: EmailMessage; made: RecipientVariableTemplate };
+
+  private variableTemplateOf(template: EmailMessage): RecipientVariableTemplate {
+    if (this.variableTemplate?.template !== template) this.variableTemplate = { template, made: toRecipientVariableTemplate(template) };
+    return this.variableTemplate.made;
+  }
+
   private bulkForm(template: EmailMessage, recipients: BulkRecipient[]): MailgunForm {
-    const { parts, variables } = toRecipientVariableTemplate(template);
+    const variableTemplate = this.variableTemplateOf(template);
+    const { parts } = variableTemplate;
     const { form } = toMailgunForm({ ...template, to: [], cc: [], bcc: [], subject: parts.subject!, html: parts.html, text: parts.text });
     // One comma-separated field, as Mailgun accepts: a thousand repeated fields cost the SDK a
     // multipart part each.
     form.to = recipients.map((r) => r.email).join(', ');
     const { header, keyOf } = recipientKeyHeader(template.idempotencyKey);
     form[`h:${IDEMPOTENCY_HEADER}`] = header;
-    form['recipient-variables'] = recipientVariablesJson(recipients, variables, keyOf);
+    form['recipient-variables'] = recipientVariablesJson(recipients, variableTemplate, keyOf);
     return form;
   }
 

@@ -107,6 +107,20 @@ describe('mailgun adapter: the SDK call and the answers seen below it', () => {
     expect((await failure(adapter.sendBulk(message, recipients))).retryAfterMs).toBeUndefined();
   });
 
+  it('one adapter sending batches of two templates in turn builds each call from its own template', async () => {
+    // The adapter keeps the variable template of the last template it was given (one per bulk run).
+    const adapter = provider();
+    const first = finalizeMessage({ ...message, subject: 'Hi {{name}}', html: '<p>{{name}}</p>', text: undefined });
+    const second = finalizeMessage({ ...message, subject: 'Your {{plan}} plan', html: undefined, text: 'Plan: {{plan}}, {{name}}' });
+    const recipients = [{ email: 'b@example.com', fields: { name: 'Bea', plan: 'pro' }, digest: 'a'.repeat(24) }];
+    for (const template of [first, second, first]) await adapter.sendBulk(template, recipients);
+    // The fake's parsed list holds the calls of the earlier tests too: these are its last three.
+    const [a, b, c] = mailgun.parsed.slice(-3).map((sent) => ({ subject: sent.fields.subject[0], html: sent.fields.html?.[0], text: sent.fields.text?.[0], variables: JSON.parse(sent.fields['recipient-variables'][0]) }));
+    expect(a).toEqual({ subject: 'Hi %recipient.s_name%', html: '<p>%recipient.h_name%</p>', text: undefined, variables: { 'b@example.com': { s_name: 'Bea', h_name: 'Bea', key: 'a'.repeat(24) } } });
+    expect(b).toEqual({ subject: 'Your %recipient.s_plan% plan', html: undefined, text: 'Plan: %recipient.t_plan%, %recipient.t_name%', variables: { 'b@example.com': { s_plan: 'pro', t_plan: 'pro', t_name: 'Bea', key: 'a'.repeat(24) } } });
+    expect(c).toEqual(a);
+  });
+
   it('a connection closed without an answer is ambiguous and has no HTTP status', async () => {
     mailgun.failNext({ destroy: true });
     const error = await failure(provider().send(message));

@@ -199,14 +199,17 @@ export class BulkSender {
     const slots = new Slots(this.options.concurrency);
     const batchSize = this.batchSizeFor(this.options.chain[0]);
     if (this.dispatcher.budgets.apply) this.usageAtStart = await this.store.usageByProvider(monthKey(this.dispatcher.now()));
-    let candidates: Pending[] = [];
+    // One array for the whole run, emptied by each flush (splice hands its rows on). A new empty
+    // array per flush starts out as an array of small integers, and the first row pushed into one
+    // threw admitRows out of its optimised code ("not a Smi" in --trace-deopt), which V8 then
+    // compiled again: ~9 ms of compiling per 100,000 rows (#21).
+    const candidates: Pending[] = [];
     // Rows waiting for a batch, per chain: rows routed apart (split, recipient domain) never share a batch.
     const chunks = new Map<string[], { rows: Pending[]; size: number }>();
     const chainOf = this.options.routeRow ?? (() => this.options.chain);
     const flush = async (force: boolean) => {
       // Ledger and suppression look-ups are done per batch, not per recipient: one query for many keys.
-      this.queueByChain(await this.withoutSuppressed(await this.resume.notYetHandled(candidates, this.resumeReport)), chunks, chainOf, batchSize);
-      candidates = [];
+      this.queueByChain(await this.withoutSuppressed(await this.resume.notYetHandled(candidates.splice(0), this.resumeReport)), chunks, chainOf, batchSize);
       for (const [chain, chunk] of chunks) {
         while ((chunk.rows.length >= chunk.size || (force && chunk.rows.length > 0)) && !slots.failed && !this.stopRequested) {
           // The ledger cannot be written (a full disk, the database gone): no more calls.
