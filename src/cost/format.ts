@@ -158,7 +158,8 @@ export function barChart(strategies: readonly StrategyCost[], width = 40): strin
 function cheapestLine(result: Estimate, context: EstimateContext): string | undefined {
   if (context.shown.length < 2) return undefined;
   const shown = shownStrategies(result, context);
-  const best = shown.find((s) => s.strategy === cheapestOf(shown));
+  const cheapest = cheapestOf(shown);
+  const best = shown.find((s) => s.strategy === cheapest);
   if (best) return `Cheapest: ${best.label} (${formatCents(best.totalCents)})`;
   return 'Cheapest: none — every strategy exceeds a hard cap or uses infrastructure that is not priced';
 }
