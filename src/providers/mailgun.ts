@@ -13,7 +13,7 @@ import { mailgunCatalog } from './catalog/mailgun.js';
 import { requireWithoutFetchGlobals } from './require-without-fetch.js';
 import { PreparedBodies } from './prepared-bodies.js';
 // A type only: the module itself is imported by the first bulk call (getClient).
-import type { MultipartBody } from './multipart-body.js';
+import type { FilePartOptions, MultipartBody } from './multipart-body.js';
 
 const configSchema = z.strictObject({
   type: z.literal('mailgun'),
@@ -43,6 +43,22 @@ export type MailgunForm = Record<string, string | string[] | MailgunFile[]>;
 type MailgunClient = { messages: { create(domain: string, data: never): Promise<{ id?: string; status?: number }> } };
 /** Which form a call's client builds (see getClient). */
 type CallKind = 'single' | 'bulk';
+
+/**
+ * A bulk call's form. Its two large fields, `to` and `recipient-variables` (~120 KB a call), are
+ * kept as UTF-8 bytes, and the form holds BYTES_GIVEN_ASIDE in their place: mailgun.js passes the
+ * fields' strings on to the form it builds (a MultipartBody, see getClient), which writes these
+ * bytes instead. As strings they were decoded and encoded again, and outlived a collection or two
+ * while their batch waited for a call slot: ~20 MB of a 100,000-row run promoted to V8's old
+ * generation, and one full collection more (#21).
+ */
+interface BulkForm {
+  form: MailgunForm;
+  bytes: Map<string, Buffer>;
+}
+/** A field's value in a BulkForm's form when its bytes are given aside: any non-empty string (mailgun.js drops empty ones). */
+const BYTES_GIVEN_ASIDE = '(given as bytes)';
+const FIELDS_GIVEN_AS_BYTES = ['to', 'recipient-variables'];
 
 /**
  * Builds the form fields. Every value is a non-empty string: mailgun.js silently drops falsy
@@ -165,13 +181,13 @@ function toRecipientVariableTemplate(template: EmailMessage): RecipientVariableT
 }
 
 /**
- * `recipient-variables` as JSON text, written out directly: building an object keyed by a
- * thousand addresses and then serialising it took longer than the call it was for. Written as
- * bytes and decoded once (see JsonBytes): a string built piece by piece is a rope V8 must walk
- * to flatten before the SDK can encode it.
+ * `recipient-variables` as JSON text in UTF-8, written out directly: building an object keyed by
+ * a thousand addresses and then serialising it took longer than the call it was for. Written as
+ * bytes (see JsonBytes), and sent as bytes (see BulkForm): a string built piece by piece is a
+ * rope V8 must walk to flatten before it can be encoded.
  */
-function recipientVariablesJson(recipients: BulkRecipient[], { variables, names }: RecipientVariableTemplate, keyOf: (recipient: BulkRecipient) => string): string {
-  // One buffer for every batch: the text is decoded below, before anything else can write to it.
+function recipientVariablesJson(recipients: BulkRecipient[], { variables, names }: RecipientVariableTemplate, keyOf: (recipient: BulkRecipient) => string): Buffer {
+  // One buffer to write every batch in, copied out below: ~100 KB a batch, sized once.
   const out = (variablesScratch ??= new JsonBytes(0));
   out.reset(recipients.length * (60 + 40 * variables.length));
   out.raw(OPEN_OBJECT);
@@ -190,7 +206,7 @@ function recipientVariablesJson(recipients: BulkRecipient[], { variables, names 
     out.raw(CLOSE_VARIABLES);
   }
   out.raw(CLOSE_OBJECT);
-  return out.bytes().toString();
+  return Buffer.from(out.bytes());
 }
 
 let variablesScratch: JsonBytes | undefined;
@@ -219,7 +235,10 @@ class MailgunProvider implements Provider {
   }
 
   previewBulkRequest(template: EmailMessage, recipients: BulkRecipient[]) {
-    return this.preview(this.bulkForm(template, recipients));
+    const { form, bytes } = this.bulkForm(template, recipients);
+    const shown = { ...form };
+    for (const [name, utf8] of bytes) shown[name] = utf8.toString();
+    return this.preview(shown);
   }
 
   private preview(form: MailgunForm) {
@@ -245,7 +264,8 @@ class MailgunProvider implements Provider {
    * for the whole call; per-recipient rejections only show up later in events.
    */
   async sendBulk(template: EmailMessage, recipients: BulkRecipient[]): Promise<RecipientStatus[]> {
-    const id = await this.post(this.preparedForms.take(template, recipients) ?? this.bulkForm(template, recipients), 'bulk');
+    const { form, bytes } = this.preparedForms.take(template, recipients) ?? this.bulkForm(template, recipients);
+    const id = await this.post(form, 'bulk', bytes);
     return recipients.map((r) => ({ address: r.email, accepted: true, messageId: id }));
   }
 
@@ -253,7 +273,7 @@ class MailgunProvider implements Provider {
     this.preparedForms.keep(template, recipients, this.bulkForm(template, recipients));
   }
 
-  private readonly preparedForms = new PreparedBodies<MailgunForm>();
+  private readonly preparedForms = new PreparedBodies<BulkForm>();
 
   /**
    * The variable template of the last template, made once for all the batches of a run (a run's
@@ -268,17 +288,21 @@ class MailgunProvider implements Provider {
     return this.variableTemplate.made;
   }
 
-  private bulkForm(template: EmailMessage, recipients: BulkRecipient[]): MailgunForm {
+  private bulkForm(template: EmailMessage, recipients: BulkRecipient[]): BulkForm {
     const variableTemplate = this.variableTemplateOf(template);
     const { parts } = variableTemplate;
     const { form } = toMailgunForm({ ...template, to: [], cc: [], bcc: [], subject: parts.subject!, html: parts.html, text: parts.text });
     // One comma-separated field, as Mailgun accepts: a thousand repeated fields cost the SDK a
     // multipart part each.
-    form.to = recipients.map((r) => r.email).join(', ');
+    form.to = BYTES_GIVEN_ASIDE;
     const { header, keyOf } = recipientKeyHeader(template.idempotencyKey);
     form[`h:${IDEMPOTENCY_HEADER}`] = header;
-    form['recipient-variables'] = recipientVariablesJson(recipients, variableTemplate, keyOf);
-    return form;
+    form['recipient-variables'] = BYTES_GIVEN_ASIDE;
+    const bytes = new Map([
+      ['to', Buffer.from(recipients.map((r) => r.email).join(', '))],
+      ['recipient-variables', recipientVariablesJson(recipients, variableTemplate, keyOf)],
+    ]);
+    return { form, bytes };
   }
 
   /** A bulk run's set-up: its calls are all bulk calls. */
@@ -309,14 +333,28 @@ class MailgunProvider implements Provider {
 
   /** The bulk client's last form, noted as mailgun.js makes it (see callWatched). */
   private lastBody?: MultipartBody;
+  /** The bytes of the bulk call being made (see BulkForm), set only while the SDK builds its form. */
+  private bytesOfCall?: Map<string, Buffer>;
 
-  /** MultipartBody, each of whose forms this adapter notes as the SDK makes it. */
+  /**
+   * MultipartBody, each of whose forms this adapter notes as the SDK makes it, and which writes the
+   * fields given aside as bytes (see BulkForm).
+   */
   private bodyNoted(Body: typeof MultipartBody) {
     const adapter = this; // the SDK calls the constructor, where `this` is the form
     return class NotedBody extends Body {
       constructor() {
         super();
         adapter.lastBody = this;
+      }
+
+      override append(name: string, value: unknown, file?: FilePartOptions): void {
+        if (value !== BYTES_GIVEN_ASIDE || file !== undefined || !FIELDS_GIVEN_AS_BYTES.includes(name)) return super.append(name, value, file);
+        const utf8 = adapter.bytesOfCall?.get(name);
+        // Only an SDK that built its form after the call had begun (see callWatched) gets here
+        // without them: the call fails before anything is sent, rather than send the stand-in.
+        if (!utf8) throw new Error(`mailgun.js built its form later than this adapter expects: the field "${name}" has no bytes`);
+        this.appendText(name, utf8);
       }
     };
   }
@@ -330,12 +368,18 @@ class MailgunProvider implements Provider {
    * watchAnswersByContentType). Node's FormData, a single message's, has no boundary until axios
    * sends it, so that call runs in an AsyncLocalStorage context.
    */
-  private callWatched(client: MailgunClient, form: MailgunForm, kind: CallKind, watch: AnswerWatch): Promise<{ id?: string }> {
+  private callWatched(client: MailgunClient, form: MailgunForm, kind: CallKind, watch: AnswerWatch, bytes?: Map<string, Buffer>): Promise<{ id?: string }> {
     // The SDK's message type is a union keyed on template/html/text; our form has the same fields.
     const create = () => client.messages.create(this.config.domain, form as never);
     if (kind === 'single') return watchHttpAnswers(watch, create);
     this.lastBody = undefined;
-    const call = create();
+    this.bytesOfCall = bytes;
+    let call: Promise<{ id?: string }>;
+    try {
+      call = create();
+    } finally {
+      this.bytesOfCall = undefined;
+    }
     const body = this.lastBody as MultipartBody | undefined;
     this.lastBody = undefined;
     // Without it (an SDK that makes its form later), the answer's status still comes in its error.
@@ -344,7 +388,7 @@ class MailgunProvider implements Provider {
     return call.finally(unwatch);
   }
 
-  private async post(form: MailgunForm, kind: CallKind): Promise<string> {
+  private async post(form: MailgunForm, kind: CallKind, bytes?: Map<string, Buffer>): Promise<string> {
     const client = await this.getClient(kind);
     // Node's FormData takes files as Blobs: typed ones, as mailgun.js builds untyped Blobs from Buffers.
     if (kind === 'single' && Array.isArray(form.attachment)) {
@@ -353,7 +397,7 @@ class MailgunProvider implements Provider {
     const watch: AnswerWatch = {};
     let result: { id?: string };
     try {
-      result = await this.callWatched(client, form, kind, watch);
+      result = await this.callWatched(client, form, kind, watch, bytes);
     } catch (error) {
       const shaped = error as MailgunErrorShape;
       if (shaped?.type !== 'MailgunAPIError') throw error;

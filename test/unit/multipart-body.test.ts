@@ -27,6 +27,22 @@ describe('MultipartBody (the form mailgun.js builds calls in)', () => {
     expect(JSON.parse(data.get('recipient-variables') as string)).toEqual({ 'a@example.com': { s_name: 'Ünal 🐧' } });
   });
 
+  it('a text field given as UTF-8 bytes reads back as the same text as the string would', async () => {
+    const form = new MultipartBody();
+    const variables = JSON.stringify({ 'zoë@example.com': { s_name: 'Ünal 🐧', h_name: '"quoted"' } });
+    form.appendText('recipient-variables', Buffer.from(variables));
+    form.append('subject', 'Hi');
+    const data = await parsed(form);
+    expect(data.get('recipient-variables')).toBe(variables);
+    expect(data.get('subject')).toBe('Hi');
+  });
+
+  it('bytes with line breaks in them still go with CRLF, as their text would', async () => {
+    const form = new MultipartBody();
+    form.appendText('text', Buffer.from('one\ntwo\rthree'));
+    expect((await parsed(form)).get('text')).toBe('one\r\ntwo\r\nthree');
+  });
+
   it('line breaks in text go as CRLF, as FormData sends them', async () => {
     const form = new MultipartBody();
     form.append('text', 'unix\nwindows\r\nold mac\rend');

@@ -121,6 +121,32 @@ describe('mailgun adapter: the SDK call and the answers seen below it', () => {
     expect(c).toEqual(a);
   });
 
+  it('a bulk call sends its addresses and recipient variables as written, non-ASCII text included, prepared ahead or not', async () => {
+    // The two large fields go to the SDK's form as bytes, beside the strings of the others.
+    const adapter = provider();
+    // A subject that is the adapter's own stand-in for those bytes is still the user's subject.
+    const template = finalizeMessage({ ...message, subject: '(given as bytes)', html: '<p>{{name}}</p>', text: undefined });
+    const first = [
+      { email: 'zoë@example.com', fields: { name: 'Ünal 🐧' }, digest: 'b'.repeat(24) },
+      { email: 'c@example.com', fields: { name: '"Cy" <b>' }, digest: 'c'.repeat(24) },
+    ];
+    const second = [{ email: 'd@example.com', fields: { name: 'Dee' }, digest: 'd'.repeat(24) }];
+    adapter.prepareBulk!(template, first);
+    await adapter.sendBulk(template, first);
+    await adapter.sendBulk(template, second);
+    const [a, b] = mailgun.parsed.slice(-2).map((sent) => ({ to: sent.fields.to, subject: sent.fields.subject[0], variables: JSON.parse(sent.fields['recipient-variables'][0]) }));
+    expect(a).toEqual({
+      to: ['zoë@example.com', 'c@example.com'],
+      subject: '(given as bytes)',
+      variables: { 'zoë@example.com': { h_name: 'Ünal 🐧', key: 'b'.repeat(24) }, 'c@example.com': { h_name: '&quot;Cy&quot; &lt;b&gt;', key: 'c'.repeat(24) } },
+    });
+    expect(b).toEqual({ to: ['d@example.com'], subject: '(given as bytes)', variables: { 'd@example.com': { h_name: 'Dee', key: 'd'.repeat(24) } } });
+    // A preview shows the text of those fields, not their stand-in.
+    const preview = adapter.previewBulkRequest(template, second) as { form: Record<string, string> };
+    expect(preview.form.to).toBe('d@example.com');
+    expect(JSON.parse(preview.form['recipient-variables'])).toEqual(b.variables);
+  });
+
   it('a connection closed without an answer is ambiguous and has no HTTP status', async () => {
     mailgun.failNext({ destroy: true });
     const error = await failure(provider().send(message));
