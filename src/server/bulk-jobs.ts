@@ -4,6 +4,7 @@ import { BulkSender, type BulkFailure, type BulkOptions } from '../app/bulk/bulk
 import type { Dispatcher } from '../app/dispatcher.js';
 import { MIN_BULK_RESUME_MS } from '../core/idempotency.js';
 import type { EmailMessage } from '../core/message.js';
+import { isLeaseOwnerAlive } from '../app/lease-owner.js';
 import type { BulkJobRepository } from '../store/ports.js';
 import { rowsOf, type BulkRecipientInput } from './bulk-recipients.js';
 
@@ -123,7 +124,7 @@ export class BulkJobs {
       if (!release) break;
       try {
         const now = dispatcher.now();
-        const claimed = await this.store.claimBulkJob(this.owner, now + BULK_JOB_LEASE_MS, now);
+        const claimed = await this.store.claimBulkJob(this.owner, now + BULK_JOB_LEASE_MS, now, isLeaseOwnerAlive);
         if (!claimed) break;
         // Our own run, still going, whose lease lapsed (renewals failed for a while): claimed back, not run twice.
         const ours = this.jobs.get(claimed.id);

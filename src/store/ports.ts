@@ -279,8 +279,12 @@ export interface BulkJobRepository {
   saveBulkJob(id: string, job: string, owner: string, leaseUntil: number, now: number): Promise<void>;
   /** Renews the lease of `owner`'s runs among `ids` (those it is sending: a heartbeat). */
   renewBulkJobs(owner: string, ids: string[], leaseUntil: number): Promise<void>;
-  /** The oldest run nobody holds (let go, or its lease or retry time has passed): now held by `owner`. */
-  claimBulkJob(owner: string, leaseUntil: number, now: number): Promise<{ id: string; job: string; createdAt: number } | undefined>;
+  /**
+   * The oldest run nobody holds (let go, or its lease or retry time has passed), or whose holder
+   * `isOwnerAlive` says is gone (a server on this host that died: its runs need not wait for the
+   * lease): now held by `owner`.
+   */
+  claimBulkJob(owner: string, leaseUntil: number, now: number, isOwnerAlive: (owner: string) => boolean): Promise<{ id: string; job: string; createdAt: number } | undefined>;
   /** Lets go of a run that has not ended (a shutdown): claimable at once, or from `retryAt` on (a run that could not go on here now). */
   releaseBulkJob(id: string, owner: string, retryAt?: number): Promise<void>;
   /** `owner`'s run has ended: every row was decided (delivered, rejected, or queued in the outbox). */

@@ -522,25 +522,45 @@ export function defineStoreContract(backendName: string, backend: StoreBackend):
         const handles = [store, await another(), await another()];
         await store.saveBulkJob('job-1', '{"n":1}', OWNER_A, T0 + MINUTE, T0);
         await store.saveBulkJob('job-2', '{"n":2}', OWNER_A, T0 + MINUTE, T0 + 1);
-        expect(await handles[1].claimBulkJob(OWNER_B, T0 + 2 * MINUTE, T0 + 10)).toBeUndefined();
+        expect(await handles[1].claimBulkJob(OWNER_B, T0 + 2 * MINUTE, T0 + 10, alive)).toBeUndefined();
         // Renewed by its holder: still held past the first lease.
         await store.renewBulkJobs(OWNER_A, ['job-1', 'job-2'], T0 + 3 * MINUTE);
-        expect(await handles[1].claimBulkJob(OWNER_B, T0 + 4 * MINUTE, T0 + 2 * MINUTE)).toBeUndefined();
+        expect(await handles[1].claimBulkJob(OWNER_B, T0 + 4 * MINUTE, T0 + 2 * MINUTE, alive)).toBeUndefined();
         await store.releaseBulkJob('job-2', OWNER_B); // not its holder: nothing changes
         await store.finishBulkJob('job-2', OWNER_B);
-        expect(await handles[1].claimBulkJob(OWNER_B, T0 + 4 * MINUTE, T0 + 2 * MINUTE)).toBeUndefined();
+        expect(await handles[1].claimBulkJob(OWNER_B, T0 + 4 * MINUTE, T0 + 2 * MINUTE, alive)).toBeUndefined();
         await store.releaseBulkJob('job-2', OWNER_A);
-        const claims = await Promise.all(Array.from({ length: 12 }, (_, i) => handles[i % 3].claimBulkJob(`${hostname()}:${200 + i}:x`, T0 + 4 * MINUTE, T0 + 2 * MINUTE)));
+        const claims = await Promise.all(Array.from({ length: 12 }, (_, i) => handles[i % 3].claimBulkJob(`${hostname()}:${200 + i}:x`, T0 + 4 * MINUTE, T0 + 2 * MINUTE, alive)));
         expect(claims.filter(Boolean)).toEqual([{ id: 'job-2', job: '{"n":2}', createdAt: T0 + 1 }]);
         await store.finishBulkJob('job-2', `${hostname()}:${200 + claims.findIndex(Boolean)}:x`);
         // Its holder died: once the lease has run out, the oldest job goes to whoever asks.
-        expect(await handles[2].claimBulkJob(OWNER_B, T0 + 5 * MINUTE, T0 + 3 * MINUTE)).toEqual({ id: 'job-1', job: '{"n":1}', createdAt: T0 });
+        expect(await handles[2].claimBulkJob(OWNER_B, T0 + 5 * MINUTE, T0 + 3 * MINUTE, alive)).toEqual({ id: 'job-1', job: '{"n":1}', createdAt: T0 });
         // Deferred (it could not go on): nobody takes it before its retry time, then anybody.
         await handles[2].releaseBulkJob('job-1', OWNER_B, T0 + 6 * MINUTE);
-        expect(await store.claimBulkJob(OWNER_A, T0 + 7 * MINUTE, T0 + 6 * MINUTE - 1)).toBeUndefined();
-        expect(await store.claimBulkJob(OWNER_A, T0 + 7 * MINUTE, T0 + 6 * MINUTE)).toEqual({ id: 'job-1', job: '{"n":1}', createdAt: T0 });
+        expect(await store.claimBulkJob(OWNER_A, T0 + 7 * MINUTE, T0 + 6 * MINUTE - 1, alive)).toBeUndefined();
+        expect(await store.claimBulkJob(OWNER_A, T0 + 7 * MINUTE, T0 + 6 * MINUTE, alive)).toEqual({ id: 'job-1', job: '{"n":1}', createdAt: T0 });
         await store.finishBulkJob('job-1', OWNER_A);
-        expect(await store.claimBulkJob(OWNER_A, T0 + 99 * MINUTE, T0 + 98 * MINUTE)).toBeUndefined();
+        expect(await store.claimBulkJob(OWNER_A, T0 + 99 * MINUTE, T0 + 98 * MINUTE, alive)).toBeUndefined();
+      });
+
+      it('a bulk job whose holder is gone (a server on this host that died) is taken at once, its lease notwithstanding; a live holder keeps it', async () => {
+        await fresh();
+        const other = await another();
+        await store.saveBulkJob('job-1', '{"n":1}', OWNER_A, T0 + MINUTE, T0);
+        await store.saveBulkJob('job-2', '{"n":2}', OWNER_B, T0 + MINUTE, T0 + 1);
+        // Deferred by its last holder: no holder to be gone, so it waits for its retry time.
+        await store.saveBulkJob('job-3', '{"n":3}', OWNER_B, T0 + MINUTE, T0 + 2);
+        await store.releaseBulkJob('job-3', OWNER_B, T0 + 5 * MINUTE);
+        // OWNER_B is gone: its run is taken before its lease runs out.
+        expect(await other.claimBulkJob(OWNER_A, T0 + 3 * MINUTE, T0 + 10, (owner) => owner === OWNER_A)).toEqual({ id: 'job-2', job: '{"n":2}', createdAt: T0 + 1 });
+        // Both runs are now OWNER_A's: while it lives, nobody takes them.
+        expect(await store.claimBulkJob(OWNER_B, T0 + 3 * MINUTE, T0 + 20, alive)).toBeUndefined();
+        // Then OWNER_A is gone: its runs go one claim at a time, the oldest first.
+        const aGone = (owner: string) => owner !== OWNER_A;
+        expect(await store.claimBulkJob(OWNER_B, T0 + 3 * MINUTE, T0 + 30, aGone)).toEqual({ id: 'job-1', job: '{"n":1}', createdAt: T0 });
+        expect(await other.claimBulkJob(OWNER_B, T0 + 3 * MINUTE, T0 + 40, aGone)).toEqual({ id: 'job-2', job: '{"n":2}', createdAt: T0 + 1 });
+        // The deferred run has no holder to be gone: it waits for its retry time, whoever died.
+        expect(await store.claimBulkJob(OWNER_A, T0 + 3 * MINUTE, T0 + 50, aGone)).toBeUndefined();
       });
 
       it('a webhook token: of 12 simultaneous claims for different bodies one wins; the same body is taken again; expired, it is free', async () => {

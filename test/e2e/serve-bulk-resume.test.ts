@@ -66,6 +66,57 @@ describe('serve: a bulk run stopped by a shutdown', () => {
     expect([...copies.values()].every((n) => n === 1)).toBe(true);
   });
 
+  it('killed (SIGKILL) mid-run, its run is taken over by the next server at once, not after the lease: nobody gets two copies, and whoever may have been sent is queued, not resent', async () => {
+    const { configPath, dir } = writeTestConfig({
+      postmarkUrl: postmark.url,
+      order: ['postmark'],
+      attempts: 1,
+      extra: { server: { shutdownGrace: '100ms' }, worker: { interval: '200ms' } },
+    });
+    const key = await createKey(configPath, 'app');
+    postmark.latencyMs = 600;
+    const recipients = Array.from({ length: RECIPIENTS }, (_, i) => ({ email: `killed${i}@example.com`, name: `Reader ${i}` }));
+    const body = JSON.stringify({ from: 'news@example.com', subject: 'Hi {{name}}', html_body: '<p>Hello {{name}}</p>', type: 'marketing', recipients });
+    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+
+    const first = await startServer(configPath, dir);
+    const accepted = await call(first.url, 'POST', '/api/v1/emails/bulk', headers, body);
+    expect(accepted.status).toBe(202);
+    // Killed while its first calls are out: no shutdown, no release; its lease (2 minutes) stands.
+    await eventually(async () => postmark.sent.length, (calls) => calls > 0, 10_000);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const receivedBeforeKill = copiesByRecipient().size;
+    expect(receivedBeforeKill).toBeLessThan(RECIPIENTS);
+
+    postmark.latencyMs = 0;
+    const startedAt = Date.now();
+    const second = await startServer(configPath, dir);
+    let inDoubt = 0;
+    try {
+      // The dead server's process is gone from this host: the run is resumed at once.
+      const report = await eventually(
+        () => call(second.url, 'GET', `/api/v1/bulk/${accepted.body.bulkId}`, headers),
+        (answer) => answer.status === 200 && answer.body.status !== 'running',
+        30_000,
+      );
+      expect(Date.now() - startedAt).toBeLessThan(60_000);
+      expect(second.output()).toContain(`"bulkId":"${accepted.body.bulkId}"`);
+      const { delivered, skippedAlreadyDelivered, queued } = report.body as { delivered: number; skippedAlreadyDelivered: number; queued: number };
+      // The batches in flight at the kill are in doubt: queued (as ambiguous), never sent again.
+      expect(queued).toBeGreaterThan(0);
+      expect(delivered + skippedAlreadyDelivered + queued).toBe(RECIPIENTS);
+      inDoubt = queued;
+      expect(report.body.status).toBe('partial');
+    } finally {
+      expect(await second.stop()).toBe(0);
+    }
+    const copies = copiesByRecipient();
+    expect([...copies.values()].every((n) => n === 1)).toBe(true);
+    // Nothing lost unsaid: whoever got no copy is among those queued as in doubt.
+    expect(RECIPIENTS - copies.size).toBeLessThanOrEqual(inDoubt);
+  }, 60_000);
+
   it('a bulk body still arriving at SIGTERM is answered 503 and nothing of it is sent or kept', async () => {
     const { configPath, dir } = writeTestConfig({ postmarkUrl: postmark.url, order: ['postmark'], attempts: 1, extra: { server: { shutdownGrace: '100ms' } } });
     const key = await createKey(configPath, 'app');

@@ -66,7 +66,7 @@ describe('bulk runs of serve', () => {
     expect(jobs.running).toBe(0);
     expect(postmark.requests).toHaveLength(0);
     // The orphan is still there, claimable by the next server.
-    expect(await store.claimBulkJob('next-server', Date.now() + 60_000, Date.now())).toMatchObject({ id: 'orphan-0' });
+    expect(await store.claimBulkJob('next-server', Date.now() + 60_000, Date.now(), () => true)).toMatchObject({ id: 'orphan-0' });
   });
 
   it("a lapsed lease under a run still going is claimed back, not run twice; the run's end removes the row", async () => {
@@ -79,10 +79,10 @@ describe('bulk runs of serve', () => {
     expect(await jobs.resumeWaiting(dispatcher, 8, async () => ROUTE)).toEqual([]);
     expect(jobs.running).toBe(1);
     // Held again by this server (the look claimed it back): nobody else takes it.
-    expect(await store.claimBulkJob('next-server', clock + 60_000, clock)).toBeUndefined();
+    expect(await store.claimBulkJob('next-server', clock + 60_000, clock, () => true)).toBeUndefined();
     await jobs.settled();
     expect(jobs.report(id)).toMatchObject({ status: 'delivered', delivered: 1_500 });
-    expect(await store.claimBulkJob('next-server', clock + 10 * 60_000, clock + 9 * 60_000)).toBeUndefined();
+    expect(await store.claimBulkJob('next-server', clock + 10 * 60_000, clock + 9 * 60_000, () => true)).toBeUndefined();
     const copies = postmark.sent.flatMap((call) => (call.body as { To: string }[]).map((message) => message.To));
     expect(new Set(copies).size).toBe(copies.length);
   });
@@ -94,6 +94,6 @@ describe('bulk runs of serve', () => {
     expect(await jobs.resumeWaiting(dispatcher, 8, async () => ROUTE)).toEqual([]);
     expect(warnings).toEqual([expect.stringContaining('bulk run ancient, accepted')]);
     expect(postmark.requests).toHaveLength(0);
-    expect(await store.claimBulkJob('next-server', Date.now() + 60_000, Date.now())).toBeUndefined();
+    expect(await store.claimBulkJob('next-server', Date.now() + 60_000, Date.now(), () => true)).toBeUndefined();
   });
 });

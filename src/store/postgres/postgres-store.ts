@@ -511,15 +511,20 @@ export class PostgresStore implements Store {
     await this.query('UPDATE bulk_jobs SET lease_until = $1 WHERE owner = $2 AND id = ANY($3::text[])', [this.db(leaseUntil), owner, ids]);
   }
 
-  async claimBulkJob(owner: string, leaseUntil: number, now: number): Promise<{ id: string; job: string; createdAt: number } | undefined> {
-    // Leases are timed on the database's clock, as the outbox's are; SKIP LOCKED: two servers claim two runs.
-    const { rows } = await this.query<{ id: string; job_json: string; created_at: number }>(
-      `UPDATE bulk_jobs SET owner = $1, lease_until = $2
-       WHERE id = (SELECT id FROM bulk_jobs WHERE lease_until IS NULL OR lease_until <= $3 ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-       RETURNING id, job_json, created_at`,
-      [owner, this.db(leaseUntil), this.db(now)],
-    );
-    return rows[0] && { id: rows[0].id, job: rows[0].job_json, createdAt: this.host(rows[0].created_at) };
+  async claimBulkJob(owner: string, leaseUntil: number, now: number, isOwnerAlive: (owner: string) => boolean): Promise<{ id: string; job: string; createdAt: number } | undefined> {
+    return this.atomically(async (query) => {
+      // Leases are timed on the database's clock, as the outbox's are. SKIP LOCKED: a run another
+      // server is claiming right now is not waited for (two servers claim two runs). The runs are
+      // read without their lists (a list can be megabytes): a store holds a few at most.
+      const { rows } = await query<{ id: string; owner: string | null; lapsed: boolean }>(
+        'SELECT id, owner, (lease_until IS NULL OR lease_until <= $1) AS lapsed FROM bulk_jobs ORDER BY created_at, id FOR UPDATE SKIP LOCKED',
+        [this.db(now)],
+      );
+      const free = rows.find((run) => run.lapsed || (run.owner !== null && !isOwnerAlive(run.owner)));
+      if (!free) return undefined;
+      const claimed = await query<{ job_json: string; created_at: number }>('UPDATE bulk_jobs SET owner = $1, lease_until = $2 WHERE id = $3 RETURNING job_json, created_at', [owner, this.db(leaseUntil), free.id]);
+      return { id: free.id, job: claimed.rows[0].job_json, createdAt: this.host(claimed.rows[0].created_at) };
+    });
   }
 
   async releaseBulkJob(id: string, owner: string, retryAt?: number): Promise<void> {

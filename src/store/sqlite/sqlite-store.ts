@@ -505,12 +505,15 @@ export class SqliteStore implements Store {
     this.sql('UPDATE bulk_jobs SET lease_until = ? WHERE owner = ? AND id IN (SELECT value FROM json_each(?))').run(leaseUntil, owner, JSON.stringify(ids));
   }
 
-  async claimBulkJob(owner: string, leaseUntil: number, now: number): Promise<{ id: string; job: string; createdAt: number } | undefined> {
+  async claimBulkJob(owner: string, leaseUntil: number, now: number, isOwnerAlive: (owner: string) => boolean): Promise<{ id: string; job: string; createdAt: number } | undefined> {
     return this.atomically(() => {
-      const row = this.sql('SELECT id, job_json, created_at FROM bulk_jobs WHERE lease_until IS NULL OR lease_until <= ? ORDER BY created_at, id LIMIT 1').get(now) as { id: string; job_json: string; created_at: number } | undefined;
-      if (!row) return undefined;
-      this.sql('UPDATE bulk_jobs SET owner = ?, lease_until = ? WHERE id = ?').run(owner, leaseUntil, row.id);
-      return { id: row.id, job: row.job_json, createdAt: row.created_at };
+      // The runs without their lists (a list can be megabytes): a server has a few at most.
+      const runs = this.sql('SELECT id, owner, lease_until FROM bulk_jobs ORDER BY created_at, id').all() as { id: string; owner: string | null; lease_until: number | null }[];
+      const free = runs.find((run) => run.lease_until === null || run.lease_until <= now || (run.owner !== null && !isOwnerAlive(run.owner)));
+      if (!free) return undefined;
+      this.sql('UPDATE bulk_jobs SET owner = ?, lease_until = ? WHERE id = ?').run(owner, leaseUntil, free.id);
+      const row = this.sql('SELECT job_json, created_at FROM bulk_jobs WHERE id = ?').get(free.id) as { job_json: string; created_at: number };
+      return { id: free.id, job: row.job_json, createdAt: row.created_at };
     });
   }
 
