@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -263,6 +264,33 @@ describe('webhooks', () => {
       expect((await snsHook(message, { 'x-amz-sns-message-type': 'SubscriptionConfirmation' })).status).toBe(400);
       expect((await snsHook(sns.message('Notification', { Message: 'hello, not JSON' }))).status).toBe(400);
     });
+  });
+
+  it("what the headers refuse is answered before the body is read: wrong Postmark credentials, SendGrid without a signature, an unknown provider (the body's last bytes never sent)", async () => {
+    /** Sends the headers of a 200 KB body and its first bytes only: the answer, if it comes without the rest. */
+    const answerBeforeBody = (pathname: string, headers: Record<string, string>) =>
+      new Promise<{ status: number; body: any }>((resolve, reject) => {
+        const size = 200_000;
+        const request = httpRequest(`${server.url}${pathname}`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(size), ...headers } }, (response) => {
+          let text = '';
+          response.on('data', (chunk) => (text += chunk));
+          response.on('end', () => {
+            request.destroy();
+            resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) });
+          });
+        });
+        request.on('error', reject);
+        request.write('{"RecordType":"Bounce",');
+        // The rest never comes: a server that waited for it would not answer before the timeout.
+        setTimeout(() => reject(new Error('no answer while the body was still arriving')), 5_000).unref();
+      });
+    const wrongPassword = await answerBeforeBody('/api/v1/webhooks/postmark', { authorization: basic(POSTMARK_HOOK.username, 'guess') });
+    expect(wrongPassword).toMatchObject({ status: 401, body: { error: 'wrong webhook credentials' } });
+    const unsigned = await answerBeforeBody('/api/v1/webhooks/sendgrid', {});
+    expect(unsigned).toMatchObject({ status: 401, body: { error: expect.stringContaining('missing signature') } });
+    expect((await answerBeforeBody('/api/v1/webhooks/nobody', {})).status).toBe(404);
+    // The server goes on answering.
+    expect((await get('/api/v1/events?type=bounced')).status).toBe(200);
   });
 
   it('unknown provider 404; a provider without webhooks 404; webhook not set up 404 naming the setting; its secret variable unset 503', async () => {

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { DeliveryEvent } from '../../store/ports.js';
 import type { PostmarkConfig } from '../postmark.js';
 import { deliveryEvent, eventKey, eventTime, headerValue, isRecord, malformed, parseJsonBody, sameSecret, text, WebhookRefused, type CreateWebhookReceiver, type WebhookReceipt, type WebhookRequest } from './webhook.js';
@@ -72,10 +73,11 @@ function basicCredentials(header: string | undefined): { username: string; passw
   return colon < 0 ? undefined : { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
-export const createReceiver: CreateWebhookReceiver<PostmarkConfig> = (name, config) => ({
-  async receive(request: WebhookRequest): Promise<WebhookReceipt> {
+export const createReceiver: CreateWebhookReceiver<PostmarkConfig> = (name, config) => {
+  /** Postmark's proof is all in its headers (HTTP Basic): checked before the body is read. */
+  const checkHeaders = (headers: IncomingHttpHeaders): void => {
     const expected = config.webhook!;
-    const presented = basicCredentials(headerValue(request.headers, 'authorization'));
+    const presented = basicCredentials(headerValue(headers, 'authorization'));
     // Both compared, always: the time taken says nothing about which one was wrong.
     const userMatches = sameSecret(presented?.username ?? '', expected.username);
     const passwordMatches = sameSecret(presented?.password ?? '', expected.password);
@@ -85,9 +87,14 @@ export const createReceiver: CreateWebhookReceiver<PostmarkConfig> = (name, conf
         wwwAuthenticate: 'Basic realm="penguinmails webhooks"',
       });
     }
-    const record = parseJsonBody(request.body);
-    if (!isRecord(record) || typeof record.RecordType !== 'string') throw malformed('not a Postmark webhook record: a JSON object with a RecordType');
-    const events = postmarkEvents(name, record, request.now);
-    return { events, ignored: events.length === 0 ? 1 : 0 };
-  },
-});
+  };
+  return { checkHeaders, receive: async (request: WebhookRequest) => receivePostmark(name, request, checkHeaders) };
+};
+
+async function receivePostmark(name: string, request: WebhookRequest, checkHeaders: (headers: IncomingHttpHeaders) => void): Promise<WebhookReceipt> {
+  checkHeaders(request.headers);
+  const record = parseJsonBody(request.body);
+  if (!isRecord(record) || typeof record.RecordType !== 'string') throw malformed('not a Postmark webhook record: a JSON object with a RecordType');
+  const events = postmarkEvents(name, record, request.now);
+  return { events, ignored: events.length === 0 ? 1 : 0 };
+}

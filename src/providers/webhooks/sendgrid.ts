@@ -1,4 +1,5 @@
 import { verify } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { DeliveryEvent } from '../../store/ports.js';
 import { sendgridPublicKey, type SendGridConfig } from '../sendgrid.js';
 import { deliveryEvent, eventKey, eventTime, headerValue, isRecord, malformed, parseJsonBody, text, unauthorized, type CreateWebhookReceiver, type WebhookReceipt, type WebhookRequest } from './webhook.js';
@@ -64,11 +65,17 @@ export function sendgridEvent(name: string, event: Record<string, unknown>, inde
 export const createReceiver: CreateWebhookReceiver<SendGridConfig> = (name, config) => {
   const publicKey = sendgridPublicKey(config.webhookPublicKey!);
   const hint = `turn on the signed Event Webhook and set its verification key as providers.${name}.webhookPublicKey`;
+  /** The signature is over the body, but a request without one is refused before the body is read. */
+  const signatureOf = (headers: IncomingHttpHeaders) => {
+    const signature = headerValue(headers, SIGNATURE_HEADER);
+    const timestamp = headerValue(headers, TIMESTAMP_HEADER);
+    if (!signature || !timestamp) throw unauthorized(`missing signature: the headers ${SIGNATURE_HEADER} and ${TIMESTAMP_HEADER} are needed`, hint);
+    return { signature, timestamp };
+  };
   return {
+    checkHeaders: (headers) => void signatureOf(headers),
     async receive(request: WebhookRequest): Promise<WebhookReceipt> {
-      const signature = headerValue(request.headers, SIGNATURE_HEADER);
-      const timestamp = headerValue(request.headers, TIMESTAMP_HEADER);
-      if (!signature || !timestamp) throw unauthorized(`missing signature: the headers ${SIGNATURE_HEADER} and ${TIMESTAMP_HEADER} are needed`, hint);
+      const { signature, timestamp } = signatureOf(request.headers);
       const signed = Buffer.concat([Buffer.from(timestamp, 'utf8'), request.body]);
       let valid = false;
       try {

@@ -36,6 +36,12 @@ export interface WebhookReceipt {
 
 /** One configured provider's webhook: keeps its own state (fetched certificates); tokens used once are claimed in the store. */
 export interface WebhookReceiver {
+  /**
+   * What can be refused from the headers alone (Postmark's credentials, SendGrid's missing
+   * signature): the server asks before it reads the body, so a stranger's body is not read in
+   * full. Throws WebhookRefused. `receive` checks the same again.
+   */
+  checkHeaders?(headers: IncomingHttpHeaders): void;
   /** Throws WebhookRefused for a request it does not accept: then nothing is stored. */
   receive(request: WebhookRequest): Promise<WebhookReceipt>;
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ingestEvents } from '../../app/events.js';
 import { findProviderDefinition } from '../../providers/registry.js';
 import { WebhookRefused, type WebhookReceiver } from '../../providers/webhooks/webhook.js';
@@ -25,11 +25,48 @@ const RECEIPT_SCHEMA = {
  * key: each provider proves itself its own way, checked by its webhook file
  * (src/providers/webhooks/<type>.ts, loaded on the first request). The body is kept as raw bytes
  * whatever its content type (signatures are over the bytes; SNS posts JSON as text/plain).
+ *
+ * Whatever can be refused from the URL and the headers is refused before the body is read (in
+ * onRequest): no such provider, its webhook not set up or its secret not set, and what the
+ * provider's file refuses from the headers alone (Postmark's credentials, SendGrid's missing
+ * signature). The rest of such a body is drained, bounded (see unread-body.ts), never parsed.
  */
 export async function webhookRoutes(app: FastifyInstance, context: ServerContext): Promise<void> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   const receivers = new Map<string, Promise<WebhookReceiver>>();
+  /** The webhook a request was found to be for, in onRequest (requests refused there have none). */
+  const webhookOf = new WeakMap<FastifyRequest, { entryType: string; receiver: WebhookReceiver }>();
+
+  const findWebhook = async (request: FastifyRequest<{ Params: { provider: string } }>, reply: FastifyReply) => {
+    const name = request.params.provider;
+    const entry = Object.hasOwn(context.config.providers, name) ? context.config.providers[name] : undefined;
+    if (!entry) return reply.code(404).send(errorDocument(`no provider "${name}" in the config`, [], 'the webhook URL ends in the name of a provider of the config: /api/v1/webhooks/<provider-name>'));
+    const support = findProviderDefinition(entry.type)?.webhook;
+    if (!support) return reply.code(404).send(errorDocument(`provider "${name}" (${entry.type}) has no delivery webhooks`));
+    const missing = support.configKeys.filter((key) => entry.settings[key] === undefined);
+    if (missing.length > 0) {
+      return refuse(reply, name, 404, `the webhook of provider "${name}" is not set up: nothing was stored`, `set providers.${name}.${support.setup} in the config and restart serve`);
+    }
+    const unresolved = context.config.unresolvedWebhookEnv[name] ?? [];
+    if (unresolved.length > 0) {
+      request.log.error({ provider: name, variables: unresolved.map((m) => m.variable) }, 'webhook refused: its secret comes from an environment variable that is not set');
+      return refuse(reply, name, 503, `the webhook secret of provider "${name}" is not set on this server: nothing was stored`, 'the server log names the environment variable; the provider retries later');
+    }
+    let loading = receivers.get(name);
+    if (!loading) {
+      loading = support.load().then((create) => create(name, entry.settings));
+      receivers.set(name, loading);
+      loading.catch(() => receivers.delete(name));
+    }
+    const receiver = await loading;
+    try {
+      receiver.checkHeaders?.(request.headers);
+    } catch (error) {
+      return refused(error, reply, name, request);
+    }
+    webhookOf.set(request, { entryType: entry.type, receiver });
+  };
 
   app.post<{ Params: { provider: string } }>(
     '/:provider',
@@ -50,38 +87,17 @@ export async function webhookRoutes(app: FastifyInstance, context: ServerContext
           503: { ...ERROR_SCHEMA, description: 'Shutting down, a webhook secret\'s environment variable is not set, or an SNS certificate could not be fetched: the provider retries later' },
         },
       },
+      onRequest: findWebhook,
     },
     async (request, reply) => {
       const name = request.params.provider;
-      const entry = Object.hasOwn(context.config.providers, name) ? context.config.providers[name] : undefined;
-      if (!entry) return reply.code(404).send(errorDocument(`no provider "${name}" in the config`, [], 'the webhook URL ends in the name of a provider of the config: /api/v1/webhooks/<provider-name>'));
-      const support = findProviderDefinition(entry.type)?.webhook;
-      if (!support) return reply.code(404).send(errorDocument(`provider "${name}" (${entry.type}) has no delivery webhooks`));
-      const missing = support.configKeys.filter((key) => entry.settings[key] === undefined);
-      if (missing.length > 0) {
-        return refuse(reply, name, 404, `the webhook of provider "${name}" is not set up: nothing was stored`, `set providers.${name}.${support.setup} in the config and restart serve`);
-      }
-      const unresolved = context.config.unresolvedWebhookEnv[name] ?? [];
-      if (unresolved.length > 0) {
-        request.log.error({ provider: name, variables: unresolved.map((m) => m.variable) }, 'webhook refused: its secret comes from an environment variable that is not set');
-        return refuse(reply, name, 503, `the webhook secret of provider "${name}" is not set on this server: nothing was stored`, 'the server log names the environment variable; the provider retries later');
-      }
-
-      let receiver = receivers.get(name);
-      if (!receiver) {
-        receiver = support.load().then((create) => create(name, entry.settings));
-        receivers.set(name, receiver);
-        receiver.catch(() => receivers.delete(name));
-      }
+      const { entryType, receiver } = webhookOf.get(request)!;
       const now = context.dispatcher.now();
       let receipt;
       try {
-        receipt = await (await receiver).receive({ headers: request.headers, body: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0), now });
+        receipt = await receiver.receive({ headers: request.headers, body: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0), now });
       } catch (error) {
-        if (!(error instanceof WebhookRefused)) throw error;
-        request.log.warn({ provider: name, status: error.status, reason: error.message }, 'webhook refused');
-        if (error.options.wwwAuthenticate) reply.header('WWW-Authenticate', error.options.wwwAuthenticate);
-        return refuse(reply, name, error.status, error.message, error.options.hint ?? 'nothing was stored');
+        return refused(error, reply, name, request);
       }
       // Claimed per provider type, not per name: two names may share one account's signing key
       // (two Mailgun domains), and a token taken at one must not be taken again at the other.
@@ -89,7 +105,7 @@ export async function webhookRoutes(app: FastifyInstance, context: ServerContext
       // same token with other events is not.
       const useOnce = receipt.useOnce;
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      if (useOnce && !(await context.store.claimWebhookToken(entry.type, useOnce.token, createHash('sha256').update(body).digest('hex'), useOnce.until, now))) {
+      if (useOnce && !(await context.store.claimWebhookToken(entryType, useOnce.token, createHash('sha256').update(body).digest('hex'), useOnce.until, now))) {
         request.log.warn({ provider: name, status: 401, reason: 'signature token used before for another request' }, 'webhook refused');
         return refuse(reply, name, 401, 'signature token used before for another request (a replay): nothing was stored', 'a signature is good for the one request it was made for');
       }
@@ -99,6 +115,14 @@ export async function webhookRoutes(app: FastifyInstance, context: ServerContext
       return reply.code(200).send({ status: 'ok', received: receipt.events.length, stored: stored.length, suppressed, ignored: receipt.ignored, ...(receipt.note ? { note: receipt.note } : {}) });
     },
   );
+
+  /** A WebhookRefused as its answer; anything else is thrown on (a 500). */
+  function refused(error: unknown, reply: FastifyReply, provider: string, request: FastifyRequest) {
+    if (!(error instanceof WebhookRefused)) throw error;
+    request.log.warn({ provider, status: error.status, reason: error.message }, 'webhook refused');
+    if (error.options.wwwAuthenticate) reply.header('WWW-Authenticate', error.options.wwwAuthenticate);
+    return refuse(reply, provider, error.status, error.message, error.options.hint ?? 'nothing was stored');
+  }
 
   function refuse(reply: FastifyReply, provider: string, status: number, message: string, hint: string) {
     context.metrics.recordWebhook(provider, status, []);
