@@ -20,26 +20,35 @@ function copiesByRecipient(): Map<string, number> {
   return copies;
 }
 
+/**
+ * A server on a fresh config and store that has accepted a bulk run of RECIPIENTS (addresses
+ * `<prefix>N@example.com`) and has begun sending it: ten batches of 500, four at a time, each
+ * answered after 600 ms, about two seconds of sending.
+ */
+async function bulkRunUnderWay(prefix: string) {
+  const { configPath, dir } = writeTestConfig({
+    postmarkUrl: postmark.url,
+    order: ['postmark'],
+    attempts: 1,
+    extra: { server: { shutdownGrace: '100ms' }, worker: { interval: '200ms' } },
+  });
+  const key = await createKey(configPath, 'app');
+  postmark.latencyMs = 600;
+  const recipients = Array.from({ length: RECIPIENTS }, (_, i) => ({ email: `${prefix}${i}@example.com`, name: `Reader ${i}` }));
+  const body = JSON.stringify({ from: 'news@example.com', subject: 'Hi {{name}}', html_body: '<p>Hello {{name}}</p>', type: 'marketing', recipients });
+  const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+  const first = await startServer(configPath, dir);
+  const accepted = await call(first.url, 'POST', '/api/v1/emails/bulk', headers, body);
+  expect(accepted.status).toBe(202);
+  // On a busy machine the first call may take a moment to leave.
+  await eventually(async () => postmark.sent.length, (calls) => calls > 0, 10_000);
+  return { configPath, dir, headers, first, bulkId: accepted.body.bulkId as string };
+}
+
 describe('serve: a bulk run stopped by a shutdown', () => {
   it('is resumed by the next server on the same store: every recipient once', async () => {
-    const { configPath, dir } = writeTestConfig({
-      postmarkUrl: postmark.url,
-      order: ['postmark'],
-      attempts: 1,
-      extra: { server: { shutdownGrace: '100ms' }, worker: { interval: '200ms' } },
-    });
-    const key = await createKey(configPath, 'app');
-    // Ten batches of 500, four at a time, each answered after 600 ms: about two seconds of sending.
-    postmark.latencyMs = 600;
-    const recipients = Array.from({ length: RECIPIENTS }, (_, i) => ({ email: `reader${i}@example.com`, name: `Reader ${i}` }));
-    const body = JSON.stringify({ from: 'news@example.com', subject: 'Hi {{name}}', html_body: '<p>Hello {{name}}</p>', type: 'marketing', recipients });
-    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
-
-    const first = await startServer(configPath, dir);
-    const accepted = await call(first.url, 'POST', '/api/v1/emails/bulk', headers, body);
-    expect(accepted.status).toBe(202);
-    // Stopped once sending has begun (on a busy machine the first call may take a moment to leave).
-    await eventually(async () => postmark.sent.length, (calls) => calls > 0, 10_000);
+    const { configPath, dir, headers, first, bulkId } = await bulkRunUnderWay('reader');
+    // Stopped once sending has begun.
     expect(await first.stop()).toBe(0);
     const sentBeforeStop = copiesByRecipient().size;
     expect(sentBeforeStop).toBeGreaterThan(0);
@@ -50,10 +59,10 @@ describe('serve: a bulk run stopped by a shutdown', () => {
     const second = await startServer(configPath, dir);
     try {
       await eventually(async () => copiesByRecipient().size, (size) => size === RECIPIENTS, 20_000);
-      expect(second.output()).toContain(`"bulkId":"${accepted.body.bulkId}"`);
+      expect(second.output()).toContain(`"bulkId":"${bulkId}"`);
       // The resumed run reports on the server that resumed it.
       const report = await eventually(
-        () => call(second.url, 'GET', `/api/v1/bulk/${accepted.body.bulkId}`, headers),
+        () => call(second.url, 'GET', `/api/v1/bulk/${bulkId}`, headers),
         (answer) => answer.status === 200 && answer.body.status !== 'running',
         10_000,
       );
@@ -67,23 +76,8 @@ describe('serve: a bulk run stopped by a shutdown', () => {
   });
 
   it('killed (SIGKILL) mid-run, its run is taken over by the next server at once, not after the lease: nobody gets two copies, and whoever may have been sent is queued, not resent', async () => {
-    const { configPath, dir } = writeTestConfig({
-      postmarkUrl: postmark.url,
-      order: ['postmark'],
-      attempts: 1,
-      extra: { server: { shutdownGrace: '100ms' }, worker: { interval: '200ms' } },
-    });
-    const key = await createKey(configPath, 'app');
-    postmark.latencyMs = 600;
-    const recipients = Array.from({ length: RECIPIENTS }, (_, i) => ({ email: `killed${i}@example.com`, name: `Reader ${i}` }));
-    const body = JSON.stringify({ from: 'news@example.com', subject: 'Hi {{name}}', html_body: '<p>Hello {{name}}</p>', type: 'marketing', recipients });
-    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
-
-    const first = await startServer(configPath, dir);
-    const accepted = await call(first.url, 'POST', '/api/v1/emails/bulk', headers, body);
-    expect(accepted.status).toBe(202);
     // Killed while its first calls are out: no shutdown, no release; its lease (2 minutes) stands.
-    await eventually(async () => postmark.sent.length, (calls) => calls > 0, 10_000);
+    const { configPath, dir, headers, first, bulkId } = await bulkRunUnderWay('killed');
     first.child.kill('SIGKILL');
     await first.exited;
     const receivedBeforeKill = copiesByRecipient().size;
@@ -96,12 +90,12 @@ describe('serve: a bulk run stopped by a shutdown', () => {
     try {
       // The dead server's process is gone from this host: the run is resumed at once.
       const report = await eventually(
-        () => call(second.url, 'GET', `/api/v1/bulk/${accepted.body.bulkId}`, headers),
+        () => call(second.url, 'GET', `/api/v1/bulk/${bulkId}`, headers),
         (answer) => answer.status === 200 && answer.body.status !== 'running',
         30_000,
       );
       expect(Date.now() - startedAt).toBeLessThan(60_000);
-      expect(second.output()).toContain(`"bulkId":"${accepted.body.bulkId}"`);
+      expect(second.output()).toContain(`"bulkId":"${bulkId}"`);
       const { delivered, skippedAlreadyDelivered, queued } = report.body as { delivered: number; skippedAlreadyDelivered: number; queued: number };
       // The batches in flight at the kill are in doubt: queued (as ambiguous), never sent again.
       expect(queued).toBeGreaterThan(0);
