@@ -13,6 +13,7 @@ import { CONNECT_TIMEOUT, HttpTransport, type TransportRequest } from './http-tr
 import { IDEMPOTENCY_HEADER, type BulkRecipient, type RecipientStatus, type Provider, type ProviderDefinition, type ProviderOptions, type SendReceipt } from './provider.js';
 import { postmarkCatalog } from './catalog/postmark.js';
 import { PreparedBodies } from './prepared-bodies.js';
+import { withNativeAsyncRequests } from './postmark-native-request.js';
 
 const configSchema = z.strictObject({
   type: z.literal('postmark'),
@@ -360,7 +361,9 @@ class PostmarkProvider implements Provider {
       }
     };
     // The SDK reads only the status and the text of what its fetch answers (see TransportResponse).
-    return new ServerClient(this.config.serverToken, { ...this.sdkOptions(), fetch: observingFetch as unknown as typeof fetch });
+    const client = new ServerClient(this.config.serverToken, { ...this.sdkOptions(), fetch: observingFetch as unknown as typeof fetch });
+    withNativeAsyncRequests(client);
+    return client;
   }
 }
 
