@@ -39,6 +39,17 @@ export function parseAddress(input: string): ParsedAddress | undefined {
   return PLAIN_NAME.test(nameText) ? { name: nameText, address } : undefined;
 }
 
+/**
+ * One recipient of a bulk list, as a list file's row or a bulk request's `recipients[].email`
+ * gives it: a bare address (not `Name <address>`), spaces around it allowed, line breaks anywhere not.
+ */
+export function isRecipientAddress(email: string): boolean {
+  return !NOT_IN_A_RECIPIENT_ADDRESS.test(email) && isBareAddress(email.trim());
+}
+
+/** Made once: a regular expression literal in a function makes a new RegExp object at each call, here each row. */
+const NOT_IN_A_RECIPIENT_ADDRESS = /[\r\n\0<>]/;
+
 /** Whether an address that does not parse is refused for its display name alone (a group, a comment, specials). */
 export function onlyTheDisplayNameIsWrong(input: string): boolean {
   const { nameText, addressText } = splitNamed(input);

@@ -1,6 +1,6 @@
 import { accessSync, constants, createReadStream, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { isBareAddress } from '../core/address.js';
+import { isRecipientAddress } from '../core/address.js';
 import { isSystemErrorCode, UserError } from '../core/errors.js';
 import { groupThousands } from '../cost/money.js';
 import { parseCsvLine, parseCsvRecord } from './csv.js';
@@ -452,13 +452,6 @@ function withRecipientAddress(row: ParsedRow): ParsedRow {
   return { error: `"${row.email}" is not a valid email address` };
 }
 
-/** A bare address only: a list row is one recipient, not `Name <address>`. */
-function isRecipientAddress(email: string): boolean {
-  return !NOT_IN_AN_ADDRESS.test(email) && isBareAddress(email.trim());
-}
-
-/** Made once: a regular expression literal in a function makes a new RegExp object at each call, here each row. */
-const NOT_IN_AN_ADDRESS = /[\r\n\0<>]/;
 
 function csvRow(cells: string[], header: string[], emailColumn: number): ParsedRow {
   if (cells.length !== header.length) return { error: `${cells.length} columns, the header has ${header.length}` };

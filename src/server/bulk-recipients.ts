@@ -1,5 +1,5 @@
 import type { BodyProblem } from '../app/platform-body.js';
-import { isBareAddress } from '../core/address.js';
+import { isRecipientAddress } from '../core/address.js';
 import type { RecipientRow } from '../lists/recipient-source.js';
 import { BadRequest } from './errors.js';
 
@@ -37,7 +37,8 @@ export async function* rowsOf(recipients: BulkRecipientInput[]): AsyncGenerator<
   for (let start = 0; start < recipients.length; start += ROWS_PER_CHUNK) {
     yield recipients.slice(start, start + ROWS_PER_CHUNK).map(({ email, ...fields }, i): RecipientRow => {
       const line = start + i + 1;
-      return isBareAddress(email.trim()) ? { line, email: email.trim(), fields } : { line, error: `"${email}" is not a valid email address` };
+      // The list file's check: the same recipient is refused or taken the same way by both.
+      return isRecipientAddress(email) ? { line, email: email.trim(), fields } : { line, error: `"${email}" is not a valid email address` };
     });
   }
 }
