@@ -292,13 +292,12 @@ class MailgunProvider implements Provider {
     const variableTemplate = this.variableTemplateOf(template);
     const { parts } = variableTemplate;
     const { form } = toMailgunForm({ ...template, to: [], cc: [], bcc: [], subject: parts.subject!, html: parts.html, text: parts.text });
-    // One comma-separated field, as Mailgun accepts: a thousand repeated fields cost the SDK a
-    // multipart part each.
-    form.to = BYTES_GIVEN_ASIDE;
     const { header, keyOf } = recipientKeyHeader(template.idempotencyKey);
     form[`h:${IDEMPOTENCY_HEADER}`] = header;
-    form['recipient-variables'] = BYTES_GIVEN_ASIDE;
-    const bytes = new Map([
+    for (const name of FIELDS_GIVEN_AS_BYTES) form[name] = BYTES_GIVEN_ASIDE;
+    const bytes = new Map<string, Buffer>([
+      // One comma-separated field, as Mailgun accepts: a thousand repeated fields cost the SDK a
+      // multipart part each.
       ['to', Buffer.from(recipients.map((r) => r.email).join(', '))],
       ['recipient-variables', recipientVariablesJson(recipients, variableTemplate, keyOf)],
     ]);

@@ -31,17 +31,12 @@ export class MultipartBody extends Readable {
 
   /** A text field, or a file when `options` names one (mailgun.js passes files as Buffers). */
   append(name: string, value: unknown, file?: FilePartOptions): void {
-    if (this.bytes) throw new Error('MultipartBody: a part was added after the body was written');
-    let header = `--${this.boundary}${CRLF}Content-Disposition: form-data; name="${escapeName(name)}"`;
-    if (typeof value === 'string' && file?.filename === undefined) {
-      this.parts.push(Buffer.from(`${header}${CRLF}${CRLF}`), Buffer.from(withCrlf(value)), Buffer.from(CRLF));
-      return;
-    }
+    if (typeof value === 'string' && file?.filename === undefined) return this.part(name, '', Buffer.from(withCrlf(value)));
     if (!(value instanceof Uint8Array) && typeof value !== 'string') {
       throw new TypeError(`MultipartBody: the value of "${name}" must be a string or bytes, not ${Object.prototype.toString.call(value)}`);
     }
-    header += `; filename="${escapeName(file?.filename ?? 'file')}"${CRLF}Content-Type: ${fileType(file?.contentType)}`;
-    this.parts.push(Buffer.from(`${header}${CRLF}${CRLF}`), typeof value === 'string' ? Buffer.from(value) : Buffer.from(value.buffer, value.byteOffset, value.byteLength), Buffer.from(CRLF));
+    const fileHeaders = `; filename="${escapeName(file?.filename ?? 'file')}"${CRLF}Content-Type: ${fileType(file?.contentType)}`;
+    this.part(name, fileHeaders, typeof value === 'string' ? Buffer.from(value) : Buffer.from(value.buffer, value.byteOffset, value.byteLength));
   }
 
   /**
@@ -54,8 +49,13 @@ export class MultipartBody extends Readable {
   appendText(name: string, utf8: Buffer): void {
     // Line breaks are sent as CRLF (see withCrlf); JSON text and a list of addresses have none.
     if (utf8.includes(0x0a) || utf8.includes(0x0d)) return this.append(name, utf8.toString());
+    this.part(name, '', utf8);
+  }
+
+  /** One part: its headers (`fileHeaders` after the name, for a file), then its bytes. */
+  private part(name: string, fileHeaders: string, content: Buffer): void {
     if (this.bytes) throw new Error('MultipartBody: a part was added after the body was written');
-    this.parts.push(Buffer.from(`--${this.boundary}${CRLF}Content-Disposition: form-data; name="${escapeName(name)}"${CRLF}${CRLF}`), utf8, Buffer.from(CRLF));
+    this.parts.push(Buffer.from(`--${this.boundary}${CRLF}Content-Disposition: form-data; name="${escapeName(name)}"${fileHeaders}${CRLF}${CRLF}`), content, Buffer.from(CRLF));
   }
 
   getHeaders(): Record<string, string> {

@@ -88,13 +88,14 @@ export const createReceiver: CreateWebhookReceiver<PostmarkConfig> = (name, conf
       });
     }
   };
-  return { checkHeaders, receive: async (request: WebhookRequest) => receivePostmark(name, request, checkHeaders) };
+  return {
+    checkHeaders,
+    async receive(request: WebhookRequest): Promise<WebhookReceipt> {
+      checkHeaders(request.headers);
+      const record = parseJsonBody(request.body);
+      if (!isRecord(record) || typeof record.RecordType !== 'string') throw malformed('not a Postmark webhook record: a JSON object with a RecordType');
+      const events = postmarkEvents(name, record, request.now);
+      return { events, ignored: events.length === 0 ? 1 : 0 };
+    },
+  };
 };
-
-async function receivePostmark(name: string, request: WebhookRequest, checkHeaders: (headers: IncomingHttpHeaders) => void): Promise<WebhookReceipt> {
-  checkHeaders(request.headers);
-  const record = parseJsonBody(request.body);
-  if (!isRecord(record) || typeof record.RecordType !== 'string') throw malformed('not a Postmark webhook record: a JSON object with a RecordType');
-  const events = postmarkEvents(name, record, request.now);
-  return { events, ignored: events.length === 0 ? 1 : 0 };
-}

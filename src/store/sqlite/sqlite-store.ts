@@ -511,9 +511,8 @@ export class SqliteStore implements Store {
       const runs = this.sql('SELECT id, owner, lease_until FROM bulk_jobs ORDER BY created_at, id').all() as { id: string; owner: string | null; lease_until: number | null }[];
       const free = runs.find((run) => run.lease_until === null || run.lease_until <= now || (run.owner !== null && !isOwnerAlive(run.owner)));
       if (!free) return undefined;
-      this.sql('UPDATE bulk_jobs SET owner = ?, lease_until = ? WHERE id = ?').run(owner, leaseUntil, free.id);
-      const row = this.sql('SELECT job_json, created_at FROM bulk_jobs WHERE id = ?').get(free.id) as { job_json: string; created_at: number };
-      return { id: free.id, job: row.job_json, createdAt: row.created_at };
+      const claimed = this.sql('UPDATE bulk_jobs SET owner = ?, lease_until = ? WHERE id = ? RETURNING job_json, created_at').get(owner, leaseUntil, free.id) as { job_json: string; created_at: number };
+      return { id: free.id, job: claimed.job_json, createdAt: claimed.created_at };
     });
   }
 
