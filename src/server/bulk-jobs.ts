@@ -1,7 +1,8 @@
 import { bulkCounts, bulkStatus } from '../app/bulk/bulk-report.js';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { BulkSender, type BulkFailure, type BulkOptions } from '../app/bulk/bulk-sender.js';
 import type { Dispatcher } from '../app/dispatcher.js';
+import { IdempotencyConflictError } from '../core/errors.js';
 import { MIN_BULK_RESUME_MS } from '../core/idempotency.js';
 import type { EmailMessage } from '../core/message.js';
 import { isLeaseOwnerAlive } from '../app/lease-owner.js';
@@ -15,6 +16,10 @@ const FINISHED_KEPT = 1_000;
 
 interface BulkJob {
   id: string;
+  /** The template's idempotency key: one run of it at a time (BulkSender's run lock). */
+  runKey: string;
+  /** A hash of the saved run (template, forced provider, list): tells a repeat of the request from other content. */
+  content: string;
   sender: BulkSender;
   chain: string[];
   /** A split or recipient-domain rule routes each row on its own (chain is then the template's). */
@@ -96,14 +101,25 @@ export class BulkJobs {
    */
   async start(dispatcher: Dispatcher, template: EmailMessage, route: BulkRoute, recipients: BulkRecipientInput[], forceProvider?: string): Promise<string | undefined> {
     if (this.stopped) return undefined;
-    const id = randomUUID();
     const saved: SavedBulkJob = { template, recipients, ...(forceProvider ? { forceProvider } : {}) };
+    const job = JSON.stringify(saved);
+    // The same request while its run goes on here (a client's retry, or a run this server resumed):
+    // that run is the answer. A second run would only find the first one's lock and fail.
+    const going = this.goingWithKey(template.idempotencyKey);
+    if (going && going.content === contentHash(job)) return going.id;
+    if (going) throw new IdempotencyConflictError(template.idempotencyKey, `bulk run ${going.id}, still going`);
+    const id = randomUUID();
     const now = dispatcher.now();
-    await this.store.saveBulkJob(id, JSON.stringify(saved), this.owner, now + BULK_JOB_LEASE_MS, now);
+    await this.store.saveBulkJob(id, job, this.owner, now + BULK_JOB_LEASE_MS, now);
     // Stopped while it was being kept: kept it is, so it is accepted, and the next server runs it.
     if (this.stopped) await this.store.releaseBulkJob(id, this.owner);
-    else this.run(id, dispatcher, template, route, recipients);
+    else this.run(id, dispatcher, template, route, recipients, job);
     return id;
+  }
+
+  /** The run of this template key going here, if any. */
+  private goingWithKey(runKey: string): BulkJob | undefined {
+    return [...this.jobs.values()].find((job) => job.endedAt === undefined && job.runKey === runKey);
   }
 
   /**
@@ -139,6 +155,12 @@ export class BulkJobs {
         let route: BulkRoute;
         try {
           saved = JSON.parse(claimed.job) as SavedBulkJob;
+          // The same run was posted again here before this look found it: the one going does its work.
+          const going = this.goingWithKey(saved.template.idempotencyKey);
+          if (going?.content === contentHash(claimed.job)) {
+            await this.store.finishBulkJob(claimed.id, this.owner);
+            continue;
+          }
           route = await routeOf(saved.template, saved.forceProvider);
         } catch (error) {
           // The config no longer routes it (a provider gone, a secret unset): tried again later, by
@@ -151,7 +173,7 @@ export class BulkJobs {
           await this.store.releaseBulkJob(claimed.id, this.owner);
           break;
         }
-        this.run(claimed.id, dispatcher, saved.template, route, saved.recipients);
+        this.run(claimed.id, dispatcher, saved.template, route, saved.recipients, claimed.job);
         resumed.push(claimed.id);
       } finally {
         release();
@@ -160,9 +182,9 @@ export class BulkJobs {
     return resumed;
   }
 
-  private run(id: string, dispatcher: Dispatcher, template: EmailMessage, route: BulkRoute, recipients: BulkRecipientInput[]): void {
+  private run(id: string, dispatcher: Dispatcher, template: EmailMessage, route: BulkRoute, recipients: BulkRecipientInput[], savedJob: string): void {
     const sender = new BulkSender(dispatcher, { chain: route.chain, routeRow: route.routeRow, template, concurrency: CONCURRENCY, onWarning: this.onWarning });
-    const job: BulkJob = { id, sender, chain: route.chain, rule: route.source, perRow: route.routeRow !== undefined, startedAt: Date.now(), done: Promise.resolve() };
+    const job: BulkJob = { id, runKey: template.idempotencyKey, content: contentHash(savedJob), sender, chain: route.chain, rule: route.source, perRow: route.routeRow !== undefined, startedAt: Date.now(), done: Promise.resolve() };
     job.done = sender
       .run(rowsOf(recipients))
       .then(
@@ -257,3 +279,6 @@ export class BulkJobs {
   }
 }
 
+function contentHash(savedJob: string): string {
+  return createHash('sha256').update(savedJob).digest('hex');
+}

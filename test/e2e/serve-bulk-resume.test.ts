@@ -25,7 +25,7 @@ function copiesByRecipient(): Map<string, number> {
  * `<prefix>N@example.com`) and has begun sending it: ten batches of 500, four at a time, each
  * answered after 600 ms, about two seconds of sending.
  */
-async function bulkRunUnderWay(prefix: string) {
+async function bulkRunUnderWay(prefix: string, idempotencyKey?: string) {
   const { configPath, dir } = writeTestConfig({
     postmarkUrl: postmark.url,
     order: ['postmark'],
@@ -36,13 +36,13 @@ async function bulkRunUnderWay(prefix: string) {
   postmark.latencyMs = 600;
   const recipients = Array.from({ length: RECIPIENTS }, (_, i) => ({ email: `${prefix}${i}@example.com`, name: `Reader ${i}` }));
   const body = JSON.stringify({ from: 'news@example.com', subject: 'Hi {{name}}', html_body: '<p>Hello {{name}}</p>', type: 'marketing', recipients });
-  const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+  const headers: Record<string, string> = { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}) };
   const first = await startServer(configPath, dir);
   const accepted = await call(first.url, 'POST', '/api/v1/emails/bulk', headers, body);
   expect(accepted.status).toBe(202);
   // On a busy machine the first call may take a moment to leave.
   await eventually(async () => postmark.sent.length, (calls) => calls > 0, 10_000);
-  return { configPath, dir, headers, first, bulkId: accepted.body.bulkId as string };
+  return { configPath, dir, headers, body, first, bulkId: accepted.body.bulkId as string };
 }
 
 describe('serve: a bulk run stopped by a shutdown', () => {
@@ -109,6 +109,32 @@ describe('serve: a bulk run stopped by a shutdown', () => {
     expect([...copies.values()].every((n) => n === 1)).toBe(true);
     // Nothing lost unsaid: whoever got no copy is among those queued as in doubt.
     expect(RECIPIENTS - copies.size).toBeLessThanOrEqual(inDoubt);
+  }, 60_000);
+
+  it('posted again while its run goes on, the same bulk is answered with that run; other content under its key is 409 and starts nothing', async () => {
+    const { headers, body, first, bulkId } = await bulkRunUnderWay('again', 'newsletter-week-49');
+    try {
+      const repeat = await call(first.url, 'POST', '/api/v1/emails/bulk', headers, body);
+      expect(repeat).toMatchObject({ status: 202, body: { bulkId } });
+      const other = JSON.stringify({ ...JSON.parse(body), subject: 'Another subject' });
+      const conflict = await call(first.url, 'POST', '/api/v1/emails/bulk', headers, other);
+      expect(conflict.status).toBe(409);
+      expect(conflict.body.error).toContain('newsletter-week-49');
+      expect(conflict.body.details).toEqual([{ path: 'Idempotency-Key (header)', message: 'already used for a different message' }]);
+      const report = await eventually(
+        () => call(first.url, 'GET', `/api/v1/bulk/${bulkId}`, headers),
+        (answer) => answer.body.status !== 'running',
+        30_000,
+      );
+      expect(report.body).toMatchObject({ status: 'delivered', recipients: RECIPIENTS, delivered: RECIPIENTS });
+    } finally {
+      expect(await first.stop()).toBe(0);
+    }
+    // One run sent the list: everyone once, and nobody got the other subject.
+    const copies = copiesByRecipient();
+    expect(copies.size).toBe(RECIPIENTS);
+    expect([...copies.values()].every((n) => n === 1)).toBe(true);
+    expect(postmark.sent.some((s) => JSON.stringify(s.body).includes('Another subject'))).toBe(false);
   }, 60_000);
 
   it('a bulk body still arriving at SIGTERM is answered 503 and nothing of it is sent or kept', async () => {

@@ -181,7 +181,7 @@ if (!testPostgresUrl()) {
       expect(delivered[0].n).toBe(10);
     }, 30_000);
 
-    it('kill -9 of a server mid-bulk, the same bulk posted to the other: nobody twice, nobody lost (those in doubt reported as ambiguous)', async () => {
+    it('kill -9 of a server mid-bulk: the other takes over its run, the same bulk posted to it is answered with that run; nobody twice, nobody lost (those in doubt reported as ambiguous)', async () => {
       // 8 batch calls of 500 (Postmark's batch limit), 4 at a time. The fake answers the first two
       // calls and holds every later one: when server A is killed, 2 batches are delivered and
       // recorded, 4 are in flight (the ESP has them, A never learns), 2 have not started.
@@ -198,7 +198,8 @@ if (!testPostgresUrl()) {
       const recordedDigests = async () =>
         (await sql<{ n: number }>('SELECT COALESCE(SUM(cardinality(digests)), 0)::int AS n FROM bulk_deliveries WHERE run_key = $1', [runKey]))[0].n;
 
-      expect(await post(serverA, 'bulk', bulk, runKey)).toMatchObject({ status: 202, body: { bulkId: expect.any(String) } });
+      const accepted = await post(serverA, 'bulk', bulk, runKey);
+      expect(accepted).toMatchObject({ status: 202, body: { bulkId: expect.any(String) } });
       await eventually(
         async () => ({ calls: postmark.requests.length, recorded: await recordedDigests() }),
         (s) => s.calls >= 6 && s.recorded >= 1_000,
@@ -207,13 +208,19 @@ if (!testPostgresUrl()) {
       expect(postmark.requests.length).toBe(6);
       serverA.child.kill('SIGKILL');
       await serverA.exited;
-      // The held calls end (their caller is gone); the ESP counts as having them.
+      // Read while every later call is still held: server B may take over A's run at once (A's
+      // process is gone from this host), and its first batches must not be counted as A's.
+      const deliveredByA = await recordedDigests();
+      // A's held calls end (their caller is gone); the ESP counts as having them. B's are held on.
+      for (const release of held.splice(0, 4)) release();
+
+      // B takes over A's run at its next look (worker.interval). The same bulk posted to B while
+      // that run goes on is answered with that run, not a second one.
+      await eventually(async () => serverB.output(), (output) => output.includes(`"bulkId":"${accepted.body.bulkId}"`), WAIT_MS);
+      const rerun = await post(serverB, 'bulk', bulk, runKey);
+      expect(rerun).toMatchObject({ status: 202, body: { bulkId: accepted.body.bulkId } });
       postmark.beforeAnswer = undefined;
       for (const release of held.splice(0)) release();
-      const deliveredByA = await recordedDigests();
-
-      const rerun = await post(serverB, 'bulk', bulk, runKey);
-      expect(rerun.status).toBe(202);
       const report = await eventually(
         async () => (await fetch(`${serverB.url}/api/v1/bulk/${rerun.body.bulkId}`, { headers: { authorization: `Bearer ${key}` } })).json() as Promise<any>,
         (r) => r.status !== 'running',

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Dispatcher } from '../../src/app/dispatcher.js';
 import { validateConfig } from '../../src/config/validate.js';
+import { IdempotencyConflictError } from '../../src/core/errors.js';
 import { finalizeMessage, type EmailMessage } from '../../src/core/message.js';
 import { BulkJobs, type BulkRoute } from '../../src/server/bulk-jobs.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
@@ -94,6 +95,36 @@ describe('bulk runs of serve', () => {
     expect(await jobs.resumeWaiting(dispatcher, 8, async () => ROUTE)).toEqual([]);
     expect(warnings).toEqual([expect.stringContaining('bulk run ancient, accepted')]);
     expect(postmark.requests).toHaveLength(0);
+    expect(await store.claimBulkJob('next-server', Date.now() + 60_000, Date.now(), () => true)).toBeUndefined();
+  });
+
+  it('the same run started again while it goes here is that run; the same key with other content is a conflict, and nothing is kept', async () => {
+    const { store, dispatcher, jobs } = await setup();
+    postmark.latencyMs = 100;
+    const id = await jobs.start(dispatcher, template('k-again'), ROUTE, recipients(1_500));
+    expect(await jobs.start(dispatcher, template('k-again'), ROUTE, recipients(1_500))).toBe(id);
+    await expect(jobs.start(dispatcher, template('k-again'), ROUTE, recipients(1_499))).rejects.toBeInstanceOf(IdempotencyConflictError);
+    expect(jobs.running).toBe(1);
+    await jobs.settled();
+    // Once it has ended, the same run may be started again (a rerun: it skips whoever was delivered).
+    expect(await jobs.start(dispatcher, template('k-again'), ROUTE, recipients(1_500))).not.toBe(id);
+    await jobs.settled();
+    const copies = postmark.sent.flatMap((call) => (call.body as { To: string }[]).map((message) => message.To));
+    expect(copies).toHaveLength(1_500);
+    expect(await store.claimBulkJob('next-server', Date.now() + 60_000, Date.now(), () => true)).toBeUndefined();
+  });
+
+  it("a dead server's run of the list this server is sending again (posted before the look found it) is let go, not run a second time", async () => {
+    const { store, dispatcher, jobs, warnings } = await setup();
+    postmark.latencyMs = 100;
+    const id = (await jobs.start(dispatcher, template('k-twice'), ROUTE, recipients(1_500)))!;
+    const now = Date.now();
+    await store.saveBulkJob('dead-servers-run', JSON.stringify({ template: template('k-twice'), recipients: recipients(1_500) }), 'dead-server', now - 1, now - 60_000);
+    expect(await jobs.resumeWaiting(dispatcher, 8, async () => ROUTE)).toEqual([]);
+    expect(warnings).toEqual([]);
+    expect(jobs.running).toBe(1);
+    await jobs.settled();
+    expect(jobs.report(id)).toMatchObject({ status: 'delivered', delivered: 1_500 });
     expect(await store.claimBulkJob('next-server', Date.now() + 60_000, Date.now(), () => true)).toBeUndefined();
   });
 });

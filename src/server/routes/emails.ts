@@ -74,14 +74,15 @@ export function emailRoutes(app: FastifyInstance, context: ServerContext): void 
       attachValidation: true,
       schema: {
         summary: 'Send one personalised copy per recipient',
-        description: "Starts a bulk run through the providers' batch APIs (as `send --recipients`); GET /api/v1/bulk/{bulkId} reports on it. Posting the same bulk again skips the recipients already delivered.",
+        description: "Starts a bulk run through the providers' batch APIs (as `send --recipients`); GET /api/v1/bulk/{bulkId} reports on it. Posting the same bulk again skips the recipients already delivered; posted while its run still goes on in this server, it answers with that run's bulkId.",
         tags: ['emails'],
         security: [{ bearer: [] }],
         headers: IDEMPOTENCY_HEADER_SCHEMA,
         body: BULK_BODY_SCHEMA,
         response: {
-          202: { type: 'object', properties: { bulkId: { type: 'string' } }, description: 'The run has started' },
+          202: { type: 'object', properties: { bulkId: { type: 'string' } }, description: 'The run has started (or, for the same request while its run still goes on in this server, that run)' },
           400: { ...ERROR_SCHEMA, description: 'Invalid request: every problem in details[] by its path' },
+          409: { ...ERROR_SCHEMA, description: 'A run with this idempotency key and other content still goes on in this server: nothing was started' },
           413: { ...ERROR_SCHEMA, description: 'Body larger than server.bodyLimit' },
           ...COMMON_ERRORS,
           503: { ...ERROR_SCHEMA, description: `Shutting down, or ${MAX_RUNNING_BULK_JOBS} bulk runs already under way on this server: post again after Retry-After` },
