@@ -113,6 +113,7 @@ describe('serve: a bulk run stopped by a shutdown', () => {
 
   it('posted again while its run goes on, the same bulk is answered with that run; other content under its key is 409 and starts nothing', async () => {
     const { headers, body, first, bulkId } = await bulkRunUnderWay('again', 'newsletter-week-49');
+    postmark.latencyMs = 1_500; // the run is still going when each request below arrives, on a slow machine too
     try {
       const repeat = await call(first.url, 'POST', '/api/v1/emails/bulk', headers, body);
       expect(repeat).toMatchObject({ status: 202, body: { bulkId } });

@@ -100,7 +100,7 @@ describe('bulk runs of serve', () => {
 
   it('the same run started again while it goes here is that run; the same key with other content is a conflict, and nothing is kept', async () => {
     const { store, dispatcher, jobs } = await setup();
-    postmark.latencyMs = 100;
+    postmark.latencyMs = 500; // long enough for the run to be going through each step below
     const id = await jobs.start(dispatcher, template('k-again'), ROUTE, recipients(1_500));
     expect(await jobs.start(dispatcher, template('k-again'), ROUTE, recipients(1_500))).toBe(id);
     await expect(jobs.start(dispatcher, template('k-again'), ROUTE, recipients(1_499))).rejects.toBeInstanceOf(IdempotencyConflictError);
@@ -116,7 +116,7 @@ describe('bulk runs of serve', () => {
 
   it("a dead server's run of the list this server is sending again (posted before the look found it) is let go, not run a second time", async () => {
     const { store, dispatcher, jobs, warnings } = await setup();
-    postmark.latencyMs = 100;
+    postmark.latencyMs = 500; // long enough for the run to be going through each step below
     const id = (await jobs.start(dispatcher, template('k-twice'), ROUTE, recipients(1_500)))!;
     const now = Date.now();
     await store.saveBulkJob('dead-servers-run', JSON.stringify({ template: template('k-twice'), recipients: recipients(1_500) }), 'dead-server', now - 1, now - 60_000);
