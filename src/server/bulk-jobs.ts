@@ -98,6 +98,8 @@ export class BulkJobs {
   /**
    * Keeps the run in the store (accepted once this resolves), then starts it. Returns its id, or
    * undefined when a shutdown began meanwhile (nothing was kept: the request is to be refused).
+   * While a run of the same template key goes on here, nothing new starts: the same request gets
+   * that run's id, other content an IdempotencyConflictError.
    */
   async start(dispatcher: Dispatcher, template: EmailMessage, route: BulkRoute, recipients: BulkRecipientInput[], forceProvider?: string): Promise<string | undefined> {
     if (this.stopped) return undefined;
@@ -107,7 +109,7 @@ export class BulkJobs {
     // that run is the answer. A second run would only find the first one's lock and fail.
     const going = this.goingWithKey(template.idempotencyKey);
     if (going && going.content === contentHash(job)) return going.id;
-    if (going) throw new IdempotencyConflictError(template.idempotencyKey, `bulk run ${going.id}, still going`);
+    if (going) throw new IdempotencyConflictError(template.idempotencyKey, 'a bulk run still going');
     const id = randomUUID();
     const now = dispatcher.now();
     await this.store.saveBulkJob(id, job, this.owner, now + BULK_JOB_LEASE_MS, now);

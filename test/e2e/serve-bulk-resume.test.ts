@@ -120,7 +120,7 @@ describe('serve: a bulk run stopped by a shutdown', () => {
       const other = JSON.stringify({ ...JSON.parse(body), subject: 'Another subject' });
       const conflict = await call(first.url, 'POST', '/api/v1/emails/bulk', headers, other);
       expect(conflict.status).toBe(409);
-      expect(conflict.body.error).toContain('newsletter-week-49');
+      expect(conflict.body.error).toBe('idempotency key "newsletter-week-49" was used for a different message (a bulk run still going): nothing was sent');
       expect(conflict.body.details).toEqual([{ path: 'Idempotency-Key (header)', message: 'already used for a different message' }]);
       const report = await eventually(
         () => call(first.url, 'GET', `/api/v1/bulk/${bulkId}`, headers),
