@@ -1,3 +1,4 @@
+import { refuseKeyOfOtherBulkContent } from '../app/bulk/bulk-key-check.js';
 import type { Dispatcher } from '../app/dispatcher.js';
 import { draftFromBody, type PlatformBody } from '../app/platform-body.js';
 import { rowRouter } from '../app/bulk/row-routes.js';
@@ -45,6 +46,8 @@ const BULK_DEFAULT_TYPE = 'marketing';
  */
 export async function prepareBulkSend(dispatcher: Dispatcher, body: PlatformBody, keyHeader: string | undefined): Promise<{ template: EmailMessage; route: BulkRoute }> {
   const { message: template, chain, rule } = await prepareSend(dispatcher, { ...body, to: ['recipient@example.com'] }, keyHeader, { defaultType: BULK_DEFAULT_TYPE });
+  // Refused here, answered 409, rather than in the run, after 202 (the run checks again).
+  if (dispatcher.store) await refuseKeyOfOtherBulkContent(dispatcher.store, template, dispatcher.config.idempotency, dispatcher.now());
   return { template, route: { chain, source: rule, routeRow: await rowRouter(dispatcher, template, { forceProvider: body.provider }) } };
 }
 

@@ -99,8 +99,17 @@ export interface DeliveryLedger {
   findDelivery(key: string): Promise<Delivery | undefined>;
   /** Records a delivery, counts it as usage, and closes any waiting outbox entry of that key — atomically. */
   recordDelivery(message: EmailMessage, provider: string, messageId: string, now: number, emails: number): Promise<void>;
-  /** Records accepted bulk batches and narrows their in-flight records, in one transaction. */
-  recordBulkBatches(runKey: string, type: string, batches: AcceptedBatch[], now: number): Promise<void>;
+  /**
+   * Records accepted bulk batches and narrows their in-flight records, in one transaction.
+   * `contentKey`: what the message said, kept under an explicit key (see otherBulkContent).
+   */
+  recordBulkBatches(runKey: string, type: string, batches: AcceptedBatch[], now: number, contentKey?: string | null): Promise<void>;
+  /**
+   * A batch of the bulk message `runKey` delivered since a time with content other than
+   * `contentKey` (the key reused for another message), if any; batches kept without a content key
+   * (a derived key, or written before content keys were kept) never count.
+   */
+  otherBulkContent(runKey: string, contentKey: string, since: number): Promise<{ provider: string; deliveredAt: number } | undefined>;
   /** Visits the digest of every recipient the bulk runs of one message delivered since a time. */
   forEachBulkDeliveredDigest(runKey: string, since: number, visit: (digest: string) => void): Promise<void>;
   /** Whether any single-message record (delivery or outbox entry) has a key under this bulk message's key. */

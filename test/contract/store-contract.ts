@@ -280,6 +280,25 @@ export function defineStoreContract(backendName: string, backend: StoreBackend):
         expect(await store.usageByProvider('2026-12')).toEqual({ postmark: 2 });
       });
 
+      it('tells a batch of the run key delivered with other content (the key reused) since a time; batches kept without a content key never count', async () => {
+        await fresh();
+        const record = async (run: string, at: number, contentKey?: string | null) => {
+          const batchId = await store.markInFlight(run, digests, OWNER_A, 'postmark', at);
+          await store.recordBulkBatches(run, 'marketing', [{ provider: 'postmark', digests, messageIds: ['i0', 'i1', 'i2'], batchId, stillOpen: [] }], at, contentKey);
+        };
+        await record(RUN, T0 + 5, 'pm_content-a');
+        await record(RUN, T0 + 9, 'pm_content-a');
+        await record('pm_derived-run', T0, null);
+        await record('pm_older-run', T0);
+        expect(await store.otherBulkContent(RUN, 'pm_content-a', T0)).toBeUndefined();
+        expect(await store.otherBulkContent(RUN, 'pm_content-b', T0)).toEqual({ provider: 'postmark', deliveredAt: T0 + 5 });
+        expect(await store.otherBulkContent(RUN, 'pm_content-b', T0 + 6)).toEqual({ provider: 'postmark', deliveredAt: T0 + 9 });
+        expect(await store.otherBulkContent(RUN, 'pm_content-b', T0 + 10)).toBeUndefined();
+        expect(await store.otherBulkContent('pm_derived-run', 'pm_content-b', T0)).toBeUndefined();
+        expect(await store.otherBulkContent('pm_older-run', 'pm_content-b', T0)).toBeUndefined();
+        expect(await store.otherBulkContent('pm_no-such-run', 'pm_content-b', T0)).toBeUndefined();
+      });
+
       it('stores one message id for a batch that got one id (Mailgun)', async () => {
         await fresh();
         const batchId = await store.markInFlight(RUN, digests, OWNER_A, 'mailgun', T0);

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { describe, expect, it, afterAll } from 'vitest';
 import { MIGRATIONS } from '../../src/store/postgres/schema.js';
 import { runCli } from '../helpers/cli.js';
@@ -70,6 +71,11 @@ describe.skipIf(!url)('the CLI on a PostgreSQL store', () => {
     postmark.persistentFault = undefined;
     expect((await runCli(['keys', 'create', '--name', 'ci', '--config', configPath])).code).toBe(0);
     expect((await runCli(['suppressions', 'add', 'bounced@example.com', '--config', configPath])).code).toBe(0);
+    // A bulk message under an explicit key: its ledger keeps what it said.
+    const listFile = `${dir}/list.csv`;
+    writeFileSync(listFile, 'email\nreader@example.com\n');
+    const letter = (config: string, subject: string) => runCli(['send', '--config', config, '--recipients', listFile, '--subject', subject, '--text', 't', '--idempotency-key', 'letter-1', '--json'], { env: TEST_ENV });
+    expect((await letter(configPath, 'Letter')).code).toBe(0);
     // A provider's event, as a webhook records it (serve is not needed for the copy).
     const { default: Database } = await import('better-sqlite3');
     const sqlite = new Database(`${dir}/outbox.db`);
@@ -81,7 +87,7 @@ describe.skipIf(!url)('the CLI on a PostgreSQL store', () => {
     const name = schema();
     const copy = await runCli(['store', 'copy', '--from', `${dir}/outbox.db`, '--to', url, '--schema', name, '--json']);
     expect(copy.code, copy.stderr).toBe(0);
-    expect(copy.json().copied).toMatchObject({ outbox: 1, deliveries: 1, apiKeys: 1, usage: 1, suppressions: 1, events: 1 });
+    expect(copy.json().copied).toMatchObject({ outbox: 1, deliveries: 1, bulkDeliveries: 1, apiKeys: 1, usage: 2, suppressions: 1, events: 1 });
 
     // The copied store is the one a config pointing at PostgreSQL now uses.
     const { configPath: pgConfig } = writeTestConfig({ postmarkUrl: postmark.url, order: ['postmark'], attempts: 1, store: { url, schema: name } });
@@ -89,6 +95,11 @@ describe.skipIf(!url)('the CLI on a PostgreSQL store', () => {
     expect(list.entries).toEqual([expect.objectContaining({ id: waiting, status: 'pending' })]);
     const repeat = await runCli(['send', '--config', pgConfig, '--to', 'a@example.com', '--subject', 'delivered-1', '--text', 't', '--idempotency-key', 'delivered-1', '--json'], { env: TEST_ENV });
     expect(repeat.json().status).toBe('duplicate');
+    // The bulk key still knows its message: the same content resumes, other content is refused.
+    expect((await letter(pgConfig, 'Letter')).json()).toMatchObject({ delivered: 0, skippedAlreadyDelivered: 1 });
+    const reused = await letter(pgConfig, 'Another letter');
+    expect(reused.code, reused.stderr).toBe(2);
+    expect(reused.json().error).toMatch(/idempotency key "letter-1" was used for a different message \(a bulk run delivered through postmark on/);
     expect((await runCli(['keys', 'list', '--config', pgConfig, '--json'])).json().keys).toEqual([expect.objectContaining({ name: 'ci' })]);
     // The suppression list moved too: the bounced address is still refused before any ESP is called.
     const calls = postmark.requests.length;

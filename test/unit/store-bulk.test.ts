@@ -100,7 +100,7 @@ describe('schema migrations', () => {
     expect(await first.createKey('ci', 'hash-1', 4)).toBe(true);
     expect(await second.createKey('ci', 'hash-2', 5)).toBe(false);
     const raw = new Database(file, { readonly: true });
-    expect(raw.pragma('user_version', { simple: true })).toBe(4);
+    expect(raw.pragma('user_version', { simple: true })).toBe(5);
     raw.close();
   });
 });

@@ -1,5 +1,6 @@
 import { estimateMessageBytes } from '../../providers/message-size.js';
 import { ResumeFilter, type ResumeReport } from './resume.js';
+import { refuseKeyOfOtherBulkContent } from './bulk-key-check.js';
 import { FLUSH_MS as LEDGER_FLUSH_MS, LedgerBuffer } from './ledger-buffer.js';
 import { bulkResumeMs } from '../../core/idempotency.js';
 import { addressDigest } from '../../core/bulk-key.js';
@@ -8,7 +9,7 @@ import { runStopped } from '../../core/rate-limit.js';
 import { runChain, type ItemAnswer } from '../../core/chain-runner.js';
 import { alertingChainHooks } from '../../core/failover-alerts.js';
 import { personalise } from '../../core/merge.js';
-import type { EmailMessage } from '../../core/message.js';
+import { explicitContentKey, type EmailMessage } from '../../core/message.js';
 import type { BulkRecipient, RecipientStatus } from '../../core/provider-port.js';
 import { BoundedDigestSet } from '../../lists/bounded-digest-set.js';
 import type { RecipientRow } from '../../lists/recipient-source.js';
@@ -159,7 +160,7 @@ export class BulkSender {
       if (!warned) options.onWarning?.(`could not move recipients to a temporary file (${error instanceof Error ? error.message : String(error)}); keeping them in memory instead (set TMPDIR to a writable directory with room)`);
       warned = true;
     };
-    this.ledger = new LedgerBuffer(this.store, this.runKey, options.template.type, dispatcher.now);
+    this.ledger = new LedgerBuffer(this.store, this.runKey, options.template.type, dispatcher.now, explicitContentKey(options.template));
     this.taken = new BoundedDigestSet({ memoryLimit: options.digestsInMemory, expectedMembers: options.expectedRows, onSpillFailure });
     const since = () => dispatcher.now() - bulkResumeMs(options.template, dispatcher.config.idempotency);
     this.resume = new ResumeFilter<Pending>(this.store, this.runKey, options.chain, (r) => this.personal(r), since, dispatcher.now, { memoryLimit: options.digestsInMemory, onSpillFailure });
@@ -194,6 +195,7 @@ export class BulkSender {
   }
 
   private async runWithLock(rows: AsyncIterable<RecipientRow[]>): Promise<BulkStats> {
+    await refuseKeyOfOtherBulkContent(this.store, this.options.template, this.dispatcher.config.idempotency, this.dispatcher.now());
     // Batches of this message that an earlier run left in flight: that run died, their fate is unknown.
     await this.resume.load();
     const slots = new Slots(this.options.concurrency);

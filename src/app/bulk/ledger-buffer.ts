@@ -30,6 +30,8 @@ export class LedgerBuffer {
     private readonly runKey: string,
     private readonly messageType: string,
     private readonly now: () => number,
+    /** What the message says, kept with each batch under an explicit key (null under a derived one). */
+    private readonly contentKey: string | null = null,
   ) {}
 
   /**
@@ -80,7 +82,7 @@ export class LedgerBuffer {
       this.rows = 0;
       this.lastWriteAt = Date.now();
       const now = this.now();
-      this.writes = this.writes.then(() => this.ledger.recordBulkBatches(this.runKey, this.messageType, batches, now));
+      this.writes = this.writes.then(() => this.ledger.recordBulkBatches(this.runKey, this.messageType, batches, now, this.contentKey));
     }
     return this.writes;
   }

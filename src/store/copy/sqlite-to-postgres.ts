@@ -99,11 +99,11 @@ async function copyTables(db: SqliteDatabase, query: Query): Promise<CopyCounts>
   const bulkDeliveries = await copyRows(
     db,
     query,
-    'SELECT run_key, provider, keys_json, message_ids_json, delivered_at FROM bulk_deliveries ORDER BY id',
-    { table: 'bulk_deliveries', columns: ['run_key', 'provider', 'digests', 'message_ids', 'delivered_at'] },
-    (row: { run_key: string; provider: string; keys_json: string; message_ids_json: string; delivered_at: number }) => {
+    'SELECT run_key, provider, keys_json, message_ids_json, delivered_at, content_key FROM bulk_deliveries ORDER BY id',
+    { table: 'bulk_deliveries', columns: ['run_key', 'provider', 'digests', 'message_ids', 'delivered_at', 'content_key'] },
+    (row: { run_key: string; provider: string; keys_json: string; message_ids_json: string; delivered_at: number; content_key: string | null }) => {
       const ids = JSON.parse(row.message_ids_json) as string | string[];
-      return [row.run_key, row.provider, (JSON.parse(row.keys_json) as string[]).map(digestOf), Array.isArray(ids) ? ids : [ids], row.delivered_at];
+      return [row.run_key, row.provider, (JSON.parse(row.keys_json) as string[]).map(digestOf), Array.isArray(ids) ? ids : [ids], row.delivered_at, row.content_key];
     },
   );
   const bulkInFlight = await copyRows(

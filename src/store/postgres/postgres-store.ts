@@ -111,13 +111,21 @@ export class PostgresStore implements Store {
     for (const row of rows) for (const digest of row.digests) visit(digest);
   }
 
-  async recordBulkBatches(runKey: string, type: string, batches: AcceptedBatch[], now: number): Promise<void> {
+  async otherBulkContent(runKey: string, contentKey: string, since: number): Promise<{ provider: string; deliveredAt: number } | undefined> {
+    const { rows } = await this.query<{ provider: string; delivered_at: number }>(
+      'SELECT provider, delivered_at FROM bulk_deliveries WHERE run_key = $1 AND delivered_at >= $2 AND content_key IS NOT NULL AND content_key <> $3 ORDER BY delivered_at LIMIT 1',
+      [runKey, this.db(since), contentKey],
+    );
+    return rows[0] && { provider: rows[0].provider, deliveredAt: this.host(rows[0].delivered_at) };
+  }
+
+  async recordBulkBatches(runKey: string, type: string, batches: AcceptedBatch[], now: number, contentKey: string | null = null): Promise<void> {
     await this.atomically(async (query) => {
       for (const batch of batches) {
         if (batch.digests.length > 0) {
           // Mailgun answers one id for the whole call: stored once.
           const ids = batch.messageIds.every((id) => id === batch.messageIds[0]) ? [batch.messageIds[0]] : batch.messageIds;
-          await query('INSERT INTO bulk_deliveries (run_key, provider, digests, message_ids, delivered_at) VALUES ($1, $2, $3, $4, $5)', [runKey, batch.provider, batch.digests, ids, this.db(now)]);
+          await query('INSERT INTO bulk_deliveries (run_key, provider, digests, message_ids, delivered_at, content_key) VALUES ($1, $2, $3, $4, $5, $6)', [runKey, batch.provider, batch.digests, ids, this.db(now), contentKey]);
           await this.addUsage(query, monthKey(now), batch.provider, type, batch.digests.length);
         }
         await this.settle(query, batch.batchId, batch.stillOpen);

@@ -212,4 +212,13 @@ CREATE TABLE bulk_jobs (
 );
 `,
   },
+  {
+    version: 6,
+    name: 'content key of explicit-key bulk deliveries',
+    // What a bulk message under an explicit key said, kept with each batch, so that the key reused
+    // for another message is refused as a single send's is.
+    sql: `
+ALTER TABLE bulk_deliveries ADD COLUMN content_key TEXT;
+`,
+  },
 ];

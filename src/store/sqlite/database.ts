@@ -182,6 +182,11 @@ const MIGRATIONS: string[] = [
     created_at INTEGER NOT NULL
   );
   `,
+  // 5: what a bulk message under an explicit key said, kept with each batch, so that the key
+  //    reused for another message is refused as a single send's is.
+  `
+  ALTER TABLE bulk_deliveries ADD COLUMN content_key TEXT;
+  `,
 ];
 
 /**

@@ -118,22 +118,29 @@ export class SqliteStore implements Store {
   }
 
   /** Records one accepted bulk batch: one row, however many recipients (by digest, id for id). */
-  async recordBulkBatches(runKey: string, type: string, batches: AcceptedBatch[], now: number): Promise<void> {
+  async recordBulkBatches(runKey: string, type: string, batches: AcceptedBatch[], now: number, contentKey: string | null = null): Promise<void> {
     this.atomically(() => {
       for (const batch of batches) {
-        this.recordBulkDelivery(runKey, batch.provider, type, batch.digests, batch.messageIds, now);
+        this.recordBulkDelivery(runKey, batch.provider, type, batch.digests, batch.messageIds, now, contentKey);
         this.settleInFlightNow(batch.batchId, batch.stillOpen);
       }
     });
     this.logSync?.start();
   }
 
-  private recordBulkDelivery(runKey: string, provider: string, type: string, digests: string[], messageIds: string[], now: number): void {
+  private recordBulkDelivery(runKey: string, provider: string, type: string, digests: string[], messageIds: string[], now: number, contentKey: string | null): void {
     if (digests.length === 0) return;
     // Mailgun answers one id for the whole call: store it once.
     const storedIds = messageIds.every((id) => id === messageIds[0]) ? messageIds[0] : messageIds;
-    this.sql('INSERT INTO bulk_deliveries (run_key, provider, keys_json, message_ids_json, delivered_at) VALUES (?, ?, ?, ?, ?)').run(runKey, provider, JSON.stringify(digests), JSON.stringify(storedIds), now);
+    this.sql('INSERT INTO bulk_deliveries (run_key, provider, keys_json, message_ids_json, delivered_at, content_key) VALUES (?, ?, ?, ?, ?, ?)').run(runKey, provider, JSON.stringify(digests), JSON.stringify(storedIds), now, contentKey);
     this.addUsage(monthKey(now), provider, type, digests.length);
+  }
+
+  async otherBulkContent(runKey: string, contentKey: string, since: number): Promise<{ provider: string; deliveredAt: number } | undefined> {
+    const row = this.sql('SELECT provider, delivered_at FROM bulk_deliveries WHERE run_key = ? AND delivered_at >= ? AND content_key IS NOT NULL AND content_key <> ? ORDER BY delivered_at LIMIT 1').get(runKey, since, contentKey) as
+      | { provider: string; delivered_at: number }
+      | undefined;
+    return row && { provider: row.provider, deliveredAt: row.delivered_at };
   }
 
   /** Records a delivery, counts it in the usage ledger, and closes any outbox entry of that key — atomically. */
