@@ -82,7 +82,7 @@ export function emailRoutes(app: FastifyInstance, context: ServerContext): void 
         response: {
           202: { type: 'object', properties: { bulkId: { type: 'string' } }, description: 'The run has started (or, for the same request while its run still goes on in this server, that run)' },
           400: { ...ERROR_SCHEMA, description: 'Invalid request: every problem in details[] by its path' },
-          409: { ...ERROR_SCHEMA, description: 'A run with this idempotency key and other content still goes on in this server: nothing was started' },
+          409: { ...ERROR_SCHEMA, description: 'The idempotency key was used for a different message (a bulk run of other content, still going in this server or delivered): nothing was started' },
           413: { ...ERROR_SCHEMA, description: 'Body larger than server.bodyLimit' },
           ...COMMON_ERRORS,
           503: { ...ERROR_SCHEMA, description: `Shutting down, or ${MAX_RUNNING_BULK_JOBS} bulk runs already under way on this server: post again after Retry-After` },
