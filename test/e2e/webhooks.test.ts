@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import path from 'node:path';
@@ -150,6 +151,11 @@ describe('webhooks', () => {
       // Its token with other events: a replay.
       const forgedWithToken = { signature: failed.signature, 'event-data': mailgunEventData('complained', 'victim0@example.net') };
       expect(await hook('mailgun', forgedWithToken)).toMatchObject({ status: 401, body: { error: expect.stringContaining('used before for another request') } });
+      // The same signed text split again ("…49e0" + "ab…" for "…49" + "e0ab…"): the same time, a new token.
+      const signedWithE0 = mailgunSignature(MAILGUN_SIGNING_KEY, Math.floor(Date.now() / 1000), `e0${randomBytes(24).toString('hex')}`);
+      expect((await hook('mailgun', { signature: signedWithE0, 'event-data': mailgunEventData('opened', 'reader-e0@example.net') })).status).toBe(200);
+      const resplit = { timestamp: `${signedWithE0.timestamp}e0`, token: signedWithE0.token.slice(2), signature: signedWithE0.signature };
+      expect(await hook('mailgun', { signature: resplit, 'event-data': mailgunEventData('complained', 'victim0@example.net') })).toMatchObject({ status: 401, body: { error: expect.stringContaining('not a whole number of seconds') } });
       const [event] = await eventsTo('nobody@example.net');
       expect(event).toMatchObject({ type: 'bounced', bounce: 'hard', provider: 'mailgun', messageId: '<20130503192659.13651.20287@mg.example.com>' });
       expect(await suppressed()).toContainEqual(expect.objectContaining({ address: 'nobody@example.net', source: 'mailgun' }));

@@ -68,6 +68,10 @@ export const createReceiver: CreateWebhookReceiver<MailgunConfig> = (name, confi
       if (!timestamp || !token || !presented) throw unauthorized('missing signature: the body needs "signature": {timestamp, token, signature}', hint);
       const expected = createHmac('sha256', config.webhookSigningKey!).update(timestamp + token).digest('hex');
       if (!sameSecret(presented.toLowerCase(), expected)) throw unauthorized('wrong signature', hint);
+      // Whole seconds, as Mailgun writes them. The signature covers timestamp + token as one text, so
+      // a captured one could be split again ("1796679349e0" + "ab…" for "1796679349" + "e0ab…"): the
+      // same number, a new token, and the token's one use dodged. Digits alone cannot be moved so.
+      if (!/^\d{1,12}$/.test(timestamp)) throw unauthorized('the signature timestamp is not a whole number of seconds', hint);
       if (!(Math.abs(request.now - Number(timestamp) * 1000) <= MAILGUN_REPLAY_WINDOW_MS)) {
         throw unauthorized(`signature timestamp outside the replay window of ${MAILGUN_REPLAY_WINDOW_MS / 60_000} minutes`, "check this server's clock");
       }
