@@ -97,12 +97,18 @@ export function bodyPathOfMessageProblem(problem: string, keyFromHeader = false)
   return { path: renamed[field] ?? field, message: problem.slice(at + 2) };
 }
 
+const SUGGESTED_FIELDS = 20;
+const SHOWN_NAME_CHARS = 64;
+
 function describeBodyIssue(issue: z.core.$ZodIssue): BodyProblem[] {
   const path = jsonPath(issue.path);
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => {
-      const near = closestMatch(key, PLATFORM_BODY_FIELDS);
-      return { path: jsonPath([...issue.path, key]), message: `unknown field${near ? ` (did you mean "${near}"?)` : ''}` };
+    // A body may hold any number of made-up fields, of any length: only the first few get a
+    // suggestion, and a long name is shown cut, so that the answer stays small and quick.
+    return issue.keys.map((key, i) => {
+      const near = i < SUGGESTED_FIELDS ? closestMatch(key, PLATFORM_BODY_FIELDS) : undefined;
+      const shown = key.length > SHOWN_NAME_CHARS ? `${key.slice(0, SHOWN_NAME_CHARS)}…` : key;
+      return { path: jsonPath([...issue.path, shown]), message: `unknown field${near ? ` (did you mean "${near}"?)` : ''}` };
     });
   }
   if (issue.code === 'invalid_type') {

@@ -10,10 +10,16 @@ export interface ErrorDocument {
   error: string;
   hint?: string;
   details: BodyProblem[];
+  /** Problems past the first MAX_LISTED_DETAILS, counted, not listed. */
+  detailsNotListed?: number;
 }
 
+/** A body with thousands of problems gets an answer of bounded size. */
+export const MAX_LISTED_DETAILS = 100;
+
 export function errorDocument(error: string, details: BodyProblem[] = [], hint?: string): ErrorDocument {
-  return { status: 'error', error, ...(hint ? { hint } : {}), details };
+  if (details.length <= MAX_LISTED_DETAILS) return { status: 'error', error, ...(hint ? { hint } : {}), details };
+  return { status: 'error', error, ...(hint ? { hint } : {}), details: details.slice(0, MAX_LISTED_DETAILS), detailsNotListed: details.length - MAX_LISTED_DETAILS };
 }
 
 /** A request the server refuses as it stands (400 unless said otherwise), with each problem by its path. */

@@ -87,6 +87,7 @@ export const ERROR_SCHEMA = {
     error: { type: 'string' },
     hint: { type: 'string' },
     details: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+    detailsNotListed: { type: 'integer', description: 'Problems past the first 100, not listed in details' },
   },
 };
 

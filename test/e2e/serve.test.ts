@@ -206,6 +206,19 @@ describe('serve', () => {
     expect(text).toContain('Invalid request for token ****');
   });
 
+  it('400 for a body of made-up fields: the first 100 listed, the rest counted, a long name shown cut; the answer stays small', async () => {
+    const body: Record<string, unknown> = { ...BODY, ['x'.repeat(2_000_000)]: 1 };
+    for (let i = 0; i < 5_000; i++) body[`made_up_${i}`] = i;
+    const answer = await api.send(body);
+    expect(answer.status).toBe(400);
+    expect(answer.body.details).toHaveLength(100);
+    expect(answer.body.detailsNotListed).toBe(4_901);
+    expect(answer.body.details[0]).toEqual({ path: `${'x'.repeat(64)}…`, message: 'unknown field' });
+    expect(answer.body.details[1]).toEqual({ path: 'made_up_0', message: 'unknown field' });
+    expect(JSON.stringify(answer.body).length).toBeLessThan(16_000);
+    expect(postmark.requests).toHaveLength(0);
+  });
+
   it("400 for a mistyped field names the message's other problems too (an address that is not one, no body)", async () => {
     const answer = await api.send({ to: 'not-an-address', subject: 5, from: 'noreply@example.com' });
     expect(answer.status).toBe(400);
