@@ -29,7 +29,7 @@ export function defaultConfig(baseDir: string): Config {
     },
     store: { kind: 'sqlite', path: outbox, label: outbox, configKey: 'failover.outbox' },
     idempotency: { windowMs: 10 * MINUTE, keepMs: 30 * DAY },
-    server: { host: '127.0.0.1', port: 8025, requestBudgetMs: 10 * SECOND, bodyLimitBytes: 10_000_000, shutdownGraceMs: 30 * SECOND, rateLimit: { max: 600, windowMs: MINUTE } },
+    server: { host: '127.0.0.1', port: 8025, requestBudgetMs: 10 * SECOND, bodyLimitBytes: 10_000_000, bodyTimeoutMs: 60 * SECOND, shutdownGraceMs: 30 * SECOND, rateLimit: { max: 600, windowMs: MINUTE } },
     worker: { enabled: true, backoffMs: 30 * SECOND, maxBackoffMs: HOUR, maxAgeMs: 72 * HOUR, intervalMs: 5 * SECOND },
     events: { retentionMs: 30 * DAY },
     alerts: { coalesceMs: MINUTE },

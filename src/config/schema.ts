@@ -145,12 +145,14 @@ export const configFileSchema = z.strictObject({
       /** A request never waits longer: what is left goes on in the background and the answer is 202. */
       requestBudget: z._default(durationSchema, '10s'),
       bodyLimit: z._default(byteSizeSchema, '10MB'),
+      /** How long a request may take to arrive, headers and body: past it, 408 and the connection closed. */
+      bodyTimeout: z._default(durationSchema, '60s'),
       /** On SIGTERM/SIGINT: how long sends under way may take to finish. */
       shutdownGrace: z._default(durationSchema, '30s'),
       /** Requests per API key per window. */
       rateLimit: z._default(z.strictObject({ max: z._default(z.number().check(z.int(), z.minimum(1)), 600), window: z._default(durationSchema, '1m') }), { max: 600, window: '1m' }),
     }),
-    { listen: '127.0.0.1:8025', requestBudget: '10s', bodyLimit: '10MB', shutdownGrace: '30s', rateLimit: { max: 600, window: '1m' } },
+    { listen: '127.0.0.1:8025', requestBudget: '10s', bodyLimit: '10MB', bodyTimeout: '60s', shutdownGrace: '30s', rateLimit: { max: 600, window: '1m' } },
   ),
   /** The outbox worker (`serve`, `queue work`): retries waiting messages by itself. */
   worker: z._default(

@@ -35,6 +35,8 @@ export interface ServerSettings {
   port: number;
   requestBudgetMs: number;
   bodyLimitBytes: number;
+  /** How long a request may take to arrive (408 past it). */
+  bodyTimeoutMs: number;
   shutdownGraceMs: number;
   rateLimit: { max: number; windowMs: number };
 }

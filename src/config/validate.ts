@@ -168,6 +168,7 @@ function serverSettings(server: ConfigFile['server']): ServerSettings {
     port: Number(server.listen.slice(at + 1)),
     requestBudgetMs: parseDuration(server.requestBudget)!,
     bodyLimitBytes: parseByteSize(server.bodyLimit)!,
+    bodyTimeoutMs: parseDuration(server.bodyTimeout)!,
     shutdownGraceMs: parseDuration(server.shutdownGrace)!,
     rateLimit: { max: server.rateLimit.max, windowMs: parseDuration(server.rateLimit.window)! },
   };

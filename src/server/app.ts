@@ -29,6 +29,11 @@ export async function buildApp(context: ServerContext, options: AppOptions): Pro
     // One line per request is written in onResponse (without headers); Fastify's two are left out.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: server.bodyLimitBytes,
+    // A request that has not all arrived within server.bodyTimeout is answered 408 and closed: a
+    // client sending slowly, or not at all, cannot hold connections and memory for ever (Fastify's
+    // default is no limit). Node looks for such requests every connectionsCheckingInterval.
+    requestTimeout: server.bodyTimeoutMs,
+    http: { headersTimeout: Math.min(60_000, server.bodyTimeoutMs), connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(server.bodyTimeoutMs / 4))) },
     clientErrorHandler,
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: true, strict: false } },
@@ -38,7 +43,9 @@ export async function buildApp(context: ServerContext, options: AppOptions): Pro
   // Response schemas document the answers (OpenAPI); answers are serialised as they are.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.setErrorHandler(errorHandler(server.bodyLimitBytes));
-  app.setNotFoundHandler((request, reply) => reply.code(404).send(errorDocument(`no route ${request.method} ${request.url.split('?')[0]}`, [], 'GET /api/v1/openapi.json lists the routes')));
+  // The path is not echoed: an answer showing a guessed secret masked (every answer is) would tell
+  // anyone, without a key, that the guess was right.
+  app.setNotFoundHandler((request, reply) => reply.code(404).send(errorDocument(`no route ${request.method} for this path`, [], 'GET /api/v1/openapi.json lists the routes')));
 
   // Shutting down: nothing new is accepted (liveness still answers).
   app.addHook('onRequest', async (request, reply) => {

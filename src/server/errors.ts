@@ -62,6 +62,9 @@ export function shuttingDown(reply: FastifyReply): FastifyReply {
 function fastifyRefusal(error: FastifyError, request: FastifyRequest, bodyLimitBytes: number): { status: number; document: ErrorDocument } | undefined {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      if (request.routeOptions.bodyLimit !== undefined && request.routeOptions.bodyLimit < bodyLimitBytes) {
+        return { status: 413, document: errorDocument(`the body is larger than this route takes (${formatByteSize(request.routeOptions.bodyLimit)})`, [], 'nothing was stored') };
+      }
       return { status: 413, document: errorDocument(`the body is larger than server.bodyLimit (${formatByteSize(bodyLimitBytes)})`, [], 'nothing was sent; send large lists in several bulk requests') };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return { status: 415, document: errorDocument(`unsupported content type "${request.headers['content-type'] ?? ''}": send the body as application/json`, [], 'add the header Content-Type: application/json; nothing was sent') };
@@ -117,11 +120,17 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
     socket.destroy();
     return;
   }
-  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-  const document = tooLarge
-    ? errorDocument('the request headers are too large')
-    : errorDocument('malformed HTTP request: a header name or value is not valid (header values must not contain CR or LF)', [], 'nothing was sent');
+  const { status, document } = clientRefusal(error.code);
   const body = JSON.stringify(document);
-  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
   socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/** The answer to a request Node refused before Fastify saw it. */
+function clientRefusal(code: string | undefined): { status: string; document: ErrorDocument } {
+  if (code === 'HPE_HEADER_OVERFLOW') return { status: '431 Request Header Fields Too Large', document: errorDocument('the request headers are too large') };
+  // Past server.bodyTimeout (Node's requestTimeout, and its headersTimeout).
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'ERR_HTTP_HEADERS_TIMEOUT') {
+    return { status: '408 Request Timeout', document: errorDocument('the request did not all arrive within server.bodyTimeout', [], 'nothing was sent; send the whole request at once') };
+  }
+  return { status: '400 Bad Request', document: errorDocument('malformed HTTP request: a header name or value is not valid (header values must not contain CR or LF)', [], 'nothing was sent') };
 }

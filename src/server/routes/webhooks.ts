@@ -31,6 +31,9 @@ const RECEIPT_SCHEMA = {
  * provider's file refuses from the headers alone (Postmark's credentials, SendGrid's missing
  * signature). The rest of such a body is drained, bounded (see unread-body.ts), never parsed.
  */
+/** The largest webhook body taken (413 past it). */
+export const WEBHOOK_BODY_LIMIT_BYTES = 1_000_000;
+
 export async function webhookRoutes(app: FastifyInstance, context: ServerContext): Promise<void> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
@@ -41,7 +44,9 @@ export async function webhookRoutes(app: FastifyInstance, context: ServerContext
   const findWebhook = async (request: FastifyRequest<{ Params: { provider: string } }>, reply: FastifyReply) => {
     const name = request.params.provider;
     const entry = Object.hasOwn(context.config.providers, name) ? context.config.providers[name] : undefined;
-    if (!entry) return reply.code(404).send(errorDocument(`no provider "${name}" in the config`, [], 'the webhook URL ends in the name of a provider of the config: /api/v1/webhooks/<provider-name>'));
+    // The name is not echoed: anyone may call this route, and an answer that showed a guessed
+    // secret masked (every answer is) would tell them the guess was right.
+    if (!entry) return reply.code(404).send(errorDocument('no provider of that name in the config', [], 'the webhook URL ends in the name of a provider of the config: /api/v1/webhooks/<provider-name>'));
     const support = findProviderDefinition(entry.type)?.webhook;
     if (!support) return reply.code(404).send(errorDocument(`provider "${name}" (${entry.type}) has no delivery webhooks`));
     const missing = support.configKeys.filter((key) => entry.settings[key] === undefined);
@@ -88,6 +93,9 @@ export async function webhookRoutes(app: FastifyInstance, context: ServerContext
         },
       },
       onRequest: findWebhook,
+      // Providers post small bodies (SendGrid's batches stay under 768 KB, SNS messages under 256 KB),
+      // and this route takes requests from anyone: it holds no more than that in memory.
+      bodyLimit: Math.min(WEBHOOK_BODY_LIMIT_BYTES, context.config.server.bodyLimitBytes),
     },
     async (request, reply) => {
       const name = request.params.provider;
