@@ -72,6 +72,8 @@ export class BulkJobs {
   private stopped = false;
   /** The look for runs to resume under way, if any (a shutdown waits for it). */
   private resuming?: Promise<string[]>;
+  /** Runs being kept in the store (start), by template key: see start. */
+  private readonly starting = new Map<string, { content: string; id: Promise<string | undefined> }>();
 
   constructor(
     private readonly store: BulkJobRepository,
@@ -105,12 +107,25 @@ export class BulkJobs {
     if (this.stopped) return undefined;
     const saved: SavedBulkJob = { template, recipients, ...(forceProvider ? { forceProvider } : {}) };
     const job = JSON.stringify(saved);
-    // The same request while its run goes on here (a client's retry, or a run this server resumed):
-    // that run is the answer. A second run would only find the first one's lock and fail.
-    const going = this.goingWithKey(template.idempotencyKey);
-    if (going && going.content === contentHash(job)) return going.id;
-    if (going) throw new IdempotencyConflictError(template.idempotencyKey, 'a bulk run still going');
+    const content = contentHash(job);
+    const runKey = template.idempotencyKey;
+    // The same request while its run goes on here, or is being kept (a client's retry, requests at
+    // once, a run this server resumed): that run is the answer. A second run would only find the
+    // first one's lock and fail. Looked up and noted before anything is awaited.
+    const same = this.goingWithKey(runKey) ?? this.starting.get(runKey);
+    if (same && same.content !== content) throw new IdempotencyConflictError(runKey, 'a bulk run still going');
+    if (same) return same.id;
     const id = randomUUID();
+    const kept = this.keepAndRun(id, job, dispatcher, template, route, recipients);
+    this.starting.set(runKey, { content, id: kept });
+    try {
+      return await kept;
+    } finally {
+      this.starting.delete(runKey);
+    }
+  }
+
+  private async keepAndRun(id: string, job: string, dispatcher: Dispatcher, template: EmailMessage, route: BulkRoute, recipients: BulkRecipientInput[]): Promise<string | undefined> {
     const now = dispatcher.now();
     await this.store.saveBulkJob(id, job, this.owner, now + BULK_JOB_LEASE_MS, now);
     // Stopped while it was being kept: kept it is, so it is accepted, and the next server runs it.

@@ -127,4 +127,18 @@ describe('bulk runs of serve', () => {
     expect(jobs.report(id)).toMatchObject({ status: 'delivered', delivered: 1_500 });
     expect(await store.claimBulkJob('next-server', Date.now() + 60_000, Date.now(), () => true)).toBeUndefined();
   });
+
+  it('requests at once for one key are one run: the same content gets its id, other content a conflict', async () => {
+    const { dispatcher, jobs } = await setup();
+    postmark.latencyMs = 500;
+    const starts = [1_500, 1_499, 1_500, 1_499].map((count) => jobs.start(dispatcher, template('k-together'), ROUTE, recipients(count)));
+    const [first, other, same, otherAgain] = await Promise.allSettled(starts);
+    expect(first).toMatchObject({ status: 'fulfilled', value: expect.any(String) });
+    expect(same).toEqual(first);
+    for (const refused of [other, otherAgain]) expect(refused).toMatchObject({ status: 'rejected', reason: expect.any(IdempotencyConflictError) });
+    expect(jobs.running).toBe(1);
+    await jobs.settled();
+    const copies = postmark.sent.flatMap((call) => (call.body as { To: string }[]).map((message) => message.To));
+    expect(copies).toHaveLength(1_500);
+  });
 });
