@@ -28,15 +28,17 @@ export class HandedOutIds {
   }
 }
 
-/** By outbox id (digits) or idempotency key; undefined when the store knows neither. */
+/**
+ * By idempotency key or outbox id; undefined when the store knows neither. A key comes first: a
+ * client whose keys are order numbers ("1042") asks about its own message, not outbox entry 1042.
+ */
 export async function currentResult(store: Store, id: string, handedOut: HandedOutIds): Promise<CurrentResult | undefined> {
-  if (/^[1-9][0-9]{0,15}$/.test(id)) {
-    const entry = await store.getEntry(Number(id));
-    if (entry) return fromEntry(entry);
-    const key = handedOut.keyOf(Number(id));
-    if (key) return byKey(store, key, Number(id));
-  }
-  return byKey(store, id);
+  const asKey = await byKey(store, id);
+  if (asKey || !/^[1-9][0-9]{0,15}$/.test(id)) return asKey;
+  const entry = await store.getEntry(Number(id));
+  if (entry) return fromEntry(entry);
+  const key = handedOut.keyOf(Number(id));
+  return key ? byKey(store, key, Number(id)) : undefined;
 }
 
 async function byKey(store: Store, key: string, outboxId?: number): Promise<CurrentResult | undefined> {

@@ -322,6 +322,11 @@ describe('serve', () => {
     await pause(500); // another worker pass or two: still once
     expect(postmarkKeys().filter((k) => k === 'outage-1')).toHaveLength(2); // the failed try and the delivery
     expect(postmark.requests.filter((r) => r.path === '/email')).toHaveLength(2);
+
+    // A key of digits only (an order number) that is also that entry's outbox id: the key's own message.
+    const numbered = String(queued.body.outboxId);
+    expect((await api.send({ ...BODY, subject: 'Order' }, { 'idempotency-key': numbered })).status).toBe(200);
+    expect((await api.get(`/api/v1/emails/${numbered}`)).body).toMatchObject({ status: 'delivered', idempotencyKey: numbered });
   });
 
   it('server.requestBudget runs out → 202 with the outbox id; the send goes on and is delivered once', async () => {

@@ -143,7 +143,7 @@ export function emailRoutes(app: FastifyInstance, context: ServerContext): void 
     {
       schema: {
         summary: "A message's current result",
-        description: 'By idempotency key or outbox id: delivered, queued (waiting in the outbox), rejected, dropped or expired.',
+        description: 'By idempotency key or outbox id (a message with that key comes first, so that keys of digits only are not read as outbox ids): delivered, queued (waiting in the outbox), rejected, dropped or expired.',
         tags: ['emails'],
         security: [{ bearer: [] }],
         params: { type: 'object', properties: { id: { type: 'string', description: 'idempotency key or outbox id' } }, required: ['id'] },
