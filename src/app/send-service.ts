@@ -124,6 +124,13 @@ export function assertKnownProvider(config: Config, name: string, field: string)
 export async function sendMessage(dispatcher: Dispatcher, message: EmailMessage, chain: string[], hooks: SendHooks = {}): Promise<SendReport> {
   const store = dispatcher.store;
   if (!store) throw new Error('sendMessage needs a store');
+  // Another send under this key may hold the lock for as long as its providers take: other content
+  // is refused now, not once that send has ended (an API client would have been answered 202 by
+  // then, for a message never to be sent). Checked again under the lock.
+  if (message.idempotencyKeySource !== 'derived') {
+    const recorded = await store.openEntryFor(message.idempotencyKey);
+    if (recorded) await refuseOtherContent(store, message, recorded.id);
+  }
   const report = await withMessageLock(
     store,
     message.idempotencyKey,

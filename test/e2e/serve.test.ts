@@ -329,6 +329,19 @@ describe('serve', () => {
     expect((await api.get(`/api/v1/emails/${numbered}`)).body).toMatchObject({ status: 'delivered', idempotencyKey: numbered });
   });
 
+  it('the same Idempotency-Key with other content while the first send is still under way: 409 at once, not 202 for a message never sent', async () => {
+    postmark.latencyMs = 3_000;
+    const first = api.send(BODY, { 'idempotency-key': 'race-1' });
+    await eventually(async () => postmark.requests.length, (n) => n > 0, 5_000);
+    const other = await api.send({ ...BODY, subject: 'Another message' }, { 'idempotency-key': 'race-1' });
+    expect(other.status).toBe(409);
+    expect(other.body.error).toMatch(/idempotency key "race-1" was used for a different message \(waiting in the outbox as #\d+/);
+    expect([200, 202]).toContain((await first).status);
+    await eventually(() => api.get('/api/v1/emails/race-1'), (a) => a.body.status === 'delivered', WAIT_MS);
+    postmark.latencyMs = 0;
+    expect(postmark.sent.filter((s) => JSON.stringify(s.body).includes('Another message'))).toHaveLength(0);
+  });
+
   it('server.requestBudget runs out → 202 with the outbox id; the send goes on and is delivered once', async () => {
     postmark.latencyMs = 2_600;
     const started = Date.now();
