@@ -205,3 +205,12 @@ export function failoverOrderUsage(summary: RoutingSummary): string {
   if (used.length === summary.routes.length && used.every((entry) => entry.when === 'always')) return 'failover.order is used for every message';
   return `failover.order is used for ${used.map((entry) => `${entry.type}/${entry.priority}${entry.when === 'always' ? '' : ` (${entry.when})`}`).join(', ')}`;
 }
+
+/**
+ * What a disabled failover leaves: the first provider of failover.order, or, where routing rules
+ * give chains of their own, the first of each message's chain.
+ */
+export function onlyFirstTried(order: readonly string[], rulesGiveChains: boolean): string {
+  const first = order[0] ?? 'the first provider';
+  return rulesGiveChains ? `only the first provider of each message's chain is tried (${first} where no routing rule matches)` : `only ${first} is tried`;
+}

@@ -33,7 +33,8 @@ describe('failover configure (flags)', () => {
     // The example's rules route every message, so the only thing on stderr is that warning.
     expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^warning: failover\.order \(smtp → postmark → mailgun\) is used by no message/)]);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain(`Updated ${p.file}: failover off: only smtp is tried; 5 tries per provider, 1m apart.`);
+    // The example's routing rules give chains of their own: each message's first provider, not smtp alone.
+    expect(result.stdout).toContain(`Updated ${p.file}: failover off: only the first provider of each message's chain is tried (smtp where no routing rule matches); 5 tries per provider, 1m apart.`);
     expect(changedLines(EXAMPLE, p.read())).toEqual([
       '  enabled: false',
       '  order: [smtp, postmark, mailgun]   # primary, fallback, final fallback',
@@ -43,6 +44,8 @@ describe('failover configure (flags)', () => {
     const show = await runCli(['failover', 'show', '--json'], { cwd: p.dir, env: NO_SECRETS });
     expect(show.code).toBe(0);
     expect(show.json()).toMatchObject({ enabled: false, order: ['smtp', 'postmark', 'mailgun'], retry: { attempts: 5, delay: '1m' } });
+    const shown = await runCli(['failover', 'show'], { cwd: p.dir, env: { ...NO_SECRETS, NO_COLOR: '1' } });
+    expect(shown.stdout).toMatch(/failover\s+disabled — only the first provider of each message's chain is tried \(smtp where no routing rule matches\)/);
   });
 
   it('changes only the keys given and shows the diff', async () => {

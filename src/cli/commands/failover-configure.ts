@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { applyFailoverChange, checkEditedConfig, diffLines, parseConfigText, renderDiff } from '../../config/edit.js';
-import { failoverOrderUsage, orderIsShadowed, routingLines, rulesFromRaw, summariseRouting, type RoutingSummary } from '../../config/effective-routes.js';
+import { failoverOrderUsage, onlyFirstTried, orderIsShadowed, routingLines, rulesFromRaw, summariseRouting, type RoutingSummary } from '../../config/effective-routes.js';
 import { emptyConfigError } from '../../config/load.js';
 import { findEditableConfig, writeFileAtomic } from '../../config/write.js';
 import { ExitCode, isSystemErrorCode, UserError } from '../../core/errors.js';
@@ -32,11 +32,11 @@ async function loadPrompts(): Promise<WizardPrompts> {
   return { confirm, select, input } as WizardPrompts;
 }
 
-function describe(answers: FailoverAnswers): string {
+function describe(answers: FailoverAnswers, ruleCount: number): string {
   const chain = answers.order.join(' → ');
   const retry = `${answers.retryAttempts} ${answers.retryAttempts === 1 ? 'try' : 'tries'} per provider, ${answers.retryDelay} apart`;
   const rules = answers.applyToRules ? '; the routing rules use this chain too' : '';
-  return answers.enabled ? `failover on: ${chain}; ${retry}${rules}` : `failover off: only ${answers.order[0]} is tried; ${retry}${rules}`;
+  return answers.enabled ? `failover on: ${chain}; ${retry}${rules}` : `failover off: ${onlyFirstTried(answers.order, ruleCount > 0 && !answers.applyToRules)}; ${retry}${rules}`;
 }
 
 /** Where each kind of message goes: routing rules come before failover.order and may shadow it. */
@@ -120,7 +120,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
     };
 
     if (target.exists && edit.changedKeys.length === 0) {
-      output.line(`Nothing to change: ${shownPath} already has ${describe(answers)}.`);
+      output.line(`Nothing to change: ${shownPath} already has ${describe(answers, rules.length)}.`);
       if (output.json) output.emitJson({ status: 'unchanged', ...summary, diff: '' });
       return ExitCode.ok;
     }
@@ -150,7 +150,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
       if (!isSystemErrorCode(error.code)) throw error;
       throw new UserError(`cannot write ${target.filePath} (${error.code}): ${target.exists ? 'it is unchanged' : 'it was not created'}`, { hint: 'run where you may write that file, or point --config at one you may' });
     });
-    output.line(`${target.exists ? 'Updated' : 'Created'} ${target.filePath}: ${describe(answers)}.`);
+    output.line(`${target.exists ? 'Updated' : 'Created'} ${target.filePath}: ${describe(answers, rules.length)}.`);
     if (!target.exists) output.line(output.c.dim('Fill in the provider settings; ${VAR} values are read from the environment.'));
     if (output.json) output.emitJson({ status: 'written', ...summary, diff: diff.join('\n') });
     return ExitCode.ok;

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { findConfigFile } from '../../config/load.js';
-import { failoverOrderUsage, orderIsShadowed, routingLines, summariseRouting } from '../../config/effective-routes.js';
+import { failoverOrderUsage, onlyFirstTried, orderIsShadowed, routingLines, summariseRouting } from '../../config/effective-routes.js';
 import { interpolateEnv } from '../../config/interpolate.js';
 import { validateConfig } from '../../config/validate.js';
 import { formatDuration } from '../../core/duration.js';
@@ -51,7 +51,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
   const roles = ['primary', 'fallback', 'final fallback'];
   const label = (text: string) => c.dim(text.padEnd(10));
   output.line(`${label('config')}${found.filePath}`);
-  output.line(`${label('failover')}${failover.enabled ? c.ok('enabled') : c.warn('disabled')}${failover.enabled ? '' : ` — only ${failover.order[0] ?? 'the first provider'} is tried`}`);
+  output.line(`${label('failover')}${failover.enabled ? c.ok('enabled') : c.warn('disabled')}${failover.enabled ? '' : ` — ${onlyFirstTried(failover.order, config.routing.rules.length > 0)}`}`);
   output.line(`${label('chain')}${failover.order.map((name) => c.accent(name)).join(' → ') || c.warn('(no providers configured)')}${orderSource === 'providers' ? c.dim('  (failover.order not set: providers in file order)') : ''}`);
   chain.forEach((entry, i) => output.line(`${' '.repeat(10)}${entry.position}. ${entry.name} ${c.dim(`(${entry.type}) ${roles[i] ?? 'fallback'}`)}`));
   const { attempts, delayMs, maxRetryAfterMs } = failover.retry;
