@@ -105,7 +105,7 @@ export const BULK_REPORT_SCHEMA = {
     invalid: { type: 'integer' },
     failures: {
       type: 'array',
-      description: 'Recipients not delivered: path (recipients[i]), line (i + 1, as a list file would number it), email, outcome (rejected, queued, invalid), reason',
+      description: 'Recipients not delivered: path (recipients[i]), line (i + 1, as a list file would number it), email, outcome (rejected, queued, invalid), reason, outboxId, and ambiguous (true: queued, but the provider may have it, so the worker does not retry it by itself)',
       items: { type: 'object', additionalProperties: true },
     },
   },

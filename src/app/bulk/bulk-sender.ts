@@ -29,6 +29,8 @@ export interface BulkFailure {
   outcome: 'rejected' | 'queued' | 'invalid';
   reason: string;
   outboxId?: number;
+  /** Queued as ambiguous: the provider may have it, so the worker does not retry it by itself. */
+  ambiguous?: true;
 }
 
 export interface BulkStats {
@@ -396,7 +398,7 @@ export class BulkSender {
       else if (entry.status === 'rejected') this.fail({ ...where, outcome: 'rejected', reason: 'rejected earlier (see queue show)' });
       else this.fail({ ...where, outcome: 'queued', reason: `already waiting in the outbox (${entry.status}) from an earlier run: use queue retry` });
     },
-    queuedInDoubt: (recipient, reason, outboxId) => this.fail({ line: recipient.line, email: recipient.email, outcome: 'queued', reason, outboxId }),
+    queuedInDoubt: (recipient, reason, outboxId) => this.fail({ line: recipient.line, email: recipient.email, outcome: 'queued', reason, outboxId, ambiguous: true }),
   };
 
   private personal(recipient: BulkRecipient): EmailMessage {
@@ -586,7 +588,7 @@ export class BulkSender {
   private async queueAll(recipients: Pending[], reason: string, status: 'pending' | 'ambiguous', chain: string[]): Promise<void> {
     for (const recipient of recipients) {
       const outboxId = await this.store.enqueue(this.personal(recipient), chain, status, reason, [], this.dispatcher.now());
-      this.fail({ line: recipient.line, email: recipient.email, outcome: 'queued', reason, outboxId });
+      this.fail({ line: recipient.line, email: recipient.email, outcome: 'queued', reason, outboxId, ...(status === 'ambiguous' ? { ambiguous: true as const } : {}) });
     }
     this.progress();
   }

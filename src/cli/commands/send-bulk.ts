@@ -21,6 +21,7 @@ import { parseCount, readTextInput } from '../read-input.js';
 import { previewBulkSend } from './send-bulk-dry-run.js';
 import { holdBulkHeap } from '../bulk-heap.js';
 import { stderr } from '../stdio.js';
+import { suggestCommand } from '../suggest-command.js';
 
 const MEMORY_RECIPIENTS_ENV = 'PENGUINMAILS_BULK_MEMORY_RECIPIENTS';
 
@@ -144,6 +145,12 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
       peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     };
     printSummary(output, report);
+    const inDoubt = sender.failures.find((failure) => failure.ambiguous);
+    if (inDoubt?.outboxId !== undefined) {
+      output.warn(
+        `some recipients wait in the outbox as ambiguous: the provider may have them, so they are not retried by themselves; check with the provider first, then \`${suggestCommand(`queue retry ${inDoubt.outboxId} --force`, flags)}\` resends one (\`${suggestCommand('queue list', flags)}\` lists them)`,
+      );
+    }
     if (output.json) output.emitJson(report);
     if (sender.interrupted) return ExitCode.interrupted;
     return exitCodeFor(status);
@@ -165,7 +172,7 @@ async function* checkingFields(rows: AsyncIterable<RecipientRow[]>, check: ListF
   }
 }
 
-function printSummary(output: Output, report: { notSent?: number | null; notSentAtLeast?: number; recipients: number; delivered: number; skippedAlreadyDelivered: number; duplicateRows: number; rejected: number; suppressed: number; suppressionsIgnored?: number; newlySuppressed: number; queued: number; invalid: number; calls: Record<string, number>; byProvider: BulkStats['byProvider']; failures: { line?: number; email?: string; outcome: string; reason: string; outboxId?: number }[]; failuresNotListed: number; elapsedMs: number; rateLimitPauses: number }): void {
+function printSummary(output: Output, report: { notSent?: number | null; notSentAtLeast?: number; recipients: number; delivered: number; skippedAlreadyDelivered: number; duplicateRows: number; rejected: number; suppressed: number; suppressionsIgnored?: number; newlySuppressed: number; queued: number; invalid: number; calls: Record<string, number>; byProvider: BulkStats['byProvider']; failures: { line?: number; email?: string; outcome: string; reason: string; outboxId?: number; ambiguous?: true }[]; failuresNotListed: number; elapsedMs: number; rateLimitPauses: number }): void {
   const rows: [string, number][] = [
     ['recipients read', report.recipients],
     ['delivered', report.delivered],
@@ -188,7 +195,7 @@ function printSummary(output: Output, report: { notSent?: number | null; notSent
   if (report.rateLimitPauses) output.line(`rate limited ${report.rateLimitPauses} time(s): the run slowed down`);
   output.line(`took ${(report.elapsedMs / 1000).toFixed(1)}s`);
   for (const f of report.failures) {
-    output.line(`${f.line !== undefined ? `line ${f.line}` : ''}${f.email ? ` ${f.email}` : ''}: ${f.outcome} — ${f.reason}${f.outboxId ? ` (outbox #${f.outboxId})` : ''}`);
+    output.line(`${f.line !== undefined ? `line ${f.line}` : ''}${f.email ? ` ${f.email}` : ''}: ${f.outcome}${f.ambiguous ? ' (ambiguous)' : ''} — ${f.reason}${f.outboxId ? ` (outbox #${f.outboxId})` : ''}`);
   }
   if (report.failuresNotListed) output.line(`… and ${report.failuresNotListed} more (see --json or queue list)`);
 }
