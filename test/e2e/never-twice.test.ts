@@ -29,6 +29,9 @@ describe('a rerun never resends what waits in the outbox', () => {
     expect(all.code).toBe(4);
     expect(all.json()).toEqual({ status: 'ok', results: [], ambiguousLeft: [first.json().outboxId] });
     expect(all.stderr).toContain(`left alone: 1 ambiguous entry (#${first.json().outboxId})`);
+    const text = await runCli(['queue', 'retry', '--all', '--config', configPath], { env: TEST_ENV });
+    expect(text.code).toBe(4);
+    expect(text.stdout.trim()).toBe('nothing retried: the ambiguous entries above still wait (exit 4)');
     await new Promise((r) => setTimeout(r, 1200));
     expect(postmark.requests).toHaveLength(1);
   });

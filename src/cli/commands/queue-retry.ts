@@ -34,7 +34,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
     }
     if (output.json) output.emitJson({ status: 'ok', results, ...(ambiguousLeft.length ? { ambiguousLeft } : {}) });
     else {
-      if (results.length === 0) output.line('nothing to retry');
+      if (results.length === 0) output.line(ambiguousLeft.length ? 'nothing retried: the ambiguous entries above still wait (exit 4)' : 'nothing to retry');
       for (const r of results) {
         const detail = r.status === 'delivered' ? `via ${r.provider} — message id ${r.messageId}` : (r.reason ?? '');
         output.line(`#${r.id}: ${r.status}${detail ? ` — ${detail}` : ''}`);
