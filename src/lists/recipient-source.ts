@@ -452,7 +452,6 @@ function withRecipientAddress(row: ParsedRow): ParsedRow {
   return { error: `"${row.email}" is not a valid email address` };
 }
 
-
 function csvRow(cells: string[], header: string[], emailColumn: number): ParsedRow {
   if (cells.length !== header.length) return { error: `${cells.length} columns, the header has ${header.length}` };
   const fields: Record<string, string> = {};

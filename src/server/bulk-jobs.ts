@@ -116,7 +116,7 @@ export class BulkJobs {
     if (same && same.content !== content) throw new IdempotencyConflictError(runKey, 'a bulk run still going');
     if (same) return same.id;
     const id = randomUUID();
-    const kept = this.keepAndRun(id, job, dispatcher, template, route, recipients);
+    const kept = this.keepAndRun(id, job, content, dispatcher, template, route, recipients);
     this.starting.set(runKey, { content, id: kept });
     try {
       return await kept;
@@ -125,12 +125,12 @@ export class BulkJobs {
     }
   }
 
-  private async keepAndRun(id: string, job: string, dispatcher: Dispatcher, template: EmailMessage, route: BulkRoute, recipients: BulkRecipientInput[]): Promise<string | undefined> {
+  private async keepAndRun(id: string, job: string, content: string, dispatcher: Dispatcher, template: EmailMessage, route: BulkRoute, recipients: BulkRecipientInput[]): Promise<string | undefined> {
     const now = dispatcher.now();
     await this.store.saveBulkJob(id, job, this.owner, now + BULK_JOB_LEASE_MS, now);
     // Stopped while it was being kept: kept it is, so it is accepted, and the next server runs it.
     if (this.stopped) await this.store.releaseBulkJob(id, this.owner);
-    else this.run(id, dispatcher, template, route, recipients, job);
+    else this.run(id, dispatcher, template, route, recipients, content);
     return id;
   }
 
@@ -170,11 +170,12 @@ export class BulkJobs {
         }
         let saved: SavedBulkJob;
         let route: BulkRoute;
+        const content = contentHash(claimed.job);
         try {
           saved = JSON.parse(claimed.job) as SavedBulkJob;
           // The same run was posted again here before this look found it: the one going does its work.
           const going = this.goingWithKey(saved.template.idempotencyKey);
-          if (going?.content === contentHash(claimed.job)) {
+          if (going?.content === content) {
             await this.store.finishBulkJob(claimed.id, this.owner);
             continue;
           }
@@ -190,7 +191,7 @@ export class BulkJobs {
           await this.store.releaseBulkJob(claimed.id, this.owner);
           break;
         }
-        this.run(claimed.id, dispatcher, saved.template, route, saved.recipients, claimed.job);
+        this.run(claimed.id, dispatcher, saved.template, route, saved.recipients, content);
         resumed.push(claimed.id);
       } finally {
         release();
@@ -199,9 +200,10 @@ export class BulkJobs {
     return resumed;
   }
 
-  private run(id: string, dispatcher: Dispatcher, template: EmailMessage, route: BulkRoute, recipients: BulkRecipientInput[], savedJob: string): void {
+  /** `content`: the hash of the run as kept in the store (contentHash). */
+  private run(id: string, dispatcher: Dispatcher, template: EmailMessage, route: BulkRoute, recipients: BulkRecipientInput[], content: string): void {
     const sender = new BulkSender(dispatcher, { chain: route.chain, routeRow: route.routeRow, template, concurrency: CONCURRENCY, onWarning: this.onWarning });
-    const job: BulkJob = { id, runKey: template.idempotencyKey, content: contentHash(savedJob), sender, chain: route.chain, rule: route.source, perRow: route.routeRow !== undefined, startedAt: Date.now(), done: Promise.resolve() };
+    const job: BulkJob = { id, runKey: template.idempotencyKey, content, sender, chain: route.chain, rule: route.source, perRow: route.routeRow !== undefined, startedAt: Date.now(), done: Promise.resolve() };
     job.done = sender
       .run(rowsOf(recipients))
       .then(
@@ -296,6 +298,7 @@ export class BulkJobs {
   }
 }
 
+/** A run as kept in the store, as a hash: the same request gives the same one. */
 function contentHash(savedJob: string): string {
   return createHash('sha256').update(savedJob).digest('hex');
 }

@@ -18,8 +18,8 @@ export interface ErrorDocument {
 export const MAX_LISTED_DETAILS = 100;
 
 export function errorDocument(error: string, details: BodyProblem[] = [], hint?: string): ErrorDocument {
-  if (details.length <= MAX_LISTED_DETAILS) return { status: 'error', error, ...(hint ? { hint } : {}), details };
-  return { status: 'error', error, ...(hint ? { hint } : {}), details: details.slice(0, MAX_LISTED_DETAILS), detailsNotListed: details.length - MAX_LISTED_DETAILS };
+  const notListed = details.length - MAX_LISTED_DETAILS;
+  return { status: 'error', error, ...(hint ? { hint } : {}), details: details.slice(0, MAX_LISTED_DETAILS), ...(notListed > 0 ? { detailsNotListed: notListed } : {}) };
 }
 
 /** A request the server refuses as it stands (400 unless said otherwise), with each problem by its path. */

@@ -20,6 +20,9 @@ const RECEIPT_SCHEMA = {
   },
 };
 
+/** The largest webhook body taken (413 past it). */
+export const WEBHOOK_BODY_LIMIT_BYTES = 1_000_000;
+
 /**
  * `POST /api/v1/webhooks/{provider-name}`: delivery events from a provider of the config. No API
  * key: each provider proves itself its own way, checked by its webhook file
@@ -31,9 +34,6 @@ const RECEIPT_SCHEMA = {
  * provider's file refuses from the headers alone (Postmark's credentials, SendGrid's missing
  * signature). The rest of such a body is drained, bounded (see unread-body.ts), never parsed.
  */
-/** The largest webhook body taken (413 past it). */
-export const WEBHOOK_BODY_LIMIT_BYTES = 1_000_000;
-
 export async function webhookRoutes(app: FastifyInstance, context: ServerContext): Promise<void> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
