@@ -27,7 +27,12 @@ export function configFromObject(raw: unknown, options: Pick<LoadOptions, 'env' 
       options.warn?.(`config ${label}: ${m.path}: environment variable ${m.variable} is not set (${stops})`);
     }
   }
-  const config = validateConfig(value, { filePath: options.filePath, baseDir: options.baseDir });
+  let config: Config;
+  try {
+    config = validateConfig(value, { filePath: options.filePath, baseDir: options.baseDir });
+  } catch (error) {
+    throw options.requireEnv === false ? namingUnsetVariables(error, missing, label) : error;
+  }
   // Only with requireEnv false (a command that sends nothing): the alert webhook stays silent.
   const alertSecret = missing.find((m) => m.path === 'alerts.webhook.secret');
   if (alertSecret && config.alerts.webhook) config.alerts.webhook.unresolvedVariable = alertSecret.variable;
@@ -39,4 +44,26 @@ export function configFromObject(raw: unknown, options: Pick<LoadOptions, 'env' 
     (unresolved[provider] ??= []).push(m);
   }
   return config;
+}
+
+/**
+ * A command that sends nothing reads a config whose variables are not all set, each left as its
+ * `${VAR}` text: a setting that is not free text (a duration, a provider's name) then fails its
+ * check. Such a problem is told as the unset variable, not as `${VAR}` being no duration.
+ */
+function namingUnsetVariables(error: unknown, missing: { path: string; variable: string }[], label: string): unknown {
+  if (!(error instanceof ConfigError) || missing.length === 0) return error;
+  const unsetAt = new Map(missing.map((m) => [m.path, m.variable]));
+  const [, ...problems] = error.message.split('\n  ');
+  let unset: string | undefined;
+  const told = problems.map((problem) => {
+    const path = problem.slice(0, problem.indexOf(': '));
+    const variable = unsetAt.get(path);
+    if (variable === undefined) return problem;
+    unset ??= variable;
+    return `${path}: environment variable ${variable} is not set`;
+  });
+  if (unset === undefined) return error;
+  const onlyUnset = told.every((line) => line.includes(': environment variable '));
+  return new ConfigError(`config ${label}:\n  ${told.join('\n  ')}`, onlyUnset ? `export ${unset}=… before running penguinmails` : error.hint);
 }

@@ -141,4 +141,25 @@ describe('send through each provider with the real SDKs', () => {
     const real = await runCli(['send', '--config', configPath, '--to', 'a@example.com', '--subject', 's', '--text', 't'], { env: { POSTMARK_SERVER_TOKEN: undefined, MAILGUN_API_KEY: undefined } });
     expect(real.code).toBe(2);
   });
+
+  it('--dry-run with an unset variable in a setting that is not free text names the variable, as a real send does', async () => {
+    const { configPath } = writeTestConfig({ postmarkUrl: postmark.url });
+    const withVariables = path.join(path.dirname(configPath), 'variables.yaml');
+    writeFileSync(withVariables, `providers:\n  postmark: { type: postmark, serverToken: x, baseUrl: "${postmark.url}" }\nfailover: { order: [postmark], retry: { delay: "\${RETRY_DELAY}" } }\n`);
+    const message = ['--to', 'a@example.com', '--from', 'b@example.com', '--subject', 's', '--text', 't'];
+    for (const args of [['--dry-run'], []]) {
+      const result = await runCli(['send', '--config', withVariables, ...args, ...message], { env: { RETRY_DELAY: undefined } });
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toContain('failover.retry.delay: environment variable RETRY_DELAY is not set');
+      expect(result.stderr).toContain('hint: export RETRY_DELAY=');
+      expect(result.stderr).not.toContain('not a duration');
+    }
+    // Another problem of the file is still told as it is.
+    writeFileSync(withVariables, `providers:\n  postmark: { type: postmark, serverToken: x, baseUrl: "${postmark.url}" }\nfailover: { order: [postmark], retry: { delay: "\${RETRY_DELAY}", attempts: 0 } }\n`);
+    const both = await runCli(['send', '--config', withVariables, '--dry-run', ...message], { env: { RETRY_DELAY: undefined } });
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('failover.retry.delay: environment variable RETRY_DELAY is not set');
+    expect(both.stderr).toMatch(/failover\.retry\.attempts: .*at least 1/);
+    expect(postmark.requests).toHaveLength(0);
+  });
 });
