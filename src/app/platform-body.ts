@@ -61,22 +61,34 @@ export function checkPlatformBody(raw: unknown): BodyCheck {
  * already has its problem and is not named twice.
  */
 export function problemsOfWellFormedFields(raw: unknown, refused: BodyProblem[], defaults: BodyDefaults, pathOf: (problem: string) => BodyProblem): BodyProblem[] {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return [];
+  try {
+    validateMessage(draftFromBody(wellFormedFields(raw), defaults));
+    return [];
+  } catch (error) {
+    if (!(error instanceof MessageValidationError)) throw error;
+    return withoutRefusedFields(error.problems.map(pathOf), refused);
+  }
+}
+
+/** The fields of a body the schema refused that are well formed on their own, as checked. */
+export function wellFormedFields(raw: unknown): Partial<PlatformBody> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return {};
   const wellFormed: Record<string, unknown> = {};
   for (const [field, schema] of Object.entries(platformBodySchema.shape)) {
     if (!Object.hasOwn(raw, field)) continue;
     const parsed = (schema as z.ZodMiniType).safeParse((raw as Record<string, unknown>)[field]);
     if (parsed.success) wellFormed[field] = parsed.data;
   }
-  const rootOf = (path: string) => path.split(/[.[]/)[0];
-  const refusedFields = new Set(refused.map((problem) => rootOf(problem.path)));
-  try {
-    validateMessage(draftFromBody(wellFormed as Partial<PlatformBody>, defaults));
-    return [];
-  } catch (error) {
-    if (!(error instanceof MessageValidationError)) throw error;
-    return error.problems.map(pathOf).filter((problem) => !refusedFields.has(rootOf(problem.path)));
-  }
+  return wellFormed as Partial<PlatformBody>;
+}
+
+/** The body field a problem's path is under (`to` for `to[1]`, `headers` for `headers.X`). */
+export const bodyFieldOf = (path: string) => path.split(/[.[]/)[0];
+
+/** Problems, less those of fields the schema refused: each of those has its problem already. */
+export function withoutRefusedFields(problems: BodyProblem[], refused: BodyProblem[]): BodyProblem[] {
+  const refusedFields = new Set(refused.map((problem) => bodyFieldOf(problem.path)));
+  return problems.filter((problem) => !refusedFields.has(bodyFieldOf(problem.path)));
 }
 
 /** A problem validateMessage found (`to[0]: …`, `header "X": …`), named by its path in the platform body. */

@@ -122,6 +122,30 @@ describe('bad input is refused with exit 2 and nothing is sent', () => {
     expect(error).not.toMatch(/Invalid input|received undefined/);
   });
 
+  it("a payload's problems come in one error, each named by its path in the body (as the API answers); a flag's by the flag", async () => {
+    const dir = tempDir({
+      'p.json': JSON.stringify({ to: ['a@example.com', 'not-one'], subject: 's', reply_to: 'nope', html: '<p>x</p>', headers: { 'Bad Name': 'v' } }),
+      'ok.json': JSON.stringify({ to: 'a@example.com', subject: 's', text_body: 't', reply_to: 'r@example.com' }),
+    });
+    const result = await runCli(['send', '--config', config(), '--payload', path.join(dir, 'p.json'), '--json'], { env: TEST_ENV });
+    expect(result.code).toBe(2);
+    const { error, hint } = result.json();
+    const lines = error.split('\n').slice(1).map((line: string) => line.trim());
+    expect(lines).toEqual([
+      'html: unknown field',
+      'to[1]: "not-one" is not a valid email address',
+      'reply_to: "nope" is not a valid email address',
+      'html_body: missing: give html_body or text_body (or both)',
+      'headers.Bad Name: not a valid header name',
+    ]);
+    expect(error).not.toMatch(/replyTo|^\s*body: missing|--html/m);
+    expect(hint).toMatch(/^nothing was sent; correct each field listed/);
+    // A flag wins over the payload's field, and is named as the flag; --header adds to the payload's.
+    const flags = await runCli(['send', '--config', config(), '--payload', path.join(dir, 'ok.json'), '--reply-to', 'bad', '--header', 'Also Bad: x', '--json'], { env: TEST_ENV });
+    expect(flags.code).toBe(2);
+    expect(flags.json().error.split('\n').slice(1).map((line: string) => line.trim())).toEqual(['--reply-to: "bad" is not a valid email address', '--header "Also Bad": not a valid header name']);
+  });
+
   it('unknown flags and bad choices are usage errors', async () => {
     await expectUsageError(['send', '--config', config(), ...args(), '--type', 'newsletter'], /Allowed choices are transactional, marketing/);
     await expectUsageError(['send', '--config', config(), ...args(), '--frobnicate'], /unknown option '--frobnicate'/);

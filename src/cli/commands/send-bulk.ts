@@ -10,8 +10,7 @@ import { ListFieldCheck } from '../list-field-check.js';
 import { groupThousands } from '../../cost/money.js';
 import { ExitCode, UserError } from '../../core/errors.js';
 import { finalizeMessage, type MessageType } from '../../core/message.js';
-import { validateMessage } from '../../core/validate-message.js';
-import { composeDraft, parsePayload, type SendFlags } from '../compose.js';
+import { checkComposedMessage, composeDraft, parsePayload, type SendFlags } from '../compose.js';
 import { assertKnownProvider } from '../../app/send-service.js';
 import { loadCommandConfig, openStore, withStoreForReading } from '../context.js';
 import { exitCodeFor } from '../exit-codes.js';
@@ -52,12 +51,14 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
   const digestsInMemory = parseCount(process.env[MEMORY_RECIPIENTS_ENV] || undefined, MEMORY_RECIPIENTS_ENV, { min: 10_000, max: 5_000_000 });
   const config = await loadCommandConfig(flags, { requireEnv: !flags.dryRun, warn: (message) => output.warn(message) });
   const payload = flags.payload ? parsePayload(await readTextInput(flags.payload, '--payload'), flags.payload) : undefined;
-  if (payload && (payload.to?.length || payload.cc?.length || payload.bcc?.length)) {
+  const body = payload?.body;
+  if (body && (body.to?.length || body.cc?.length || body.bcc?.length)) {
     throw new UserError(`--recipients gives the recipients: the payload's "to", "cc" and "bcc" cannot be used with it`, { hint: 'leave them out of the payload for a bulk send' });
   }
-  const givenType = flags.type ?? payload?.type;
-  const { draft, forceProvider } = await composeDraft({ ...flags, type: givenType ?? BULK_DEFAULT_TYPE, to: ['recipient@example.com'] }, payload ? { ...payload, to: [] } : undefined, config);
-  validateMessage(draft);
+  const givenType = flags.type ?? body?.type;
+  const composeFlags = { ...flags, type: givenType ?? BULK_DEFAULT_TYPE, to: ['recipient@example.com'] };
+  const { draft, forceProvider } = await composeDraft(composeFlags, body ? { ...body, to: [] } : undefined, config);
+  checkComposedMessage(draft, composeFlags, payload);
   const template = finalizeMessage(draft);
   if (flags.ignoreSuppressions) template.ignoreSuppressions = true;
   if (forceProvider) assertKnownProvider(config, forceProvider, '--provider');

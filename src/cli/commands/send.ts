@@ -9,8 +9,7 @@ import { ExitCode, UserError } from '../../core/errors.js';
 import { describeHealth } from '../../core/health.js';
 import { finalizeMessage, recipientCount, type EmailMessage } from '../../core/message.js';
 import type { Route } from '../../core/router.js';
-import { validateMessage } from '../../core/validate-message.js';
-import { composeDraft, parsePayload, type SendFlags } from '../compose.js';
+import { checkComposedMessage, composeDraft, parsePayload, type SendFlags } from '../compose.js';
 import { loadCommandConfig, openStore, withStoreForReading } from '../context.js';
 import type { Output } from '../output.js';
 import { readTextInput } from '../read-input.js';
@@ -33,8 +32,8 @@ export async function run(options: Record<string, unknown>, output: Output, comm
   if (bulkOnly) throw new UserError(`${BULK_ONLY_FLAGS[bulkOnly]} applies to a bulk send only`, { hint: 'add --recipients <list>, or drop the flag' });
   const config = await loadCommandConfig(flags, { requireEnv: !flags.dryRun, warn: (message) => output.warn(message) });
   const payload = flags.payload ? parsePayload(await readTextInput(flags.payload, '--payload'), flags.payload) : undefined;
-  const { draft, forceProvider } = await composeDraft(flags, payload, config);
-  validateMessage(draft);
+  const { draft, forceProvider } = await composeDraft(flags, payload?.body, config);
+  checkComposedMessage(draft, flags, payload);
   const message = finalizeMessage(draft);
   // A deliberate override: it travels with the message (an outbox retry of it keeps it).
   if (flags.ignoreSuppressions) message.ignoreSuppressions = true;
