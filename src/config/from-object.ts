@@ -21,11 +21,8 @@ export function configFromObject(raw: unknown, options: Pick<LoadOptions, 'env' 
     throw new ConfigError(`config ${label}:\n  ${lines.join('\n  ')}`, `export ${needed[0].variable}=… before running penguinmails`);
   }
   if (options.requireEnv === false) {
-    for (const m of missing) {
-      const provider = ofProvider(m.path);
-      const stops = provider === undefined ? 'a real send would stop here' : `a real send through ${provider} would stop here`;
-      options.warn?.(`config ${label}: ${m.path}: environment variable ${m.variable} is not set (${stops})`);
-    }
+    // A provider's own are said once the route is known, for the providers of its chain only (unsetInChain).
+    for (const m of needed) options.warn?.(`config ${label}: ${m.path}: environment variable ${m.variable} is not set (a real send would stop here)`);
   }
   let config: Config;
   try {

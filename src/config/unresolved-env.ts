@@ -25,3 +25,13 @@ export function assertChainResolved(config: Config, chain: string[]): void {
     `export ${missing[0].variable}=… before running penguinmails, or leave that provider out of the chain (--provider, --no-failover, routing)`,
   );
 }
+
+/**
+ * A dry run's warnings (a command that sends nothing reads the config without the variables): the
+ * providers of the chain whose variables are not set, at which a real send would stop. Providers
+ * the message would not go through are not named: they do not matter to it.
+ */
+export function unsetInChain(config: Config, chain: string[]): string[] {
+  const label = config.filePath ? `config ${config.filePath}: ` : '';
+  return chain.flatMap((name) => (config.unresolvedEnv[name] ?? []).map((m) => `${label}${m.path}: environment variable ${m.variable} is not set (a real send through ${name} would stop here)`));
+}

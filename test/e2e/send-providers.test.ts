@@ -140,6 +140,14 @@ describe('send through each provider with the real SDKs', () => {
     expect(result.stderr).toMatch(/providers\.mailgun\.apiKey: environment variable MAILGUN_API_KEY is not set/);
     const real = await runCli(['send', '--config', configPath, '--to', 'a@example.com', '--subject', 's', '--text', 't'], { env: { POSTMARK_SERVER_TOKEN: undefined, MAILGUN_API_KEY: undefined } });
     expect(real.code).toBe(2);
+    // A provider the message would not go through is not named: its secret does not matter to it.
+    const onePath = await runCli(['send', '--config', configPath, '--dry-run', '--provider', 'postmark', '--no-failover', '--to', 'a@example.com', '--subject', 's', '--text', 't'], { env: { POSTMARK_SERVER_TOKEN: undefined, MAILGUN_API_KEY: undefined } });
+    expect(onePath.code, onePath.stderr).toBe(0);
+    expect(onePath.stderr).toContain('POSTMARK_SERVER_TOKEN is not set');
+    expect(onePath.stderr).not.toContain('MAILGUN_API_KEY');
+    const withoutPostmark = await runCli(['send', '--config', configPath, '--dry-run', '--provider', 'smtp', '--no-failover', '--to', 'a@example.com', '--subject', 's', '--text', 't'], { env: { POSTMARK_SERVER_TOKEN: undefined, MAILGUN_API_KEY: undefined } });
+    expect(withoutPostmark.code, withoutPostmark.stderr).toBe(0);
+    expect(withoutPostmark.stderr).not.toMatch(/is not set/);
   });
 
   it('--dry-run with an unset variable in a setting that is not free text names the variable, as a real send does', async () => {

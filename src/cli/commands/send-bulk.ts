@@ -18,6 +18,7 @@ import type { GlobalOptions, Output } from '../output.js';
 import { countLines, ProgressBar } from '../progress.js';
 import { parseCount, readTextInput } from '../read-input.js';
 import { previewBulkSend } from './send-bulk-dry-run.js';
+import { unsetInChain } from '../../config/unresolved-env.js';
 import { holdBulkHeap } from '../bulk-heap.js';
 import { stderr } from '../stdio.js';
 import { suggestCommand } from '../suggest-command.js';
@@ -74,7 +75,10 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
     const route = await dispatcher.route(template, { forceProvider, noFailover: flags.failover === false });
     // Each copy carries the template's attachments: one the first provider cannot take stops here.
     assertFitsProviders(template, route, config.providers);
-    if (flags.dryRun) return await withStoreForReading(config, output, (store) => previewBulkSend(output, dispatcher, template, route, flags.recipients, batchSize, store));
+    if (flags.dryRun) {
+      for (const warning of unsetInChain(config, route.chain)) output.warn(warning);
+      return await withStoreForReading(config, output, (store) => previewBulkSend(output, dispatcher, template, route, flags.recipients, batchSize, store));
+    }
 
     // Set-up, not sending: the first batches would otherwise wait while the SDK loads, and the
     // heap rules load what watches the collections.

@@ -3,7 +3,7 @@ import { openAlerts } from '../../app/alerts/open-alerts.js';
 import { Dispatcher } from '../../app/dispatcher.js';
 import { assertCanRoute, routeMessage, sendMessage, type SendReport } from '../../app/send-service.js';
 import { suppressedReason, suppressedRecipientsOf, type SuppressedRecipient } from '../../app/suppression-check.js';
-import { assertChainResolved } from '../../config/unresolved-env.js';
+import { assertChainResolved, unsetInChain } from '../../config/unresolved-env.js';
 import type { Config } from '../../config/types.js';
 import { ExitCode, UserError } from '../../core/errors.js';
 import { describeHealth } from '../../core/health.js';
@@ -48,7 +48,10 @@ export async function run(options: Record<string, unknown>, output: Output, comm
     output.detail(`route: ${route.chain.join(' → ')} (${route.source})`);
     for (const note of route.notes) output.detail(`note: ${note}`);
     if (store && output.verbose) for (const name of route.chain) output.detail(`health of ${name}: ${describeHealth(await store.healthOf(name), Date.now())}`);
-    if (flags.dryRun) return printDryRun(output, dispatcher, message, route, await suppressedForDryRun(config, message, output));
+    if (flags.dryRun) {
+      for (const warning of unsetInChain(config, route.chain)) output.warn(warning);
+      return printDryRun(output, dispatcher, message, route, await suppressedForDryRun(config, message, output));
+    }
     assertChainResolved(config, route.chain);
 
     // Ctrl-C / SIGTERM mid-send: say what became of the message before going (exit 130).
