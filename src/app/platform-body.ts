@@ -58,48 +58,67 @@ export function checkPlatformBody(raw: unknown): BodyCheck {
  * With a body the schema refused: the message's own problems too (an address that is not one, no
  * body at all), found in the fields that were well formed, so that one answer names every
  * problem. `pathOf` turns a message problem into its body path; a field the schema refused
- * already has its problem and is not named twice.
+ * already has its problem and is not named twice. A body that is no object has no fields to check.
  */
 export function problemsOfWellFormedFields(raw: unknown, refused: BodyProblem[], defaults: BodyDefaults, pathOf: (problem: string) => BodyProblem): BodyProblem[] {
+  if (!isObject(raw)) return [];
+  const wellFormed = wellFormedFields(raw);
   try {
-    validateMessage(draftFromBody(wellFormedFields(raw), defaults));
+    validateMessage(draftFromBody(wellFormed, defaults));
     return [];
   } catch (error) {
     if (!(error instanceof MessageValidationError)) throw error;
-    return withoutRefusedFields(error.problems.map(pathOf), refused);
+    return withoutRefusedFields(error.problems.map(pathOf), refusedFields(raw, wellFormed, refused));
   }
 }
 
+const isObject = (raw: unknown): raw is Record<string, unknown> => typeof raw === 'object' && raw !== null && !Array.isArray(raw);
+
 /** The fields of a body the schema refused that are well formed on their own, as checked. */
 export function wellFormedFields(raw: unknown): Partial<PlatformBody> {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return {};
+  if (!isObject(raw)) return {};
   const wellFormed: Record<string, unknown> = {};
   for (const [field, schema] of Object.entries(platformBodySchema.shape)) {
     if (!Object.hasOwn(raw, field)) continue;
-    const parsed = (schema as z.ZodMiniType).safeParse((raw as Record<string, unknown>)[field]);
+    const parsed = (schema as z.ZodMiniType).safeParse(raw[field]);
     if (parsed.success) wellFormed[field] = parsed.data;
   }
   return wellFormed as Partial<PlatformBody>;
 }
 
+/**
+ * The body's own fields that have a problem of their own already: given and not well formed, or
+ * required and left out (`subject`), and any other field a problem in `refused` is at. An unknown
+ * field is none of them, whatever its name (`to.cc` is not `to`).
+ */
+export function refusedFields(raw: unknown, wellFormed: Partial<PlatformBody>, refused: BodyProblem[] = []): Set<string> {
+  const fields = new Set<string>();
+  for (const [field, schema] of Object.entries(platformBodySchema.shape)) {
+    if (Object.hasOwn(wellFormed, field)) continue;
+    if ((isObject(raw) && Object.hasOwn(raw, field)) || !(schema as z.ZodMiniType).safeParse(undefined).success) fields.add(field);
+  }
+  for (const problem of refused) if (!problem.message.startsWith('unknown field') && Object.hasOwn(platformBodySchema.shape, bodyFieldOf(problem.path))) fields.add(bodyFieldOf(problem.path));
+  return fields;
+}
+
 /** The body field a problem's path is under (`to` for `to[1]`, `headers` for `headers.X`). */
 export const bodyFieldOf = (path: string) => path.split(/[.[]/)[0];
 
-/** Problems, less those of fields the schema refused: each of those has its problem already. */
-export function withoutRefusedFields(problems: BodyProblem[], refused: BodyProblem[]): BodyProblem[] {
-  const refusedFields = new Set(refused.map((problem) => bodyFieldOf(problem.path)));
-  return problems.filter((problem) => !refusedFields.has(bodyFieldOf(problem.path)));
+/** Problems, less those of refused fields (see refusedFields); no body at all goes with either body field. */
+export function withoutRefusedFields(problems: BodyProblem[], refused: Set<string>): BodyProblem[] {
+  return problems.filter((problem) => {
+    const field = bodyFieldOf(problem.path);
+    if (field === 'html_body' && problem.message.startsWith('missing')) return !refused.has('html_body') && !refused.has('text_body');
+    return !refused.has(field);
+  });
 }
 
 /** A problem validateMessage found (`to[0]: …`, `header "X": …`), named by its path in the platform body. */
 export function bodyPathOfMessageProblem(problem: string, keyFromHeader = false): BodyProblem {
-  if (problem.startsWith('idempotency key')) {
-    return { path: keyFromHeader ? 'Idempotency-Key (header)' : 'idempotency_key', message: problem.slice(problem.indexOf('": ') + 3) };
-  }
-  const header = /^header "([^"]*)": (.*)$/.exec(problem);
-  if (header) return { path: `headers.${header[1]}`, message: header[2] };
-  const metadata = /^metadata "([^"]*)": (.*)$/.exec(problem);
-  if (metadata) return { path: `metadata.${metadata[1]}`, message: metadata[2] };
+  // The quoted name or key may hold anything, `": ` included; the words after it never do.
+  const named = /^(idempotency key|header|metadata) "(.*)": (.*)$/s.exec(problem);
+  if (named?.[1] === 'idempotency key') return { path: keyFromHeader ? 'Idempotency-Key (header)' : 'idempotency_key', message: named[3] };
+  if (named) return { path: `${named[1] === 'header' ? 'headers' : 'metadata'}.${named[2]}`, message: named[3] };
   if (problem.startsWith('body: missing')) return { path: 'html_body', message: 'missing: give html_body or text_body (or both)' };
   if (problem.startsWith('from: missing')) return { path: 'from', message: 'missing: give from, or set defaults.from in the config' };
   const at = problem.indexOf(': ');

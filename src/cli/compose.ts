@@ -2,88 +2,17 @@ import { createReadStream, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/types.js';
 import { splitAddressList } from '../core/address.js';
-import { bodyFieldOf, bodyPathOfMessageProblem, checkPlatformBody, draftFromBody, PLATFORM_BODY_FIELDS, wellFormedFields, withoutRefusedFields, type BodyProblem, type PlatformBody } from '../app/platform-body.js';
+import { draftFromBody, type PlatformBody } from '../app/platform-body.js';
 import { base64Length, formatByteSize } from '../core/byte-size.js';
-import { MessageValidationError, UserError } from '../core/errors.js';
+import { UserError } from '../core/errors.js';
 import type { Attachment, MessageDraft } from '../core/message.js';
-import { validateMessage } from '../core/validate-message.js';
 import { largestSizeLimit, type SizeLimit } from '../providers/message-size.js';
 import { readTextInput } from './read-input.js';
 
+/** A payload's fields that are well formed (see payload-check.ts). */
 export type Payload = Partial<PlatformBody>;
 
-/** `--payload` as read: its fields that are well formed, and the problems of the others. */
-export interface PayloadInput {
-  source: string;
-  body: Payload;
-  /** Told with the message's own problems (see checkComposedMessage), in one error. */
-  problems: BodyProblem[];
-}
-
-/** Reads the `--payload` text: one JSON object, checked field by field (see checkPlatformBody). */
-export function parsePayload(text: string, source: string): PayloadInput {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new UserError(`--payload ${source}: not valid JSON (${(error as Error).message})`, { hint: 'give the platform API body as one JSON object (see send --help)' });
-  }
-  const checked = checkPlatformBody(raw);
-  if (checked.ok) return { source, body: checked.body, problems: [] };
-  // Not an object at all: there are no fields to say more about.
-  if (checked.problems.some((problem) => problem.path === '(body)')) throw payloadError(source, checked.problems.map(shownProblem));
-  return { source, body: wellFormedFields(raw), problems: checked.problems };
-}
-
-/** The body field each flag gives (a flag wins over the payload's field). */
-const FIELD_OF_FLAG: [keyof SendFlags, string][] = [
-  ['from', 'from'], ['to', 'to'], ['cc', 'cc'], ['bcc', 'bcc'], ['replyTo', 'reply_to'], ['subject', 'subject'],
-  ['html', 'html_body'], ['htmlFile', 'html_body'], ['text', 'text_body'], ['textFile', 'text_body'],
-  ['header', 'headers'], ['metadata', 'metadata'], ['idempotencyKey', 'idempotency_key'], ['campaign', 'campaign_id'], ['tag', 'tags'],
-];
-
-/**
- * validateMessage, and with a payload one error for all its problems, as the API answers: those of
- * its fields, then the message's own (an address that is not one, no body), each named by its path
- * in the body (`reply_to`, `html_body`), or as before where a flag gave the field.
- */
-export function checkComposedMessage(draft: MessageDraft, flags: SendFlags, payload: PayloadInput | undefined): void {
-  if (!payload) return validateMessage(draft);
-  let messageProblems: string[] = [];
-  try {
-    validateMessage(draft);
-  } catch (error) {
-    if (!(error instanceof MessageValidationError)) throw error;
-    // The flag that gave each field, if one did (the first of --html and --html-file given).
-    const flagOf = new Map(FIELD_OF_FLAG.filter(([flag]) => flags[flag] !== undefined).reverse().map(([flag, field]) => [field, `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`]));
-    const atBody = error.problems.map((problem) => bodyPathOfMessageProblem(problem));
-    // A flag replaces the payload's field, but --header and --metadata add to its entries.
-    const flagFor = (path: string) => {
-      const field = bodyFieldOf(path);
-      // `headers.X-Name` names an entry; `to[1]` a place in a list, which a flag's value does not have.
-      const entry = path[field.length] === '.' ? path.slice(field.length + 1) : '';
-      if ((field === 'headers' || field === 'metadata') && payload.body[field]?.[entry] !== undefined) return undefined;
-      const flag = flagOf.get(field);
-      return flag && entry ? `${flag} "${entry}"` : flag;
-    };
-    const ofPayload = withoutRefusedFields(atBody.filter((problem) => flagFor(problem.path) === undefined), payload.problems);
-    const ofFlags = atBody.flatMap((problem) => {
-      const flag = flagFor(problem.path);
-      return flag === undefined ? [] : [{ path: flag, message: problem.message }];
-    });
-    messageProblems = [...ofPayload, ...ofFlags].map(shownProblem);
-  }
-  const all = [...payload.problems.map(shownProblem), ...messageProblems];
-  if (all.length > 0) throw payloadError(payload.source, all);
-}
-
-const shownProblem = (problem: BodyProblem) => `${problem.path}: ${problem.message}`;
-
-function payloadError(source: string, problems: string[]): UserError {
-  return new UserError(`--payload ${source}:\n  ${problems.join('\n  ')}`, { hint: `nothing was sent; correct each field listed (the payload's fields are ${PLATFORM_BODY_FIELDS.join(', ')})` });
-}
-
-function parsePairs(values: string[] | undefined, flag: string, separator: string): [string, string][] {
+export function parsePairs(values: string[] | undefined, flag: string, separator: string): [string, string][] {
   return (values ?? []).map((value) => {
     const at = value.indexOf(separator);
     if (at <= 0) throw new UserError(`${flag} "${value}": expected ${separator === '=' ? 'key=value' : '"Name: value"'}`, { hint: separator === '=' ? `for example ${flag} plan=pro` : `for example ${flag} "X-Campaign: spring"` });

@@ -20,15 +20,15 @@ export function configFromObject(raw: unknown, options: Pick<LoadOptions, 'env' 
     const lines = needed.map((m) => `${m.path}: environment variable ${m.variable} is not set`);
     throw new ConfigError(`config ${label}:\n  ${lines.join('\n  ')}`, `export ${needed[0].variable}=… before running penguinmails`);
   }
-  if (options.requireEnv === false) {
-    // A provider's own are said once the route is known, for the providers of its chain only (unsetInChain).
-    for (const m of needed) options.warn?.(`config ${label}: ${m.path}: environment variable ${m.variable} is not set (a real send would stop here)`);
-  }
   let config: Config;
   try {
     config = validateConfig(value, { filePath: options.filePath, baseDir: options.baseDir });
   } catch (error) {
     throw options.requireEnv === false ? namingUnsetVariables(error, missing, label) : error;
+  }
+  if (options.requireEnv === false) {
+    // A provider's own are said once the route is known, for the providers of its chain only (unsetInChain).
+    for (const m of needed) options.warn?.(`config ${label}: ${m.path}: environment variable ${m.variable} is not set (a real send would stop here)`);
   }
   // Only with requireEnv false (a command that sends nothing): the alert webhook stays silent.
   const alertSecret = missing.find((m) => m.path === 'alerts.webhook.secret');
@@ -51,7 +51,7 @@ export function configFromObject(raw: unknown, options: Pick<LoadOptions, 'env' 
 function namingUnsetVariables(error: unknown, missing: { path: string; variable: string }[], label: string): unknown {
   if (!(error instanceof ConfigError) || missing.length === 0) return error;
   const unsetAt = new Map(missing.map((m) => [m.path, m.variable]));
-  const [, ...problems] = error.message.split('\n  ');
+  const [heading, ...problems] = error.message.split('\n  ');
   let unset: string | undefined;
   const told = problems.map((problem) => {
     const path = problem.slice(0, problem.indexOf(': '));
@@ -61,6 +61,7 @@ function namingUnsetVariables(error: unknown, missing: { path: string; variable:
     return `${path}: environment variable ${variable} is not set`;
   });
   if (unset === undefined) return error;
+  // Only unset variables: said as a real send says it; with other problems, as the file's.
   const onlyUnset = told.every((line) => line.includes(': environment variable '));
-  return new ConfigError(`config ${label}:\n  ${told.join('\n  ')}`, onlyUnset ? `export ${unset}=… before running penguinmails` : error.hint);
+  return new ConfigError(`${onlyUnset ? `config ${label}:` : heading}\n  ${told.join('\n  ')}`, onlyUnset ? `export ${unset}=… before running penguinmails` : error.hint);
 }

@@ -72,11 +72,13 @@ describe('library: import { createMailer } from "penguinmails"', () => {
       const queued = await mailer.send({ from: 'a@example.com', to: 'b@example.com', subject: 's', text_body: 't' });
       let thrown;
       try { await mailer.send({ to: 'b@example.com', subjct: 's' }); } catch (error) { thrown = { name: error.name, isInvalid: error instanceof InvalidBodyError, details: error.details }; }
+      let notAnObject;
+      try { await mailer.send([]); } catch (error) { notAnObject = error.details; }
       await mailer.close();
-      console.log(JSON.stringify({ queued, thrown }));`;
+      console.log(JSON.stringify({ queued, thrown, notAnObject }));`;
     const result = await runApp(dir, app);
     expect(result.code, result.stderr).toBe(0);
-    const { queued, thrown } = JSON.parse(result.stdout);
+    const { queued, thrown, notAnObject } = JSON.parse(result.stdout);
     expect(queued).toMatchObject({ status: 'queued', outboxId: expect.any(Number) });
     expect(thrown).toEqual({
       name: 'InvalidBodyError',
@@ -88,6 +90,8 @@ describe('library: import { createMailer } from "penguinmails"', () => {
         { path: 'html_body', message: 'missing: give html_body or text_body (or both)' },
       ],
     });
+    // No fields to say more of: not the problems of an empty message too.
+    expect(notAnObject).toEqual([{ path: '(body)', message: 'the body must be one JSON object' }]);
   });
 
   it('explains a route and estimates a month like the CLI’s --json documents', async () => {

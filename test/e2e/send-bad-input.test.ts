@@ -126,6 +126,12 @@ describe('bad input is refused with exit 2 and nothing is sent', () => {
     const dir = tempDir({
       'p.json': JSON.stringify({ to: ['a@example.com', 'not-one'], subject: 's', reply_to: 'nope', html: '<p>x</p>', headers: { 'Bad Name': 'v' } }),
       'ok.json': JSON.stringify({ to: 'a@example.com', subject: 's', text_body: 't', reply_to: 'r@example.com' }),
+      'headers.json': JSON.stringify({ to: 'a@example.com', subject: 's', text_body: 't', headers: { From: 'x' } }),
+      'metadata.json': JSON.stringify({ to: 'a@example.com', subject: 's', text_body: 't', metadata: { k: 'ok' } }),
+      'number-body.json': JSON.stringify({ to: 'a@example.com', subject: 's', text_body: 5 }),
+      'dotted.json': JSON.stringify({ to: 'bad', 'to.cc': 1, subject: 's', text_body: 't' }),
+      'no-subject.json': JSON.stringify({ to: 'a@example.com', text_body: 't' }),
+      'number-reply-to.json': JSON.stringify({ to: 'a@example.com', subject: 's', text_body: 't', reply_to: 5 }),
     });
     const result = await runCli(['send', '--config', config(), '--payload', path.join(dir, 'p.json'), '--json'], { env: TEST_ENV });
     expect(result.code).toBe(2);
@@ -135,15 +141,32 @@ describe('bad input is refused with exit 2 and nothing is sent', () => {
       'html: unknown field',
       'to[1]: "not-one" is not a valid email address',
       'reply_to: "nope" is not a valid email address',
-      'html_body: missing: give html_body or text_body (or both)',
+      'html_body: missing: give html_body or text_body (or --html, --text)',
       'headers.Bad Name: not a valid header name',
     ]);
-    expect(error).not.toMatch(/replyTo|^\s*body: missing|--html/m);
+    expect(error).not.toMatch(/replyTo|^\s*body: missing/m);
     expect(hint).toMatch(/^nothing was sent; correct each field listed/);
-    // A flag wins over the payload's field, and is named as the flag; --header adds to the payload's.
-    const flags = await runCli(['send', '--config', config(), '--payload', path.join(dir, 'ok.json'), '--reply-to', 'bad', '--header', 'Also Bad: x', '--json'], { env: TEST_ENV });
-    expect(flags.code).toBe(2);
-    expect(flags.json().error.split('\n').slice(1).map((line: string) => line.trim())).toEqual(['--reply-to: "bad" is not a valid email address', '--header "Also Bad": not a valid header name']);
+    const linesOf = async (file: string, extra: string[] = []) => {
+      const run = await runCli(['send', '--config', config(), '--payload', path.join(dir, file), ...extra, '--dry-run', '--json'], { env: TEST_ENV });
+      expect(run.code).toBe(2);
+      const lines: string[] = run.json().error.split('\n');
+      // One problem is said on the error's own line.
+      return lines.length === 1 ? [lines[0].replace(/^the message is not valid: /, '')] : lines.slice(1).map((line) => line.trim().replace(/^- /, ''));
+    };
+    // A flag wins over the payload's field, and is named as the flag; --header adds to the payload's headers.
+    expect(await linesOf('ok.json', ['--reply-to', 'bad', '--header', 'Also Bad: x'])).toEqual(['--reply-to: "bad" is not a valid email address', '--header "Also Bad": not a valid header name']);
+    expect(await linesOf('headers.json', ['--header', 'From: y'])).toEqual(['headers.From: set by penguinmails itself (or with its own option), not by --header', '--header "From": set by penguinmails itself (or with its own option), not by --header']);
+    // --metadata replaces the payload's value of its key: the flag's is at fault.
+    expect(await linesOf('metadata.json', ['--metadata', 'k=a\nb'])).toEqual(['--metadata "k": empty key or line break']);
+    // A field the schema refused is told once: a body field that is not text is not also "no body".
+    expect(await linesOf('number-body.json')).toEqual(['text_body: must be a string']);
+    // An unknown field named like a known one does not hide that one's problem.
+    expect(await linesOf('dotted.json')).toEqual(['to.cc: unknown field', 'to[0]: "bad" is not a valid email address']);
+    // A flag gives what the payload lacks or has wrong.
+    for (const [file, extra] of [['no-subject.json', ['--subject', 'Hi']], ['number-reply-to.json', ['--reply-to', 'r@example.com']]] as const) {
+      const run = await runCli(['send', '--config', config(), '--payload', path.join(dir, file), ...extra, '--dry-run', '--json'], { env: TEST_ENV });
+      expect(run.code, run.stderr).toBe(0);
+    }
   });
 
   it('unknown flags and bad choices are usage errors', async () => {
