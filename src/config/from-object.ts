@@ -29,6 +29,8 @@ export function configFromObject(raw: unknown, options: Pick<LoadOptions, 'env' 
   if (options.requireEnv === false) {
     // A provider's own are said once the route is known, for the providers of its chain only (unsetInChain).
     for (const m of needed) options.warn?.(`config ${label}: ${m.path}: environment variable ${m.variable} is not set (a real send would stop here)`);
+    // A sender of `${FROM}` is none: a message without --from is then told it has no sender.
+    if (needed.some((m) => m.path === 'defaults.from')) delete config.defaults.from;
   }
   // Only with requireEnv false (a command that sends nothing): the alert webhook stays silent.
   const alertSecret = missing.find((m) => m.path === 'alerts.webhook.secret');

@@ -150,6 +150,26 @@ describe('send through each provider with the real SDKs', () => {
     expect(withoutPostmark.stderr).not.toMatch(/is not set/);
   });
 
+  it('--dry-run with defaults.from from an unset variable: no sender unless --from gives one, and never "${FROM}" as an address', async () => {
+    const { configPath } = writeTestConfig({ postmarkUrl: postmark.url });
+    const withVariables = path.join(path.dirname(configPath), 'from-variable.yaml');
+    writeFileSync(withVariables, `defaults: { from: "\${FROM}" }\nproviders:\n  postmark: { type: postmark, serverToken: x, baseUrl: "${postmark.url}" }\nfailover: { order: [postmark] }\n`);
+    const message = ['--to', 'a@example.com', '--subject', 's', '--text', 't'];
+    const noSender = await runCli(['send', '--config', withVariables, '--dry-run', ...message], { env: { FROM: undefined } });
+    expect(noSender.code).toBe(2);
+    expect(noSender.stderr).toContain('defaults.from: environment variable FROM is not set');
+    expect(noSender.stderr).toContain('from: missing sender');
+    expect(noSender.stderr).not.toContain('"${FROM}"');
+    const payload = path.join(path.dirname(configPath), 'no-from.json');
+    writeFileSync(payload, JSON.stringify({ to: 'a@example.com', subject: 's', text_body: 't' }));
+    const payloadRun = await runCli(['send', '--config', withVariables, '--dry-run', '--payload', payload], { env: { FROM: undefined } });
+    expect(payloadRun.code).toBe(2);
+    expect(payloadRun.stderr).toContain('from: missing: give from (or --from), or set defaults.from in the config');
+    const withSender = await runCli(['send', '--config', withVariables, '--dry-run', '--from', 'shop@example.com', ...message, '--json'], { env: { FROM: undefined } });
+    expect(withSender.code, withSender.stderr).toBe(0);
+    expect(withSender.json().requests[0].request.body.From).toBe('shop@example.com');
+  });
+
   it('--dry-run with an unset variable in a setting that is not free text names the variable, as a real send does', async () => {
     const { configPath } = writeTestConfig({ postmarkUrl: postmark.url });
     const withVariables = path.join(path.dirname(configPath), 'variables.yaml');
