@@ -100,11 +100,9 @@ class EntrySources {
 
   /** The flag of this entry's problem, or undefined for the payload's. */
   flagOf(field: 'headers' | 'metadata', name: string): string | undefined {
-    const inPayload = Object.hasOwn(this.body[field] ?? {}, name);
-    const byFlag = this.byFlag[field].has(name);
+    if (!this.byFlag[field].has(name)) return undefined;
     const flag = `${field === 'headers' ? '--header' : '--metadata'} "${name}"`;
-    if (!inPayload) return byFlag ? flag : undefined;
-    if (!byFlag || field === 'metadata') return byFlag ? flag : undefined;
+    if (!Object.hasOwn(this.body[field] ?? {}, name) || field === 'metadata') return flag;
     const times = (this.seen.get(name) ?? 0) + 1;
     this.seen.set(name, times);
     return times === 1 ? undefined : flag;

@@ -2,7 +2,7 @@ import { ConfigError } from '../core/errors.js';
 import { interpolateEnv } from './interpolate.js';
 import type { LoadOptions } from './load.js';
 import type { Config } from './types.js';
-import { isWebhookSetting } from './unresolved-env.js';
+import { isWebhookSetting, unsetVariableLine } from './unresolved-env.js';
 import { validateConfig } from './validate.js';
 
 /**
@@ -17,8 +17,7 @@ export function configFromObject(raw: unknown, options: Pick<LoadOptions, 'env' 
   const ofProvider = (path: string) => /^providers\.[^.[]+/.exec(path)?.[0].slice('providers.'.length);
   const needed = missing.filter((m) => ofProvider(m.path) === undefined);
   if (needed.length > 0 && options.requireEnv !== false) {
-    const lines = needed.map((m) => `${m.path}: environment variable ${m.variable} is not set`);
-    throw new ConfigError(`config ${label}:\n  ${lines.join('\n  ')}`, `export ${needed[0].variable}=… before running penguinmails`);
+    throw new ConfigError(`config ${label}:\n  ${needed.map(unsetVariableLine).join('\n  ')}`, `export ${needed[0].variable}=… before running penguinmails`);
   }
   let config: Config;
   try {
@@ -28,7 +27,7 @@ export function configFromObject(raw: unknown, options: Pick<LoadOptions, 'env' 
   }
   if (options.requireEnv === false) {
     // A provider's own are said once the route is known, for the providers of its chain only (unsetInChain).
-    for (const m of needed) options.warn?.(`config ${label}: ${m.path}: environment variable ${m.variable} is not set (a real send would stop here)`);
+    for (const m of needed) options.warn?.(`config ${label}: ${unsetVariableLine(m)} (a real send would stop here)`);
     // A sender of `${FROM}` is none: a message without --from is then told it has no sender.
     if (needed.some((m) => m.path === 'defaults.from')) delete config.defaults.from;
   }
@@ -52,18 +51,13 @@ export function configFromObject(raw: unknown, options: Pick<LoadOptions, 'env' 
  */
 function namingUnsetVariables(error: unknown, missing: { path: string; variable: string }[], label: string): unknown {
   if (!(error instanceof ConfigError) || missing.length === 0) return error;
-  const unsetAt = new Map(missing.map((m) => [m.path, m.variable]));
+  const unsetAt = new Map(missing.map((m) => [m.path, m]));
   const [heading, ...problems] = error.message.split('\n  ');
-  let unset: string | undefined;
-  const told = problems.map((problem) => {
-    const path = problem.slice(0, problem.indexOf(': '));
-    const variable = unsetAt.get(path);
-    if (variable === undefined) return problem;
-    unset ??= variable;
-    return `${path}: environment variable ${variable} is not set`;
-  });
-  if (unset === undefined) return error;
+  const told = problems.map((problem) => unsetAt.get(problem.slice(0, problem.indexOf(': '))) ?? problem);
+  const unset = told.filter((line) => typeof line !== 'string');
+  if (unset.length === 0) return error;
+  const lines = told.map((line) => (typeof line === 'string' ? line : unsetVariableLine(line)));
   // Only unset variables: said as a real send says it; with other problems, as the file's.
-  const onlyUnset = told.every((line) => line.includes(': environment variable '));
-  return new ConfigError(`${onlyUnset ? `config ${label}:` : heading}\n  ${told.join('\n  ')}`, onlyUnset ? `export ${unset}=… before running penguinmails` : error.hint);
+  const onlyUnset = unset.length === told.length;
+  return new ConfigError(`${onlyUnset ? `config ${label}:` : heading}\n  ${lines.join('\n  ')}`, onlyUnset ? `export ${unset[0].variable}=… before running penguinmails` : error.hint);
 }

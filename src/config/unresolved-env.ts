@@ -12,6 +12,11 @@ export function isWebhookSetting(config: Pick<Config, 'providers'>, provider: st
   });
 }
 
+/** How an unset variable is told, wherever it is: `failover.retry.delay: environment variable RETRY_DELAY is not set`. */
+export function unsetVariableLine(unset: { path: string; variable: string }): string {
+  return `${unset.path}: environment variable ${unset.variable} is not set`;
+}
+
 /**
  * Fails (exit 2) when a provider of this chain refers to an environment variable that is not set;
  * providers the message will not use may lack theirs.
@@ -19,9 +24,8 @@ export function isWebhookSetting(config: Pick<Config, 'providers'>, provider: st
 export function assertChainResolved(config: Config, chain: string[]): void {
   const missing = chain.flatMap((name) => config.unresolvedEnv[name] ?? []);
   if (missing.length === 0) return;
-  const lines = missing.map((m) => `${m.path}: environment variable ${m.variable} is not set`);
   throw new ConfigError(
-    `config ${config.filePath ?? ''}:\n  ${lines.join('\n  ')}`,
+    `config ${config.filePath ?? ''}:\n  ${missing.map(unsetVariableLine).join('\n  ')}`,
     `export ${missing[0].variable}=… before running penguinmails, or leave that provider out of the chain (--provider, --no-failover, routing)`,
   );
 }
@@ -33,5 +37,5 @@ export function assertChainResolved(config: Config, chain: string[]): void {
  */
 export function unsetInChain(config: Config, chain: string[]): string[] {
   const label = config.filePath ? `config ${config.filePath}: ` : '';
-  return chain.flatMap((name) => (config.unresolvedEnv[name] ?? []).map((m) => `${label}${m.path}: environment variable ${m.variable} is not set (a real send through ${name} would stop here)`));
+  return chain.flatMap((name) => (config.unresolvedEnv[name] ?? []).map((m) => `${label}${unsetVariableLine(m)} (a real send through ${name} would stop here)`));
 }

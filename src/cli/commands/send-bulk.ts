@@ -1,5 +1,6 @@
 import { bulkCounts, bulkStatus } from '../../app/bulk/bulk-report.js';
 import { assertFitsProviders } from '../../providers/message-size.js';
+import { unsetInChain } from '../../config/unresolved-env.js';
 import type { Command } from 'commander';
 import { BulkSender, type BulkStats } from '../../app/bulk/bulk-sender.js';
 import { openAlerts } from '../../app/alerts/open-alerts.js';
@@ -19,7 +20,6 @@ import type { GlobalOptions, Output } from '../output.js';
 import { countLines, ProgressBar } from '../progress.js';
 import { parseCount, readTextInput } from '../read-input.js';
 import { previewBulkSend } from './send-bulk-dry-run.js';
-import { unsetInChain } from '../../config/unresolved-env.js';
 import { holdBulkHeap } from '../bulk-heap.js';
 import { stderr } from '../stdio.js';
 import { suggestCommand } from '../suggest-command.js';
