@@ -3,6 +3,7 @@ import { formatDuration } from '../core/duration.js';
 import { IdempotencyConflictError, UserError } from '../core/errors.js';
 import type { Attempt } from '../core/failover.js';
 import { contentKeyOf, type EmailMessage } from '../core/message.js';
+import { refuseKeyOfBulkRun } from './bulk/bulk-key-check.js';
 import { describeRefusal } from '../core/refused.js';
 import type { Route } from '../core/router.js';
 import { closestMatch } from '../core/suggest.js';
@@ -130,6 +131,7 @@ export async function sendMessage(dispatcher: Dispatcher, message: EmailMessage,
   if (message.idempotencyKeySource !== 'derived') {
     const recorded = await store.openEntryFor(message.idempotencyKey);
     if (recorded) await refuseOtherContent(store, message, recorded.id);
+    await refuseKeyOfBulkRun(store, message, dispatcher.config.idempotency, dispatcher.now());
   }
   const report = await withMessageLock(
     store,

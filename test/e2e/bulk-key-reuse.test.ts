@@ -59,4 +59,53 @@ describe('a bulk key reused for another message', () => {
       expect(await server.stop()).toBe(0);
     }
   });
+
+  it('serve: a key is one message — a single send and a bulk run never share one, and another message\'s derived key is refused', async () => {
+    const { configPath, dir } = writeTestConfig({ postmarkUrl: postmark.url, order: ['postmark'] });
+    const key = await createKey(configPath, 'app');
+    const server = await startServer(configPath, dir);
+    try {
+      const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+      const single = (subject: string, idempotencyKey?: string) =>
+        call(server.url, 'POST', '/api/v1/emails/send', { ...auth, ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}) }, JSON.stringify({ from: 'app@example.com', to: 'alice@example.com', subject, text_body: 'hi' }));
+      const bulk = (idempotencyKey: string) =>
+        call(server.url, 'POST', '/api/v1/emails/bulk', { ...auth, 'idempotency-key': idempotencyKey }, JSON.stringify({ from: 'news@example.com', subject: 'News', text_body: 'news', recipients: [{ email: 'x1@example.com' }, { email: 'x2@example.com' }] }));
+
+      // A single message's key, then a bulk under it: 409, nothing started.
+      expect((await single('Receipt', 'order-77')).status).toBe(200);
+      let calls = postmark.requests.length;
+      const bulkOnSingleKey = await bulk('order-77');
+      expect(bulkOnSingleKey.status).toBe(409);
+      expect(bulkOnSingleKey.body.error).toMatch(/idempotency key "order-77" was used for a different message \(a single message delivered by postmark as /);
+      expect(postmark.requests).toHaveLength(calls);
+
+      // A bulk run's key, then a single message under it: 409, nothing sent.
+      const run = await bulk('run-88');
+      expect(run.status).toBe(202);
+      await eventually(() => call(server.url, 'GET', `/api/v1/bulk/${run.body.bulkId}`, auth), (answer) => answer.body.status === 'delivered', 10_000);
+      calls = postmark.requests.length;
+      const singleOnBulkKey = await single('Receipt', 'run-88');
+      expect(singleOnBulkKey.status).toBe(409);
+      expect(singleOnBulkKey.body.error).toMatch(/idempotency key "run-88" was used for a different message \(a bulk run delivered through postmark on 20\d\d-/);
+      expect(postmark.requests).toHaveLength(calls);
+
+      // Another message's derived key, given as an explicit one, is refused: it would have
+      // answered "duplicate" for a message never sent. The message's own is taken (a retry).
+      const alice = await single('Your invoice');
+      expect(alice.status).toBe(200);
+      const derived = alice.body.idempotencyKey as string;
+      expect(derived).toMatch(/^pm_[0-9a-f]{32}$/);
+      calls = postmark.requests.length;
+      const bob = await single('Password reset', derived);
+      expect(bob.status).toBe(400);
+      expect(bob.body.details).toEqual([{ path: 'Idempotency-Key (header)', message: expect.stringContaining('the ones penguinmails derives from a message\'s content, and this is not this message\'s') }]);
+      expect(postmark.requests).toHaveLength(calls);
+      const aliceAgain = await single('Your invoice', derived);
+      expect(aliceAgain.status).toBe(200);
+      expect(aliceAgain.body.status).toBe('duplicate');
+      expect(postmark.requests).toHaveLength(calls);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
 });
