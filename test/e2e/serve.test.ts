@@ -510,10 +510,25 @@ describe('serve: rate limits and shutdown', () => {
       (n) => n === 2,
       5_000,
     );
+    // A request that arrived before the signal, its body still coming: not taken once it ends.
+    const slowBody = JSON.stringify(BODY);
+    const slow = connect(Number(new URL(server.url).port), '127.0.0.1');
+    let slowAnswer = '';
+    slow.on('data', (chunk: Buffer) => (slowAnswer += chunk.toString()));
+    slow.write(`POST /api/v1/emails/send HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${keys[2]}\r\ncontent-type: application/json\r\nidempotency-key: term-slow\r\ncontent-length: ${Buffer.byteLength(slowBody)}\r\n\r\n${slowBody.slice(0, 5)}`);
+    await pause(200);
     server.child.kill('SIGTERM');
     await pause(300);
     const refused = await call(server.url, 'POST', '/api/v1/emails/send', { ...headers, 'idempotency-key': 'term-late' }, JSON.stringify(BODY)).catch((error: Error) => ({ status: 0, error }));
     expect(refused.status).toBe(503);
+    slow.write(slowBody.slice(5));
+    await eventually(
+      async () => slowAnswer,
+      (text) => text.includes('\r\n\r\n{'),
+      5_000,
+    );
+    expect(slowAnswer).toMatch(/^HTTP\/1\.1 503 /);
+    slow.destroy();
     const answers = await Promise.all(inFlight);
     expect(answers.map((a) => [a.status, a.body.status])).toEqual([
       [200, 'delivered'],

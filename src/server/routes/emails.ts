@@ -63,6 +63,10 @@ export function emailRoutes(app: FastifyInstance, context: ServerContext): void 
         throw new BadRequest('invalid request body', all, NOTHING_SENT);
       }
       const prepared = await prepareSend(context.dispatcher, checked.body, keyHeader(request));
+      // A body that ended after a shutdown began (its request passed the check on arrival) is not
+      // taken: the grace is for the sends already under way. Nothing awaits from here to the send's
+      // being tracked, so no send starts unseen by the shutdown's drain.
+      if (context.shuttingDown) return shuttingDown(reply);
       const result = await sendWithinBudget(context, prepared, (error) => request.log.error({ err: { message: error instanceof Error ? error.message : String(error) } }, 'a send that went on past the request budget failed'));
       return reply.code(HTTP_STATUS[result.status]).send(result);
     },
