@@ -11,7 +11,11 @@ import { validateConfig } from './validate.js';
  */
 export function configFromObject(raw: unknown, options: Pick<LoadOptions, 'env' | 'requireEnv' | 'warn'> & { filePath?: string; baseDir: string }): Config {
   const label = options.filePath ?? 'config';
-  const { value, missing } = interpolateEnv(raw, options.env ?? process.env);
+  const { value, missing, malformed } = interpolateEnv(raw, options.env ?? process.env);
+  if (malformed.length > 0) {
+    const lines = malformed.map((m) => `${m.path}: "${m.text}" is not a variable: write \${NAME} (letters, digits and _), or $\${ for a literal \${`);
+    throw new ConfigError(`invalid config${options.filePath ? ` ${options.filePath}` : ''}:\n  ${lines.join('\n  ')}`, 'close each variable with }');
+  }
   // A provider's own secrets are needed only when a message goes through it (SPEC send): they are
   // checked against the route's chain (assertChainResolved), not here.
   const ofProvider = (path: string) => /^providers\.[^.[]+/.exec(path)?.[0].slice('providers.'.length);

@@ -4,20 +4,37 @@ export interface InterpolationResult {
   value: unknown;
   /** `path: VAR` for every variable that was not set. */
   missing: { path: string; variable: string }[];
+  /** A `${` that starts no variable (`${TOKEN` unclosed, `${1X}`): kept as text, it would have been sent as a secret. */
+  malformed: { path: string; text: string }[];
 }
 
 const VARIABLE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+/** `$${` (a literal), or a `${` not followed by a variable's name and `}`. */
+const NOT_A_VARIABLE = /\$\$\{|\$\{(?![A-Za-z_][A-Za-z0-9_]*\})/g;
+/**
+ * Settings named like a credential. Their values from the environment are masked in all output
+ * even where no definition lists them as secret (a provider's secretKeys, alerts.webhook.secret and
+ * the store's password are registered by validate.ts). Other values from the environment (a port,
+ * a host, a sender) are not: masked, they hid the setting a message was about, and a number masked
+ * in a `--json` document made it unreadable.
+ */
+const CREDENTIAL_NAME = /(token|key|secret|pass|password|credential|signature)$/i;
 
 /**
  * Replaces `${VAR}` in every string of the parsed config with the environment's value
- * (`$${` writes a literal `${`). Values taken from the environment are registered as secrets.
+ * (`$${` writes a literal `${`). Values of settings named like a credential are registered as
+ * secrets (CREDENTIAL_NAME).
  * Missing variables are reported, not thrown, so the caller decides how strict to be; they are
  * left in place as `${VAR}`.
  */
 export function interpolateEnv(input: unknown, env: NodeJS.ProcessEnv): InterpolationResult {
   const missing: InterpolationResult['missing'] = [];
+  const malformed: InterpolationResult['malformed'] = [];
   const walk = (value: unknown, path: string): unknown => {
     if (typeof value === 'string') {
+      for (const found of value.matchAll(NOT_A_VARIABLE)) {
+        if (found[0] === '${') malformed.push({ path, text: value.slice(found.index, found.index + 40) });
+      }
       return value.replace(VARIABLE, (match, name: string | undefined) => {
         if (name === undefined) return '${';
         const found = env[name];
@@ -25,7 +42,7 @@ export function interpolateEnv(input: unknown, env: NodeJS.ProcessEnv): Interpol
           missing.push({ path, variable: name });
           return match;
         }
-        registerSecret(found);
+        if (CREDENTIAL_NAME.test(path.slice(path.lastIndexOf('.') + 1))) registerSecret(found);
         return found;
       });
     }
@@ -35,5 +52,5 @@ export function interpolateEnv(input: unknown, env: NodeJS.ProcessEnv): Interpol
     }
     return value;
   };
-  return { value: walk(input, ''), missing };
+  return { value: walk(input, ''), missing, malformed };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { configErrorOf, SAMPLE_PROVIDERS } from '../helpers/config-errors.js';
+import { configFromObject } from '../../src/config/from-object.js';
 import { interpolateEnv } from '../../src/config/interpolate.js';
 import { validateConfig } from '../../src/config/validate.js';
 import { parseDuration } from '../../src/core/duration.js';
@@ -110,6 +111,24 @@ describe('environment interpolation', () => {
     expect(value).toEqual({ providers: { pm: { serverToken: 'very-secret-token', note: 'cost ${X}' }, list: ['${NOPE}'] } });
     expect(missing).toEqual([{ path: 'providers.list[0]', variable: 'NOPE' }]);
     expect(redactSecrets('token=very-secret-token!')).toBe('token=****!');
+  });
+
+  it('masks the environment values of settings named like credentials only: a port, a host or a number of a --json document stays readable', () => {
+    interpolateEnv({ server: { listen: '127.0.0.1:${PORT}' }, providers: { relay: { host: '${SMTP_HOST}', auth: { user: '${SMTP_USER}', pass: '${SMTP_PASS}' } } } }, { PORT: '1000', SMTP_HOST: 'relay.internal.example', SMTP_USER: 'robot-user', SMTP_PASS: 'relay-pass-4411' });
+    expect(redactSecrets('{"volume": 100000, "at": "relay.internal.example:1000", "user": "robot-user", "pass": "relay-pass-4411"}')).toBe('{"volume": 100000, "at": "relay.internal.example:1000", "user": "robot-user", "pass": "****"}');
+  });
+
+  it('a ${ that starts no variable is a config error naming the setting, whatever the command', () => {
+    const { malformed } = interpolateEnv({ providers: { pm: { serverToken: '${POSTMARK_SERVER_TOKEN', note: 'cost $${X} and ${1X}' } } }, {});
+    expect(malformed).toEqual([
+      { path: 'providers.pm.serverToken', text: '${POSTMARK_SERVER_TOKEN' },
+      { path: 'providers.pm.note', text: '${1X}' },
+    ]);
+    for (const requireEnv of [true, false]) {
+      expect(() => configFromObject({ providers: { pm: { type: 'postmark', serverToken: '${POSTMARK_SERVER_TOKEN' } } }, { baseDir: '.', filePath: 'p.yaml', requireEnv, env: {} })).toThrow(
+        'invalid config p.yaml:\n  providers.pm.serverToken: "${POSTMARK_SERVER_TOKEN" is not a variable: write ${NAME} (letters, digits and _), or $${ for a literal ${',
+      );
+    }
   });
 });
 
