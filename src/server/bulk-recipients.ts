@@ -18,17 +18,22 @@ export interface BulkRecipientInput {
 /** Checks `recipients` of a bulk body: a non-empty list of objects with an `email` and string merge fields. */
 export function checkRecipients(raw: unknown): BulkRecipientInput[] {
   if (!Array.isArray(raw) || raw.length === 0) throw new BadRequest('invalid bulk request', [{ path: 'recipients', message: raw === undefined ? 'required (a list of {"email", …merge fields})' : 'must be a non-empty list of {"email", …merge fields}' }]);
+  // Counted past the ones listed, not kept: a list of a million bad items is one answer, not a million objects.
   const problems: BodyProblem[] = [];
+  let count = 0;
+  const problem = (path: string, message: string) => {
+    if (count++ < MAX_DETAILS) problems.push({ path, message });
+  };
   raw.forEach((item, i) => {
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) problems.push({ path: `recipients[${i}]`, message: 'must be an object with "email" and merge fields' });
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) problem(`recipients[${i}]`, 'must be an object with "email" and merge fields');
     else {
-      if (typeof (item as Record<string, unknown>).email !== 'string') problems.push({ path: `recipients[${i}].email`, message: 'required (a string)' });
-      for (const [field, value] of Object.entries(item)) {
-        if (typeof value !== 'string') problems.push({ path: `recipients[${i}].${field}`, message: 'merge fields must be strings' });
+      if (typeof (item as Record<string, unknown>).email !== 'string') problem(`recipients[${i}].email`, 'required (a string)');
+      for (const field in item) {
+        if (typeof (item as Record<string, unknown>)[field] !== 'string') problem(`recipients[${i}].${field}`, 'merge fields must be strings');
       }
     }
   });
-  if (problems.length) throw new BadRequest('invalid bulk request', problems.slice(0, MAX_DETAILS), problems.length > MAX_DETAILS ? `${problems.length - MAX_DETAILS} more problems not listed; nothing was sent` : 'nothing was sent');
+  if (count) throw new BadRequest('invalid bulk request', problems, count > MAX_DETAILS ? `${count - MAX_DETAILS} more problems not listed; nothing was sent` : 'nothing was sent');
   return raw as BulkRecipientInput[];
 }
 

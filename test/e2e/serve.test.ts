@@ -219,6 +219,27 @@ describe('serve', () => {
     expect(postmark.requests).toHaveLength(0);
   });
 
+  it('400 for lists of millions of bad items under the body limit: one problem for the field, or the first 20 and a count; the server stays responsive', async () => {
+    const manyTo = await api.send(`{"to":[${'1,'.repeat(3_000_000)}1],"subject":"x","html_body":"x"}`);
+    expect(manyTo.status).toBe(400);
+    expect(manyTo.body.details).toEqual([{ path: 'to', message: 'at most 50 items (it has 3000001); none of them was checked' }]);
+    const manyTags = await api.send({ ...BODY, tags: Array.from({ length: 5_000 }, (_, i) => `t${i}`), metadata: Object.fromEntries(Array.from({ length: 1_001 }, (_, i) => [`k${i}`, 'v'])) });
+    expect(manyTags.body.details).toEqual([
+      { path: 'tags', message: 'at most 1000 items (it has 5000); none of them was checked' },
+      { path: 'metadata', message: 'at most 1000 entries (it has 1001); none of them was checked' },
+    ]);
+    const bulk = await call(server.url, 'POST', '/api/v1/emails/bulk', { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, `{"subject":"x","text_body":"x","recipients":[${'{"e":1},'.repeat(900_000)}{"e":1}]}`);
+    expect(bulk.status).toBe(400);
+    expect(bulk.body.details).toHaveLength(20);
+    expect(bulk.body.details.slice(0, 2)).toEqual([
+      { path: 'recipients[0].email', message: 'required (a string)' },
+      { path: 'recipients[0].e', message: 'merge fields must be strings' },
+    ]);
+    expect(bulk.body.hint).toBe('1799982 more problems not listed; nothing was sent');
+    expect((await call(server.url, 'GET', '/healthz')).status).toBe(200);
+    expect(postmark.requests).toHaveLength(0);
+  });
+
   it("400 for a mistyped field names the message's other problems too (an address that is not one, no body)", async () => {
     const answer = await api.send({ to: 'not-an-address', subject: 5, from: 'noreply@example.com' });
     expect(answer.status).toBe(400);

@@ -6,6 +6,7 @@ import { checkRecipients } from '../bulk-recipients.js';
 import type { ServerContext } from '../context.js';
 import { BadRequest, errorDocument, messageProblemPath, shuttingDown } from '../errors.js';
 import { currentResult } from '../message-status.js';
+import { refuseOversizedFields } from '../oversized-fields.js';
 import { prepareBulkSend, prepareSend } from '../prepare.js';
 import { BULK_BODY_SCHEMA, BULK_REPORT_SCHEMA, COMMON_ERRORS, CURRENT_RESULT_SCHEMA, ERROR_SCHEMA, IDEMPOTENCY_HEADER_SCHEMA, RESULT_SCHEMA, SEND_BODY_SCHEMA } from '../schemas.js';
 import { sendWithinBudget } from '../send-within-budget.js';
@@ -56,6 +57,7 @@ export function emailRoutes(app: FastifyInstance, context: ServerContext): void 
       },
     },
     async (request, reply) => {
+      refuseOversizedFields(request.body, 'invalid request body', NOTHING_SENT);
       const checked = checkPlatformBody(request.body);
       const problems = bodyProblems(request, checked.ok ? undefined : checked.problems);
       if (problems || !checked.ok) {
@@ -99,6 +101,7 @@ export function emailRoutes(app: FastifyInstance, context: ServerContext): void 
       const { recipients: rawRecipients, ...rest } = raw as Record<string, unknown>;
       const listFields = ['to', 'cc', 'bcc'].filter((field) => field in rest);
       if (listFields.length) throw new BadRequest('invalid bulk request', listFields.map((path) => ({ path, message: '"recipients" gives the recipients of a bulk send: leave this out' })), NOTHING_SENT);
+      refuseOversizedFields(rest, 'invalid bulk request', NOTHING_SENT);
       const checked = checkPlatformBody(rest);
       if (!checked.ok) throw new BadRequest('invalid bulk request', checked.problems, NOTHING_SENT);
       const recipients = checkRecipients(rawRecipients);
