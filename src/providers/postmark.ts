@@ -126,6 +126,8 @@ const MAINTENANCE_ERROR_CODE = 100;
 /** An inactive (suppressed) recipient: refused for good, never routed round. */
 const INACTIVE_RECIPIENT_CODE = 406;
 const SENDER_PROBLEM = /sender signature|from address|'from'|from field|signature/i;
+/** ErrorCode 400 "Sender signature not found", 401 "Sender signature not confirmed": this account cannot send as this sender. */
+const SENDER_SIGNATURE_CODES = [400, 401];
 
 export function classifyPostmarkError(error: PostmarkErrorShape, insight: TransportInsight = {}): { errorClass: ErrorClass; detail: string } {
   const { statusCode, code } = error;
@@ -147,6 +149,7 @@ export function classifyPostmarkError(error: PostmarkErrorShape, insight: Transp
         ? { errorClass: 'provider-unusable', detail: `sender not usable (ErrorCode 300): ${error.message}` }
         : { errorClass: 'permanent', detail: `invalid email request (ErrorCode 300): ${error.message}` };
     }
+    if (SENDER_SIGNATURE_CODES.includes(code)) return { errorClass: 'provider-unusable', detail: `sender not usable (ErrorCode ${code}): ${error.message}` };
     if ([405, 412, 413].includes(code)) return { errorClass: 'provider-unusable', detail: `account cannot send (ErrorCode ${code}): ${error.message}` };
     return { errorClass: 'permanent', detail: `rejected (ErrorCode ${code}): ${error.message}` };
   }

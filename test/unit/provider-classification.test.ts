@@ -9,6 +9,9 @@ describe('Postmark errors', () => {
     [{ statusCode: 422, code: 406, message: 'inactive' }, 'permanent'],
     [{ statusCode: 422, code: 300, message: "Invalid 'To' address: 'x'." }, 'permanent'],
     [{ statusCode: 422, code: 300, message: "The 'From' address you supplied (a@b.com) is not a Sender Signature on your account." }, 'provider-unusable'],
+    // Sender signature not found / not confirmed: told by the code, whatever the wording.
+    [{ statusCode: 422, code: 400, message: 'Sender Signature not found' }, 'provider-unusable'],
+    [{ statusCode: 422, code: 401, message: 'Not confirmed' }, 'provider-unusable'],
     [{ statusCode: 422, code: 405, message: 'no credits' }, 'provider-unusable'],
     [{ statusCode: 422, code: 412, message: 'pending' }, 'provider-unusable'],
     [{ statusCode: 422, code: 413, message: 'may not send' }, 'provider-unusable'],
