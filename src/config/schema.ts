@@ -3,7 +3,7 @@ import './zod.js';
 import { checkBaseUrl } from '../core/loopback.js';
 import { planSchema } from './plan-schema.js';
 import { parseDuration } from '../core/duration.js';
-import { byteSizeSchema, durationSchema } from './value-schemas.js';
+import { byteSizeSchema, durationSchema, timerDurationSchema } from './value-schemas.js';
 
 /** A whole value that is one `${VAR}` placeholder (left as written when VAR is not set). */
 const UNSET_VARIABLE = /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/;
@@ -92,9 +92,9 @@ export const configFileSchema = z.strictObject({
         z.partial(
           z.strictObject({
             attempts: z.number().check(z.int(), z.minimum(1, 'attempts counts tries per provider: at least 1'), z.maximum(10, 'at most 10 tries per provider')),
-            delay: durationSchema,
+            delay: timerDurationSchema,
             /** A Retry-After longer than this moves on to the next provider instead of waiting. */
-            maxRetryAfter: z.optional(durationSchema),
+            maxRetryAfter: z.optional(timerDurationSchema),
           }),
         ),
         {},
@@ -122,7 +122,7 @@ export const configFileSchema = z.strictObject({
         /** Connections per process (PostgreSQL). */
         poolSize: z._default(z.number().check(z.int(), z.minimum(1, 'at least 1 connection'), z.maximum(100, 'at most 100 connections per process')), 10),
         /** A statement running longer is cancelled (PostgreSQL). */
-        statementTimeout: z._default(durationSchema, '30s'),
+        statementTimeout: z._default(timerDurationSchema, '30s'),
         /** The PostgreSQL schema holding penguinmails' tables (created on first use). */
         schema: z._default(z.string().check(z.regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a schema name: lower-case letters, digits and _')), 'penguinmails'),
       }),
@@ -143,14 +143,14 @@ export const configFileSchema = z.strictObject({
     z.strictObject({
       listen: z._default(z.string().check(z.regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'give host:port, e.g. 127.0.0.1:8025')), '127.0.0.1:8025'),
       /** A request never waits longer: what is left goes on in the background and the answer is 202. */
-      requestBudget: z._default(durationSchema, '10s'),
+      requestBudget: z._default(timerDurationSchema, '10s'),
       bodyLimit: z._default(byteSizeSchema, '10MB'),
       /** How long a request may take to arrive, headers and body: past it, 408 and the connection closed. */
-      bodyTimeout: z._default(durationSchema, '60s'),
+      bodyTimeout: z._default(timerDurationSchema, '60s'),
       /** On SIGTERM/SIGINT: how long sends under way may take to finish. */
-      shutdownGrace: z._default(durationSchema, '30s'),
+      shutdownGrace: z._default(timerDurationSchema, '30s'),
       /** Requests per API key per window. */
-      rateLimit: z._default(z.strictObject({ max: z._default(z.number().check(z.int(), z.minimum(1)), 600), window: z._default(durationSchema, '1m') }), { max: 600, window: '1m' }),
+      rateLimit: z._default(z.strictObject({ max: z._default(z.number().check(z.int(), z.minimum(1)), 600), window: z._default(timerDurationSchema, '1m') }), { max: 600, window: '1m' }),
     }),
     { listen: '127.0.0.1:8025', requestBudget: '10s', bodyLimit: '10MB', bodyTimeout: '60s', shutdownGrace: '30s', rateLimit: { max: 600, window: '1m' } },
   ),
@@ -164,7 +164,7 @@ export const configFileSchema = z.strictObject({
       /** An entry not delivered this long after it was stored becomes `expired`. */
       maxAge: z._default(durationSchema, '72h'),
       /** How often the worker looks for due entries. */
-      interval: z._default(durationSchema, '5s'),
+      interval: z._default(timerDurationSchema, '5s'),
     }),
     { enabled: true, maxBackoff: '1h', maxAge: '72h', interval: '5s' },
   ),
@@ -180,7 +180,7 @@ export const configFileSchema = z.strictObject({
   alerts: z._default(
     z.strictObject({
       /** Repeats of the same alert (kind, provider, next provider) this soon after one are folded into it. */
-      coalesce: z._default(durationSchema, '1m'),
+      coalesce: z._default(timerDurationSchema, '1m'),
       webhook: z.optional(
         z.strictObject({
           url: z.string().check(
@@ -194,7 +194,7 @@ export const configFileSchema = z.strictObject({
           // An unset ${VAR} stays as written until a command needs it (see unresolved-env.ts): only a
           // real secret is held to the length.
           secret: z.string().check(z.refine((value) => UNSET_VARIABLE.test(value) || value.length >= 16, 'give a secret of at least 16 characters (e.g. "${ALERT_SECRET}")')),
-          timeout: z._default(durationSchema.check(z.refine((value) => parseDuration(value) !== 0, 'must be longer than 0 (e.g. 5s)')), '5s'),
+          timeout: z._default(timerDurationSchema.check(z.refine((value) => parseDuration(value) !== 0, 'must be longer than 0 (e.g. 5s)')), '5s'),
           /** Tries after the first one, with doubling waits (1s, 2s, 4s…), on errors, timeouts and 5xx/429. */
           retries: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(10, 'at most 10 retries')), 3),
           /** Alerts waiting to be POSTed at most; past it the oldest are dropped (they stay in the events store). */

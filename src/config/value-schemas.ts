@@ -9,6 +9,14 @@ export const durationSchema = z
   .union([z.string(), z.number()])
   .check(z.refine((value) => parseDuration(value) !== undefined, { message: 'not a duration (use e.g. 500ms, 30s, 2m, 1h, 7d)' }));
 
+/** The longest wait a Node timer takes (2^31 − 1 ms, ~24.8 days): a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A duration the program waits for with a timer (a timeout, a retry's delay, an interval). */
+export const timerDurationSchema = durationSchema.check(
+  z.refine((value) => (parseDuration(value) ?? 0) <= MAX_TIMER_MS, { message: 'at most 24d (a longer wait would overflow Node\'s timers and end at once)' }),
+);
+
 export const byteSizeSchema = z
   .union([z.string(), z.number()])
   .check(z.refine((value) => parseByteSize(value) !== undefined, { message: 'not a size (use e.g. 25MB, 500KB, or a number of bytes)' }));

@@ -78,6 +78,9 @@ describe('config problems in plain words', () => {
     [{ providers, failover: { retry: { attempts: 1.5 } } }, 'failover.retry.attempts: must be a whole number'],
     [{ providers, failover: { enabled: 'yes' } }, 'failover.enabled: must be true or false'],
     [{ providers, failover: { retry: { delay: true } } }, 'failover.retry.delay: must be a string or a number'],
+    // Waits a timer takes: past ~24.8 days Node fires it at once (a 25d timeout failed every send).
+    [{ providers, failover: { retry: { delay: '99999999d' } } }, "failover.retry.delay: at most 24d (a longer wait would overflow Node's timers and end at once)"],
+    [{ providers: { pm: { type: 'postmark', serverToken: 't', timeout: '25d' } } }, "providers.pm.timeout: at most 24d (a longer wait would overflow Node's timers and end at once)"],
     [{ providers, routing: { rules: [{ when: { type: 'bulk' }, use: ['smtp'] }] } }, 'routing.rules[0].when.type: must be one of: transactional, marketing'],
     [{ providers, routing: { rules: [{ when: { monthlyVolume: { below: -1 } }, use: ['smtp'] }] } }, 'routing.rules[0].when.monthlyVolume.below: must be at least 0'],
     [{ providers, pricing: { smtp: { plans: [{ name: 'x', monthly: 1, included: 1 }] } } }, 'pricing.smtp.plans[0].overagePer1k: required (a number or null)'],
