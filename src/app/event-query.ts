@@ -72,7 +72,8 @@ export function checkedEventFilter(input: EventQueryInput, now = Date.now()): Ev
 function sinceTime(text: string, now: number): number | undefined {
   const trimmed = text.trim();
   // A unit is required: a bare number could as well be a timestamp.
-  if (/^\d+(?:\.\d+)?\s*(?:ms|s|m|h|d)$/.test(trimmed)) return now - parseDuration(trimmed)!;
+  // Further back than the epoch is everything (a time before it is no time the store can hold).
+  if (/^\d+(?:\.\d+)?\s*(?:ms|s|m|h|d)$/.test(trimmed)) return Math.max(0, now - parseDuration(trimmed)!);
   const time = /^\d{4}-\d{2}-\d{2}/.test(trimmed) ? Date.parse(trimmed) : NaN;
   return Number.isNaN(time) ? undefined : time;
 }

@@ -73,6 +73,8 @@ describe('event filters', () => {
     expect(checkedEventFilter({ since: '24h' }, NOW).since).toBe(NOW - 24 * 3_600_000);
     expect(checkedEventFilter({ since: '2026-01-30' }, NOW).since).toBe(Date.UTC(2026, 0, 30));
     expect(checkedEventFilter({ since: '2026-01-30T10:00:00Z' }, NOW).since).toBe(Date.UTC(2026, 0, 30, 10));
+    // Further back than the epoch is all of it (PostgreSQL refused the number it made).
+    expect(checkedEventFilter({ since: '99999999999999999999d' }, NOW).since).toBe(0);
     expect(() => checkedEventFilter({ since: '86400' }, NOW)).toThrow(/neither a time nor a duration/);
   });
 

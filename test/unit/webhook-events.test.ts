@@ -5,6 +5,7 @@ import { postmarkEvents } from '../../src/providers/webhooks/postmark.js';
 import { sendgridEvent as normaliseSendgrid } from '../../src/providers/webhooks/sendgrid.js';
 import { sesEvents } from '../../src/providers/webhooks/ses.js';
 import { isSnsUrl, topicRegion } from '../../src/providers/webhooks/sns.js';
+import { eventTime } from '../../src/providers/webhooks/webhook.js';
 import { mailgunEventData, postmark, sendgridEvent, ses } from '../helpers/webhook-payloads.js';
 
 // How each provider's kinds of event map onto the normalised ones (the e2e tests in
@@ -110,5 +111,19 @@ describe('suppressions', () => {
     expect(suppressionReason({ type: 'complained' })).toBe('spam complaint');
     expect(suppressionReason({ type: 'unsubscribed' })).toBe('unsubscribed');
     for (const type of ['delivered', 'deferred', 'opened', 'clicked', 'rejected'] as const) expect(suppressionReason({ type })).toBeUndefined();
+  });
+});
+
+describe("an event's time", () => {
+  const now = Date.UTC(2026, 11, 8, 12);
+  it.each([
+    ['an ISO time', '2026-12-08T11:00:00Z', Date.UTC(2026, 11, 8, 11)],
+    ['epoch seconds', Date.UTC(2026, 11, 8, 10) / 1000, Date.UTC(2026, 11, 8, 10)],
+    ['a time no event has (1e300)', 1e300, now],
+    ['a year far ahead', '9999-01-01T00:00:00Z', now],
+    ['before 2000', '1970-01-01T00:00:00Z', now],
+    ['text that is no time', 'yesterday', now],
+  ])('%s', (_, value, expected) => {
+    expect(eventTime(value, now)).toBe(expected);
   });
 });

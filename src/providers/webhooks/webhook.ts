@@ -100,14 +100,16 @@ export function eventKey(providerName: string, ...parts: (string | number)[]): s
   return key.length <= 200 ? key : `${providerName}:sha256:${createHash('sha256').update(joined).digest('hex')}`;
 }
 
-/** A provider's time (ISO text or epoch seconds) in ms; `fallback` when it has none or it does not parse. */
+/** Times an event's own may take: from 2000 on, and at most a day ahead of this server's clock. */
+const EARLIEST_EVENT = Date.UTC(2000, 0, 1);
+const LATEST_AHEAD_MS = 86_400_000;
+
+/** A provider's time (ISO text or epoch seconds) in ms; `fallback` (now) when it has none, it does not parse, or no event can have it. */
 export function eventTime(value: unknown, fallback: number): number {
-  if (typeof value === 'number' && Number.isFinite(value)) return Math.round(value * 1000);
-  if (typeof value === 'string' && value) {
-    const parsed = Date.parse(value);
-    if (Number.isFinite(parsed)) return parsed;
-  }
-  return fallback;
+  const time = typeof value === 'number' ? Math.round(value * 1000) : typeof value === 'string' && value ? Date.parse(value) : NaN;
+  // A time no event can have (1e300, year 9999) is the time it arrived: stored as given, it made
+  // every listing of events fail, until retention removed it.
+  return Number.isFinite(time) && time >= EARLIEST_EVENT && time <= fallback + LATEST_AHEAD_MS ? time : fallback;
 }
 
 /** A normalised event of one recipient. */
