@@ -22,13 +22,17 @@ export function hashApiKey(key: string): string {
 }
 
 /** Creates a key under a new name; only its hash is stored. */
-export async function createApiKey(store: KeyRepository, name: string, now = Date.now()): Promise<NewApiKey> {
+/** How a hint writes a command (the CLI's adds the --config it was given). */
+export type SuggestCommand = (command: string) => string;
+const plainCommand: SuggestCommand = (command) => `penguinmails ${command}`;
+
+export async function createApiKey(store: KeyRepository, name: string, now = Date.now(), suggest = plainCommand): Promise<NewApiKey> {
   if (!KEY_NAME.test(name)) {
     throw new UserError(`--name "${name}": use 1–64 letters, digits and . _ - (starting with a letter or digit)`, { hint: 'for example --name billing-app' });
   }
   const key = API_KEY_PREFIX + randomBytes(32).toString('base64url');
   if (!(await store.createKey(name, hashApiKey(key), now))) {
-    throw new UserError(`a key named "${name}" exists already`, { hint: 'pick another --name, or `keys revoke` the old one first (a revoked name stays taken)' });
+    throw new UserError(`a key named "${name}" exists already`, { hint: `pick another --name, or revoke the old one first with \`${suggest(`keys revoke ${name}`)}\` (a revoked name stays taken)` });
   }
   return { name, key, createdAt: new Date(now).toISOString() };
 }
@@ -49,13 +53,15 @@ export async function verifyApiKey(store: KeyRepository, presented: string): Pro
   return record;
 }
 
-export async function revokeApiKey(store: KeyRepository, name: string, now = Date.now()): Promise<void> {
+export async function revokeApiKey(store: KeyRepository, name: string, now = Date.now(), suggest = plainCommand): Promise<void> {
   if (await store.revokeKey(name, now)) return;
   const known = await store.listKeys();
   const existing = known.find((k) => k.name === name);
   if (existing) throw new UserError(`the key "${name}" was revoked already (${existing.revokedAt})`);
-  throw new UserError(`no key named "${name}"`, { hint: known.length ? `known keys: ${known.map((k) => k.name).join(', ')}` : 'there are no keys yet: `keys create --name <n>` makes one' });
+  throw new UserError(`no key named "${name}"`, { hint: known.length ? `known keys: ${known.map((k) => k.name).join(', ')}` : noKeysYet(suggest) });
 }
+
+export const noKeysYet = (suggest: SuggestCommand = plainCommand) => `there are no keys yet: \`${suggest('keys create --name <n>')}\` makes one`;
 
 /** Hides any API key in a text (log lines, error messages). */
 export function redactApiKeys(text: string): string {

@@ -126,7 +126,11 @@ export async function runChain<Item, Value>(items: Item[], chain: string[], poli
       switchFrom(index);
       continue;
     }
+    // Why the chain leaves this provider, if it does: this provider's own failure, never an
+    // earlier provider's (an alert gave Postmark's 503 as the reason to leave Mailgun, whose key was bad).
+    outcome.reasons = [];
     const forNext: Item[] = [];
+    let movedOnBy: ProviderError | undefined;
     for (let tryNumber = 1; tryNumber <= policy.attempts && pending.length > 0; tryNumber++) {
       if (deps.beforeCall && !(await deps.beforeCall(name, pending))) {
         outcome.stopped.push(...pending);
@@ -156,7 +160,10 @@ export async function runChain<Item, Value>(items: Item[], chain: string[], poli
         const action = answer.error.errorClass === 'ambiguous' && policy.resendAmbiguous ? 'retry' : ON_FAILURE[answer.error.errorClass];
         if (action === 'reject') outcome.rejected.push({ item, provider: name, error: answer.error, wholeCall: wholeCallError !== undefined && pending.length > 1 });
         else if (action === 'hold') outcome.ambiguous.push({ item, provider: name, error: answer.error });
-        else if (action === 'next-provider') forNext.push(item);
+        else if (action === 'next-provider') {
+          forNext.push(item);
+          movedOnBy ??= answer.error;
+        }
         else {
           retryHere.push(item);
           if (answer.error.retryAfterMs !== undefined) retryAfterMs = Math.max(retryAfterMs ?? 0, answer.error.retryAfterMs);
@@ -194,6 +201,7 @@ export async function runChain<Item, Value>(items: Item[], chain: string[], poli
     if (forNext.length) {
       const unusable = [...outcome.attempts].reverse().find((a) => a.provider === name && a.outcome === 'provider-unusable');
       if (unusable && !unusable.note) unusable.note = 'provider unusable: moving on without retrying';
+      if (outcome.reasons.length === 0 && movedOnBy) outcome.reasons = [`${name}: ${movedOnBy.message}`];
     }
     pending = [...forNext, ...pending];
     if (pending.length && outcome.reasons.length === 0) outcome.reasons = [`${name}: failed`];

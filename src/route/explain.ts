@@ -32,6 +32,8 @@ export interface ExplainInput {
   /** `to` on the suppression list (for mail from the config's defaults.from, or everywhere): no provider would be called. */
   suppressed?: SuppressedRecipient;
   now: number;
+  /** How a command named in the text is written (the CLI's carries the --config it was given). */
+  suggest?: (command: string) => string;
 }
 
 /** One send-side rate limit of a provider and what is left of it now. */
@@ -173,7 +175,7 @@ export function explainRoute(setup: CostSetup, failover: FailoverPolicy, typeOf:
     split: route.split ?? null,
     notes,
     providers,
-    onError: describeErrorPolicy(route.chain, failover),
+    onError: describeErrorPolicy(route.chain, failover, input.suggest),
     suppressed: input.suppressed ?? null,
   };
 }
@@ -227,15 +229,15 @@ function ruleTitle(index: number, rule: Rule): string {
 const RULE_MARK = { matched: '✓', failed: '✗', notEvaluated: '·' } as const;
 
 /** What the failover engine does with each error class, for this chain and policy. */
-export function describeErrorPolicy(chain: string[], failover: FailoverPolicy): Record<ErrorClass, string> {
+export function describeErrorPolicy(chain: string[], failover: FailoverPolicy, suggest: (command: string) => string = (command) => command): Record<ErrorClass, string> {
   const { attempts, delayMs, maxRetryAfterMs } = failover.retry;
   const [first, second] = chain;
   const rest = chain.length > 1 ? `then ${chain.slice(1).join(', then ')} the same way; ` : '';
   const tries = attempts === 1 ? `one try on ${first}` : `${attempts} tries on ${first}, ${formatDuration(delayMs)} apart (a Retry-After up to ${formatDuration(maxRetryAfterMs)} is honoured, a longer one moves on at once)`;
-  const next = `${rest}when every provider has failed, the message waits in the outbox for \`queue retry\` (exit 4)`;
+  const next = `${rest}when every provider has failed, the message waits in the outbox for \`${suggest('queue retry')}\` (exit 4)`;
   const ambiguous = failover.resendAmbiguous
     ? `handled like a transient error because failover.resendAmbiguous is on (the message may be delivered twice)`
-    : `not resent anywhere (the provider may have it): stored in the outbox marked ambiguous (exit 4); \`queue retry --force\` resends it`;
+    : `not resent anywhere (the provider may have it): stored in the outbox marked ambiguous (exit 4); \`${suggest('queue retry --force <id>')}\` resends it`;
   return {
     transient: `connection refused, DNS, 5xx, 429: ${tries}; ${next}`,
     'provider-unusable': `bad credentials, unverified sender, suspended account: no retry, ${second ? `${second} at once` : 'the message waits in the outbox (exit 4)'}`,

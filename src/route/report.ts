@@ -17,7 +17,7 @@ export interface RouteQuery {
 }
 
 /** Where a message would go and why (route explain), from the config and, if there is one, the store's ledger and health. */
-export async function explainRouteFor(config: Config, store: Store | undefined, query: RouteQuery, now = Date.now()): Promise<RouteExplanation> {
+export async function explainRouteFor(config: Config, store: Store | undefined, query: RouteQuery, now = Date.now(), suggest?: (command: string) => string): Promise<RouteExplanation> {
   const month = monthKey(now);
   const ledger = store ? await store.usageByProvider(month) : {};
   const names = Object.keys(config.providers);
@@ -45,5 +45,6 @@ export async function explainRouteFor(config: Config, store: Store | undefined, 
     rateLimits: (provider) => rates.get(provider) ?? { limits: [] },
     suppressed,
     now,
+    suggest,
   }, config);
 }

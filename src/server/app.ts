@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import type { Writable } from 'node:stream';
@@ -11,6 +11,9 @@ import { eventRoutes } from './routes/events.js';
 import { opsRoutes } from './routes/ops.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { drainUnreadBody } from './unread-body.js';
+
+/** The longest part of a path the routes take: an address percent-encoded, and more. */
+const MAX_PATH_PART = 1_024;
 
 export interface AppOptions {
   /** Where log lines go (already redacting: see RedactingLog). */
@@ -35,6 +38,15 @@ export async function buildApp(context: ServerContext, options: AppOptions): Pro
     requestTimeout: server.bodyTimeoutMs,
     http: { headersTimeout: Math.min(60_000, server.bodyTimeoutMs), connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(server.bodyTimeoutMs / 4))) },
     clientErrorHandler,
+    // A path part may be an idempotency key (up to 200 characters) or an address (up to 254),
+    // percent-encoded: Fastify's 100 turned such look-ups into its own 414.
+    routerOptions: { maxParamLength: MAX_PATH_PART },
+    // What the router refuses before any route (a bad %-escape, a part too long) is answered in this API's shape.
+    frameworkErrors: (error, _request, routerReply) => {
+      const reply = routerReply as unknown as FastifyReply;
+      if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') return reply.code(414).send(errorDocument(`a part of the path is longer than ${MAX_PATH_PART} characters`, [], 'no id, key or address is that long'));
+      return reply.code(400).send(errorDocument('the path is not valid: a % that starts no %-escape, or a part that is not UTF-8', [], 'encode each part of the path with encodeURIComponent'));
+    },
     return503OnClosing: true,
     // The first problem only: a body's problems are listed by the routes' own checks (zod's), and
     // every error of a 10 MB body of bad items took gigabytes to list.

@@ -29,6 +29,8 @@ describe('keys', () => {
     const taken = await runCli(['keys', 'create', '--name', 'app', '--config', configPath]);
     expect(taken.code).toBe(2);
     expect(taken.stderr).toContain('exists already');
+    // Every command a hint suggests carries the --config given (SPEC).
+    expect(taken.stderr).toContain(`revoke the old one first with \`penguinmails keys revoke app --config ${configPath}\``);
     const bad = await runCli(['keys', 'create', '--name', 'has space', '--config', configPath]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--name');
@@ -43,6 +45,15 @@ describe('keys', () => {
     expect(twice.stderr).toContain('revoked already');
     const list = (await runCli(['keys', 'list', '--config', configPath, '--json'])).json();
     expect(list.keys).toEqual([expect.objectContaining({ name: 'app', revokedAt: expect.any(String) })]);
+  });
+
+  it('with no keys yet, list and revoke name the command that makes one, with the --config given', async () => {
+    const { configPath } = writeTestConfig();
+    const makeOne = `\`penguinmails keys create --name <n> --config ${configPath}\` makes one`;
+    expect((await runCli(['keys', 'list', '--config', configPath])).stdout).toContain(makeOne);
+    const revoke = await runCli(['keys', 'revoke', 'x', '--config', configPath]);
+    expect(revoke.code).toBe(2);
+    expect(revoke.stderr).toContain(makeOne);
   });
 
   it('serve --listen with a bad address: a usage error naming the flag', async () => {

@@ -16,6 +16,13 @@ async function explain(args: string[], cwd = exampleDir()) {
 }
 
 describe('route explain — each rule of penguinmails.config.example.yaml', () => {
+  it('what each failure does names its commands with the --config given', async () => {
+    const dir = exampleDir();
+    const doc = await explain(['--config', 'penguinmails.config.yaml'], dir);
+    expect(doc.onError.transient).toContain('waits in the outbox for `penguinmails queue retry --config penguinmails.config.yaml`');
+    expect(doc.onError.ambiguous).toContain('`penguinmails queue retry --force <id> --config penguinmails.config.yaml` resends it');
+  });
+
   it('rule 1: priority critical → postmark, mailgun, smtp', async () => {
     const doc = await explain(['--priority', 'critical', '--type', 'marketing']);
     expect(doc.matchedRule).toEqual({ rule: 1, label: 'rule 1 (priority: critical)' });

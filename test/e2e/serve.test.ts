@@ -180,6 +180,16 @@ describe('serve', () => {
     expect((await api.get('/api/v1/emails/no-such-message')).status).toBe(404);
   });
 
+  it('GET /emails/{id} takes a key of 200 characters; a path the router refuses is answered in the API\'s shape', async () => {
+    const longKey = 'k'.repeat(200);
+    expect((await api.send({ ...BODY, subject: 'long key' }, { 'idempotency-key': longKey })).status).toBe(200);
+    expect(await api.get(`/api/v1/emails/${longKey}`)).toMatchObject({ status: 200, body: { status: 'delivered', idempotencyKey: longKey } });
+    const badEscape = await api.get('/api/v1/emails/%E0%A4%A');
+    expect(badEscape).toMatchObject({ status: 400, body: { status: 'error', error: expect.stringContaining('the path is not valid'), details: [] } });
+    const tooLong = await api.get(`/api/v1/emails/${'k'.repeat(2_000)}`);
+    expect(tooLong).toMatchObject({ status: 414, body: { status: 'error', error: 'a part of the path is longer than 1024 characters' } });
+  });
+
   it('422 rejected: a recipient the provider refuses for good; no failover', async () => {
     postmark.inactive.add('gone@example.com');
     const answer = await api.send({ ...BODY, to: 'gone@example.com' });

@@ -56,6 +56,14 @@ describe('failover alerts from the failover engine', () => {
     expect(sink.alerts[0]).toMatchObject({ idempotencyKey: 'order-1', details: { reason: 'a: a says transient' } });
     expect(sink.alerts[0].message).toBe('failover: a message moved from a to b (a: a says transient)');
     expect(sink.alerts[0].at.getTime()).toBe(1_000_000);
+    // Each switch gives its own provider's failure, not the one before it (b's bad key, not a's 503).
+    expect(sink.alerts[1]).toMatchObject({ details: { reason: 'b: b says provider-unusable' } });
+  });
+
+  it('a provider unusable at once (bad credentials) is its own reason, even first in the chain', async () => {
+    const sink = collecting();
+    await send([scripted('a', ['provider-unusable']), scripted('b', ['ok'])], sink);
+    expect(sink.alerts.map((a) => a.details?.reason)).toEqual(['a: a says provider-unusable']);
   });
 
   it('none when the first provider delivers, or when the last one fails (nothing to switch to)', async () => {

@@ -15,6 +15,8 @@ export interface AlertHubOptions {
   now?: () => number;
   /** Tests: a shorter first retry wait than 1s. */
   webhook?: Pick<WebhookSenderOptions, 'backoffMs'>;
+  /** How a command named in a warning is written (the CLI's carries the --config it was given). */
+  suggest?: (command: string) => string;
 }
 
 /** How long a finished command waits for alerts still being stored or POSTed. */
@@ -79,6 +81,6 @@ export class AlertHub implements AlertSink {
     this.closed = true;
     await Promise.all(this.writes);
     const left = (await this.webhook?.drain(graceMs)) ?? 0;
-    if (left > 0) this.warn(`alert webhook ${this.webhook!.target}: ${left} alert(s) not POSTed before exit; they are in the events store (\`events list\`)`);
+    if (left > 0) this.warn(`alert webhook ${this.webhook!.target}: ${left} alert(s) not POSTed before exit; they are in the events store (\`${this.options.suggest?.('events list --type failover') ?? 'penguinmails events list'}\`)`);
   }
 }

@@ -12,7 +12,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
   const config = await loadCommandConfig(options, { requireEnv: false });
   const store = await openStore(config);
   try {
-    const created = await createApiKey(store, options.name);
+    const created = await createApiKey(store, options.name, Date.now(), (command) => suggestCommand(command, options));
     if (output.json) {
       output.emitJson({ status: 'ok', ...created });
       return ExitCode.ok;

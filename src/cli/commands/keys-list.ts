@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ExitCode } from '../../core/errors.js';
 import { loadCommandConfig, openExistingStore } from '../context.js';
 import type { Output } from '../output.js';
+import { suggestCommand } from '../suggest-command.js';
 
 /**
  * `keys list`: the API keys by name, with when they were made, last used (by `serve`, to within a
@@ -17,7 +18,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
       return ExitCode.ok;
     }
     if (keys.length === 0) {
-      output.line('no API keys yet: `penguinmails keys create --name <n>` makes one');
+      output.line(`no API keys yet: \`${suggestCommand('keys create --name <n>', options)}\` makes one`);
       return ExitCode.ok;
     }
     const when = (iso: string) => iso.slice(0, 19).replace('T', ' ');

@@ -15,7 +15,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
   if (idText && options.all) throw new UserError('queue retry: give an id or --all, not both');
   const config = await loadCommandConfig(options, { requireEnv: true });
   const store = await openStore(config);
-  const alerts = openAlerts(config, store, { warn: (message) => output.warn(message) });
+  const alerts = openAlerts(config, store, { suggest: (command) => suggestCommand(command, options), warn: (message) => output.warn(message) });
   const dispatcher = new Dispatcher(config, store, { onAttempt: (attempt) => output.progress(renderAttempt(output, attempt)), alerts });
   try {
     const open = idText ? [] : await store.listEntries(false);

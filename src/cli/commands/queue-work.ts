@@ -6,6 +6,7 @@ import { formatDuration } from '../../core/duration.js';
 import { ExitCode } from '../../core/errors.js';
 import { loadCommandConfig, openStore } from '../context.js';
 import type { Output } from '../output.js';
+import { suggestCommand } from '../suggest-command.js';
 
 /**
  * `queue work [--once]`: the outbox worker without the server (cron, CI, a process of its own).
@@ -14,7 +15,7 @@ import type { Output } from '../output.js';
 export async function run(options: Record<string, unknown>, output: Output, _command: Command): Promise<number> {
   const config = await loadCommandConfig(options, { requireEnv: true });
   const store = await openStore(config);
-  const alerts = openAlerts(config, store, { warn: (message) => output.warn(message) });
+  const alerts = openAlerts(config, store, { suggest: (command) => suggestCommand(command, options), warn: (message) => output.warn(message) });
   const dispatcher = new Dispatcher(config, store, { alerts });
   let stopping = false;
   let wake: () => void = () => undefined;

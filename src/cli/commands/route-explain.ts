@@ -6,6 +6,7 @@ import { explainRouteFor } from '../../route/report.js';
 import { formatExplanation } from '../../route/explain.js';
 import { loadCommandConfig, openExistingStore } from '../context.js';
 import type { Output } from '../output.js';
+import { suggestCommand } from '../suggest-command.js';
 import { parseCount } from '../read-input.js';
 
 export async function run(options: Record<string, unknown>, output: Output, _command?: Command, _args?: string[]): Promise<number> {
@@ -22,7 +23,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
   try {
     const idempotencyKey = typeof options.idempotencyKey === 'string' ? options.idempotencyKey : undefined;
     if (idempotencyKey === '') throw new UserError('--idempotency-key: give the message\'s key (it decides which provider of a weighted split it gets)');
-    const explanation = await explainRouteFor(config, store, { type: options.type as MessageType | undefined, priority: options.priority as Priority | undefined, to, idempotencyKey, monthlyVolume });
+    const explanation = await explainRouteFor(config, store, { type: options.type as MessageType | undefined, priority: options.priority as Priority | undefined, to, idempotencyKey, monthlyVolume }, Date.now(), (command) => suggestCommand(command, options));
     if (output.json) output.emitJson({ status: 'ok', currency: 'USD', ...explanation });
     else output.line(formatExplanation(explanation, config.failover));
   } finally {

@@ -70,7 +70,7 @@ export async function runBulk(flags: BulkFlags, output: Output, _command: Comman
   const store = flags.dryRun ? undefined : await openStore(config);
   // Alert warnings (a webhook failing) go above the progress bar once there is one.
   let warnOfAlerts = (message: string) => output.warn(message);
-  const alerts = store ? openAlerts(config, store, { warn: (message) => warnOfAlerts(message) }) : undefined;
+  const alerts = store ? openAlerts(config, store, { suggest: (command) => suggestCommand(command, flags), warn: (message) => warnOfAlerts(message) }) : undefined;
   const dispatcher = new Dispatcher(config, store, { alerts });
   try {
     const route = await dispatcher.route(template, { forceProvider, noFailover: flags.failover === false });

@@ -42,7 +42,7 @@ export async function run(options: Record<string, unknown>, output: Output, comm
   assertCanRoute(config, forceProvider, forceProviderField);
 
   const store = flags.dryRun ? undefined : await openStore(config);
-  const alerts = store ? openAlerts(config, store, { warn: (message) => output.warn(message) }) : undefined;
+  const alerts = store ? openAlerts(config, store, { suggest: (command) => suggestCommand(command, flags), warn: (message) => output.warn(message) }) : undefined;
   const dispatcher = new Dispatcher(config, store, { onAttempt: (attempt) => output.progress(renderAttempt(output, attempt)), alerts });
   try {
     const route = await routeMessage(dispatcher, message, { forceProvider, forceProviderField, noFailover: flags.failover === false });

@@ -15,7 +15,7 @@ export async function run(options: Record<string, unknown>, output: Output, _com
   const { host, port } = typeof options.listen === 'string' ? parseListen(options.listen) : config.server;
   // Said once at the start rather than found out by the first message routed through them.
   for (const [provider, missing] of Object.entries(config.unresolvedEnv)) {
-    output.warn(`provider "${provider}" cannot send until ${missing.map((m) => m.variable).join(', ')} ${missing.length === 1 ? 'is' : 'are'} set: messages routed only through it will be answered 503`);
+    output.warn(`provider "${provider}" cannot send until ${missing.map((m) => m.variable).join(', ')} ${missing.length === 1 ? 'is' : 'are'} set: every message whose route includes it is answered 503, even when an earlier provider of the route could take it`);
   }
   const store = await openStore(config);
   const { startService } = await import('../../server/service.js');
