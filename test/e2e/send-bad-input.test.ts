@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakePostmark } from '../fakes/fake-postmark.js';
@@ -193,6 +193,30 @@ describe('bad input is refused with exit 2 and nothing is sent', () => {
     expect(sent.stderr).toMatch(hint);
     expect(sent.stderr).not.toMatch(/internal error|at .*\.js:\d+/);
     if (_case !== 'a path under a file') await expectUsageError(['queue', 'list', '--config', configPath], message);
+    // The user's file is left as it was: its content, and who may read it.
+    if (_case === 'a file that is not an outbox') {
+      expect(readFileSync(path.join(dir, 'notes.txt'), 'utf8')).toMatch(/^shopping list/);
+      expect(statSync(path.join(dir, 'notes.txt')).mode & 0o777).toBe(0o644);
+    }
+  });
+
+  it('store copy --from a file that is no penguinmails store (text, another program\'s database, a directory): exit 2, the file unchanged', async () => {
+    const dir = tempDir({ 'notes.txt': 'shopping list: eggs, milk, and a great deal more text than a database header' });
+    const otherDb = path.join(dir, 'other.db');
+    const { default: Database } = await import('better-sqlite3');
+    const other = new Database(otherDb);
+    other.exec('CREATE TABLE things (x)');
+    other.close();
+    const before = readFileSync(otherDb);
+    const copy = (from: string) => runCli(['store', 'copy', '--from', from, '--to', 'postgres://postgres@127.0.0.1:1/none'], { cwd: dir });
+    const text = await copy(path.join(dir, 'notes.txt'));
+    expect([text.code, text.stderr]).toEqual([2, expect.stringMatching(/--from .*notes\.txt: file is not a database/)]);
+    expect(statSync(path.join(dir, 'notes.txt')).mode & 0o777).toBe(0o644);
+    const foreign = await copy(otherDb);
+    expect([foreign.code, foreign.stderr]).toEqual([2, expect.stringMatching(/is not a penguinmails store \(it has no outbox\)[\s\S]*nothing was copied or changed/)]);
+    expect(readFileSync(otherDb).equals(before)).toBe(true);
+    const directory = await copy(dir);
+    expect([directory.code, directory.stderr]).toEqual([2, expect.stringMatching(/is a directory/)]);
   });
 
   it('a comma inside a quoted display name does not split the address (--to and a payload string)', async () => {

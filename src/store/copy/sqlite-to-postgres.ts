@@ -4,7 +4,7 @@ import { UserError } from '../../core/errors.js';
 import { splitBulkRecipientKey } from '../../core/bulk-key.js';
 import { inTransaction, openPool, type Query } from '../postgres/connect.js';
 import { migrate } from '../postgres/migrate.js';
-import { openDatabase } from '../sqlite/database.js';
+import { isStoreFile, openDatabase } from '../sqlite/database.js';
 
 /** Rows copied, per table. */
 export type CopyCounts = Record<'outbox' | 'deliveries' | 'bulkDeliveries' | 'bulkInFlight' | 'health' | 'usage' | 'apiKeys' | 'suppressions' | 'events' | 'bulkJobs', number>;
@@ -22,6 +22,7 @@ type PostgresSettings = Extract<StoreSettings, { kind: 'postgres' }>;
  * again at zero) and webhook tokens (used within minutes).
  */
 export async function copySqliteToPostgres(sqlitePath: string, target: PostgresSettings, now: number): Promise<CopyCounts> {
+  await refuseIfNotAStore(sqlitePath);
   const { db } = await openDatabase(sqlitePath);
   try {
     const liveLocks = db.prepare('SELECT run_key, owner FROM bulk_run_locks WHERE heartbeat_at > ?').all(now - 120_000) as { run_key: string; owner: string }[];
@@ -145,4 +146,17 @@ async function verify(db: SqliteDatabase, pool: import('pg').Pool, copied: CopyC
       throw new Error(`copy check failed for ${table}: ${inSqlite} rows in SQLite, ${copied[name]} copied, ${inPostgres} in PostgreSQL`);
     }
   }
+}
+
+/** The source is read as it is first: a file that is no penguinmails store is refused, and left unchanged. */
+async function refuseIfNotAStore(sqlitePath: string): Promise<void> {
+  const { statSync } = await import('node:fs');
+  if (statSync(sqlitePath).isDirectory()) throw new UserError(`--from ${sqlitePath} is a directory`, { hint: 'give the outbox file itself, e.g. .penguinmails/outbox.db' });
+  let isStore: boolean;
+  try {
+    isStore = await isStoreFile(sqlitePath);
+  } catch (error) {
+    throw new UserError(`--from ${sqlitePath}: ${(error as Error).message}`, { hint: 'give the SQLite file penguinmails keeps its outbox in (store: in the config)' });
+  }
+  if (!isStore) throw new UserError(`--from ${sqlitePath} is not a penguinmails store (it has no outbox)`, { hint: 'give the SQLite file penguinmails keeps its outbox in (store: in the config); nothing was copied or changed' });
 }

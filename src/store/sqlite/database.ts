@@ -230,13 +230,34 @@ export async function openDatabase(filePath: string): Promise<{ db: SqliteDataba
   const db = new Database(filePath, { nativeBinding: builtAddon() });
   // First of all: every later statement (even switching to WAL) may meet another process's lock.
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-  withBusyRetry(() => db.pragma('journal_mode = WAL'));
+  try {
+    withBusyRetry(() => db.pragma('journal_mode = WAL'));
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  // Only a file SQLite could read is made the owner's alone: not a user's text file named by mistake.
+  if (filePath !== ':memory:') tightenMode(filePath);
   db.pragma('synchronous = NORMAL');
   // Fewer, larger checkpoints: bulk runs write many small transactions.
   db.pragma('wal_autocheckpoint = 4000');
   // The delivery ledger's keys are random: a bigger page cache keeps bulk inserts off the disk.
   db.pragma('cache_size = -8000');
   return { db, schema: migrate(db) };
+}
+
+/**
+ * Whether a file is a penguinmails store (it has the outbox table), read without writing to it:
+ * `store copy --from` must not turn another program's database into one, nor a text file.
+ */
+export async function isStoreFile(filePath: string): Promise<boolean> {
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(filePath, { readonly: true, fileMustExist: true, nativeBinding: builtAddon() });
+  try {
+    return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'").get() !== undefined;
+  } finally {
+    db.close();
+  }
 }
 
 /**
@@ -250,10 +271,14 @@ function builtAddon(): string | undefined {
   return existsSync(addon) ? addon : undefined;
 }
 
-/** Creates the file (and its directory) for the owner alone; tightens an existing file that others could read. */
+/** Creates the file (and its directory) for the owner alone, if it is not there yet. */
 function createPrivateFile(filePath: string): void {
   mkdirSync(path.dirname(filePath), { recursive: true, mode: 0o700 });
   closeSync(openSync(filePath, 'a', 0o600));
+}
+
+/** Tightens an existing store file that others could read. */
+function tightenMode(filePath: string): void {
   const mode = statSync(filePath).mode & 0o777;
   if (mode & 0o077) {
     try {
