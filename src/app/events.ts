@@ -1,3 +1,4 @@
+import { isRecipientAddress } from '../core/address.js';
 import type { DeliveryEvent, EventRepository, StoredEvent, StoredEventType, Suppression, SuppressionRepository } from '../store/ports.js';
 
 /**
@@ -30,14 +31,26 @@ export interface Ingested {
  */
 export async function ingestEvents(store: EventRepository & SuppressionRepository, events: DeliveryEvent[], now: number): Promise<Ingested> {
   if (events.length === 0) return { stored: [], suppressed: 0 };
-  const stored = await store.recordEvents(events, now);
+  const stored = await store.recordEvents(events.map(withoutNulCharacters), now);
   const suppressions: Suppression[] = [];
   for (const event of stored) {
     const reason = suppressionReason(event);
-    if (reason) suppressions.push({ address: event.recipient, scope: '*', reason, source: event.provider, createdAt: now });
+    // An event's recipient that is no address is kept with the event, not put on the list.
+    if (reason && isRecipientAddress(event.recipient)) suppressions.push({ address: event.recipient, scope: '*', reason, source: event.provider, createdAt: now });
   }
   const suppressed = suppressions.length ? await store.addSuppressions(suppressions) : 0;
   return { stored, suppressed };
+}
+
+/**
+ * A provider's payload with each NUL character (U+0000) as U+FFFD: PostgreSQL stores no NUL in
+ * text or JSON, and refusing the event would have the provider send it again for days.
+ */
+function withoutNulCharacters<T>(value: T): T {
+  if (typeof value === 'string') return (value.includes('\0') ? value.replaceAll('\0', '\uFFFD') : value) as T;
+  if (Array.isArray(value)) return value.map(withoutNulCharacters) as T;
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [withoutNulCharacters(key), withoutNulCharacters(item)])) as T;
+  return value;
 }
 
 /** Removes events received longer ago than `events.retention` (0 keeps them); returns how many went. */

@@ -5,7 +5,7 @@ import type { Writable } from 'node:stream';
 import { redactSecrets } from '../core/secrets.js';
 import { requireApiKey } from './auth.js';
 import type { ServerContext } from './context.js';
-import { clientErrorHandler, errorDocument, errorHandler, shuttingDown } from './errors.js';
+import { BadRequest, clientErrorHandler, errorDocument, errorHandler, shuttingDown } from './errors.js';
 import { emailRoutes } from './routes/emails.js';
 import { eventRoutes } from './routes/events.js';
 import { opsRoutes } from './routes/ops.js';
@@ -96,6 +96,14 @@ export async function buildApp(context: ServerContext, options: AppOptions): Pro
         timeWindow: server.rateLimit.windowMs,
         keyGenerator: (request) => request.apiKeyName ?? request.ip,
         errorResponseBuilder: (_request, limit) => ({ statusCode: 429, message: `rate limited: this key made more than ${limit.max} requests in server.rateLimit.window; retry in ${limit.after}` }),
+      });
+      // No id, key, address or filter holds a NUL character, and PostgreSQL takes none in a query's
+      // text: such a request is the client's mistake (400), not a store failure (500).
+      api.addHook('preValidation', async (request) => {
+        const values = [...Object.values((request.params ?? {}) as Record<string, unknown>), ...Object.values((request.query ?? {}) as Record<string, unknown>)].flat();
+        if (values.some((value) => typeof value === 'string' && value.includes('\0'))) {
+          throw new BadRequest('the path or query string holds a NUL character (%00)', [], 'no id, key, address or filter has one');
+        }
       });
       emailRoutes(api, context);
       eventRoutes(api, context);

@@ -98,6 +98,19 @@ describe('webhooks', () => {
       expect(events[0]).toMatchObject({ type: 'bounced', bounce: 'hard', provider: 'postmark', messageId: record.MessageID, recipient: 'gone.away@example.com', occurredAt: '2019-11-05T16:33:54.907Z', raw: { RecordType: 'Bounce', ID: 1001 } });
     });
 
+    it('a NUL character is stored as U+FFFD (PostgreSQL takes none), a recipient that is no address suppresses nothing, an impossible time is the arrival time', async () => {
+      const record = { ...postmarkRecord.bounce('nul.case@example.com', { id: 9002, messageId: 'm\u0000id' }), BouncedAt: 1e300 };
+      expect(await postmarkHook(record)).toMatchObject({ status: 200, body: { stored: 1, suppressed: 1 } });
+      const [event] = await eventsTo('nul.case@example.com');
+      expect(event.messageId).toBe('m\uFFFDid');
+      expect(Math.abs(Date.parse(event.occurredAt) - Date.now())).toBeLessThan(60_000);
+      expect(await postmarkHook(postmarkRecord.bounce('not an address', { id: 9003 }))).toMatchObject({ status: 200, body: { stored: 1, suppressed: 0 } });
+      expect((await suppressed()).map((s) => s.address)).not.toContain('not an address');
+      // No id, key or address holds a NUL: 400, not a store error.
+      expect(await get('/api/v1/emails/a%00b')).toMatchObject({ status: 400, body: { error: expect.stringContaining('NUL character') } });
+      expect((await call(server.url, 'DELETE', '/api/v1/suppressions/a%00b@example.com', { authorization: `Bearer ${key}` })).status).toBe(400);
+    });
+
     it('missing or wrong credentials → 401 with WWW-Authenticate: Basic, nothing stored', async () => {
       const record = postmarkRecord.bounce('forged@example.com', { id: 1002 });
       const missing = await hook('postmark', record);
