@@ -207,18 +207,23 @@ export class BulkJobs {
     job.done = sender
       .run(rowsOf(recipients))
       .then(
-        () => false,
+        () => undefined,
         (error: unknown) => {
           job.error = error instanceof Error ? error.message : String(error);
-          return true;
+          return error;
         },
       )
-      .then(async (failed) => {
-        // Stopped by a shutdown: let go, for the next server. Failed (another process's run of the
-        // same list still holds it, the store failed mid-run): tried again later, when a rerun skips
-        // whoever was delivered. Otherwise the run is over.
+      .then(async (failure) => {
+        // Stopped by a shutdown: let go, for the next server. Refused for good (its key delivered
+        // another message, which a second server accepting the same key learns only once the first
+        // run has delivered): over, said. Failed otherwise (another process's run of the same list
+        // still holds it, the store failed mid-run): tried again later, when a rerun skips whoever
+        // was delivered. Otherwise the run is over.
         try {
-          if (failed) await this.store.releaseBulkJob(id, this.owner, dispatcher.now() + RETRY_AFTER_MS);
+          if (failure instanceof IdempotencyConflictError) {
+            await this.store.finishBulkJob(id, this.owner);
+            this.onWarning(`bulk run ${id} is given up: ${job.error}`);
+          } else if (failure !== undefined) await this.store.releaseBulkJob(id, this.owner, dispatcher.now() + RETRY_AFTER_MS);
           else if (sender.interrupted) await this.store.releaseBulkJob(id, this.owner);
           else await this.store.finishBulkJob(id, this.owner);
         } catch (error) {

@@ -114,6 +114,22 @@ describe('bulk runs of serve', () => {
     expect(await store.claimBulkJob('next-server', Date.now() + 60_000, Date.now(), () => true)).toBeUndefined();
   });
 
+  it('a run whose key delivered another message (accepted by a second server before the first delivered) is given up, said, and not tried again', async () => {
+    const { store, dispatcher, jobs, warnings } = await setup();
+    await jobs.start(dispatcher, template('k-reused'), ROUTE, recipients(3));
+    await jobs.settled();
+    const calls = postmark.requests.length;
+    const now = Date.now();
+    const other = { ...template('k-reused'), subject: 'Other news' };
+    await store.saveBulkJob('second-servers-run', JSON.stringify({ template: other, recipients: recipients(3) }), 'dead-server', now - 1, now - 1_000);
+    expect(await jobs.resumeWaiting(dispatcher, 8, async () => ROUTE)).toEqual(['second-servers-run']);
+    await jobs.settled();
+    expect(jobs.report('second-servers-run')).toMatchObject({ status: 'error', error: expect.stringContaining('idempotency key "k-reused" was used for a different message') });
+    expect(warnings).toEqual([expect.stringContaining('bulk run second-servers-run is given up: idempotency key "k-reused"')]);
+    expect(postmark.requests).toHaveLength(calls);
+    expect(await store.claimBulkJob('next-server', Date.now() + 120_000, Date.now() + 120_000, () => true)).toBeUndefined();
+  });
+
   it("a dead server's run of the list this server is sending again (posted before the look found it) is let go, not run a second time", async () => {
     const { store, dispatcher, jobs, warnings } = await setup();
     postmark.latencyMs = 500; // long enough for the run to be going through each step below
