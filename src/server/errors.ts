@@ -100,6 +100,10 @@ export function errorHandler(bodyLimitBytes: number) {
       return reply.code(400).send(errorDocument('invalid request', details, NOTHING_SENT));
     }
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) return reply.code(error.statusCode).send(errorDocument(error.message));
+    if (isStoreUnreachable(error)) {
+      request.log.error({ err: { message: error.message } }, 'the store did not answer');
+      return reply.code(503).header('Retry-After', '5').send(errorDocument('the store cannot be reached right now', [], 'try again shortly (Retry-After); GET /readyz tells when it is back'));
+    }
     request.log.error({ err: { type: error.name, message: error.message, stack: error.stack } }, 'request failed');
     return reply.code(500).send(errorDocument('internal error', [], 'the server log has the details; the message may wait in the outbox: GET /api/v1/emails/{idempotency key} tells'));
   };
@@ -133,4 +137,14 @@ function clientRefusal(code: string | undefined): { status: string; document: Er
     return { status: '408 Request Timeout', document: errorDocument('the request did not all arrive within server.bodyTimeout', [], 'nothing was sent; send the whole request at once') };
   }
   return { status: '400 Bad Request', document: errorDocument('malformed HTTP request: a header name or value is not valid (header values must not contain CR or LF)', [], 'nothing was sent') };
+}
+
+/** Network errors, and PostgreSQL's connection exceptions (class 08), shutdowns (57P01–57P03) and full connection slots (53300). */
+const UNREACHABLE_CODES = /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|08...|57P0[123]|53300)$/;
+
+/** An error of the store's connection, not of the request: answered 503, as /readyz answers. */
+function isStoreUnreachable(error: Error & { code?: unknown }): boolean {
+  if (typeof error.code === 'string' && UNREACHABLE_CODES.test(error.code)) return true;
+  // pg's own words when a connection goes away or cannot be had in time.
+  return /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/.test(error.message);
 }

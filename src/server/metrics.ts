@@ -58,9 +58,25 @@ export class ServerMetrics {
       labelNames: ['status'],
       registers,
       async collect() {
+        // The store down: the last values stay, and penguinmails_store_up says so (metrics are
+        // wanted most during an outage, so /metrics still answers).
+        const entries = await store.listEntries(false).catch(() => undefined);
+        if (!entries) return;
         const counts: Record<string, number> = { pending: 0, ambiguous: 0, expired: 0 };
-        for (const entry of await store.listEntries(false)) counts[entry.status] = (counts[entry.status] ?? 0) + 1;
+        for (const entry of entries) counts[entry.status] = (counts[entry.status] ?? 0) + 1;
         for (const [status, count] of Object.entries(counts)) this.set({ status }, count);
+      },
+    });
+    new Gauge({
+      name: 'penguinmails_store_up',
+      help: 'Whether the store answered when these metrics were read (1) or not (0: the store gauges keep their last values)',
+      registers,
+      async collect() {
+        const answered = await store.healthOf(providers[0] ?? 'metrics').then(
+          () => 1,
+          () => 0,
+        );
+        this.set(answered);
       },
     });
     new Gauge({
@@ -70,7 +86,11 @@ export class ServerMetrics {
       registers,
       async collect() {
         const now = Date.now();
-        for (const provider of providers) this.set({ provider }, CIRCUIT_VALUE[circuitState(await store.healthOf(provider), now)]);
+        try {
+          for (const provider of providers) this.set({ provider }, CIRCUIT_VALUE[circuitState(await store.healthOf(provider), now)]);
+        } catch {
+          // The store down: the last values stay (see penguinmails_store_up).
+        }
       },
     });
   }
