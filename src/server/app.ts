@@ -10,6 +10,7 @@ import { emailRoutes } from './routes/emails.js';
 import { eventRoutes } from './routes/events.js';
 import { opsRoutes } from './routes/ops.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { methodNotAllowed } from './method-not-allowed.js';
 import { drainUnreadBody } from './unread-body.js';
 
 /** The longest part of a path the routes take: an address percent-encoded, and more. */
@@ -84,6 +85,7 @@ export async function buildApp(context: ServerContext, options: AppOptions): Pro
     },
   });
 
+  const answerOtherMethods = methodNotAllowed(app);
   opsRoutes(app, context);
   // No API key here: each provider proves itself its own way (and no rate limit per key either).
   await app.register((webhooks) => webhookRoutes(webhooks, context), { prefix: '/api/v1/webhooks' });
@@ -111,5 +113,6 @@ export async function buildApp(context: ServerContext, options: AppOptions): Pro
     },
     { prefix: '/api/v1' },
   );
+  answerOtherMethods();
   return app;
 }

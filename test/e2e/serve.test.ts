@@ -424,6 +424,13 @@ describe('serve', () => {
     const wrongMethod = await api.get('/api/v1/emails/send');
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get('allow')).toBe('POST');
+    // Any other method on a path the API knows: 405 naming the methods it takes, not 404.
+    for (const [method, pathname, allow] of [['PUT', '/api/v1/emails/send', 'POST'], ['DELETE', '/api/v1/emails/bulk', 'POST'], ['PUT', '/api/v1/events', 'GET'], ['DELETE', '/api/v1/emails/order-1001', 'GET'], ['POST', '/healthz', 'GET']]) {
+      const answer = await call(server.url, method, pathname, { authorization: `Bearer ${key}` });
+      expect([method, pathname, answer.status, answer.headers.get('allow')]).toEqual([method, pathname, 405, allow]);
+      expect(answer.body).toMatchObject({ status: 'error', error: `${method} is not allowed here: use ${allow}` });
+    }
+    expect((await call(server.url, 'PUT', '/api/v1/no-such-route', { authorization: `Bearer ${key}` })).status).toBe(404);
   });
 
   it('past 8 bulk runs under way, more are answered 503 with Retry-After and not started', async () => {
