@@ -3,6 +3,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { bodyPathOfMessageProblem, type BodyProblem } from '../app/platform-body.js';
 import { formatByteSize } from '../core/byte-size.js';
 import { IdempotencyConflictError, MessageValidationError, UserError } from '../core/errors.js';
+import { answeredEarly } from './unread-body.js';
 
 /** The answer to a request that was not acted on (SPEC serve: 400 and the other 4xx): nothing was sent. */
 export interface ErrorDocument {
@@ -120,7 +121,9 @@ function detailsFromMessage(message: string): BodyProblem[] {
  * it, a malformed request line, headers too large. Answered as JSON, and the connection closed.
  */
 export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
-  if (error.code === 'ECONNRESET' || !socket.writable) {
+  // A request already answered (a 401 or 413 before its body was all read, see unread-body.ts)
+  // gets no second answer when its body then times out: the connection is closed.
+  if (error.code === 'ECONNRESET' || !socket.writable || answeredEarly.has(socket)) {
     socket.destroy();
     return;
   }

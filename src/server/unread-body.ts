@@ -1,5 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 
+/**
+ * Connections whose request was answered before its body was in: if that body then times out
+ * (server.bodyTimeout), the connection is closed without a second answer (clientErrorHandler).
+ */
+export const answeredEarly = new WeakSet<object>();
+
 /** How much more of an unread body is read, and for how long, before the connection is cut. */
 const UNREAD_BODY_DRAIN = { ms: 10_000, bodyLimits: 2 };
 
@@ -20,6 +26,7 @@ const UNREAD_BODY_DRAIN = { ms: 10_000, bodyLimits: 2 };
 export function drainUnreadBody(request: IncomingMessage, bodyLimitBytes: number): void {
   if (request.complete) return;
   const socket = request.socket;
+  answeredEarly.add(socket);
   const maxBytes = UNREAD_BODY_DRAIN.bodyLimits * bodyLimitBytes;
   let drained = 0;
   const cut = (): void => void socket.destroy();
@@ -38,6 +45,8 @@ export function drainUnreadBody(request: IncomingMessage, bodyLimitBytes: number
   });
   request.once('end', () => {
     clearTimeout(timer);
+    // The body is in: the connection's next request (kept alive) is answered as any other.
+    answeredEarly.delete(socket);
     delete (socket as { destroySoon?: unknown }).destroySoon;
     if (closeAsked) socket.destroySoon();
   });

@@ -55,6 +55,12 @@ describe('serve and slow, large or guessing clients', () => {
     expect((await call(server.url, 'GET', '/healthz', {})).status).toBe(200);
   });
 
+  it('a request answered before its body (401 without a key) gets that answer only: when the body then stalls, the connection is closed, with no second answer', async () => {
+    const answer = await sendThenStall(server.url, 'POST /api/v1/emails/send HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer pm_live_wrong\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"to":');
+    expect(answer).toMatch(/^HTTP\/1\.1 401 /);
+    expect(answer.match(/HTTP\/1\.1 \d{3} /g)).toHaveLength(1);
+  });
+
   it('a webhook body over 1 MB is 413, said as this route\'s limit; nothing is stored', async () => {
     const body = JSON.stringify({ signature: {}, 'event-data': { padding: 'x'.repeat(1_100_000) } });
     const answer = await call(server.url, 'POST', '/api/v1/webhooks/mailgun', { 'content-type': 'application/json' }, body);
