@@ -115,6 +115,15 @@ export const BULK_REPORT_SCHEMA = {
 /** The answers every authenticated route can give besides its own. */
 export const COMMON_ERRORS = {
   401: { ...ERROR_SCHEMA, description: 'Missing, unknown or revoked API key (WWW-Authenticate: Bearer)' },
+  405: { ...ERROR_SCHEMA, description: 'A method this path does not take (Allow lists those it does)' },
+  414: { ...ERROR_SCHEMA, description: 'A part of the path longer than 1,024 characters' },
   429: { ...ERROR_SCHEMA, description: 'Rate limited for this key: wait Retry-After seconds' },
-  503: { ...ERROR_SCHEMA, description: 'Shutting down' },
+  500: { ...ERROR_SCHEMA, description: 'Unexpected error: the server log has the details' },
+  503: { ...ERROR_SCHEMA, description: 'Shutting down, or the store cannot be reached (Retry-After)' },
+};
+
+/** Answers of the routes that take a JSON body, besides their own. */
+export const BODY_ERRORS = {
+  413: { ...ERROR_SCHEMA, description: 'Body larger than the route takes (server.bodyLimit)' },
+  415: { ...ERROR_SCHEMA, description: 'Not application/json' },
 };

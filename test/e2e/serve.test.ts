@@ -493,6 +493,10 @@ describe('serve', () => {
     ]);
     expect(doc.body.paths['/api/v1/emails/send'].post.requestBody.content['application/json'].schema.properties).toHaveProperty('html_body');
     expect(Object.keys(doc.body.paths['/api/v1/emails/send'].post.responses)).toEqual(expect.arrayContaining(['200', '202', '400', '401', '413', '422', '429', '503']));
+    // What the routes answer besides their own, documented too.
+    expect(Object.keys(doc.body.paths['/api/v1/emails/bulk'].post.responses)).toEqual(expect.arrayContaining(['405', '413', '415', '500']));
+    expect(Object.keys(doc.body.paths['/api/v1/emails/{id}'].get.responses)).toEqual(expect.arrayContaining(['404', '405', '414']));
+    expect(Object.keys(doc.body.paths['/api/v1/webhooks/{provider}'].post.responses)).toEqual(expect.arrayContaining(['401', '408', '413']));
   });
 
   it('no API key or ESP secret in any log line, even when sent in a URL', async () => {

@@ -8,7 +8,7 @@ import { BadRequest, errorDocument, messageProblemPath, shuttingDown } from '../
 import { currentResult } from '../message-status.js';
 import { refuseOversizedFields } from '../oversized-fields.js';
 import { prepareBulkSend, prepareSend } from '../prepare.js';
-import { BULK_BODY_SCHEMA, BULK_REPORT_SCHEMA, COMMON_ERRORS, CURRENT_RESULT_SCHEMA, ERROR_SCHEMA, IDEMPOTENCY_HEADER_SCHEMA, RESULT_SCHEMA, SEND_BODY_SCHEMA } from '../schemas.js';
+import { BODY_ERRORS, BULK_BODY_SCHEMA, BULK_REPORT_SCHEMA, COMMON_ERRORS, CURRENT_RESULT_SCHEMA, ERROR_SCHEMA, IDEMPOTENCY_HEADER_SCHEMA, RESULT_SCHEMA, SEND_BODY_SCHEMA } from '../schemas.js';
 import { sendWithinBudget } from '../send-within-budget.js';
 
 /**
@@ -89,7 +89,7 @@ export function emailRoutes(app: FastifyInstance, context: ServerContext): void 
           202: { type: 'object', properties: { bulkId: { type: 'string' } }, description: 'The run has started (or, for the same request while its run still goes on in this server, that run)' },
           400: { ...ERROR_SCHEMA, description: 'Invalid request: every problem in details[] by its path' },
           409: { ...ERROR_SCHEMA, description: 'The idempotency key was used for a different message (a bulk run of other content, still going in this server or delivered): nothing was started' },
-          413: { ...ERROR_SCHEMA, description: 'Body larger than server.bodyLimit' },
+          ...BODY_ERRORS,
           ...COMMON_ERRORS,
           503: { ...ERROR_SCHEMA, description: `Shutting down, or ${MAX_RUNNING_BULK_JOBS} bulk runs already under way on this server: post again after Retry-After` },
         },
@@ -154,7 +154,7 @@ export function emailRoutes(app: FastifyInstance, context: ServerContext): void 
         tags: ['emails'],
         security: [{ bearer: [] }],
         params: { type: 'object', properties: { id: { type: 'string', description: 'idempotency key or outbox id' } }, required: ['id'] },
-        response: { 200: CURRENT_RESULT_SCHEMA, 404: { ...ERROR_SCHEMA, description: 'Unknown id' }, 405: { ...ERROR_SCHEMA, description: 'GET on /emails/send or /emails/bulk (POST routes)' }, ...COMMON_ERRORS },
+        response: { 200: CURRENT_RESULT_SCHEMA, 404: { ...ERROR_SCHEMA, description: 'Unknown id' }, ...COMMON_ERRORS, 405: { ...ERROR_SCHEMA, description: 'GET on /emails/send or /emails/bulk (POST routes), or a method other than GET' } },
       },
     },
     async (request, reply) => {

@@ -6,7 +6,7 @@ import { DEFAULT_EVENT_LIMIT, EVENT_TYPES, eventFilterOf, type EventFilter } fro
 import { SCOPE_HINT, scopeOf } from '../../app/suppressions.js';
 import type { ServerContext } from '../context.js';
 import { BadRequest, errorDocument } from '../errors.js';
-import { COMMON_ERRORS, ERROR_SCHEMA } from '../schemas.js';
+import { BODY_ERRORS, COMMON_ERRORS, ERROR_SCHEMA } from '../schemas.js';
 
 export { EVENT_TYPES };
 export const MAX_EVENTS = 1000;
@@ -142,6 +142,7 @@ export function eventRoutes(app: FastifyInstance, context: ServerContext): void 
           201: { type: 'object', properties: { added: { type: 'boolean', enum: [true] }, suppression: SUPPRESSION_SCHEMA }, description: 'Added' },
           200: { type: 'object', properties: { added: { type: 'boolean', enum: [false] }, suppression: SUPPRESSION_SCHEMA }, description: 'Already suppressed in that scope: the first record stays' },
           400: { ...ERROR_SCHEMA, description: 'Invalid request: every problem in details[] by its field' },
+          ...BODY_ERRORS,
           ...COMMON_ERRORS,
         },
       },
