@@ -3,10 +3,10 @@ import * as yaml from 'yaml';
 import type { Document, Node as YamlNode, YAMLMap } from 'yaml';
 import { ConfigError } from '../core/errors.js';
 import { interpolateEnv } from './interpolate.js';
+import { validateTypedVariables } from './typed-variables.js';
 import { formatIssuePath } from './issues.js';
 import { describeYamlError } from './parse-yaml.js';
 import type { Config } from './types.js';
-import { validateConfig } from './validate.js';
 
 /** What `failover configure` may change; absent fields are left as they are. */
 export interface FailoverChange {
@@ -221,7 +221,8 @@ function trailingWhitespace(slice: string): string {
  */
 function configProblems(raw: unknown, options: { filePath: string; baseDir: string }, env: NodeJS.ProcessEnv): { problems: string[]; config?: Config } {
   try {
-    return { problems: [], config: validateConfig(interpolateEnv(raw, env).value, options) };
+    const { value, whole } = interpolateEnv(raw, env);
+    return { problems: [], config: validateTypedVariables(value, whole, options) };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     return { problems: error.message.split('\n').slice(1).map((line) => line.trim()).filter(Boolean) };

@@ -3,7 +3,7 @@ import { interpolateEnv } from './interpolate.js';
 import type { LoadOptions } from './load.js';
 import type { Config } from './types.js';
 import { isWebhookSetting, unsetVariableLine } from './unresolved-env.js';
-import { validateConfig } from './validate.js';
+import { validateTypedVariables } from './typed-variables.js';
 
 /**
  * A config given as an object (the file's shape, `${VAR}`s included): the library's
@@ -11,7 +11,7 @@ import { validateConfig } from './validate.js';
  */
 export function configFromObject(raw: unknown, options: Pick<LoadOptions, 'env' | 'requireEnv' | 'warn'> & { filePath?: string; baseDir: string }): Config {
   const label = options.filePath ?? 'config';
-  const { value, missing, malformed } = interpolateEnv(raw, options.env ?? process.env);
+  const { value, missing, malformed, whole } = interpolateEnv(raw, options.env ?? process.env);
   if (malformed.length > 0) {
     const lines = malformed.map((m) => `${m.path}: "${m.text}" is not a variable: write \${NAME} (letters, digits and _), or $\${ for a literal \${`);
     throw new ConfigError(`invalid config${options.filePath ? ` ${options.filePath}` : ''}:\n  ${lines.join('\n  ')}`, 'close each variable with }');
@@ -25,7 +25,7 @@ export function configFromObject(raw: unknown, options: Pick<LoadOptions, 'env' 
   }
   let config: Config;
   try {
-    config = validateConfig(value, { filePath: options.filePath, baseDir: options.baseDir });
+    config = validateTypedVariables(value, whole, { filePath: options.filePath, baseDir: options.baseDir });
   } catch (error) {
     throw options.requireEnv === false ? namingUnsetVariables(error, missing, label) : error;
   }

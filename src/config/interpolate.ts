@@ -6,9 +6,12 @@ export interface InterpolationResult {
   missing: { path: string; variable: string }[];
   /** A `${` that starts no variable (`${TOKEN` unclosed, `${1X}`): kept as text, it would have been sent as a secret. */
   malformed: { path: string; text: string }[];
+  /** Settings that are one variable and nothing else (`port: ${SMTP_PORT}`): their value may be read as a number or true/false (see from-object.ts). */
+  whole: Set<string>;
 }
 
 const VARIABLE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+const WHOLE_VARIABLE = /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/;
 /** `$${` (a literal), or a `${` not followed by a variable's name and `}`. */
 const NOT_A_VARIABLE = /\$\$\{|\$\{(?![A-Za-z_][A-Za-z0-9_]*\})/g;
 /**
@@ -30,8 +33,10 @@ const CREDENTIAL_NAME = /(token|key|secret|pass|password|credential|signature)$/
 export function interpolateEnv(input: unknown, env: NodeJS.ProcessEnv): InterpolationResult {
   const missing: InterpolationResult['missing'] = [];
   const malformed: InterpolationResult['malformed'] = [];
+  const whole = new Set<string>();
   const walk = (value: unknown, path: string): unknown => {
     if (typeof value === 'string') {
+      if (WHOLE_VARIABLE.test(value)) whole.add(path);
       for (const found of value.matchAll(NOT_A_VARIABLE)) {
         if (found[0] === '${') malformed.push({ path, text: value.slice(found.index, found.index + 40) });
       }
@@ -52,5 +57,5 @@ export function interpolateEnv(input: unknown, env: NodeJS.ProcessEnv): Interpol
     }
     return value;
   };
-  return { value: walk(input, ''), missing, malformed };
+  return { value: walk(input, ''), missing, malformed, whole };
 }

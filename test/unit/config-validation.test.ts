@@ -121,6 +121,16 @@ describe('environment interpolation', () => {
     expect(redactSecrets('{"volume": 100000, "at": "relay.internal.example:1000", "user": "robot-user", "pass": "relay-pass-4411"}')).toBe('{"volume": 100000, "at": "relay.internal.example:1000", "user": "robot-user", "pass": "****"}');
   });
 
+  it('a number or true/false setting that is one variable takes the value as a number or true/false; anything else still fails', () => {
+    const raw = { providers: { relay: { type: 'smtp', host: 'h', port: '${SMTP_PORT}', secure: '${SMTP_SECURE}' } }, failover: { retry: { attempts: '${RETRIES}' } } };
+    const config = configFromObject(raw, { baseDir: '.', env: { SMTP_PORT: '2525', SMTP_SECURE: 'false', RETRIES: '2' } });
+    expect(config.providers.relay.settings).toMatchObject({ port: 2525, secure: false });
+    expect(config.failover.retry.attempts).toBe(2);
+    expect(() => configFromObject(raw, { baseDir: '.', env: { SMTP_PORT: '25x25', SMTP_SECURE: 'no', RETRIES: '2' } })).toThrow(/providers\.relay\.port: must be a number\n {2}providers\.relay\.secure: must be true or false/);
+    // A setting that is text stays text, digits or not.
+    expect(configFromObject({ providers: { mg: { type: 'mailgun', apiKey: '${KEY}', domain: 'd' } } }, { baseDir: '.', env: { KEY: '12345678' } }).providers.mg.settings.apiKey).toBe('12345678');
+  });
+
   it('a ${ that starts no variable is a config error naming the setting, whatever the command', () => {
     const { malformed } = interpolateEnv({ providers: { pm: { serverToken: '${POSTMARK_SERVER_TOKEN', note: 'cost $${X} and ${1X}' } } }, {});
     expect(malformed).toEqual([

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { findConfigFile } from '../../config/load.js';
 import { failoverOrderUsage, onlyFirstTried, orderIsShadowed, routingLines, summariseRouting } from '../../config/effective-routes.js';
 import { interpolateEnv } from '../../config/interpolate.js';
-import { validateConfig } from '../../config/validate.js';
+import { validateTypedVariables } from '../../config/typed-variables.js';
 import { formatDuration } from '../../core/duration.js';
 import { ConfigError, ExitCode } from '../../core/errors.js';
 import type { Output } from '../output.js';
@@ -14,7 +14,8 @@ export async function run(options: Record<string, unknown>, output: Output, _com
     throw new ConfigError('no penguinmails config found (looked for penguinmails.config.yaml, .penguinmailsrc.yaml, package.json#penguinmails)', 'run `penguinmails failover configure` to create one, or pass --config <file>');
   }
   // Showing settings needs no secrets: a missing ${VAR} stays as written.
-  const config = validateConfig(interpolateEnv(found.raw, process.env).value, { filePath: found.filePath, baseDir: path.dirname(found.filePath) });
+  const { value, whole } = interpolateEnv(found.raw, process.env);
+  const config = validateTypedVariables(value, whole, { filePath: found.filePath, baseDir: path.dirname(found.filePath) });
   const { failover } = config;
   const rawFailover = (found.raw as { failover?: { order?: unknown } } | null)?.failover;
   const orderSource = Array.isArray(rawFailover?.order) ? 'failover.order' : 'providers';
