@@ -149,7 +149,9 @@ function replaceNode(text: string, node: YamlNode, value: unknown, newline: stri
   if (Array.isArray(value)) {
     if (yaml.isSeq(node) && !node.flow) {
       const indent = ' '.repeat(columnOf(text, range[0]));
-      const items = value.map((item) => `- ${renderScalar(item)}`).join(newline + indent);
+      // Each line keeps its comment (`- pm # primary`): it says what the place in the list is.
+      const comments = node.items.map((item) => commentAfter(text, (item as YamlNode).range?.[1]));
+      const items = value.map((item, i) => `- ${renderScalar(item)}${comments[i] ?? ''}`).join(newline + indent);
       return replaceRange(text, range, items + trailingWhitespace(text.slice(range[0], range[1])));
     }
     const padded = yaml.isSeq(node) && /^\[\s/.test(text.slice(range[0], range[1]));
@@ -157,6 +159,14 @@ function replaceNode(text: string, node: YamlNode, value: unknown, newline: stri
   }
   if (!yaml.isScalar(node)) return undefined;
   return replaceRange(text, range, renderScalar(value));
+}
+
+/** The comment after a value on its line (` # primary`, spaces included), or ''. */
+function commentAfter(text: string, valueEnd: number | undefined): string {
+  if (valueEnd === undefined) return '';
+  const lineEnd = text.indexOf('\n', valueEnd);
+  const rest = text.slice(valueEnd, lineEnd < 0 ? text.length : lineEnd).replace(/\r$/, '');
+  return /^\s+#/.test(rest) ? rest : '';
 }
 
 function insertIntoBlockMap(text: string, map: YAMLMap, entries: Record<string, unknown>, newline: string): string | undefined {

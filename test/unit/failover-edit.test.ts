@@ -67,10 +67,11 @@ describe('applyFailoverChange', () => {
     expect(parse(empty.text)).toEqual({ failover: { retry: { attempts: 2 } } });
   });
 
-  it('rewrites a block sequence in place with its indentation', async () => {
-    const text = `${PROVIDERS}failover:\n  order:\n    - postmark   # first\n    - mailgun\n  # about retries\n  retry: { attempts: 2 }\n`;
+  it('rewrites a block sequence in place with its indentation; each line keeps its comment (it names the place: primary, fallback)', async () => {
+    const text = `${PROVIDERS}failover:\n  order:\n    - postmark   # primary\n    - mailgun # fallback\n  # about retries\n  retry: { attempts: 2 }\n`;
     const result = await applyFailoverChange(text, { order: ['smtp', 'postmark', 'mailgun'], retryDelay: '10s' });
-    expect(result.text).toBe(`${PROVIDERS}failover:\n  order:\n    - smtp\n    - postmark\n    - mailgun\n  # about retries\n  retry: { attempts: 2, delay: 10s }\n`);
+    expect(result.text).toBe(`${PROVIDERS}failover:\n  order:\n    - smtp   # primary\n    - postmark # fallback\n    - mailgun\n  # about retries\n  retry: { attempts: 2, delay: 10s }\n`);
+    expect(result.reformatted).toBe(false);
   });
 
   it('adds to a flow-style failover map', async () => {
