@@ -10,6 +10,7 @@ import { emailRoutes } from './routes/emails.js';
 import { eventRoutes } from './routes/events.js';
 import { opsRoutes } from './routes/ops.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { parseJsonBody } from './json-body.js';
 import { methodNotAllowed } from './method-not-allowed.js';
 import { drainUnreadBody } from './unread-body.js';
 
@@ -107,6 +108,8 @@ export async function buildApp(context: ServerContext, options: AppOptions): Pro
           throw new BadRequest('the path or query string holds a NUL character (%00)', [], 'no id, key, address or filter has one');
         }
       });
+      api.removeContentTypeParser('application/json');
+      api.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
       emailRoutes(api, context);
       eventRoutes(api, context);
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

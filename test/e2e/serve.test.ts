@@ -281,6 +281,13 @@ describe('serve', () => {
   it('malformed JSON 400, wrong content type 415, 11 MB body 413, CR/LF in a header 400: each with a clear error, nothing sent', async () => {
     const malformed = await api.send('{"to": "ada@example.com", ');
     expect(malformed).toMatchObject({ status: 400, body: { status: 'error', error: expect.stringContaining('not valid JSON') } });
+    expect((await api.send('')).body.error).toBe('the body is empty: send one JSON object');
+    // A key that could change a prototype once merged is refused where it is, written plainly or escaped.
+    for (const poisoned of ['{"to":"a@example.com","subject":"s","text_body":"t","metadata":{"__proto__":"x"}}', '{"to":"a@example.com","subject":"s","text_body":"t","metadata":{"\\u005f_proto__":"x"}}']) {
+      expect(await api.send(poisoned)).toMatchObject({ status: 400, body: { details: [{ path: 'metadata.__proto__', message: expect.stringContaining('is refused: rename it') }] } });
+    }
+    const bulkPoisoned = await call(server.url, 'POST', '/api/v1/emails/bulk', { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, '{"subject":"s","text_body":"t","recipients":[{"email":"a@example.com"},{"email":"b@example.com","constructor":{"prototype":{}}}]}');
+    expect(bulkPoisoned.body.details).toEqual([expect.objectContaining({ path: 'recipients[1].constructor' })]);
     const wrongType = await api.send(JSON.stringify(BODY), { 'content-type': 'text/plain' });
     expect(wrongType).toMatchObject({ status: 415, body: { status: 'error', error: expect.stringContaining('application/json') } });
     const form = await api.send('to=ada@example.com', { 'content-type': 'application/x-www-form-urlencoded' });
