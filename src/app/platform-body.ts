@@ -1,3 +1,4 @@
+import { POISONED_KEY_PROBLEM, poisonedKeyPath } from '../core/poisoned-keys.js';
 import * as z from 'zod/mini';
 import '../config/zod.js';
 import { splitAddressList } from '../core/address.js';
@@ -49,6 +50,9 @@ export type BodyCheck = { ok: true; body: PlatformBody } | { ok: false; problems
 
 /** Checks a parsed JSON body; every problem is named by its path, in words a person can act on. */
 export function checkPlatformBody(raw: unknown): BodyCheck {
+  // Such a key would otherwise be dropped without a word (a payload's metadata.__proto__).
+  const poisoned = poisonedKeyPath(raw);
+  if (poisoned) return { ok: false, problems: [{ path: poisoned, message: POISONED_KEY_PROBLEM }] };
   const parsed = platformBodySchema.safeParse(raw);
   if (parsed.success) return { ok: true, body: parsed.data };
   return { ok: false, problems: parsed.error.issues.flatMap(describeBodyIssue) };

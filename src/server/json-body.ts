@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { POISONED_KEY_PROBLEM, poisonedKeyPath } from '../core/poisoned-keys.js';
 import { BadRequest } from './errors.js';
 
 /** Parsed bodies that may hold a poisonous key: one named __proto__, constructor, or escaped (\u…). */
@@ -19,7 +20,7 @@ export function parseJsonBody(_request: FastifyRequest, text: string, done: (err
   }
   const poisoned = MAY_HOLD_POISONED_KEY.test(text) ? poisonedKeyPath(body) : undefined;
   if (poisoned) {
-    return done(new BadRequest('invalid request body', [{ path: poisoned, message: 'a key named "__proto__", or "constructor" holding "prototype", is refused: rename it' }], 'nothing was sent'));
+    return done(new BadRequest('invalid request body', [{ path: poisoned, message: POISONED_KEY_PROBLEM }], 'nothing was sent'));
   }
   done(null, body);
 }
@@ -27,29 +28,4 @@ export function parseJsonBody(_request: FastifyRequest, text: string, done: (err
 /** An error of the kind Fastify's own parser gives (errors.ts words each code). */
 function refusal(code: string): Error {
   return Object.assign(new Error(code), { code, statusCode: 400 });
-}
-
-/** Where the first poisonous key is (`metadata.__proto__`), if any. JSON.parse keeps such keys as own properties. */
-function poisonedKeyPath(value: unknown): string | undefined {
-  const steps = poisonedKeySteps(value);
-  return steps?.reduce<string>((path, step) => (typeof step === 'number' ? `${path}[${step}]` : path ? `${path}.${step}` : step), '');
-}
-
-/** The steps to the first poisonous key, innermost last; the path is made only for the one found. */
-function poisonedKeySteps(value: unknown): (string | number)[] | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const inner = poisonedKeySteps(value[i]);
-      if (inner) return [i, ...inner];
-    }
-    return undefined;
-  }
-  for (const key of Object.keys(value)) {
-    const item = (value as Record<string, unknown>)[key];
-    if (key === '__proto__' || (key === 'constructor' && typeof item === 'object' && item !== null && 'prototype' in item)) return [key];
-    const inner = poisonedKeySteps(item);
-    if (inner) return [key, ...inner];
-  }
-  return undefined;
 }

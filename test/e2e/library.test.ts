@@ -74,11 +74,13 @@ describe('library: import { createMailer } from "penguinmails"', () => {
       try { await mailer.send({ to: 'b@example.com', subjct: 's' }); } catch (error) { thrown = { name: error.name, isInvalid: error instanceof InvalidBodyError, details: error.details }; }
       let notAnObject;
       try { await mailer.send([]); } catch (error) { notAnObject = error.details; }
+      let poisoned;
+      try { await mailer.send(JSON.parse('{"from":"a@example.com","to":"b@example.com","subject":"s","text_body":"t","metadata":{"__proto__":{"x":"1"}}}')); } catch (error) { poisoned = error.details; }
       await mailer.close();
-      console.log(JSON.stringify({ queued, thrown, notAnObject }));`;
+      console.log(JSON.stringify({ queued, thrown, notAnObject, poisoned }));`;
     const result = await runApp(dir, app);
     expect(result.code, result.stderr).toBe(0);
-    const { queued, thrown, notAnObject } = JSON.parse(result.stdout);
+    const { queued, thrown, notAnObject, poisoned } = JSON.parse(result.stdout);
     expect(queued).toMatchObject({ status: 'queued', outboxId: expect.any(Number) });
     expect(thrown).toEqual({
       name: 'InvalidBodyError',
@@ -92,6 +94,8 @@ describe('library: import { createMailer } from "penguinmails"', () => {
     });
     // No fields to say more of: not the problems of an empty message too.
     expect(notAnObject).toEqual([{ path: '(body)', message: 'the body must be one JSON object' }]);
+    // A key that could change a prototype is refused by its path, not dropped without a word.
+    expect(poisoned).toEqual([{ path: 'metadata.__proto__', message: 'a key named "__proto__", or "constructor" holding "prototype", is refused: rename it' }]);
   });
 
   it('explains a route and estimates a month like the CLI’s --json documents', async () => {
