@@ -19,9 +19,10 @@ const NOT_A_VARIABLE = /\$\$\{|\$\{(?![A-Za-z_][A-Za-z0-9_]*\})/g;
  * even where no definition lists them as secret (a provider's secretKeys, alerts.webhook.secret and
  * the store's password are registered by validate.ts). Other values from the environment (a port,
  * a host, a sender) are not: masked, they hid the setting a message was about, and a number masked
- * in a `--json` document made it unreadable.
+ * in a `--json` document made it unreadable. A `url` (alerts.webhook.url, store.url) may carry a
+ * token in its path; a provider's `baseUrl` is shown (it may hold no credentials).
  */
-const CREDENTIAL_NAME = /(token|key|secret|pass|password|credential|signature)$/i;
+const CREDENTIAL_NAME = /(token|key|secret|pass|password|credential|signature)$|^url$/i;
 
 /**
  * Replaces `${VAR}` in every string of the parsed config with the environment's value

@@ -119,6 +119,9 @@ describe('environment interpolation', () => {
   it('masks the environment values of settings named like credentials only: a port, a host or a number of a --json document stays readable', () => {
     interpolateEnv({ server: { listen: '127.0.0.1:${PORT}' }, providers: { relay: { host: '${SMTP_HOST}', auth: { user: '${SMTP_USER}', pass: '${SMTP_PASS}' } } } }, { PORT: '1000', SMTP_HOST: 'relay.internal.example', SMTP_USER: 'robot-user', SMTP_PASS: 'relay-pass-4411' });
     expect(redactSecrets('{"volume": 100000, "at": "relay.internal.example:1000", "user": "robot-user", "pass": "relay-pass-4411"}')).toBe('{"volume": 100000, "at": "relay.internal.example:1000", "user": "robot-user", "pass": "****"}');
+    // A url may carry a token in its path (a chat webhook).
+    interpolateEnv({ alerts: { webhook: { url: '${ALERT_URL}' } } }, { ALERT_URL: 'https://hooks.example.com/services/T00/B00/tok3nPart' });
+    expect(redactSecrets('POST https://hooks.example.com/services/T00/B00/tok3nPart')).toBe('POST ****');
   });
 
   it('a number or true/false setting that is one variable takes the value as a number or true/false; anything else still fails', () => {
