@@ -4,7 +4,7 @@ import { noAlerts, type AlertSink } from '../core/alert.js';
 import { IdempotencyConflictError } from '../core/errors.js';
 import { deliverWithFailover, type Attempt, type DeliveryOutcome } from '../core/failover.js';
 import { isRepeatDelivery } from '../core/idempotency.js';
-import { contentKeyOf, recipientCount, type EmailMessage } from '../core/message.js';
+import { contentKeyOf, hasDerivedKeyForm, recipientCount, type EmailMessage } from '../core/message.js';
 import { resolveRoute, type Route } from '../core/router.js';
 import { buildCostSetup } from '../cost/model.js';
 import { freeAllowance } from '../cost/pricing.js';
@@ -144,7 +144,11 @@ export class Dispatcher {
   ): Promise<Dispatch> {
     const earlier = options.ledgerChecked ? undefined : await this.store?.findDelivery(message.idempotencyKey);
     if (earlier && isRepeatDelivery(message, earlier.deliveredAt, this.now(), this.config.idempotency, options.waitingSince)) {
-      if (earlier.contentKey !== undefined && earlier.contentKey !== contentKeyOf(message)) {
+      // What the earlier message said: kept with an explicit key's delivery; a derived key's is the
+      // key itself. An explicit key of that form that another message derived (given by mistake,
+      // or to block it) must not answer "duplicate" for a message never sent.
+      const earlierContent = earlier.contentKey ?? (message.idempotencyKeySource !== 'derived' && hasDerivedKeyForm(message.idempotencyKey) ? message.idempotencyKey : undefined);
+      if (earlierContent !== undefined && earlierContent !== contentKeyOf(message)) {
         throw new IdempotencyConflictError(message.idempotencyKey, `delivered by ${earlier.provider} as ${earlier.messageId} on ${new Date(earlier.deliveredAt).toISOString()}`);
       }
       return {

@@ -150,7 +150,7 @@ export const configFileSchema = z.strictObject({
       /** On SIGTERM/SIGINT: how long sends under way may take to finish. */
       shutdownGrace: z._default(timerDurationSchema, '30s'),
       /** Requests per API key per window. */
-      rateLimit: z._default(z.strictObject({ max: z._default(z.number().check(z.int(), z.minimum(1)), 600), window: z._default(timerDurationSchema, '1m') }), { max: 600, window: '1m' }),
+      rateLimit: z._default(z.strictObject({ max: z._default(z.number().check(z.int(), z.minimum(1)), 600), window: z._default(durationSchema, '1m') }), { max: 600, window: '1m' }),
     }),
     { listen: '127.0.0.1:8025', requestBudget: '10s', bodyLimit: '10MB', bodyTimeout: '60s', shutdownGrace: '30s', rateLimit: { max: 600, window: '1m' } },
   ),
@@ -180,7 +180,7 @@ export const configFileSchema = z.strictObject({
   alerts: z._default(
     z.strictObject({
       /** Repeats of the same alert (kind, provider, next provider) this soon after one are folded into it. */
-      coalesce: z._default(timerDurationSchema, '1m'),
+      coalesce: z._default(durationSchema, '1m'),
       webhook: z.optional(
         z.strictObject({
           url: z.string().check(

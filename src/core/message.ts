@@ -70,6 +70,11 @@ export function deriveIdempotencyKey(draft: MessageDraft): string {
   return 'pm_' + createHash('sha256').update(canonical).digest('hex').slice(0, 32);
 }
 
+/** Whether a key has the form of the ones deriveIdempotencyKey makes (a client may give one back). */
+export function hasDerivedKeyForm(key: string): boolean {
+  return /^pm_[0-9a-f]{32}$/.test(key);
+}
+
 /**
  * What the message says, as a key: the key it would be given without an explicit one. Kept with
  * a delivery under an explicit key, so that the same key sent again with other content is told

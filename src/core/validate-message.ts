@@ -1,6 +1,6 @@
 import { onlyTheDisplayNameIsWrong, parseAddress } from './address.js';
 import { MessageValidationError } from './errors.js';
-import { deriveIdempotencyKey, type MessageDraft } from './message.js';
+import type { MessageDraft } from './message.js';
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const LINE_BREAK = /[\r\n]/;
@@ -20,8 +20,6 @@ function isReservedHeader(name: string): boolean {
 export const MAX_RECIPIENTS = 50;
 /** Characters safe in every header the key is put in (X-PenguinMails-Idempotency-Key, Message-ID). */
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._~:/+=-]{1,200}$/;
-/** The form of the keys penguinmails derives from a message's content (deriveIdempotencyKey). */
-const DERIVED_KEY_FORM = /^pm_[0-9a-f]{32}$/;
 
 /** Checks a message before any provider sees it. Throws MessageValidationError listing every problem. */
 export function validateMessage(draft: MessageDraft): void {
@@ -68,11 +66,6 @@ export function validateMessage(draft: MessageDraft): void {
   }
   if (draft.idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(draft.idempotencyKey)) {
     problems.push(`idempotency key "${printable(draft.idempotencyKey.slice(0, 60))}": use 1–200 letters, digits and . _ ~ : / + = - (it goes into message headers)`);
-  } else if (draft.idempotencyKey !== undefined && DERIVED_KEY_FORM.test(draft.idempotencyKey) && draft.idempotencyKey !== deriveIdempotencyKey(draft)) {
-    // Another message's derived key, given as this one's, would find that message's delivery and
-    // answer "duplicate" for a message never sent. This message's own (a client's retry with the
-    // key it was answered) is the same message, and is taken.
-    problems.push(`idempotency key "${draft.idempotencyKey}": keys of the form pm_<32 hex digits> are the ones penguinmails derives from a message's content, and this is not this message's (leave the key out, or use one of your own)`);
   }
 
   if (problems.length > 0) throw new MessageValidationError(problems);

@@ -1,10 +1,12 @@
 import type { BodyProblem } from '../app/platform-body.js';
-import { MAX_RECIPIENTS } from '../core/validate-message.js';
 import { BadRequest } from './errors.js';
 
-/** Items of a list, or entries of a map, that a message's field may hold (tags, headers, metadata, attachments). */
+/**
+ * Items of a list, or entries of a map, past which a field is not checked item by item. Far above
+ * what a message holds (50 recipients): a body just over a limit gets every problem named, as the
+ * message's own checks word them.
+ */
 const MAX_ENTRIES = 1_000;
-const RECIPIENT_FIELDS = new Set(['to', 'cc', 'bcc']);
 
 /**
  * Refuses, with one problem each, the fields of a body that hold more items than any valid message
@@ -17,9 +19,8 @@ export function refuseOversizedFields(body: unknown, error: string, hint: string
   const problems: BodyProblem[] = [];
   for (const [field, value] of Object.entries(body)) {
     if (field === 'recipients' || typeof value !== 'object' || value === null) continue;
-    const limit = RECIPIENT_FIELDS.has(field) ? MAX_RECIPIENTS : MAX_ENTRIES;
     const count = Array.isArray(value) ? value.length : Object.keys(value).length;
-    if (count > limit) problems.push({ path: field, message: `at most ${limit} ${Array.isArray(value) ? 'items' : 'entries'} (it has ${count}); none of them was checked` });
+    if (count > MAX_ENTRIES) problems.push({ path: field, message: `at most ${MAX_ENTRIES} ${Array.isArray(value) ? 'items' : 'entries'} (it has ${count}); none of them was checked` });
   }
   if (problems.length) throw new BadRequest(error, problems, hint);
 }

@@ -60,7 +60,7 @@ describe('a bulk key reused for another message', () => {
     }
   });
 
-  it('serve: a key is one message — a single send and a bulk run never share one, and another message\'s derived key is refused', async () => {
+  it('serve: a key is one message — a single send and a bulk run never share one, and another message\'s derived key is a conflict', async () => {
     const { configPath, dir } = writeTestConfig({ postmarkUrl: postmark.url, order: ['postmark'] });
     const key = await createKey(configPath, 'app');
     const server = await startServer(configPath, dir);
@@ -89,21 +89,25 @@ describe('a bulk key reused for another message', () => {
       expect(singleOnBulkKey.body.error).toMatch(/idempotency key "run-88" was used for a different message \(a bulk run delivered through postmark on 20\d\d-/);
       expect(postmark.requests).toHaveLength(calls);
 
-      // Another message's derived key, given as an explicit one, is refused: it would have
-      // answered "duplicate" for a message never sent. The message's own is taken (a retry).
+      // Another message's derived key, given as an explicit one, is a conflict: it would have
+      // answered "duplicate" for a message never sent. The message's own is taken (a retry), and
+      // a key of that form of the client's own is a key like any other.
       const alice = await single('Your invoice');
       expect(alice.status).toBe(200);
       const derived = alice.body.idempotencyKey as string;
       expect(derived).toMatch(/^pm_[0-9a-f]{32}$/);
       calls = postmark.requests.length;
       const bob = await single('Password reset', derived);
-      expect(bob.status).toBe(400);
-      expect(bob.body.details).toEqual([{ path: 'Idempotency-Key (header)', message: expect.stringContaining('the ones penguinmails derives from a message\'s content, and this is not this message\'s') }]);
+      expect(bob.status).toBe(409);
+      expect(bob.body.error).toMatch(new RegExp(`idempotency key "${derived}" was used for a different message`));
       expect(postmark.requests).toHaveLength(calls);
       const aliceAgain = await single('Your invoice', derived);
       expect(aliceAgain.status).toBe(200);
       expect(aliceAgain.body.status).toBe('duplicate');
       expect(postmark.requests).toHaveLength(calls);
+      const own = await single('Shipping notice', `pm_${'0123456789abcdef'.repeat(2)}`);
+      expect(own.status).toBe(200);
+      expect(own.body.status).toBe('delivered');
     } finally {
       expect(await server.stop()).toBe(0);
     }

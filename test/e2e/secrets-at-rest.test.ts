@@ -1,9 +1,10 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MAILGUN_KEY } from '../fakes/fake-mailgun.js';
 import { POSTMARK_TOKEN } from '../fakes/fake-postmark.js';
 import { runCli } from '../helpers/cli.js';
+import { call, createKey, startServer } from '../helpers/serve.js';
 import { TEST_ENV, writeTestConfig } from '../helpers/config.js';
 import { useFakeEsps } from '../helpers/fake-esps.js';
 
@@ -41,5 +42,23 @@ describe('secrets at rest', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(statSync(path.join(dir, 'outbox.db')).mode & 0o777).toBe(0o600);
     if (existsSync(path.join(dir, 'outbox.db-wal'))) expect(statSync(path.join(dir, 'outbox.db-wal')).mode & 0o077).toBe(0);
+  });
+
+  it('an existing outbox others could read is made the owner\'s before SQLite opens it, so its -wal and -shm files (message bodies) are too', async () => {
+    const { dir, configPath } = writeTestConfig({ postmarkUrl: postmark.url, mailgunUrl: mailgun.url });
+    expect((await runCli(['send', '--config', configPath, '--to', 'a@example.com', '--subject', 'S', '--text', 't'], { env: TEST_ENV })).code).toBe(0);
+    const outbox = path.join(dir, 'outbox.db');
+    for (const suffix of ['-wal', '-shm']) rmSync(outbox + suffix, { force: true });
+    chmodSync(outbox, 0o644);
+    // A server keeps the store open: its -wal and -shm files stay while it runs.
+    const key = await createKey(configPath, 'app');
+    const server = await startServer(configPath, dir);
+    try {
+      const sent = await call(server.url, 'POST', '/api/v1/emails/send', { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, JSON.stringify({ from: 'a@example.com', to: 'b@example.com', subject: 'S2', text_body: 't' }));
+      expect(sent.status).toBe(200);
+      for (const file of [outbox, `${outbox}-wal`, `${outbox}-shm`]) expect([file, statSync(file).mode & 0o077]).toEqual([file, 0]);
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -232,7 +232,10 @@ describe('serve', () => {
   it('400 for lists of millions of bad items under the body limit: one problem for the field, or the first 20 and a count; the server stays responsive', async () => {
     const manyTo = await api.send(`{"to":[${'1,'.repeat(3_000_000)}1],"subject":"x","html_body":"x"}`);
     expect(manyTo.status).toBe(400);
-    expect(manyTo.body.details).toEqual([{ path: 'to', message: 'at most 50 items (it has 3000001); none of them was checked' }]);
+    expect(manyTo.body.details).toEqual([{ path: 'to', message: 'at most 1000 items (it has 3000001); none of them was checked' }]);
+    // Just over a message's limit: every problem named, as the message's own checks word them.
+    const fiftyOne = await api.send({ to: Array.from({ length: 51 }, (_, i) => `r${i}@example.com`), subject: 5, from: 'bad', text_body: 't' });
+    expect(fiftyOne.body.details).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'subject' }), expect.objectContaining({ path: 'from' }), { path: 'to', message: '51 recipients, at most 50 per message (use POST /api/v1/emails/bulk for bulk)' }]));
     const manyTags = await api.send({ ...BODY, tags: Array.from({ length: 5_000 }, (_, i) => `t${i}`), metadata: Object.fromEntries(Array.from({ length: 1_001 }, (_, i) => [`k${i}`, 'v'])) });
     expect(manyTags.body.details).toEqual([
       { path: 'tags', message: 'at most 1000 items (it has 5000); none of them was checked' },

@@ -115,15 +115,20 @@ describe('suppressions', () => {
 });
 
 describe("an event's time", () => {
-  const now = Date.UTC(2026, 11, 8, 12);
+  const now = Date.now() - 3_600_000;
   it.each([
-    ['an ISO time', '2026-12-08T11:00:00Z', Date.UTC(2026, 11, 8, 11)],
-    ['epoch seconds', Date.UTC(2026, 11, 8, 10) / 1000, Date.UTC(2026, 11, 8, 10)],
+    ['an ISO time', '2026-12-01T11:00:00Z', Date.UTC(2026, 11, 1, 11)],
+    ['epoch seconds', Date.UTC(2026, 11, 1, 10) / 1000, Date.UTC(2026, 11, 1, 10)],
     ['a time no event has (1e300)', 1e300, now],
     ['a year far ahead', '9999-01-01T00:00:00Z', now],
     ['before 2000', '1970-01-01T00:00:00Z', now],
     ['text that is no time', 'yesterday', now],
   ])('%s', (_, value, expected) => {
     expect(eventTime(value, now)).toBe(expected);
+  });
+  it('a time days after its fallback is kept: SES falls back on the send, and a complaint comes days later', () => {
+    const sentThreeDaysAgo = Date.now() - 3 * 86_400_000;
+    const aMinuteAgo = new Date(Date.now() - 60_000).toISOString();
+    expect(eventTime(aMinuteAgo, sentThreeDaysAgo)).toBe(Date.parse(aMinuteAgo));
   });
 });

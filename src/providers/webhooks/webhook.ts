@@ -104,12 +104,13 @@ export function eventKey(providerName: string, ...parts: (string | number)[]): s
 const EARLIEST_EVENT = Date.UTC(2000, 0, 1);
 const LATEST_AHEAD_MS = 86_400_000;
 
-/** A provider's time (ISO text or epoch seconds) in ms; `fallback` (now) when it has none, it does not parse, or no event can have it. */
+/** A provider's time (ISO text or epoch seconds) in ms; `fallback` when it has none, it does not parse, or no event can have it. */
 export function eventTime(value: unknown, fallback: number): number {
   const time = typeof value === 'number' ? Math.round(value * 1000) : typeof value === 'string' && value ? Date.parse(value) : NaN;
   // A time no event can have (1e300, year 9999) is the time it arrived: stored as given, it made
   // every listing of events fail, until retention removed it.
-  return Number.isFinite(time) && time >= EARLIEST_EVENT && time <= fallback + LATEST_AHEAD_MS ? time : fallback;
+  // Ahead of this server's clock, not of the fallback: SES falls back on the send's time.
+  return Number.isFinite(time) && time >= EARLIEST_EVENT && time <= Date.now() + LATEST_AHEAD_MS ? time : fallback;
 }
 
 /** A normalised event of one recipient. */

@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
@@ -226,18 +226,16 @@ const BUSY_TIMEOUT_MS = 10_000;
  */
 export async function openDatabase(filePath: string): Promise<{ db: SqliteDatabase; schema: SchemaReport }> {
   const { default: Database } = await import('better-sqlite3');
-  if (filePath !== ':memory:') createPrivateFile(filePath);
+  if (filePath !== ':memory:') {
+    createPrivateFile(filePath);
+    // Before SQLite opens it, which gives its -wal and -shm files (message bodies) the file's mode;
+    // and only a file that is a database or empty: not a user's text file named by mistake.
+    if (isDatabaseOrEmpty(filePath)) tightenMode(filePath);
+  }
   const db = new Database(filePath, { nativeBinding: builtAddon() });
   // First of all: every later statement (even switching to WAL) may meet another process's lock.
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-  try {
-    withBusyRetry(() => db.pragma('journal_mode = WAL'));
-  } catch (error) {
-    db.close();
-    throw error;
-  }
-  // Only a file SQLite could read is made the owner's alone: not a user's text file named by mistake.
-  if (filePath !== ':memory:') tightenMode(filePath);
+  withBusyRetry(() => db.pragma('journal_mode = WAL'));
   db.pragma('synchronous = NORMAL');
   // Fewer, larger checkpoints: bulk runs write many small transactions.
   db.pragma('wal_autocheckpoint = 4000');
@@ -275,6 +273,20 @@ function builtAddon(): string | undefined {
 function createPrivateFile(filePath: string): void {
   mkdirSync(path.dirname(filePath), { recursive: true, mode: 0o700 });
   closeSync(openSync(filePath, 'a', 0o600));
+}
+
+/** Every SQLite database file starts with these 16 bytes. */
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+
+function isDatabaseOrEmpty(filePath: string): boolean {
+  const head = Buffer.alloc(SQLITE_HEADER.length);
+  const fd = openSync(filePath, 'r');
+  try {
+    const read = readSync(fd, head, 0, head.length, 0);
+    return read === 0 || (read === head.length && head.equals(SQLITE_HEADER));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Tightens an existing store file that others could read. */
