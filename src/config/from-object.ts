@@ -13,7 +13,7 @@ export function configFromObject(raw: unknown, options: Pick<LoadOptions, 'env' 
   const label = options.filePath ?? 'config';
   const { value, missing, malformed, whole } = interpolateEnv(raw, options.env ?? process.env);
   if (malformed.length > 0) {
-    const lines = malformed.map((m) => `${m.path}: "${m.text}" is not a variable: write \${NAME} (letters, digits and _), or $\${ for a literal \${`);
+    const lines = malformed.map((path) => `${path}: holds a \${ that starts no variable: write \${NAME} (letters, digits and _, then }), or $\${ for a literal \${`);
     throw new ConfigError(`invalid config${options.filePath ? ` ${options.filePath}` : ''}:\n  ${lines.join('\n  ')}`, 'close each variable with }');
   }
   // A provider's own secrets are needed only when a message goes through it (SPEC send): they are

@@ -4,8 +4,8 @@ export interface InterpolationResult {
   value: unknown;
   /** `path: VAR` for every variable that was not set. */
   missing: { path: string; variable: string }[];
-  /** A `${` that starts no variable (`${TOKEN` unclosed, `${1X}`): kept as text, it would have been sent as a secret. */
-  malformed: { path: string; text: string }[];
+  /** Settings with a `${` that starts no variable (`${TOKEN` unclosed, `${1X}`): kept as text, it would have been sent as a secret. */
+  malformed: string[];
   /** Settings that are one variable and nothing else (`port: ${SMTP_PORT}`): their value may be read as a number or true/false (see from-object.ts). */
   whole: Set<string>;
 }
@@ -20,9 +20,14 @@ const NOT_A_VARIABLE = /\$\$\{|\$\{(?![A-Za-z_][A-Za-z0-9_]*\})/g;
  * the store's password are registered by validate.ts). Other values from the environment (a port,
  * a host, a sender) are not: masked, they hid the setting a message was about, and a number masked
  * in a `--json` document made it unreadable. A `url` (alerts.webhook.url, store.url) may carry a
- * token in its path; a provider's `baseUrl` is shown (it may hold no credentials).
+ * token in its path; so may a longer value built around a variable (maybeToken).
  */
-const CREDENTIAL_NAME = /(token|key|secret|pass|password|credential|signature)$|^url$/i;
+const CREDENTIAL_NAME = /(token|key|secret|pass|password|credential|signature)$|^(url|user)$/i;
+/**
+ * A variable inside a longer value (`https://gw.example.com/${GW_TOKEN}/`) is masked when its value
+ * could be a token: 8 characters or more, not only digits (a port stays readable).
+ */
+const maybeToken = (value: string) => value.length >= 8 && !/^\d+$/.test(value);
 
 /**
  * Replaces `${VAR}` in every string of the parsed config with the environment's value
@@ -38,9 +43,8 @@ export function interpolateEnv(input: unknown, env: NodeJS.ProcessEnv): Interpol
   const walk = (value: unknown, path: string): unknown => {
     if (typeof value === 'string') {
       if (WHOLE_VARIABLE.test(value)) whole.add(path);
-      for (const found of value.matchAll(NOT_A_VARIABLE)) {
-        if (found[0] === '${') malformed.push({ path, text: value.slice(found.index, found.index + 40) });
-      }
+      // Told by the setting alone: its text may be a secret (a password holding "${").
+      if ([...value.matchAll(NOT_A_VARIABLE)].some((found) => found[0] === '${')) malformed.push(path);
       return value.replace(VARIABLE, (match, name: string | undefined) => {
         if (name === undefined) return '${';
         const found = env[name];
@@ -48,7 +52,7 @@ export function interpolateEnv(input: unknown, env: NodeJS.ProcessEnv): Interpol
           missing.push({ path, variable: name });
           return match;
         }
-        if (CREDENTIAL_NAME.test(path.slice(path.lastIndexOf('.') + 1))) registerSecret(found);
+        if (CREDENTIAL_NAME.test(path.slice(path.lastIndexOf('.') + 1)) || (!WHOLE_VARIABLE.test(value) && maybeToken(found))) registerSecret(found);
         return found;
       });
     }

@@ -103,7 +103,7 @@ export function errorHandler(bodyLimitBytes: number) {
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) return reply.code(error.statusCode).send(errorDocument(error.message));
     if (isStoreUnreachable(error)) {
       request.log.error({ err: { message: error.message } }, 'the store did not answer');
-      return reply.code(503).header('Retry-After', '5').send(errorDocument('the store cannot be reached right now', [], 'try again shortly (Retry-After); GET /readyz tells when it is back'));
+      return reply.code(503).header('Retry-After', '5').send(errorDocument('the store cannot be reached right now', [], 'a message may have gone out before the store went away: once GET /readyz answers 200, send it again with the same Idempotency-Key (a message sent is not sent twice), or GET /api/v1/emails/{key}'));
     }
     request.log.error({ err: { type: error.name, message: error.message, stack: error.stack } }, 'request failed');
     return reply.code(500).send(errorDocument('internal error', [], 'the server log has the details; the message may wait in the outbox: GET /api/v1/emails/{idempotency key} tells'));

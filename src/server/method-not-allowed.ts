@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { errorDocument } from './errors.js';
 
-/** Methods answered 405 on a path that takes others (GET on a POST route is the routes' own: a key may be named "send"). */
-const ANSWERED = ['POST', 'PUT', 'PATCH', 'DELETE'];
+/** Methods answered 405 on a path that takes others. */
+const ANSWERED = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
 /**
  * Notes each route's methods as routes are added; the function it returns, called once every route
@@ -18,7 +18,8 @@ export function methodNotAllowed(app: FastifyInstance): () => void {
   });
   return () => {
     for (const [url, methods] of methodsByUrl) {
-      const others = ANSWERED.filter((method) => !methods.has(method));
+      // GET /emails/send also matches GET /emails/:id, whose handler answers it (a key may be named "send").
+      const others = ANSWERED.filter((method) => !methods.has(method) && !(method === 'GET' && matchesParamRoute(url, 'GET', methodsByUrl)));
       if (others.length === 0) continue;
       const allowed = [...methods].filter((method) => method !== 'HEAD').join(', ');
       app.route({
@@ -29,4 +30,10 @@ export function methodNotAllowed(app: FastifyInstance): () => void {
       });
     }
   };
+}
+
+/** Whether a route of `method` whose last step is a parameter also matches `url` (`/a/:id` for `/a/send`). */
+function matchesParamRoute(url: string, method: string, methodsByUrl: Map<string, Set<string>>): boolean {
+  const parent = url.slice(0, url.lastIndexOf('/'));
+  return [...methodsByUrl].some(([other, methods]) => other !== url && methods.has(method) && other.startsWith(`${parent}/:`) && !other.slice(parent.length + 1).includes('/'));
 }

@@ -285,6 +285,9 @@ describe('serve', () => {
     const malformed = await api.send('{"to": "ada@example.com", ');
     expect(malformed).toMatchObject({ status: 400, body: { status: 'error', error: expect.stringContaining('not valid JSON') } });
     expect((await api.send('')).body.error).toBe('the body is empty: send one JSON object');
+    // No field holds a NUL (PostgreSQL stores none): 400 naming it, not a store error.
+    const withNul = await call(server.url, 'POST', '/api/v1/suppressions', { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, '{"address":"bob@example.com","reason":"manual\\u0000x"}');
+    expect(withNul).toMatchObject({ status: 400, body: { details: [{ path: 'reason', message: 'holds a NUL character (\\u0000)' }] } });
     // A key that could change a prototype once merged is refused where it is, written plainly or escaped.
     for (const poisoned of ['{"to":"a@example.com","subject":"s","text_body":"t","metadata":{"__proto__":"x"}}', '{"to":"a@example.com","subject":"s","text_body":"t","metadata":{"\\u005f_proto__":"x"}}']) {
       expect(await api.send(poisoned)).toMatchObject({ status: 400, body: { details: [{ path: 'metadata.__proto__', message: expect.stringContaining('is refused: rename it') }] } });
@@ -435,7 +438,7 @@ describe('serve', () => {
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get('allow')).toBe('POST');
     // Any other method on a path the API knows: 405 naming the methods it takes, not 404.
-    for (const [method, pathname, allow] of [['PUT', '/api/v1/emails/send', 'POST'], ['DELETE', '/api/v1/emails/bulk', 'POST'], ['PUT', '/api/v1/events', 'GET'], ['DELETE', '/api/v1/emails/order-1001', 'GET'], ['POST', '/healthz', 'GET']]) {
+    for (const [method, pathname, allow] of [['PUT', '/api/v1/emails/send', 'POST'], ['DELETE', '/api/v1/emails/bulk', 'POST'], ['PUT', '/api/v1/events', 'GET'], ['DELETE', '/api/v1/emails/order-1001', 'GET'], ['POST', '/healthz', 'GET'], ['GET', '/api/v1/webhooks/postmark', 'POST'], ['GET', '/api/v1/suppressions/a@example.com', 'DELETE']]) {
       const answer = await call(server.url, method, pathname, { authorization: `Bearer ${key}` });
       expect([method, pathname, answer.status, answer.headers.get('allow')]).toEqual([method, pathname, 405, allow]);
       expect(answer.body).toMatchObject({ status: 'error', error: `${method} is not allowed here: use ${allow}` });
