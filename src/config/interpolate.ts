@@ -6,8 +6,8 @@ export interface InterpolationResult {
   missing: { path: string; variable: string }[];
   /** Settings with a `${` that starts no variable (`${TOKEN` unclosed, `${1X}`): kept as text, it would have been sent as a secret. */
   malformed: string[];
-  /** Settings that are one variable and nothing else (`port: ${SMTP_PORT}`): their value may be read as a number or true/false (see from-object.ts). */
-  whole: Set<string>;
+  /** Settings that are one variable and nothing else (`port: ${SMTP_PORT}`), with its name: their value may be read as a number or true/false (typed-variables.ts). */
+  whole: Map<string, string>;
 }
 
 const VARIABLE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
@@ -39,10 +39,10 @@ const maybeToken = (value: string) => value.length >= 8 && !/^\d+$/.test(value);
 export function interpolateEnv(input: unknown, env: NodeJS.ProcessEnv): InterpolationResult {
   const missing: InterpolationResult['missing'] = [];
   const malformed: InterpolationResult['malformed'] = [];
-  const whole = new Set<string>();
+  const whole = new Map<string, string>();
   const walk = (value: unknown, path: string): unknown => {
     if (typeof value === 'string') {
-      if (WHOLE_VARIABLE.test(value)) whole.add(path);
+      if (WHOLE_VARIABLE.test(value)) whole.set(path, value.slice(2, -1));
       // Told by the setting alone: its text may be a secret (a password holding "${").
       if ([...value.matchAll(NOT_A_VARIABLE)].some((found) => found[0] === '${')) malformed.push(path);
       return value.replace(VARIABLE, (match, name: string | undefined) => {

@@ -2,28 +2,39 @@ import { ConfigError } from '../core/errors.js';
 import type { Config } from './types.js';
 import { validateConfig } from './validate.js';
 
+/** A problem that a number or true/false would answer ("must be a number", "a weight is a positive number", "e.g. 50"). */
+const WANTS_NUMBER_OR_BOOLEAN = /number|true or false|e\.g\. \d/;
+
 /**
  * Validates the config; where a setting that must be a number or true/false is one variable
  * (`port: ${SMTP_PORT}`, which YAML reads as text) and the variable's value reads as one
- * (`2525`, `false`), it is taken as that and the config checked again. Any other value is
- * left to fail as it is.
+ * (`2525`, `false`), it is taken as that and the config checked again. A problem left at such a
+ * setting names its variable (`providers.smtp.port: must be a number (the value of $SMTP_PORT)`).
+ * `whole`: the settings that are one variable, and its name.
  */
-export function validateTypedVariables(value: unknown, whole: Set<string>, options: Parameters<typeof validateConfig>[1]): Config {
+export function validateTypedVariables(value: unknown, whole: Map<string, string>, options: Parameters<typeof validateConfig>[1]): Config {
   // The file's schema is checked before each provider's: a round for each.
   for (let round = 1; ; round++) {
     try {
       return validateConfig(value, options);
     } catch (error) {
-      if (!(error instanceof ConfigError) || whole.size === 0 || round === 3) throw error;
+      if (!(error instanceof ConfigError) || whole.size === 0) throw error;
       let changed = false;
-      for (const problem of error.message.split('\n  ').slice(1)) {
-        const [, path, expected] = /^(.+?): must be (a number|a whole number|true or false)$/.exec(problem) ?? [];
-        if (!path || !whole.has(path)) continue;
+      const [heading, ...problems] = error.message.split('\n  ');
+      for (const problem of problems) {
+        const [, path, said] = /^(.+?): (.*)$/s.exec(problem) ?? [];
+        if (!path || !whole.has(path) || !WANTS_NUMBER_OR_BOOLEAN.test(said)) continue;
         const text = String(valueAt(value, path)).trim();
-        const typed = expected === 'true or false' ? ({ true: true, false: false } as Record<string, boolean>)[text] : /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : undefined;
-        if (typed !== undefined) changed = setValueAt(value, path, typed) || changed;
+        const typed = text === 'true' ? true : text === 'false' ? false : /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : undefined;
+        if (typed !== undefined && typeof valueAt(value, path) === 'string') changed = setValueAt(value, path, typed) || changed;
       }
-      if (!changed) throw error;
+      if (!changed || round === 3) {
+        const named = problems.map((problem) => {
+          const variable = whole.get(problem.slice(0, problem.indexOf(': ')));
+          return variable ? `${problem} (the value of $${variable})` : problem;
+        });
+        throw new ConfigError([heading, ...named].join('\n  '), error.hint);
+      }
     }
   }
 }

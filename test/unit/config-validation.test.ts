@@ -132,7 +132,16 @@ describe('environment interpolation', () => {
     const config = configFromObject(raw, { baseDir: '.', env: { SMTP_PORT: '2525', SMTP_SECURE: 'false', RETRIES: '2' } });
     expect(config.providers.relay.settings).toMatchObject({ port: 2525, secure: false });
     expect(config.failover.retry.attempts).toBe(2);
-    expect(() => configFromObject(raw, { baseDir: '.', env: { SMTP_PORT: '25x25', SMTP_SECURE: 'no', RETRIES: '2' } })).toThrow(/providers\.relay\.port: must be a number\n {2}providers\.relay\.secure: must be true or false/);
+    expect(() => configFromObject(raw, { baseDir: '.', env: { SMTP_PORT: '25x25', SMTP_SECURE: 'no', RETRIES: '2' } })).toThrow(
+      /providers\.relay\.port: must be a number \(the value of \$SMTP_PORT\)\n {2}providers\.relay\.secure: must be true or false \(the value of \$SMTP_SECURE\)/,
+    );
+    // Settings whose own check words it otherwise: a split's weight, a plan's price.
+    const split = configFromObject(
+      { providers: { a: { type: 'smtp', host: 'h' }, b: { type: 'smtp', host: 'h' } }, routing: { rules: [{ when: {}, split: { a: '${WEIGHT_A}', b: 1 }, use: ['a', 'b'] }] }, pricing: { a: { plans: [{ name: 'p', monthly: '${PRICE}', included: 10, overagePer1k: '${OVERAGE}' }] } } },
+      { baseDir: '.', env: { WEIGHT_A: '3', PRICE: '15', OVERAGE: '1.8' } },
+    );
+    expect(split.routing.rules[0].split).toEqual({ a: 3, b: 1 });
+    expect(split.pricing.a.plans![0]).toMatchObject({ monthly: 15, overagePer1k: 1.8 });
     // A setting that is text stays text, digits or not.
     expect(configFromObject({ providers: { mg: { type: 'mailgun', apiKey: '${KEY}', domain: 'd' } } }, { baseDir: '.', env: { KEY: '12345678' } }).providers.mg.settings.apiKey).toBe('12345678');
   });
