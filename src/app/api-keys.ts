@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { UserError } from '../core/errors.js';
 import type { ApiKeyRecord, KeyRepository } from '../store/ports.js';
+import { plainCommand, type SuggestCommand } from '../core/suggest-command.js';
 
 /** Every key starts with this, so a leaked one is recognisable (secret scanners, log redaction). */
 export const API_KEY_PREFIX = 'pm_live_';
@@ -22,10 +23,6 @@ export function hashApiKey(key: string): string {
 }
 
 /** Creates a key under a new name; only its hash is stored. */
-/** How a hint writes a command (the CLI's adds the --config it was given). */
-export type SuggestCommand = (command: string) => string;
-const plainCommand: SuggestCommand = (command) => `penguinmails ${command}`;
-
 export async function createApiKey(store: KeyRepository, name: string, now = Date.now(), suggest = plainCommand): Promise<NewApiKey> {
   if (!KEY_NAME.test(name)) {
     throw new UserError(`--name "${name}": use 1–64 letters, digits and . _ - (starting with a letter or digit)`, { hint: 'for example --name billing-app' });

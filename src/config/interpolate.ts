@@ -11,7 +11,8 @@ export interface InterpolationResult {
 }
 
 const VARIABLE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-const WHOLE_VARIABLE = /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/;
+/** A whole value that is one `${VAR}` and nothing else. */
+export const WHOLE_VARIABLE = /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/;
 /** `$${` (a literal), or a `${` not followed by a variable's name and `}`. */
 const NOT_A_VARIABLE = /\$\$\{|\$\{(?![A-Za-z_][A-Za-z0-9_]*\})/g;
 /**
@@ -42,7 +43,8 @@ export function interpolateEnv(input: unknown, env: NodeJS.ProcessEnv): Interpol
   const whole = new Map<string, string>();
   const walk = (value: unknown, path: string): unknown => {
     if (typeof value === 'string') {
-      if (WHOLE_VARIABLE.test(value)) whole.set(path, value.slice(2, -1));
+      const isWhole = WHOLE_VARIABLE.test(value);
+      if (isWhole) whole.set(path, value.slice(2, -1));
       // Told by the setting alone: its text may be a secret (a password holding "${").
       if ([...value.matchAll(NOT_A_VARIABLE)].some((found) => found[0] === '${')) malformed.push(path);
       return value.replace(VARIABLE, (match, name: string | undefined) => {
@@ -52,7 +54,7 @@ export function interpolateEnv(input: unknown, env: NodeJS.ProcessEnv): Interpol
           missing.push({ path, variable: name });
           return match;
         }
-        if (CREDENTIAL_NAME.test(path.slice(path.lastIndexOf('.') + 1)) || (!WHOLE_VARIABLE.test(value) && maybeToken(found))) registerSecret(found);
+        if (CREDENTIAL_NAME.test(path.slice(path.lastIndexOf('.') + 1)) || (!isWhole && maybeToken(found))) registerSecret(found);
         return found;
       });
     }

@@ -1,12 +1,11 @@
 import * as z from 'zod/mini';
 import './zod.js';
 import { checkBaseUrl } from '../core/loopback.js';
+import { WHOLE_VARIABLE } from './interpolate.js';
 import { planSchema } from './plan-schema.js';
 import { parseDuration } from '../core/duration.js';
 import { byteSizeSchema, durationSchema, timerDurationSchema } from './value-schemas.js';
 
-/** A whole value that is one `${VAR}` placeholder (left as written when VAR is not set). */
-const UNSET_VARIABLE = /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/;
 
 const messageType = z.enum(['transactional', 'marketing']);
 const priority = z.enum(['normal', 'critical']);
@@ -193,7 +192,7 @@ export const configFileSchema = z.strictObject({
           /** Signs each POST (HMAC-SHA256); use ${ENV}, never the value itself. */
           // An unset ${VAR} stays as written until a command needs it (see unresolved-env.ts): only a
           // real secret is held to the length.
-          secret: z.string().check(z.refine((value) => UNSET_VARIABLE.test(value) || value.length >= 16, 'give a secret of at least 16 characters (e.g. "${ALERT_SECRET}")')),
+          secret: z.string().check(z.refine((value) => WHOLE_VARIABLE.test(value) || value.length >= 16, 'give a secret of at least 16 characters (e.g. "${ALERT_SECRET}")')),
           timeout: z._default(timerDurationSchema.check(z.refine((value) => parseDuration(value) !== 0, 'must be longer than 0 (e.g. 5s)')), '5s'),
           /** Tries after the first one, with doubling waits (1s, 2s, 4s…), on errors, timeouts and 5xx/429. */
           retries: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(10, 'at most 10 retries')), 3),

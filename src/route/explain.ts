@@ -12,6 +12,7 @@ import { dollars, formatNanos, groupThousands, nanosToDollars } from '../cost/mo
 import type { CostSetup } from '../cost/model.js';
 import { formatCount, marginalCost } from '../cost/plan.js';
 import { freeAllowance } from '../cost/pricing.js';
+import type { SuggestCommand } from '../core/suggest-command.js';
 
 export interface ExplainInput {
   type: MessageType;
@@ -32,8 +33,8 @@ export interface ExplainInput {
   /** `to` on the suppression list (for mail from the config's defaults.from, or everywhere): no provider would be called. */
   suppressed?: SuppressedRecipient;
   now: number;
-  /** How a command named in the text is written (the CLI's carries the --config it was given). */
-  suggest?: (command: string) => string;
+  /** How a command named in the text is written (by default as the bare command). */
+  suggest?: SuggestCommand;
 }
 
 /** One send-side rate limit of a provider and what is left of it now. */
@@ -229,7 +230,7 @@ function ruleTitle(index: number, rule: Rule): string {
 const RULE_MARK = { matched: '✓', failed: '✗', notEvaluated: '·' } as const;
 
 /** What the failover engine does with each error class, for this chain and policy. */
-export function describeErrorPolicy(chain: string[], failover: FailoverPolicy, suggest: (command: string) => string = (command) => command): Record<ErrorClass, string> {
+export function describeErrorPolicy(chain: string[], failover: FailoverPolicy, suggest: SuggestCommand = (command) => command): Record<ErrorClass, string> {
   const { attempts, delayMs, maxRetryAfterMs } = failover.retry;
   const [first, second] = chain;
   const rest = chain.length > 1 ? `then ${chain.slice(1).join(', then ')} the same way; ` : '';

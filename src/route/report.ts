@@ -5,6 +5,7 @@ import type { MessageType, Priority } from '../core/message.js';
 import { explainRoute, type RouteExplanation } from './explain.js';
 import { buildCostSetup } from '../cost/model.js';
 import { monthKey, type Store } from '../store/ports.js';
+import type { SuggestCommand } from '../core/suggest-command.js';
 
 export interface RouteQuery {
   type?: MessageType;
@@ -17,7 +18,7 @@ export interface RouteQuery {
 }
 
 /** Where a message would go and why (route explain), from the config and, if there is one, the store's ledger and health. */
-export async function explainRouteFor(config: Config, store: Store | undefined, query: RouteQuery, now = Date.now(), suggest?: (command: string) => string): Promise<RouteExplanation> {
+export async function explainRouteFor(config: Config, store: Store | undefined, query: RouteQuery, now = Date.now(), suggest?: SuggestCommand): Promise<RouteExplanation> {
   const month = monthKey(now);
   const ledger = store ? await store.usageByProvider(month) : {};
   const names = Object.keys(config.providers);

@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import type { Writable } from 'node:stream';
+import { nulCharacterPath } from '../core/json-paths.js';
 import { redactSecrets } from '../core/secrets.js';
 import { requireApiKey } from './auth.js';
 import type { ServerContext } from './context.js';
@@ -103,8 +104,7 @@ export async function buildApp(context: ServerContext, options: AppOptions): Pro
       // No id, key, address or filter holds a NUL character, and PostgreSQL takes none in a query's
       // text: such a request is the client's mistake (400), not a store failure (500).
       api.addHook('preValidation', async (request) => {
-        const values = [...Object.values((request.params ?? {}) as Record<string, unknown>), ...Object.values((request.query ?? {}) as Record<string, unknown>)].flat();
-        if (values.some((value) => typeof value === 'string' && value.includes('\0'))) {
+        if (nulCharacterPath([request.params, request.query]) !== undefined) {
           throw new BadRequest('the path or query string holds a NUL character (%00)', [], 'no id, key, address or filter has one');
         }
       });

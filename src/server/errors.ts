@@ -3,6 +3,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { bodyPathOfMessageProblem, type BodyProblem } from '../app/platform-body.js';
 import { formatByteSize } from '../core/byte-size.js';
 import { IdempotencyConflictError, MessageValidationError, UserError } from '../core/errors.js';
+import { isStoreUnreachable } from '../store/unreachable.js';
 import { answeredEarly } from './unread-body.js';
 
 /** The answer to a request that was not acted on (SPEC serve: 400 and the other 4xx): nothing was sent. */
@@ -101,6 +102,7 @@ export function errorHandler(bodyLimitBytes: number) {
       return reply.code(400).send(errorDocument('invalid request', details, NOTHING_SENT));
     }
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) return reply.code(error.statusCode).send(errorDocument(error.message));
+    // The store's connection, not the request (as /readyz answers).
     if (isStoreUnreachable(error)) {
       request.log.error({ err: { message: error.message } }, 'the store did not answer');
       return reply.code(503).header('Retry-After', '5').send(errorDocument('the store cannot be reached right now', [], 'a message may have gone out before the store went away: once GET /readyz answers 200, send it again with the same Idempotency-Key (a message sent is not sent twice), or GET /api/v1/emails/{key}'));
@@ -140,14 +142,4 @@ function clientRefusal(code: string | undefined): { status: string; document: Er
     return { status: '408 Request Timeout', document: errorDocument('the request did not all arrive within server.bodyTimeout', [], 'nothing was sent; send the whole request at once') };
   }
   return { status: '400 Bad Request', document: errorDocument('malformed HTTP request: a header name or value is not valid (header values must not contain CR or LF)', [], 'nothing was sent') };
-}
-
-/** Network errors, and PostgreSQL's connection exceptions (class 08), shutdowns (57P01–57P03) and full connection slots (53300). */
-const UNREACHABLE_CODES = /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|08...|57P0[123]|53300)$/;
-
-/** An error of the store's connection, not of the request: answered 503, as /readyz answers. */
-function isStoreUnreachable(error: Error & { code?: unknown }): boolean {
-  if (typeof error.code === 'string' && UNREACHABLE_CODES.test(error.code)) return true;
-  // pg's own words when a connection goes away or cannot be had in time.
-  return /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/.test(error.message);
 }

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { nulCharacterPath } from '../core/json-paths.js';
 import { POISONED_KEY_PROBLEM, poisonedKeyPath } from '../core/poisoned-keys.js';
 import { BadRequest } from './errors.js';
 
@@ -23,22 +24,9 @@ export function parseJsonBody(_request: FastifyRequest, text: string, done: (err
     return done(new BadRequest('invalid request body', [{ path: poisoned, message: POISONED_KEY_PROBLEM }], 'nothing was sent'));
   }
   // No field of a message, list or suppression holds a NUL, and PostgreSQL stores none.
-  const nul = text.includes('\\u0000') ? nulPath(body, '') : undefined;
+  const nul = text.includes('\\u0000') ? nulCharacterPath(body) : undefined;
   if (nul !== undefined) return done(new BadRequest('invalid request body', [{ path: nul || '(body)', message: 'holds a NUL character (\\u0000)' }], 'nothing was sent'));
   done(null, body);
-}
-
-/** Where the first text holding a NUL is (a key or a value), if anywhere. */
-function nulPath(value: unknown, path: string): string | undefined {
-  if (typeof value === 'string') return value.includes('\0') ? path : undefined;
-  if (typeof value !== 'object' || value === null) return undefined;
-  for (const [key, item] of Object.entries(value)) {
-    const here = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
-    if (key.includes('\0')) return here;
-    const found = nulPath(item, here);
-    if (found !== undefined) return found;
-  }
-  return undefined;
 }
 
 /** An error of the kind Fastify's own parser gives (errors.ts words each code). */

@@ -4,6 +4,7 @@ import type { EventRepository } from '../../store/ports.js';
 import { alertDocument, alertEvent, type AlertDocument } from './alert-document.js';
 import { AlertCoalescer } from './coalescer.js';
 import { AlertWebhookSender, type WebhookSenderOptions } from './webhook-sender.js';
+import { plainCommand, type SuggestCommand } from '../../core/suggest-command.js';
 
 export interface AlertHubOptions {
   /** Where alerts are kept as events (`events list --type failover`, `GET /api/v1/events`); none for a dry run. */
@@ -15,8 +16,8 @@ export interface AlertHubOptions {
   now?: () => number;
   /** Tests: a shorter first retry wait than 1s. */
   webhook?: Pick<WebhookSenderOptions, 'backoffMs'>;
-  /** How a command named in a warning is written (the CLI's carries the --config it was given). */
-  suggest?: (command: string) => string;
+  /** How a command named in a warning is written. */
+  suggest?: SuggestCommand;
 }
 
 /** How long a finished command waits for alerts still being stored or POSTed. */
@@ -81,6 +82,6 @@ export class AlertHub implements AlertSink {
     this.closed = true;
     await Promise.all(this.writes);
     const left = (await this.webhook?.drain(graceMs)) ?? 0;
-    if (left > 0) this.warn(`alert webhook ${this.webhook!.target}: ${left} alert(s) not POSTed before exit; they are in the events store (\`${this.options.suggest?.('events list --type failover') ?? 'penguinmails events list'}\`)`);
+    if (left > 0) this.warn(`alert webhook ${this.webhook!.target}: ${left} alert(s) not POSTed before exit; they are in the events store (\`${(this.options.suggest ?? plainCommand)('events list')}\`)`);
   }
 }

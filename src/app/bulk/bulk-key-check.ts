@@ -31,16 +31,19 @@ export async function refuseKeyOfOtherBulkContent(
   }
   const waiting = await store.openEntryFor(key);
   if (waiting) throw new IdempotencyConflictError(key, `a single message waiting in the outbox as #${waiting.id}`);
-  const earlier = await store.otherBulkContent(key, contentKey, now - bulkResumeMs(template, policy));
-  if (earlier) throw new IdempotencyConflictError(key, `a bulk run delivered through ${earlier.provider} on ${when(earlier.deliveredAt)}`);
+  await refuseOtherBulkBatches(store, template, contentKey, policy, now);
 }
 
 /** Refuses a single message under an explicit key that a bulk run delivered batches under. */
 export async function refuseKeyOfBulkRun(store: Pick<DeliveryLedger, 'otherBulkContent'>, message: EmailMessage, policy: IdempotencyPolicy, now: number): Promise<void> {
   const contentKey = explicitContentKey(message);
-  if (contentKey === null) return;
   // A bulk template never says what a single message says (it has no recipients): any batch
   // recorded with a content key under this key is another message's.
+  if (contentKey !== null) await refuseOtherBulkBatches(store, message, contentKey, policy, now);
+}
+
+/** Bulk batches delivered under the message's key with other content, within the time a rerun resumes from. */
+async function refuseOtherBulkBatches(store: Pick<DeliveryLedger, 'otherBulkContent'>, message: EmailMessage, contentKey: string, policy: IdempotencyPolicy, now: number): Promise<void> {
   const earlier = await store.otherBulkContent(message.idempotencyKey, contentKey, now - bulkResumeMs(message, policy));
   if (earlier) throw new IdempotencyConflictError(message.idempotencyKey, `a bulk run delivered through ${earlier.provider} on ${when(earlier.deliveredAt)}`);
 }

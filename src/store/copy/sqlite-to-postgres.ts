@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import type { StoreSettings } from '../../config/types.js';
 import { UserError } from '../../core/errors.js';
@@ -150,7 +151,6 @@ async function verify(db: SqliteDatabase, pool: import('pg').Pool, copied: CopyC
 
 /** The source is read as it is first: a file that is no penguinmails store is refused, and left unchanged. */
 async function refuseIfNotAStore(sqlitePath: string): Promise<void> {
-  const { statSync } = await import('node:fs');
   if (statSync(sqlitePath).isDirectory()) throw new UserError(`--from ${sqlitePath} is a directory`, { hint: 'give the outbox file itself, e.g. .penguinmails/outbox.db' });
   let isStore: boolean;
   try {
